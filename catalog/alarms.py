@@ -1,0 +1,80 @@
+"""Alarm kinds: what is watched for each ECS service, how bad it is, and what answers it."""
+
+from dataclasses import dataclass, field
+
+from catalog.severity import Severity
+
+
+@dataclass(frozen=True)
+class AlarmKind:
+    condition: str  # suffix of the alarm name: lecture-<c>-<service>-<condition>
+    description: str
+    namespace: str
+    metric: str
+    statistic: str
+    comparison: str  # CloudWatch ComparisonOperator
+    threshold: float
+    period_seconds: int
+    evaluation_periods: int
+    severity: Severity
+    impact: str  # the status update's "Impact" line
+    runbook: str | None = None  # None: page only, no automatic remediation
+    runbook_input: dict = field(default_factory=dict)  # merged with {"service": <name>}
+    no_runbook_reason: str = ""
+
+
+ALARM_KINDS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        condition="cpu-high",
+        description="ECS service CPU utilisation is high",
+        namespace="AWS/ECS",
+        metric="CPUUtilization",
+        statistic="Average",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=80,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Performance degradation: lectures may load slowly",
+        runbook="scale-ecs-service",
+        runbook_input={"delta": 1},
+    ),
+    AlarmKind(
+        condition="memory-high",
+        description="ECS service memory utilisation is high",
+        namespace="AWS/ECS",
+        metric="MemoryUtilization",
+        statistic="Average",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=85,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Performance degradation: tasks are close to their memory limit",
+        runbook="scale-ecs-service",
+        runbook_input={"delta": 1},
+    ),
+    AlarmKind(
+        # The runbook's own alarm (ECS-Service-TaskCount-Low): below 1, period 300, 2 periods.
+        condition="running-tasks-low",
+        description="ECS service has too few running tasks",
+        namespace="ECS/ContainerInsights",
+        metric="RunningTaskCount",
+        statistic="Average",
+        comparison="LessThanThreshold",
+        threshold=1,
+        period_seconds=300,
+        evaluation_periods=2,
+        severity=Severity.P1,
+        impact="Single customer down: the service has no running tasks",
+        runbook=None,
+        no_runbook_reason="more tasks do not fix a crash loop; a person must look at the stopped tasks",
+    ),
+)
+
+
+def alarm_kind(condition: str) -> AlarmKind:
+    for kind in ALARM_KINDS:
+        if kind.condition == condition:
+            return kind
+    raise KeyError(condition)

@@ -1,0 +1,41 @@
+"""Resource names, in the runbook's own words. One function per name, used by stacks and Lambdas."""
+
+PREFIX = "lecture"
+
+
+def stack_name(customer: str) -> str:
+    return f"{PREFIX}-{customer}-remediation"
+
+
+def alarm_name(customer: str, service: str, condition: str) -> str:
+    return f"{PREFIX}-{customer}-{service}-{condition}"
+
+
+def state_machine_name(customer: str, workflow: str) -> str:
+    return f"{PREFIX}-{customer}-{workflow}"
+
+
+def function_name(customer: str, component: str) -> str:
+    return f"{PREFIX}-{customer}-remediation-{component}"
+
+
+def mode_parameter_name(customer: str) -> str:
+    return f"/{PREFIX}/{customer}/remediation/mode"
+
+
+def table_name(customer: str) -> str:
+    return f"{PREFIX}-{customer}-remediation"
+
+
+def topic_name(customer: str) -> str:
+    return f"{PREFIX}-{customer}-status-updates"
+
+
+def dedup_key(customer: str, alarm: str) -> str:
+    """PagerDuty dedup_key: one per alarm, so trigger and resolve meet on the same alert."""
+    return f"{PREFIX}-{customer}/{alarm}"
+
+
+def module_name(runbook: str) -> str:
+    """scale-ecs-service -> scale_ecs_service (the Lambda module of a runbook)."""
+    return runbook.replace("-", "_")

@@ -1,0 +1,87 @@
+"""Runbooks, each declared once: name, input model, the AWS actions it needs, its guard rails.
+
+The stack derives the Lambda, its IAM policy (scoped to the customer's resources) and the state
+machine from a declaration; the Lambda validates its input with the same model.
+"""
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from catalog.customer import Mode
+
+
+@dataclass(frozen=True)
+class Permission:
+    actions: tuple[str, ...]
+    # Which of the customer's resources the actions are scoped to; the stack turns this into ARNs.
+    # "*" only for read actions that support no resource-level permission.
+    resource: str
+    write: bool = False
+
+
+class RunbookInput(BaseModel):
+    """Fields every runbook accepts besides its own: set by the respond workflow, optional by hand."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dry_run: bool = Field(default=False, description="report what would be done, change nothing")
+    mode: Mode | None = Field(default=None, description="the mode switch as read by respond; read again if absent")
+    incident_id: str | None = None
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ScaleEcsServiceInput(RunbookInput):
+    service: str = Field(min_length=1, description="ECS service name, e.g. lecture-backend-service")
+    delta: int | None = Field(default=None, description="tasks to add (negative: remove)")
+    desired: int | None = Field(default=None, ge=0, description="absolute desired task count")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ScaleEcsServiceInput":
+        if (self.delta is None) == (self.desired is None):
+            raise ValueError("give exactly one of 'delta' or 'desired'")
+        if self.delta == 0:
+            raise ValueError("'delta' must not be 0")
+        return self
+
+
+@dataclass(frozen=True)
+class Runbook:
+    name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
+    title: str
+    input_model: type[RunbookInput]
+    permissions: tuple[Permission, ...]
+    guard_rails: tuple[str, ...]
+    example_input: dict
+    verify_interval_seconds: int = 15
+    verify_max_polls: int = 20
+    timeout_minutes: int = 30
+
+
+SCALE_ECS_SERVICE = Runbook(
+    name="scale-ecs-service",
+    title="Scale an ECS service within its bounds",
+    input_model=ScaleEcsServiceInput,
+    permissions=(
+        Permission(("ecs:DescribeServices",), resource="ecs_service"),
+        Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
+        Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
+        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_scalable_target", write=True),
+    ),
+    guard_rails=(
+        "never above the service's max_tasks nor below its min_tasks",
+        "one action per service per cooldown (cooldown_seconds, default 300)",
+        "dry-run and off modes make no change; every refusal is an explicit outcome",
+        "with an Application Auto Scaling target, its MinCapacity is raised too so the autoscaler does not undo the change",
+    ),
+    example_input={"service": "lecture-backend-service", "delta": 1},
+)
+
+RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE,)}
+
+
+def runbook(name: str) -> Runbook:
+    try:
+        return RUNBOOKS[name]
+    except KeyError:
+        raise KeyError(f"unknown runbook {name!r}; known: {', '.join(RUNBOOKS)}") from None

@@ -1,0 +1,26 @@
+"""boto3 clients, created on first use and reused across invocations of a warm Lambda."""
+
+import functools
+import os
+
+import boto3
+
+
+def client(service: str):
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _client(service, region)
+
+
+@functools.cache
+def _client(service: str, region: str | None):
+    return boto3.client(service, region_name=region)
+
+
+def resource_table(name: str):
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return _dynamodb(region).Table(name)
+
+
+@functools.cache
+def _dynamodb(region: str | None):
+    return boto3.resource("dynamodb", region_name=region)

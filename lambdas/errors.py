@@ -1,0 +1,25 @@
+"""Domain errors. Their class name becomes the Step Functions error name; the message says what is wrong."""
+
+
+class RemediationError(Exception):
+    """Base of every error this automation raises on purpose."""
+
+
+class InvalidEvent(RemediationError):
+    """The event that started the workflow is malformed or not ours. Nothing was changed."""
+
+
+class InvalidInput(RemediationError):
+    """A runbook was started with a missing or wrong field. Nothing was changed."""
+
+
+class ResourceNotFound(RemediationError):
+    """The resource the runbook should act on does not exist."""
+
+
+class PagerDutyError(RemediationError):
+    """PagerDuty refused the event (400) or stayed unavailable after bounded retries."""
+
+
+class ConfigurationError(RemediationError):
+    """The function's environment is incomplete or invalid (a deployment problem)."""

@@ -1,0 +1,26 @@
+"""respond/admit: validate, classify, claim the incident, read the mode switch."""
+
+from datetime import datetime, timezone
+
+from lambdas import aws, deps
+from lambdas.logic.admit import admit
+from lambdas.observability import logger, metrics, tracer
+from lambdas.settings import Settings
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+def handler(event: dict, context) -> dict:
+    settings = Settings.from_env()
+    try:
+        decision = admit(event, config=settings.customer, store=deps.store(settings, datetime.now(timezone.utc)),
+                         ssm=aws.client("ssm"), mode_parameter=settings.mode_parameter)
+    except Exception as exc:
+        logger.exception("event rejected")
+        metrics.add_metric(name="events_rejected", unit="Count", value=1)
+        raise exc
+    logger.set_correlation_id(decision["incident_id"])
+    logger.info("admitted", extra={"decision": decision["decision"], "alarm": decision["alarm"]})
+    metrics.add_metric(name=f"decision_{decision['decision']}", unit="Count", value=1)
+    return decision

@@ -1,0 +1,31 @@
+"""respond/page: trigger, resolve, or page "automation failed". Diagnosis is attached to triggers."""
+
+from datetime import datetime, timezone
+
+from lambdas import aws, deps
+from lambdas.errors import InvalidInput
+from lambdas.logic import diagnose
+from lambdas.observability import logger, metrics, tracer
+from lambdas.settings import Settings
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(correlation_id_path="state.admit.incident_id", clear_state=True)
+def handler(event: dict, context) -> dict:
+    settings = Settings.from_env()
+    pager = deps.pager(settings, datetime.now(timezone.utc))
+    action, state = event.get("action"), event.get("state") or {}
+    if action == "trigger":
+        admit = state["admit"]
+        diagnosis = diagnose.ecs_service(aws.client("ecs"), settings.customer.ecs.cluster, admit["service"])
+        result = pager.trigger_alarm(admit, diagnosis)
+    elif action == "resolve":
+        result = pager.resolve(state["admit"])
+    elif action == "automation_failed":
+        result = pager.automation_failed(state, execution=str(event.get("execution", "")))
+    else:
+        raise InvalidInput(f"page: unknown action {action!r}; expected trigger, resolve or automation_failed")
+    metrics.add_metric(name=f"page_{action}", unit="Count", value=1)
+    logger.info("paged", extra={"action": action, "dedup_key": result.get("dedup_key")})
+    return result

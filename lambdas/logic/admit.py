@@ -1,0 +1,105 @@
+"""admit: validate and classify an alarm event, claim the incident, read the mode switch.
+
+Decisions: remediate (page, then run a runbook), page (page only), resolve (the alarm cleared),
+duplicate (another execution holds this state change), ignore (nothing to do, recorded).
+"""
+
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from catalog import ALARM_KINDS, AlarmKind, CustomerConfig, naming
+from lambdas.errors import InvalidEvent
+from lambdas.logic.mode import read_mode
+from lambdas.logic.store import Store
+from lambdas.models.events import AlarmStateChangeEvent
+from lambdas.models.validation import describe
+
+
+def customer_alarms(config: CustomerConfig) -> dict[str, tuple[str, AlarmKind]]:
+    """Every alarm this customer's stack creates: name -> (service, kind)."""
+    return {
+        naming.alarm_name(config.customer, svc.name, kind.condition): (svc.name, kind)
+        for svc in config.ecs.services
+        for kind in ALARM_KINDS
+    }
+
+
+def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, str, AlarmKind]:
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"malformed alarm event: expected a JSON object, got {type(event).__name__}")
+    try:
+        parsed = AlarmStateChangeEvent.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidEvent(describe(exc, "malformed alarm event")) from None
+    if parsed.account != config.account:
+        raise InvalidEvent(
+            f"event from account {parsed.account}, but this automation serves customer "
+            f"{config.customer} in account {config.account}"
+        )
+    alarms = customer_alarms(config)
+    name = parsed.detail.alarmName
+    if name not in alarms:
+        raise InvalidEvent(
+            f"alarm {name!r} does not belong to customer {config.customer}; its alarms are: {', '.join(sorted(alarms))}"
+        )
+    service, kind = alarms[name]
+    return parsed, service, kind
+
+
+def incident_id(customer: str, service: str, kind: AlarmKind, at: datetime) -> str:
+    return f"{customer}-{at.strftime('%Y%m%dT%H%M%SZ')}-{service}-{kind.condition}"
+
+
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_parameter: str) -> dict:
+    parsed, service, kind = parse_event(event, config)
+    detail = parsed.detail
+    state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
+    alarm = detail.alarmName
+    base = {
+        "customer": config.customer,
+        "alarm": alarm,
+        "service": service,
+        "condition": kind.condition,
+        "state": state,
+        "previous_state": previous,
+        "reason": detail.state.reason,
+        "state_timestamp": detail.state.timestamp.isoformat(),
+        "severity": kind.severity.value,
+        "impact": kind.impact,
+        "dedup_key": naming.dedup_key(config.customer, alarm),
+        "description": kind.description,
+    }
+
+    if state == "ALARM":
+        inc = incident_id(config.customer, service, kind, detail.state.timestamp)
+        holder = store.claim(f"{alarm}#{state}#{base['state_timestamp']}", inc)
+        if holder is not None:
+            return {**base, "incident_id": holder, "decision": "duplicate",
+                    "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
+        store.open_incident(alarm, inc, base["state_timestamp"])
+        mode, mode_note = read_mode(ssm, mode_parameter)
+        decision = {**base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
+        if kind.runbook is None:
+            return {**decision, "decision": "page", "note": f"page only, no automatic action: {kind.no_runbook_reason}"}
+        if mode == "off":
+            return {**decision, "decision": "page",
+                    "note": f"automation is off for customer {config.customer} ({mode_parameter}); no action taken"}
+        runbook_input = {"service": service, **kind.runbook_input, "mode": mode, "incident_id": inc,
+                         "reason": f"alarm {alarm} is in ALARM"}
+        return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
+                "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'})"}
+
+    if state == "OK" and previous == "ALARM":
+        key = f"{alarm}#{state}#{base['state_timestamp']}"
+        opened = store.close_incident(alarm)
+        inc = str(opened["incident_id"]) if opened else incident_id(config.customer, service, kind, detail.state.timestamp)
+        holder = store.claim(key, inc)
+        if holder is not None:
+            return {**base, "incident_id": holder, "decision": "duplicate",
+                    "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
+        return {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK"}
+
+    inc = incident_id(config.customer, service, kind, detail.state.timestamp)
+    return {**base, "incident_id": inc, "decision": "ignore",
+            "note": f"no action for a change from {previous} to {state}"}

@@ -1,0 +1,29 @@
+"""Collect what the runbook's "Diagnosis" steps collect, to attach to the page. Read-only."""
+
+
+def ecs_service(ecs, cluster: str, service: str, *, events: int = 5, stopped: int = 3) -> dict:
+    """Service counts, deployments, recent service events and why recent tasks stopped."""
+    try:
+        found = ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
+        if not found:
+            return {"error": f"service {service} not found in cluster {cluster}"}
+        svc = found[0]
+        result = {
+            "status": svc.get("status"),
+            "desired": svc.get("desiredCount"),
+            "running": svc.get("runningCount"),
+            "pending": svc.get("pendingCount"),
+            "deployments": [
+                {k: d.get(k) for k in ("status", "rolloutState", "desiredCount", "runningCount", "failedTasks")}
+                for d in svc.get("deployments", [])
+            ],
+            "recent_events": [str(e.get("message")) for e in svc.get("events", [])[:events]],
+        }
+        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])[:stopped]
+        if arns:
+            tasks = ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", [])
+            result["stopped_tasks"] = [{"task": t.get("taskArn", "").rsplit("/", 1)[-1],
+                                        "reason": t.get("stoppedReason", "")} for t in tasks]
+        return result
+    except Exception as exc:  # noqa: BLE001 - a diagnosis gap is reported on the page, never fatal
+        return {"error": f"diagnosis unavailable: {type(exc).__name__}: {exc}"}

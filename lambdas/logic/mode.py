@@ -1,0 +1,14 @@
+"""The customer's mode switch (SSM parameter): enforce | dry-run | off."""
+
+from catalog.customer import MODES
+
+
+def read_mode(ssm, parameter: str) -> tuple[str, str]:
+    """Returns (mode, note). An unreadable or unknown value fails safe to dry-run, and says so."""
+    try:
+        value = ssm.get_parameter(Name=parameter)["Parameter"]["Value"].strip()
+    except Exception as exc:  # noqa: BLE001 - any failure to read means: do not mutate
+        return "dry-run", f"mode switch {parameter} could not be read ({exc}); treated as dry-run"
+    if value not in MODES:
+        return "dry-run", f"mode switch {parameter} has unknown value {value!r} (expected one of {', '.join(MODES)}); treated as dry-run"
+    return value, ""

@@ -1,0 +1,56 @@
+"""PagerDuty Events API v2: build events and send them with bounded retries.
+
+202 is success; 400 is never retried; 429 and 5xx (and network errors) are retried with backoff.
+"""
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from lambdas.errors import PagerDutyError
+
+MAX_BYTES = 512 * 1024
+SUMMARY_MAX = 1024
+CLIENT = "lecture-remediation"
+
+
+def trigger_event(routing_key: str, dedup_key: str, *, summary: str, source: str, severity: str,
+                  timestamp: str | None = None, component: str | None = None, group: str | None = None,
+                  event_class: str | None = None, custom_details: dict | None = None) -> dict:
+    payload = {"summary": summary[:SUMMARY_MAX], "source": source, "severity": severity}
+    optional = {"timestamp": timestamp, "component": component, "group": group, "class": event_class,
+                "custom_details": custom_details}
+    payload.update({k: v for k, v in optional.items() if v})
+    return {"routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup_key,
+            "client": CLIENT, "payload": payload}
+
+
+def resolve_event(routing_key: str, dedup_key: str) -> dict:
+    return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key}
+
+
+def send(event: dict, url: str, *, attempts: int = 3, backoff_seconds: float = 1.0, timeout: float = 5.0,
+         sleep: Callable[[float], None] = time.sleep) -> dict:
+    body = json.dumps(event, default=str).encode()
+    if len(body) > MAX_BYTES:
+        raise PagerDutyError(f"event is {len(body)} bytes, above PagerDuty's limit of {MAX_BYTES}")
+    last = ""
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - URL is configuration
+                return json.loads(resp.read() or b"{}")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:500]
+            if exc.code == 400:
+                raise PagerDutyError(f"PagerDuty rejected the event (400): {detail}") from None
+            if exc.code != 429 and exc.code < 500:
+                raise PagerDutyError(f"PagerDuty answered {exc.code}: {detail}") from None
+            last = f"{exc.code}: {detail}"
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            last = f"no answer from {url}: {exc}"
+        if attempt < attempts:
+            sleep(backoff_seconds * 2 ** (attempt - 1))
+    raise PagerDutyError(f"PagerDuty unavailable after {attempts} attempts; last: {last}")

@@ -1,0 +1,98 @@
+"""page: tell the on-call. PagerDuty Events v2 (dedup_key per alarm) plus an SNS status update."""
+
+from datetime import datetime
+
+from catalog import CustomerConfig, Severity, naming
+from lambdas.logic import diagnose, pagerduty, status_update
+from lambdas.logic.errors_text import explain
+
+
+class Pager:
+    """Everything a page needs, injected: clients, the routing key reader, the clock."""
+
+    def __init__(self, *, config: CustomerConfig, sns, topic_arn: str, events_url: str, routing_key,
+                 now: datetime, send=pagerduty.send):
+        self.config, self.sns, self.topic_arn, self.events_url = config, sns, topic_arn, events_url
+        self._routing_key, self.now, self._send = routing_key, now, send
+
+    @property
+    def group(self) -> str:
+        return f"lecture-{self.config.customer}"
+
+    def _post(self, event: dict) -> dict:
+        return self._send(event, self.events_url)
+
+    def _status(self, incident_id: str, **fields) -> None:
+        if not self.topic_arn:
+            return
+        text = status_update.message(incident_id=incident_id, customers=[self.config.customer],
+                                     contact=self.config.paging.on_call_contact, now=self.now, **fields)
+        status_update.publish(self.sns, self.topic_arn, incident_id, text)
+
+    def trigger_alarm(self, admit: dict, diagnosis: dict) -> dict:
+        sev = Severity(admit["severity"])
+        summary = f"[{sev.value}] {self.group} {admit['service']}: {admit['description']} - {admit['note']}"
+        event = pagerduty.trigger_event(
+            self._routing_key(), admit["dedup_key"], summary=summary,
+            source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
+            timestamp=admit["state_timestamp"], component=admit["service"], group=self.group,
+            event_class=admit["condition"],
+            custom_details={
+                "incident_id": admit["incident_id"], "priority": sev.value,
+                "priority_meaning": sev.description, "response_time": sev.response_time,
+                "escalation": sev.escalation, "alarm": admit["alarm"], "alarm_reason": admit["reason"],
+                "mode": admit.get("mode"), "mode_note": admit.get("mode_note") or None,
+                "automation": admit["note"], "diagnosis": diagnosis,
+            },
+        )
+        answer = self._post(event)
+        self._status(admit["incident_id"], status="Identified" if admit["decision"] == "remediate" else "Investigating",
+                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=admit["note"],
+                     eta="automatic remediation running" if admit["decision"] == "remediate" else "awaiting on-call")
+        return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": answer, "summary": summary}
+
+    def resolve(self, admit: dict) -> dict:
+        answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
+        self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
+                     identified_at=admit["state_timestamp"], actions=admit["note"], eta="resolved",
+                     next_update_minutes=None)
+        return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
+
+    def outcome(self, admit: dict, outcome: dict, *, needs_person: bool) -> dict:
+        """After the runbook: page again (same alert) when a person must act; always a status update."""
+        message = str(outcome.get("message") or outcome.get("outcome"))
+        result: dict = {"sent": None}
+        if needs_person:
+            sev = Severity(admit["severity"])
+            summary = f"[{sev.value}] {self.group} {admit['service']}: automation {outcome.get('outcome')} - {message}"
+            event = pagerduty.trigger_event(
+                self._routing_key(), admit["dedup_key"], summary=summary,
+                source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
+                component=admit["service"], group=self.group, event_class=admit["condition"],
+                custom_details={"incident_id": admit["incident_id"], "outcome": outcome},
+            )
+            result = {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": self._post(event),
+                      "summary": summary}
+        self._status(admit["incident_id"], status="Identified" if needs_person else "Monitoring",
+                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=message,
+                     eta="on-call to act" if needs_person else "monitoring until the alarm clears")
+        return result
+
+    def automation_failed(self, state: dict, execution: str) -> dict:
+        admit = state.get("admit") if isinstance(state.get("admit"), dict) else {}
+        name, message = explain(state.get("error"))
+        dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{execution}")
+        incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
+        subject = f"{admit.get('service')} " if admit.get("service") else ""
+        summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
+        event = pagerduty.trigger_event(
+            self._routing_key(), dedup, summary=summary, source=f"{self.group}/remediation",
+            severity=Severity.P1.pagerduty_severity, group=self.group, event_class="automation-failed",
+            custom_details={"incident_id": incident, "execution": execution, "error": name, "message": message,
+                            "alarm": admit.get("alarm")},
+        )
+        answer = self._post(event)
+        self._status(incident, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",
+                     identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
+                     eta="on-call to act")
+        return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}

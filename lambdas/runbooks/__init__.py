@@ -1,0 +1,51 @@
+"""Runbook Lambdas: one module per runbook, named after it, exposing guard / act / verify.
+
+``runbook_handler`` builds the thin Lambda entry point that dispatches on the state machine's
+``step`` field, so every runbook has the same shape: guard -> act -> verify (poll) -> report.
+"""
+
+import os
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from pydantic import ValidationError
+
+from catalog import Runbook
+from catalog.runbooks import RunbookInput
+from lambdas.errors import InvalidInput
+from lambdas.models.validation import describe
+from lambdas.observability import logger, metrics, tracer
+
+# Keys Step Functions adds to a child execution's input; not part of any runbook's input.
+_STEP_FUNCTIONS_KEYS = ("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",)
+
+
+def parse_input(runbook: Runbook, raw: object) -> RunbookInput:
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{runbook.name} input must be a JSON object like {runbook.example_input}")
+    data = {k: v for k, v in raw.items() if k not in _STEP_FUNCTIONS_KEYS}
+    try:
+        return runbook.input_model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInput(describe(exc, f"invalid {runbook.name} input (example: {runbook.example_input})")) from None
+
+
+def runbook_handler(runbook: Runbook, steps: dict[str, Callable[[dict, datetime], dict]]):
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False)
+    @logger.inject_lambda_context(clear_state=True)
+    def handler(event: dict, context) -> dict:
+        step = event.get("step") if isinstance(event, dict) else None
+        if step not in steps:
+            raise InvalidInput(f"{runbook.name}: unknown step {step!r}; expected one of {', '.join(steps)}")
+        plan = event.get("plan") or {}
+        logger.set_correlation_id(plan.get("incident_id") or event.get("execution") or os.environ.get("_X_AMZN_TRACE_ID"))
+        logger.append_keys(runbook=runbook.name, step=step)
+        result = steps[step](event, datetime.now(timezone.utc))
+        logger.info("step done", extra={"outcome": result.get("outcome"), "message": result.get("message")})
+        if result.get("outcome"):
+            metrics.add_dimension(name="runbook", value=runbook.name)
+            metrics.add_metric(name=f"outcome_{result['outcome']}", unit="Count", value=1)
+        return result
+
+    return handler

@@ -1,0 +1,32 @@
+"""The function's environment, validated at the start of each invocation."""
+
+import os
+
+from pydantic import BaseModel, ValidationError
+
+from catalog.customer import CustomerConfig
+from lambdas.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    customer: CustomerConfig
+    table_name: str
+    topic_arn: str = ""
+    mode_parameter: str
+    pagerduty_secret_name: str = ""
+    pagerduty_events_url: str = ""
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        env = os.environ
+        try:
+            return cls(
+                customer=CustomerConfig.model_validate_json(env.get("CUSTOMER_CONFIG", "")),
+                table_name=env.get("TABLE_NAME", ""),
+                topic_arn=env.get("TOPIC_ARN", ""),
+                mode_parameter=env.get("MODE_PARAMETER", ""),
+                pagerduty_secret_name=env.get("PAGERDUTY_SECRET_NAME", ""),
+                pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL", ""),
+            )
+        except ValidationError as exc:
+            raise ConfigurationError(f"the function's environment is invalid: {exc}") from None
