@@ -10,11 +10,13 @@ from lambdas.settings import Settings
 
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-@logger.inject_lambda_context(correlation_id_path="id", clear_state=True)
+@logger.inject_lambda_context(correlation_id_path="event.id", clear_state=True)
 def handler(event: dict, context) -> dict:
     settings = Settings.from_env()
     try:
-        decision = admit(event, config=settings.customer, store=deps.store(settings, datetime.now(timezone.utc)),
+        # The workflow passes {"event": <the EventBridge event as delivered>}.
+        raw = event.get("event") if isinstance(event, dict) and "event" in event else event
+        decision = admit(raw, config=settings.customer, store=deps.store(settings, datetime.now(timezone.utc)),
                          ssm=aws.client("ssm"), mode_parameter=settings.mode_parameter)
     except Exception as exc:
         logger.exception("event rejected")

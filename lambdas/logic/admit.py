@@ -69,6 +69,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
         "impact": kind.impact,
         "dedup_key": naming.dedup_key(config.customer, alarm),
         "description": kind.description,
+        "runbook": "",  # always present: the workflow's Choice states compare it
     }
 
     if state == "ALARM":
@@ -88,6 +89,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
         runbook_input = {"service": service, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
         return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
+                "child_execution_name": _execution_name(inc),
                 "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'})"}
 
     if state == "OK" and previous == "ALARM":
@@ -103,3 +105,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
     inc = incident_id(config.customer, service, kind, detail.state.timestamp)
     return {**base, "incident_id": inc, "decision": "ignore",
             "note": f"no action for a change from {previous} to {state}"}
+
+
+def _execution_name(incident: str) -> str:
+    """The runbook execution is named after the incident: easy to find in the console, and unique."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in incident)[:80]

@@ -1,0 +1,34 @@
+#!/usr/bin/env python3
+"""CDK entry point: one stack per customer (all by default; one with -c customer=<name>)."""
+
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from customers import CustomerConfigError, known_customers, load_all, load_customer
+from stacks.remediation_stack import RemediationStack
+
+
+def build_app(customer: str | None = None, outdir: str | None = None) -> cdk.App:
+    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    customer = customer or app.node.try_get_context("customer")
+    configs = [load_customer(customer)] if customer else load_all()
+    for config in configs:
+        RemediationStack(app, config=config)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def main() -> int:
+    try:
+        app = build_app()
+    except CustomerConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Alarms per configured ECS service, from the catalog's alarm kinds, and the rule that routes them."""
+
+import re
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from catalog import ALARM_KINDS, CustomerConfig, naming
+from stacks.foundation import Foundation
+
+
+class ServiceAlarms(Construct):
+    """CPU high, memory high, running tasks low for each service; one rule to the respond workflow."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.alarms: list[cloudwatch.Alarm] = []
+        for svc in config.ecs.services:
+            for kind in ALARM_KINDS:
+                metric = cloudwatch.Metric(
+                    namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
+                    period=Duration.seconds(kind.period_seconds),
+                    dimensions_map={"ClusterName": config.ecs.cluster, "ServiceName": svc.name})
+                self.alarms.append(cloudwatch.Alarm(
+                    self, f"{svc.name}-{kind.condition}",
+                    alarm_name=naming.alarm_name(config.customer, svc.name, kind.condition),
+                    alarm_description=f"{kind.description} ({kind.severity.value}). "
+                                      f"Automation: {kind.runbook or 'page only'}",
+                    metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
+                    comparison_operator=_operator(kind.comparison),
+                    treat_missing_data=cloudwatch.TreatMissingData.MISSING))
+
+    @property
+    def names(self) -> list[str]:
+        return [a.alarm_name for a in self.alarms]
+
+
+class AlarmRouting(Construct):
+    """EventBridge rule: this customer's alarm state changes -> respond, with retries and a DLQ."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, foundation: Foundation,
+                 alarm_names: list[str], respond: sfn.IStateMachine) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=f"lecture-{config.customer}-remediation-dlq",
+                                      encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                                      retention_period=Duration.days(14))
+        self.rule = events.Rule(
+            self, "AlarmStateChanges", rule_name=f"lecture-{config.customer}-alarm-state-changes",
+            description=f"lecture-{config.customer} alarm state changes -> respond workflow",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
+                account=[config.account], detail={"alarmName": alarm_names}),
+            targets=[targets.SfnStateMachine(respond, dead_letter_queue=self.dead_letters, retry_attempts=8,
+                                             max_event_age=Duration.hours(2))])
+        # An event that could not start respond must not go unnoticed: alarm on the DLQ and on failed runs.
+        notify = cw_actions.SnsAction(foundation.topic)
+        lost = cloudwatch.Alarm(
+            self, "DeadLettersAlarm", alarm_name=f"lecture-{config.customer}-remediation-dead-letters",
+            alarm_description="Alarm events could not be delivered to the respond workflow: check the DLQ",
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
+            threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        failed = cloudwatch.Alarm(
+            self, "RespondFailedAlarm", alarm_name=f"lecture-{config.customer}-remediation-respond-failed",
+            alarm_description="A respond execution failed (its own 'automation failed' page may not have gone out)",
+            metric=respond.metric_failed(period=Duration.minutes(1)), threshold=1, evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+        for alarm in (lost, failed):
+            alarm.add_alarm_action(notify)
+
+
+
+def _operator(name: str) -> cloudwatch.ComparisonOperator:
+    """GreaterThanOrEqualToThreshold -> ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD"""
+    return cloudwatch.ComparisonOperator[re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper()]

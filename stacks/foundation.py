@@ -1,0 +1,113 @@
+"""Shared parts of a customer's automation: key, table, status topic, mode switch, Lambda factory."""
+
+from pathlib import Path
+
+from aws_cdk import CfnParameter, Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from catalog import CustomerConfig, naming
+from stacks.nag import acknowledge_wildcards, arn_of
+
+ROOT = Path(__file__).resolve().parent.parent
+# The Lambda asset is the repository filtered down to lambdas/ and catalog/ (git-ignore syntax).
+ASSET_EXCLUDE = ["*", "!lambdas/", "!lambdas/**", "!catalog/", "!catalog/**", "__pycache__/", "*.pyc"]
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:{version}"
+LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+
+
+class Foundation(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.key = self._build_key()
+        self.table = self._build_table()
+        self.topic = self._build_topic()
+        self.mode = self._build_mode_switch()
+        self.pagerduty_secret = secretsmanager.Secret.from_secret_name_v2(
+            self, "PagerDutyRoutingKey", config.paging.pagerduty_secret_name)
+        self.events_url = CfnParameter(
+            Stack.of(self), "PagerDutyEventsUrl", type="String", default=config.paging.pagerduty_events_url,
+            allowed_pattern=r"^https?://.+", description="PagerDuty Events API v2 enqueue URL")
+        self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
+        self.layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "Powertools",
+            POWERTOOLS_LAYER.format(region=config.region, version=config.powertools_layer_version))
+
+    def _build_key(self) -> kms.Key:
+        key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
+                      description=f"lecture-{self.config.customer} remediation: status topic and logs")
+        # CloudWatch alarms publish to the encrypted topic; CloudWatch Logs encrypts the logs.
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.config.region}.amazonaws.com"))
+        return key
+
+    def _build_table(self) -> dynamodb.Table:
+        return dynamodb.Table(
+            self, "Table", table_name=naming.table_name(self.config.customer),
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST, time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN,  # the audit trail outlives a stack
+        )
+
+    def _build_topic(self) -> sns.Topic:
+        topic = sns.Topic(self, "StatusUpdates", topic_name=naming.topic_name(self.config.customer),
+                          display_name=f"lecture-{self.config.customer} status updates",
+                          master_key=self.key, enforce_ssl=True)
+        for email in self.config.paging.status_update_emails:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        return topic
+
+    def _build_mode_switch(self) -> ssm.StringParameter:
+        return ssm.StringParameter(
+            self, "Mode", parameter_name=naming.mode_parameter_name(self.config.customer),
+            string_value=self.config.mode, allowed_pattern="^(enforce|dry-run|off)$",
+            description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)")
+
+    def log_group(self, scope: Construct, construct_id: str, name: str) -> logs.LogGroup:
+        return logs.LogGroup(scope, construct_id, log_group_name=name, retention=LOG_RETENTION,
+                             encryption_key=self.key, removal_policy=RemovalPolicy.DESTROY)
+
+    def function(self, scope: Construct, construct_id: str, *, component: str, handler: str,
+                 statements: list[iam.PolicyStatement], timeout_seconds: int = 30) -> lambda_.Function:
+        """A Lambda with its own role (least privilege), log group and the shared environment."""
+        name = naming.function_name(self.config.customer, component)
+        log_group = self.log_group(scope, f"{construct_id}Logs", f"/aws/lambda/{name}")
+        role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description=f"{name}: only what this step needs")
+        role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                                               resources=[f"{log_group.log_group_arn}:*"]))
+        for statement in statements:
+            role.add_to_policy(statement)
+        acknowledge_wildcards(role, [f"Resource::{arn_of(log_group)}:*"], "log streams of this function's own log group")
+        fn = lambda_.Function(
+            scope, construct_id, function_name=name, runtime=RUNTIME, handler=handler, code=self.code,
+            layers=[self.layer], role=role, log_group=log_group, memory_size=256,
+            timeout=Duration.seconds(timeout_seconds), tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "CUSTOMER_CONFIG": self.config.model_dump_json(),
+                "TABLE_NAME": self.table.table_name,
+                "TOPIC_ARN": self.topic.topic_arn,
+                "MODE_PARAMETER": self.mode.parameter_name,
+                "PAGERDUTY_SECRET_NAME": self.config.paging.pagerduty_secret_name,
+                "PAGERDUTY_EVENTS_URL": self.events_url.value_as_string,
+                "POWERTOOLS_SERVICE_NAME": "lecture-remediation",
+                "POWERTOOLS_METRICS_NAMESPACE": "LectureRemediation",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        return fn
+

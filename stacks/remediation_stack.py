@@ -1,0 +1,34 @@
+"""lecture-<customer>-remediation: composes the constructs; builds nothing itself."""
+
+from aws_cdk import CfnOutput, Environment, Stack
+from constructs import Construct
+
+from catalog import RUNBOOKS, CustomerConfig, naming
+from stacks.alarms import AlarmRouting, ServiceAlarms
+from stacks.foundation import Foundation
+from stacks.nag import acknowledge_stack
+from stacks.respond_workflow import RespondWorkflow
+from stacks.runbook_workflow import RunbookWorkflow
+
+
+class RemediationStack(Stack):
+    def __init__(self, scope: Construct, *, config: CustomerConfig, **kwargs) -> None:
+        super().__init__(scope, naming.stack_name(config.customer), stack_name=naming.stack_name(config.customer),
+                         env=Environment(account=config.account, region=config.region),
+                         description=f"Automated runbook remediation for customer {config.customer}", **kwargs)
+        self.config = config
+        self.foundation = Foundation(self, "Foundation", config=config)
+        self.runbooks = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
+                                         foundation=self.foundation) for rb in RUNBOOKS.values()]
+        self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
+                                       runbooks=self.runbooks)
+        self.alarms = ServiceAlarms(self, "Alarms", config=config)
+        self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
+                                    alarm_names=self.alarms.names, respond=self.respond.state_machine)
+        CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
+        for rb in self.runbooks:
+            CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",
+                      value=rb.state_machine.state_machine_arn)
+        CfnOutput(self, "ModeParameter", value=self.foundation.mode.parameter_name)
+        CfnOutput(self, "StatusTopic", value=self.foundation.topic.topic_arn)
+        acknowledge_stack(self)

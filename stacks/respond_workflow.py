@@ -1,0 +1,125 @@
+"""The respond workflow: alarm event -> admit -> page -> remediate (child runbook) -> record.
+
+A duplicate delivery stops at admit. The alarm returning to OK resolves the page. Every failure
+is caught and pages "automation failed" before the execution ends as FAILED: never silent.
+"""
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from catalog import CustomerConfig, naming
+from stacks.foundation import Foundation
+from stacks.nag import acknowledge_wildcards, arn_of
+from stacks.permissions import resource_arns
+from stacks.runbook_workflow import RunbookWorkflow
+from stacks.workflow_parts import lambda_step, state_machine
+
+S = sfn.JsonPath
+
+
+class RespondWorkflow(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, foundation: Foundation,
+                 runbooks: list[RunbookWorkflow]) -> None:
+        super().__init__(scope, construct_id)
+        self.config, self.foundation, self.runbooks = config, foundation, runbooks
+        self._build_functions()
+        name = naming.state_machine_name(config.customer, "respond")
+        self.state_machine = state_machine(
+            self, "StateMachine", name=name, definition=self._build_definition(),
+            log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
+            timeout=Duration.hours(1),
+            comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
+        stack = Stack.of(self)
+        children = [
+            'Resource::arn:<AWS::Partition>:states:{}:{}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{}"}}]}}]}}*'
+            .format(config.region, config.account, stack.resolve(stack.get_logical_id(rb.state_machine.node.default_child)))
+            for rb in runbooks]
+        versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)]
+        acknowledge_wildcards(self.state_machine.role, children + versions,
+                              "executions of this stack's runbook state machines (sync:2 polling) and versions "
+                              "of this stack's own functions")
+
+    def _build_functions(self) -> None:
+        f, config = self.foundation, self.config
+        self.admit_fn = f.function(self, "AdmitFunction", component="admit", handler="lambdas.handlers.admit.handler",
+                                   statements=[])
+        f.table.grant_read_write_data(self.admit_fn)
+        f.mode.grant_read(self.admit_fn)
+
+        diagnosis = [
+            iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=resource_arns("ecs_service", config)),
+            iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=resource_arns("ecs_task", config)),
+            iam.PolicyStatement(actions=["ecs:ListTasks"], resources=["*"],
+                                conditions={"ArnEquals": {"ecs:cluster": _cluster_arn(config)}}),
+        ]
+        self.page_fn = f.function(self, "PageFunction", component="page", handler="lambdas.handlers.page.handler",
+                                  statements=diagnosis, timeout_seconds=60)
+        self.record_fn = f.function(self, "RecordFunction", component="record", handler="lambdas.handlers.record.handler",
+                                    statements=[], timeout_seconds=60)
+        acknowledge_wildcards(self.page_fn.role, [f"Resource::{a}" for a in resource_arns("ecs_task", config)],
+                              "diagnosis reads stopped tasks of the customer's cluster; task ids are random")
+        f.table.grant_read_write_data(self.record_fn)
+        for fn in (self.page_fn, self.record_fn):
+            f.topic.grant_publish(fn)
+            f.pagerduty_secret.grant_read(fn)
+
+    def _build_definition(self) -> sfn.IChainable:
+        state = S.entire_payload
+        execution = S.execution_name
+        admit = lambda_step(self, "Admit", self.admit_fn, {"event": state}, result_path="$.admit",
+                            comment="validate + classify the event, claim the incident, read the mode switch")
+        # admit receives {"event": ...}; the handler unwraps it (keeps the raw event intact for the record).
+        page = lambda_step(self, "Page", self.page_fn, {"action": "trigger", "state": state, "execution": execution},
+                           result_path="$.page", comment="PagerDuty trigger (diagnosis attached) + status update")
+        resolve = lambda_step(self, "Resolve", self.page_fn, {"action": "resolve", "state": state,
+                                                               "execution": execution},
+                              result_path="$.page", comment="PagerDuty resolve, same dedup_key")
+        record = lambda_step(self, "Record", self.record_fn, {"state": state, "execution": execution},
+                             result_path="$.record", comment="audit row; page again if a person must act")
+        done = sfn.Succeed(self, "Done", output_path="$.record")
+        duplicate = sfn.Succeed(self, "Duplicate", output_path="$.admit",
+                                comment="another execution already handles this state change")
+
+        page_failure = lambda_step(self, "PageAutomationFailed", self.page_fn,
+                                   {"action": "automation_failed", "state": state, "execution": execution},
+                                   result_path="$.page", comment="never silent")
+        record_failure = lambda_step(self, "RecordFailure", self.record_fn,
+                                     {"state": state, "execution": execution, "failed": True},
+                                     result_path="$.record")
+        failed = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+        page_failure.add_catch(record_failure, errors=["States.ALL"], result_path="$.page_error")
+        record_failure.add_catch(failed, errors=["States.ALL"], result_path="$.record_error")
+        page_failure.next(record_failure).next(failed)
+
+        remediate = sfn.Choice(self, "Remediate?", comment="one branch per runbook in the catalog")
+        for rb in self.runbooks:
+            run = tasks.StepFunctionsStartExecution(
+                self, f"Run {rb.runbook.name}", state_machine=rb.state_machine,
+                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+                input=sfn.TaskInput.from_json_path_at("$.admit.runbook_input"),
+                name=S.string_at("$.admit.child_execution_name"),
+                result_selector={"Output": S.object_at("$.Output"), "Status": S.string_at("$.Status"),
+                                 "ExecutionArn": S.string_at("$.ExecutionArn")},
+                result_path="$.remediation", comment=f"{rb.runbook.title}; waits for it (sync:2)")
+            run.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
+            remediate.when(sfn.Condition.and_(sfn.Condition.string_equals("$.admit.decision", "remediate"),
+                                              sfn.Condition.string_equals("$.admit.runbook", rb.runbook.name)),
+                           run.next(record))
+        remediate.otherwise(record)
+
+        for step in (admit, page, resolve, record):
+            step.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
+        record.next(done)
+        return admit.next(
+            sfn.Choice(self, "Route")
+            .when(sfn.Condition.string_equals("$.admit.decision", "duplicate"), duplicate)
+            .when(sfn.Condition.string_equals("$.admit.decision", "resolve"), resolve.next(record))
+            .when(sfn.Condition.string_equals("$.admit.decision", "ignore"), record)
+            .otherwise(page.next(remediate)))
+
+
+def _cluster_arn(config: CustomerConfig) -> str:
+    return f"arn:aws:ecs:{config.region}:{config.account}:cluster/{config.ecs.cluster}"
