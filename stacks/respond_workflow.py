@@ -89,7 +89,8 @@ class RespondWorkflow(Construct):
         record_failure = lambda_step(self, "RecordFailure", self.record_fn,
                                      {"state": state, "execution": execution, "failed": True},
                                      result_path="$.record")
-        failed = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+        failed = sfn.Fail(self, "Failed", error="AutomationFailed",
+                          cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")))
         page_failure.add_catch(record_failure, errors=["States.ALL"], result_path="$.page_error")
         record_failure.add_catch(failed, errors=["States.ALL"], result_path="$.record_error")
         page_failure.next(record_failure).next(failed)

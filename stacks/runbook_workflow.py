@@ -75,7 +75,8 @@ class RunbookWorkflow(Construct):
             "error": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Error")),
             "cause": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Cause")),
         }, comment="audit row with the error")
-        failed = sfn.Fail(self, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+        failed = sfn.Fail(self, "Failed", error="RunbookFailed",
+                          cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")))
         report_failure.next(failed)
         for step in (guard, act, verify):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")

@@ -17,5 +17,5 @@ def handler(event: dict, context) -> dict:
     result = record(event.get("state") or {}, store=deps.store(settings, now), pager=deps.pager(settings, now),
                     execution=str(event.get("execution", "")), failed=bool(event.get("failed")))
     metrics.add_metric(name=f"outcome_{result['outcome']}", unit="Count", value=1)
-    logger.info("recorded", extra=result)
+    logger.info("recorded", extra={"record": result})
     return result

@@ -1,0 +1,86 @@
+"""Deploy a synthesized stack into moto: assets to the bootstrap bucket, then CloudFormation CreateStack.
+
+moto's CloudFormation creates the state machines in a backend that does not execute them, so each one
+is created again, with its resolved definition, in the executing Step Functions backend.
+"""
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+
+
+@dataclass
+class Deployment:
+    stack_name: str
+    template: dict
+    outputs: dict = field(default_factory=dict)
+    resources: dict = field(default_factory=dict)  # logical id -> physical id
+    state_machines: dict = field(default_factory=dict)  # name -> arn (executing backend)
+    functions: list = field(default_factory=list)
+
+
+def _zip_dir(path: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                zf.write(file, file.relative_to(path).as_posix())
+    return buf.getvalue()
+
+
+def publish_assets(s3, assembly: Path, stack_name: str) -> None:
+    manifest = json.loads((assembly / f"{stack_name}.assets.json").read_text())
+    for asset in manifest.get("files", {}).values():
+        source = assembly / asset["source"]["path"]
+        if asset["source"].get("packaging") == "zip":
+            body = _zip_dir(source)
+        else:
+            body = source.read_bytes()
+        for dest in asset["destinations"].values():
+            bucket = dest["bucketName"]
+            try:
+                s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": dest["region"]})
+            except s3.exceptions.BucketAlreadyOwnedByYou:
+                pass
+            s3.put_object(Bucket=bucket, Key=dest["objectKey"], Body=body)
+
+
+def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str]) -> Deployment:
+    ssm, s3, cfn, sfn = clients("ssm"), clients("s3"), clients("cloudformation"), clients("stepfunctions")
+    ssm.put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String", Overwrite=True)
+    publish_assets(s3, assembly, stack_name)
+    template = json.loads((assembly / f"{stack_name}.template.json").read_text())
+    cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"],
+                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if stack["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"stack {stack_name} did not deploy: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
+    deployment = Deployment(stack_name=stack_name, template=template, resources=resources,
+                            outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    deployment.state_machines = _recreate_state_machines(sfn, stack_name, template)
+    deployment.functions = [resources[k] for k, r in template["Resources"].items()
+                            if r["Type"] == "AWS::Lambda::Function"]
+    return deployment
+
+
+def _recreate_state_machines(sfn, stack_name: str, template: dict) -> dict:
+    """Copy the CloudFormation-created state machines into the executing backend (children first)."""
+    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: F401 - imported for its side effect of loading moto.core
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    account = os.environ["MOTO_ACCOUNT_ID"]
+    region = os.environ["AWS_DEFAULT_REGION"]
+    created = {}
+    machines = stepfunctions_backends[account][region].state_machines
+    for sm in sorted(machines, key=lambda m: m.name.endswith("-respond")):  # respond refers to the others
+        resp = sfn.create_state_machine(name=sm.name, definition=sm.definition, roleArn=sm.roleArn,
+                                        type=getattr(sm, "type", "STANDARD") or "STANDARD")
+        created[sm.name] = resp["stateMachineArn"]
+    return created

@@ -1,0 +1,101 @@
+"""EventBridge delivery, which moto does not do for Step Functions targets.
+
+Events are matched against the deployed rules with moto's own pattern matcher, the target's
+Input / InputPath / InputTransformer is applied, and the target state machine is started. A target
+that cannot be started is retried per the rule's RetryPolicy, then the event goes to its DLQ.
+"""
+
+import json
+import re
+import uuid
+from datetime import datetime, timezone
+
+
+def alarm_event(alarm: dict, state: str, previous: str, reason: str, account: str, region: str,
+                at: datetime | None = None) -> dict:
+    """A "CloudWatch Alarm State Change" event as CloudWatch emits it for a metric alarm."""
+    at = at or datetime.now(timezone.utc)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
+    metric = {"id": "m1", "metricStat": {"metric": {
+        "namespace": alarm.get("Namespace"), "name": alarm.get("MetricName"),
+        "dimensions": {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}},
+        "period": alarm.get("Period"), "stat": alarm.get("Statistic")}, "returnData": True}
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch", "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+        "resources": [alarm["AlarmArn"]],
+        "detail": {
+            "alarmName": alarm["AlarmName"],
+            "state": {"value": state, "reason": reason, "reasonData": json.dumps({"version": "1.0"}),
+                      "timestamp": stamp},
+            "previousState": {"value": previous, "reason": "previous state", "timestamp": stamp},
+            "configuration": {"description": alarm.get("AlarmDescription", ""), "metrics": [metric]},
+        },
+    }
+
+
+def _path(data, path: str):
+    if path in ("$", ""):
+        return data
+    for part in re.findall(r"[^.$\[\]]+", path):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+def target_input(target: dict, event: dict) -> str:
+    if "Input" in target:
+        return target["Input"]
+    if "InputPath" in target:
+        return json.dumps(_path(event, target["InputPath"]))
+    if "InputTransformer" in target:
+        t = target["InputTransformer"]
+        values = {k: _path(event, p) for k, p in t.get("InputPathsMap", {}).items()}
+        text = t["InputTemplate"]
+        for k, v in values.items():
+            text = text.replace(f'"<{k}>"', json.dumps(v)).replace(f"<{k}>", v if isinstance(v, str) else json.dumps(v))
+        return text
+    return json.dumps(event)
+
+
+class EventBus:
+    def __init__(self, events, sfn, sqs):
+        self.events, self.sfn, self.sqs = events, sfn, sqs
+
+    def matching_targets(self, event: dict) -> list[tuple[dict, dict]]:
+        from moto.events.models import EventPattern
+
+        matches = []
+        for rule in self.events.list_rules().get("Rules", []):
+            if rule.get("State") != "ENABLED" or "EventPattern" not in rule:
+                continue
+            if EventPattern.load(rule["EventPattern"]).matches_event(event):
+                for target in self.events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
+                    matches.append((rule, target))
+        return matches
+
+    def put(self, event: dict) -> list[dict]:
+        """Deliver one event; returns one record per target: started execution, or dead-lettered."""
+        deliveries = []
+        for rule, target in self.matching_targets(event):
+            payload = target_input(target, event)
+            attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0))
+            last_error = None
+            for _ in range(attempts):
+                try:
+                    # EventBridge names the execution with a fresh id, as the console does
+                    resp = self.sfn.start_execution(stateMachineArn=target["Arn"], input=payload,
+                                                    name=str(uuid.uuid4()))
+                    deliveries.append({"rule": rule["Name"], "target": target["Arn"],
+                                       "execution": resp["executionArn"]})
+                    break
+                except Exception as exc:  # noqa: BLE001 - EventBridge retries any failure
+                    last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                dlq = target.get("DeadLetterConfig", {}).get("Arn")
+                if dlq:
+                    url = self.sqs.get_queue_url(QueueName=dlq.rsplit(":", 1)[-1])["QueueUrl"]
+                    self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
+                        "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(last_error)[:256]}})
+                deliveries.append({"rule": rule["Name"], "target": target["Arn"], "dead_lettered": dlq,
+                                   "error": last_error})
+        return deliveries

@@ -1,0 +1,82 @@
+"""Watch every AWS call the automation makes; keep the mutating ones (the "actions" of a report).
+
+The sandbox's own clients (deploying, building the world, firing alarms) are marked and skipped.
+Bookkeeping of the automation itself (its table, status topic, logs, metrics, workflow calls) is
+not a change to the customer's resources and is not an action.
+"""
+
+import threading
+import time
+
+import botocore.client
+
+MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregister", "Start", "Stop", "Restore",
+                     "Modify", "Copy", "Set", "Tag", "Untag", "Reboot", "Terminate", "Run", "Batch", "Remove",
+                     "Add", "Attach", "Detach", "Execute", "Publish", "Send", "Invoke", "Enable", "Disable")
+BOOKKEEPING_SERVICES = {"sns", "sqs", "stepfunctions", "logs", "cloudwatch", "lambda", "sts", "xray",
+                        "secretsmanager", "ssm", "events"}
+
+
+class Recorder:
+    def __init__(self, own_tables: set[str], before_after=None):
+        self.own_tables = own_tables
+        self.before_after = before_after  # callable(service, operation, params) -> (before, after_fn)
+        self.actions: list[dict] = []
+        self.listeners: list = []
+        self._lock = threading.Lock()
+        self._original = None
+
+    def is_action(self, service: str, operation: str, params: dict) -> bool:
+        if service in BOOKKEEPING_SERVICES or not operation.startswith(MUTATING_PREFIXES):
+            return False
+        if service == "dynamodb" and params.get("TableName") in self.own_tables:
+            return False
+        return True
+
+    def install(self) -> None:
+        recorder = self
+        original = self._original = botocore.client.BaseClient._make_api_call
+
+        def _make_api_call(client, operation_name, api_params):
+            if getattr(client, "_sandbox_own", False):
+                return original(client, operation_name, api_params)
+            service = client.meta.service_model.service_name
+            if not recorder.is_action(service, operation_name, api_params):
+                return original(client, operation_name, api_params)
+            before = recorder.before_after(service, operation_name, api_params) if recorder.before_after else None
+            started = time.perf_counter()
+            error = None
+            try:
+                return original(client, operation_name, api_params)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                after = recorder.before_after(service, operation_name, api_params) if recorder.before_after else None
+                action = {"service": service, "operation": operation_name, "params": _plain(api_params),
+                          "at": started}
+                if before is not None or after is not None:
+                    action["before"], action["after"] = before, after
+                if error:
+                    action["error"] = error
+                with recorder._lock:
+                    recorder.actions.append(action)
+                for listener in list(recorder.listeners):
+                    listener(action)
+
+        botocore.client.BaseClient._make_api_call = _make_api_call
+
+    def uninstall(self) -> None:
+        if self._original is not None:
+            botocore.client.BaseClient._make_api_call = self._original
+            self._original = None
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    return value if isinstance(value, (str, int, float, bool, type(None))) else str(value)

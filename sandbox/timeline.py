@@ -1,0 +1,90 @@
+"""A readable timeline of what happened: events, workflow steps, AWS changes, pages, status updates."""
+
+import json
+import time
+
+
+def _short(value, limit: int = 160) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe_step(component: str, event, result) -> str:
+    """One line on what a Lambda step decided, in the runbook's words."""
+    r = result if isinstance(result, dict) else {}
+    e = event if isinstance(event, dict) else {}
+    if component == "admit":
+        extra = f", {r['severity']}, mode {r['mode']}" if r.get("mode") else f", {r.get('severity')}"
+        return f"admit: {r.get('decision')} ({r.get('note')}){extra}; incident {r.get('incident_id')}"
+    if component == "page":
+        return f"page: {e.get('action')} sent, dedup_key {r.get('dedup_key')}"
+    if component == "record":
+        return f"record: outcome {r.get('outcome')}: {r.get('message')}"
+    step = e.get("step", "?")
+    if step == "guard":
+        if r.get("proceed"):
+            return (f"{component}/guard: plan {r.get('service')} {r.get('from')} -> {r.get('to')} tasks "
+                    f"(bounds {r.get('min')}..{r.get('max')}, mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})")
+        return f"{component}/guard: {r.get('outcome')}: {r.get('message')}"
+    if step == "act":
+        return f"{component}/act: " + (r.get("message") or "change made, verifying")
+    if step == "verify":
+        if r.get("settled"):
+            return f"{component}/verify: {r.get('outcome')}: {r.get('message')}"
+        return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
+    return f"{component}/{step}: {_short(r)}"
+
+
+class Timeline:
+    def __init__(self):
+        self.entries: list[dict] = []
+        self.started = time.perf_counter()
+
+    def add(self, kind: str, text: str, depth: int = 0) -> None:
+        self.entries.append({"t": time.perf_counter() - self.started, "kind": kind, "text": text, "depth": depth})
+
+    def lambda_call(self, function: str, event, result, error, seconds: float) -> None:
+        component = function.split("-remediation-", 1)[-1]
+        if error:
+            self.add("step", f"{component}: FAILED {error['errorType']}: {error['errorMessage']}", 1)
+        else:
+            self.add("step", _describe_step(component, event, result) + f"  [{seconds * 1000:.0f} ms]", 1)
+
+    def action(self, a: dict) -> None:
+        params = {k: v for k, v in a["params"].items()}
+        line = f"AWS change: {a['service']} {a['operation']} {_short(params, 200)}"
+        if a.get("before") is not None or a.get("after") is not None:
+            line += f"\n      before: {_short(a.get('before'))}\n      after:  {_short(a.get('after'))}"
+        if a.get("error"):
+            line += f"\n      error: {a['error']}"
+        self.add("action", line, 2)
+
+    def page(self, request: dict) -> None:
+        body = request.get("body") if isinstance(request.get("body"), dict) else {}
+        summary = (body.get("payload") or {}).get("summary", "")
+        text = f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} -> HTTP {request.get('status')}"
+        if summary:
+            text += f"\n      \"{_short(summary, 200)}\""
+        if request.get("errors"):
+            text += f"\n      rejected: {request['errors']}"
+        self.add("page", text, 2)
+
+    def notification(self, note: dict) -> None:
+        status = next((line for line in (note.get("message") or "").splitlines() if line.startswith("Current Status")), "")
+        self.add("notify", f"SNS status update: {note.get('subject')} ({status})", 2)
+
+    def execution(self, e: dict) -> None:
+        text = f"{e['state_machine']} execution {e['name']}: {e['status']}"
+        if e.get("error"):
+            text += f" ({e['error']}: {_short(e.get('cause') or '', 200)})"
+        self.add("execution", text, 1)
+
+    def render(self) -> str:
+        lines = []
+        for e in self.entries:
+            indent = "  " * e["depth"]
+            marker = {"alarm": "ALARM", "event": "EVENT", "start": "START", "deploy": "DEPLOY", "mode": "MODE",
+                      "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
+                      "notify": "NOTIFY", "scenario": "STEP"}.get(e["kind"], e["kind"].upper())
+            lines.append(f"{e['t']:7.2f}s {marker:<7}{indent}{e['text']}")
+        return "\n".join(lines)

@@ -1,0 +1,117 @@
+"""The simulated customer environment: what the runbook acts on (ECS cluster and services, ...).
+
+moto's ECS sets runningCount = desiredCount at once; the world can instead make new tasks fail to
+start, as a crash loop or a missing image would, so verify and timeouts can be exercised.
+"""
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class EcsServiceWorld(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    desired: int = Field(default=2, ge=0)
+    running: int | None = Field(default=None, ge=0, description="defaults to desired")
+    min: int | None = Field(default=None, ge=0, description="bounds override for the deployed config")
+    max: int | None = Field(default=None, ge=0)
+    autoscaling: bool = Field(default=False, description="register an Application Auto Scaling target")
+    tasks_fail_to_start: bool = Field(default=False, description="new tasks never reach RUNNING")
+
+    @model_validator(mode="after")
+    def _bounds(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class World(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ecs: dict[str, EcsServiceWorld] = Field(default_factory=dict)
+
+
+def _ecs_backend(account: str, region: str):
+    from moto.ecs.models import ecs_backends
+
+    return ecs_backends[account][region]
+
+
+def build(clients, config, world: World, account: str, region: str) -> None:
+    """Create the cluster and every configured service, at desired = running (unless overridden)."""
+    ecs = clients("ecs")
+    cluster = config.ecs.cluster
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(family="lecture-backend", containerDefinitions=[
+        {"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}])
+    aas = clients("application-autoscaling")
+    for svc in config.ecs.services:
+        spec = world.ecs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
+        ecs.create_service(cluster=cluster, serviceName=svc.name, taskDefinition="lecture-backend",
+                           desiredCount=spec.desired, launchType="FARGATE")
+        service = _ecs_backend(account, region).services[f"{cluster}:{svc.name}"]
+        _set_counts(service, spec.desired, spec.desired if spec.running is None else spec.running)
+        service.sandbox_tasks_fail_to_start = spec.tasks_fail_to_start
+        if spec.autoscaling:
+            aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{svc.name}",
+                                         ScalableDimension="ecs:service:DesiredCount",
+                                         MinCapacity=svc.min_tasks, MaxCapacity=svc.max_tasks)
+
+
+def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
+    service.desired_count = desired
+    service.running_count = running
+    service.pending_count = max(desired - running, 0)
+    for d in service.deployments:
+        d.update(desiredCount=desired, runningCount=running, pendingCount=service.pending_count,
+                 rolloutState="COMPLETED" if running >= desired else "IN_PROGRESS",
+                 failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(timezone.utc))
+
+
+def install_ecs_behaviour() -> None:
+    """After UpdateService: tasks start at once, or never when the service is set to fail."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    if getattr(EC2ContainerServiceBackend, "_sandbox_installed", False):
+        return
+    original = EC2ContainerServiceBackend.update_service
+
+    def update_service(self, service_properties):
+        cluster = service_properties.get("cluster", "default").split("/")[-1]
+        name = service_properties.get("service", "").split("/")[-1]
+        before = self.services.get(f"{cluster}:{name}")
+        running_before = before.running_count if before else 0
+        service = original(self, service_properties)
+        if getattr(service, "sandbox_tasks_fail_to_start", False):
+            missing = max(service.desired_count - running_before, 0)
+            _set_counts(service, service.desired_count, min(running_before, service.desired_count), failed=missing)
+            service.events.insert(0, {
+                "id": f"sandbox-{len(service.events)}", "createdAt": datetime.now(timezone.utc),
+                "message": f"(service {name}) was unable to start {missing} task(s): "
+                           "CannotPullContainerError: image lecture/backend:latest not found"})
+        else:
+            _set_counts(service, service.desired_count, service.desired_count)
+        return service
+
+    EC2ContainerServiceBackend.update_service = update_service
+    EC2ContainerServiceBackend._sandbox_installed = True
+
+
+def snapshot(clients, config) -> dict:
+    """The world as the report shows it."""
+    ecs, aas = clients("ecs"), clients("application-autoscaling")
+    out: dict = {"ecs": {}}
+    names = [s.name for s in config.ecs.services]
+    found = ecs.describe_services(cluster=config.ecs.cluster, services=names).get("services", [])
+    targets = {t["ResourceId"].split("/")[-1]: t for t in aas.describe_scalable_targets(
+        ServiceNamespace="ecs").get("ScalableTargets", [])}
+    for s in found:
+        bounds = config.service(s["serviceName"])
+        entry = {"desired": s["desiredCount"], "running": s["runningCount"], "min": bounds.min_tasks,
+                 "max": bounds.max_tasks}
+        if s["serviceName"] in targets:
+            t = targets[s["serviceName"]]
+            entry["autoscaling"] = {"min": t["MinCapacity"], "max": t["MaxCapacity"]}
+        out["ecs"][s["serviceName"]] = entry
+    return out
