@@ -4,6 +4,7 @@ Decisions: remediate (page, then run a runbook), page (page only), resolve (the 
 duplicate (another execution holds this state change), ignore (nothing to do, recorded).
 """
 
+import hashlib
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -48,7 +49,10 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
 
 
 def incident_id(customer: str, service: str, kind: AlarmKind, at: datetime) -> str:
-    return f"{customer}-{at.strftime('%Y%m%dT%H%M%SZ')}-{service}-{kind.condition}"
+    """Readable and short enough for an SNS subject: dhbw-20261126T091233Z-cpu-high-1a2b.
+    The last part tells services apart (a hash of the service name)."""
+    tag = hashlib.sha1(service.encode()).hexdigest()[:4]
+    return f"{customer}-{at.strftime('%Y%m%dT%H%M%SZ')}-{kind.condition}-{tag}"
 
 
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_parameter: str) -> dict:

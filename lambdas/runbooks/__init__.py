@@ -42,6 +42,7 @@ def runbook_handler(runbook: Runbook, steps: dict[str, Callable[[dict, datetime]
         logger.set_correlation_id(plan.get("incident_id") or event.get("execution") or os.environ.get("_X_AMZN_TRACE_ID"))
         logger.append_keys(runbook=runbook.name, step=step)
         result = steps[step](event, datetime.now(timezone.utc))
+        metrics.add_metric(name=f"step_{step}", unit="Count", value=1)
         logger.info("step done", extra={"outcome": result.get("outcome"), "detail": result.get("message")})
         if result.get("outcome"):
             metrics.add_dimension(name="runbook", value=runbook.name)

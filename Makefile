@@ -1,0 +1,42 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Everything they need is installed here.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PYTHON  ?= python3
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: demo test test-unit test-infra test-e2e bench synth lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) -m sandbox demo
+
+test: $(VENV)/.installed node_modules/.installed
+	$(PY) -m pytest -n 2 --dist loadfile tests
+
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit
+
+test-infra: $(VENV)/.installed node_modules/.installed
+	$(PY) -m pytest -n 2 --dist loadfile tests/infra
+
+test-e2e: $(VENV)/.installed
+	$(PY) -m pytest -n 2 --dist loadfile tests/e2e
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+synth: $(VENV)/.installed node_modules/.installed
+	npx cdk synth --quiet
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .sandbox .pytest_cache

@@ -1,0 +1,22 @@
+"""Shared fixtures. The repository root is importable (catalog, customers, lambdas, stacks, sandbox)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from sandbox import quiet  # noqa: E402
+
+quiet.install()
+
+
+@pytest.fixture(scope="session")
+def dhbw_assembly(tmp_path_factory) -> Path:
+    """The dhbw stack, synthesized once per test worker exactly as `cdk synth` would."""
+    from sandbox.synth import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("cdk") / "cdk.out", "dhbw")

@@ -1,0 +1,106 @@
+"""Alarm-driven incidents through the deployed respond workflow."""
+
+from tests.e2e.conftest import CPU_HIGH, TASKS_LOW, executions
+
+
+def alarm(name, state="ALARM", deliveries=1):
+    return {"alarm": name, "state": state, "deliveries": deliveries}
+
+
+def test_alarm_then_ok_scales_out_once_pages_and_resolves(run_scenario):
+    # given dhbw's backend at 2 tasks (min 2, max 6)
+    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2}}},
+                           "steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "OK")]})
+    # then exactly one scale-out to 3
+    assert [(a["service"], a["operation"], a["params"]) for a in report["actions"]] == [
+        ("ecs", "UpdateService", {"cluster": "lecture-dhbw-cluster", "service": "lecture-backend-service",
+                                  "desiredCount": 3})]
+    assert report["world"]["ecs"]["lecture-backend-service"] == {"desired": 3, "running": 3, "min": 2, "max": 6}
+    # and one trigger then one resolve, on the same dedup_key
+    assert [p["event_action"] for p in report["pages"]] == ["trigger", "resolve"]
+    assert report["pages"][0]["dedup_key"] == report["pages"][1]["dedup_key"]
+    trigger = report["pages"][0]["payload"]
+    assert trigger["severity"] == "warning" and trigger["custom_details"]["priority"] == "P2"
+    assert trigger["custom_details"]["diagnosis"]["desired"] == 2  # the diagnosis travels with the page
+    # and every execution succeeded, the runbook as a child named after the incident
+    assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
+    runbook = executions(report, "-scale-ecs-service")
+    assert len(runbook) == 1 and runbook[0]["output"]["outcome"] == "scaled"
+    statuses = [n["message"].split("Current Status: ")[1].splitlines()[0] for n in report["notifications"]]
+    assert statuses == ["Identified", "Monitoring", "Resolved"]
+
+
+def test_the_same_alarm_event_delivered_three_times_acts_and_pages_once(run_scenario):
+    report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3)]})
+    assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
+    assert [p["event_action"] for p in report["pages"]] == ["trigger"]
+    decisions = sorted((e["output"] or {}).get("decision") for e in executions(report, "-respond"))
+    assert decisions == ["duplicate", "duplicate", "remediate"]
+    assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
+
+
+def test_service_at_maximum_is_refused_explicitly_and_paged(run_scenario):
+    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 6}}},
+                           "steps": [alarm(CPU_HIGH)]})
+    assert report["actions"] == []
+    [runbook] = executions(report, "-scale-ecs-service")
+    assert runbook["output"]["outcome"] == "refused"
+    assert "already at its maximum of 6 tasks" in runbook["output"]["message"]
+    # the refusal is paged on the same alert, not just logged
+    assert [p["event_action"] for p in report["pages"]] == ["trigger", "trigger"]
+    assert "already at its maximum of 6 tasks" in report["pages"][1]["payload"]["summary"]
+    assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 6
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do(run_scenario):
+    report = run_scenario({"mode": "dry-run", "steps": [alarm(CPU_HIGH)]})
+    assert report["actions"] == []
+    [runbook] = executions(report, "-scale-ecs-service")
+    assert runbook["output"]["outcome"] == "would_scale"
+    assert "would scale lecture-backend-service from 2 to 3 tasks" in runbook["output"]["message"]
+    [respond] = executions(report, "-respond")
+    assert respond["output"]["outcome"] == "would_scale"
+    assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 2
+    assert "dry-run" in report["pages"][0]["payload"]["summary"]
+
+
+def test_running_tasks_low_pages_p1_without_scaling(run_scenario):
+    report = run_scenario({"steps": [alarm(TASKS_LOW)]})
+    assert report["actions"] == []
+    assert executions(report, "-scale-ecs-service") == []
+    [page] = report["pages"]
+    assert page["payload"]["severity"] == "error" and page["payload"]["custom_details"]["priority"] == "P1"
+    assert "crash loop" in page["payload"]["summary"]
+
+
+def test_mode_off_pages_but_does_not_act(run_scenario):
+    report = run_scenario({"mode": "off", "steps": [alarm(CPU_HIGH)]})
+    assert report["actions"] == [] and executions(report, "-scale-ecs-service") == []
+    assert "automation is off" in report["pages"][0]["payload"]["summary"]
+
+
+def test_second_episode_within_cooldown_is_refused_and_paged(run_scenario):
+    report = run_scenario({"steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "OK"), alarm(CPU_HIGH)]})
+    assert [a["params"]["desiredCount"] for a in report["actions"]] == [3]
+    second = executions(report, "-scale-ecs-service")[-1]
+    assert second["output"]["outcome"] == "refused" and "in cooldown until" in second["output"]["message"]
+    assert "in cooldown until" in report["pages"][-1]["payload"]["summary"]
+
+
+def test_tasks_that_never_start_time_out_with_the_deployment_state_paged(run_scenario):
+    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}},
+                           "steps": [alarm(CPU_HIGH)]})
+    [runbook] = executions(report, "-scale-ecs-service")
+    out = runbook["output"]
+    assert out["outcome"] == "timed_out" and out["polls"] == out["max_polls"] == 20
+    assert "2 of 3 running" in out["message"] and "CannotPullContainerError" in out["message"]
+    assert "did not settle" in report["pages"][-1]["payload"]["summary"]
+    # 20 polls 15 s apart ran in compressed time, as deployed
+    assert report["_simulated_seconds"] >= 20 * 15
+
+
+def test_autoscaling_floor_is_raised_with_the_service(run_scenario):
+    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "autoscaling": True}}},
+                           "steps": [alarm(CPU_HIGH)]})
+    assert [a["operation"] for a in report["actions"]] == ["RegisterScalableTarget", "UpdateService"]
+    assert report["world"]["ecs"]["lecture-backend-service"]["autoscaling"] == {"min": 3, "max": 6}
