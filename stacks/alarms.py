@@ -21,24 +21,22 @@ class ServiceAlarms(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
+        self.names: list[str] = []  # literal names (not tokens), so the rule's pattern reads plainly
         for svc in config.ecs.services:
             for kind in ALARM_KINDS:
                 metric = cloudwatch.Metric(
                     namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
                     period=Duration.seconds(kind.period_seconds),
                     dimensions_map={"ClusterName": config.ecs.cluster, "ServiceName": svc.name})
+                name = naming.alarm_name(config.customer, svc.name, kind.condition)
+                self.names.append(name)
                 self.alarms.append(cloudwatch.Alarm(
-                    self, f"{svc.name}-{kind.condition}",
-                    alarm_name=naming.alarm_name(config.customer, svc.name, kind.condition),
+                    self, f"{svc.name}-{kind.condition}", alarm_name=name,
                     alarm_description=f"{kind.description} ({kind.severity.value}). "
                                       f"Automation: {kind.runbook or 'page only'}",
                     metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
                     comparison_operator=_operator(kind.comparison),
                     treat_missing_data=cloudwatch.TreatMissingData.MISSING))
-
-    @property
-    def names(self) -> list[str]:
-        return [a.alarm_name for a in self.alarms]
 
 
 class AlarmRouting(Construct):

@@ -1,0 +1,142 @@
+"""Template assertions per customer, from the synthesized stacks."""
+
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from catalog import ALARM_KINDS, RUNBOOKS, naming
+from customers import known_customers, load_customer
+from tests.infra.conftest import resources
+
+CUSTOMERS = known_customers()
+
+
+def test_one_stack_per_customer(synthesized):
+    _, stacks = synthesized
+    assert CUSTOMERS == ["dhbw", "edt", "unilux"]
+    assert {c: s.stack_name for c, s in stacks.items()} == {c: f"lecture-{c}-remediation" for c in CUSTOMERS}
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_alarms_per_service_follow_the_runbook(synthesized, customer):
+    template = Template.from_stack(synthesized[1][customer])
+    config = load_customer(customer)
+    for svc in config.ecs.services:
+        template.has_resource_properties("AWS::CloudWatch::Alarm", {
+            "AlarmName": f"lecture-{customer}-{svc.name}-running-tasks-low",
+            "Namespace": "ECS/ContainerInsights", "MetricName": "RunningTaskCount",
+            "Threshold": 1, "Period": 300, "EvaluationPeriods": 2, "ComparisonOperator": "LessThanThreshold",
+            "Dimensions": [{"Name": "ClusterName", "Value": f"lecture-{customer}-cluster"},
+                           {"Name": "ServiceName", "Value": svc.name}],
+        })
+        for condition, metric in (("cpu-high", "CPUUtilization"), ("memory-high", "MemoryUtilization")):
+            template.has_resource_properties("AWS::CloudWatch::Alarm", {
+                "AlarmName": f"lecture-{customer}-{svc.name}-{condition}", "Namespace": "AWS/ECS",
+                "MetricName": metric, "ComparisonOperator": "GreaterThanOrEqualToThreshold"})
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_one_rule_routes_this_customers_alarms_with_dlq_and_retries(templates, customer):
+    [rule] = resources(templates[customer], "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    names = sorted(naming.alarm_name(customer, s.name, k.condition)
+                   for s in load_customer(customer).ecs.services for k in ALARM_KINDS)
+    assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert sorted(pattern["detail"]["alarmName"]) == names
+    [target] = rule["Properties"]["Targets"]
+    assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    assert "respond" in json.dumps(target["Arn"]).lower()
+
+
+def _definition(sm: dict) -> dict:
+    parts = sm["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "arn" for p in parts))
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_workflows_are_standard_named_logged_and_traced(templates, customer):
+    machines = resources(templates[customer], "AWS::StepFunctions::StateMachine").values()
+    names = {sm["Properties"]["StateMachineName"] for sm in machines}
+    assert names == {f"lecture-{customer}-respond"} | {f"lecture-{customer}-{r}" for r in RUNBOOKS}
+    for sm in machines:
+        props = sm["Properties"]
+        assert props.get("StateMachineType", "STANDARD") == "STANDARD"
+        assert props["LoggingConfiguration"]["Level"] == "ALL" and props["TracingConfiguration"]["Enabled"]
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_every_task_is_caught_and_lambda_retries_are_bounded(templates, customer):
+    for sm in resources(templates[customer], "AWS::StepFunctions::StateMachine").values():
+        states = _definition(sm)["States"]
+        for name, state in states.items():
+            if state["Type"] != "Task":
+                continue
+            if name not in ("RecordFailure", "Report", "ReportFailure"):
+                assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
+            for retry in state.get("Retry", []):
+                assert retry["MaxAttempts"] <= 3 and retry["BackoffRate"] >= 1
+            if state["Resource"] == "arn" or "lambda" in state["Resource"]:
+                errors = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+                assert "Lambda.TooManyRequestsException" in errors, name
+
+
+def test_respond_has_admit_page_remediate_record_and_a_never_silent_failure_path(templates):
+    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    states = _definition(sm)["States"]
+    assert {"Admit", "Route", "Page", "Run scale-ecs-service", "Record", "Resolve", "Duplicate",
+            "PageAutomationFailed", "RecordFailure", "Failed"} <= set(states)
+    assert states["Run scale-ecs-service"]["Resource"].endswith(":states:startExecution.sync:2")
+    assert states["PageAutomationFailed"]["Next"] == "RecordFailure" and states["Failed"]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_paging_parts(synthesized, templates, customer):
+    template = Template.from_stack(synthesized[1][customer])
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::DynamoDB::Table", {
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
+    template.has_resource_properties("AWS::SSM::Parameter", {
+        "Name": f"/lecture/{customer}/remediation/mode", "Value": "enforce"})
+    # the routing key is never in the template: no secret is created and no environment holds a key
+    template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    params = templates[customer]["Parameters"]
+    assert params["PagerDutyEventsUrl"]["Default"] == "https://events.pagerduty.com/v2/enqueue"
+    for fn in resources(templates[customer], "AWS::Lambda::Function").values():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["PAGERDUTY_SECRET_NAME"] == f"lecture/{customer}/pagerduty-routing-key"
+        assert not any("ROUTING_KEY" in k for k in env)
+        assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13")
+        assert "AWSLambdaPowertoolsPythonV3" in json.dumps(fn["Properties"]["Layers"])
+
+
+READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Query", "Scan", "ConditionCheck")
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_every_write_action_is_scoped_to_the_customers_resources(templates, customer):
+    account = load_customer(customer).account
+    checked = 0
+    for policy in resources(templates[customer], "AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            writes = [a for a in actions if not a.split(":")[1].startswith(READ_PREFIXES)
+                      and not a.startswith(("xray:", "logs:"))]
+            if not writes:
+                continue
+            res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            for r in res:
+                checked += 1
+                assert r != "*", f"{writes} on '*'"
+                text = json.dumps(r)
+                assert account in text or "Ref" in text or "Fn::GetAtt" in text, f"{writes} on {text}"
+    assert checked > 5
+
+
+def test_scaling_writes_name_the_exact_service(templates):
+    stmts = [st for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
+             for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    [update] = [st for st in stmts if st["Action"] == "ecs:UpdateService"]
+    assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"

@@ -1,0 +1,341 @@
+"""Pager (PagerDuty + SNS status updates in the runbook's template) and record (audit trail, page again)."""
+
+import functools
+import json
+
+import boto3
+import pytest
+
+from lambdas.logic import diagnose, pagerduty
+from lambdas.logic.admit import admit
+from lambdas.logic.paging import Pager
+from lambdas.logic.record import record
+from lambdas.logic.store import Store
+from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, REGION, ROUTING_KEY, SERVICE,
+                                 TASKS_ALARM, alarm_event, create_service, status_queue)
+
+SUBJECT_TAIL = "] - Lecture Infrastructure Issue - Status Update"
+CONTACT = "On-call engineer (see the PagerDuty rotation)"
+IDENTIFIED_AT = "2026-11-26T09:12:33.123000+00:00"
+INVALID_EVENT_ERROR = {
+    "Error": "InvalidEvent",
+    "Cause": json.dumps({"errorMessage": "malformed alarm event: field 'detail.state': Field required",
+                         "errorType": "InvalidEvent"}),
+}
+
+
+@pytest.fixture
+def world(dhbw, table, ssm, ecs, pd):
+    """dhbw's service, status topic (read through an SQS subscription), table and a PagerDuty fake."""
+    create_service(ecs, desired=2)
+    topic_arn, sqs, queue_url = status_queue()
+
+    class World:
+        def __init__(self):
+            self.table, self.ssm, self.ecs, self.pd, self.config = table, ssm, ecs, pd, dhbw
+            self.store = Store(table, NOW)
+            self.pager = Pager(config=dhbw, sns=boto3.client("sns", region_name=REGION), topic_arn=topic_arn,
+                               events_url=pd.events_url, routing_key=lambda: ROUTING_KEY, now=NOW,
+                               send=functools.partial(pagerduty.send, sleep=lambda s: None))
+
+        def admit(self, event):
+            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+
+        def status_updates(self) -> list[dict]:
+            """Every SNS notification published so far: {"Subject", "Message"}."""
+            got = []
+            while True:
+                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    return got
+                for m in messages:
+                    body = json.loads(m["Body"])
+                    got.append({"Subject": body.get("Subject"), "Message": body["Message"]})
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    return World()
+
+
+def template(incident: str, *, status: str, impact: str, next_update: str, identified_at: str, actions: str,
+             eta: str) -> str:
+    """The operations runbook's "Status Update Template", filled in."""
+    return "\n".join([
+        f"Subject: [{incident}{SUBJECT_TAIL}",
+        "",
+        f"Current Status: {status}",
+        f"Impact: {impact}",
+        f"Next Update: {next_update}",
+        "",
+        "Details:",
+        f"- Issue identified at: {identified_at}",
+        "- Affected customers: dhbw",
+        f"- Current actions: {actions}",
+        f"- ETA: {eta}",
+        "",
+        f"Contact: {CONTACT}",
+    ])
+
+
+# --- trigger / resolve -----------------------------------------------------------------------------------
+
+def test_trigger_alarm_pages_with_severity_diagnosis_and_incident(world):
+    # given a CPU alarm admitted for remediation, and the service's diagnosis
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    diagnosis = diagnose.ecs_service(world.ecs, world.config.ecs.cluster, SERVICE)
+    # when
+    result = world.pager.trigger_alarm(decision, diagnosis)
+    # then PagerDuty accepted one trigger
+    [sent] = world.pd.accepted
+    assert sent["event_action"] == "trigger"
+    assert sent["dedup_key"] == f"lecture-dhbw/{CPU_ALARM}" == result["dedup_key"]
+    assert sent["routing_key"] == ROUTING_KEY
+    payload = sent["payload"]
+    assert payload["severity"] == "warning"  # P2
+    assert payload["summary"].startswith("[P2] lecture-dhbw lecture-backend-service: ECS service CPU utilisation")
+    assert payload["source"] == "lecture-dhbw/lecture-backend-service"
+    assert payload["class"] == "cpu-high" and payload["group"] == "lecture-dhbw"
+    details = payload["custom_details"]
+    assert details["incident_id"] == decision["incident_id"]
+    assert details["priority"] == "P2" and details["response_time"] == "4 hours"
+    assert details["diagnosis"] == json.loads(json.dumps(diagnosis))
+    assert details["diagnosis"]["desired"] == 2
+    assert result["pagerduty"]["status"] == "success"
+
+
+def test_trigger_alarm_publishes_the_runbooks_status_update(world):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    inc = decision["incident_id"]
+    # when
+    world.pager.trigger_alarm(decision, {"desired": 2, "running": 2})
+    # then
+    [update] = world.status_updates()
+    assert update["Subject"] == f"[{inc}{SUBJECT_TAIL}"
+    assert len(update["Subject"]) <= 100
+    assert update["Message"] == template(
+        inc, status="Identified", impact="Performance degradation: lectures may load slowly",
+        next_update="2026-11-26 09:45 UTC", identified_at=IDENTIFIED_AT, actions="scale-ecs-service (enforce)",
+        eta="automatic remediation running")
+
+
+def test_page_only_alarm_is_p1_error_and_investigating(world):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK", alarm=TASKS_ALARM))
+    # when
+    world.pager.trigger_alarm(decision, {})
+    # then
+    [sent] = world.pd.accepted
+    assert sent["payload"]["severity"] == "error"  # P1
+    assert sent["payload"]["summary"].startswith("[P1] ")
+    [update] = world.status_updates()
+    assert "Current Status: Investigating" in update["Message"].splitlines()
+    assert "- ETA: awaiting on-call" in update["Message"].splitlines()
+
+
+def test_resolve_sends_resolve_with_the_same_dedup_key(world):
+    # given an alert that was triggered
+    alarm = world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
+    world.pager.trigger_alarm(alarm, {})
+    world.status_updates()
+    resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT))
+    # when
+    result = world.pager.resolve(resolved)
+    # then
+    trigger, resolve = world.pd.accepted
+    assert resolve == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": trigger["dedup_key"]}
+    assert result["sent"] == "resolve"
+    [update] = world.status_updates()
+    assert update["Subject"] == f"[{alarm['incident_id']}{SUBJECT_TAIL}"
+    lines = update["Message"].splitlines()
+    assert "Current Status: Resolved" in lines
+    assert "Next Update: none planned (resolved)" in lines
+    assert "- ETA: resolved" in lines
+
+
+def test_automation_failed_pages_with_the_error_name_and_message(world):
+    # given the respond workflow caught admit's InvalidEvent
+    state = {"error": INVALID_EVENT_ERROR}
+    # when
+    result = world.pager.automation_failed(state, execution="exec-42")
+    # then
+    [sent] = world.pd.accepted
+    summary = sent["payload"]["summary"]
+    assert "InvalidEvent" in summary
+    assert "malformed alarm event: field 'detail.state': Field required" in summary
+    assert summary.startswith("[P1] lecture-dhbw automation failed: ")
+    assert sent["payload"]["severity"] == "error"
+    assert sent["dedup_key"] == "lecture-dhbw/automation/exec-42" == result["dedup_key"]
+    assert sent["payload"]["custom_details"]["error"] == "InvalidEvent"
+    [update] = world.status_updates()
+    assert update["Message"] == template(
+        "dhbw-automation-exec-42", status="Investigating", impact="unknown: the automation failed",
+        next_update="2026-11-26 09:45 UTC", identified_at=NOW.isoformat(),
+        actions="automation failed (InvalidEvent): malformed alarm event: field 'detail.state': Field required",
+        eta="on-call to act")
+
+
+def test_automation_failed_after_admit_pages_on_the_alarms_own_alert(world):
+    # given a runbook execution that failed after admit had opened the incident
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    child_cause = json.dumps({"Error": "ResourceNotFound", "Cause": json.dumps({
+        "errorType": "ResourceNotFound",
+        "errorMessage": "service lecture-backend-service not found in cluster lecture-dhbw-cluster"})})
+    state = {"admit": decision, "error": {"Error": "States.TaskFailed", "Cause": child_cause}}
+    # when
+    world.pager.automation_failed(state, execution="exec-7")
+    # then
+    [sent] = world.pd.accepted
+    assert sent["dedup_key"] == decision["dedup_key"]
+    assert "ResourceNotFound: service lecture-backend-service not found" in sent["payload"]["summary"]
+    assert sent["payload"]["custom_details"]["incident_id"] == decision["incident_id"]
+
+
+def test_status_subject_stays_within_snss_100_characters_for_a_long_incident_id(world):
+    # given an execution name of Step Functions' maximum length (80)
+    execution = "e" * 80
+    # when
+    world.pager.automation_failed({"error": INVALID_EVENT_ERROR}, execution=execution)
+    # then
+    [update] = world.status_updates()
+    assert len(update["Subject"]) == 100
+    assert update["Subject"].startswith(f"[dhbw-automation-{execution}")
+    assert update["Subject"].endswith("...")
+
+
+def test_no_topic_means_no_status_update_but_the_page_is_sent(world):
+    # given
+    world.pager.topic_arn = ""
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    # when
+    world.pager.trigger_alarm(decision, {})
+    # then
+    assert len(world.pd.accepted) == 1
+    assert world.status_updates() == []
+
+
+# --- record ----------------------------------------------------------------------------------------------
+
+def remediation(outcome: str, message: str) -> dict:
+    """What the respond workflow's Run step stores under $.remediation (sync:2, Output as an object)."""
+    return {"Output": {"runbook": "scale-ecs-service", "service": SERVICE, "outcome": outcome, "message": message},
+            "Status": "SUCCEEDED", "ExecutionArn": "arn:aws:states:eu-central-1:111111111111:execution:x:y"}
+
+
+def test_refused_outcome_pages_again_and_is_audited(world):
+    # given the runbook refused: the service is at its maximum
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    world.pager.trigger_alarm(decision, {})
+    world.status_updates()
+    message = "service lecture-backend-service is already at its maximum of 6 tasks"
+    state = {"admit": decision, "remediation": remediation("refused", message)}
+    # when
+    result = record(state, store=world.store, pager=world.pager, execution="exec-1")
+    # then a second trigger on the same alert tells the on-call to act
+    first, again = world.pd.accepted
+    assert again["event_action"] == "trigger"
+    assert again["dedup_key"] == first["dedup_key"]
+    assert f"automation refused - {message}" in again["payload"]["summary"]
+    assert result["paged"] is True and result["outcome"] == "refused"
+    # and the audit trail has the outcome
+    [row] = world.store.audit_trail(decision["incident_id"])
+    assert row["step"] == "record"
+    assert row["outcome"] == "refused" and row["decision"] == "remediate"
+    assert row["runbook"] == "scale-ecs-service" and row["message"] == message
+    assert row["execution"] == "exec-1" and row["paged"] == "true"
+    # and the status update says a person must act
+    [update] = world.status_updates()
+    lines = update["Message"].splitlines()
+    assert "Current Status: Identified" in lines
+    assert f"- Current actions: {message}" in lines
+    assert "- ETA: on-call to act" in lines
+
+
+@pytest.mark.parametrize("outcome", ["timed_out", "unknown"])
+def test_other_unsettled_outcomes_page_again(world, outcome):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    state = {"admit": decision, "remediation": remediation(outcome, "it did not settle")}
+    if outcome == "unknown":
+        state["remediation"] = {"Output": {}}
+    # when
+    result = record(state, store=world.store, pager=world.pager, execution="exec-1")
+    # then
+    assert result["paged"] is True
+    assert [e["event_action"] for e in world.pd.accepted] == ["trigger"]
+    assert world.store.audit_trail(decision["incident_id"])[0]["outcome"] == outcome
+
+
+def test_scaled_outcome_does_not_page_but_publishes_monitoring(world):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    message = "scaled lecture-backend-service from 2 to 3 tasks; 3 of 3 running"
+    state = {"admit": decision, "remediation": remediation("scaled", message)}
+    # when
+    result = record(state, store=world.store, pager=world.pager, execution="exec-1")
+    # then
+    assert world.pd.requests == []
+    assert result["paged"] is False and result["outcome"] == "scaled"
+    [update] = world.status_updates()
+    assert update["Message"] == template(
+        decision["incident_id"], status="Monitoring", impact="Performance degradation: lectures may load slowly",
+        next_update="2026-11-26 09:45 UTC", identified_at=IDENTIFIED_AT, actions=message,
+        eta="monitoring until the alarm clears")
+    [row] = world.store.audit_trail(decision["incident_id"])
+    assert row["outcome"] == "scaled" and row["paged"] == "false"
+
+
+def test_would_scale_in_dry_run_does_not_page(world):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    state = {"admit": decision, "remediation": remediation("would_scale", "dry-run: would scale ...")}
+    # when
+    result = record(state, store=world.store, pager=world.pager, execution="exec-1")
+    # then
+    assert world.pd.requests == []
+    assert result["paged"] is False
+    assert "Current Status: Monitoring" in world.status_updates()[0]["Message"].splitlines()
+
+
+def test_failed_execution_is_audited_with_the_error_name(world):
+    # given the workflow failed before admit produced a decision
+    state = {"error": INVALID_EVENT_ERROR, "page": {"sent": "trigger"}}
+    # when
+    result = record(state, store=world.store, pager=world.pager, execution="exec-9", failed=True)
+    # then
+    assert result["outcome"] == "failed" and result["error"] == "InvalidEvent"
+    [row] = world.store.audit_trail("execution-exec-9")
+    assert row["outcome"] == "failed"
+    assert row["error"] == "InvalidEvent"
+    assert row["message"] == "malformed alarm event: field 'detail.state': Field required"
+    assert row["decision"] == "rejected" and row["execution"] == "exec-9"
+    assert world.pd.requests == []  # PageAutomationFailed already paged; record only writes
+
+
+def test_failed_execution_after_admit_is_audited_under_the_incident(world):
+    # given
+    decision = world.admit(alarm_event("ALARM", "OK"))
+    state = {"admit": decision, "error": {"Error": "States.Timeout", "Cause": "execution timed out"}}
+    # when
+    record(state, store=world.store, pager=world.pager, execution="exec-3", failed=True)
+    # then
+    [row] = world.store.audit_trail(decision["incident_id"])
+    assert row["outcome"] == "failed" and row["error"] == "States.Timeout"
+    assert row["message"] == "execution timed out"
+    assert row["decision"] == "remediate" and row["alarm"] == CPU_ALARM
+
+
+@pytest.mark.parametrize("event, decision, outcome", [
+    pytest.param(alarm_event("ALARM", "OK", alarm=TASKS_ALARM), "page", "paged", id="page"),
+    pytest.param(alarm_event("INSUFFICIENT_DATA", "OK"), "ignore", "ignore", id="ignore"),
+])
+def test_decisions_without_a_runbook_are_audited_without_paging_again(world, event, decision, outcome):
+    # given
+    admitted = world.admit(event)
+    # when
+    result = record({"admit": admitted}, store=world.store, pager=world.pager, execution="exec-5")
+    # then
+    assert result["decision"] == decision and result["outcome"] == outcome
+    [row] = world.store.audit_trail(admitted["incident_id"])
+    assert row["outcome"] == outcome and row["message"] == admitted["note"]
+    assert world.pd.requests == []
+    assert world.status_updates() == []
