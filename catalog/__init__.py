@@ -1,25 +1,33 @@
 """The runbook catalog: every fact that the infrastructure and the Lambdas share, declared once.
 
-Severities, alarm kinds, runbooks (input model, IAM actions, guard rails), resource names and the
-customer configuration model live here. ``stacks/`` derives alarms, IAM and state machines from it;
-``lambdas/`` classifies and validates with it. It depends on pydantic only and ships inside the
-Lambda asset next to ``lambdas/``.
+catalog.severity   the runbook's incident classification and escalation matrix
+catalog.alarms     alarm kinds: what is watched per ECS service, how bad it is, what answers it
+catalog.runbooks   runbooks: name, input model, IAM actions, guard rails
+catalog.customer   the customer configuration model (files in customers/)
+catalog.naming     resource names in the runbook's words
+
+``stacks/`` derives alarms, IAM and state machines from it; ``lambdas/`` classifies and validates
+with it. It depends on pydantic only and ships inside the Lambda asset next to ``lambdas/``.
+Modules are imported directly (no re-exports here) so a handler loads only what it uses.
 """
 
-from catalog.alarms import ALARM_KINDS, AlarmKind, alarm_kind
-from catalog.customer import CustomerConfig, EcsServiceConfig
-from catalog.runbooks import RUNBOOKS, Permission, Runbook, runbook
-from catalog.severity import Severity
+import importlib
 
-__all__ = [
-    "ALARM_KINDS",
-    "AlarmKind",
-    "CustomerConfig",
-    "EcsServiceConfig",
-    "Permission",
-    "RUNBOOKS",
-    "Runbook",
-    "Severity",
-    "alarm_kind",
-    "runbook",
-]
+_EXPORTS = {
+    "ALARM_KINDS": "catalog.alarms", "AlarmKind": "catalog.alarms", "alarm_kind": "catalog.alarms",
+    "CustomerConfig": "catalog.customer", "EcsServiceConfig": "catalog.customer",
+    "RUNBOOKS": "catalog.runbooks", "Permission": "catalog.runbooks", "Runbook": "catalog.runbooks",
+    "runbook": "catalog.runbooks", "Severity": "catalog.severity",
+}
+
+
+def __getattr__(name: str):
+    """`from catalog import RUNBOOKS` works, loading only the module that declares it."""
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name == "naming":
+        return importlib.import_module("catalog.naming")
+    raise AttributeError(f"module 'catalog' has no attribute {name!r}")
+
+
+__all__ = [*_EXPORTS, "naming"]

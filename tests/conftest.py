@@ -1,5 +1,6 @@
 """Shared fixtures. The repository root is importable (catalog, customers, lambdas, stacks, sandbox)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sandbox import quiet  # noqa: E402
+from sandbox.synth import QUIET_NODE  # noqa: E402
 
 quiet.install()
+for _key, _value in QUIET_NODE.items():  # jsii's Node version banners, before aws_cdk loads
+    os.environ.setdefault(_key, _value)
 
 
 @pytest.fixture(scope="session")

@@ -4,12 +4,11 @@ from datetime import datetime, timezone
 
 from lambdas import aws, deps
 from lambdas.logic.admit import admit
-from lambdas.observability import logger, metrics, tracer
+from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(correlation_id_path="event.id", clear_state=True)
 def handler(event: dict, context) -> dict:
     settings = Settings.from_env()

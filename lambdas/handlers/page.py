@@ -2,19 +2,19 @@
 
 from datetime import datetime, timezone
 
-from lambdas import aws, deps
+from lambdas import aws
 from lambdas.errors import InvalidInput
 from lambdas.logic import diagnose
-from lambdas.observability import logger, metrics, tracer
+from lambdas.logic.paging import Pager
+from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(correlation_id_path="state.admit.incident_id", clear_state=True)
 def handler(event: dict, context) -> dict:
     settings = Settings.from_env()
-    pager = deps.pager(settings, datetime.now(timezone.utc))
+    pager = Pager.from_settings(settings, datetime.now(timezone.utc))
     action, state = event.get("action"), event.get("state") or {}
     if action == "trigger":
         admit = state["admit"]

@@ -2,8 +2,11 @@
 
 from datetime import datetime
 
+from aws_lambda_powertools.utilities import parameters
+
 from catalog import CustomerConfig, Severity, naming
-from lambdas.logic import diagnose, pagerduty, status_update
+from lambdas import aws
+from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
 
 
@@ -14,6 +17,15 @@ class Pager:
                  now: datetime, send=pagerduty.send):
         self.config, self.sns, self.topic_arn, self.events_url = config, sns, topic_arn, events_url
         self._routing_key, self.now, self._send = routing_key, now, send
+
+    @classmethod
+    def from_settings(cls, settings, now: datetime) -> "Pager":
+        """Wired from the function's environment; the routing key is read from Secrets Manager."""
+        def routing_key() -> str:
+            return str(parameters.get_secret(settings.pagerduty_secret_name, max_age=300))
+
+        return cls(config=settings.customer, sns=aws.client("sns"), topic_arn=settings.topic_arn,
+                   events_url=settings.pagerduty_events_url, routing_key=routing_key, now=now)
 
     @property
     def group(self) -> str:

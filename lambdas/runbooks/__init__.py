@@ -14,7 +14,7 @@ from catalog import Runbook
 from catalog.runbooks import RunbookInput
 from lambdas.errors import InvalidInput
 from lambdas.models.validation import describe
-from lambdas.observability import logger, metrics, tracer
+from lambdas.observability import logger, metrics
 
 # Keys Step Functions adds to a child execution's input; not part of any runbook's input.
 _STEP_FUNCTIONS_KEYS = ("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",)
@@ -32,7 +32,6 @@ def parse_input(runbook: Runbook, raw: object) -> RunbookInput:
 
 def runbook_handler(runbook: Runbook, steps: dict[str, Callable[[dict, datetime], dict]]):
     @metrics.log_metrics
-    @tracer.capture_lambda_handler(capture_response=False)
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
         step = event.get("step") if isinstance(event, dict) else None

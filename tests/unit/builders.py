@@ -3,7 +3,6 @@
 import copy
 from datetime import datetime, timezone
 
-import boto3
 
 ACCOUNT = "111111111111"
 REGION = "eu-central-1"
@@ -105,10 +104,10 @@ def item(table, pk: str, sk: str) -> dict | None:
     return table.get_item(Key={"pk": pk, "sk": sk}).get("Item")
 
 
-def status_queue(topic_name: str = "lecture-dhbw-status-updates") -> tuple[str, object, str]:
+def status_queue(session, topic_name: str = "lecture-dhbw-status-updates") -> tuple[str, object, str]:
     """An SNS topic with an SQS queue subscribed: returns (topic_arn, sqs client, queue_url)."""
-    sns = boto3.client("sns", region_name=REGION)
-    sqs = boto3.client("sqs", region_name=REGION)
+    sns = session.client("sns")
+    sqs = session.client("sqs")
     topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
     queue_url = sqs.create_queue(QueueName=f"{topic_name}-reader")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -4,12 +4,19 @@ Nothing here is autouse: a test asks for the fakes it needs.
 """
 
 import boto3
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 
 from customers import load_customer
 from sandbox.pagerduty import FakePagerDuty
 from tests.unit.builders import ACCOUNT, MODE_PARAMETER, REGION, TABLE_NAME
+
+
+# moto resets boto3's default session for every mock, so each test would parse the service models again
+# (about 1 s a test). One loader, shared by the sessions of all tests, keeps the parsed models.
+_LOADER = botocore.loaders.create_loader()
 
 
 @pytest.fixture
@@ -32,14 +39,22 @@ def mocked(aws_env):
 
 
 @pytest.fixture
+def session(mocked):
+    """A boto3 session inside the mock, reading the fake credentials from the environment."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return boto3.Session(botocore_session=core, region_name=REGION)
+
+
+@pytest.fixture
 def dhbw():
     return load_customer("dhbw")
 
 
 @pytest.fixture
-def table(mocked):
+def table(session):
     """The automation table as the stack creates it: pk (S) hash key, sk (S) range key."""
-    dynamodb = boto3.resource("dynamodb", region_name=REGION)
+    dynamodb = session.resource("dynamodb")
     created = dynamodb.create_table(
         TableName=TABLE_NAME,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -52,21 +67,21 @@ def table(mocked):
 
 
 @pytest.fixture
-def ssm(mocked):
+def ssm(session):
     """The mode switch, created with the customer's initial mode like the stack does."""
-    client = boto3.client("ssm", region_name=REGION)
+    client = session.client("ssm")
     client.put_parameter(Name=MODE_PARAMETER, Value="enforce", Type="String")
     return client
 
 
 @pytest.fixture
-def ecs(mocked):
-    return boto3.client("ecs", region_name=REGION)
+def ecs(session):
+    return session.client("ecs")
 
 
 @pytest.fixture
-def aas(mocked):
-    return boto3.client("application-autoscaling", region_name=REGION)
+def aas(session):
+    return session.client("application-autoscaling")
 
 
 @pytest.fixture

@@ -54,6 +54,19 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     assert len(all_items(table)) == 2
 
 
+def test_memory_high_alarm_is_remediated_like_cpu_high(run):
+    # given
+    alarm = "lecture-dhbw-lecture-backend-service-memory-high"
+    # when
+    decision = run(alarm_event("ALARM", "OK", alarm=alarm))
+    # then
+    assert decision["decision"] == "remediate"
+    assert decision["condition"] == "memory-high" and decision["severity"] == "P2"
+    assert decision["runbook"] == "scale-ecs-service"
+    assert decision["runbook_input"]["delta"] == 1
+    assert decision["dedup_key"] == f"lecture-dhbw/{alarm}"
+
+
 def test_running_tasks_low_alarm_pages_only_at_p1(run, table):
     # given
     event = alarm_event("ALARM", "OK", alarm=TASKS_ALARM)

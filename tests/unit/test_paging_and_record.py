@@ -3,15 +3,15 @@
 import functools
 import json
 
-import boto3
 import pytest
 
 from lambdas.logic import diagnose, pagerduty
 from lambdas.logic.admit import admit
+from lambdas.logic.errors_text import explain
 from lambdas.logic.paging import Pager
 from lambdas.logic.record import record
 from lambdas.logic.store import Store
-from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, REGION, ROUTING_KEY, SERVICE,
+from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, ROUTING_KEY, SERVICE,
                                  TASKS_ALARM, alarm_event, create_service, status_queue)
 
 SUBJECT_TAIL = "] - Lecture Infrastructure Issue - Status Update"
@@ -25,16 +25,16 @@ INVALID_EVENT_ERROR = {
 
 
 @pytest.fixture
-def world(dhbw, table, ssm, ecs, pd):
+def world(session, dhbw, table, ssm, ecs, pd):
     """dhbw's service, status topic (read through an SQS subscription), table and a PagerDuty fake."""
     create_service(ecs, desired=2)
-    topic_arn, sqs, queue_url = status_queue()
+    topic_arn, sqs, queue_url = status_queue(session)
 
     class World:
         def __init__(self):
             self.table, self.ssm, self.ecs, self.pd, self.config = table, ssm, ecs, pd, dhbw
             self.store = Store(table, NOW)
-            self.pager = Pager(config=dhbw, sns=boto3.client("sns", region_name=REGION), topic_arn=topic_arn,
+            self.pager = Pager(config=dhbw, sns=session.client("sns"), topic_arn=topic_arn,
                                events_url=pd.events_url, routing_key=lambda: ROUTING_KEY, now=NOW,
                                send=functools.partial(pagerduty.send, sleep=lambda s: None))
 
@@ -339,3 +339,37 @@ def test_decisions_without_a_runbook_are_audited_without_paging_again(world, eve
     assert row["outcome"] == outcome and row["message"] == admitted["note"]
     assert world.pd.requests == []
     assert world.status_updates() == []
+
+
+def test_resolve_decision_is_audited_as_resolved_without_another_page(world):
+    # given the alarm fired and cleared; the Resolve step has already sent the resolve
+    world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
+    resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT))
+    # when
+    result = record({"admit": resolved}, store=world.store, pager=world.pager, execution="exec-6")
+    # then
+    assert result["outcome"] == "resolved"
+    [row] = world.store.audit_trail(resolved["incident_id"])
+    assert row["decision"] == "resolve" and row["outcome"] == "resolved"
+    assert world.pd.requests == []
+
+
+# --- errors_text.explain: what the page says about a Step Functions error ---------------------------
+
+@pytest.mark.parametrize("error, expected", [
+    pytest.param(INVALID_EVENT_ERROR,
+                 ("InvalidEvent", "malformed alarm event: field 'detail.state': Field required"), id="lambda-error"),
+    pytest.param({"Error": "States.TaskFailed", "Cause": json.dumps(
+        {"errorType": "InvalidInput", "errorMessage": "scale-ecs-service: unknown step 'x'"})},
+        ("InvalidInput", "scale-ecs-service: unknown step 'x'"), id="error-type-wins-over-the-states-name"),
+    pytest.param({"Error": "RunbookFailed", "Cause": json.dumps({"Error": "ResourceNotFound", "Cause": json.dumps(
+        {"errorType": "ResourceNotFound", "errorMessage": "service s not found in cluster c"})})},
+        ("ResourceNotFound", "service s not found in cluster c"), id="child-execution"),
+    pytest.param({"Error": "States.Timeout", "Cause": "execution timed out"},
+                 ("States.Timeout", "execution timed out"), id="plain-text-cause"),
+    pytest.param({"Error": "States.Runtime"}, ("States.Runtime", "no cause given"), id="no-cause"),
+    pytest.param(None, ("Unknown", "the workflow failed without an error description"), id="none"),
+])
+def test_explain_unwraps_step_functions_errors(error, expected):
+    # when / then
+    assert explain(error) == expected

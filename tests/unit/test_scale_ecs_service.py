@@ -298,6 +298,42 @@ def test_with_a_scalable_target_its_floor_is_raised_and_the_service_updated(plan
     assert applied["previous"] == {"desired": 2, "scalable_target": {"min": 2, "max": 6}}
 
 
+def test_scaling_up_beyond_the_targets_maximum_raises_the_maximum_too(plan, ecs, aas):
+    # given an autoscaler capped below the customer's bound
+    create_service(ecs, desired=4)
+    register_target(aas, 2, 4)
+    # when
+    apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas)
+    # then
+    assert target_capacity(aas) == (5, 5)
+    assert desired_count(ecs) == 5
+
+
+def test_scaling_down_below_a_raised_floor_lowers_the_floor(plan, ecs, aas):
+    # given an earlier scale-up raised the autoscaler's floor to 3
+    create_service(ecs, desired=3)
+    register_target(aas, 3, 6)
+    # when
+    apply_scale(plan({"service": SERVICE, "delta": -1}), ecs=ecs, aas=aas)
+    # then the autoscaler will not scale it straight back up to its floor
+    assert target_capacity(aas) == (2, 6)
+    assert desired_count(ecs) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: apply_scale sets MinCapacity to the target on a scale-down too, raising "
+                                       "the autoscaler's floor (2 -> 3) when scaling 4 -> 3 "
+                                       "(lambdas/runbooks/scale_ecs_service.py:109)")
+def test_scaling_down_never_raises_the_autoscalers_floor(plan, ecs, aas):
+    # given the autoscaler's floor is the customer's minimum, and the service runs above it
+    create_service(ecs, desired=4)
+    register_target(aas, 2, 6)
+    # when
+    apply_scale(plan({"service": SERVICE, "delta": -1}), ecs=ecs, aas=aas)
+    # then the service is scaled down, and the floor stays where it was
+    assert desired_count(ecs) == 3
+    assert target_capacity(aas) == (2, 6)
+
+
 # --- parse_input ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("raw, expected", [

@@ -1,0 +1,164 @@
+"""Benchmarks (not timed tests): measured on a shared, noisy machine, so compare ratios from one run.
+
+1. Sandbox: time from firing the CPU-high alarm to the scaling call (UpdateService), median of 20 runs.
+2. Step Functions state transitions and Lambda invocations per ECS scale-out incident, from the
+   execution histories; the cost per incident at list prices.
+3. Cold import time of each handler module in a fresh interpreter, as a ratio to `import boto3`.
+4. Size of the Lambda code asset.
+"""
+
+import io
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sandbox import quiet  # noqa: E402
+
+quiet.install()
+
+from catalog import naming  # noqa: E402
+from sandbox.engine import Sandbox  # noqa: E402
+from sandbox.synth import synthesize  # noqa: E402
+
+RUNS = 20
+ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
+HANDLERS = ["lambdas.handlers.admit", "lambdas.handlers.page", "lambdas.handlers.record",
+            "lambdas.runbooks.scale_ecs_service"]
+# List prices (us-east-1 / eu-central-1 are the same for these): Standard workflows, Lambda x86.
+PRICE_PER_TRANSITION = 0.025 / 1000
+PRICE_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
+PRICE_PER_GB_SECOND = 0.0000166667
+LAMBDA_MEMORY_GB = 256 / 1024
+VERIFY_LOOP_STATES = {"WaitBeforeVerify", "Verify", "Settled?"}
+
+
+def time_to_scale(assembly: Path, workdir: Path) -> tuple[list[float], dict]:
+    samples, incident = [], {}
+    for i in range(RUNS):
+        with Sandbox("dhbw", assembly=assembly, workdir=workdir) as sb:
+            started = time.perf_counter()
+            sb.fire_alarm(ALARM, "ALARM")
+            scale = next(a for a in sb.recorder.actions if a["operation"] == "UpdateService")
+            samples.append(scale["at"] - started)
+            if i == RUNS - 1:  # a warm run: count what one incident costs
+                incident = count_incident(sb)
+    return samples, incident
+
+
+def count_incident(sb: Sandbox) -> dict:
+    transitions, loop_transitions, lambdas, loop_lambdas = 0, 0, 0, 0
+    for e in sb.executions():
+        for h in sb.history(e["arn"]):
+            name = (h.get("stateEnteredEventDetails") or {}).get("name")
+            if h["type"].endswith("StateEntered"):
+                transitions += 1
+                loop_transitions += name in VERIFY_LOOP_STATES
+            if h["type"] in ("LambdaFunctionScheduled", "TaskScheduled") and "lambda" in json.dumps(h).lower():
+                lambdas += 1
+    polls = sum(1 for inv in sb.lambdas.invocations if inv["function"].endswith("scale-ecs-service"))
+    seconds = [inv["seconds"] for inv in sb.lambdas.invocations]
+    # a verify loop of one poll is part of every incident; only extra polls are "verify polling"
+    verify_polls = max(polls - 2, 0)  # guard and act are the other invocations of the runbook function
+    extra_polls = max(verify_polls - 1, 0)
+    per_incident = {
+        "state_transitions": transitions,
+        "state_transitions_excluding_extra_verify_polls": transitions - extra_polls * len(VERIFY_LOOP_STATES),
+        "lambda_invocations": lambdas,
+        "lambda_invocations_from_in_process_runs": len(sb.lambdas.invocations),
+        "verify_polls": verify_polls,
+        "lambda_seconds_in_sandbox": round(sum(seconds), 4),
+    }
+    billed_gb_s = sum(max(0.001, s) for s in seconds) * LAMBDA_MEMORY_GB
+    per_incident["cost_usd"] = {
+        "step_functions": round(transitions * PRICE_PER_TRANSITION, 8),
+        "lambda_requests": round(lambdas * PRICE_PER_LAMBDA_REQUEST, 8),
+        "lambda_compute": round(billed_gb_s * PRICE_PER_GB_SECOND, 8),
+    }
+    per_incident["cost_usd"]["total"] = round(sum(per_incident["cost_usd"].values()), 8)
+    return per_incident
+
+
+def cold_import(module: str) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_imports(rounds: int = 11) -> dict:
+    """Each round imports boto3 and every handler in fresh interpreters, back to back, so both see the
+    same machine load; the ratio is the median of the per-round ratios."""
+    seconds = {m: [] for m in ["boto3", *HANDLERS]}
+    ratios = {m: [] for m in HANDLERS}
+    for _ in range(rounds):
+        base = cold_import("boto3")
+        seconds["boto3"].append(base)
+        for m in HANDLERS:
+            s = cold_import(m)
+            seconds[m].append(s)
+            ratios[m].append(s / base)
+    return {"rounds": rounds, "boto3_seconds": round(statistics.median(seconds["boto3"]), 4),
+            "target_ratio_max": 1.5, "handlers": {
+                m: {"seconds": round(statistics.median(seconds[m]), 4),
+                    "ratio_to_boto3": round(statistics.median(ratios[m]), 2)} for m in HANDLERS}}
+
+
+def asset_size(assembly: Path) -> dict:
+    manifest = json.loads((assembly / f"{naming.stack_name('dhbw')}.assets.json").read_text())
+    [code] = [a for a in manifest["files"].values() if a["source"].get("packaging") == "zip"]
+    folder = assembly / code["source"]["path"]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(folder.rglob("*")):
+            if f.is_file():
+                zf.write(f, f.relative_to(folder).as_posix())
+    return {"zip_bytes": len(buf.getvalue()),
+            "unzipped_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
+            "files": sum(1 for f in folder.rglob("*") if f.is_file())}
+
+
+def main() -> int:
+    results: dict = {"machine_note": "shared, noisy machine: compare ratios from this run, not absolute times"}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        assembly = synthesize(Path(tmp) / "cdk.out", "dhbw")
+        print("importing handlers in fresh interpreters ...", flush=True)
+        results["cold_import"] = cold_imports()
+        results["asset"] = {**asset_size(assembly), "target_max_bytes": 200 * 1024}
+        print(f"running {RUNS} incidents in the sandbox ...", flush=True)
+        samples, incident = time_to_scale(assembly, Path(tmp))
+    results["alarm_to_scaling_call_seconds"] = {
+        "runs": RUNS, "median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
+        "max": round(max(samples), 4), "first_run_cold": round(samples[0], 4)}
+    results["per_incident"] = {**incident, "targets": {"state_transitions_max": 30, "lambda_invocations_max": 6}}
+
+    out = ROOT / "bench" / "results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    t, inc = results["alarm_to_scaling_call_seconds"], results["per_incident"]
+    print(f"\nalarm -> scaling call (sandbox, {RUNS} runs): median {t['median']:.3f} s "
+          f"(min {t['min']:.3f}, max {t['max']:.3f}, first/cold {t['first_run_cold']:.3f})")
+    print(f"per ECS scale-out incident: {inc['state_transitions']} state transitions "
+          f"({inc['state_transitions_excluding_extra_verify_polls']} without extra verify polls; target <= 30), "
+          f"{inc['lambda_invocations']} Lambda invocations (target <= 6), {inc['verify_polls']} verify poll(s)")
+    c = inc["cost_usd"]
+    print(f"cost per incident at list prices: ${c['total']:.8f} (Step Functions ${c['step_functions']:.8f}, "
+          f"Lambda requests ${c['lambda_requests']:.8f}, Lambda compute ${c['lambda_compute']:.8f}; "
+          "compute from sandbox durations at 256 MB)")
+    print(f"cold import, import boto3 = {results['cold_import']['boto3_seconds']:.3f} s:")
+    for m, v in results["cold_import"]["handlers"].items():
+        print(f"  {m:<40} {v['seconds']:.3f} s  ratio {v['ratio_to_boto3']:.2f} (target <= 1.5)")
+    a = results["asset"]
+    print(f"Lambda code asset: {a['zip_bytes']} bytes zipped, {a['unzipped_bytes']} unzipped, {a['files']} files "
+          f"(target <= {a['target_max_bytes']})")
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
