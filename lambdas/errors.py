@@ -23,3 +23,7 @@ class PagerDutyError(RemediationError):
 
 class ConfigurationError(RemediationError):
     """The function's environment is incomplete or invalid (a deployment problem)."""
+
+
+class PagingFailed(RemediationError):
+    """The page for an incident could not be sent; the remediation went on and its outcome is given."""

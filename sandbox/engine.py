@@ -112,6 +112,10 @@ class Sandbox:
         if self.mode:
             self.set_mode(self.mode)
         world_mod.build(self.client, self.config, self.world, self.config.account, self.config.region)
+        if self.world.pagerduty:
+            self.pagerduty.fail_next(self.world.pagerduty.fail_status, self.world.pagerduty.failures)
+            self.timeline.add("world", f"PagerDuty answers {self.world.pagerduty.fail_status} "
+                                       f"to the next {self.world.pagerduty.failures} requests")
         self.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"))
 
     # --- the world ---------------------------------------------------------------------------

@@ -26,10 +26,18 @@ class EcsServiceWorld(BaseModel):
         return self
 
 
+class PagerDutyWorld(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_status: int = Field(default=500, ge=400, le=599, description="what PagerDuty answers")
+    failures: int = Field(default=1000, ge=1, description="for this many requests, then it recovers")
+
+
 class World(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     ecs: dict[str, EcsServiceWorld] = Field(default_factory=dict)
+    pagerduty: PagerDutyWorld | None = Field(default=None, description="an outage of PagerDuty")
 
 
 def _ecs_backend(account: str, region: str):

@@ -111,7 +111,10 @@ class RespondWorkflow(Construct):
                            run.next(record))
         remediate.otherwise(record)
 
-        for step in (admit, page, resolve, record):
+        # A page that cannot be sent must not hold back the remediation: carry on, and let record fail
+        # the execution loudly (status update, "automation failed", failed-execution alarm) afterwards.
+        page.add_catch(remediate, errors=["States.ALL"], result_path="$.page_error")
+        for step in (admit, resolve, record):
             step.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
         record.next(done)
         return admit.next(

@@ -71,24 +71,22 @@ class Pager:
         return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
 
     def outcome(self, admit: dict, outcome: dict, *, needs_person: bool) -> dict:
-        """After the runbook: page again (same alert) when a person must act; always a status update."""
+        """After the runbook: always a status update; page again (same alert) when a person must act."""
         message = str(outcome.get("message") or outcome.get("outcome"))
-        result: dict = {"sent": None}
-        if needs_person:
-            sev = Severity(admit["severity"])
-            summary = f"[{sev.value}] {self.group} {admit['service']}: automation {outcome.get('outcome')} - {message}"
-            event = pagerduty.trigger_event(
-                self._routing_key(), admit["dedup_key"], summary=summary,
-                source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
-                component=admit["service"], group=self.group, event_class=admit["condition"],
-                custom_details={"incident_id": admit["incident_id"], "outcome": outcome},
-            )
-            result = {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": self._post(event),
-                      "summary": summary}
         self._status(admit["incident_id"], status="Identified" if needs_person else "Monitoring",
                      impact=admit["impact"], identified_at=admit["state_timestamp"], actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
-        return result
+        if not needs_person:
+            return {"sent": None}
+        sev = Severity(admit["severity"])
+        summary = f"[{sev.value}] {self.group} {admit['service']}: automation {outcome.get('outcome')} - {message}"
+        event = pagerduty.trigger_event(
+            self._routing_key(), admit["dedup_key"], summary=summary,
+            source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
+            component=admit["service"], group=self.group, event_class=admit["condition"],
+            custom_details={"incident_id": admit["incident_id"], "outcome": outcome},
+        )
+        return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": self._post(event), "summary": summary}
 
     def automation_failed(self, state: dict, execution: str) -> dict:
         admit = state.get("admit") if isinstance(state.get("admit"), dict) else {}
@@ -97,6 +95,10 @@ class Pager:
         incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
         subject = f"{admit.get('service')} " if admit.get("service") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
+        # The status update goes first: if PagerDuty (or its key) is what failed, subscribers still hear of it.
+        self._status(incident, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",
+                     identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
+                     eta="on-call to act")
         event = pagerduty.trigger_event(
             self._routing_key(), dedup, summary=summary, source=f"{self.group}/remediation",
             severity=Severity.P1.pagerduty_severity, group=self.group, event_class="automation-failed",
@@ -104,7 +106,4 @@ class Pager:
                             "alarm": admit.get("alarm")},
         )
         answer = self._post(event)
-        self._status(incident, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",
-                     identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
-                     eta="on-call to act")
         return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}

@@ -104,3 +104,18 @@ def test_autoscaling_floor_is_raised_with_the_service(run_scenario):
                            "steps": [alarm(CPU_HIGH)]})
     assert [a["operation"] for a in report["actions"]] == ["RegisterScalableTarget", "UpdateService"]
     assert report["world"]["ecs"]["lecture-backend-service"]["autoscaling"] == {"min": 3, "max": 6}
+
+
+def test_pagerduty_outage_does_not_hold_back_the_remediation_and_is_not_silent(run_scenario):
+    report = run_scenario({"world": {"pagerduty": {"fail_status": 503}}, "steps": [alarm(CPU_HIGH)]})
+    # the service is still scaled out
+    assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
+    assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
+    # every page was attempted with bounded retries (3 per page), none was accepted
+    assert len(report["pages"]) >= 3 and len(report["pages"]) % 3 == 0
+    # the execution fails loudly, and the status topic says why
+    [respond] = executions(report, "-respond")
+    assert respond["status"] == "FAILED" and "PagingFailed" in respond["cause"]
+    assert "outcome: scaled" in respond["cause"]
+    failed_updates = [n for n in report["notifications"] if "automation failed" in n["message"]]
+    assert failed_updates and "PagerDuty unavailable after 3 attempts" in failed_updates[-1]["message"]

@@ -3,6 +3,7 @@
 import functools
 import json
 
+import moto.sns.models
 import pytest
 
 from lambdas.logic import diagnose, pagerduty
@@ -24,9 +25,14 @@ INVALID_EVENT_ERROR = {
 }
 
 
+_SIGNING_KEY = functools.cache(lambda: moto.sns.models.rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
 @pytest.fixture
-def world(session, dhbw, table, ssm, ecs, pd):
+def world(session, dhbw, table, ssm, ecs, pd, monkeypatch):
     """dhbw's service, status topic (read through an SQS subscription), table and a PagerDuty fake."""
+    # moto signs every SNS delivery with a fresh 2048-bit RSA key per subscription: reuse one key.
+    monkeypatch.setattr(moto.sns.models.Subscription, "private_key", lambda self: _SIGNING_KEY())
     create_service(ecs, desired=2)
     topic_arn, sqs, queue_url = status_queue(session)
 
