@@ -1,0 +1,86 @@
+"""The operators' CLI and the sandbox CLI, end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+import cli
+from sandbox import scenario as scenarios
+from sandbox.engine import Sandbox
+from sandbox.synth import ROOT
+
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.*"))
+
+
+def test_cli_rejects_a_bad_input_before_calling_aws(capsys):
+    # given no AWS session at all: a call would fail loudly
+    code = cli.main(["start", "scale-ecs-service", "-c", "dhbw", "--input", '{"service": "lecture-backend-service"}'],
+                    session=object())
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "give exactly one of 'delta' or 'desired'" in err and "example" in err
+
+
+def test_cli_rejects_an_unknown_runbook_and_customer(capsys):
+    assert cli.main(["start", "restart-everything", "-c", "dhbw", "--input", "{}"], session=object()) == 2
+    assert "unknown runbook 'restart-everything'; known: scale-ecs-service" in capsys.readouterr().err
+    assert cli.main(["mode", "-c", "nope"], session=object()) == 2
+    assert "known customers: dhbw, edt, unilux" in capsys.readouterr().err
+
+
+def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assembly, tmp_path, capsys):
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path) as sb:
+        session = boto3.Session()
+        assert cli.main(["mode", "-c", "dhbw", "dry-run"], session=session) == 0
+        assert capsys.readouterr().out.strip() == "dry-run"
+        assert cli.main(["mode", "-c", "dhbw", "enforce"], session=session) == 0
+        capsys.readouterr()
+        code = cli.main(["start", "scale-ecs-service", "-c", "dhbw", "--input",
+                         '{"service": "lecture-backend-service", "delta": 2}'], session=session)
+        result = json.loads(capsys.readouterr().out)
+        assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["outcome"] == "scaled"
+        assert sb.world_snapshot()["ecs"]["lecture-backend-service"]["desired"] == 4
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_every_shipped_scenario_runs(path, dhbw_assembly, tmp_path):
+    scenario = scenarios.load(path)
+    with Sandbox(scenario.customer, assembly=dhbw_assembly, workdir=tmp_path, mode=scenario.mode,
+                 world=scenario.world) as sb:
+        report = scenarios.run_steps(scenario, sb)
+    assert report["executions"], "a scenario that runs nothing is not a game day"
+
+
+def _sandbox(*args):
+    return subprocess.run([sys.executable, "-m", "sandbox", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
+    proc = _sandbox("run", str(ROOT / "scenarios" / "at-maximum.json"), "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout)
+    assert set(report) == {"customer", "executions", "actions", "pages", "notifications", "world"}
+    assert report["actions"] == [] and "already at its maximum of 6 tasks" in report["pages"][-1]["payload"]["summary"]
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"customer": "dhbw", "steps": []}', "steps: List should have at least 1 item"),
+    ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'start' or 'mode'"),
+    ('{"customer": "nope", "steps": [{"mode": "off"}]}', "unknown customer 'nope'"),
+    ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "mode: Input should be"),
+    ('{"customer": "dhbw", "world": {"ecs": {"lecture-backend-service": {"max": 9}}}, "steps": [{"mode": "off"}]}',
+     "world.ecs.lecture-backend-service.max is 9 but customers/dhbw.yaml sets max_tasks 6"),
+    ('{"customer": "dhbw", "steps": [{"alarm": "lecture-dhbw-nope"}]}', "alarm 'lecture-dhbw-nope' is not deployed"),
+    ("{not json", "not valid JSON"),
+])
+def test_sandbox_run_with_an_invalid_scenario_exits_1_and_says_why(tmp_path, content, expected):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    proc = _sandbox("run", str(path))
+    assert proc.returncode == 1
+    assert expected in proc.stderr
