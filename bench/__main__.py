@@ -61,7 +61,8 @@ def count_incident(sb: Sandbox) -> dict:
             if h["type"].endswith("StateEntered"):
                 transitions += 1
                 loop_transitions += name in VERIFY_LOOP_STATES
-            if h["type"] in ("LambdaFunctionScheduled", "TaskScheduled") and "lambda" in json.dumps(h).lower():
+            scheduled = h.get("taskScheduledEventDetails") or {}
+            if h["type"] == "LambdaFunctionScheduled" or scheduled.get("resourceType") == "lambda":
                 lambdas += 1
     polls = sum(1 for inv in sb.lambdas.invocations if inv["function"].endswith("scale-ecs-service"))
     seconds = [inv["seconds"] for inv in sb.lambdas.invocations]

@@ -11,6 +11,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import moto_gaps  # noqa: E402,F401 - defines the Alarm model before moto caches its model map
+
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 
 
@@ -22,6 +24,7 @@ class Deployment:
     resources: dict = field(default_factory=dict)  # logical id -> physical id
     state_machines: dict = field(default_factory=dict)  # name -> arn (executing backend)
     functions: list = field(default_factory=list)
+    skipped_types: list = field(default_factory=list)  # resource types moto has no model for
 
 
 def _zip_dir(path: Path) -> bytes:
@@ -65,6 +68,7 @@ def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str])
     deployment = Deployment(stack_name=stack_name, template=template, resources=resources,
                             outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
     deployment.state_machines = _recreate_state_machines(sfn, stack_name, template)
+    deployment.skipped_types = unsupported_types(template)
     deployment.functions = [resources[k] for k, r in template["Resources"].items()
                             if r["Type"] == "AWS::Lambda::Function"]
     return deployment
@@ -84,3 +88,12 @@ def _recreate_state_machines(sfn, stack_name: str, template: dict) -> dict:
                                         type=getattr(sm, "type", "STANDARD") or "STANDARD")
         created[sm.name] = resp["stateMachineArn"]
     return created
+
+
+def unsupported_types(template: dict) -> list[str]:
+    """Resource types in the template that moto's CloudFormation skips (with a warning)."""
+    from moto.cloudformation.parsing import get_model_map
+
+    known = set(get_model_map())
+    return sorted({r["Type"] for r in template["Resources"].values()
+                   if r["Type"] not in known and not r["Type"].startswith("AWS::CDK::")})

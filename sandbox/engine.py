@@ -101,6 +101,9 @@ class Sandbox:
         self.timeline.add("deploy", f"deployed {self.deployment.stack_name}: "
                                     f"{len(self.deployment.resources)} resources, "
                                     f"state machines {', '.join(self.deployment.state_machines)}")
+        if self.deployment.skipped_types:
+            self.timeline.add("deploy", "moto has no model for " + ", ".join(self.deployment.skipped_types)
+                              + ": not deployed (access policies; nothing the sandbox runs depends on them)", 1)
         # Status updates are read back through a real subscription, as an email subscriber would get them.
         sqs = self.client("sqs")
         self._updates_queue = sqs.create_queue(QueueName="sandbox-status-updates")["QueueUrl"]

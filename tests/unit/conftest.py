@@ -15,7 +15,7 @@ from tests.unit.builders import ACCOUNT, MODE_PARAMETER, REGION, TABLE_NAME
 
 
 # moto resets boto3's default session for every mock, so each test would parse the service models again
-# (about 1 s a test). One loader, shared by the sessions of all tests, keeps the parsed models.
+# (most of a test's time). One loader, shared by the sessions of all tests, keeps the parsed models.
 _LOADER = botocore.loaders.create_loader()
 
 

@@ -125,7 +125,7 @@ def test_ok_delivered_twice_is_a_duplicate_of_the_same_incident(run):
 
 @pytest.mark.xfail(strict=True, reason="BUG: admit resolves only when previousState is ALARM; an alarm that goes "
                                        "ALARM -> INSUFFICIENT_DATA -> OK leaves the incident and the PagerDuty "
-                                       "alert open (lambdas/logic/admit.py:99)")
+                                       "alert open (lambdas/logic/admit.py:99, admit)")
 def test_ok_after_insufficient_data_still_resolves_the_open_incident(run, table):
     # given an alarm that fired, then lost its data points (treat_missing_data=missing)
     alarm = run(alarm_event("ALARM", "OK", at=ALARM_AT))

@@ -322,7 +322,7 @@ def test_scaling_down_below_a_raised_floor_lowers_the_floor(plan, ecs, aas):
 
 @pytest.mark.xfail(strict=True, reason="BUG: apply_scale sets MinCapacity to the target on a scale-down too, raising "
                                        "the autoscaler's floor (2 -> 3) when scaling 4 -> 3 "
-                                       "(lambdas/runbooks/scale_ecs_service.py:109)")
+                                       "(lambdas/runbooks/scale_ecs_service.py:109, apply_scale)")
 def test_scaling_down_never_raises_the_autoscalers_floor(plan, ecs, aas):
     # given the autoscaler's floor is the customer's minimum, and the service runs above it
     create_service(ecs, desired=4)
