@@ -6,7 +6,7 @@ import sys
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from customers import CustomerConfigError, known_customers, load_all, load_customer
+from customers import CustomerConfigError, load_all, load_customer
 from stacks.remediation_stack import RemediationStack
 
 

@@ -54,13 +54,11 @@ def time_to_scale(assembly: Path, workdir: Path) -> tuple[list[float], dict]:
 
 
 def count_incident(sb: Sandbox) -> dict:
-    transitions, loop_transitions, lambdas, loop_lambdas = 0, 0, 0, 0
+    transitions, lambdas = 0, 0
     for e in sb.executions():
         for h in sb.history(e["arn"]):
-            name = (h.get("stateEnteredEventDetails") or {}).get("name")
             if h["type"].endswith("StateEntered"):
                 transitions += 1
-                loop_transitions += name in VERIFY_LOOP_STATES
             scheduled = h.get("taskScheduledEventDetails") or {}
             if h["type"] == "LambdaFunctionScheduled" or scheduled.get("resourceType") == "lambda":
                 lambdas += 1

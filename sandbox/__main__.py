@@ -42,7 +42,7 @@ def demo() -> int:
             print(f"  {e['state_machine']:<34} {e['status']:<9} {out.get('outcome') or out.get('decision') or ''}")
         print(f"  AWS changes: {len(report['actions'])}  "
               + "; ".join(f"{a['service']} {a['operation']} {a['params']}" for a in report["actions"]))
-        print(f"  PagerDuty: " + ", ".join(f"{p['event_action']} ({p['dedup_key']})" for p in report["pages"]))
+        print("  PagerDuty: " + ", ".join(f"{p['event_action']} ({p['dedup_key']})" for p in report["pages"]))
         print(f"  Status updates (SNS): {len(report['notifications'])}")
         print(f"  World after: {report['world']['ecs']}")
     return 0

@@ -76,7 +76,6 @@ def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str])
 
 def _recreate_state_machines(sfn, stack_name: str, template: dict) -> dict:
     """Copy the CloudFormation-created state machines into the executing backend (children first)."""
-    from moto.core import DEFAULT_ACCOUNT_ID  # noqa: F401 - imported for its side effect of loading moto.core
     from moto.stepfunctions.models import stepfunctions_backends
 
     account = os.environ["MOTO_ACCOUNT_ID"]

@@ -15,7 +15,7 @@ from customers import load_customer
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deploy
 from sandbox.eventbus import EventBus, alarm_event
-from sandbox.moto_gaps import AlarmModel, CompressedClock, InProcessLambda, fix_nested_start_execution  # noqa: F401
+from sandbox.moto_gaps import CompressedClock, InProcessLambda, fix_nested_start_execution
 from sandbox.pagerduty import FakePagerDuty
 from sandbox.recorder import Recorder
 from sandbox.synth import ROOT, synthesize
@@ -42,7 +42,12 @@ class Sandbox:
         self._mock = None
         self._env_saved: dict = {}
         self._clients: dict = {}
-        self._lock = threading.Lock()
+        self.notifications: list[dict] = []
+        # what happened since the last Lambda invocation, shown under it in the timeline
+        self._pages_seen = self._actions_seen = 0
+        self._pending_pages: list = []
+        self._pending_notes: list = []
+        self._executions_noted: set = set()
 
     # --- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -111,7 +116,6 @@ class Sandbox:
                                              AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.client("sns").subscribe(TopicArn=self.deployment.outputs["StatusTopic"], Protocol="sqs",
                                      Endpoint=queue_arn)
-        self.notifications: list[dict] = []
         if self.mode:
             self.set_mode(self.mode)
         world_mod.build(self.client, self.config, self.world, self.config.account, self.config.region)
@@ -152,7 +156,6 @@ class Sandbox:
         return self.deliver(event, deliveries)
 
     def deliver(self, event: dict, deliveries: int = 1) -> list:
-        self.fired_at = time.perf_counter()
         label = event.get("detail-type", "event") if isinstance(event, dict) else "event"
         self.timeline.add("event", f"EventBridge delivers {label!r}" + (f" x{deliveries}" if deliveries > 1 else ""))
         results = []
@@ -202,9 +205,8 @@ class Sandbox:
         self._flush_pending()
 
     def _drain_pages(self) -> None:
-        seen = getattr(self, "_pages_seen", 0)
         requests = self.pagerduty.requests
-        self._pending_pages = requests[seen:]
+        self._pending_pages = requests[self._pages_seen:]
         self._pages_seen = len(requests)
 
     def _drain_notifications(self) -> None:
@@ -220,20 +222,19 @@ class Sandbox:
                               "message": body.get("Message")})
                 sqs.delete_message(QueueUrl=self._updates_queue, ReceiptHandle=m["ReceiptHandle"])
         self.notifications.extend(fresh)
-        self._pending_notes = getattr(self, "_pending_notes", []) + fresh
+        self._pending_notes += fresh
 
     def _flush_pending(self) -> None:
         for action in self._unreported_actions():
             self.timeline.action(action)
-        for req in getattr(self, "_pending_pages", []):
+        for req in self._pending_pages:
             self.timeline.page(req)
-        for note in getattr(self, "_pending_notes", []):
+        for note in self._pending_notes:
             self.timeline.notification(note)
         self._pending_pages, self._pending_notes = [], []
 
     def _unreported_actions(self) -> list:
-        seen = getattr(self, "_actions_seen", 0)
-        fresh = self.recorder.actions[seen:]
+        fresh = self.recorder.actions[self._actions_seen:]
         self._actions_seen = len(self.recorder.actions)
         return fresh
 
@@ -265,12 +266,10 @@ class Sandbox:
                 return events
 
     def _note_finished(self) -> None:
-        seen = getattr(self, "_executions_noted", set())
         for e in self.executions():
-            if e["status"] in TERMINAL and e["arn"] not in seen:
-                seen.add(e["arn"])
+            if e["status"] in TERMINAL and e["arn"] not in self._executions_noted:
+                self._executions_noted.add(e["arn"])
                 self.timeline.execution(e)
-        self._executions_noted = seen
 
     def report(self) -> dict:
         self._drain_notifications()
