@@ -4,7 +4,7 @@
   moto's CloudWatch backend. It must be defined before the first stack is created.
 - Lambda runs only with Docker: ``InProcessLambda`` routes moto's simple Lambda backend to the real
   handler, imported from the deployed code, with the function's environment.
-- Wait states and Retry intervals really wait: ``compress_time`` shortens them, keeping the number
+- Wait states and Retry intervals really wait: ``CompressedClock`` shortens them, keeping the number
   of attempts and the order of events as deployed.
 """
 
@@ -201,7 +201,7 @@ class CompressedClock:
         WaitFunction._wait_interval = _wait_interval
         retrier_decl.time = _Time()
         # how often a parent polls a .sync child: 0.5 s by default, far above our compressed steps
-        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.005
+        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05
 
 
 def fix_nested_start_execution() -> None:

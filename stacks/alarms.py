@@ -43,7 +43,7 @@ class AlarmRouting(Construct):
     """EventBridge rule: this customer's alarm state changes -> respond, with retries and a DLQ."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, foundation: Foundation,
-                 alarm_names: list[str], respond: sfn.IStateMachine) -> None:
+                 alarm_names: list[str], respond: sfn.IStateMachine, watched: dict[str, sfn.StateMachine]) -> None:
         super().__init__(scope, construct_id)
         self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=f"lecture-{config.customer}-remediation-dlq",
                                       encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
@@ -56,7 +56,8 @@ class AlarmRouting(Construct):
                 account=[config.account], detail={"alarmName": alarm_names}),
             targets=[targets.SfnStateMachine(respond, dead_letter_queue=self.dead_letters, retry_attempts=8,
                                              max_event_age=Duration.hours(2))])
-        # An event that could not start respond must not go unnoticed: alarm on the DLQ and on failed runs.
+        # Nothing may fail unnoticed: alarm on the DLQ and on failed executions of every workflow
+        # (runbooks started by hand included), to the status topic.
         notify = cw_actions.SnsAction(foundation.topic)
         lost = cloudwatch.Alarm(
             self, "DeadLettersAlarm", alarm_name=f"lecture-{config.customer}-remediation-dead-letters",
@@ -65,14 +66,15 @@ class AlarmRouting(Construct):
             threshold=1, evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        failed = cloudwatch.Alarm(
-            self, "RespondFailedAlarm", alarm_name=f"lecture-{config.customer}-remediation-respond-failed",
-            alarm_description="A respond execution failed (its own 'automation failed' page may not have gone out)",
-            metric=respond.metric_failed(period=Duration.minutes(1)), threshold=1, evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
-        for alarm in (lost, failed):
-            alarm.add_alarm_action(notify)
+        lost.add_alarm_action(notify)
+        for workflow, machine in watched.items():
+            failed = cloudwatch.Alarm(
+                self, f"{workflow}FailedAlarm", alarm_name=f"lecture-{config.customer}-remediation-{workflow}-failed",
+                alarm_description=f"A {workflow} execution failed: read its error in the Step Functions console",
+                metric=machine.metric_failed(period=Duration.minutes(1)), threshold=1, evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING)
+            failed.add_alarm_action(notify)
 
 
 

@@ -24,7 +24,9 @@ class RemediationStack(Stack):
                                        runbooks=self.runbooks)
         self.alarms = ServiceAlarms(self, "Alarms", config=config)
         self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
-                                    alarm_names=self.alarms.names, respond=self.respond.state_machine)
+                                    alarm_names=self.alarms.names, respond=self.respond.state_machine,
+                                    watched={"respond": self.respond.state_machine,
+                                             **{rb.runbook.name: rb.state_machine for rb in self.runbooks}})
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",

@@ -39,6 +39,8 @@ class RunbookWorkflow(Construct):
             log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
             timeout=Duration.minutes(runbook.timeout_minutes),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}")
+        # Report/ReportFailure write to the table, which is encrypted with the stack's key
+        foundation.key.grant_encrypt_decrypt(self.state_machine)
         acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"],
                               "versions of this runbook's own function")
 

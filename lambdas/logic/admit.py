@@ -96,15 +96,18 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
                 "child_execution_name": _execution_name(inc),
                 "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'})"}
 
-    if state == "OK" and previous == "ALARM":
-        key = f"{alarm}#{state}#{base['state_timestamp']}"
+    if state == "OK":
+        # An incident stays open through INSUFFICIENT_DATA; OK closes it whatever came just before.
         opened = store.close_incident(alarm)
-        inc = str(opened["incident_id"]) if opened else incident_id(config.customer, service, kind, detail.state.timestamp)
-        holder = store.claim(key, inc)
-        if holder is not None:
-            return {**base, "incident_id": holder, "decision": "duplicate",
-                    "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
-        return {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK"}
+        if opened or previous == "ALARM":
+            inc = str(opened["incident_id"]) if opened else incident_id(config.customer, service, kind,
+                                                                          detail.state.timestamp)
+            holder = store.claim(f"{alarm}#{state}#{base['state_timestamp']}", inc)
+            if holder is not None:
+                return {**base, "incident_id": holder, "decision": "duplicate",
+                        "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
+            return {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK",
+                    "opened_at": str(opened["opened_at"]) if opened else None}
 
     inc = incident_id(config.customer, service, kind, detail.state.timestamp)
     return {**base, "incident_id": inc, "decision": "ignore",

@@ -12,3 +12,11 @@ def read_mode(ssm, parameter: str) -> tuple[str, str]:
     if value not in MODES:
         return "dry-run", f"mode switch {parameter} has unknown value {value!r} (expected one of {', '.join(MODES)}); treated as dry-run"
     return value, ""
+
+
+_STRICTNESS = {"enforce": 0, "dry-run": 1, "off": 2}
+
+
+def strictest(*modes: str | None) -> str:
+    """off beats dry-run beats enforce: a run is never looser than any of the modes that apply."""
+    return max((m for m in modes if m), key=_STRICTNESS.__getitem__, default="enforce")

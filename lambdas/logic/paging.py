@@ -66,7 +66,8 @@ class Pager:
     def resolve(self, admit: dict) -> dict:
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
         self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
-                     identified_at=admit["state_timestamp"], actions=admit["note"], eta="resolved",
+                     identified_at=admit.get("opened_at") or admit["state_timestamp"], actions=admit["note"],
+                     eta="resolved",
                      next_update_minutes=None)
         return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
 

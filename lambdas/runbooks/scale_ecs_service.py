@@ -12,7 +12,7 @@ from catalog.runbooks import ScaleEcsServiceInput
 from lambdas import aws
 from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput, ResourceNotFound
-from lambdas.logic.mode import read_mode
+from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
 from lambdas.runbooks import parse_input, runbook_handler
 from lambdas.settings import Settings
@@ -48,7 +48,9 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
     except KeyError as exc:
         raise InvalidInput(str(exc.args[0])) from None
     cluster = config.ecs.cluster
-    mode, mode_note = (inp.mode, "") if inp.mode else read_mode(ssm, settings.mode_parameter)
+    # The switch is always read: an input's mode (set by respond) can make the run stricter, never looser.
+    switch, mode_note = read_mode(ssm, settings.mode_parameter)
+    mode = strictest(switch, inp.mode)
     dry_run = inp.dry_run or mode == "dry-run"
     plan = {
         "runbook": RUNBOOK.name, "customer": config.customer, "cluster": cluster, "service": inp.service,
@@ -57,8 +59,9 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
         "polls": 0, "max_polls": RUNBOOK.verify_max_polls,
     }
     if mode == "off":
+        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
         return _refuse(plan, "refused", f"automation is off for customer {config.customer} "
-                                        f"({settings.mode_parameter} = off); {inp.service} was not changed")
+                                        f"({source}); {inp.service} was not changed")
 
     current = int(describe_service(ecs, cluster, inp.service)["desiredCount"])
     plan["from"] = current
@@ -103,10 +106,12 @@ def apply_scale(plan: dict, *, ecs, aas) -> dict:
     calls = []
     st = plan.get("scalable_target")
     if st:
-        # Move the autoscaler's floor to the new count, so it does not scale the change back.
+        # Scaling out raises the autoscaler's floor to the new count, so it does not scale the change
+        # back; scaling in lowers the floor only as far as needed.
+        floor = target if target > plan["from"] else min(st["min"], target)
         calls.append(("application-autoscaling", "RegisterScalableTarget", {
             "ServiceNamespace": "ecs", "ResourceId": resource_id, "ScalableDimension": "ecs:service:DesiredCount",
-            "MinCapacity": target, "MaxCapacity": max(st["max"], target)}))
+            "MinCapacity": floor, "MaxCapacity": max(st["max"], target)}))
     calls.append(("ecs", "UpdateService", {"cluster": cluster, "service": service, "desiredCount": target}))
     described = "; ".join(f"{op} {params}" for _, op, params in calls)
     if plan["dry_run"]:

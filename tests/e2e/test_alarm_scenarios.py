@@ -119,3 +119,12 @@ def test_pagerduty_outage_does_not_hold_back_the_remediation_and_is_not_silent(r
     assert "outcome: scaled" in respond["cause"]
     failed_updates = [n for n in report["notifications"] if "automation failed" in n["message"]]
     assert failed_updates and "PagerDuty unavailable after 3 attempts" in failed_updates[-1]["message"]
+
+
+def test_ok_after_insufficient_data_still_resolves_the_open_incident(run_scenario):
+    report = run_scenario({"steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "INSUFFICIENT_DATA"), alarm(CPU_HIGH, "OK")]})
+    assert [p["event_action"] for p in report["pages"]] == ["trigger", "resolve"]
+    assert report["pages"][0]["dedup_key"] == report["pages"][1]["dedup_key"]
+    resolved = executions(report, "-respond")[-1]["output"]
+    trigger_incident = report["pages"][0]["payload"]["custom_details"]["incident_id"]
+    assert resolved["outcome"] == "resolved" and resolved["incident_id"] == trigger_incident

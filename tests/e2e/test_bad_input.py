@@ -96,3 +96,18 @@ def test_manual_start_above_the_maximum_is_refused(run_scenario):
     [run] = executions(report, "-scale-ecs-service")
     assert run["output"]["outcome"] == "refused" and "above the maximum of 6 tasks" in run["output"]["message"]
     assert report["actions"] == []
+
+
+def test_a_manual_start_cannot_loosen_the_mode_switch(run_scenario):
+    report = run_scenario({"mode": "off", "steps": [{"start": "scale-ecs-service", "input": {
+        "service": "lecture-backend-service", "delta": 1, "mode": "enforce"}}]})
+    [run] = executions(report, "-scale-ecs-service")
+    assert run["output"]["outcome"] == "refused" and "automation is off" in run["output"]["message"]
+    assert report["actions"] == []
+
+
+def test_a_failed_manual_start_is_in_the_audit_trail(run_scenario):
+    report = run_scenario({"steps": [{"start": "scale-ecs-service", "input": {"service": "lecture-backend-service"}}]})
+    [row] = audit_rows(report)
+    assert row["outcome"]["S"] == "failed" and row["error"]["S"] == "InvalidInput"
+    assert "give exactly one of 'delta' or 'desired'" in row["cause"]["S"]

@@ -140,3 +140,22 @@ def test_scaling_writes_name_the_exact_service(templates):
              for st in p["Properties"]["PolicyDocument"]["Statement"]]
     [update] = [st for st in stmts if st["Action"] == "ecs:UpdateService"]
     assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"
+
+
+def test_runbook_audit_writes_can_use_the_tables_key(templates):
+    policies = resources(templates["dhbw"], "AWS::IAM::Policy")
+    [policy] = [p for k, p in policies.items() if k.startswith("Runbookscaleecsservice") and "StateMachineRole" in k]
+    actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"]
+               for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert {"dynamodb:PutItem", "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"} <= actions
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_every_workflow_failure_and_lost_event_raises_an_alarm_to_the_status_topic(templates, customer):
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in resources(templates[customer], "AWS::CloudWatch::Alarm").values()}
+    expected = {f"lecture-{customer}-remediation-{w}-failed" for w in ["respond", *RUNBOOKS]}
+    expected.add(f"lecture-{customer}-remediation-dead-letters")
+    assert expected <= set(alarms)
+    for name in expected:
+        assert alarms[name]["AlarmActions"], name

@@ -105,6 +105,7 @@ def test_ok_after_alarm_resolves_the_same_incident_and_alert(run, table):
     assert resolved["decision"] == "resolve"
     assert resolved["incident_id"] == alarm["incident_id"]
     assert resolved["dedup_key"] == alarm["dedup_key"]
+    assert resolved["opened_at"] == STATE_TS  # when the issue was identified, for the status update
     assert resolved["runbook"] == ""
     assert item(table, f"open#{CPU_ALARM}", "open") is None  # the incident is closed
     ok_claim = item(table, f"claim#{CPU_ALARM}#OK#2026-11-26T09:31:05.456000+00:00", "claim")
@@ -123,9 +124,6 @@ def test_ok_delivered_twice_is_a_duplicate_of_the_same_incident(run):
     assert again["incident_id"] == alarm["incident_id"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: admit resolves only when previousState is ALARM; an alarm that goes "
-                                       "ALARM -> INSUFFICIENT_DATA -> OK leaves the incident and the PagerDuty "
-                                       "alert open (lambdas/logic/admit.py:99, admit)")
 def test_ok_after_insufficient_data_still_resolves_the_open_incident(run, table):
     # given an alarm that fired, then lost its data points (treat_missing_data=missing)
     alarm = run(alarm_event("ALARM", "OK", at=ALARM_AT))
@@ -136,6 +134,16 @@ def test_ok_after_insufficient_data_still_resolves_the_open_incident(run, table)
     assert ok["decision"] == "resolve"
     assert ok["incident_id"] == alarm["incident_id"]
     assert item(table, f"open#{CPU_ALARM}", "open") is None
+
+
+def test_ok_after_insufficient_data_without_an_open_incident_is_ignored(run, table):
+    # given no incident was ever opened for this alarm
+    # when it goes from INSUFFICIENT_DATA (e.g. just created) to OK
+    decision = run(alarm_event("OK", "INSUFFICIENT_DATA", at=OK_AT))
+    # then
+    assert decision["decision"] == "ignore"
+    assert decision["note"] == "no action for a change from INSUFFICIENT_DATA to OK"
+    assert all_items(table) == []
 
 
 def test_insufficient_data_is_ignored(run, table):

@@ -159,9 +159,6 @@ def test_resolve_sends_resolve_with_the_same_dedup_key(world):
     assert "- ETA: resolved" in lines
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the Resolved status update gives the OK event's time as 'Issue identified "
-                                       "at' instead of when the ALARM was identified "
-                                       "(lambdas/logic/paging.py:69, Pager.resolve)")
 def test_resolved_status_update_keeps_the_time_the_issue_was_identified(world):
     # given an alarm identified at 09:12:33 that cleared at 09:31:05
     world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))

@@ -228,23 +228,69 @@ def test_dry_run_still_respects_a_running_cooldown(plan, ecs, aas):
     assert "in cooldown until" in planned["message"]
 
 
-@pytest.mark.parametrize("raw, via_ssm", [
-    pytest.param({"service": SERVICE, "delta": 1}, "off", id="mode-switch"),
-    pytest.param({"service": SERVICE, "delta": 1, "mode": "off"}, None, id="mode-input"),
+@pytest.mark.parametrize("raw", [
+    pytest.param({"service": SERVICE, "delta": 1}, id="no-mode-in-input"),
+    pytest.param({"service": SERVICE, "delta": 1, "mode": "enforce"}, id="respond-read-enforce-before"),
 ])
-def test_mode_off_refuses_saying_automation_is_off(plan, ecs, ssm, table, raw, via_ssm):
-    # given
+def test_mode_switch_off_refuses_saying_automation_is_off(plan, ecs, ssm, table, raw):
+    # given the operator turned automation off (after respond read the switch, in the second case)
     create_service(ecs, desired=2)
-    if via_ssm:
-        ssm.put_parameter(Name=MODE_PARAMETER, Value=via_ssm, Type="String", Overwrite=True)
+    ssm.put_parameter(Name=MODE_PARAMETER, Value="off", Type="String", Overwrite=True)
     # when
     planned = plan(raw)
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "refused")
+    assert (planned["proceed"], planned["outcome"], planned["mode"]) == (False, "refused", "off")
     assert planned["message"] == (f"automation is off for customer dhbw ({MODE_PARAMETER} = off); "
                                   f"{SERVICE} was not changed")
     assert desired_count(ecs) == 2
     assert item(table, *COOLDOWN_KEY) is None
+
+
+def test_mode_off_in_the_input_refuses_even_with_the_switch_on_enforce(plan, ecs, table):
+    # given the switch says enforce
+    create_service(ecs, desired=2)
+    # when
+    planned = plan({"service": SERVICE, "delta": 1, "mode": "off"})
+    # then
+    assert (planned["proceed"], planned["outcome"], planned["mode"]) == (False, "refused", "off")
+    assert planned["message"].startswith("automation is off for customer dhbw")
+    assert desired_count(ecs) == 2
+    assert item(table, *COOLDOWN_KEY) is None
+
+
+def test_refusal_for_an_input_mode_off_does_not_claim_the_switch_is_off(plan, ecs):
+    # given the switch says enforce
+    create_service(ecs, desired=2)
+    # when
+    planned = plan({"service": SERVICE, "delta": 1, "mode": "off"})
+    # then the message does not send the operator to a switch that is not off
+    assert f"{MODE_PARAMETER} = off" not in planned["message"]
+
+
+def test_switch_set_to_dry_run_after_respond_read_enforce_makes_the_run_a_dry_run(plan, ecs, aas, ssm, table):
+    # given respond read enforce, then the operator set dry-run
+    create_service(ecs, desired=2)
+    ssm.put_parameter(Name=MODE_PARAMETER, Value="dry-run", Type="String", Overwrite=True)
+    # when
+    planned = plan({"service": SERVICE, "delta": 1, "mode": "enforce"})
+    applied = apply_scale(planned, ecs=ecs, aas=aas)
+    # then
+    assert planned["mode"] == "dry-run" and planned["dry_run"] is True
+    assert applied["outcome"] == "would_scale"
+    assert desired_count(ecs) == 2
+    assert item(table, *COOLDOWN_KEY) is None
+
+
+def test_input_mode_cannot_loosen_the_switch(plan, ecs, aas, ssm):
+    # given the switch says dry-run, and a hand-started run asks for enforce
+    create_service(ecs, desired=2)
+    ssm.put_parameter(Name=MODE_PARAMETER, Value="dry-run", Type="String", Overwrite=True)
+    # when
+    planned = plan({"service": SERVICE, "delta": 1, "mode": "enforce"})
+    apply_scale(planned, ecs=ecs, aas=aas)
+    # then
+    assert planned["mode"] == "dry-run"
+    assert desired_count(ecs) == 2
 
 
 def test_unknown_mode_value_plans_a_dry_run_with_a_note(plan, ecs, ssm, table):
@@ -320,9 +366,6 @@ def test_scaling_down_below_a_raised_floor_lowers_the_floor(plan, ecs, aas):
     assert desired_count(ecs) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: apply_scale sets MinCapacity to the target on a scale-down too, raising "
-                                       "the autoscaler's floor (2 -> 3) when scaling 4 -> 3 "
-                                       "(lambdas/runbooks/scale_ecs_service.py:109, apply_scale)")
 def test_scaling_down_never_raises_the_autoscalers_floor(plan, ecs, aas):
     # given the autoscaler's floor is the customer's minimum, and the service runs above it
     create_service(ecs, desired=4)
