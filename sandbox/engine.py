@@ -28,7 +28,7 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 class Sandbox:
     def __init__(self, customer: str, *, assembly: Path | None = None, workdir: Path | None = None,
                  mode: str | None = None, world: world_mod.World | None = None, time_factor: float = 0.0,
-                 timeout_seconds: float = 120.0):
+                 timeout_seconds: float = 600.0):
         self.config = load_customer(customer)
         self.customer = customer
         self.assembly = assembly
@@ -79,6 +79,10 @@ class Sandbox:
         self._deploy()
 
     def stop(self) -> None:
+        try:  # let executions still in flight finish, so no thread outlives the mock it runs on
+            self._wait_idle(min(self.timeout_seconds, 30.0))
+        except TimeoutError:
+            pass
         self.recorder.uninstall()
         self.pagerduty.stop()
         if self._mock:
@@ -184,18 +188,23 @@ class Sandbox:
         return arn
 
     def wait_all(self) -> None:
-        """Until no execution is running (children included)."""
+        """Until no execution is running (children included), then bring the timeline up to date."""
+        self._wait_idle(self.timeout_seconds)
+        self._drain_notifications()
+        self._note_finished()
+
+    def _wait_idle(self, timeout: float) -> None:
+        if self.deployment is None:
+            return
         sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + self.timeout_seconds
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             running = [e for arn in self.deployment.state_machines.values()
                        for e in sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]]
-            if not running:
-                self._drain_notifications()
-                self._note_finished()
+            if not running and self.lambdas.idle():
                 return
             time.sleep(0.02)
-        raise TimeoutError(f"executions still running after {self.timeout_seconds}s")
+        raise TimeoutError(f"executions still running after {timeout:.0f} s")
 
     # --- observing -------------------------------------------------------------------------------
     def _on_invoke(self, function: str, event, result, error, seconds: float) -> None:

@@ -157,6 +157,13 @@ class InProcessLambda:
                 self.on_invoke(fn.function_name, event, result, error, seconds)
         return payload.encode()
 
+    def idle(self) -> bool:
+        """No invocation in progress."""
+        if self._lock.acquire(blocking=False):
+            self._lock.release()
+            return True
+        return False
+
     def install(self):
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
