@@ -10,6 +10,7 @@ is the runbook's lecture-<customer>-prod unless --profile says otherwise.
 """
 
 import argparse
+import getpass
 import json
 import sys
 import time
@@ -27,7 +28,7 @@ class UsageError(Exception):
     pass
 
 
-def validate(runbook: str, payload) -> dict:
+def validate(runbook: str, payload, config=None) -> dict:
     if runbook not in RUNBOOKS:
         raise UsageError(f"unknown runbook {runbook!r}; known: {', '.join(RUNBOOKS)}")
     rb = RUNBOOKS[runbook]
@@ -39,6 +40,11 @@ def validate(runbook: str, payload) -> dict:
         problems = "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
                              if e["loc"] else e["msg"].removeprefix("Value error, ") for e in exc.errors())
         raise UsageError(f"invalid {runbook} input: {problems} (example: {json.dumps(rb.example_input)})") from None
+    if config is not None and "service" in payload:
+        try:
+            config.service(payload["service"])
+        except KeyError as exc:
+            raise UsageError(str(exc.args[0])) from None
     return payload
 
 
@@ -47,13 +53,17 @@ def state_machine_arn(config, workflow: str) -> str:
             f"{naming.state_machine_name(config.customer, workflow)}")
 
 
-def start(session, config, runbook: str, payload: dict, *, wait: bool = True, timeout: float = 900) -> dict:
+def start(session, config, runbook: str, payload: dict, *, wait: bool = True) -> dict:
     sfn = session.client("stepfunctions", region_name=config.region)
-    arn = sfn.start_execution(stateMachineArn=state_machine_arn(config, runbook), input=json.dumps(payload))[
-        "executionArn"]
+    # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
+    name = f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}"[:80]
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    arn = sfn.start_execution(stateMachineArn=state_machine_arn(config, runbook), input=json.dumps(payload),
+                              name=name)["executionArn"]
     if not wait:
         return {"executionArn": arn, "status": "RUNNING"}
-    deadline = time.monotonic() + timeout
+    # As long as the runbook itself may run, plus a margin: never report a running execution as done.
+    deadline = time.monotonic() + RUNBOOKS[runbook].timeout_minutes * 60 + 60
     while True:
         d = sfn.describe_execution(executionArn=arn)
         if d["status"] in TERMINAL or time.monotonic() > deadline:
@@ -112,11 +122,11 @@ def main(argv=None, session=None) -> int:
                 raise UsageError(f"--input is not valid JSON: {exc}") from None
             if args.dry_run and isinstance(payload, dict):
                 payload["dry_run"] = True
-            validate(args.runbook, payload)
+            validate(args.runbook, payload, config)
             result = start(session or _session(config, args.profile), config, args.runbook, payload,
                            wait=not args.no_wait)
             print(json.dumps(result, indent=2, default=str))
-            return 0 if result["status"] in ("SUCCEEDED", "RUNNING") else 1
+            return 0 if result["status"] == "SUCCEEDED" or (args.no_wait and result["status"] == "RUNNING") else 1
         print(mode(session or _session(config, args.profile), config, args.value))
         return 0
     except (UsageError, CustomerConfigError) as exc:

@@ -8,7 +8,7 @@ catalog.naming     resource names in the runbook's words
 
 ``stacks/`` derives alarms, IAM and state machines from it; ``lambdas/`` classifies and validates
 with it. It depends on pydantic only and ships inside the Lambda asset next to ``lambdas/``.
-Modules are imported directly (no re-exports here) so a handler loads only what it uses.
+Names are re-exported lazily (PEP 562 __getattr__), so a handler loads only the modules it uses.
 """
 
 import importlib

@@ -26,7 +26,7 @@ class RunbookInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(default=False, description="report what would be done, change nothing")
-    mode: Mode | None = Field(default=None, description="the mode switch as read by respond; read again if absent")
+    mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the stricter one applies")
     incident_id: str | None = None
     reason: str | None = Field(default=None, max_length=500)
 
@@ -72,7 +72,7 @@ SCALE_ECS_SERVICE = Runbook(
         "never above the service's max_tasks nor below its min_tasks",
         "one action per service per cooldown (cooldown_seconds, default 300)",
         "dry-run and off modes make no change; every refusal is an explicit outcome",
-        "with an Application Auto Scaling target, its MinCapacity is raised too so the autoscaler does not undo the change",
+        "with an Application Auto Scaling target, a scale-out raises its MinCapacity to the new count (so the autoscaler does not undo it); a scale-in lowers MinCapacity only as far as needed",
     ),
     example_input={"service": "lecture-backend-service", "delta": 1},
 )

@@ -1,7 +1,8 @@
 """The respond workflow: alarm event -> admit -> page -> remediate (child runbook) -> record.
 
 A duplicate delivery stops at admit. The alarm returning to OK resolves the page. Every failure
-is caught and pages "automation failed" before the execution ends as FAILED: never silent.
+is caught and pages "automation failed" before the execution ends as FAILED: never silent. A page
+that cannot be sent does not hold back the runbook; record then fails the execution loudly.
 """
 
 from aws_cdk import Duration, Stack

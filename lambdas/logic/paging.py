@@ -11,7 +11,10 @@ from lambdas.logic.errors_text import explain
 
 
 class Pager:
-    """Everything a page needs, injected: clients, the routing key reader, the clock."""
+    """Everything a page needs, injected: clients, the routing key reader, the clock.
+
+    Status updates are published before PagerDuty is called: when PagerDuty is what fails, the
+    topic's subscribers still hear of the incident."""
 
     def __init__(self, *, config: CustomerConfig, sns, topic_arn: str, events_url: str, routing_key,
                  now: datetime, send=pagerduty.send):
@@ -44,6 +47,9 @@ class Pager:
     def trigger_alarm(self, admit: dict, diagnosis: dict) -> dict:
         sev = Severity(admit["severity"])
         summary = f"[{sev.value}] {self.group} {admit['service']}: {admit['description']} - {admit['note']}"
+        self._status(admit["incident_id"], status="Identified" if admit["decision"] == "remediate" else "Investigating",
+                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=admit["note"],
+                     eta="automatic remediation running" if admit["decision"] == "remediate" else "awaiting on-call")
         event = pagerduty.trigger_event(
             self._routing_key(), admit["dedup_key"], summary=summary,
             source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
@@ -58,17 +64,14 @@ class Pager:
             },
         )
         answer = self._post(event)
-        self._status(admit["incident_id"], status="Identified" if admit["decision"] == "remediate" else "Investigating",
-                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=admit["note"],
-                     eta="automatic remediation running" if admit["decision"] == "remediate" else "awaiting on-call")
         return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": answer, "summary": summary}
 
     def resolve(self, admit: dict) -> dict:
-        answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
         self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
                      identified_at=admit.get("opened_at") or admit["state_timestamp"], actions=admit["note"],
                      eta="resolved",
                      next_update_minutes=None)
+        answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
         return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
 
     def outcome(self, admit: dict, outcome: dict, *, needs_person: bool) -> dict:

@@ -83,3 +83,11 @@ def test_sandbox_run_with_an_invalid_scenario_exits_1_and_says_why(tmp_path, con
     proc = _sandbox("run", str(path))
     assert proc.returncode == 1
     assert expected in proc.stderr
+
+
+def test_cli_rejects_a_service_the_customer_does_not_have(capsys):
+    code = cli.main(["start", "scale-ecs-service", "-c", "dhbw", "--input", '{"service": "nope", "delta": 1}'],
+                    session=object())
+    assert code == 2
+    assert "service 'nope' is not configured for customer dhbw (configured: lecture-backend-service)" in \
+        capsys.readouterr().err
