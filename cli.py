@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from catalog import RUNBOOKS, naming
 from catalog.customer import MODES
+from catalog.validation import describe
 from customers import CustomerConfigError, load_customer
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -37,9 +38,7 @@ def validate(runbook: str, payload, config=None) -> dict:
     try:
         rb.input_model.model_validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(f"field '{'.'.join(str(p) for p in e['loc'])}': {e['msg'].removeprefix('Value error, ')}"
-                             if e["loc"] else e["msg"].removeprefix("Value error, ") for e in exc.errors())
-        raise UsageError(f"invalid {runbook} input: {problems} (example: {json.dumps(rb.example_input)})") from None
+        raise UsageError(describe(exc, f"invalid {runbook} input") + f" (example: {json.dumps(rb.example_input)})") from None
     if config is not None and "service" in payload:
         try:
             config.service(payload["service"])

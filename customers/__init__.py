@@ -6,6 +6,7 @@ import yaml
 from pydantic import ValidationError
 
 from catalog.customer import CustomerConfig
+from catalog.validation import describe
 
 CUSTOMERS_DIR = Path(__file__).resolve().parent
 
@@ -36,10 +37,7 @@ def load_file(path: Path) -> CustomerConfig:
     try:
         config = CustomerConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field '{'.'.join(str(p) for p in err['loc']) or '(top level)'}': {err['msg']}" for err in exc.errors()
-        )
-        raise CustomerConfigError(f"{path}: {problems}") from None
+        raise CustomerConfigError(describe(exc, str(path))) from None
     if config.customer != path.stem:
         raise CustomerConfigError(f"{path}: field 'customer' is {config.customer!r} but the file is named {path.stem!r}")
     return config

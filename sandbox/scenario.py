@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from catalog.customer import Mode
+from catalog.validation import describe
 from sandbox.world import World
 
 
@@ -83,9 +84,7 @@ def parse(data, source: str = "scenario") -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: "
-                             f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
-        raise ScenarioError(f"{source}: {problems}") from None
+        raise ScenarioError(describe(exc, source)) from None
     return scenario
 
 

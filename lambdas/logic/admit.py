@@ -14,7 +14,7 @@ from lambdas.errors import InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.store import Store
 from lambdas.models.events import AlarmStateChangeEvent
-from lambdas.models.validation import describe
+from catalog.validation import describe
 
 
 def customer_alarms(config: CustomerConfig) -> dict[str, tuple[str, AlarmKind]]:

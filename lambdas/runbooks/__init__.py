@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from catalog import Runbook
 from catalog.runbooks import RunbookInput
 from lambdas.errors import InvalidInput
-from lambdas.models.validation import describe
+from catalog.validation import describe
 from lambdas.observability import logger, metrics
 
 # Keys Step Functions adds to a child execution's input; not part of any runbook's input.

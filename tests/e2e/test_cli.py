@@ -68,10 +68,10 @@ def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
 
 
 @pytest.mark.parametrize("content, expected", [
-    ('{"customer": "dhbw", "steps": []}', "steps: List should have at least 1 item"),
+    ('{"customer": "dhbw", "steps": []}', "field 'steps': List should have at least 1 item"),
     ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'start' or 'mode'"),
     ('{"customer": "nope", "steps": [{"mode": "off"}]}', "unknown customer 'nope'"),
-    ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "mode: Input should be"),
+    ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "field 'mode': Input should be"),
     ('{"customer": "dhbw", "world": {"ecs": {"lecture-backend-service": {"max": 9}}}, "steps": [{"mode": "off"}]}',
      "world.ecs.lecture-backend-service.max is 9 but customers/dhbw.yaml sets max_tasks 6"),
     ('{"customer": "dhbw", "steps": [{"alarm": "lecture-dhbw-nope"}]}', "alarm 'lecture-dhbw-nope' is not deployed"),
