@@ -55,8 +55,7 @@ def state_machine_arn(config, workflow: str) -> str:
 def start(session, config, runbook: str, payload: dict, *, wait: bool = True) -> dict:
     sfn = session.client("stepfunctions", region_name=config.region)
     # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
-    name = f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}"[:80]
-    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)
+    name = naming.execution_name(f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}")
     arn = sfn.start_execution(stateMachineArn=state_machine_arn(config, runbook), input=json.dumps(payload),
                               name=name)["executionArn"]
     if not wait:

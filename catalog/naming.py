@@ -39,3 +39,8 @@ def dedup_key(customer: str, alarm: str) -> str:
 def module_name(runbook: str) -> str:
     """scale-ecs-service -> scale_ecs_service (the Lambda module of a runbook)."""
     return runbook.replace("-", "_")
+
+
+def execution_name(text: str) -> str:
+    """A Step Functions execution name: letters, digits, - and _, at most 80 characters."""
+    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text)[:80]

@@ -93,7 +93,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
         runbook_input = {"service": service, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
         return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
-                "child_execution_name": _execution_name(inc),
+                # the runbook execution is named after the incident: easy to find in the console, unique
+                "child_execution_name": naming.execution_name(inc),
                 "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'})"}
 
     if state == "OK":
@@ -113,7 +114,3 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
     return {**base, "incident_id": inc, "decision": "ignore",
             "note": f"no action for a change from {previous} to {state}"}
 
-
-def _execution_name(incident: str) -> str:
-    """The runbook execution is named after the incident: easy to find in the console, and unique."""
-    return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in incident)[:80]
