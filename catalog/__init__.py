@@ -14,7 +14,7 @@ Names are re-exported lazily (PEP 562 __getattr__), so a handler loads only the 
 import importlib
 
 _EXPORTS = {
-    "ALARM_KINDS": "catalog.alarms", "AlarmKind": "catalog.alarms", "alarm_kind": "catalog.alarms",
+    "ALARM_KINDS": "catalog.alarms", "AlarmKind": "catalog.alarms",
     "CustomerConfig": "catalog.customer", "EcsServiceConfig": "catalog.customer",
     "RUNBOOKS": "catalog.runbooks", "Permission": "catalog.runbooks", "Runbook": "catalog.runbooks",
     "runbook": "catalog.runbooks", "Severity": "catalog.severity",

@@ -72,9 +72,3 @@ ALARM_KINDS: tuple[AlarmKind, ...] = (
     ),
 )
 
-
-def alarm_kind(condition: str) -> AlarmKind:
-    for kind in ALARM_KINDS:
-        if kind.condition == condition:
-            return kind
-    raise KeyError(condition)

@@ -48,7 +48,7 @@ def demo() -> int:
     return 0
 
 
-def run(path: str, as_json: bool) -> int:
+def run(path: str, as_json: bool, logs: bool = False) -> int:
     try:
         scenario = scenarios.load(Path(path))
         config = load_customer(scenario.customer)
@@ -63,9 +63,12 @@ def run(path: str, as_json: bool) -> int:
                          world=scenario.world) as sb:
                 report = scenarios.run_steps(scenario, sb)
                 timeline = sb.timeline.render()
+                handler_logs = sb.lambdas.logs.getvalue()
         except scenarios.ScenarioError as exc:
             print(f"invalid scenario: {path}: {exc}", file=sys.stderr)
             return 1
+    if logs:  # what the handlers logged (Powertools JSON, with correlation ids) and their EMF metrics
+        print(handler_logs, file=sys.stderr)
     if as_json:
         print(json.dumps(report, indent=2, default=str))
     else:
@@ -82,9 +85,10 @@ def main(argv=None) -> int:
     run_p = sub.add_parser("run", help="run a scenario file (JSON or YAML)")
     run_p.add_argument("scenario")
     run_p.add_argument("--json", action="store_true", help="print the report as JSON")
+    run_p.add_argument("--logs", action="store_true", help="print the Lambda handlers' logs to stderr")
     args = parser.parse_args(argv)
     try:
-        return demo() if args.command == "demo" else run(args.scenario, args.json)
+        return demo() if args.command == "demo" else run(args.scenario, args.json, args.logs)
     except SynthError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -23,7 +23,6 @@ class Deployment:
     outputs: dict = field(default_factory=dict)
     resources: dict = field(default_factory=dict)  # logical id -> physical id
     state_machines: dict = field(default_factory=dict)  # name -> arn (executing backend)
-    functions: list = field(default_factory=list)
     skipped_types: list = field(default_factory=list)  # resource types moto has no model for
 
 
@@ -69,8 +68,6 @@ def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str])
                             outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
     deployment.state_machines = _recreate_state_machines(sfn, stack_name, template)
     deployment.skipped_types = unsupported_types(template)
-    deployment.functions = [resources[k] for k, r in template["Resources"].items()
-                            if r["Type"] == "AWS::Lambda::Function"]
     return deployment
 
 

@@ -51,8 +51,7 @@ class Timeline:
             self.add("step", _describe_step(component, event, result) + f"  [{seconds * 1000:.0f} ms]", 1)
 
     def action(self, a: dict) -> None:
-        params = {k: v for k, v in a["params"].items()}
-        line = f"AWS change: {a['service']} {a['operation']} {_short(params, 200)}"
+        line = f"AWS change: {a['service']} {a['operation']} {_short(a['params'], 200)}"
         if a.get("before") is not None or a.get("after") is not None:
             line += f"\n      before: {_short(a.get('before'))}\n      after:  {_short(a.get('after'))}"
         if a.get("error"):

@@ -1,5 +1,7 @@
 """End-to-end: the synthesized dhbw stack deployed into the sandbox, driven by scenarios."""
 
+import json
+
 import pytest
 
 from sandbox import scenario as scenarios
@@ -20,6 +22,8 @@ def run_scenario(dhbw_assembly, tmp_path):
             report["_table"] = sb.client("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
             report["_simulated_seconds"] = sb.clock.simulated_seconds
             report["_timeline"] = sb.timeline.render()
+            report["_logs"] = [json.loads(line) for line in sb.lambdas.logs.getvalue().splitlines()
+                               if line.startswith("{")]
             return report
         finally:
             sb.stop()

@@ -128,3 +128,17 @@ def test_ok_after_insufficient_data_still_resolves_the_open_incident(run_scenari
     resolved = executions(report, "-respond")[-1]["output"]
     trigger_incident = report["pages"][0]["payload"]["custom_details"]["incident_id"]
     assert resolved["outcome"] == "resolved" and resolved["incident_id"] == trigger_incident
+
+
+def test_handlers_log_with_the_incident_as_correlation_id_and_emit_metrics(run_scenario):
+    report = run_scenario({"steps": [alarm(CPU_HIGH)]})
+    incident = report["pages"][0]["payload"]["custom_details"]["incident_id"]
+    logs = [line for line in report["_logs"] if "level" in line]
+    by_message = {line["message"]: line for line in logs}
+    for message in ("admitted", "paged", "recorded"):
+        assert by_message[message]["correlation_id"] == incident, message
+    assert any(line.get("runbook") == "scale-ecs-service" and line["correlation_id"] == incident for line in logs)
+    metrics = [line for line in report["_logs"] if "_aws" in line]
+    names = {m["Name"] for line in metrics for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"decision_remediate", "page_trigger", "outcome_scaled"} <= names
+    assert {d["Namespace"] for line in metrics for d in line["_aws"]["CloudWatchMetrics"]} == {"LectureRemediation"}
