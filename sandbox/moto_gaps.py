@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import os
 import sys
 import threading
@@ -84,7 +85,7 @@ class _Context:
 
 
 class _LogSink(io.TextIOBase):
-    """Where handler output goes. Powertools keeps the stream it saw at import, so it sees this one."""
+    """Where handler output goes: EMF metrics are printed, logs go to Powertools' stream handler."""
 
     target: io.StringIO = io.StringIO()
 
@@ -93,6 +94,16 @@ class _LogSink(io.TextIOBase):
 
 
 LOG_SINK = _LogSink()
+
+
+def _powertools_logs_to(stream) -> None:
+    """Powertools' Logger keeps the stream it saw when the module was imported (maybe by a test
+    before the sandbox started); point it at the sandbox's sink for every invocation."""
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        for handler in getattr(logger, "handlers", []):
+            formatter = type(getattr(handler, "formatter", None)).__module__
+            if isinstance(handler, logging.StreamHandler) and formatter.startswith("aws_lambda_powertools"):
+                handler.setStream(stream)
 
 
 class InProcessLambda:
@@ -137,6 +148,7 @@ class InProcessLambda:
                 _LogSink.target = self.logs
                 with contextlib.redirect_stdout(LOG_SINK):
                     handler = getattr(importlib.import_module(module_name), attr)
+                    _powertools_logs_to(LOG_SINK)
                     result = handler(event, _Context(fn, fn.timeout))
                 payload = json.dumps(result, default=str)
             except Exception as exc:  # noqa: BLE001 - reported to Step Functions as Lambda does
