@@ -15,7 +15,7 @@ from customers import load_customer
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deploy
 from sandbox.eventbus import EventBus, alarm_event
-from sandbox.moto_gaps import CompressedClock, InProcessLambda, fix_nested_start_execution
+from sandbox.moto_gaps import CompressedClock, InProcessLambda, Patches, fix_nested_start_execution
 from sandbox.pagerduty import FakePagerDuty
 from sandbox.recorder import Recorder
 from sandbox.synth import ROOT, synthesize
@@ -70,13 +70,18 @@ class Sandbox:
         self._mock.start()
         self.pagerduty = FakePagerDuty().start()
         self.lambdas = InProcessLambda(self.workdir, on_invoke=self._on_invoke)
-        self.lambdas.install()
-        self.clock.install()
-        fix_nested_start_execution()
-        world_mod.install_ecs_behaviour()
+        self.patches = Patches()
+        self.lambdas.install(self.patches)
+        self.clock.install(self.patches)
+        fix_nested_start_execution(self.patches)
+        world_mod.install_ecs_behaviour(self.patches)
         self.recorder = Recorder({naming.table_name(self.customer)}, before_after=self._before_after)
         self.recorder.install()
-        self._deploy()
+        try:
+            self._deploy()
+        except BaseException:
+            self.stop()  # leave moto and the process as they were
+            raise
 
     def stop(self) -> None:
         try:  # let executions still in flight finish, so no thread outlives the mock it runs on
@@ -84,6 +89,7 @@ class Sandbox:
         except TimeoutError:
             pass
         self.recorder.uninstall()
+        self.patches.undo()
         self.pagerduty.stop()
         if self._mock:
             self._mock.stop()

@@ -25,6 +25,23 @@ from pathlib import Path
 from moto.core.common_models import CloudFormationModel
 
 
+class Patches:
+    """Every change the sandbox makes to moto, undone when the sandbox stops: nothing leaks into
+    code that runs after it (other tests using moto directly, for one)."""
+
+    def __init__(self):
+        self._saved: list[tuple[object, str, object]] = []
+
+    def set(self, owner, name: str, value) -> None:
+        self._saved.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, value)
+
+    def undo(self) -> None:
+        while self._saved:
+            owner, name, value = self._saved.pop()
+            setattr(owner, name, value)
+
+
 class AlarmModel(CloudFormationModel):
     """CloudFormation support for AWS::CloudWatch::Alarm, backed by moto's CloudWatch."""
 
@@ -176,7 +193,7 @@ class InProcessLambda:
             return True
         return False
 
-    def install(self):
+    def install(self, patches: Patches):
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
         sandbox = self
@@ -184,7 +201,7 @@ class InProcessLambda:
         def invoke(self, function_name, qualifier, body, headers, response_headers):
             return sandbox.invoke(self, function_name, qualifier, body, headers, response_headers)
 
-        LambdaSimpleBackend.invoke = invoke
+        patches.set(LambdaSimpleBackend, "invoke", invoke)
 
 
 class CompressedClock:
@@ -195,7 +212,7 @@ class CompressedClock:
         self.simulated_seconds = 0.0
         self.waits: list[float] = []
 
-    def install(self):
+    def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -217,21 +234,19 @@ class CompressedClock:
                 clock.simulated_seconds += seconds
                 time.sleep(seconds * clock.factor)
 
-        WaitFunction._wait_interval = _wait_interval
-        retrier_decl.time = _Time()
+        patches.set(WaitFunction, "_wait_interval", _wait_interval)
+        patches.set(retrier_decl, "time", _Time())
         # how often a parent polls a .sync child: 0.5 s by default, far above our compressed steps
-        state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.05
+        patches.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.05)
 
 
-def fix_nested_start_execution() -> None:
+def fix_nested_start_execution(patches: Patches) -> None:
     """moto passes ASL parameter names (Input, StateMachineArn) to boto3 unchanged and returns boto3's
     names (executionArn, output) to the workflow unchanged; AWS maps both. Map them here."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
         StateTaskServiceSfn,
     )
 
-    if getattr(StateTaskServiceSfn, "_sandbox_fixed", False):
-        return
     original = StateTaskServiceSfn._normalise_parameters
 
     def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
@@ -245,6 +260,5 @@ def fix_nested_start_execution() -> None:
                 if key[:1].islower():
                     response[key[:1].upper() + key[1:]] = response.pop(key)
 
-    StateTaskServiceSfn._normalise_parameters = _normalise_parameters
-    StateTaskServiceSfn._normalise_response = _normalise_response
-    StateTaskServiceSfn._sandbox_fixed = True
+    patches.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
+    patches.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)

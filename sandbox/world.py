@@ -77,12 +77,10 @@ def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
                  failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(timezone.utc))
 
 
-def install_ecs_behaviour() -> None:
+def install_ecs_behaviour(patches) -> None:
     """After UpdateService: tasks start at once, or never when the service is set to fail."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
-    if getattr(EC2ContainerServiceBackend, "_sandbox_installed", False):
-        return
     original = EC2ContainerServiceBackend.update_service
 
     def update_service(self, service_properties):
@@ -102,8 +100,7 @@ def install_ecs_behaviour() -> None:
             _set_counts(service, service.desired_count, service.desired_count)
         return service
 
-    EC2ContainerServiceBackend.update_service = update_service
-    EC2ContainerServiceBackend._sandbox_installed = True
+    patches.set(EC2ContainerServiceBackend, "update_service", update_service)
 
 
 def snapshot(clients, config) -> dict:
