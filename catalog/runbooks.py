@@ -27,14 +27,16 @@ class RunbookInput(BaseModel):
 
     dry_run: bool = Field(default=False, description="report what would be done, change nothing")
     mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the stricter one applies")
-    incident_id: str | None = None
+    # Bounded, so no execution state can approach Step Functions' 256 KB (States.DataLimitExceeded is not
+    # caught by States.ALL: the execution would die with no page and no audit row).
+    incident_id: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
 
 
 class ScaleEcsServiceInput(RunbookInput):
-    service: str = Field(min_length=1, description="ECS service name, e.g. lecture-backend-service")
-    delta: int | None = Field(default=None, description="tasks to add (negative: remove)")
-    desired: int | None = Field(default=None, ge=0, description="absolute desired task count")
+    service: str = Field(min_length=1, max_length=255, description="ECS service name, e.g. lecture-backend-service")
+    delta: int | None = Field(default=None, ge=-1000, le=1000, description="tasks to add (negative: remove)")
+    desired: int | None = Field(default=None, ge=0, le=10000, description="absolute desired task count")
 
     @model_validator(mode="after")
     def _one_of(self) -> "ScaleEcsServiceInput":
@@ -53,6 +55,9 @@ class Runbook:
     permissions: tuple[Permission, ...]
     guard_rails: tuple[str, ...]
     example_input: dict
+    # A step of the runbook's Lambda that undoes what must not outlast the incident; the respond workflow
+    # runs it once the alarm is OK and the runbook's cooldown has passed. None: nothing to undo.
+    on_resolve: str | None = None
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
@@ -73,7 +78,10 @@ SCALE_ECS_SERVICE = Runbook(
         "one action per service per cooldown (cooldown_seconds, default 300)",
         "dry-run and off modes make no change; every refusal is an explicit outcome",
         "with an Application Auto Scaling target, a scale-out raises its MinCapacity to the new count (so the autoscaler does not undo it); a scale-in lowers MinCapacity only as far as needed",
+        "the MinCapacity from before an incident's first raise is put back once the alarm is OK and the cooldown has passed",
+        "act re-checks the plan it is given against the configuration: a forged plan changes nothing",
     ),
+    on_resolve="restore",
     example_input={"service": "lecture-backend-service", "delta": 1},
 )
 

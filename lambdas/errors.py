@@ -27,3 +27,7 @@ class ConfigurationError(RemediationError):
 
 class PagingFailed(RemediationError):
     """The page for an incident could not be sent; the remediation went on and its outcome is given."""
+
+
+class IncidentConflict(RemediationError):
+    """Concurrent deliveries kept changing an alarm's open incident; retried, then given up. Nothing was changed."""

@@ -1,7 +1,8 @@
 """admit: validate and classify an alarm event, claim the incident, read the mode switch.
 
 Decisions: remediate (page, then run a runbook), page (page only), resolve (the alarm cleared),
-duplicate (another execution holds this state change), ignore (nothing to do, recorded).
+duplicate (another execution holds this state change), ignore (nothing to do, or a stale state change
+older than the last one handled for the alarm; recorded).
 """
 
 import hashlib
@@ -9,10 +10,10 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from catalog import ALARM_KINDS, AlarmKind, CustomerConfig, naming
-from lambdas.errors import InvalidEvent
+from catalog import ALARM_KINDS, AlarmKind, CustomerConfig, naming, runbook
+from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
-from lambdas.logic.store import Store
+from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
 from lambdas.models.events import AlarmStateChangeEvent
 from catalog.validation import describe
 
@@ -33,6 +34,11 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
         parsed = AlarmStateChangeEvent.model_validate(event)
     except ValidationError as exc:
         raise InvalidEvent(describe(exc, "malformed alarm event")) from None
+    if parsed.region != config.region:
+        raise InvalidEvent(
+            f"event from region {parsed.region}, but this automation serves customer "
+            f"{config.customer} in region {config.region}"
+        )
     if parsed.account != config.account:
         raise InvalidEvent(
             f"event from account {parsed.account}, but this automation serves customer "
@@ -49,10 +55,19 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
 
 
 def incident_id(customer: str, service: str, kind: AlarmKind, at: datetime) -> str:
-    """Readable and short enough for an SNS subject: dhbw-20261126T091233Z-cpu-high-1a2b.
+    """Readable and short enough for an SNS subject: dhbw-20261126T091233123Z-cpu-high-1a2b.
+    Millisecond resolution, like CloudWatch's state timestamps: unique per state change of an alarm.
     The last part tells services apart (a hash of the service name)."""
     tag = hashlib.sha1(service.encode()).hexdigest()[:4]
-    return f"{customer}-{at.strftime('%Y%m%dT%H%M%SZ')}-{kind.condition}-{tag}"
+    return f"{customer}-{at.strftime('%Y%m%dT%H%M%S')}{at.microsecond // 1000:03d}Z-{kind.condition}-{tag}"
+
+
+def _ms(at: datetime) -> int:
+    return round(at.timestamp() * 1000)
+
+
+# A transition refused because another execution opened or closed the incident meanwhile is read again.
+_ATTEMPTS = 3
 
 
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_parameter: str) -> dict:
@@ -75,42 +90,83 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
         "description": kind.description,
         "runbook": "",  # always present: the workflow's Choice states compare it
     }
+    at_ms = _ms(detail.state.timestamp)
+    change = incident_id(config.customer, service, kind, detail.state.timestamp)  # this state change
+    claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
+
+    def stale() -> dict:
+        last = store.last_state(alarm)
+        return {**base, "incident_id": change, "decision": "ignore",
+                "note": f"stale: this {state} of {base['state_timestamp']} is older than the last state change "
+                        f"handled for {alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
+                        f"ignored"}
+
+    def duplicate(holder: str | None) -> dict:
+        return {**base, "incident_id": holder, "decision": "duplicate",
+                "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
 
     if state == "ALARM":
-        inc = incident_id(config.customer, service, kind, detail.state.timestamp)
-        holder = store.claim(f"{alarm}#{state}#{base['state_timestamp']}", inc)
-        if holder is not None:
-            return {**base, "incident_id": holder, "decision": "duplicate",
-                    "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
-        store.open_incident(alarm, inc, base["state_timestamp"])
+        for _ in range(_ATTEMPTS):
+            # An incident stays open through INSUFFICIENT_DATA: a new ALARM continues it (same incident,
+            # same alert) instead of overwriting it; its runbook run is named after this state change.
+            opened = store.open_incident_of(alarm)
+            inc = str(opened["incident_id"]) if opened else change
+            result, holder = store.transition(claim_key, inc, alarm=alarm, state=state, at_ms=at_ms,
+                                              expected=inc if opened else None, then="keep" if opened else "open",
+                                              opened_at=base["state_timestamp"])
+            if result != CHANGED:
+                break
+        if result == STALE:
+            return stale()
+        if result == DUPLICATE:
+            return duplicate(holder)
+        if result == CHANGED:
+            raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
+        continued = f"; continues incident {inc} (opened {opened['opened_at']})" if opened else ""
         mode, mode_note = read_mode(ssm, mode_parameter)
         decision = {**base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
         if kind.runbook is None:
-            return {**decision, "decision": "page", "note": f"page only, no automatic action: {kind.no_runbook_reason}"}
+            return {**decision, "decision": "page",
+                    "note": f"page only, no automatic action: {kind.no_runbook_reason}{continued}"}
         if mode == "off":
             return {**decision, "decision": "page",
-                    "note": f"automation is off for customer {config.customer} ({mode_parameter}); no action taken"}
+                    "note": f"automation is off for customer {config.customer} ({mode_parameter}); no action taken"
+                            f"{continued}"}
         runbook_input = {"service": service, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
         return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
-                # the runbook execution is named after the incident: easy to find in the console, unique
-                "child_execution_name": naming.execution_name(inc),
-                "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'})"}
+                # named after the state change: easy to find in the console, unique even when it continues
+                "child_execution_name": naming.execution_name(change),
+                "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}"}
 
     if state == "OK":
         # An incident stays open through INSUFFICIENT_DATA; OK closes it whatever came just before.
-        opened = store.close_incident(alarm)
-        if opened or previous == "ALARM":
-            inc = str(opened["incident_id"]) if opened else incident_id(config.customer, service, kind,
-                                                                          detail.state.timestamp)
-            holder = store.claim(f"{alarm}#{state}#{base['state_timestamp']}", inc)
-            if holder is not None:
-                return {**base, "incident_id": holder, "decision": "duplicate",
-                        "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
-            return {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK",
-                    "opened_at": str(opened["opened_at"]) if opened else None}
+        # Claim and close are one conditional write: of two concurrent deliveries, one closes, one is a duplicate.
+        for _ in range(_ATTEMPTS):
+            opened = store.open_incident_of(alarm)
+            if not opened and previous != "ALARM":
+                break
+            inc = str(opened["incident_id"]) if opened else change
+            result, holder = store.transition(claim_key, inc, alarm=alarm, state=state, at_ms=at_ms,
+                                              expected=inc if opened else None, then="close" if opened else "none")
+            if result == CHANGED:
+                continue
+            if result == STALE:
+                return stale()
+            if result == DUPLICATE:
+                return duplicate(holder)
+            resolved = {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK",
+                        "opened_at": str(opened["opened_at"]) if opened else None}
+            hook = runbook(kind.runbook).on_resolve if kind.runbook else None
+            if hook:
+                # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
+                resolved.update(runbook=kind.runbook, restore_input={"service": service, "alarm": alarm,
+                                                                     "incident_id": inc})
+            return resolved
+        else:
+            raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
 
-    inc = incident_id(config.customer, service, kind, detail.state.timestamp)
-    return {**base, "incident_id": inc, "decision": "ignore",
+    if not store.see_state(alarm, state, at_ms):
+        return stale()
+    return {**base, "incident_id": change, "decision": "ignore",
             "note": f"no action for a change from {previous} to {state}"}
-

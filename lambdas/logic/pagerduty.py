@@ -13,6 +13,8 @@ from lambdas.errors import PagerDutyError
 
 MAX_BYTES = 512 * 1024
 SUMMARY_MAX = 1024
+ANSWER_MAX_BYTES = 64 * 1024  # PagerDuty answers ~100 bytes; more is never read into the execution's state
+DETAIL_MAX = 500
 CLIENT = "lecture-remediation"
 
 
@@ -41,9 +43,9 @@ def send(event: dict, url: str, *, attempts: int = 3, backoff_seconds: float = 1
         request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - URL is configuration
-                return json.loads(resp.read() or b"{}")
+                return _answer(resp.read(ANSWER_MAX_BYTES + 1))
         except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:500]
+            detail = exc.read(DETAIL_MAX).decode(errors="replace")[:DETAIL_MAX]
             if exc.code == 400:
                 raise PagerDutyError(f"PagerDuty rejected the event (400): {detail}") from None
             if exc.code != 429 and exc.code < 500:
@@ -54,3 +56,16 @@ def send(event: dict, url: str, *, attempts: int = 3, backoff_seconds: float = 1
         if attempt < attempts:
             sleep(backoff_seconds * 2 ** (attempt - 1))
     raise PagerDutyError(f"PagerDuty unavailable after {attempts} attempts; last: {last}")
+
+
+def _answer(body: bytes) -> dict:
+    """PagerDuty's answer, bounded: only its small documented fields are kept (status, message, dedup_key)."""
+    if len(body) > ANSWER_MAX_BYTES:
+        return {"message": f"answer above {ANSWER_MAX_BYTES} bytes, not read"}
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {"message": body[:DETAIL_MAX].decode(errors="replace")}
+    if not isinstance(parsed, dict):
+        return {"message": str(parsed)[:DETAIL_MAX]}
+    return {k: str(parsed[k])[:DETAIL_MAX] for k in ("status", "message", "dedup_key") if k in parsed}

@@ -21,6 +21,10 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+# What transition() found when its one conditional write was refused.
+DONE, DUPLICATE, STALE, CHANGED = "done", "duplicate", "stale", "changed"
+
+
 class Store:
     def __init__(self, table, now: datetime | None = None):
         self.table = table  # a boto3 dynamodb Table resource
@@ -50,6 +54,106 @@ class Store:
         """Remove and return the open incident of an alarm, if any."""
         resp = self.table.delete_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ReturnValues="ALL_OLD")
         return resp.get("Attributes")
+
+    def open_incident_of(self, alarm: str) -> dict | None:
+        return self.table.get_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ConsistentRead=True).get("Item")
+
+    def _state_update(self, alarm: str, state: str, at_ms: int) -> dict:
+        # Newer or equal (a redelivery) passes; an older state change is stale.
+        return {"Key": {"pk": f"state#{alarm}", "sk": "state"},
+                "UpdateExpression": "SET at_ms = :ms, #s = :s, expires_at = :exp",
+                "ConditionExpression": "attribute_not_exists(pk) OR at_ms <= :ms",
+                "ExpressionAttributeNames": {"#s": "state"},
+                "ExpressionAttributeValues": {":ms": at_ms, ":s": state, ":exp": _epoch(self.now + OPEN_TTL)}}
+
+    def see_state(self, alarm: str, state: str, at_ms: int) -> bool:
+        """Remember the latest state change handled for an alarm. False when this one is older (stale)."""
+        try:
+            self.table.update_item(**self._state_update(alarm, state, at_ms))
+            return True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        return False
+
+    def last_state(self, alarm: str) -> dict:
+        return self.table.get_item(Key={"pk": f"state#{alarm}", "sk": "state"}, ConsistentRead=True).get("Item") or {}
+
+    def transition(self, key: str, incident_id: str, *, alarm: str, state: str, at_ms: int, expected: str | None,
+                   then: str, opened_at: str = "") -> tuple[str, str | None]:
+        """One conditional write (a transaction) for one alarm state change: remember it as the latest, claim
+        it, and open / keep / close the alarm's incident, or none of these.
+
+        expected: the open incident read just before (None: none was open). then: "open" (expected None),
+        "keep" or "close" (expected set), "none" (expected None, nothing opens).
+        Returns (DONE, None), (DUPLICATE, holder), (STALE, None) or (CHANGED, None): the open incident is no
+        longer ``expected`` (another execution opened or closed it): read again and retry."""
+        # The table resource's client serializes Python values itself, like put_item does.
+        name = self.table.name
+        open_key = {"pk": f"open#{alarm}", "sk": "open"}
+        claim = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": ({
+            "pk": f"claim#{key}", "sk": "claim", "incident_id": incident_id, "claimed_at": self.now.isoformat(),
+            "expires_at": _epoch(self.now + CLAIM_TTL)})}}
+        if then == "open":
+            incident = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": ({
+                **open_key, "incident_id": incident_id, "opened_at": opened_at,
+                "expires_at": _epoch(self.now + OPEN_TTL)})}}
+        elif then == "none":
+            incident = {"ConditionCheck": {"TableName": name, "Key": (open_key),
+                                           "ConditionExpression": "attribute_not_exists(pk)"}}
+        else:
+            op = "Delete" if then == "close" else "ConditionCheck"
+            incident = {op: {"TableName": name, "Key": (open_key), "ConditionExpression": "incident_id = :inc",
+                             "ExpressionAttributeValues": ({":inc": expected})}}
+        update = self._state_update(alarm, state, at_ms)
+        seen = {"Update": {"TableName": name, "Key": (update["Key"]),
+                           "UpdateExpression": update["UpdateExpression"],
+                           "ConditionExpression": update["ConditionExpression"],
+                           "ExpressionAttributeNames": update["ExpressionAttributeNames"],
+                           "ExpressionAttributeValues": (update["ExpressionAttributeValues"])}}
+        try:
+            self.table.meta.client.transact_write_items(TransactItems=[claim, incident, seen])
+            return DONE, None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            cancelled = exc
+            failed = [r.get("Code") == "ConditionalCheckFailed" for r in exc.response.get("CancellationReasons", [])]
+        if len(failed) == 3 and failed[2]:
+            return STALE, None
+        if len(failed) == 3 and failed[0]:
+            item = self.table.get_item(Key={"pk": f"claim#{key}", "sk": "claim"}, ConsistentRead=True).get("Item", {})
+            return DUPLICATE, str(item.get("incident_id", "unknown"))
+        if len(failed) == 3 and failed[1]:
+            return CHANGED, None
+        raise cancelled
+
+    # --- autoscaling floors ---------------------------------------------------------------
+    def remember_floor(self, scope: str, floor: int, incident_id: str) -> bool:
+        """Keep the floor from before the first raise; a later raise (same or next incident) keeps the first."""
+        try:
+            self.table.put_item(
+                Item={"pk": f"floor#{scope}", "sk": "floor", "floor": floor, "incident_id": incident_id,
+                      "saved_at": self.now.isoformat()},
+                ConditionExpression="attribute_not_exists(pk)")
+            return True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        return False
+
+    def floor(self, scope: str) -> dict | None:
+        return self.table.get_item(Key={"pk": f"floor#{scope}", "sk": "floor"}, ConsistentRead=True).get("Item")
+
+    def forget_floor(self, scope: str, floor: int) -> None:
+        """Drop the remembered floor once it is back, unless another raise replaced it meanwhile."""
+        try:
+            self.table.delete_item(Key={"pk": f"floor#{scope}", "sk": "floor"},
+                                   ConditionExpression="#f = :f", ExpressionAttributeNames={"#f": "floor"},
+                                   ExpressionAttributeValues={":f": floor})
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     # --- cooldowns -------------------------------------------------------------------------
     def cooldown_until(self, scope: str) -> datetime | None:

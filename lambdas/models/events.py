@@ -3,37 +3,53 @@
 The envelope mirrors Powertools' EventBridgeModel. It is declared here rather than imported from
 aws_lambda_powertools.utilities.parser.models because importing that package builds every event
 model Powertools ships (~0.1 s of cold start, measured by `make bench`).
+
+Every free-text field is bounded, so no execution state can approach Step Functions' 256 KB: an event
+above the limits is rejected by admit (InvalidEvent) before anything is written.
 """
 
+import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 AlarmStateValue = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+
+# CloudWatch's own limits: alarm names 255, state reasons 1023, reason data 4000 characters.
+CONFIGURATION_MAX_BYTES = 16 * 1024
+Arn = Annotated[str, StringConstraints(max_length=2048)]
 
 
 class AlarmState(BaseModel):
     value: AlarmStateValue
-    reason: str = ""
-    reasonData: str | None = None
+    reason: str = Field(default="", max_length=1023)
+    reasonData: str | None = Field(default=None, max_length=4000)
     timestamp: datetime
 
 
 class AlarmDetail(BaseModel):
-    alarmName: str = Field(min_length=1)
+    alarmName: str = Field(min_length=1, max_length=255)
     state: AlarmState
     previousState: AlarmState | None = None
     configuration: dict = Field(default_factory=dict)
 
+    @field_validator("configuration")
+    @classmethod
+    def _bounded(cls, value: dict) -> dict:
+        size = len(json.dumps(value, default=str))
+        if size > CONFIGURATION_MAX_BYTES:
+            raise ValueError(f"is {size} bytes serialized, above the limit of {CONFIGURATION_MAX_BYTES}")
+        return value
+
 
 class AlarmStateChangeEvent(BaseModel):
-    version: str
-    id: str
+    version: str = Field(max_length=16)
+    id: str = Field(max_length=128)
     source: Literal["aws.cloudwatch"]
-    account: str
+    account: str = Field(max_length=12)
     time: datetime
-    region: str
-    resources: list[str]
+    region: str = Field(max_length=32)
+    resources: list[Arn] = Field(max_length=10)
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmDetail

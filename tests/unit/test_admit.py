@@ -10,7 +10,7 @@ from lambdas.runbooks import parse_input
 from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, SERVICE, TASKS_ALARM, alarm_event,
                                  all_items, item, without)
 
-CPU_INCIDENT_PREFIX = "dhbw-20261126T091233Z-cpu-high-"
+CPU_INCIDENT_PREFIX = "dhbw-20261126T091233123Z-cpu-high-"  # millisecond resolution
 STATE_TS = "2026-11-26T09:12:33.123000+00:00"
 
 
@@ -51,7 +51,9 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     assert claim is not None and claim["incident_id"] == inc
     opened = item(table, f"open#{CPU_ALARM}", "open")
     assert opened is not None and opened["incident_id"] == inc and opened["opened_at"] == STATE_TS
-    assert len(all_items(table)) == 2
+    state = item(table, f"state#{CPU_ALARM}", "state")  # the last state change handled (issue 5, 3.1)
+    assert state["state"] == "ALARM" and state["at_ms"] == 1795684353123
+    assert len(all_items(table)) == 3
 
 
 def test_memory_high_alarm_is_remediated_like_cpu_high(run):
@@ -93,7 +95,7 @@ def test_the_same_event_twice_is_a_duplicate_of_the_first_incident(run, table):
     assert second["incident_id"] == first["incident_id"]
     assert first["incident_id"] in second["note"]
     assert "runbook_input" not in second
-    assert len(all_items(table)) == 2  # still one claim and one open incident
+    assert len(all_items(table)) == 3  # still one claim, one open incident, the last state seen
 
 
 def test_ok_after_alarm_resolves_the_same_incident_and_alert(run, table):
@@ -106,7 +108,9 @@ def test_ok_after_alarm_resolves_the_same_incident_and_alert(run, table):
     assert resolved["incident_id"] == alarm["incident_id"]
     assert resolved["dedup_key"] == alarm["dedup_key"]
     assert resolved["opened_at"] == STATE_TS  # when the issue was identified, for the status update
-    assert resolved["runbook"] == ""
+    # the runbook's on-resolve step runs (it puts the autoscaling floor back)
+    assert resolved["runbook"] == "scale-ecs-service"
+    assert resolved["restore_input"] == {"service": SERVICE, "alarm": CPU_ALARM, "incident_id": alarm["incident_id"]}
     assert item(table, f"open#{CPU_ALARM}", "open") is None  # the incident is closed
     ok_claim = item(table, f"claim#{CPU_ALARM}#OK#2026-11-26T09:31:05.456000+00:00", "claim")
     assert ok_claim["incident_id"] == alarm["incident_id"]
@@ -143,7 +147,7 @@ def test_ok_after_insufficient_data_without_an_open_incident_is_ignored(run, tab
     # then
     assert decision["decision"] == "ignore"
     assert decision["note"] == "no action for a change from INSUFFICIENT_DATA to OK"
-    assert all_items(table) == []
+    assert [i["pk"] for i in all_items(table)] == [f"state#{CPU_ALARM}"]  # only the last state seen
 
 
 def test_insufficient_data_is_ignored(run, table):
@@ -265,3 +269,147 @@ def test_event_from_another_account_is_rejected_and_nothing_is_written(run, tabl
     assert str(caught.value) == ("event from account 222222222222, but this automation serves customer dhbw "
                                  "in account 111111111111")
     assert all_items(table) == []
+
+
+# --- issue 5: region, payload size, real delivery (late, same second, in between, concurrent) -------------
+def test_event_from_another_region_is_rejected_and_nothing_is_written(run, table):
+    event = alarm_event("ALARM", "OK")
+    event["region"] = "us-east-1"
+    with pytest.raises(InvalidEvent) as caught:
+        run(event)
+    assert "event from region us-east-1" in str(caught.value) and "region eu-central-1" in str(caught.value)
+    assert all_items(table) == []
+
+
+def _oversized(dotted: str, value):
+    event = alarm_event("ALARM", "OK")
+    *parents, last = dotted.split(".")
+    node = event
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return event
+
+
+@pytest.mark.parametrize("dotted, value", [
+    ("id", "e" * 129), ("version", "0" * 17), ("region", "r" * 33), ("account", "1" * 13),
+    ("resources", ["arn"] * 11), ("resources", ["a" * 2049]),
+    ("detail.alarmName", "a" * 256), ("detail.state.reason", "r" * 1024), ("detail.state.reasonData", "d" * 4001),
+    ("detail.configuration", {"description": "x" * 20_000}),
+])
+def test_oversized_event_fields_are_rejected_naming_the_field_and_nothing_is_written(run, table, dotted, value):
+    with pytest.raises(InvalidEvent) as caught:
+        run(_oversized(dotted, value))
+    message = str(caught.value)
+    assert f"field '{dotted.split('.')[-1]}" in message or f"field '{dotted}" in message
+    assert len(message) < 1000  # names the field, does not echo it
+    assert all_items(table) == []
+
+
+def test_stale_alarm_after_a_later_ok_is_ignored_and_says_so(run, table):
+    # given the OK of 09:31 was handled first (delivered early)
+    ok = run(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT, event_id="ok-event"))
+    assert ok["decision"] == "resolve"
+    # when the ALARM of 09:12 arrives late
+    late = run(alarm_event("ALARM", "OK", at=ALARM_AT, event_id="late-event"))
+    # then it is ignored, and the note says it was stale
+    assert late["decision"] == "ignore" and late["note"].startswith("stale: ")
+    assert "older than the last state change" in late["note"]
+    assert item(table, f"open#{CPU_ALARM}", "open") is None  # no incident opened
+    assert item(table, f"claim#{CPU_ALARM}#ALARM#{STATE_TS}", "claim") is None
+    assert item(table, f"state#{CPU_ALARM}", "state")["state"] == "OK"
+
+
+def test_stale_insufficient_data_is_ignored_as_stale(run, table):
+    run(alarm_event("ALARM", "OK", at=ALARM_AT))
+    late = run(alarm_event("INSUFFICIENT_DATA", "OK", at="2026-11-26T09:00:00.000+0000"))
+    assert late["decision"] == "ignore" and late["note"].startswith("stale: ")
+    assert item(table, f"state#{CPU_ALARM}", "state")["state"] == "ALARM"
+
+
+def test_alarm_ok_alarm_within_one_second_are_two_incidents_with_distinct_runs(run):
+    first = run(alarm_event("ALARM", "OK", at="2026-11-26T09:12:33.100+0000", event_id="e1"))
+    run(alarm_event("OK", "ALARM", at="2026-11-26T09:12:33.400+0000", event_id="e2"))
+    second = run(alarm_event("ALARM", "OK", at="2026-11-26T09:12:33.800+0000", event_id="e3"))
+    assert first["decision"] == second["decision"] == "remediate"
+    assert first["incident_id"] != second["incident_id"]
+    assert first["child_execution_name"] != second["child_execution_name"]
+
+
+def test_execution_names_of_state_changes_stay_unique_and_valid():
+    from catalog import naming
+    from lambdas.logic.admit import incident_id
+    from catalog import ALARM_KINDS
+    from datetime import timedelta
+    kind = max(ALARM_KINDS, key=lambda k: len(k.condition))
+    long_customer = "c" * 31
+    names = {naming.execution_name(incident_id(long_customer, "s" * 255, kind, NOW + timedelta(milliseconds=i)))
+             for i in range(5)}
+    assert len(names) == 5
+    assert all(len(n) <= 80 and all(ch.isalnum() or ch in "-_" for ch in n) for n in names)
+
+
+def test_a_second_alarm_after_insufficient_data_continues_the_open_incident(run, table):
+    first = run(alarm_event("ALARM", "OK", at=ALARM_AT, event_id="e1"))
+    run(alarm_event("INSUFFICIENT_DATA", "ALARM", at="2026-11-26T09:20:00.000+0000", event_id="e2"))
+    second = run(alarm_event("ALARM", "INSUFFICIENT_DATA", at="2026-11-26T09:25:00.000+0000", event_id="e3"))
+    # the same incident (and alert), a runbook run of its own
+    assert second["decision"] == "remediate" and second["incident_id"] == first["incident_id"]
+    assert second["child_execution_name"] != first["child_execution_name"]
+    assert f"continues incident {first['incident_id']}" in second["note"]
+    assert item(table, f"open#{CPU_ALARM}", "open")["incident_id"] == first["incident_id"]
+    assert item(table, f"open#{CPU_ALARM}", "open")["opened_at"] == STATE_TS
+    # and OK resolves the first incident
+    ok = run(alarm_event("OK", "ALARM", at=OK_AT, event_id="e4"))
+    assert ok["decision"] == "resolve" and ok["incident_id"] == first["incident_id"]
+    assert ok["opened_at"] == STATE_TS
+
+
+class _Interleave:
+    """A Store whose first read of the open incident lets another execution run first, by hand: deterministic."""
+
+    def __init__(self, store, other):
+        self._store, self._other, self._done = store, other, False
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def open_incident_of(self, alarm):
+        found = self._store.open_incident_of(alarm)
+        if not self._done:
+            self._done = True
+            self._other()
+        return found
+
+
+def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing(dhbw, table, ssm):
+    def run(event, store):
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+
+    opened = run(alarm_event("ALARM", "OK", at=ALARM_AT), Store(table, NOW))
+    ok = alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT)
+    results = {}
+    # A reads the open incident, then B runs entirely (closes it), then A goes on with what it read
+    a_store = _Interleave(Store(table, NOW), lambda: results.setdefault("b", run(ok, Store(table, NOW))))
+    results["a"] = run(ok, a_store)
+    assert sorted(r["decision"] for r in results.values()) == ["duplicate", "resolve"]
+    assert {r["incident_id"] for r in results.values()} == {opened["incident_id"]}  # no new id claimed
+    assert item(table, f"open#{CPU_ALARM}", "open") is None
+    claims = [i for i in all_items(table) if i["pk"].startswith("claim#")]
+    assert {c["incident_id"] for c in claims} == {opened["incident_id"]}
+
+
+def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm):
+    def run(event, store):
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+
+    # A (an ALARM) reads "no open incident"; meanwhile B (another ALARM of the same alarm, later) opens one
+    first_at, second_at = "2026-11-26T09:12:33.123+0000", "2026-11-26T09:12:34.000+0000"
+    b = {}
+    a_store = _Interleave(Store(table, NOW), lambda: b.setdefault(
+        "b", run(alarm_event("ALARM", "OK", at=second_at, event_id="b"), Store(table, NOW))))
+    a = run(alarm_event("ALARM", "OK", at=first_at, event_id="a"), a_store)
+    # A's transition was refused (the open incident changed, and A is older): it did not overwrite B's incident
+    assert b["b"]["decision"] == "remediate"
+    assert a["decision"] == "ignore" and a["note"].startswith("stale: ")
+    assert item(table, f"open#{CPU_ALARM}", "open")["incident_id"] == b["b"]["incident_id"]
