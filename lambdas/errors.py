@@ -13,6 +13,10 @@ class InvalidInput(RemediationError):
     """A runbook was started with a missing or wrong field. Nothing was changed."""
 
 
+class InvalidPlan(RemediationError):
+    """act was given a plan that the configuration does not allow (e.g. a forged direct invoke). Nothing was changed."""
+
+
 class ResourceNotFound(RemediationError):
     """The resource the runbook should act on does not exist."""
 

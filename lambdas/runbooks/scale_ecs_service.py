@@ -3,15 +3,16 @@
 guard   validate the input, read the service, apply bounds, mode and cooldown -> a plan or a refusal
 act     raise the Application Auto Scaling floor (if the service has a target), then UpdateService
 verify  poll until runningCount equals desiredCount, or report the deployment's state on timeout
+restore (on resolve) put the autoscaling floor back to what it was before the incident's first raise
 """
 
-from datetime import datetime
+from datetime import datetime, timezone
 
 from catalog import runbook
 from catalog.runbooks import ScaleEcsServiceInput
 from lambdas import aws
 from lambdas.deps import store as make_store
-from lambdas.errors import InvalidInput, ResourceNotFound
+from lambdas.errors import InvalidInput, InvalidPlan, ResourceNotFound
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
 from lambdas.runbooks import parse_input, runbook_handler
@@ -88,7 +89,7 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
     if target == current:
         return _refuse(plan, "noop", f"service {inp.service} already has {current} desired tasks; nothing to do")
 
-    scope = f"{RUNBOOK.name}#{inp.service}"
+    scope = _scope(inp.service)
     if dry_run:
         until = store.cooldown_until(scope)
     else:
@@ -100,15 +101,56 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
     return {**plan, "proceed": True}
 
 
-def apply_scale(plan: dict, *, ecs, aas) -> dict:
+def _int(plan: dict, key: str) -> int:
+    value = plan.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPlan(f"plan rejected: {key!r} must be a whole number, got {value!r}; nothing was changed")
+    return value
+
+
+def check_plan(plan: object, config) -> dict:
+    """act trusts nothing it is given: a plan must name the configured cluster and a configured service, and
+    stay within that service's bounds. A direct invoke with a forged plan changes nothing."""
+    if not isinstance(plan, dict):
+        raise InvalidPlan("plan rejected: expected the plan guard returned (a JSON object); nothing was changed")
+    if plan.get("proceed") is not True:
+        raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
+    if plan.get("cluster") != config.ecs.cluster:
+        raise InvalidPlan(f"plan rejected: cluster {str(plan.get('cluster'))[:100]!r} is not the configured "
+                          f"{config.ecs.cluster!r}; nothing was changed")
+    try:
+        bounds = config.service(str(plan.get("service")))
+    except KeyError as exc:
+        raise InvalidPlan(f"plan rejected: {exc.args[0][:300]}; nothing was changed") from None
+    target, current = _int(plan, "to"), _int(plan, "from")
+    if not bounds.min_tasks <= target <= bounds.max_tasks:
+        raise InvalidPlan(f"plan rejected: {target} tasks is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} "
+                          f"of service {bounds.name}; nothing was changed")
+    st = plan.get("scalable_target")
+    if st is not None:
+        if not isinstance(st, dict):
+            raise InvalidPlan("plan rejected: 'scalable_target' must be an object; nothing was changed")
+        floor, ceiling = _floor(st, target, current), _int(st, "max")
+        if not bounds.min_tasks <= floor <= bounds.max_tasks or max(ceiling, target) > bounds.max_tasks:
+            raise InvalidPlan(f"plan rejected: autoscaling MinCapacity {floor} / MaxCapacity {max(ceiling, target)} "
+                              f"is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} of service "
+                              f"{bounds.name}; nothing was changed")
+    return plan
+
+
+def _floor(st: dict, target: int, current: int) -> int:
+    # Scaling out raises the autoscaler's floor to the new count, so it does not scale the change
+    # back; scaling in lowers the floor only as far as needed.
+    return target if target > current else min(_int(st, "min"), target)
+
+
+def apply_scale(plan: dict, *, ecs, aas, store: Store | None = None) -> dict:
     service, cluster, target = plan["service"], plan["cluster"], plan["to"]
     resource_id = f"service/{cluster}/{service}"
     calls = []
     st = plan.get("scalable_target")
     if st:
-        # Scaling out raises the autoscaler's floor to the new count, so it does not scale the change
-        # back; scaling in lowers the floor only as far as needed.
-        floor = target if target > plan["from"] else min(st["min"], target)
+        floor = _floor(st, target, plan["from"])
         calls.append(("application-autoscaling", "RegisterScalableTarget", {
             "ServiceNamespace": "ecs", "ResourceId": resource_id, "ScalableDimension": "ecs:service:DesiredCount",
             "MinCapacity": floor, "MaxCapacity": max(st["max"], target)}))
@@ -117,12 +159,23 @@ def apply_scale(plan: dict, *, ecs, aas) -> dict:
     if plan["dry_run"]:
         return {**plan, "verify": False, "outcome": "would_scale",
                 "message": f"dry-run: would scale {service} from {plan['from']} to {target} tasks ({described})"}
+    current_st = st
     for svc, op, params in calls:
         if op == "RegisterScalableTarget":
+            if store is not None and params["MinCapacity"] > st["min"]:
+                # remembered before the raise, so the floor can be put back once the incident is over
+                store.remember_floor(_scope(service), int(st["min"]), str(plan.get("incident_id") or "manual"))
             aas.register_scalable_target(**params)
+            current_st = {"min": params["MinCapacity"], "max": params["MaxCapacity"]}
         else:
             ecs.update_service(**params)
-    return {**plan, "verify": True, "previous": {"desired": plan["from"], "scalable_target": st}}
+    # scalable_target is the floor now in force (a timed-out page shows it); previous has the one before
+    return {**plan, "verify": True, "scalable_target": current_st, "previous": {"desired": plan["from"],
+                                                                               "scalable_target": st}}
+
+
+def _scope(service: str) -> str:
+    return f"{RUNBOOK.name}#{service}"
 
 
 def check_scale(plan: dict, *, ecs) -> dict:
@@ -136,11 +189,13 @@ def check_scale(plan: dict, *, ecs) -> dict:
                            f"{running} of {desired} running"}
     if polls >= int(plan["max_polls"]):
         primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-        events = "; ".join(str(e.get("message")) for e in svc.get("events", [])[:3]) or "no service events"
+        events = "; ".join(str(e.get("message"))[:300] for e in svc.get("events", [])[:3]) or "no service events"
+        st = plan.get("scalable_target")
+        floor = f"; autoscaling floor {st['min']} (max {st['max']})" if st else ""
         return {**plan, "settled": True, "outcome": "timed_out",
                 "message": f"{plan['service']} did not settle after {polls} checks: {running} of {desired} running, "
                            f"{pending} pending; deployment {primary.get('rolloutState', 'unknown')} "
-                           f"(failed tasks: {primary.get('failedTasks', 0)}); recent events: {events}"}
+                           f"(failed tasks: {primary.get('failedTasks', 0)}){floor}; recent events: {events}"}
     return {**plan, "settled": False}
 
 
@@ -154,11 +209,74 @@ def _guard(event: dict, now: datetime) -> dict:
 
 
 def _act(event: dict, now: datetime) -> dict:
-    return apply_scale(event["plan"], ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"))
+    settings = Settings.from_env()
+    plan = check_plan(event.get("plan"), settings.customer)
+    return apply_scale(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
+                       store=make_store(settings, now))
 
 
 def _verify(event: dict, now: datetime) -> dict:
     return check_scale(event["plan"], ecs=aws.client("ecs"))
 
 
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+def plan_restore(inp: dict, *, settings: Settings, aas, store: Store, now: datetime) -> dict:
+    """When and to what the floor goes back: once the cooldown has passed (respond waits until ``at``)."""
+    service = _restore_service(inp, settings)
+    remembered = store.floor(_scope(service))
+    cluster = settings.customer.ecs.cluster
+    st = scalable_target(aas, cluster, service)
+    if not remembered or not st:
+        return {"due": False, "service": service, "message": f"the autoscaling floor of {service} was not raised; "
+                                                             f"nothing to put back"}
+    until = store.cooldown_until(_scope(service)) or now
+    at = until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    floor = int(remembered["floor"])
+    return {"due": True, "service": service, "at": at, "floor": floor, "current": st["min"],
+            "message": f"the autoscaling floor (MinCapacity) of {service} is {st['min']}; it goes back to {floor} "
+                       f"at {at}, once the cooldown has passed, and the autoscaler then scales in by its own policy"}
+
+
+def restore_floor(inp: dict, *, settings: Settings, aas, ssm, store: Store) -> dict:
+    """Put MinCapacity back to the remembered floor, within the service's bounds; not while the alarm is in
+    ALARM again (a new incident keeps the raised floor) nor in dry-run/off."""
+    service = _restore_service(inp, settings)
+    bounds = settings.customer.service(service)
+    cluster = settings.customer.ecs.cluster
+    remembered, st = store.floor(_scope(service)), scalable_target(aas, cluster, service)
+    if not remembered or not st:
+        return {"restored": False, "service": service, "message": f"no raised floor of {service} to put back"}
+    alarm = str(inp.get("alarm") or "")
+    if alarm and store.open_incident_of(alarm):
+        return {"restored": False, "service": service,
+                "message": f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} stays at {st['min']}"}
+    floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st["max"])
+    mode, _ = read_mode(ssm, settings.mode_parameter)
+    if mode != "enforce":
+        return {"restored": False, "service": service,
+                "message": f"{mode}: would put the autoscaling floor of {service} back from {st['min']} to {floor}"}
+    if floor < st["min"]:
+        aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service}",
+                                     ScalableDimension="ecs:service:DesiredCount", MinCapacity=floor,
+                                     MaxCapacity=st["max"])
+    store.forget_floor(_scope(service), int(remembered["floor"]))
+    return {"restored": True, "service": service, "floor": floor,
+            "message": f"autoscaling floor (MinCapacity) of {service} put back from {st['min']} to {floor}"}
+
+
+def _restore_service(inp: object, settings: Settings) -> str:
+    service = inp.get("service") if isinstance(inp, dict) else None
+    try:
+        return settings.customer.service(str(service)[:255]).name
+    except KeyError as exc:
+        raise InvalidInput(f"restore: {exc.args[0]}") from None
+
+
+def _restore(event: dict, now: datetime) -> dict:
+    settings = Settings.from_env()
+    store, aas = make_store(settings, now), aws.client("application-autoscaling")
+    if event.get("phase") == "plan":
+        return plan_restore(event.get("input"), settings=settings, aas=aas, store=store, now=now)
+    return restore_floor(event.get("input"), settings=settings, aas=aas, ssm=aws.client("ssm"), store=store)
+
+
+handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify, RUNBOOK.on_resolve: _restore})

@@ -463,3 +463,154 @@ def test_check_times_out_when_tasks_do_not_start_and_says_where_it_stands(plan, 
     assert "2 of 3 running" in final["message"]
     assert "deployment IN_PROGRESS" in final["message"]
     assert desired_count(ecs) == 3
+
+
+# --- act re-checks its plan (issue 5, 2.3); the floor goes back after the incident (3.5) -------------------
+class _Context:
+    function_name, memory_limit_in_mb, aws_request_id = "lecture-dhbw-remediation-scale-ecs-service", 256, "req-1"
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function_name}"
+
+
+@pytest.fixture
+def lambda_env(monkeypatch, dhbw, table, ssm):
+    """The function's environment as the stack sets it; boto3 clients made fresh inside this test's mock."""
+    from lambdas import aws
+    monkeypatch.setenv("CUSTOMER_CONFIG", dhbw.model_dump_json())
+    monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
+    monkeypatch.setenv("MODE_PARAMETER", MODE_PARAMETER)
+    aws._client.cache_clear()
+    aws._dynamodb.cache_clear()
+    yield
+    aws._client.cache_clear()
+    aws._dynamodb.cache_clear()
+
+
+def _invoke(event):
+    from lambdas.runbooks.scale_ecs_service import handler
+    return handler(event, _Context())
+
+
+@pytest.fixture
+def writes(monkeypatch):
+    """Every UpdateService / RegisterScalableTarget any boto3 client sends in this test."""
+    import botocore.client
+    seen = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(self, operation, params):
+        seen.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
+    return seen
+
+
+@pytest.mark.parametrize("forge, names", [
+    pytest.param({"cluster": "someone-elses-cluster"}, "cluster 'someone-elses-cluster' is not the configured",
+                 id="other-cluster"),
+    pytest.param({"service": "payments"}, "service 'payments' is not configured", id="unconfigured-service"),
+    pytest.param({"to": 60}, "60 tasks is outside the bounds 2..6", id="above-max"),
+    pytest.param({"to": 0, "from": 2}, "0 tasks is outside the bounds 2..6", id="below-min"),
+    pytest.param({"scalable_target": {"min": 2, "max": 100}}, "MaxCapacity 100 is outside the bounds", id="ceiling"),
+    pytest.param({"to": 3, "from": 4, "scalable_target": {"min": 1, "max": 6}}, "MinCapacity 1 / MaxCapacity 6 is outside",
+                 id="floor-below-min"),
+    pytest.param({"proceed": False}, "guard did not let it proceed", id="not-proceeding"),
+    pytest.param({"to": "3; drop"}, "'to' must be a whole number", id="not-a-number"),
+])
+def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, ecs, aas, writes, forge, names):
+    from lambdas.errors import InvalidPlan
+    # given a real plan, then forged as a direct invoke could
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    forged = {**plan({"service": SERVICE, "delta": 1}), **forge}
+    writes.clear()
+    # when
+    with pytest.raises(InvalidPlan) as caught:
+        _invoke({"step": "act", "plan": forged})
+    # then
+    assert names in str(caught.value) and "nothing was changed" in str(caught.value)
+    assert [w for w in writes if w in ("UpdateService", "RegisterScalableTarget")] == []
+    assert desired_count(ecs) == 2 and target_capacity(aas) == (2, 6)
+
+
+def test_act_with_the_plan_guard_made_scales(lambda_env, plan, ecs, aas, writes):
+    create_service(ecs, desired=2)
+    out = _invoke({"step": "act", "plan": plan({"service": SERVICE, "delta": 1})})
+    assert out["verify"] is True and desired_count(ecs) == 3
+    assert [w for w in writes if w == "UpdateService"] == ["UpdateService"]
+
+
+def test_the_floor_before_the_first_raise_is_remembered_and_the_current_one_reported(plan, ecs, aas, table):
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    first = apply_scale(plan({"service": SERVICE, "delta": 1, "incident_id": "inc-1"}), ecs=ecs, aas=aas,
+                        store=Store(table, NOW))
+    assert first["scalable_target"] == {"min": 3, "max": 6}  # the floor now in force
+    assert first["previous"]["scalable_target"] == {"min": 2, "max": 6}
+    # a second raise (after the cooldown) keeps the first floor
+    later = NOW + timedelta(seconds=301)
+    apply_scale(plan({"service": SERVICE, "delta": 1}, now=later), ecs=ecs, aas=aas, store=Store(table, later))
+    assert target_capacity(aas) == (4, 6)
+    saved = item(table, f"floor#scale-ecs-service#{SERVICE}", "floor")
+    assert saved["floor"] == 2 and saved["incident_id"] == "inc-1"
+
+
+def _restore(settings, aas, ssm, table, inp, now=NOW, phase="apply"):
+    from lambdas.runbooks.scale_ecs_service import plan_restore, restore_floor
+    if phase == "plan":
+        return plan_restore(inp, settings=settings, aas=aas, store=Store(table, now), now=now)
+    return restore_floor(inp, settings=settings, aas=aas, ssm=ssm, store=Store(table, now))
+
+
+def test_restore_puts_the_floor_back_after_the_cooldown(settings, plan, ecs, aas, ssm, table):
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
+    inp = {"service": SERVICE, "alarm": "lecture-dhbw-lecture-backend-service-cpu-high"}
+    # the plan says when (the cooldown's end) and to what
+    planned = _restore(settings, aas, ssm, table, inp, phase="plan")
+    assert planned["due"] is True and planned["floor"] == 2 and planned["current"] == 3
+    assert planned["at"] == (NOW + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "goes back to 2" in planned["message"]
+    # then the restore
+    done = _restore(settings, aas, ssm, table, inp, now=NOW + timedelta(seconds=300))
+    assert done["restored"] is True and target_capacity(aas) == (2, 6)
+    assert desired_count(ecs) == 3  # the autoscaler scales in by its own policy
+    assert item(table, f"floor#scale-ecs-service#{SERVICE}", "floor") is None
+    # nothing left to put back
+    assert _restore(settings, aas, ssm, table, inp, phase="plan")["due"] is False
+
+
+def test_restore_keeps_the_floor_while_the_alarm_is_in_alarm_again(settings, plan, ecs, aas, ssm, table):
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
+    alarm = "lecture-dhbw-lecture-backend-service-cpu-high"
+    Store(table, NOW).open_incident(alarm, "inc-2", "2026-11-26T09:20:00+00:00")
+    done = _restore(settings, aas, ssm, table, {"service": SERVICE, "alarm": alarm})
+    assert done["restored"] is False and "in ALARM again" in done["message"]
+    assert target_capacity(aas) == (3, 6)
+    assert item(table, f"floor#scale-ecs-service#{SERVICE}", "floor")["floor"] == 2
+
+
+def test_restore_in_dry_run_changes_nothing(settings, plan, ecs, aas, ssm, table):
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
+    ssm.put_parameter(Name=MODE_PARAMETER, Value="dry-run", Type="String", Overwrite=True)
+    done = _restore(settings, aas, ssm, table, {"service": SERVICE})
+    assert done["restored"] is False and "would put the autoscaling floor" in done["message"]
+    assert target_capacity(aas) == (3, 6)
+
+
+def test_restore_of_an_unconfigured_service_is_invalid_input(settings, aas, ssm, table):
+    with pytest.raises(InvalidInput, match="service 'payments' is not configured"):
+        _restore(settings, aas, ssm, table, {"service": "payments"})
+
+
+def test_huge_incident_id_is_rejected_before_any_write(plan, ecs, table):
+    create_service(ecs, desired=2)
+    with pytest.raises(InvalidInput) as caught:
+        plan({"service": SERVICE, "delta": 1, "incident_id": "x" * 135_000})
+    assert "field 'incident_id'" in str(caught.value) and len(str(caught.value)) < 1000
+    assert item(table, *COOLDOWN_KEY) is None and desired_count(ecs) == 2
