@@ -21,7 +21,7 @@ def handler(event: dict, context) -> dict:
         diagnosis = diagnose.ecs_service(aws.client("ecs"), settings.customer.ecs.cluster, admit["service"])
         result = pager.trigger_alarm(admit, diagnosis)
     elif action == "resolve":
-        result = pager.resolve(state["admit"])
+        result = pager.resolve(state["admit"], state.get("restore"))
     elif action == "automation_failed":
         result = pager.automation_failed(state, execution=str(event.get("execution", "")))
     else:

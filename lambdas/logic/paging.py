@@ -1,5 +1,7 @@
 """page: tell the on-call. PagerDuty Events v2 (dedup_key per alarm) plus an SNS status update."""
 
+import hashlib
+import json
 from datetime import datetime
 
 from aws_lambda_powertools.utilities import parameters
@@ -66,17 +68,26 @@ class Pager:
         answer = self._post(event)
         return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": answer, "summary": summary}
 
-    def resolve(self, admit: dict) -> dict:
+    def resolve(self, admit: dict, restore: dict | None = None) -> dict:
+        # what the runbook's on-resolve step will undo, and when (e.g. the autoscaling floor going back)
+        actions = f"{admit['note']}; {restore['message']}" if restore and restore.get("message") else admit["note"]
         self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
-                     identified_at=admit.get("opened_at") or admit["state_timestamp"], actions=admit["note"],
+                     identified_at=admit.get("opened_at") or admit["state_timestamp"], actions=actions,
                      eta="resolved",
                      next_update_minutes=None)
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
         return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
 
-    def outcome(self, admit: dict, outcome: dict, *, needs_person: bool) -> dict:
-        """After the runbook: always a status update; page again (same alert) when a person must act."""
+    def outcome(self, admit: dict, outcome: dict, *, needs_person: bool, resolved: bool = False) -> dict:
+        """After the runbook: always a status update; page again (same alert) when a person must act, unless
+        the alarm was resolved meanwhile (a trigger would reopen the resolved alert)."""
         message = str(outcome.get("message") or outcome.get("outcome"))
+        if resolved:
+            self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
+                         identified_at=admit["state_timestamp"],
+                         actions=f"{message} (the alarm was resolved while the automation ran; not paged again)",
+                         eta="resolved", next_update_minutes=None)
+            return {"sent": None}
         self._status(admit["incident_id"], status="Identified" if needs_person else "Monitoring",
                      impact=admit["impact"], identified_at=admit["state_timestamp"], actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
@@ -95,7 +106,7 @@ class Pager:
     def automation_failed(self, state: dict, execution: str) -> dict:
         admit = state.get("admit") if isinstance(state.get("admit"), dict) else {}
         name, message = explain(state.get("error"))
-        dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{execution}")
+        dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{_event_key(state)}")
         incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
         subject = f"{admit.get('service')} " if admit.get("service") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
@@ -111,3 +122,13 @@ class Pager:
         )
         answer = self._post(event)
         return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}
+
+
+def _event_key(state: dict) -> str:
+    """What stays the same across redeliveries of one event: its id, else a hash of the event itself."""
+    event = {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
+    event_id = event.get("id")
+    if isinstance(event_id, str) and 0 < len(event_id) <= 64 and all(c.isalnum() or c in "-_" for c in event_id):
+        return f"event-{event_id}"
+    digest = hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return f"event-sha256-{digest}"

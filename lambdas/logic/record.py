@@ -26,15 +26,24 @@ def record(state: dict, *, store: Store, pager: Pager, execution: str, failed: b
         result.update(runbook=admit.get("runbook"), outcome=outcome.get("outcome", "unknown"),
                       message=outcome.get("message", "the runbook returned no message"))
         needs_person = result["outcome"] not in SETTLED
+        # An OK may have resolved the alert while the runbook ran (verify polls for minutes): a trigger now
+        # would reopen it. Only the same incident still open may be paged.
+        still_open = store.open_incident_of(str(admit.get("alarm")))
+        resolved = needs_person and (still_open or {}).get("incident_id") != admit.get("incident_id")
+        if resolved:
+            result["message"] = f"{result['message']}; the alarm was resolved meanwhile: status update only, not paged again"
         try:
-            result["paged"] = pager.outcome(admit, outcome, needs_person=needs_person)["sent"] is not None
+            result["paged"] = pager.outcome(admit, outcome, needs_person=needs_person,
+                                            resolved=resolved)["sent"] is not None
         except Exception as exc:  # noqa: BLE001 - recorded, then raised below as PagingFailed
             state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__,
                                                                        "Cause": str(exc)}}
     elif decision == "page":
         result.update(outcome="paged", message=admit.get("note"))
     elif decision == "resolve":
-        result.update(outcome="resolved", message=admit.get("note"))
+        restore = state.get("restore") if isinstance(state.get("restore"), dict) else {}
+        result.update(outcome="resolved", message="; ".join(str(m) for m in (admit.get("note"), restore.get("message"))
+                                                            if m))
     else:
         result.update(outcome=decision, message=admit.get("note"))
     if state.get("page_error"):

@@ -175,3 +175,34 @@ def test_unreachable_url_raises_after_three_attempts(sleeps, monkeypatch):
     assert f"no answer from {url}" in message
     assert attempts == [url, url, url]
     assert sleeps == [1.0, 2.0]  # two waits between the three attempts
+
+
+class _HugeAnswer:
+    """An endpoint answering 202 with megabytes: records how much the client asked to read."""
+
+    def __init__(self, body: bytes):
+        self.body, self.asked = body, []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, amount=None):
+        self.asked.append(amount)
+        return self.body if amount is None else self.body[:amount]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"status": "success", "message": "' + b"m" * 2_000_000 + b'", "dedup_key": "k"}',
+    b'{"status": "success", "dedup_key": "k", "extra": "' + b"e" * 10_000 + b'"}',
+])
+def test_pagerdutys_answer_is_read_bounded_and_kept_small(monkeypatch, sleeps, body):
+    from lambdas.logic import pagerduty
+    answer = _HugeAnswer(body)
+    monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout: answer)
+    result = send(cpu_trigger(), "https://events.pagerduty.com/v2/enqueue", sleep=sleeps)
+    assert answer.asked == [pagerduty.ANSWER_MAX_BYTES + 1]  # never more than 64 KB read
+    assert len(str(result)) <= 600  # nothing unbounded goes into the execution's state
+    assert "extra" not in result

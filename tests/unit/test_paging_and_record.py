@@ -172,7 +172,7 @@ def test_resolved_status_update_keeps_the_time_the_issue_was_identified(world):
 
 def test_automation_failed_pages_with_the_error_name_and_message(world):
     # given the respond workflow caught admit's InvalidEvent
-    state = {"error": INVALID_EVENT_ERROR}
+    state = {"id": "6a7e8feb-b491", "error": INVALID_EVENT_ERROR}
     # when
     result = world.pager.automation_failed(state, execution="exec-42")
     # then
@@ -182,7 +182,8 @@ def test_automation_failed_pages_with_the_error_name_and_message(world):
     assert "malformed alarm event: field 'detail.state': Field required" in summary
     assert summary.startswith("[P1] lecture-dhbw automation failed: ")
     assert sent["payload"]["severity"] == "error"
-    assert sent["dedup_key"] == "lecture-dhbw/automation/exec-42" == result["dedup_key"]
+    # keyed by the event, not the execution: a redelivery of the same bad event meets the same alert
+    assert sent["dedup_key"] == "lecture-dhbw/automation/event-6a7e8feb-b491" == result["dedup_key"]
     assert sent["payload"]["custom_details"]["error"] == "InvalidEvent"
     [update] = world.status_updates()
     assert update["Message"] == template(
@@ -444,3 +445,60 @@ def test_resolve_decision_is_audited_as_resolved_without_another_page(world):
 def test_explain_unwraps_step_functions_errors(error, expected):
     # when / then
     assert explain(error) == expected
+
+
+# --- issue 5: redelivered bad events, late pages after an OK, the floor in the resolve update ----------------
+def test_automation_failed_for_one_bad_event_redelivered_keeps_one_dedup_key(world):
+    bad = alarm_event("ALARM", "OK", event_id="3f1c-redelivered")
+    del bad["detail"]["state"]
+    keys = {world.pager.automation_failed({**bad, "error": INVALID_EVENT_ERROR}, execution=f"exec-{i}")["dedup_key"]
+            for i in range(5)}
+    assert keys == {"lecture-dhbw/automation/event-3f1c-redelivered"}
+    # an event without a usable id is keyed by its content: the same for every redelivery, others differ
+    no_id = {k: v for k, v in bad.items() if k != "id"}
+    first = world.pager.automation_failed({**no_id, "error": INVALID_EVENT_ERROR}, execution="exec-a")["dedup_key"]
+    again = world.pager.automation_failed({**no_id, "error": INVALID_EVENT_ERROR}, execution="exec-b")["dedup_key"]
+    other = world.pager.automation_failed({"id": "x" * 500, "error": INVALID_EVENT_ERROR}, execution="c")["dedup_key"]
+    assert first == again != other and len(other) < 100
+
+
+def test_late_needs_a_person_page_after_an_ok_resolved_sends_only_a_status_update(world):
+    # given execution A remediates; its runbook is still verifying (minutes)
+    decision = world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
+    world.pager.trigger_alarm(decision, {})
+    # when execution B handles the OK and resolves the alert
+    resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT, event_id="ok"))
+    world.pager.resolve(resolved)
+    world.status_updates()
+    # and then A's runbook times out, and A records it
+    state = {"admit": decision, "remediation": remediation("timed_out", "it did not settle")}
+    result = record(state, store=world.store, pager=world.pager, execution="exec-A")
+    # then the resolved alert is not reopened: no trigger after the resolve
+    assert [e["event_action"] for e in world.pd.accepted] == ["trigger", "resolve"]
+    assert result["paged"] is False and "resolved meanwhile" in result["message"]
+    [update] = world.status_updates()
+    assert "Current Status: Resolved" in update["Message"] and "not paged again" in update["Message"]
+    assert world.store.audit_trail(decision["incident_id"])[0]["outcome"] == "timed_out"
+
+
+def test_needs_a_person_page_while_the_incident_is_still_open_is_sent(world):
+    decision = world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
+    state = {"admit": decision, "remediation": remediation("timed_out", "it did not settle")}
+    result = record(state, store=world.store, pager=world.pager, execution="exec-A")
+    assert result["paged"] is True and [e["event_action"] for e in world.pd.accepted] == ["trigger"]
+
+
+def test_resolve_status_update_says_when_the_floor_goes_back(world):
+    world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
+    resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT, event_id="ok"))
+    restore = {"due": True, "at": "2026-11-26T09:36:05Z", "floor": 2, "current": 3,
+               "message": "the autoscaling floor (MinCapacity) of lecture-backend-service is 3; it goes back to 2 "
+                          "at 2026-11-26T09:36:05Z"}
+    world.pager.resolve(resolved, restore)
+    [update] = world.status_updates()
+    assert "Current Status: Resolved" in update["Message"]
+    assert "it goes back to 2 at 2026-11-26T09:36:05Z" in update["Message"]
+    restored = {"restored": True, "message": "autoscaling floor (MinCapacity) of lecture-backend-service put back "
+                                             "from 3 to 2"}
+    result = record({"admit": resolved, "restore": restored}, store=world.store, pager=world.pager, execution="e")
+    assert result["outcome"] == "resolved" and "put back from 3 to 2" in result["message"]
