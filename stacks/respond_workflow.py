@@ -31,17 +31,19 @@ class RespondWorkflow(Construct):
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(),
             log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
-            timeout=Duration.hours(1),
+            # a resolve may wait for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
+            timeout=Duration.seconds(3600 + max(s.cooldown_seconds for s in config.ecs.services)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
         stack = Stack.of(self)
         children = [
             'Resource::arn:<AWS::Partition>:states:{}:{}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{}"}}]}}]}}*'
             .format(config.region, config.account, stack.resolve(stack.get_logical_id(rb.state_machine.node.default_child)))
             for rb in runbooks]
-        versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)]
+        versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)] + [
+            f"Resource::{arn_of(rb.function)}:*" for rb in runbooks if rb.runbook.on_resolve]
         acknowledge_wildcards(self.state_machine.role, children + versions,
                               "executions of this stack's runbook state machines (sync:2 polling) and versions "
-                              "of this stack's own functions")
+                              "of this stack's own functions (a runbook's on-resolve step included)")
 
     def _build_functions(self) -> None:
         f, config = self.foundation, self.config
@@ -121,9 +123,40 @@ class RespondWorkflow(Construct):
         return admit.next(
             sfn.Choice(self, "Route")
             .when(sfn.Condition.string_equals("$.admit.decision", "duplicate"), duplicate)
-            .when(sfn.Condition.string_equals("$.admit.decision", "resolve"), resolve.next(record))
+            .when(sfn.Condition.string_equals("$.admit.decision", "resolve"),
+                  self._on_resolve(resolve, record, page_failure))
             .when(sfn.Condition.string_equals("$.admit.decision", "ignore"), record)
             .otherwise(page.next(remediate)))
+
+    def _on_resolve(self, resolve: sfn.TaskStateBase, record: sfn.IChainable,
+                    page_failure: sfn.IChainable) -> sfn.IChainable:
+        """alarm OK: each runbook that declares an on-resolve step says what it will undo and when (plan), the
+        resolve page and status update tell the on-call, the workflow waits until then (the runbook's
+        cooldown has passed), and the step runs. Runbooks without one: resolve, then record."""
+        hooked = [rb for rb in self.runbooks if rb.runbook.on_resolve]
+        before = sfn.Choice(self, "UndoOnResolve?", comment="a runbook step that undoes what must not outlast "
+                                                             "the incident (e.g. the raised autoscaling floor)")
+        after = sfn.Choice(self, "UndoDue?")
+        for rb in hooked:
+            step = rb.runbook.on_resolve
+            is_rb = sfn.Condition.string_equals("$.admit.runbook", rb.runbook.name)
+            plan = lambda_step(self, f"Plan {rb.runbook.name} {step}", rb.function,
+                               {"step": step, "phase": "plan", "input": S.object_at("$.admit.restore_input")},
+                               result_path="$.restore", comment="what will be undone, and when")
+            wait = sfn.Wait(self, f"Wait for {rb.runbook.name} cooldown",
+                            time=sfn.WaitTime.timestamp_path("$.restore.at"))
+            apply = lambda_step(self, f"{rb.runbook.name} {step}", rb.function,
+                                {"step": step, "phase": "apply", "input": S.object_at("$.admit.restore_input")},
+                                result_path="$.restore", comment="re-checks bounds and the alarm, then undoes")
+            for task in (plan, apply):
+                task.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
+            before.when(sfn.Condition.and_(is_rb, sfn.Condition.is_present("$.admit.restore_input")),
+                        plan.next(resolve))
+            after.when(sfn.Condition.and_(is_rb, sfn.Condition.is_present("$.restore.due"),
+                                          sfn.Condition.boolean_equals("$.restore.due", True)),
+                       wait.next(apply).next(record))
+        resolve.next(after.otherwise(record))
+        return before.otherwise(resolve) if hooked else resolve
 
 
 def _cluster_arn(config: CustomerConfig) -> str:
