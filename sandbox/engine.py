@@ -20,7 +20,7 @@ from sandbox.deploy import Deployment
 from sandbox.eventbus import EventBus
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
-from sandbox.moto_gaps import CompressedClock, InProcessLambda, fix_nested_start_execution
+from sandbox.moto_gaps import CompressedClock, InProcessLambda, atomic_dynamodb, fix_nested_start_execution
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty
 from sandbox.recorder import Recorder
@@ -73,6 +73,7 @@ class Sandbox:
         self.clock.install(patches)
         self.executions_log.install(patches)
         fix_nested_start_execution(patches)
+        atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
         world_mod.install_ecs_behaviour(patches)
         self.recorder.install()
         try:

@@ -369,3 +369,23 @@ def fix_nested_start_execution(patches: Patches) -> None:
 
     patches.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
     patches.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
+
+
+def atomic_dynamodb(patches: Patches) -> None:
+    """DynamoDB applies each request atomically (a conditional write is checked and written as one);
+    moto checks and writes without a lock, so concurrent invocations could both pass a condition.
+    Serialise the backend's item operations, as one request at a time per item would."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan",
+                 "batch_get_item", "transact_get_items"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def atomic(*args, __original=original, **kwargs):
+            with lock:
+                return __original(*args, **kwargs)
+
+        patches.set(DynamoDBBackend, name, atomic)
