@@ -1,4 +1,6 @@
-"""python -m sandbox demo | run SCENARIO [--json]"""
+"""python -m sandbox demo | run SCENARIO [--json] [--logs]
+
+run exits 0 (ran, expectations met), 1 (invalid scenario), 2 (synthesis failed), 3 (expectations not met)."""
 
 import argparse
 import json
@@ -62,6 +64,7 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
             with Sandbox(scenario.customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode,
                          world=scenario.world) as sb:
                 report = scenarios.run_steps(scenario, sb)
+                unmet = scenarios.check_expectations(scenario, report)
                 timeline = sb.timeline.render()
                 handler_logs = sb.lambdas.logs.getvalue()
         except scenarios.ScenarioError as exc:
@@ -75,6 +78,11 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
         print(timeline)
         print(f"\nexecutions: {len(report['executions'])}, AWS changes: {len(report['actions'])}, "
               f"pages: {len(report['pages'])}, status updates: {len(report['notifications'])}")
+    if unmet:
+        print(f"expectations not met ({path}):\n" + "\n".join(f"  - {p}" for p in unmet), file=sys.stderr)
+        return 3
+    if scenario.expect is not None:
+        print("expectations met", file=sys.stderr)
     return 0
 
 

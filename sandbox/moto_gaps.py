@@ -3,12 +3,12 @@
 - AWS::CloudWatch::Alarm has no CloudFormation model: ``AlarmModel`` creates the alarm through
   moto's CloudWatch backend. It must be defined before the first stack is created.
 - Lambda runs only with Docker: ``InProcessLambda`` routes moto's simple Lambda backend to the real
-  handler, imported from the deployed code, with the function's environment.
+  handler, imported from the deployed code, with the function's environment; invocations run
+  concurrently, as in AWS.
 - Wait states and Retry intervals really wait: ``CompressedClock`` shortens them, keeping the number
   of attempts and the order of events as deployed.
 """
 
-import contextlib
 import importlib
 import io
 import json
@@ -20,6 +20,7 @@ import time
 import traceback
 import uuid
 import zipfile
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from moto.core.common_models import CloudFormationModel
@@ -111,6 +112,86 @@ class _LogSink(io.TextIOBase):
 
 
 LOG_SINK = _LogSink()
+_DELETED = object()
+
+
+class _Invocation(threading.local):
+    """What the current thread is running: a function's name and its environment overlay."""
+
+    function: str | None = None
+    env: dict | None = None
+
+
+CURRENT = _Invocation()
+
+
+def current_function() -> str | None:
+    """The Lambda function whose handler runs on this thread, if any."""
+    return CURRENT.function
+
+
+class EnvOverlay(MutableMapping):
+    """os.environ seen per thread: inside an invocation, the function's environment over the process's.
+
+    Invocations run concurrently, as in AWS, so a process-wide os.environ cannot hold one function's
+    environment; writes inside an invocation stay in its overlay."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def _layer(self):
+        return CURRENT.env
+
+    def __getitem__(self, key):
+        layer = self._layer()
+        if layer is not None and key in layer:
+            if layer[key] is _DELETED:
+                raise KeyError(key)
+            return layer[key]
+        return self.base[key]
+
+    def __setitem__(self, key, value):
+        layer = self._layer()
+        if layer is None:
+            self.base[key] = value
+        else:
+            layer[key] = value
+
+    def __delitem__(self, key):
+        layer = self._layer()
+        if layer is None:
+            del self.base[key]
+        else:
+            self[key]  # KeyError if absent, as os.environ does
+            layer[key] = _DELETED
+
+    def _keys(self) -> list:
+        layer = self._layer() or {}
+        keys = [k for k in self.base if layer.get(k, None) is not _DELETED]
+        return keys + [k for k, v in layer.items() if v is not _DELETED and k not in self.base]
+
+    def __iter__(self):
+        return iter(self._keys())
+
+    def __len__(self):
+        return len(self._keys())
+
+    def copy(self) -> dict:
+        return dict(self.items())
+
+
+class _ThreadStdout(io.TextIOBase):
+    """sys.stdout that sends what an invocation prints (EMF metrics) to the sink, and the rest on."""
+
+    def __init__(self, fallback):
+        self.fallback = fallback
+
+    def write(self, text: str) -> int:
+        return (LOG_SINK if CURRENT.function else self.fallback).write(text)
+
+    def flush(self) -> None:
+        if not CURRENT.function:
+            self.fallback.flush()
 
 
 def _powertools_logs_to(stream) -> None:
@@ -123,75 +204,99 @@ def _powertools_logs_to(stream) -> None:
                 handler.setStream(stream)
 
 
+def _serialise_powertools_metrics(patches: Patches) -> None:
+    """In AWS each concurrent invocation has its own process; here they share Powertools' module-level
+    metric set, whose flush iterates it while another thread adds to it. Guard it with one lock (an
+    EMF line may then carry a concurrent invocation's metric; the totals stay right)."""
+    from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+    lock = threading.RLock()
+    for name in ("add_metric", "flush_metrics", "clear_metrics", "serialize_metric_set"):
+        original = getattr(AmazonCloudWatchEMFProvider, name)
+
+        def guarded(*args, __original=original, **kwargs):
+            with lock:
+                return __original(*args, **kwargs)
+
+        patches.set(AmazonCloudWatchEMFProvider, name, guarded)
+
+
 class InProcessLambda:
-    """Runs the deployed handler in this process for every Invoke that moto receives."""
+    """Runs the deployed handler in this process for every Invoke that moto receives.
+
+    Invocations run concurrently, as Lambda runs them: each sees its own function's environment
+    (``EnvOverlay``), and what it prints goes to ``logs``."""
 
     def __init__(self, workdir: Path, on_invoke=None):
         self.workdir = workdir
         self.on_invoke = on_invoke  # callback(function_name, event, result, error, seconds)
         self.logs = io.StringIO()  # what the handlers printed (Powertools JSON logs and EMF metrics)
-        self.invocations: list[dict] = []
-        self._lock = threading.RLock()  # one invocation at a time: os.environ is process-wide
+        self.invocations: list[dict] = []  # function, started/ended (perf_counter), seconds, error
+        self._lock = threading.Lock()  # guards the bookkeeping below, never held while a handler runs
+        self._running = 0
         self._code_dirs: set[str] = set()
 
     def _code_dir(self, fn) -> str:
         sha = fn.code_sha_256.replace("/", "_").replace("+", "-")[:32]
         target = self.workdir / "functions" / sha
-        if not target.exists():
-            target.mkdir(parents=True)
-            with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as zf:
-                zf.extractall(target)
-        path = str(target)
-        if path not in self._code_dirs:
-            self._code_dirs.add(path)
-            if path not in sys.path:
-                sys.path.insert(0, path)
+        with self._lock:
+            if not target.exists():
+                target.mkdir(parents=True)
+                with zipfile.ZipFile(io.BytesIO(fn.code_bytes)) as zf:
+                    zf.extractall(target)
+            path = str(target)
+            if path not in self._code_dirs:
+                self._code_dirs.add(path)
+                if path not in sys.path:
+                    sys.path.insert(0, path)
         return path
 
     def invoke(self, backend, function_name, qualifier, body, headers, response_headers):
         fn = backend.get_function(function_name, qualifier)
         event = json.loads(body) if body else {}
         with self._lock:
+            self._running += 1
+        try:
             self._code_dir(fn)
-            module_name, _, attr = fn.handler.rpartition(".")
-            env = {**fn.environment_vars, "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
-                   "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
-                   "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
-            started = time.perf_counter()
-            error = None
-            try:
-                _LogSink.target = self.logs
-                with contextlib.redirect_stdout(LOG_SINK):
-                    handler = getattr(importlib.import_module(module_name), attr)
-                    _powertools_logs_to(LOG_SINK)
-                    result = handler(event, _Context(fn, fn.timeout))
-                payload = json.dumps(result, default=str)
-            except Exception as exc:  # noqa: BLE001 - reported to Step Functions as Lambda does
-                error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
-                         "stackTrace": traceback.format_tb(exc.__traceback__)[-3:]}
-                response_headers["x-amz-function-error"] = "Unhandled"
-                payload = json.dumps(error)
-                result = None
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
-            seconds = time.perf_counter() - started
-            self.invocations.append({"function": fn.function_name, "seconds": seconds, "error": error})
+            payload, result, error, started, ended = self._run(fn, event, response_headers)
+            seconds = ended - started
+            with self._lock:
+                self.invocations.append({"function": fn.function_name, "started": started, "ended": ended,
+                                         "seconds": seconds, "error": error})
             if self.on_invoke:
                 self.on_invoke(fn.function_name, event, result, error, seconds)
+        finally:
+            with self._lock:
+                self._running -= 1
         return payload.encode()
+
+    def _run(self, fn, event, response_headers):
+        module_name, _, attr = fn.handler.rpartition(".")
+        env = {**fn.environment_vars, "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
+               "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
+               "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}
+        saved = CURRENT.function, CURRENT.env
+        CURRENT.function, CURRENT.env = fn.function_name, env
+        started = time.perf_counter()
+        try:
+            handler = getattr(importlib.import_module(module_name), attr)
+            _powertools_logs_to(LOG_SINK)
+            result = handler(event, _Context(fn, fn.timeout))
+            payload, error = json.dumps(result, default=str), None
+        except Exception as exc:  # noqa: BLE001 - reported to Step Functions as Lambda does
+            error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
+                     "stackTrace": traceback.format_tb(exc.__traceback__)[-3:]}
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload, result = json.dumps(error), None
+        finally:
+            ended = time.perf_counter()
+            CURRENT.function, CURRENT.env = saved
+        return payload, result, error, started, ended
 
     def idle(self) -> bool:
         """No invocation in progress."""
-        if self._lock.acquire(blocking=False):
-            self._lock.release()
-            return True
-        return False
+        with self._lock:
+            return self._running == 0
 
     def install(self, patches: Patches):
         from moto.awslambda_simple.models import LambdaSimpleBackend
@@ -201,7 +306,11 @@ class InProcessLambda:
         def invoke(self, function_name, qualifier, body, headers, response_headers):
             return sandbox.invoke(self, function_name, qualifier, body, headers, response_headers)
 
+        _LogSink.target = self.logs
         patches.set(LambdaSimpleBackend, "invoke", invoke)
+        patches.set(os, "environ", EnvOverlay(os.environ))
+        patches.set(sys, "stdout", _ThreadStdout(sys.stdout))
+        _serialise_powertools_metrics(patches)
 
 
 class CompressedClock:
@@ -210,7 +319,6 @@ class CompressedClock:
     def __init__(self, factor: float = 0.0):
         self.factor = factor
         self.simulated_seconds = 0.0
-        self.waits: list[float] = []
 
     def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -221,7 +329,6 @@ class CompressedClock:
 
         def _wait_interval(self, env, wait_seconds):
             clock.simulated_seconds += wait_seconds
-            clock.waits.append(wait_seconds)
             if wait_seconds > 0 and clock.factor > 0:
                 env.program_state_event.wait(wait_seconds * clock.factor)
 
@@ -262,3 +369,23 @@ def fix_nested_start_execution(patches: Patches) -> None:
 
     patches.set(StateTaskServiceSfn, "_normalise_parameters", _normalise_parameters)
     patches.set(StateTaskServiceSfn, "_normalise_response", _normalise_response)
+
+
+def atomic_dynamodb(patches: Patches) -> None:
+    """DynamoDB applies each request atomically (a conditional write is checked and written as one);
+    moto checks and writes without a lock, so concurrent invocations could both pass a condition.
+    Serialise the backend's item operations, as one request at a time per item would."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan",
+                 "batch_get_item", "transact_get_items"):
+        original = getattr(DynamoDBBackend, name, None)
+        if original is None:
+            continue
+
+        def atomic(*args, __original=original, **kwargs):
+            with lock:
+                return __original(*args, **kwargs)
+
+        patches.set(DynamoDBBackend, name, atomic)

@@ -220,13 +220,6 @@ class FakePagerDuty:
         with self._lock:
             return copy.deepcopy(self._accepted)
 
-    def reset(self) -> None:
-        """Forget recorded requests, accepted events and pending scripted failures."""
-        with self._lock:
-            self._requests.clear()
-            self._accepted.clear()
-            self._failures.clear()
-
     def fail_next(self, status: int, times: int = 1) -> None:
         """Answer the next ``times`` requests with ``status`` (4xx/5xx) without accepting them."""
         if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:

@@ -1,5 +1,8 @@
 """Watch every AWS call the automation makes; keep the mutating ones (the "actions" of a report).
 
+Every call made from inside a Lambda invocation is also kept in ``calls``, with the function's name,
+for the least-privilege check (tests/e2e/least_privilege.py); the report does not show them.
+
 The sandbox's own clients (deploying, building the world, firing alarms) are marked and skipped.
 Bookkeeping of the automation itself (its table, status topic, logs, metrics, workflow calls) is
 not a change to the customer's resources and is not an action.
@@ -9,6 +12,8 @@ import threading
 import time
 
 import botocore.client
+
+from sandbox.moto_gaps import current_function
 
 MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregister", "Start", "Stop", "Restore",
                      "Modify", "Copy", "Set", "Tag", "Untag", "Reboot", "Terminate", "Run", "Batch", "Remove",
@@ -22,7 +27,7 @@ class Recorder:
         self.own_tables = own_tables
         self.before_after = before_after  # callable(service, operation, params) -> (before, after_fn)
         self.actions: list[dict] = []
-        self.listeners: list = []
+        self.calls: list[dict] = []  # every call from inside a Lambda: function, service, operation, params
         self._lock = threading.Lock()
         self._original = None
 
@@ -41,6 +46,11 @@ class Recorder:
             if getattr(client, "_sandbox_own", False):
                 return original(client, operation_name, api_params)
             service = client.meta.service_model.service_name
+            function = current_function()
+            if function:
+                with recorder._lock:
+                    recorder.calls.append({"function": function, "service": service, "operation": operation_name,
+                                           "params": _plain(api_params), "region": client.meta.region_name})
             if not recorder.is_action(service, operation_name, api_params):
                 return original(client, operation_name, api_params)
             before = recorder.before_after(service, operation_name, api_params) if recorder.before_after else None
@@ -61,8 +71,6 @@ class Recorder:
                     action["error"] = error
                 with recorder._lock:
                     recorder.actions.append(action)
-                for listener in list(recorder.listeners):
-                    listener(action)
 
         botocore.client.BaseClient._make_api_call = _make_api_call
 

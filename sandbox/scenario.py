@@ -4,7 +4,11 @@
  "world": {"ecs": {"lecture-backend-service": {"desired": 2, "min": 2, "max": 6}}},
  "steps": [{"alarm": "lecture-dhbw-lecture-backend-service-cpu-high", "state": "ALARM", "deliveries": 1},
            {"event": {...a raw EventBridge event...}},
-           {"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": 4}}]}
+           {"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": 4}}],
+ "expect": {"executions": {"respond": [{"status": "SUCCEEDED", "outcome": "scaled"}]}, "actions": 1,
+            "pages": {"trigger 202": 1}, "world": {"ecs": {"lecture-backend-service": {"desired": 3}}}}}
+
+``expect`` is optional; ``check_expectations`` lists every way the report differs from it.
 """
 
 import json
@@ -14,6 +18,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from catalog import naming
 from catalog.customer import Mode
 from catalog.validation import describe
 from sandbox.world import World
@@ -51,12 +56,40 @@ class ModeStep(BaseModel):
 Step = AlarmStep | EventStep | StartStep | ModeStep
 
 
+class ExpectedExecution(BaseModel):
+    """What one execution ended with; fields left out are not checked."""
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] | None = None
+    outcome: str | None = Field(default=None, description="output.outcome")
+    decision: str | None = Field(default=None, description="output.decision (respond's admit)")
+    error: str | None = None
+    cause_contains: str | None = None
+
+
+class AnyOrder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    any_order: list[ExpectedExecution]
+
+
+class Expect(BaseModel):
+    """Checked after the steps ran: what a game day says must have happened."""
+    model_config = ConfigDict(extra="forbid")
+    executions: dict[str, list[ExpectedExecution] | AnyOrder] = Field(
+        default_factory=dict, description="per workflow (respond, a runbook): every execution, in start order")
+    actions: int | None = Field(default=None, ge=0, description="number of AWS changes")
+    pages: dict[str, int] | None = Field(
+        default=None, description='requests per "<event_action> <http_status>", e.g. {"trigger 202": 1}; exact')
+    notifications: int | None = Field(default=None, ge=0, description="number of SNS status updates")
+    world: dict[str, Any] = Field(default_factory=dict, description="values the world must have; others ignored")
+
+
 class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customer: str
     mode: Mode | None = None
     world: World = Field(default_factory=World)
     steps: list[Step] = Field(min_length=1)
+    expect: Expect | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -70,9 +103,12 @@ class Scenario(BaseModel):
 
 def load(path: Path) -> Scenario:
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
+                            f"({exc.reason})") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -118,3 +154,77 @@ def run_steps(scenario: Scenario, sb) -> dict:
         except ValueError as exc:
             raise ScenarioError(f"steps[{i}]: {exc}") from None
     return sb.report()
+
+
+def check_expectations(scenario: Scenario, report: dict) -> list[str]:
+    """Every difference between the scenario's ``expect`` and the report, one readable line each."""
+    expect = scenario.expect
+    if expect is None:
+        return []
+    problems: list[str] = []
+    for workflow, expected in expect.executions.items():
+        name = naming.state_machine_name(scenario.customer, workflow)
+        ran = [e for e in report["executions"] if e["state_machine"] == name]
+        problems += _check_executions(workflow, expected, ran)
+    if expect.actions is not None and len(report["actions"]) != expect.actions:
+        problems.append(f"actions: expected {expect.actions} AWS change(s), got {len(report['actions'])}: "
+                        + (", ".join(f"{a['service']} {a['operation']}" for a in report["actions"]) or "none"))
+    if expect.pages is not None:
+        got: dict[str, int] = {}
+        for p in report["pages"]:
+            key = f"{p.get('event_action')} {p.get('http_status')}"
+            got[key] = got.get(key, 0) + 1
+        if got != expect.pages:
+            problems.append(f"pages: expected {expect.pages}, got {got}")
+    if expect.notifications is not None and len(report["notifications"]) != expect.notifications:
+        problems.append(f"notifications: expected {expect.notifications}, got {len(report['notifications'])}")
+    problems += _check_values("world", expect.world, report["world"])
+    return problems
+
+
+def _execution_differences(expected: ExpectedExecution, got: dict) -> list[str]:
+    out = got.get("output") if isinstance(got.get("output"), dict) else {}
+    actual = {"status": got.get("status"), "outcome": out.get("outcome"), "decision": out.get("decision"),
+              "error": got.get("error")}
+    diffs = [f"{k} {v!r}, got {actual[k]!r}" for k, v in expected.model_dump(exclude_none=True).items()
+             if k != "cause_contains" and actual[k] != v]
+    if expected.cause_contains is not None and expected.cause_contains not in (got.get("cause") or ""):
+        diffs.append(f"cause containing {expected.cause_contains!r}, got {got.get('cause')!r}")
+    return diffs
+
+
+def _check_executions(workflow: str, expected, ran: list[dict]) -> list[str]:
+    wanted = expected.any_order if isinstance(expected, AnyOrder) else expected
+    if len(ran) != len(wanted):
+        return [f"executions.{workflow}: expected {len(wanted)} execution(s), got {len(ran)}"]
+    if isinstance(expected, AnyOrder):  # each expectation matched by a different execution
+        unmatched = list(ran)
+        for i, want in enumerate(wanted):
+            hit = next((e for e in unmatched if not _execution_differences(want, e)), None)
+            if hit is None:
+                return [f"executions.{workflow}.any_order[{i}]: no execution matches "
+                        f"{want.model_dump(exclude_none=True)}; got "
+                        + "; ".join(_summary(e) for e in ran)]
+            unmatched.remove(hit)
+        return []
+    return [f"executions.{workflow}[{i}]: expected " + "; ".join(diffs)
+            for i, (want, got) in enumerate(zip(wanted, ran)) if (diffs := _execution_differences(want, got))]
+
+
+def _summary(e: dict) -> str:
+    out = e.get("output") if isinstance(e.get("output"), dict) else {}
+    return f"{e.get('status')} {out.get('decision') or out.get('outcome') or e.get('error') or ''}".strip()
+
+
+def _check_values(where: str, expected, actual) -> list[str]:
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: expected an object, got {actual!r}"]
+        problems = []
+        for k, v in expected.items():
+            if k not in actual:
+                problems.append(f"{where}.{k}: expected {v!r}, missing")
+            else:
+                problems += _check_values(f"{where}.{k}", v, actual[k])
+        return problems
+    return [] if expected == actual else [f"{where}: expected {expected!r}, got {actual!r}"]

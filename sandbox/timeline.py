@@ -1,6 +1,7 @@
 """A readable timeline of what happened: events, workflow steps, AWS changes, pages, status updates."""
 
 import json
+import threading
 import time
 
 
@@ -39,9 +40,11 @@ class Timeline:
     def __init__(self):
         self.entries: list[dict] = []
         self.started = time.perf_counter()
+        self._lock = threading.Lock()  # invocations end concurrently; entries stay in time order
 
     def add(self, kind: str, text: str, depth: int = 0) -> None:
-        self.entries.append({"t": time.perf_counter() - self.started, "kind": kind, "text": text, "depth": depth})
+        with self._lock:
+            self.entries.append({"t": time.perf_counter() - self.started, "kind": kind, "text": text, "depth": depth})
 
     def lambda_call(self, function: str, event, result, error, seconds: float) -> None:
         component = function.split("-remediation-", 1)[-1]

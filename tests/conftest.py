@@ -14,6 +14,7 @@ from sandbox import quiet  # noqa: E402
 from sandbox.synth import QUIET_NODE  # noqa: E402
 
 quiet.install()
+pytest_plugins = ["tests.e2e.least_privilege"]  # every sandbox call checked against the deployed roles
 for _key, _value in QUIET_NODE.items():  # jsii's Node version banners, before aws_cdk loads
     os.environ.setdefault(_key, _value)
 

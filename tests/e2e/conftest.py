@@ -22,6 +22,7 @@ def run_scenario(dhbw_assembly, tmp_path):
             report["_table"] = sb.client("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
             report["_simulated_seconds"] = sb.clock.simulated_seconds
             report["_timeline"] = sb.timeline.render()
+            report["_invocations"] = list(sb.lambdas.invocations)
             report["_logs"] = [json.loads(line) for line in sb.lambdas.logs.getvalue().splitlines()
                                if line.startswith("{")]
             return report

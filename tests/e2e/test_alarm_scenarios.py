@@ -33,7 +33,8 @@ def test_alarm_then_ok_scales_out_once_pages_and_resolves(run_scenario):
 def test_the_same_alarm_event_delivered_three_times_acts_and_pages_once(run_scenario):
     report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3)]})
     assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
-    assert [p["event_action"] for p in report["pages"]] == ["trigger"]
+    # exactly one alert delivered: one request, answered 202
+    assert [(p["event_action"], p["http_status"]) for p in report["pages"]] == [("trigger", 202)]
     decisions = sorted((e["output"] or {}).get("decision") for e in executions(report, "-respond"))
     assert decisions == ["duplicate", "duplicate", "remediate"]
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
@@ -113,6 +114,7 @@ def test_pagerduty_outage_does_not_hold_back_the_remediation_and_is_not_silent(r
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
     # every page was attempted with bounded retries (3 per page), none was accepted
     assert len(report["pages"]) >= 3 and len(report["pages"]) % 3 == 0
+    assert {p["http_status"] for p in report["pages"]} == {503}
     # the execution fails loudly, and the status topic says why
     [respond] = executions(report, "-respond")
     assert respond["status"] == "FAILED" and "PagingFailed" in respond["cause"]

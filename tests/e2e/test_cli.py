@@ -46,12 +46,33 @@ def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assem
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_every_shipped_scenario_runs(path, dhbw_assembly, tmp_path):
+def test_every_shipped_scenario_runs_and_meets_its_expectations(path, dhbw_assembly, tmp_path):
     scenario = scenarios.load(path)
+    assert scenario.expect is not None and scenario.expect.executions, "a shipped game day asserts its outcome"
     with Sandbox(scenario.customer, assembly=dhbw_assembly, workdir=tmp_path, mode=scenario.mode,
                  world=scenario.world) as sb:
         report = scenarios.run_steps(scenario, sb)
     assert report["executions"], "a scenario that runs nothing is not a game day"
+    assert scenarios.check_expectations(scenario, report) == []
+
+
+def test_sandbox_run_with_unmet_expectations_exits_3_and_says_what_differed(tmp_path):
+    # given the at-maximum game day, expecting a scale-out that the guard refuses
+    data = json.loads((ROOT / "scenarios" / "at-maximum.json").read_text())
+    data["expect"] = {"executions": {"scale-ecs-service": [{"status": "SUCCEEDED", "outcome": "scaled"}]},
+                      "actions": 1, "pages": {"trigger 202": 1}, "world": {"ecs": {"lecture-backend-service": {
+                          "desired": 7}}}}
+    path = tmp_path / "wrong.json"
+    path.write_text(json.dumps(data))
+    # when
+    proc = _sandbox("run", str(path))
+    # then every difference is named, and the exit code says the game day failed
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert "expectations not met" in proc.stderr
+    assert "executions.scale-ecs-service[0]: expected outcome 'scaled', got 'refused'" in proc.stderr
+    assert "actions: expected 1 AWS change(s), got 0: none" in proc.stderr
+    assert "pages: expected {'trigger 202': 1}, got {'trigger 202': 2}" in proc.stderr
+    assert "world.ecs.lecture-backend-service.desired: expected 7, got 6" in proc.stderr
 
 
 def _sandbox(*args):
@@ -83,6 +104,19 @@ def test_sandbox_run_with_an_invalid_scenario_exits_1_and_says_why(tmp_path, con
     proc = _sandbox("run", str(path))
     assert proc.returncode == 1
     assert expected in proc.stderr
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_sandbox_run_with_a_file_that_is_not_utf8_exits_1_and_says_why(tmp_path, suffix):
+    # given a scenario saved as Latin-1 ("Größe" in a reason)
+    path = tmp_path / f"latin1{suffix}"
+    path.write_bytes('{"customer": "dhbw", "steps": [{"mode": "off", "reason": "Gr\u00f6\u00dfe"}]}'.encode("latin-1"))
+    # when
+    proc = _sandbox("run", str(path))
+    # then the same clear error as any bad file, no traceback
+    assert proc.returncode == 1
+    assert f"invalid scenario: {path}: not UTF-8 text: byte 0xf6 at offset" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_cli_rejects_a_service_the_customer_does_not_have(capsys):

@@ -1,0 +1,23 @@
+"""Deploying the customer's synthesized stack into the offline AWS, as an operator would."""
+
+from pathlib import Path
+
+from catalog import naming
+from sandbox.deploy import Deployment, deploy
+from sandbox.synth import synthesize
+
+ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like a PagerDuty integration key
+
+
+def deploy_customer(client, customer: str, config, assembly: Path | None, workdir: Path, events_url: str,
+                    timeline) -> Deployment:
+    assembly = assembly or synthesize(workdir / "cdk.out", customer)
+    # operators put the routing key into Secrets Manager; the stack only references it by name
+    client("secretsmanager").create_secret(Name=config.paging.pagerduty_secret_name, SecretString=ROUTING_KEY)
+    deployment = deploy(client, assembly, naming.stack_name(customer), {"PagerDutyEventsUrl": events_url})
+    timeline.add("deploy", f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
+                           f"state machines {', '.join(deployment.state_machines)}")
+    if deployment.skipped_types:
+        timeline.add("deploy", "moto has no model for " + ", ".join(deployment.skipped_types)
+                     + ": not deployed (access policies; nothing the sandbox runs depends on them)", 1)
+    return deployment

@@ -1,0 +1,70 @@
+"""What a scenario step does: set the mode switch, fire an alarm, deliver an event, start a runbook.
+Each step returns once everything it started has finished."""
+
+import json
+import threading
+import uuid
+
+from catalog import naming
+from sandbox.eventbus import alarm_event
+
+
+class Driver:
+    def __init__(self, customer: str, config, client, timeline, wait_all):
+        self.customer, self.config, self.client, self.timeline = customer, config, client, timeline
+        self.wait_all = wait_all
+        self.bus = None  # the EventBus, set once deployed
+        self.state_machines: dict = {}
+
+    def set_mode(self, mode: str) -> None:
+        self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
+                                         Type="String", Overwrite=True)
+        self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
+
+    def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:
+        cw = self.client("cloudwatch")
+        alarms = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+        if not alarms:
+            raise ValueError(f"alarm {name!r} is not deployed; deployed alarms: "
+                             f"{', '.join(a['AlarmName'] for a in cw.describe_alarms()['MetricAlarms'])}")
+        previous = alarms[0]["StateValue"]
+        reason = reason or f"Sandbox: threshold crossed ({state})"
+        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+        event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region)
+        self.timeline.add("alarm", f"alarm {name}: {previous} -> {state}")
+        return self.deliver(event, deliveries)
+
+    def deliver(self, event, deliveries: int = 1) -> list:
+        """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may."""
+        label = event.get("detail-type", "event") if isinstance(event, dict) else "event"
+        self.timeline.add("event", f"EventBridge delivers {label!r}" + (f" x{deliveries}" if deliveries > 1 else ""))
+        per_delivery: list[list] = [[] for _ in range(deliveries)]
+
+        def put(i: int) -> None:
+            per_delivery[i] = self.bus.put(event)
+
+        threads = [threading.Thread(target=put, args=(i,)) for i in range(deliveries)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        results = [r for rs in per_delivery for r in rs]  # in delivery order, whatever the threads did
+        if not results:
+            self.timeline.add("event", "no rule matched the event: nothing started", depth=1)
+        for r in results:
+            if r.get("dead_lettered"):
+                self.timeline.add("event", f"could not start {r['target']}: {r['error']}; sent to the DLQ", depth=1)
+        self.wait_all()
+        return results
+
+    def start_runbook(self, runbook: str, payload) -> str:
+        name = naming.state_machine_name(self.customer, runbook)
+        if name not in self.state_machines:
+            raise ValueError(f"no runbook {runbook!r}; deployed: {', '.join(self.state_machines)}")
+        self.timeline.add("start", f"operator starts {name} with {json.dumps(payload)}")
+        arn = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machines[name], input=json.dumps(payload),
+            name=str(uuid.uuid4()))["executionArn"]
+        self.wait_all()
+        return arn
