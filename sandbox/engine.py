@@ -74,7 +74,7 @@ class Sandbox:
         self.lambdas.install(self.patches)
         self.clock.install(self.patches)
         fix_nested_start_execution(self.patches)
-        world_mod.install_ecs_behaviour(self.patches)
+        world_mod.install(self.patches)
         self.recorder = Recorder({naming.table_name(self.customer)}, before_after=self._before_after)
         self.recorder.install()
         try:
@@ -145,10 +145,7 @@ class Sandbox:
         return world_mod.snapshot(self.client, self.config)
 
     def _before_after(self, service: str, operation: str, params: dict):
-        if service in ("ecs", "application-autoscaling"):
-            name = (params.get("service") or params.get("ResourceId", "")).split("/")[-1]
-            return self.world_snapshot()["ecs"].get(name)
-        return None
+        return world_mod.before_after(self.client, self.config, service, operation, params)
 
     # --- steps ---------------------------------------------------------------------------------
     def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:

@@ -1,4 +1,4 @@
-"""Alarms per configured ECS service, from the catalog's alarm kinds, and the rule that routes them."""
+"""Alarms for every instance of every resource kind, from the catalog, and the rule that routes them."""
 
 import re
 
@@ -11,32 +11,31 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from catalog import ALARM_KINDS, CustomerConfig, naming
+from catalog import CustomerConfig, watched_alarms
 from stacks.foundation import Foundation
 
 
-class ServiceAlarms(Construct):
-    """CPU high, memory high, running tasks low for each service; one rule to the respond workflow."""
+class ResourceAlarms(Construct):
+    """One alarm per alarm kind per instance of each resource kind (e.g. CPU high for each ECS service)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
         self.names: list[str] = []  # literal names (not tokens), so the rule's pattern reads plainly
-        for svc in config.ecs.services:
-            for kind in ALARM_KINDS:
-                metric = cloudwatch.Metric(
-                    namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
-                    period=Duration.seconds(kind.period_seconds),
-                    dimensions_map={"ClusterName": config.ecs.cluster, "ServiceName": svc.name})
-                name = naming.alarm_name(config.customer, svc.name, kind.condition)
-                self.names.append(name)
-                self.alarms.append(cloudwatch.Alarm(
-                    self, f"{svc.name}-{kind.condition}", alarm_name=name,
-                    alarm_description=f"{kind.description} ({kind.severity.value}). "
-                                      f"Automation: {kind.runbook or 'page only'}",
-                    metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
-                    comparison_operator=_operator(kind.comparison),
-                    treat_missing_data=cloudwatch.TreatMissingData.MISSING))
+        for name, watched in watched_alarms(config).items():
+            kind = watched.alarm
+            metric = cloudwatch.Metric(
+                namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
+                period=Duration.seconds(kind.period_seconds),
+                dimensions_map=watched.kind.dimensions(config, watched.target))
+            self.names.append(name)
+            self.alarms.append(cloudwatch.Alarm(
+                self, f"{watched.target}-{kind.condition}", alarm_name=name,
+                alarm_description=f"{kind.description} ({kind.severity.value}). "
+                                  f"Automation: {kind.runbook or 'page only'}",
+                metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
+                comparison_operator=_operator(kind.comparison),
+                treat_missing_data=cloudwatch.TreatMissingData.MISSING))
 
 
 class AlarmRouting(Construct):
