@@ -15,6 +15,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from catalog import CustomerConfig, naming
+from catalog.customer import MODES
 from stacks.nag import acknowledge_wildcards, arn_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +75,7 @@ class Foundation(Construct):
     def _build_mode_switch(self) -> ssm.StringParameter:
         return ssm.StringParameter(
             self, "Mode", parameter_name=naming.mode_parameter_name(self.config.customer),
-            string_value=self.config.mode, allowed_pattern="^(enforce|dry-run|off)$",
+            string_value=self.config.mode, allowed_pattern=f"^({'|'.join(MODES)})$",
             description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)")
 
     def log_group(self, scope: Construct, construct_id: str, name: str) -> logs.LogGroup:
