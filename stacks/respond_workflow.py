@@ -29,7 +29,7 @@ class RespondWorkflow(Construct):
         name = naming.state_machine_name(config.customer, "respond")
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(),
-            log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name)),
             timeout=Duration.hours(1),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
         stack = Stack.of(self)

@@ -32,7 +32,7 @@ class Pager:
 
     @property
     def group(self) -> str:
-        return f"lecture-{self.config.customer}"
+        return naming.group(self.config.customer)
 
     def _post(self, event: dict) -> dict:
         return self._send(event, self.events_url)
