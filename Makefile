@@ -35,6 +35,10 @@ test-e2e: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
 synth: $(VENV)/.installed node_modules/.installed
 	npx cdk synth --quiet
 

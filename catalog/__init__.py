@@ -1,8 +1,9 @@
 """The runbook catalog: every fact that the infrastructure and the Lambdas share, declared once.
 
 catalog.severity   the runbook's incident classification and escalation matrix
-catalog.alarms     alarm kinds: what is watched per ECS service, how bad it is, what answers it
-catalog.runbooks   runbooks: name, input model, IAM actions, guard rails
+catalog.kinds      resource kinds: instances, ARNs, dimensions, alarms, diagnosis permissions
+catalog.alarms     alarm kinds: what is watched on an instance, how bad it is, what answers it
+catalog.runbooks   runbooks: name, target kind, input model, IAM actions, guard rails, outcomes
 catalog.customer   the customer configuration model (files in customers/)
 catalog.naming     resource names in the runbook's words
 
@@ -14,9 +15,10 @@ Names are re-exported lazily (PEP 562 __getattr__), so a handler loads only the 
 import importlib
 
 _EXPORTS = {
-    "ALARM_KINDS": "catalog.alarms", "AlarmKind": "catalog.alarms",
+    "AlarmKind": "catalog.alarms", "KINDS": "catalog.kinds", "ResourceKind": "catalog.kinds",
+    "watched_alarms": "catalog.kinds",
     "CustomerConfig": "catalog.customer", "EcsServiceConfig": "catalog.customer",
-    "RUNBOOKS": "catalog.runbooks", "Permission": "catalog.runbooks", "Runbook": "catalog.runbooks",
+    "RUNBOOKS": "catalog.runbooks", "Permission": "catalog.permissions", "Runbook": "catalog.runbooks",
     "runbook": "catalog.runbooks", "Severity": "catalog.severity",
 }
 

@@ -1,4 +1,7 @@
-"""Alarm kinds: what is watched for each ECS service, how bad it is, and what answers it."""
+"""Alarm kinds: what is watched on an instance of a resource kind, how bad it is, and what answers it.
+
+Each resource kind (catalog/kinds.py) lists its alarm kinds; the metric dimensions come from the kind.
+"""
 
 from dataclasses import dataclass, field
 
@@ -7,7 +10,7 @@ from catalog.severity import Severity
 
 @dataclass(frozen=True)
 class AlarmKind:
-    condition: str  # suffix of the alarm name: lecture-<c>-<service>-<condition>
+    condition: str  # suffix of the alarm name: lecture-<c>-<instance>-<condition>
     description: str
     namespace: str
     metric: str
@@ -19,11 +22,11 @@ class AlarmKind:
     severity: Severity
     impact: str  # the status update's "Impact" line
     runbook: str | None = None  # None: page only, no automatic remediation
-    runbook_input: dict = field(default_factory=dict)  # merged with {"service": <name>}
+    runbook_input: dict = field(default_factory=dict)  # merged with {<kind's target_field>: <instance>}
     no_runbook_reason: str = ""
 
 
-ALARM_KINDS: tuple[AlarmKind, ...] = (
+ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
     AlarmKind(
         condition="cpu-high",
         description="ECS service CPU utilisation is high",

@@ -3,12 +3,14 @@
 Defaults follow the runbook's names, so a customer file only states what differs.
 """
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
+# would do and changes nothing; off pages only. A run always takes the strictest mode that applies.
 Mode = Literal["enforce", "dry-run", "off"]
-MODES: tuple[str, ...] = ("enforce", "dry-run", "off")
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 class _Strict(BaseModel):

@@ -44,3 +44,29 @@ def module_name(runbook: str) -> str:
 def execution_name(text: str) -> str:
     """A Step Functions execution name: letters, digits, - and _, at most 80 characters."""
     return "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in text)[:80]
+
+
+def group(customer: str) -> str:
+    """The customer's prefix: PagerDuty group and source, display names."""
+    return f"{PREFIX}-{customer}"
+
+
+def dead_letter_queue_name(customer: str) -> str:
+    return f"{PREFIX}-{customer}-remediation-dlq"
+
+
+def rule_name(customer: str, purpose: str) -> str:
+    return f"{PREFIX}-{customer}-{purpose}"
+
+
+def self_alarm_name(customer: str, what: str) -> str:
+    """Alarms that watch the automation itself (its DLQ, its failed executions)."""
+    return f"{PREFIX}-{customer}-remediation-{what}"
+
+
+def function_log_group(function: str) -> str:
+    return f"/aws/lambda/{function}"
+
+
+def state_machine_log_group(state_machine: str) -> str:
+    return f"/aws/vendedlogs/states/{state_machine}"

@@ -5,19 +5,27 @@ machine from a declaration; the Lambda validates its input with the same model.
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.customer import Mode
+from catalog.permissions import Permission
 
 
 @dataclass(frozen=True)
-class Permission:
-    actions: tuple[str, ...]
-    # Which of the customer's resources the actions are scoped to; the stack turns this into ARNs.
-    # "*" only for read actions that support no resource-level permission.
-    resource: str
-    write: bool = False
+class Outcome:
+    """One way a runbook can end. ``kind`` says what it means for the on-call (Cloud Custodian's action
+    registry in spirit): ok (done), skipped (nothing to do, or dry-run), refused (a guard rail said no)
+    or failed (it tried and did not get there). refused and failed need a person and are paged."""
+
+    name: str
+    kind: Literal["ok", "skipped", "refused", "failed"]
+    meaning: str
+
+    @property
+    def needs_person(self) -> bool:
+        return self.kind in ("refused", "failed")
 
 
 class RunbookInput(BaseModel):
@@ -51,9 +59,11 @@ class ScaleEcsServiceInput(RunbookInput):
 class Runbook:
     name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
     title: str
+    target_kind: str  # the resource kind (catalog/kinds.py) it acts on; its input names one instance
     input_model: type[RunbookInput]
     permissions: tuple[Permission, ...]
     guard_rails: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]
     example_input: dict
     # A step of the runbook's Lambda that undoes what must not outlast the incident; the respond workflow
     # runs it once the alarm is OK and the runbook's cooldown has passed. None: nothing to undo.
@@ -62,16 +72,33 @@ class Runbook:
     verify_max_polls: int = 20
     timeout_minutes: int = 30
 
+    def outcome(self, name: str) -> Outcome | None:
+        return next((o for o in self.outcomes if o.name == name), None)
+
+    def needs_person(self, outcome: str) -> bool:
+        """An outcome the runbook does not declare is treated as needing a person: never silent."""
+        declared = self.outcome(outcome)
+        return declared is None or declared.needs_person
+
 
 SCALE_ECS_SERVICE = Runbook(
     name="scale-ecs-service",
     title="Scale an ECS service within its bounds",
+    target_kind="ecs_service",
     input_model=ScaleEcsServiceInput,
     permissions=(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
         Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
         Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
-        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_scalable_target", write=True),
+        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
+                   write=True),
+    ),
+    outcomes=(
+        Outcome("scaled", "ok", "the service runs the new number of tasks"),
+        Outcome("noop", "skipped", "the service already has the asked number of tasks"),
+        Outcome("would_scale", "skipped", "dry-run: the change it would make is in the message"),
+        Outcome("refused", "refused", "a guard rail said no (bounds, cooldown, mode off)"),
+        Outcome("timed_out", "failed", "the new tasks did not start in time"),
     ),
     guard_rails=(
         "never above the service's max_tasks nor below its min_tasks",

@@ -74,7 +74,7 @@ class Sandbox:
         self.executions_log.install(patches)
         fix_nested_start_execution(patches)
         atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
-        world_mod.install_ecs_behaviour(patches)
+        world_mod.install(patches)
         self.recorder.install()
         try:
             self._deploy()
@@ -116,10 +116,7 @@ class Sandbox:
         return world_mod.snapshot(self.client, self.config)
 
     def _before_after(self, service: str, operation: str, params: dict):
-        if service in ("ecs", "application-autoscaling"):
-            name = (params.get("service") or params.get("ResourceId", "")).split("/")[-1]
-            return self.world_snapshot()["ecs"].get(name)
-        return None
+        return world_mod.before_after(self.client, self.config, service, operation, params)
 
     # --- steps ---------------------------------------------------------------------------------
     def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:

@@ -22,6 +22,7 @@ from catalog import naming
 from catalog.customer import Mode
 from catalog.validation import describe
 from sandbox.world import World
+from sandbox.world import check as world_check
 
 
 class ScenarioError(Exception):
@@ -126,16 +127,10 @@ def parse(data, source: str = "scenario") -> Scenario:
 
 def check_against(scenario: Scenario, config) -> None:
     """Bounds come from the customer file: a world that says otherwise is a mistake, not an override."""
-    for name, spec in scenario.world.ecs.items():
-        try:
-            svc = config.service(name)
-        except KeyError as exc:
-            raise ScenarioError(f"world.ecs.{name}: {exc.args[0]}") from None
-        for field, configured in (("min", svc.min_tasks), ("max", svc.max_tasks)):
-            given = getattr(spec, field)
-            if given is not None and given != configured:
-                raise ScenarioError(f"world.ecs.{name}.{field} is {given} but customers/{config.customer}.yaml "
-                                    f"sets {field}_tasks {configured}; bounds come from the customer file")
+    try:
+        world_check(scenario.world, config)
+    except ValueError as exc:
+        raise ScenarioError(str(exc)) from None
 
 
 def run_steps(scenario: Scenario, sb) -> dict:

@@ -1,4 +1,4 @@
-"""Alarms per configured ECS service, from the catalog's alarm kinds, and the rule that routes them."""
+"""Alarms for every instance of every resource kind, from the catalog, and the rule that routes them."""
 
 import re
 
@@ -11,32 +11,31 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from catalog import ALARM_KINDS, CustomerConfig, naming
+from catalog import CustomerConfig, naming, watched_alarms
 from stacks.foundation import Foundation
 
 
-class ServiceAlarms(Construct):
-    """CPU high, memory high, running tasks low for each service; one rule to the respond workflow."""
+class ResourceAlarms(Construct):
+    """One alarm per alarm kind per instance of each resource kind (e.g. CPU high for each ECS service)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
         super().__init__(scope, construct_id)
         self.alarms: list[cloudwatch.Alarm] = []
         self.names: list[str] = []  # literal names (not tokens), so the rule's pattern reads plainly
-        for svc in config.ecs.services:
-            for kind in ALARM_KINDS:
-                metric = cloudwatch.Metric(
-                    namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
-                    period=Duration.seconds(kind.period_seconds),
-                    dimensions_map={"ClusterName": config.ecs.cluster, "ServiceName": svc.name})
-                name = naming.alarm_name(config.customer, svc.name, kind.condition)
-                self.names.append(name)
-                self.alarms.append(cloudwatch.Alarm(
-                    self, f"{svc.name}-{kind.condition}", alarm_name=name,
-                    alarm_description=f"{kind.description} ({kind.severity.value}). "
-                                      f"Automation: {kind.runbook or 'page only'}",
-                    metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
-                    comparison_operator=_operator(kind.comparison),
-                    treat_missing_data=cloudwatch.TreatMissingData.MISSING))
+        for name, watched in watched_alarms(config).items():
+            kind = watched.alarm
+            metric = cloudwatch.Metric(
+                namespace=kind.namespace, metric_name=kind.metric, statistic=kind.statistic,
+                period=Duration.seconds(kind.period_seconds),
+                dimensions_map=watched.kind.dimensions(config, watched.target))
+            self.names.append(name)
+            self.alarms.append(cloudwatch.Alarm(
+                self, f"{watched.target}-{kind.condition}", alarm_name=name,
+                alarm_description=f"{kind.description} ({kind.severity.value}). "
+                                  f"Automation: {kind.runbook or 'page only'}",
+                metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
+                comparison_operator=_operator(kind.comparison),
+                treat_missing_data=cloudwatch.TreatMissingData.MISSING))
 
 
 class AlarmRouting(Construct):
@@ -45,12 +44,12 @@ class AlarmRouting(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, foundation: Foundation,
                  alarm_names: list[str], respond: sfn.IStateMachine, watched: dict[str, sfn.StateMachine]) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=f"lecture-{config.customer}-remediation-dlq",
+        self.dead_letters = sqs.Queue(self, "DeadLetters", queue_name=naming.dead_letter_queue_name(config.customer),
                                       encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                                       retention_period=Duration.days(14))
         self.rule = events.Rule(
-            self, "AlarmStateChanges", rule_name=f"lecture-{config.customer}-alarm-state-changes",
-            description=f"lecture-{config.customer} alarm state changes -> respond workflow",
+            self, "AlarmStateChanges", rule_name=naming.rule_name(config.customer, "alarm-state-changes"),
+            description=f"{naming.group(config.customer)} alarm state changes -> respond workflow",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
                 account=[config.account], detail={"alarmName": alarm_names}),
@@ -60,7 +59,7 @@ class AlarmRouting(Construct):
         # (runbooks started by hand included), to the status topic.
         notify = cw_actions.SnsAction(foundation.topic)
         lost = cloudwatch.Alarm(
-            self, "DeadLettersAlarm", alarm_name=f"lecture-{config.customer}-remediation-dead-letters",
+            self, "DeadLettersAlarm", alarm_name=naming.self_alarm_name(config.customer, "dead-letters"),
             alarm_description="Alarm events could not be delivered to the respond workflow: check the DLQ",
             metric=self.dead_letters.metric_approximate_number_of_messages_visible(period=Duration.minutes(1)),
             threshold=1, evaluation_periods=1,
@@ -69,7 +68,7 @@ class AlarmRouting(Construct):
         lost.add_alarm_action(notify)
         for workflow, machine in watched.items():
             failed = cloudwatch.Alarm(
-                self, f"{workflow}FailedAlarm", alarm_name=f"lecture-{config.customer}-remediation-{workflow}-failed",
+                self, f"{workflow}FailedAlarm", alarm_name=naming.self_alarm_name(config.customer, f"{workflow}-failed"),
                 alarm_description=f"A {workflow} execution failed: read its error in the Step Functions console",
                 metric=machine.metric_failed(period=Duration.minutes(1)), threshold=1, evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -15,6 +15,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from catalog import CustomerConfig, naming
+from catalog.customer import MODES
 from stacks.nag import acknowledge_wildcards, arn_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +46,7 @@ class Foundation(Construct):
 
     def _build_key(self) -> kms.Key:
         key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
-                      description=f"lecture-{self.config.customer} remediation: status topic and logs")
+                      description=f"{naming.group(self.config.customer)} remediation: status topic and logs")
         # CloudWatch alarms publish to the encrypted topic; CloudWatch Logs encrypts the logs.
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.config.region}.amazonaws.com"))
@@ -65,7 +66,7 @@ class Foundation(Construct):
 
     def _build_topic(self) -> sns.Topic:
         topic = sns.Topic(self, "StatusUpdates", topic_name=naming.topic_name(self.config.customer),
-                          display_name=f"lecture-{self.config.customer} status updates",
+                          display_name=f"{naming.group(self.config.customer)} status updates",
                           master_key=self.key, enforce_ssl=True)
         for email in self.config.paging.status_update_emails:
             topic.add_subscription(subscriptions.EmailSubscription(email))
@@ -74,7 +75,7 @@ class Foundation(Construct):
     def _build_mode_switch(self) -> ssm.StringParameter:
         return ssm.StringParameter(
             self, "Mode", parameter_name=naming.mode_parameter_name(self.config.customer),
-            string_value=self.config.mode, allowed_pattern="^(enforce|dry-run|off)$",
+            string_value=self.config.mode, allowed_pattern=f"^({'|'.join(MODES)})$",
             description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)")
 
     def log_group(self, scope: Construct, construct_id: str, name: str) -> logs.LogGroup:
@@ -85,7 +86,7 @@ class Foundation(Construct):
                  statements: list[iam.PolicyStatement], timeout_seconds: int = 30) -> lambda_.Function:
         """A Lambda with its own role (least privilege), log group and the shared environment."""
         name = naming.function_name(self.config.customer, component)
-        log_group = self.log_group(scope, f"{construct_id}Logs", f"/aws/lambda/{name}")
+        log_group = self.log_group(scope, f"{construct_id}Logs", naming.function_log_group(name))
         role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                         description=f"{name}: only what this step needs")
         role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],

@@ -1,24 +1,17 @@
-"""Turn a runbook's declared permissions into IAM statements scoped to the customer's resources."""
+"""Turn declared permissions (runbooks', diagnoses') into IAM statements scoped to the customer's resources.
+
+The ARNs come from the resource kinds (catalog/kinds.py); nothing here names a kind.
+"""
 
 from aws_cdk import aws_iam as iam
 
 from catalog import CustomerConfig, Permission
+from catalog.kinds import resolve
 
 
-def resource_arns(kind: str, config: CustomerConfig) -> list[str]:
-    """ARNs of one kind of the customer's resources. Unknown kinds are a programming error."""
-    r, a = config.region, config.account
-    cluster = config.ecs.cluster
-    kinds = {
-        "*": ["*"],
-        "ecs_service": [f"arn:aws:ecs:{r}:{a}:service/{cluster}/{s.name}" for s in config.ecs.services],
-        "ecs_task": [f"arn:aws:ecs:{r}:{a}:task/{cluster}/*"],
-        # Scalable target ARNs carry a random id assigned by AWS: scoped to the account and region.
-        "ecs_scalable_target": [f"arn:aws:application-autoscaling:{r}:{a}:scalable-target/*"],
-    }
-    if kind not in kinds:
-        raise KeyError(f"no ARN mapping for resource kind {kind!r}; add it to stacks/permissions.py")
-    return kinds[kind]
+def resource_arns(reference: str, config: CustomerConfig) -> list[str]:
+    """'*', '<kind>' or '<kind>.<part>' -> ARNs. An unknown kind or part is a programming error."""
+    return resolve(reference, config)
 
 
 def statements(permissions: tuple[Permission, ...], config: CustomerConfig) -> list[iam.PolicyStatement]:
@@ -27,5 +20,9 @@ def statements(permissions: tuple[Permission, ...], config: CustomerConfig) -> l
         arns = resource_arns(p.resource, config)
         if p.write and arns == ["*"]:
             raise ValueError(f"write actions {p.actions} must be scoped to resources, not '*'")
-        result.append(iam.PolicyStatement(actions=list(p.actions), resources=arns))
+        conditions: dict[str, dict[str, object]] = {}
+        for operator, key, reference in p.conditions:
+            values = resource_arns(reference, config)
+            conditions.setdefault(operator, {})[key] = values[0] if len(values) == 1 else values
+        result.append(iam.PolicyStatement(actions=list(p.actions), resources=arns, conditions=conditions or None))
     return result

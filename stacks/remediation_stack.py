@@ -4,7 +4,7 @@ from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
-from stacks.alarms import AlarmRouting, ServiceAlarms
+from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
@@ -22,7 +22,7 @@ class RemediationStack(Stack):
                                          foundation=self.foundation) for rb in RUNBOOKS.values()]
         self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
                                        runbooks=self.runbooks)
-        self.alarms = ServiceAlarms(self, "Alarms", config=config)
+        self.alarms = ResourceAlarms(self, "Alarms", config=config)
         self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
                                     alarm_names=self.alarms.names, respond=self.respond.state_machine,
                                     watched={"respond": self.respond.state_machine,

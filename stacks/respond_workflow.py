@@ -6,15 +6,14 @@ that cannot be sent does not hold back the runbook; record then fails the execut
 """
 
 from aws_cdk import Duration, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from catalog import CustomerConfig, naming
+from catalog import KINDS, CustomerConfig, naming
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_wildcards, arn_of
-from stacks.permissions import resource_arns
+from stacks.permissions import resource_arns, statements
 from stacks.runbook_workflow import RunbookWorkflow
 from stacks.workflow_parts import lambda_step, state_machine
 
@@ -30,7 +29,7 @@ class RespondWorkflow(Construct):
         name = naming.state_machine_name(config.customer, "respond")
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(),
-            log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name)),
             # a resolve may wait for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
             timeout=Duration.seconds(3600 + max(s.cooldown_seconds for s in config.ecs.services)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
@@ -52,18 +51,17 @@ class RespondWorkflow(Construct):
         f.table.grant_read_write_data(self.admit_fn)
         f.mode.grant_read(self.admit_fn)
 
-        diagnosis = [
-            iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=resource_arns("ecs_service", config)),
-            iam.PolicyStatement(actions=["ecs:DescribeTasks"], resources=resource_arns("ecs_task", config)),
-            iam.PolicyStatement(actions=["ecs:ListTasks"], resources=["*"],
-                                conditions={"ArnEquals": {"ecs:cluster": _cluster_arn(config)}}),
-        ]
+        # page diagnoses the alarm's resource: each kind declares what its diagnosis reads
+        diagnosis = statements(tuple(p for k in KINDS.values() for p in k.diagnosis_permissions), config)
         self.page_fn = f.function(self, "PageFunction", component="page", handler="lambdas.handlers.page.handler",
                                   statements=diagnosis, timeout_seconds=60)
         self.record_fn = f.function(self, "RecordFunction", component="record", handler="lambdas.handlers.record.handler",
                                     statements=[], timeout_seconds=60)
-        acknowledge_wildcards(self.page_fn.role, [f"Resource::{a}" for a in resource_arns("ecs_task", config)],
-                              "diagnosis reads stopped tasks of the customer's cluster; task ids are random")
+        task_ids = [f"Resource::{a}" for k in KINDS.values() for p in k.diagnosis_permissions if p.resource != "*"
+                    for a in resource_arns(p.resource, config) if a.endswith("*")]
+        acknowledge_wildcards(self.page_fn.role, task_ids,
+                              "diagnosis reads resources whose ids AWS assigns (e.g. stopped tasks of the "
+                              "customer's cluster)")
         f.table.grant_read_write_data(self.record_fn)
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
@@ -158,6 +156,3 @@ class RespondWorkflow(Construct):
         resolve.next(after.otherwise(record))
         return before.otherwise(resolve) if hooked else resolve
 
-
-def _cluster_arn(config: CustomerConfig) -> str:
-    return f"arn:aws:ecs:{config.region}:{config.account}:cluster/{config.ecs.cluster}"

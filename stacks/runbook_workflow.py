@@ -36,7 +36,7 @@ class RunbookWorkflow(Construct):
         name = naming.state_machine_name(config.customer, runbook.name)
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(foundation),
-            log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}"),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name)),
             timeout=Duration.minutes(runbook.timeout_minutes),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}")
         # Report/ReportFailure write to the table, which is encrypted with the stack's key

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from lambdas import aws
 from lambdas.errors import InvalidInput
-from lambdas.logic import diagnose
+from lambdas.diagnosis import diagnose
 from lambdas.logic.paging import Pager
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
@@ -18,7 +18,7 @@ def handler(event: dict, context) -> dict:
     action, state = event.get("action"), event.get("state") or {}
     if action == "trigger":
         admit = state["admit"]
-        diagnosis = diagnose.ecs_service(aws.client("ecs"), settings.customer.ecs.cluster, admit["service"])
+        diagnosis = diagnose(admit["kind"], aws.client, settings.customer, admit["target"])
         result = pager.trigger_alarm(admit, diagnosis)
     elif action == "resolve":
         result = pager.resolve(state["admit"], state.get("restore"))

@@ -10,7 +10,8 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from catalog import ALARM_KINDS, AlarmKind, CustomerConfig, naming, runbook
+from catalog import AlarmKind, CustomerConfig, naming, runbook
+from catalog.kinds import WatchedAlarm, watched_alarms
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
@@ -18,16 +19,7 @@ from lambdas.models.events import AlarmStateChangeEvent
 from catalog.validation import describe
 
 
-def customer_alarms(config: CustomerConfig) -> dict[str, tuple[str, AlarmKind]]:
-    """Every alarm this customer's stack creates: name -> (service, kind)."""
-    return {
-        naming.alarm_name(config.customer, svc.name, kind.condition): (svc.name, kind)
-        for svc in config.ecs.services
-        for kind in ALARM_KINDS
-    }
-
-
-def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, str, AlarmKind]:
+def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, WatchedAlarm]:
     if not isinstance(event, dict):
         raise InvalidEvent(f"malformed alarm event: expected a JSON object, got {type(event).__name__}")
     try:
@@ -44,21 +36,20 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
             f"event from account {parsed.account}, but this automation serves customer "
             f"{config.customer} in account {config.account}"
         )
-    alarms = customer_alarms(config)
+    alarms = watched_alarms(config)
     name = parsed.detail.alarmName
     if name not in alarms:
         raise InvalidEvent(
             f"alarm {name!r} does not belong to customer {config.customer}; its alarms are: {', '.join(sorted(alarms))}"
         )
-    service, kind = alarms[name]
-    return parsed, service, kind
+    return parsed, alarms[name]
 
 
-def incident_id(customer: str, service: str, kind: AlarmKind, at: datetime) -> str:
+def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> str:
     """Readable and short enough for an SNS subject: dhbw-20261126T091233123Z-cpu-high-1a2b.
     Millisecond resolution, like CloudWatch's state timestamps: unique per state change of an alarm.
-    The last part tells services apart (a hash of the service name)."""
-    tag = hashlib.sha1(service.encode()).hexdigest()[:4]
+    The last part tells resources apart (a hash of the instance's name)."""
+    tag = hashlib.sha1(target.encode()).hexdigest()[:4]
     return f"{customer}-{at.strftime('%Y%m%dT%H%M%S')}{at.microsecond // 1000:03d}Z-{kind.condition}-{tag}"
 
 
@@ -71,14 +62,17 @@ _ATTEMPTS = 3
 
 
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_parameter: str) -> dict:
-    parsed, service, kind = parse_event(event, config)
+    parsed, watched = parse_event(event, config)
+    kind, service = watched.alarm, watched.target
     detail = parsed.detail
     state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
     alarm = detail.alarmName
     base = {
         "customer": config.customer,
         "alarm": alarm,
-        "service": service,
+        "kind": watched.kind.name,  # the resource kind: its diagnosis is lambdas/diagnosis/<kind>.py
+        "target": service,
+        watched.kind.target_field: service,  # e.g. "service": the name runbooks and operators use
         "condition": kind.condition,
         "state": state,
         "previous_state": previous,
@@ -132,7 +126,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
             return {**decision, "decision": "page",
                     "note": f"automation is off for customer {config.customer} ({mode_parameter}); no action taken"
                             f"{continued}"}
-        runbook_input = {"service": service, **kind.runbook_input, "mode": mode, "incident_id": inc,
+        runbook_input = {watched.kind.target_field: service, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
         return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
                 # named after the state change: easy to find in the console, unique even when it continues
@@ -160,7 +154,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
             hook = runbook(kind.runbook).on_resolve if kind.runbook else None
             if hook:
                 # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
-                resolved.update(runbook=kind.runbook, restore_input={"service": service, "alarm": alarm,
+                resolved.update(runbook=kind.runbook, restore_input={watched.kind.target_field: service, "alarm": alarm,
                                                                      "incident_id": inc})
             return resolved
         else:

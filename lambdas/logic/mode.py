@@ -14,9 +14,9 @@ def read_mode(ssm, parameter: str) -> tuple[str, str]:
     return value, ""
 
 
-_STRICTNESS = {"enforce": 0, "dry-run": 1, "off": 2}
+_STRICTNESS = {mode: rank for rank, mode in enumerate(MODES)}  # MODES runs from loosest to strictest
 
 
 def strictest(*modes: str | None) -> str:
     """off beats dry-run beats enforce: a run is never looser than any of the modes that apply."""
-    return max((m for m in modes if m), key=_STRICTNESS.__getitem__, default="enforce")
+    return max((m for m in modes if m), key=_STRICTNESS.__getitem__, default=MODES[0])

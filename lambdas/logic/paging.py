@@ -34,7 +34,7 @@ class Pager:
 
     @property
     def group(self) -> str:
-        return f"lecture-{self.config.customer}"
+        return naming.group(self.config.customer)
 
     def _post(self, event: dict) -> dict:
         return self._send(event, self.events_url)
@@ -48,14 +48,14 @@ class Pager:
 
     def trigger_alarm(self, admit: dict, diagnosis: dict) -> dict:
         sev = Severity(admit["severity"])
-        summary = f"[{sev.value}] {self.group} {admit['service']}: {admit['description']} - {admit['note']}"
+        summary = f"[{sev.value}] {self.group} {admit['target']}: {admit['description']} - {admit['note']}"
         self._status(admit["incident_id"], status="Identified" if admit["decision"] == "remediate" else "Investigating",
                      impact=admit["impact"], identified_at=admit["state_timestamp"], actions=admit["note"],
                      eta="automatic remediation running" if admit["decision"] == "remediate" else "awaiting on-call")
         event = pagerduty.trigger_event(
             self._routing_key(), admit["dedup_key"], summary=summary,
-            source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
-            timestamp=admit["state_timestamp"], component=admit["service"], group=self.group,
+            source=f"{self.group}/{admit['target']}", severity=sev.pagerduty_severity,
+            timestamp=admit["state_timestamp"], component=admit["target"], group=self.group,
             event_class=admit["condition"],
             custom_details={
                 "incident_id": admit["incident_id"], "priority": sev.value,
@@ -94,11 +94,11 @@ class Pager:
         if not needs_person:
             return {"sent": None}
         sev = Severity(admit["severity"])
-        summary = f"[{sev.value}] {self.group} {admit['service']}: automation {outcome.get('outcome')} - {message}"
+        summary = f"[{sev.value}] {self.group} {admit['target']}: automation {outcome.get('outcome')} - {message}"
         event = pagerduty.trigger_event(
             self._routing_key(), admit["dedup_key"], summary=summary,
-            source=f"{self.group}/{admit['service']}", severity=sev.pagerduty_severity,
-            component=admit["service"], group=self.group, event_class=admit["condition"],
+            source=f"{self.group}/{admit['target']}", severity=sev.pagerduty_severity,
+            component=admit["target"], group=self.group, event_class=admit["condition"],
             custom_details={"incident_id": admit["incident_id"], "outcome": outcome},
         )
         return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": self._post(event), "summary": summary}
@@ -108,7 +108,7 @@ class Pager:
         name, message = explain(state.get("error"))
         dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{_event_key(state)}")
         incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
-        subject = f"{admit.get('service')} " if admit.get("service") else ""
+        subject = f"{admit.get('target')} " if admit.get("target") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
         # The status update goes first: if PagerDuty (or its key) is what failed, subscribers still hear of it.
         self._status(incident, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",

@@ -1,12 +1,11 @@
 """record: write the outcome to the audit trail; page again when the outcome needs a person."""
 
+from catalog.runbooks import runbook
 from lambdas.errors import PagingFailed
 from lambdas.logic.errors_text import explain
 from lambdas.logic.paging import Pager
 from lambdas.logic.store import Store
 
-# Runbook outcomes that are fine without a person; anything else (refused, timed_out, ...) is paged.
-SETTLED = {"scaled", "noop", "would_scale"}
 
 
 def record(state: dict, *, store: Store, pager: Pager, execution: str, failed: bool = False) -> dict:
@@ -25,7 +24,8 @@ def record(state: dict, *, store: Store, pager: Pager, execution: str, failed: b
         outcome = (state.get("remediation") or {}).get("Output") or {}
         result.update(runbook=admit.get("runbook"), outcome=outcome.get("outcome", "unknown"),
                       message=outcome.get("message", "the runbook returned no message"))
-        needs_person = result["outcome"] not in SETTLED
+        # each runbook declares which of its outcomes need a person; an undeclared one always does
+        needs_person = runbook(str(admit.get("runbook"))).needs_person(result["outcome"])
         # An OK may have resolved the alert while the runbook ran (verify polls for minutes): a trigger now
         # would reopen it. Only the same incident still open may be paged.
         still_open = store.open_incident_of(str(admit.get("alarm")))

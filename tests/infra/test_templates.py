@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from catalog import ALARM_KINDS, RUNBOOKS, naming
+from catalog import RUNBOOKS, naming, watched_alarms
 from customers import known_customers, load_customer
 from tests.infra.conftest import resources
 
@@ -40,8 +40,7 @@ def test_alarms_per_service_follow_the_runbook(synthesized, customer):
 def test_one_rule_routes_this_customers_alarms_with_dlq_and_retries(templates, customer):
     [rule] = resources(templates[customer], "AWS::Events::Rule").values()
     pattern = rule["Properties"]["EventPattern"]
-    names = sorted(naming.alarm_name(customer, s.name, k.condition)
-                   for s in load_customer(customer).ecs.services for k in ALARM_KINDS)
+    names = sorted(watched_alarms(load_customer(customer)))
     assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert sorted(pattern["detail"]["alarmName"]) == names
     [target] = rule["Properties"]["Targets"]

@@ -339,9 +339,9 @@ def test_alarm_ok_alarm_within_one_second_are_two_incidents_with_distinct_runs(r
 def test_execution_names_of_state_changes_stay_unique_and_valid():
     from catalog import naming
     from lambdas.logic.admit import incident_id
-    from catalog import ALARM_KINDS
+    from catalog import KINDS
     from datetime import timedelta
-    kind = max(ALARM_KINDS, key=lambda k: len(k.condition))
+    kind = max((a for k in KINDS.values() for a in k.alarm_kinds), key=lambda k: len(k.condition))
     long_customer = "c" * 31
     names = {naming.execution_name(incident_id(long_customer, "s" * 255, kind, NOW + timedelta(milliseconds=i)))
              for i in range(5)}

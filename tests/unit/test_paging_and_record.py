@@ -7,7 +7,8 @@ import moto.sns.models
 import pytest
 
 from lambdas.errors import PagerDutyError, PagingFailed
-from lambdas.logic import diagnose, pagerduty
+from lambdas.diagnosis import ecs_service as diagnose
+from lambdas.logic import pagerduty
 from lambdas.logic.admit import admit
 from lambdas.logic.errors_text import explain
 from lambdas.logic.paging import Pager

@@ -1,4 +1,10 @@
-"""Collect what the runbook's "Diagnosis" steps collect, to attach to the page. Read-only."""
+"""Diagnosis of an ECS service, as the runbook's "Diagnosis" steps collect it: attached to the page. Read-only.
+
+Its IAM is the ecs_service kind's diagnosis_permissions (catalog/kinds.py)."""
+
+
+def diagnose(clients, config, service: str) -> dict:
+    return ecs_service(clients("ecs"), config.ecs.cluster, service)
 
 
 def ecs_service(ecs, cluster: str, service: str, *, events: int = 5, stopped: int = 3) -> dict:

@@ -1,4 +1,4 @@
-"""The simulated customer environment: what the runbook acts on (ECS cluster and services, ...).
+"""The ecs_service kind's part of the simulated world: the customer's ECS cluster and services.
 
 moto's ECS sets runningCount = desiredCount at once; the world can instead make new tasks fail to
 start, as a crash loop or a missing image would, so verify and timeouts can be exercised.
@@ -26,18 +26,27 @@ class EcsServiceWorld(BaseModel):
         return self
 
 
-class PagerDutyWorld(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    fail_status: int = Field(default=500, ge=400, le=599, description="what PagerDuty answers")
-    failures: int = Field(default=1000, ge=1, description="for this many requests, then it recovers")
+KEY = "ecs"  # world.ecs in scenario files and in the report
+Spec = EcsServiceWorld
+AWS_SERVICES = ("ecs", "application-autoscaling")  # calls on these show the service before and after
 
 
-class World(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def instance_of(operation: str, params: dict) -> str | None:
+    """The service an UpdateService / RegisterScalableTarget call is about."""
+    return (params.get("service") or params.get("ResourceId", "")).split("/")[-1] or None
 
-    ecs: dict[str, EcsServiceWorld] = Field(default_factory=dict)
-    pagerduty: PagerDutyWorld | None = Field(default=None, description="an outage of PagerDuty")
+
+def check(config, name: str, spec: EcsServiceWorld) -> None:
+    """Bounds come from the customer file: a world that says otherwise is a mistake, not an override."""
+    try:
+        svc = config.service(name)
+    except KeyError as exc:
+        raise ValueError(f"world.ecs.{name}: {exc.args[0]}") from None
+    for field, configured in (("min", svc.min_tasks), ("max", svc.max_tasks)):
+        given = getattr(spec, field)
+        if given is not None and given != configured:
+            raise ValueError(f"world.ecs.{name}.{field} is {given} but customers/{config.customer}.yaml "
+                             f"sets {field}_tasks {configured}; bounds come from the customer file")
 
 
 def _ecs_backend(account: str, region: str):
@@ -46,7 +55,7 @@ def _ecs_backend(account: str, region: str):
     return ecs_backends[account][region]
 
 
-def build(clients, config, world: World, account: str, region: str) -> None:
+def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, region: str) -> None:
     """Create the cluster and every configured service, at desired = running (unless overridden)."""
     ecs = clients("ecs")
     cluster = config.ecs.cluster
@@ -55,7 +64,7 @@ def build(clients, config, world: World, account: str, region: str) -> None:
         {"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}])
     aas = clients("application-autoscaling")
     for svc in config.ecs.services:
-        spec = world.ecs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
+        spec = specs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
         ecs.create_service(cluster=cluster, serviceName=svc.name, taskDefinition="lecture-backend",
                            desiredCount=spec.desired, launchType="FARGATE")
         service = _ecs_backend(account, region).services[f"{cluster}:{svc.name}"]
@@ -77,7 +86,7 @@ def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
                  failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(timezone.utc))
 
 
-def install_ecs_behaviour(patches) -> None:
+def install(patches) -> None:
     """After UpdateService: tasks start at once, or never when the service is set to fail."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
@@ -104,9 +113,9 @@ def install_ecs_behaviour(patches) -> None:
 
 
 def snapshot(clients, config) -> dict:
-    """The world as the report shows it."""
+    """The services as the report shows them, by name."""
     ecs, aas = clients("ecs"), clients("application-autoscaling")
-    out: dict = {"ecs": {}}
+    out: dict = {}
     names = [s.name for s in config.ecs.services]
     found = ecs.describe_services(cluster=config.ecs.cluster, services=names).get("services", [])
     targets = {t["ResourceId"].split("/")[-1]: t for t in aas.describe_scalable_targets(
@@ -118,5 +127,5 @@ def snapshot(clients, config) -> dict:
         if s["serviceName"] in targets:
             t = targets[s["serviceName"]]
             entry["autoscaling"] = {"min": t["MinCapacity"], "max": t["MaxCapacity"]}
-        out["ecs"][s["serviceName"]] = entry
+        out[s["serviceName"]] = entry
     return out

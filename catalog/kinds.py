@@ -1,0 +1,104 @@
+"""Resource kinds: what the automation watches and acts on, each declared once (Cloud Custodian's
+``resource_type``: ARNs, metric dimensions and alarms next to each other).
+
+A kind declares how to find its instances in a customer's configuration, the ARNs IAM is scoped to,
+the CloudWatch dimensions and alarm kinds of each instance, and the read-only permissions of its
+diagnosis. Its behaviour lives in the layer that runs it, found by the kind's name:
+
+  lambdas/diagnosis/<name>.py   what a page about one of its alarms carries
+  sandbox/world/<name>.py       its part of the simulated world and of the sandbox report
+
+The generic code (alarms, the rule, admit, page, record, the sandbox) only iterates over KINDS;
+tests/unit/test_catalog.py fails when a declared kind lacks one of its modules.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from catalog.alarms import ECS_SERVICE_ALARMS, AlarmKind
+from catalog.customer import CustomerConfig
+from catalog.permissions import Permission
+
+ArnFunction = Callable[[CustomerConfig], list[str]]
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    name: str  # ecs_service: the module name of its diagnosis and world parts
+    title: str  # "ECS service", in pages and errors
+    target_field: str  # the field naming one instance in a runbook's input and in admit's decision
+    instances: Callable[[CustomerConfig], tuple[str, ...]]
+    arns: Mapping[str, ArnFunction]  # "" -> every instance; other keys -> parts ("task", "cluster", ...)
+    dimensions: Callable[[CustomerConfig, str], dict[str, str]]
+    alarm_kinds: tuple[AlarmKind, ...] = ()
+    diagnosis_permissions: tuple[Permission, ...] = field(default=())
+
+    def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
+        if part not in self.arns:
+            raise KeyError(f"resource kind {self.name} declares no ARNs for {part or 'its instances'!r}; "
+                           f"it declares: {', '.join(repr(p) for p in self.arns)}")
+        return self.arns[part](config)
+
+
+def _ecs_arn(config: CustomerConfig, path: str) -> str:
+    return f"arn:aws:ecs:{config.region}:{config.account}:{path}"
+
+
+ECS_SERVICE = ResourceKind(
+    name="ecs_service",
+    title="ECS service",
+    target_field="service",
+    instances=lambda c: tuple(s.name for s in c.ecs.services),
+    arns={
+        "": lambda c: [_ecs_arn(c, f"service/{c.ecs.cluster}/{s.name}") for s in c.ecs.services],
+        "cluster": lambda c: [_ecs_arn(c, f"cluster/{c.ecs.cluster}")],
+        "task": lambda c: [_ecs_arn(c, f"task/{c.ecs.cluster}/*")],
+        # Scalable target ARNs carry a random id assigned by AWS: scoped to the account and region.
+        "scalable_target": lambda c: [f"arn:aws:application-autoscaling:{c.region}:{c.account}:scalable-target/*"],
+    },
+    dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
+    alarm_kinds=ECS_SERVICE_ALARMS,
+    diagnosis_permissions=(
+        Permission(("ecs:DescribeServices",), resource="ecs_service"),
+        Permission(("ecs:DescribeTasks",), resource="ecs_service.task"),
+        # ListTasks has no resource-level permission; the condition keeps it to the customer's cluster.
+        Permission(("ecs:ListTasks",), resource="*", conditions=(("ArnEquals", "ecs:cluster", "ecs_service.cluster"),)),
+    ),
+)
+
+KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE,)}
+
+
+def kind(name: str) -> ResourceKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown resource kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def resolve(reference: str, config: CustomerConfig) -> list[str]:
+    """'*', '<kind>' or '<kind>.<part>' -> ARNs of the customer's resources."""
+    if reference == "*":
+        return ["*"]
+    name, _, part = reference.partition(".")
+    return kind(name).resource_arns(part, config)
+
+
+@dataclass(frozen=True)
+class WatchedAlarm:
+    """One alarm the stack creates: an alarm kind on one instance of a resource kind."""
+
+    name: str
+    kind: ResourceKind
+    alarm: AlarmKind
+    target: str  # the instance, e.g. the service name
+
+
+def watched_alarms(config: CustomerConfig) -> dict[str, WatchedAlarm]:
+    """Every alarm this customer's stack creates, by name."""
+    from catalog import naming
+
+    return {
+        (name := naming.alarm_name(config.customer, target, alarm.condition)): WatchedAlarm(name, k, alarm, target)
+        for k in KINDS.values() for target in k.instances(config) for alarm in k.alarm_kinds
+    }

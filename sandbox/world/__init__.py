@@ -1,0 +1,66 @@
+"""The simulated customer environment, one module per resource kind (catalog/kinds.py), named after it.
+
+Each module declares its part of a scenario's ``world`` and of the report (``KEY`` and ``Spec``), how to
+build it in moto (``build``), what moto lacks for it (``install``, through the sandbox's Patches), how to
+check a scenario against the customer file (``check``) and how the report shows it (``snapshot``);
+``AWS_SERVICES`` and ``instance_of`` let the timeline show an instance before and after a change.
+This package only iterates over the kinds.
+"""
+
+import importlib
+from types import ModuleType
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from catalog.kinds import KINDS
+
+
+def modules() -> dict[str, ModuleType]:
+    """Every kind's world module, by kind name."""
+    return {name: importlib.import_module(f"sandbox.world.{name}") for name in KINDS}
+
+
+class PagerDutyWorld(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fail_status: int = Field(default=500, ge=400, le=599, description="what PagerDuty answers")
+    failures: int = Field(default=1000, ge=1, description="for this many requests, then it recovers")
+
+
+World = create_model(  # type: ignore[call-overload]
+    "World",
+    __config__=ConfigDict(extra="forbid"),
+    pagerduty=(PagerDutyWorld | None, Field(default=None, description="an outage of PagerDuty")),
+    **{m.KEY: (dict[str, m.Spec], Field(default_factory=dict)) for m in modules().values()},
+)
+
+
+def check(world, config) -> None:
+    """Raises ValueError naming the part of the world that contradicts the customer file."""
+    for m in modules().values():
+        for name, spec in getattr(world, m.KEY).items():
+            m.check(config, name, spec)
+
+
+def build(clients, config, world, account: str, region: str) -> None:
+    for m in modules().values():
+        m.build(clients, config, getattr(world, m.KEY), account, region)
+
+
+def install(patches) -> None:
+    for m in modules().values():
+        m.install(patches)
+
+
+def snapshot(clients, config) -> dict:
+    """The world as the report shows it: {<KEY>: {<instance>: {...}}} per kind."""
+    return {m.KEY: m.snapshot(clients, config) for m in modules().values()}
+
+
+def before_after(clients, config, service: str, operation: str, params: dict):
+    """The instance a change is about, as the report shows it (None when no kind knows the call)."""
+    for m in modules().values():
+        if service in m.AWS_SERVICES:
+            name = m.instance_of(operation, params)
+            return m.snapshot(clients, config).get(name) if name else None
+    return None

@@ -1,0 +1,83 @@
+"""The catalog is complete: every declared kind and runbook has its modules, and its declarations agree.
+
+Adding a kind or a runbook touches no generic code; a forgotten piece fails here, not in a game day.
+"""
+
+import importlib
+
+import pytest
+
+from catalog import KINDS, RUNBOOKS, naming, watched_alarms
+from catalog.kinds import resolve
+from customers import load_all
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_every_kind_has_its_diagnosis_and_its_part_of_the_sandbox_world(name):
+    diagnosis = importlib.import_module(f"lambdas.diagnosis.{name}")
+    assert callable(diagnosis.diagnose)
+    world = importlib.import_module(f"sandbox.world.{name}")
+    for attr in ("KEY", "Spec", "AWS_SERVICES", "instance_of", "check", "build", "install", "snapshot"):
+        assert hasattr(world, attr), f"sandbox/world/{name}.py lacks {attr}"
+
+
+@pytest.mark.parametrize("name", sorted(RUNBOOKS))
+def test_every_runbook_has_its_module_a_known_target_kind_and_declared_outcomes(name):
+    rb = RUNBOOKS[name]
+    module = importlib.import_module(f"lambdas.runbooks.{naming.module_name(name)}")
+    assert callable(module.handler)
+    assert rb.target_kind in KINDS
+    # the example input names an instance the way the target kind does, and is valid
+    assert KINDS[rb.target_kind].target_field in rb.example_input
+    rb.input_model.model_validate(rb.example_input)
+    names = [o.name for o in rb.outcomes]
+    assert len(names) == len(set(names)) and names
+    assert {o.kind for o in rb.outcomes} <= {"ok", "skipped", "refused", "failed"}
+
+
+def test_outcomes_that_need_a_person_are_refused_failed_or_undeclared():
+    rb = RUNBOOKS["scale-ecs-service"]
+    assert [o.name for o in rb.outcomes if o.needs_person] == ["refused", "timed_out"]
+    assert not rb.needs_person("scaled") and rb.needs_person("something-new")
+
+
+def test_every_alarm_kind_answers_with_a_declared_runbook_acting_on_its_own_kind():
+    for kind in KINDS.values():
+        for alarm in kind.alarm_kinds:
+            if alarm.runbook is None:
+                assert alarm.no_runbook_reason, f"{kind.name}/{alarm.condition} pages only: say why"
+                continue
+            assert RUNBOOKS[alarm.runbook].target_kind == kind.name
+            # what admit builds for it is valid input for the runbook
+            RUNBOOKS[alarm.runbook].input_model.model_validate(
+                {kind.target_field: "x", **alarm.runbook_input})
+
+
+@pytest.mark.parametrize("config", load_all(), ids=lambda c: c.customer)
+def test_every_permission_resolves_to_arns_of_the_customers_account(config):
+    references = {p.resource for rb in RUNBOOKS.values() for p in rb.permissions}
+    references |= {p.resource for k in KINDS.values() for p in k.diagnosis_permissions}
+    references |= {c[2] for rb in RUNBOOKS.values() for p in rb.permissions for c in p.conditions}
+    for ref in references - {"*"}:
+        for arn in resolve(ref, config):
+            assert f":{config.region}:{config.account}:" in arn, (ref, arn)
+    for rb in RUNBOOKS.values():
+        for p in rb.permissions:
+            assert not (p.write and p.resource == "*"), f"{rb.name}: write {p.actions} on '*'"
+
+
+def test_unknown_kind_or_part_is_a_clear_error():
+    config = load_all()[0]
+    with pytest.raises(KeyError, match="unknown resource kind 'rds'"):
+        resolve("rds", config)
+    with pytest.raises(KeyError, match="declares no ARNs for 'volume'"):
+        resolve("ecs_service.volume", config)
+
+
+@pytest.mark.parametrize("config", load_all(), ids=lambda c: c.customer)
+def test_watched_alarms_cover_every_instance_of_every_kind(config):
+    alarms = watched_alarms(config)
+    expected = sum(len(k.instances(config)) * len(k.alarm_kinds) for k in KINDS.values())
+    assert len(alarms) == expected
+    for name, watched in alarms.items():
+        assert name == naming.alarm_name(config.customer, watched.target, watched.alarm.condition)
