@@ -16,7 +16,7 @@ from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deploy
 from sandbox.eventbus import EventBus, alarm_event
 from sandbox.moto_gaps import CompressedClock, InProcessLambda, Patches, fix_nested_start_execution
-from sandbox.pagerduty import FakePagerDuty
+from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
 from sandbox.synth import ROOT, synthesize
 from sandbox.timeline import Timeline
@@ -75,6 +75,7 @@ class Sandbox:
         self.clock.install(self.patches)
         fix_nested_start_execution(self.patches)
         world_mod.install_ecs_behaviour(self.patches)
+        redirect_official_hosts(self.patches, self.pagerduty)  # the stack pages PagerDuty's own hosts only
         self.recorder = Recorder({naming.table_name(self.customer)}, before_after=self._before_after)
         self.recorder.install()
         try:
@@ -111,8 +112,7 @@ class Sandbox:
         assembly = self.assembly or synthesize(self.workdir / "cdk.out", self.customer)
         self.client("secretsmanager").create_secret(Name=self.config.paging.pagerduty_secret_name,
                                                     SecretString=ROUTING_KEY)
-        self.deployment = deploy(self.client, assembly, naming.stack_name(self.customer),
-                                 {"PagerDutyEventsUrl": self.pagerduty.events_url})
+        self.deployment = deploy(self.client, assembly, naming.stack_name(self.customer), {})
         self.timeline.add("deploy", f"deployed {self.deployment.stack_name}: "
                                     f"{len(self.deployment.resources)} resources, "
                                     f"state machines {', '.join(self.deployment.state_machines)}")

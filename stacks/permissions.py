@@ -21,11 +21,20 @@ def resource_arns(kind: str, config: CustomerConfig) -> list[str]:
     return kinds[kind]
 
 
+# Conditions that narrow a kind further where its ARN cannot (Service Authorization Reference:
+# RegisterScalableTarget takes scalable-target ARNs, which carry a random id, and the
+# application-autoscaling:service-namespace / scalable-dimension condition keys; none names the service).
+CONDITIONS = {
+    "ecs_scalable_target": {"StringEquals": {"application-autoscaling:service-namespace": "ecs",
+                                             "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"}},
+}
+
+
 def statements(permissions: tuple[Permission, ...], config: CustomerConfig) -> list[iam.PolicyStatement]:
     result = []
     for p in permissions:
         arns = resource_arns(p.resource, config)
         if p.write and arns == ["*"]:
             raise ValueError(f"write actions {p.actions} must be scoped to resources, not '*'")
-        result.append(iam.PolicyStatement(actions=list(p.actions), resources=arns))
+        result.append(iam.PolicyStatement(actions=list(p.actions), resources=arns, conditions=CONDITIONS.get(p.resource)))
     return result
