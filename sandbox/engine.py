@@ -14,7 +14,7 @@ from catalog import naming
 from customers import load_customer
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deploy
-from sandbox.eventbus import EventBus, alarm_event
+from sandbox.eventbus import EventBus, alarm_event, parameter_change_event
 from sandbox.moto_gaps import CompressedClock, InProcessLambda, Patches, fix_nested_start_execution
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
@@ -140,6 +140,10 @@ class Sandbox:
         self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
                                          Type="String", Overwrite=True)
         self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
+        if getattr(self, "bus", None) is not None:  # a step, not the initial setup: CloudTrail reports the call
+            caller = self.client("sts").get_caller_identity()["Arn"]
+            self.deliver(parameter_change_event(naming.mode_parameter_name(self.customer), caller,
+                                                self.config.account, self.config.region))
 
     def world_snapshot(self) -> dict:
         return world_mod.snapshot(self.client, self.config)
