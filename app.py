@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """CDK entry point: one stack per customer (all by default; one with -c customer=<name>)."""
 
+import json
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
@@ -9,9 +11,17 @@ from cdk_nag import AwsSolutionsChecks
 from customers import CustomerConfigError, load_all, load_customer
 from stacks.remediation_stack import RemediationStack
 
+CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+
+
+def feature_flags() -> dict:
+    """cdk.json's context (the recommended feature flags), also when the app is built without the CLI."""
+    return json.loads(CDK_JSON.read_text()).get("context", {})
+
 
 def build_app(customer: str | None = None, outdir: str | None = None) -> cdk.App:
-    app = cdk.App(outdir=outdir) if outdir else cdk.App()
+    # Context given here is overridden by the CLI's (-c ...), which includes cdk.json's anyway.
+    app = cdk.App(outdir=outdir, context=feature_flags()) if outdir else cdk.App(context=feature_flags())
     customer = customer or app.node.try_get_context("customer")
     configs = [load_customer(customer)] if customer else load_all()
     for config in configs:

@@ -5,12 +5,26 @@ Defaults follow the runbook's names, so a customer file only states what differs
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
 # would do and changes nothing; off pages only. A run always takes the strictest mode that applies.
 Mode = Literal["enforce", "dry-run", "off"]
 MODES: tuple[str, ...] = get_args(Mode)
+
+# PagerDuty's own Events API v2 endpoints (US and EU service regions): the only hosts the routing key
+# may be sent to. Checked when a customer file is loaded (synth) and again by the Lambda before it reads the key.
+PAGERDUTY_EVENTS_URLS: tuple[str, ...] = (
+    "https://events.pagerduty.com/v2/enqueue",
+    "https://events.eu.pagerduty.com/v2/enqueue",
+)
+
+
+def pagerduty_url_problem(url: str) -> str | None:
+    """None if url is one of PagerDuty's endpoints, else a sentence that says what is allowed."""
+    if url in PAGERDUTY_EVENTS_URLS:
+        return None
+    return f"{url!r} is not a PagerDuty Events API endpoint; allowed: {', '.join(PAGERDUTY_EVENTS_URLS)}"
 
 
 class _Strict(BaseModel):
@@ -56,9 +70,17 @@ class StateConfig(_Strict):
 class PagingConfig(_Strict):
     # Operators put the routing key into Secrets Manager under this name; the stack never holds it.
     pagerduty_secret_name: str = ""
-    pagerduty_events_url: str = Field(default="https://events.pagerduty.com/v2/enqueue", pattern=r"^https?://")
+    pagerduty_events_url: str = PAGERDUTY_EVENTS_URLS[0]  # the EU service region: PAGERDUTY_EVENTS_URLS[1]
     on_call_contact: str = "On-call engineer (see the PagerDuty rotation)"
     status_update_emails: tuple[str, ...] = ()
+
+    @field_validator("pagerduty_events_url")
+    @classmethod
+    def _pagerduty_only(cls, url: str) -> str:
+        problem = pagerduty_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
 
 
 class CustomerConfig(_Strict):
@@ -74,6 +96,9 @@ class CustomerConfig(_Strict):
     function: str = ""
     paging: PagingConfig = PagingConfig()
     powertools_layer_version: int = Field(default=27, ge=1)
+    # Reserved concurrency of each function, so a storm elsewhere in the account cannot starve the
+    # remediation. 0 or null: off (an account with a low concurrency quota rejects it at deploy time).
+    lambda_reserved_concurrency: int | None = Field(default=2, ge=0, le=100)
 
     @model_validator(mode="before")
     @classmethod

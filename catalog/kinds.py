@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from catalog.alarms import ECS_SERVICE_ALARMS, AlarmKind
 from catalog.customer import CustomerConfig
-from catalog.permissions import Permission
+from catalog.permissions import Condition, Permission
 
 ArnFunction = Callable[[CustomerConfig], list[str]]
 
@@ -62,7 +62,8 @@ ECS_SERVICE = ResourceKind(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
         Permission(("ecs:DescribeTasks",), resource="ecs_service.task"),
         # ListTasks has no resource-level permission; the condition keeps it to the customer's cluster.
-        Permission(("ecs:ListTasks",), resource="*", conditions=(("ArnEquals", "ecs:cluster", "ecs_service.cluster"),)),
+        Permission(("ecs:ListTasks",), resource="*",
+                   conditions=(Condition("ArnEquals", "ecs:cluster", resource="ecs_service.cluster"),)),
     ),
 )
 

@@ -2,6 +2,13 @@
 
 PREFIX = "lecture"
 
+# Partition-key prefixes of the automation table (lambdas/logic/store.py). Functions may change rows
+# under STATE_KEY_PREFIXES; audit rows they may only put (IAM dynamodb:LeadingKeys). A new kind of row
+# needs its prefix here, or its writes are denied.
+STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#")
+AUDIT_KEY_PREFIX = "audit#"
+MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
+
 
 def stack_name(customer: str) -> str:
     return f"{PREFIX}-{customer}-remediation"
@@ -9,6 +16,11 @@ def stack_name(customer: str) -> str:
 
 def alarm_name(customer: str, service: str, condition: str) -> str:
     return f"{PREFIX}-{customer}-{service}-{condition}"
+
+
+def alarm_arn_pattern(customer: str, region: str, account: str) -> str:
+    """Every alarm of this customer (service alarms and the automation's own), for ArnLike conditions."""
+    return f"arn:aws:cloudwatch:{region}:{account}:alarm:{PREFIX}-{customer}-*"
 
 
 def state_machine_name(customer: str, workflow: str) -> str:

@@ -9,9 +9,19 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Condition:
+    """An IAM condition that narrows a permission where its ARN cannot. Its value is either literal
+    (``value``) or the ARNs of a resource reference (``resource``, resolved like Permission.resource)."""
+
+    operator: str  # StringEquals, ArnEquals, ...
+    key: str  # e.g. ecs:cluster, application-autoscaling:service-namespace
+    value: str = ""
+    resource: str = ""
+
+
+@dataclass(frozen=True)
 class Permission:
     actions: tuple[str, ...]
     resource: str
     write: bool = False
-    # IAM conditions, as (operator, condition key, resource reference resolved like ``resource``)
-    conditions: tuple[tuple[str, str, str], ...] = ()
+    conditions: tuple[Condition, ...] = ()

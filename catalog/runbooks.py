@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from catalog.customer import Mode
-from catalog.permissions import Permission
+from catalog.permissions import Condition, Permission
 
 
 @dataclass(frozen=True)
@@ -90,8 +90,13 @@ SCALE_ECS_SERVICE = Runbook(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
         Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
         Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
+        # Scalable target ARNs carry a random id and no condition key names the service (Service Authorization
+        # Reference); the namespace and dimension conditions keep it to ECS services' desired counts.
         Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
-                   write=True),
+                   write=True, conditions=(
+                       Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
+                       Condition("StringEquals", "application-autoscaling:scalable-dimension",
+                                 "ecs:service:DesiredCount"))),
     ),
     outcomes=(
         Outcome("scaled", "ok", "the service runs the new number of tasks"),

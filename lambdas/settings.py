@@ -14,7 +14,11 @@ class Settings(BaseModel):
     topic_arn: str = ""
     mode_parameter: str
     pagerduty_secret_name: str = ""
-    pagerduty_events_url: str = ""
+
+    @property
+    def pagerduty_events_url(self) -> str:
+        """One source of truth: the customer file's paging.pagerduty_events_url."""
+        return self.customer.paging.pagerduty_events_url
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -26,7 +30,6 @@ class Settings(BaseModel):
                 topic_arn=env.get("TOPIC_ARN", ""),
                 mode_parameter=env.get("MODE_PARAMETER", ""),
                 pagerduty_secret_name=env.get("PAGERDUTY_SECRET_NAME", ""),
-                pagerduty_events_url=env.get("PAGERDUTY_EVENTS_URL", ""),
             )
         except ValidationError as exc:
             raise ConfigurationError(f"the function's environment is invalid: {exc}") from None

@@ -22,7 +22,7 @@ from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
 from sandbox.moto_gaps import CompressedClock, InProcessLambda, atomic_dynamodb, fix_nested_start_execution
 from sandbox.observe import Observer, StatusUpdates
-from sandbox.pagerduty import FakePagerDuty
+from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
 from sandbox.stack import ROUTING_KEY, deploy_customer
 from sandbox.steps import Driver
@@ -65,6 +65,7 @@ class Sandbox:
         self._started = True
         patches = self.aws.patches
         self.pagerduty = FakePagerDuty().start()
+        redirect_official_hosts(patches, self.pagerduty)  # the stack pages PagerDuty's own hosts only
         self.recorder = Recorder({naming.table_name(self.customer)}, before_after=self._before_after)
         self.observer = Observer(self.timeline, self.recorder, self.pagerduty, self.executions_log)
         self.lambdas = InProcessLambda(self.workdir, on_invoke=self.observer.on_invoke)
@@ -96,7 +97,7 @@ class Sandbox:
 
     def _deploy(self) -> None:
         self.deployment = deploy_customer(self.client, self.customer, self.config, self.assembly, self.workdir,
-                                          self.pagerduty.events_url, self.timeline)
+                                          self.timeline)
         self.executions_log.state_machines = self.driver.state_machines = self.deployment.state_machines
         self.observer.updates = StatusUpdates(self.client, self.deployment.outputs["StatusTopic"])
         if self.mode:

@@ -34,6 +34,23 @@ def alarm_event(alarm: dict, state: str, previous: str, reason: str, account: st
     }
 
 
+def parameter_change_event(name: str, caller_arn: str, account: str, region: str, event_name: str = "PutParameter",
+                           at: datetime | None = None) -> dict:
+    """An "AWS API Call via CloudTrail" event for an SSM parameter change, as a trail delivers it."""
+    at = at or datetime.now(timezone.utc)
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ssm",
+        "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region, "resources": [],
+        "detail": {
+            "eventVersion": "1.08", "eventSource": "ssm.amazonaws.com", "eventName": event_name,
+            "awsRegion": region, "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventType": "AwsApiCall",
+            "userIdentity": {"type": "IAMUser", "arn": caller_arn, "accountId": account},
+            "requestParameters": {"name": name, "type": "String", "overwrite": True},
+            "responseElements": {"version": 2, "tier": "Standard"},
+        },
+    }
+
+
 def _path(data, path: str):
     if path in ("$", ""):
         return data

@@ -36,7 +36,7 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-__all__ = ["FakePagerDuty", "SCHEMA_PATH", "MAX_BODY_BYTES"]
+__all__ = ["FakePagerDuty", "SCHEMA_PATH", "MAX_BODY_BYTES", "redirect_official_hosts"]
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "pagerduty-events-v2.openapi.json"
 
@@ -309,3 +309,29 @@ def _scripted_body(status: int) -> dict[str, Any]:
     if status >= 500:
         return {"status": "error", "message": "An error occurred on a request."}
     return {**_INVALID, "errors": [f"scripted failure {status}"]}
+
+
+def redirect_official_hosts(patches: Any, fake: FakePagerDuty) -> None:
+    """Send requests for PagerDuty's own hosts to ``fake``, as moto does for AWS: the deployed template
+    and the Lambda allow only PagerDuty's endpoints, and the sandbox needs no other URL.
+    ``patches`` (sandbox.moto_gaps.Patches) undoes it when the sandbox stops."""
+    import urllib.request
+
+    from catalog.customer import PAGERDUTY_EVENTS_URLS
+
+    hosts = {urlsplit(url).netloc for url in PAGERDUTY_EVENTS_URLS}
+    original = urllib.request.urlopen
+
+    def urlopen(request: Any, *args: Any, **kwargs: Any) -> Any:
+        url = request.full_url if isinstance(request, urllib.request.Request) else str(request)
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.netloc in hosts:
+            target = fake.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
+            if isinstance(request, urllib.request.Request):
+                request = urllib.request.Request(target, data=request.data, method=request.get_method(),
+                                                 headers=dict(request.header_items()))
+            else:
+                request = target
+        return original(request, *args, **kwargs)
+
+    patches.set(urllib.request, "urlopen", urlopen)

@@ -9,12 +9,11 @@ from sandbox.synth import synthesize
 ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like a PagerDuty integration key
 
 
-def deploy_customer(client, customer: str, config, assembly: Path | None, workdir: Path, events_url: str,
-                    timeline) -> Deployment:
+def deploy_customer(client, customer: str, config, assembly: Path | None, workdir: Path, timeline) -> Deployment:
     assembly = assembly or synthesize(workdir / "cdk.out", customer)
     # operators put the routing key into Secrets Manager; the stack only references it by name
     client("secretsmanager").create_secret(Name=config.paging.pagerduty_secret_name, SecretString=ROUTING_KEY)
-    deployment = deploy(client, assembly, naming.stack_name(customer), {"PagerDutyEventsUrl": events_url})
+    deployment = deploy(client, assembly, naming.stack_name(customer), {})
     timeline.add("deploy", f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
                            f"state machines {', '.join(deployment.state_machines)}")
     if deployment.skipped_types:

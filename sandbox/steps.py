@@ -6,7 +6,7 @@ import threading
 import uuid
 
 from catalog import naming
-from sandbox.eventbus import alarm_event
+from sandbox.eventbus import alarm_event, parameter_change_event
 
 
 class Driver:
@@ -20,6 +20,10 @@ class Driver:
         self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
                                          Type="String", Overwrite=True)
         self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
+        if self.bus is not None:  # a step, not the initial setup: CloudTrail reports the call
+            caller = self.client("sts").get_caller_identity()["Arn"]
+            self.deliver(parameter_change_event(naming.mode_parameter_name(self.customer), caller,
+                                                self.config.account, self.config.region))
 
     def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:
         cw = self.client("cloudwatch")

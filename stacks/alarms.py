@@ -52,7 +52,7 @@ class AlarmRouting(Construct):
             description=f"{naming.group(config.customer)} alarm state changes -> respond workflow",
             event_pattern=events.EventPattern(
                 source=["aws.cloudwatch"], detail_type=["CloudWatch Alarm State Change"],
-                account=[config.account], detail={"alarmName": alarm_names}),
+                account=[config.account], region=[config.region], detail={"alarmName": alarm_names}),
             targets=[targets.SfnStateMachine(respond, dead_letter_queue=self.dead_letters, retry_attempts=8,
                                              max_event_age=Duration.hours(2))])
         # Nothing may fail unnoticed: alarm on the DLQ and on failed executions of every workflow

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from aws_cdk import CfnParameter, Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -16,7 +16,7 @@ from constructs import Construct
 
 from catalog import CustomerConfig, naming
 from catalog.customer import MODES
-from stacks.nag import acknowledge_wildcards, arn_of
+from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 
 ROOT = Path(__file__).resolve().parent.parent
 # The Lambda asset is the repository filtered down to lambdas/ and catalog/ (git-ignore syntax).
@@ -30,15 +30,13 @@ class Foundation(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig) -> None:
         super().__init__(scope, construct_id)
         self.config = config
+        self._log_group_arns: list[str] = []
         self.key = self._build_key()
         self.table = self._build_table()
         self.topic = self._build_topic()
         self.mode = self._build_mode_switch()
         self.pagerduty_secret = secretsmanager.Secret.from_secret_name_v2(
             self, "PagerDutyRoutingKey", config.paging.pagerduty_secret_name)
-        self.events_url = CfnParameter(
-            Stack.of(self), "PagerDutyEventsUrl", type="String", default=config.paging.pagerduty_events_url,
-            allowed_pattern=r"^https?://.+", description="PagerDuty Events API v2 enqueue URL")
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools",
@@ -47,10 +45,38 @@ class Foundation(Construct):
     def _build_key(self) -> kms.Key:
         key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
                       description=f"{naming.group(self.config.customer)} remediation: status topic and logs")
-        # CloudWatch alarms publish to the encrypted topic; CloudWatch Logs encrypts the logs.
-        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{self.config.region}.amazonaws.com"))
+        # CloudWatch alarms publish to the encrypted topic: only this customer's alarms, in this account.
+        key.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsOfThisCustomer", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=self._alarm_conditions()))
+        # CloudWatch Logs encrypts this stack's log groups, and only those (the list grows in log_group()).
+        self._logs_statement = iam.PolicyStatement(
+            sid="CloudWatchLogsOfThisStack",
+            principals=[iam.ServicePrincipal(f"logs.{self.config.region}.amazonaws.com")],
+            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            resources=["*"])
+        key.add_to_resource_policy(self._logs_statement)
         return key
+
+    def _alarm_conditions(self) -> dict:
+        c = self.config
+        return {"StringEquals": {"aws:SourceAccount": c.account},
+                "ArnLike": {"aws:SourceArn": naming.alarm_arn_pattern(c.customer, c.region, c.account)}}
+
+    def grant_table(self, grantee: iam.IGrantable) -> None:
+        """Incident state read/write; the audit trail put-only (dynamodb:LeadingKeys), so no function can
+        change or delete an audit row."""
+        table_arn = self.table.table_arn
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                     "dynamodb:ConditionCheckItem", "dynamodb:Query"],
+            resources=[table_arn],
+            conditions={"ForAllValues:StringLike": {
+                "dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}}))
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["dynamodb:PutItem"], resources=[table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
+        self.key.grant_encrypt_decrypt(grantee)
 
     def _build_table(self) -> dynamodb.Table:
         return dynamodb.Table(
@@ -68,6 +94,10 @@ class Foundation(Construct):
         topic = sns.Topic(self, "StatusUpdates", topic_name=naming.topic_name(self.config.customer),
                           display_name=f"{naming.group(self.config.customer)} status updates",
                           master_key=self.key, enforce_ssl=True)
+        # The self-watch alarms (DLQ, failed executions) publish here; only this customer's alarms may.
+        topic.add_to_resource_policy(iam.PolicyStatement(
+            sid="CloudWatchAlarmsOfThisCustomer", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"], resources=[topic.topic_arn], conditions=self._alarm_conditions()))
         for email in self.config.paging.status_update_emails:
             topic.add_subscription(subscriptions.EmailSubscription(email))
         return topic
@@ -78,9 +108,15 @@ class Foundation(Construct):
             string_value=self.config.mode, allowed_pattern=f"^({'|'.join(MODES)})$",
             description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)")
 
-    def log_group(self, scope: Construct, construct_id: str, name: str) -> logs.LogGroup:
+    def log_group(self, scope: Construct, construct_id: str, name: str, *, retain: bool = False) -> logs.LogGroup:
+        """retain: kept when the stack is deleted (the workflows' execution history is part of the audit)."""
+        c = self.config
+        self._log_group_arns.append(f"arn:aws:logs:{c.region}:{c.account}:log-group:{name}")
+        self._logs_statement.add_condition(
+            "ArnLike", {"kms:EncryptionContext:aws:logs:arn": list(self._log_group_arns)})
         return logs.LogGroup(scope, construct_id, log_group_name=name, retention=LOG_RETENTION,
-                             encryption_key=self.key, removal_policy=RemovalPolicy.DESTROY)
+                             encryption_key=self.key,
+                             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY)
 
     def function(self, scope: Construct, construct_id: str, *, component: str, handler: str,
                  statements: list[iam.PolicyStatement], timeout_seconds: int = 30) -> lambda_.Function:
@@ -94,17 +130,21 @@ class Foundation(Construct):
         for statement in statements:
             role.add_to_policy(statement)
         acknowledge_wildcards(role, [f"Resource::{arn_of(log_group)}:*"], "log streams of this function's own log group")
+        acknowledge_wildcards(role, ["Resource::*"], "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) "
+                                                    "have no resource-level permissions")
+        acknowledge_key_grants(role)
+        reserved = self.config.lambda_reserved_concurrency or None  # 0 / null: off
         fn = lambda_.Function(
             scope, construct_id, function_name=name, runtime=RUNTIME, handler=handler, code=self.code,
             layers=[self.layer], role=role, log_group=log_group, memory_size=256,
             timeout=Duration.seconds(timeout_seconds), tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved,
             environment={
                 "CUSTOMER_CONFIG": self.config.model_dump_json(),
                 "TABLE_NAME": self.table.table_name,
                 "TOPIC_ARN": self.topic.topic_arn,
                 "MODE_PARAMETER": self.mode.parameter_name,
                 "PAGERDUTY_SECRET_NAME": self.config.paging.pagerduty_secret_name,
-                "PAGERDUTY_EVENTS_URL": self.events_url.value_as_string,
                 "POWERTOOLS_SERVICE_NAME": "lecture-remediation",
                 "POWERTOOLS_METRICS_NAMESPACE": "LectureRemediation",
                 "POWERTOOLS_LOG_LEVEL": "INFO",

@@ -21,8 +21,8 @@ def statements(permissions: tuple[Permission, ...], config: CustomerConfig) -> l
         if p.write and arns == ["*"]:
             raise ValueError(f"write actions {p.actions} must be scoped to resources, not '*'")
         conditions: dict[str, dict[str, object]] = {}
-        for operator, key, reference in p.conditions:
-            values = resource_arns(reference, config)
-            conditions.setdefault(operator, {})[key] = values[0] if len(values) == 1 else values
+        for c in p.conditions:
+            values = resource_arns(c.resource, config) if c.resource else [c.value]
+            conditions.setdefault(c.operator, {})[c.key] = values[0] if len(values) == 1 else values
         result.append(iam.PolicyStatement(actions=list(p.actions), resources=arns, conditions=conditions or None))
     return result

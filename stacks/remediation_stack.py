@@ -6,6 +6,7 @@ from constructs import Construct
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.foundation import Foundation
+from stacks.mode_watch import ModeChangeWatch
 from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
 from stacks.runbook_workflow import RunbookWorkflow
@@ -22,11 +23,13 @@ class RemediationStack(Stack):
                                          foundation=self.foundation) for rb in RUNBOOKS.values()]
         self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
                                        runbooks=self.runbooks)
+        self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
         self.alarms = ResourceAlarms(self, "Alarms", config=config)
         self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
                                     alarm_names=self.alarms.names, respond=self.respond.state_machine,
                                     watched={"respond": self.respond.state_machine,
-                                             **{rb.runbook.name: rb.state_machine for rb in self.runbooks}})
+                                             **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
+                                             naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine})
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",

@@ -5,14 +5,15 @@ is caught and pages "automation failed" before the execution ends as FAILED: nev
 that cannot be sent does not hold back the runbook; record then fails the execution loudly.
 """
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import KINDS, CustomerConfig, naming
 from stacks.foundation import Foundation
-from stacks.nag import acknowledge_wildcards, arn_of
+from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
 from stacks.runbook_workflow import RunbookWorkflow
 from stacks.workflow_parts import lambda_step, state_machine
@@ -29,26 +30,43 @@ class RespondWorkflow(Construct):
         name = naming.state_machine_name(config.customer, "respond")
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(),
-            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name)),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
             # a resolve may wait for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
             timeout=Duration.seconds(3600 + max(s.cooldown_seconds for s in config.ecs.services)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
-        stack = Stack.of(self)
-        children = [
-            'Resource::arn:<AWS::Partition>:states:{}:{}:execution:{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{}"}}]}}]}}*'
-            .format(config.region, config.account, stack.resolve(stack.get_logical_id(rb.state_machine.node.default_child)))
-            for rb in runbooks]
+        children = self._grant_runbook_starts()
         versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)] + [
             f"Resource::{arn_of(rb.function)}:*" for rb in runbooks if rb.runbook.on_resolve]
-        acknowledge_wildcards(self.state_machine.role, children + versions,
-                              "executions of this stack's runbook state machines (sync:2 polling) and versions "
-                              "of this stack's own functions (a runbook's on-resolve step included)")
+        acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn}" for arn in children] + versions,
+                              "executions of this stack's runbook state machines (exact name, then ':', for "
+                              "sync:2 polling) and versions of this stack's own functions (a runbook's "
+                              "on-resolve step included)")
+        # the last resort publishes to the encrypted status topic without a Lambda
+        foundation.topic.grant_publish(self.state_machine)
+        acknowledge_key_grants(self.state_machine.role)
+
+    def _grant_runbook_starts(self) -> list[str]:
+        """What startExecution.sync:2 needs, with executions scoped to each runbook's exact name followed
+        by ':' (CDK's task would grant the name as a prefix, matching other state machines too)."""
+        c = self.config
+        executions = [f"arn:aws:states:{c.region}:{c.account}:execution:"
+                      f"{naming.state_machine_name(c.customer, rb.runbook.name)}:*" for rb in self.runbooks]
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["states:StartExecution"], resources=[rb.state_machine.state_machine_arn for rb in self.runbooks]))
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["states:DescribeExecution", "states:StopExecution"], resources=executions))
+        self.state_machine.add_to_role_policy(iam.PolicyStatement(
+            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+            resources=[Stack.of(self).format_arn(
+                service="events", resource="rule",
+                resource_name="StepFunctionsGetEventsForStepFunctionsExecutionRule")]))
+        return executions
 
     def _build_functions(self) -> None:
         f, config = self.foundation, self.config
         self.admit_fn = f.function(self, "AdmitFunction", component="admit", handler="lambdas.handlers.admit.handler",
                                    statements=[])
-        f.table.grant_read_write_data(self.admit_fn)
+        f.grant_table(self.admit_fn)
         f.mode.grant_read(self.admit_fn)
 
         # page diagnoses the alarm's resource: each kind declares what its diagnosis reads
@@ -62,7 +80,11 @@ class RespondWorkflow(Construct):
         acknowledge_wildcards(self.page_fn.role, task_ids,
                               "diagnosis reads resources whose ids AWS assigns (e.g. stopped tasks of the "
                               "customer's cluster)")
-        f.table.grant_read_write_data(self.record_fn)
+        if any(p.resource == "*" for k in KINDS.values() for p in k.diagnosis_permissions):
+            acknowledge_wildcards(self.page_fn.role, ["Resource::*"],
+                                  "diagnosis reads without resource-level permissions (e.g. ecs:ListTasks), each "
+                                  "limited by a condition declared with the kind (ecs:cluster)")
+        f.grant_table(self.record_fn)
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
             f.pagerduty_secret.grant_read(fn)
@@ -92,20 +114,33 @@ class RespondWorkflow(Construct):
                                      result_path="$.record")
         failed = sfn.Fail(self, "Failed", error="AutomationFailed",
                           cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")))
-        page_failure.add_catch(record_failure, errors=["States.ALL"], result_path="$.page_error")
+        # Last resort when the page itself fails (Lambda throttled or down, PagerDuty unreachable): a
+        # status update straight from Step Functions to the topic, no Lambda involved.
+        last_resort = tasks.SnsPublish(
+            self, "NotifyAutomationFailed", topic=self.foundation.topic, result_path=S.DISCARD,
+            subject=f"[lecture-{self.config.customer}] - Lecture Infrastructure Issue - Status Update",
+            message=sfn.TaskInput.from_text(S.format(
+                "Current Status: Investigating. Impact: unknown: the automation failed and its page could not be "
+                "sent. Affected customers: {}. Execution: {}. Error: {}: {}. Page error: {}. Contact: {}",
+                self.config.customer, S.execution_name, S.string_at("$.error.Error"), S.string_at("$.error.Cause"),
+                S.string_at("$.page_error.Error"), self.config.paging.on_call_contact)),
+            comment="last resort: needs no Lambda")
+        page_failure.add_catch(last_resort, errors=["States.ALL"], result_path="$.page_error")
+        last_resort.add_catch(record_failure, errors=["States.ALL"], result_path="$.notify_error")
         record_failure.add_catch(failed, errors=["States.ALL"], result_path="$.record_error")
+        last_resort.next(record_failure)
         page_failure.next(record_failure).next(failed)
 
         remediate = sfn.Choice(self, "Remediate?", comment="one branch per runbook in the catalog")
         for rb in self.runbooks:
-            run = tasks.StepFunctionsStartExecution(
-                self, f"Run {rb.runbook.name}", state_machine=rb.state_machine,
-                integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-                input=sfn.TaskInput.from_json_path_at("$.admit.runbook_input"),
-                name=S.string_at("$.admit.child_execution_name"),
-                result_selector={"Output": S.object_at("$.Output"), "Status": S.string_at("$.Status"),
-                                 "ExecutionArn": S.string_at("$.ExecutionArn")},
-                result_path="$.remediation", comment=f"{rb.runbook.title}; waits for it (sync:2)")
+            # A custom state, not tasks.StepFunctionsStartExecution: its IAM is granted in _grant_runbook_starts.
+            run = sfn.CustomState(self, f"Run {rb.runbook.name}", state_json={
+                "Type": "Task", "Comment": f"{rb.runbook.title}; waits for it (sync:2)",
+                "Resource": f"arn:{Aws.PARTITION}:states:::states:startExecution.sync:2",
+                "Parameters": {"Input.$": "$.admit.runbook_input", "StateMachineArn": rb.state_machine.state_machine_arn,
+                               "Name.$": "$.admit.child_execution_name"},
+                "ResultSelector": {"Output.$": "$.Output", "Status.$": "$.Status", "ExecutionArn.$": "$.ExecutionArn"},
+                "ResultPath": "$.remediation"})
             run.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
             remediate.when(sfn.Condition.and_(sfn.Condition.string_equals("$.admit.decision", "remediate"),
                                               sfn.Condition.string_equals("$.admit.runbook", rb.runbook.name)),

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from catalog import CustomerConfig, Runbook, naming
 from stacks.foundation import Foundation
-from stacks.nag import acknowledge_wildcards, arn_of
+from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
 from stacks.workflow_parts import lambda_step, state_machine
 
@@ -31,18 +31,21 @@ class RunbookWorkflow(Construct):
                   for arn in resource_arns(p.resource, config) if arn.endswith("*")]
         acknowledge_wildcards(self.function.role, scoped, "resource ids that AWS assigns (e.g. scalable-target ids) "
                                                           "inside the customer's account and region")
-        foundation.table.grant_read_write_data(self.function)
+        acknowledge_wildcards(self.function.role, ["Resource::*"],
+                              "application-autoscaling:DescribeScalableTargets (read) has no resource-level permission")
+        foundation.grant_table(self.function)
         foundation.mode.grant_read(self.function)
         name = naming.state_machine_name(config.customer, runbook.name)
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(foundation),
-            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name)),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
             timeout=Duration.minutes(runbook.timeout_minutes),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}")
         # Report/ReportFailure write to the table, which is encrypted with the stack's key
         foundation.key.grant_encrypt_decrypt(self.state_machine)
         acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"],
                               "versions of this runbook's own function")
+        acknowledge_key_grants(self.state_machine.role)
 
     def _audit(self, construct_id: str, foundation: Foundation, item: dict, comment: str) -> tasks.DynamoPutItem:
         return tasks.DynamoPutItem(

@@ -7,6 +7,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from stacks.nag import acknowledge_wildcards
+
 # Transient Lambda service errors, TooManyRequests included; bounded: 3 retries, 2 s doubling.
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
@@ -27,10 +29,14 @@ def lambda_step(scope: Construct, construct_id: str, fn: lambda_.IFunction, payl
 
 def state_machine(scope: Construct, construct_id: str, *, name: str, definition: sfn.IChainable,
                   log_group: logs.ILogGroup, timeout: Duration, comment: str) -> sfn.StateMachine:
-    return sfn.StateMachine(
+    machine = sfn.StateMachine(
         scope, construct_id, state_machine_name=name, comment=comment,
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         state_machine_type=sfn.StateMachineType.STANDARD, timeout=timeout, tracing_enabled=True,
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         removal_policy=RemovalPolicy.DESTROY,
     )
+    acknowledge_wildcards(machine.role, ["Resource::*"], (
+        "X-Ray PutTraceSegments/PutTelemetryRecords and CloudWatch Logs log delivery (logs:CreateLogDelivery ...) "
+        "have no resource-level permissions"))
+    return machine

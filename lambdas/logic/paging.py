@@ -7,7 +7,9 @@ from datetime import datetime
 from aws_lambda_powertools.utilities import parameters
 
 from catalog import CustomerConfig, Severity, naming
+from catalog.customer import pagerduty_url_problem
 from lambdas import aws
+from lambdas.errors import ConfigurationError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
 
@@ -25,7 +27,12 @@ class Pager:
 
     @classmethod
     def from_settings(cls, settings, now: datetime) -> "Pager":
-        """Wired from the function's environment; the routing key is read from Secrets Manager."""
+        """Wired from the function's environment; the routing key is read from Secrets Manager, and only
+        after the URL it goes to was checked to be PagerDuty's own."""
+        problem = pagerduty_url_problem(settings.pagerduty_events_url)
+        if problem:
+            raise ConfigurationError(f"refusing to page: {problem}")
+
         def routing_key() -> str:
             return str(parameters.get_secret(settings.pagerduty_secret_name, max_age=300))
 

@@ -182,11 +182,11 @@ class Store:
 
     # --- audit trail -----------------------------------------------------------------------
     def audit(self, subject: str, step: str, record: dict) -> None:
-        """Append an audit row. Kept without expiry: it is the audit trail."""
+        """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""
         self.table.put_item(Item={
             "pk": f"audit#{subject}", "sk": f"{self.now.isoformat()}#{step}", "step": step,
             **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
-        })
+        }, ConditionExpression="attribute_not_exists(pk)")
 
     def audit_trail(self, subject: str) -> list[dict]:
         resp = self.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"audit#{subject}"})

@@ -57,7 +57,7 @@ def test_every_alarm_kind_answers_with_a_declared_runbook_acting_on_its_own_kind
 def test_every_permission_resolves_to_arns_of_the_customers_account(config):
     references = {p.resource for rb in RUNBOOKS.values() for p in rb.permissions}
     references |= {p.resource for k in KINDS.values() for p in k.diagnosis_permissions}
-    references |= {c[2] for rb in RUNBOOKS.values() for p in rb.permissions for c in p.conditions}
+    references |= {c.resource for k in KINDS.values() for p in k.diagnosis_permissions for c in p.conditions if c.resource}
     for ref in references - {"*"}:
         for arn in resolve(ref, config):
             assert f":{config.region}:{config.account}:" in arn, (ref, arn)
