@@ -1,7 +1,8 @@
 """The automation table: incident claims, open incidents, cooldowns and the audit trail.
 
-One DynamoDB table, keys pk/sk, TTL attribute ``expires_at``. Conditional writes make claims and
-cooldowns safe against duplicate deliveries and concurrent executions.
+One DynamoDB table, keys pk/sk, TTL attribute ``expires_at``. Conditional writes (a transaction for an
+alarm state change) make claims, incidents and cooldowns safe against duplicate, late and concurrent
+deliveries.
 """
 
 import json
@@ -31,30 +32,6 @@ class Store:
         self.now = now or datetime.now(timezone.utc)
 
     # --- incidents -------------------------------------------------------------------------
-    def claim(self, key: str, incident_id: str) -> str | None:
-        """Claim an alarm state change. Returns None when claimed now, else the incident that holds it."""
-        try:
-            self.table.put_item(
-                Item={"pk": f"claim#{key}", "sk": "claim", "incident_id": incident_id,
-                      "claimed_at": self.now.isoformat(), "expires_at": _epoch(self.now + CLAIM_TTL)},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-            return None
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-        item = self.table.get_item(Key={"pk": f"claim#{key}", "sk": "claim"}).get("Item", {})
-        return str(item.get("incident_id", "unknown"))
-
-    def open_incident(self, alarm: str, incident_id: str, opened_at: str) -> None:
-        self.table.put_item(Item={"pk": f"open#{alarm}", "sk": "open", "incident_id": incident_id,
-                                  "opened_at": opened_at, "expires_at": _epoch(self.now + OPEN_TTL)})
-
-    def close_incident(self, alarm: str) -> dict | None:
-        """Remove and return the open incident of an alarm, if any."""
-        resp = self.table.delete_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ReturnValues="ALL_OLD")
-        return resp.get("Attributes")
-
     def open_incident_of(self, alarm: str) -> dict | None:
         return self.table.get_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ConsistentRead=True).get("Item")
 

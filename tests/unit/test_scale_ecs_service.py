@@ -586,7 +586,8 @@ def test_restore_keeps_the_floor_while_the_alarm_is_in_alarm_again(settings, pla
     register_target(aas, 2, 6)
     apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
     alarm = "lecture-dhbw-lecture-backend-service-cpu-high"
-    Store(table, NOW).open_incident(alarm, "inc-2", "2026-11-26T09:20:00+00:00")
+    table.put_item(Item={"pk": f"open#{alarm}", "sk": "open", "incident_id": "inc-2",
+                         "opened_at": "2026-11-26T09:20:00+00:00"})  # admit opened a new incident
     done = _restore(settings, aas, ssm, table, {"service": SERVICE, "alarm": alarm})
     assert done["restored"] is False and "in ALARM again" in done["message"]
     assert target_capacity(aas) == (3, 6)
