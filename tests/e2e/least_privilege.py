@@ -72,8 +72,12 @@ def pytest_terminal_summary(terminalreporter, config):
         return
     base = config._tmp_path_factory.getbasetemp()
     granted, used, ignored = {}, {}, set()
-    for path in sorted(base.rglob(_FILE)):
-        data = json.loads(path.read_text())
+    # the controller's own file, or one per xdist worker (popen-gw<n>/); test directories are not walked
+    for path in [base / _FILE, *sorted(base.glob(f"*/{_FILE}"))]:
+        try:
+            data = json.loads(path.read_text())
+        except OSError:
+            continue
         for fn, actions in data["granted"].items():
             granted.setdefault(fn, set()).update(actions)
         for fn, actions in data["used"].items():
