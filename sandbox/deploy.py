@@ -11,7 +11,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox import moto_gaps  # noqa: E402,F401 - defines the Alarm model before moto caches its model map
+from sandbox import moto_gaps  # noqa: F401 - defines the Alarm model before moto caches its model map
 
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 

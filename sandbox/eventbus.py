@@ -8,13 +8,13 @@ that cannot be started is retried per the rule's RetryPolicy, then the event goe
 import json
 import re
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def alarm_event(alarm: dict, state: str, previous: str, reason: str, account: str, region: str,
                 at: datetime | None = None) -> dict:
     """A "CloudWatch Alarm State Change" event as CloudWatch emits it for a metric alarm."""
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
     metric = {"id": "m1", "metricStat": {"metric": {
         "namespace": alarm.get("Namespace"), "name": alarm.get("MetricName"),
@@ -37,7 +37,7 @@ def alarm_event(alarm: dict, state: str, previous: str, reason: str, account: st
 def parameter_change_event(name: str, caller_arn: str, account: str, region: str, event_name: str = "PutParameter",
                            at: datetime | None = None) -> dict:
     """An "AWS API Call via CloudTrail" event for an SSM parameter change, as a trail delivers it."""
-    at = at or datetime.now(timezone.utc)
+    at = at or datetime.now(UTC)
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ssm",
         "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region, "resources": [],

@@ -56,7 +56,7 @@ def _pointer_escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_spec(schema_path: str) -> tuple[str, dict[str, jsonschema.protocols.Validator]]:
     """Return (base path, {route: validator}) built from the OpenAPI document."""
     with open(schema_path, encoding="utf-8") as handle:
@@ -113,7 +113,7 @@ def _readable_errors(validator: jsonschema.protocols.Validator, body: Any) -> li
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # listen backlog; the stdlib default of 5 resets bursts of clients
-    fake: "FakePagerDuty"
+    fake: FakePagerDuty
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -162,7 +162,7 @@ class FakePagerDuty:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "FakePagerDuty":
+    def start(self) -> FakePagerDuty:
         if self._server is not None:
             raise RuntimeError("FakePagerDuty is already running")
         server = _Server(("127.0.0.1", 0), _Handler)
@@ -185,7 +185,7 @@ class FakePagerDuty:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> "FakePagerDuty":
+    def __enter__(self) -> FakePagerDuty:
         return self.start()
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -328,7 +328,7 @@ def redirect_official_hosts(patches: Any, fake: FakePagerDuty) -> None:
         if parts.scheme == "https" and parts.netloc in hosts:
             target = fake.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
             if isinstance(request, urllib.request.Request):
-                request = urllib.request.Request(target, data=request.data, method=request.get_method(),
+                request = urllib.request.Request(target, data=request.data, method=request.get_method(),  # noqa: S310 - only https PagerDuty hosts, redirected to the fake
                                                  headers=dict(request.header_items()))
             else:
                 request = target

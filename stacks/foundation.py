@@ -63,20 +63,23 @@ class Foundation(Construct):
         return {"StringEquals": {"aws:SourceAccount": c.account},
                 "ArnLike": {"aws:SourceArn": naming.alarm_arn_pattern(c.customer, c.region, c.account)}}
 
-    def grant_table(self, grantee: iam.IGrantable) -> None:
-        """Incident state read/write; the audit trail put-only (dynamodb:LeadingKeys), so no function can
-        change or delete an audit row."""
+    def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...]) -> None:
+        """``state_actions`` on incident state rows (claims, open incidents, cooldowns, ...); the audit trail
+        put-only (dynamodb:LeadingKeys), so no function can change or delete an audit row."""
         table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                     "dynamodb:ConditionCheckItem", "dynamodb:Query"],
-            resources=[table_arn],
+            actions=[f"dynamodb:{a}" for a in state_actions], resources=[table_arn],
             conditions={"ForAllValues:StringLike": {
                 "dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}}))
         grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
             actions=["dynamodb:PutItem"], resources=[table_arn],
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
         self.key.grant_encrypt_decrypt(grantee)
+
+    def grant_mode_read(self, grantee: iam.IGrantable) -> None:
+        """The one read the Lambdas make of the mode switch (CDK's grant_read adds three more)."""
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["ssm:GetParameter"], resources=[self.mode.parameter_arn]))
 
     def _build_table(self) -> dynamodb.Table:
         return dynamodb.Table(

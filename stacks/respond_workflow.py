@@ -66,8 +66,9 @@ class RespondWorkflow(Construct):
         f, config = self.foundation, self.config
         self.admit_fn = f.function(self, "AdmitFunction", component="admit", handler="lambdas.handlers.admit.handler",
                                    statements=[])
-        f.grant_table(self.admit_fn)
-        f.mode.grant_read(self.admit_fn)
+        # the claim and the open/close of an incident are one transaction (put, update, delete, condition check)
+        f.grant_table(self.admit_fn, ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"))
+        f.grant_mode_read(self.admit_fn)
 
         # page diagnoses the alarm's resource: each kind declares what its diagnosis reads
         diagnosis = statements(tuple(p for k in KINDS.values() for p in k.diagnosis_permissions), config)
@@ -84,7 +85,7 @@ class RespondWorkflow(Construct):
             acknowledge_wildcards(self.page_fn.role, ["Resource::*"],
                                   "diagnosis reads without resource-level permissions (e.g. ecs:ListTasks), each "
                                   "limited by a condition declared with the kind (ecs:cluster)")
-        f.grant_table(self.record_fn)
+        f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
             f.pagerduty_secret.grant_read(fn)

@@ -4,7 +4,7 @@ moto's ECS sets runningCount = desiredCount at once; the world can instead make 
 start, as a crash loop or a missing image would, so verify and timeouts can be exercised.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -83,7 +83,7 @@ def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
     for d in service.deployments:
         d.update(desiredCount=desired, runningCount=running, pendingCount=service.pending_count,
                  rolloutState="COMPLETED" if running >= desired else "IN_PROGRESS",
-                 failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(timezone.utc))
+                 failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(UTC))
 
 
 def install(patches) -> None:
@@ -102,7 +102,7 @@ def install(patches) -> None:
             missing = max(service.desired_count - running_before, 0)
             _set_counts(service, service.desired_count, min(running_before, service.desired_count), failed=missing)
             service.events.insert(0, {
-                "id": f"sandbox-{len(service.events)}", "createdAt": datetime.now(timezone.utc),
+                "id": f"sandbox-{len(service.events)}", "createdAt": datetime.now(UTC),
                 "message": f"(service {name}) was unable to start {missing} task(s): "
                            "CannotPullContainerError: image lecture/backend:latest not found"})
         else:

@@ -153,8 +153,8 @@ def test_functions_can_only_put_audit_rows(templates, role):
 
 
 def test_every_prefix_the_store_writes_is_declared():
-    from pathlib import Path
     import re
+    from pathlib import Path
 
     store = (Path(__file__).resolve().parents[2] / "lambdas" / "logic" / "store.py").read_text()
     used = set(re.findall(r'f"([a-z]+#)\{', store))

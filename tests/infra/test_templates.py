@@ -5,7 +5,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from catalog import RUNBOOKS, naming, watched_alarms
+from catalog import RUNBOOKS, watched_alarms
 from customers import known_customers, load_customer
 from tests.infra.conftest import resources
 
