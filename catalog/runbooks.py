@@ -5,7 +5,7 @@ machine from a declaration; the Lambda validates its input with the same model.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -64,7 +64,7 @@ class Runbook:
     permissions: tuple[Permission, ...]
     guard_rails: tuple[str, ...]
     outcomes: tuple[Outcome, ...]
-    example_input: dict
+    example_input: dict[str, Any]
     # A step of the runbook's Lambda that undoes what must not outlast the incident; the respond workflow
     # runs it once the alarm is OK and the runbook's cooldown has passed. None: nothing to undo.
     on_resolve: str | None = None
