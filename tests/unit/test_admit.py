@@ -18,7 +18,8 @@ STATE_TS = "2026-11-26T09:12:33.123000+00:00"
 def run(dhbw, table, ssm):
     """admit() wired as the handler wires it: dhbw's config, the table, the mode switch."""
     def call(event, *, now=NOW):
-        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER)
+        # the JSON admit's Lambda returns: the keys the workflow's JSONPaths read
+        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
     return call
 
 
@@ -384,7 +385,7 @@ class _Interleave:
 
 def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
 
     opened = run(alarm_event("ALARM", "OK", at=ALARM_AT), Store(table, NOW))
     ok = alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT)
@@ -401,7 +402,7 @@ def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing
 
 def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
 
     # A (an ALARM) reads "no open incident"; meanwhile B (another ALARM of the same alarm, later) opens one
     first_at, second_at = "2026-11-26T09:12:33.123+0000", "2026-11-26T09:12:34.000+0000"
