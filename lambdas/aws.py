@@ -2,7 +2,6 @@
 
 import functools
 import os
-
 from typing import Any
 
 import boto3

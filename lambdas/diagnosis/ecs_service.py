@@ -30,7 +30,8 @@ def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stoppe
             ],
             "recent_events": [str(e.get("message")) for e in svc.get("events", [])[:events]],
         }
-        arns = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED").get("taskArns", [])[:stopped]
+        stopped_tasks = ecs.list_tasks(cluster=cluster, serviceName=service, desiredStatus="STOPPED")
+        arns = stopped_tasks.get("taskArns", [])[:stopped]
         if arns:
             tasks = ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", [])
             result["stopped_tasks"] = [{"task": t.get("taskArn", "").rsplit("/", 1)[-1],

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 
 from catalog import AlarmKind, CustomerConfig, naming, runbook
 from catalog.kinds import WatchedAlarm, watched_alarms
+from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
 from lambdas.models.events import AlarmStateChangeEvent
 from lambdas.models.steps import Decision
-from catalog.validation import describe
 
 
 def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, WatchedAlarm]:
@@ -51,7 +51,7 @@ def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> st
     """Readable and short enough for an SNS subject: dhbw-20261126T091233123Z-cpu-high-1a2b.
     Millisecond resolution, like CloudWatch's state timestamps: unique per state change of an alarm.
     The last part tells resources apart (a hash of the instance's name)."""
-    tag = hashlib.sha1(target.encode()).hexdigest()[:4]
+    tag = hashlib.sha1(target.encode(), usedforsecurity=False).hexdigest()[:4]
     return f"{customer}-{at.strftime('%Y%m%dT%H%M%S')}{at.microsecond // 1000:03d}Z-{kind.condition}-{tag}"
 
 

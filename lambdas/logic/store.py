@@ -6,7 +6,7 @@ deliveries.
 """
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -38,7 +38,7 @@ DONE, DUPLICATE, STALE, CHANGED = "done", "duplicate", "stale", "changed"
 class Store:
     def __init__(self, table: Any, now: datetime | None = None) -> None:
         self.table = table  # a boto3 dynamodb Table resource
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
 
     # --- incidents -------------------------------------------------------------------------
     def open_incident_of(self, alarm: str) -> Item | None:
@@ -171,9 +171,11 @@ class Store:
         """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""
         self.table.put_item(Item={
             "pk": f"audit#{subject}", "sk": f"{self.now.isoformat()}#{step}", "step": step,
-            **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
+            **{k: (v if isinstance(v, str) else json.dumps(v, default=str))
+               for k, v in record.items() if v is not None},
         }, ConditionExpression="attribute_not_exists(pk)")
 
     def audit_trail(self, subject: str) -> list[Item]:
-        resp = self.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"audit#{subject}"})
+        resp = self.table.query(KeyConditionExpression="pk = :pk",
+                                ExpressionAttributeValues={":pk": f"audit#{subject}"})
         return list(resp.get("Items", []))

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from catalog import Runbook
 from catalog.runbooks import RunbookInput
-from lambdas.errors import InvalidInput
 from catalog.validation import describe
+from lambdas.errors import InvalidInput
 from lambdas.observability import logger, metrics
 
 if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
@@ -46,8 +46,9 @@ def runbook_handler(runbook: Runbook, steps: dict[str, Step]) -> Handler:
         step = event.get("step") if isinstance(event, dict) else None
         if step not in steps:
             raise InvalidInput(f"{runbook.name}: unknown step {step!r}; expected one of {', '.join(steps)}")
-        plan = event.get("plan") or {}
-        logger.set_correlation_id(plan.get("incident_id") or event.get("execution") or os.environ.get("_X_AMZN_TRACE_ID"))
+        plan = event.get("plan")
+        incident = plan.get("incident_id") if isinstance(plan, dict) else None  # a forged plan fails in act
+        logger.set_correlation_id(incident or event.get("execution") or os.environ.get("_X_AMZN_TRACE_ID"))
         logger.append_keys(runbook=runbook.name, step=step)
         result = steps[step](event, datetime.now(UTC))
         metrics.add_metric(name=f"step_{step}", unit="Count", value=1)

@@ -6,6 +6,7 @@ from catalog import RUNBOOKS
 from lambdas.errors import InvalidEvent
 from lambdas.logic.admit import admit
 from lambdas.logic.store import Store
+from lambdas.models.steps import Decision
 from lambdas.runbooks import parse_input
 from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, SERVICE, TASKS_ALARM, alarm_event,
                                  all_items, item, without)
@@ -55,6 +56,17 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     state = item(table, f"state#{CPU_ALARM}", "state")  # the last state change handled (issue 5, 3.1)
     assert state["state"] == "ALARM" and state["at_ms"] == 1795684353123
     assert len(all_items(table)) == 3
+
+
+@pytest.mark.parametrize("state, previous", [("ALARM", "OK"), ("OK", "ALARM"), ("INSUFFICIENT_DATA", "OK")])
+def test_the_decision_read_back_by_page_and_record_is_the_one_admit_returned(run, state, previous):
+    # given admit's JSON as the workflow hands it to page and record
+    returned = run(alarm_event(state, previous, alarm=CPU_ALARM))
+    # when they parse it into the decision model
+    again = Decision.model_validate(returned)
+    # then nothing is lost or added, including the kind's own target field ("service")
+    assert again.to_json() == returned
+    assert again.model_extra == {"service": SERVICE}
 
 
 def test_memory_high_alarm_is_remediated_like_cpu_high(run):

@@ -6,7 +6,7 @@ import json
 import moto.sns.models
 import pytest
 
-from lambdas.errors import PagerDutyError, PagingFailed
+from lambdas.errors import InvalidInput, PagerDutyError, PagingFailed
 from lambdas.diagnosis import ecs_service as diagnose
 from lambdas.logic import pagerduty
 from lambdas.logic.admit import admit
@@ -325,7 +325,8 @@ def test_refused_outcome_with_pagerduty_down_is_audited_then_fails_loudly(world)
 def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(world):
     # given the first page failed, the remediation still ran and scaled
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision.to_json(), "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
+    state = {"admit": decision.to_json(),
+             "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
              "page_error": {"Error": "PagerDutyError", "Cause": "PagerDuty rejected the event (400): bad key"}}
     # when
     with pytest.raises(PagingFailed) as caught:
@@ -383,6 +384,20 @@ def test_failed_execution_is_audited_with_the_error_name(world):
     assert row["message"] == "malformed alarm event: field 'detail.state': Field required"
     assert row["decision"] == "rejected" and row["execution"] == "exec-9"
     assert world.pd.requests == []  # PageAutomationFailed already paged; record only writes
+
+
+@pytest.mark.parametrize("admit_given", [None, "remediate", {"decision": "remediate", "alarm": CPU_ALARM}],
+                         ids=["missing", "text", "partial"])
+def test_record_without_admits_decision_says_so_and_writes_nothing(world, admit_given):
+    # given a state whose decision is missing or not admit's (e.g. a direct invoke)
+    state = {"admit": admit_given, "remediation": remediation("scaled", "scaled")}
+    # when
+    with pytest.raises(InvalidInput) as caught:
+        record(state, store=world.store, pager=world.pager, execution="exec-x")
+    # then it names what is wrong, and neither audits nor pages
+    assert str(caught.value).startswith("record: admit's decision")
+    assert world.table.scan()["Items"] == []
+    assert world.pd.requests == []
 
 
 def test_failed_execution_after_admit_is_audited_under_the_incident(world):
@@ -502,5 +517,6 @@ def test_resolve_status_update_says_when_the_floor_goes_back(world):
     assert "it goes back to 2 at 2026-11-26T09:36:05Z" in update["Message"]
     restored = {"restored": True, "message": "autoscaling floor (MinCapacity) of lecture-backend-service put back "
                                              "from 3 to 2"}
-    result = record({"admit": resolved.to_json(), "restore": restored}, store=world.store, pager=world.pager, execution="e")
+    result = record({"admit": resolved.to_json(), "restore": restored}, store=world.store, pager=world.pager,
+                    execution="e")
     assert result.outcome == "resolved" and "put back from 3 to 2" in result.message

@@ -516,6 +516,10 @@ def writes(monkeypatch):
                  id="floor-below-min"),
     pytest.param({"proceed": False}, "guard did not let it proceed", id="not-proceeding"),
     pytest.param({"to": "3; drop"}, "'to' must be a whole number", id="not-a-number"),
+    # the plan's model is the last guard: whatever the checks above do not read must still be a plan
+    pytest.param({"mode": "yolo"}, "field 'mode'", id="unknown-mode"),
+    pytest.param({"dry_run": "perhaps"}, "field 'dry_run'", id="dry-run-not-a-bool"),
+    pytest.param({"polls": "many"}, "field 'polls'", id="polls-not-a-number"),
 ])
 def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, ecs, aas, writes, forge, names):
     from lambdas.errors import InvalidPlan
@@ -531,6 +535,34 @@ def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, e
     assert names in str(caught.value) and "nothing was changed" in str(caught.value)
     assert [w for w in writes if w in ("UpdateService", "RegisterScalableTarget")] == []
     assert desired_count(ecs) == 2 and target_capacity(aas) == (2, 6)
+
+
+@pytest.mark.parametrize("plan_given", [None, "scale up", {"service": SERVICE}], ids=["none", "text", "partial"])
+def test_verify_with_a_malformed_plan_is_invalid_input_naming_it(lambda_env, plan_given):
+    # when verify is invoked with something that is not act's plan
+    with pytest.raises(InvalidInput) as caught:
+        _invoke({"step": "verify", "plan": plan_given})
+    # then it says so instead of failing with a KeyError
+    assert str(caught.value).startswith("verify: the plan act returned")
+
+
+def test_each_step_returns_the_json_the_runbook_state_machine_reads(lambda_env, plan, ecs, aas):
+    # given guard's plan as the state machine passes it on
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    guarded = _invoke({"step": "guard", "input": {"service": SERVICE, "delta": 1}, "execution": "exec-1"})
+    # when act and verify run on it
+    acted = _invoke({"step": "act", "plan": guarded})
+    verified = _invoke({"step": "verify", "plan": acted})
+    # then each step returns exactly the keys it did as a dict ($.plan.proceed, $.plan.verify, ...)
+    assert guarded == {"runbook": "scale-ecs-service", "customer": "dhbw", "cluster": CLUSTER, "service": SERVICE,
+                       "min": 2, "max": 6, "mode": "enforce", "dry_run": False, "incident_id": None, "reason": None,
+                       "notes": [], "polls": 0, "max_polls": RUNBOOK.verify_max_polls, "from": 2, "to": 3,
+                       "scalable_target": {"min": 2, "max": 6}, "proceed": True}
+    assert acted == {**guarded, "verify": True, "scalable_target": {"min": 3, "max": 6},
+                     "previous": {"desired": 2, "scalable_target": {"min": 2, "max": 6}}}
+    assert verified == {**acted, "polls": 1, "running": 3, "settled": True, "outcome": "scaled",
+                        "message": f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running"}
 
 
 def test_act_with_the_plan_guard_made_scales(lambda_env, plan, ecs, aas, writes):
