@@ -13,6 +13,7 @@ Names are re-exported lazily (PEP 562 __getattr__), so a handler loads only the 
 """
 
 import importlib
+from typing import Any
 
 _EXPORTS = {
     "AlarmKind": "catalog.alarms", "KINDS": "catalog.kinds", "ResourceKind": "catalog.kinds",
@@ -23,7 +24,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     """`from catalog import RUNBOOKS` works, loading only the module that declares it."""
     if name in _EXPORTS:
         return getattr(importlib.import_module(_EXPORTS[name]), name)

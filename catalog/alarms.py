@@ -4,6 +4,7 @@ Each resource kind (catalog/kinds.py) lists its alarm kinds; the metric dimensio
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from catalog.severity import Severity
 
@@ -22,7 +23,7 @@ class AlarmKind:
     severity: Severity
     impact: str  # the status update's "Impact" line
     runbook: str | None = None  # None: page only, no automatic remediation
-    runbook_input: dict = field(default_factory=dict)  # merged with {<kind's target_field>: <instance>}
+    runbook_input: dict[str, Any] = field(default_factory=dict)  # merged with {<kind's target_field>: <instance>}
     no_runbook_reason: str = ""
 
 

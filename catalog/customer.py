@@ -3,14 +3,14 @@
 Defaults follow the runbook's names, so a customer file only states what differs.
 """
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
 # would do and changes nothing; off pages only. A run always takes the strictest mode that applies.
 Mode = Literal["enforce", "dry-run", "off"]
-MODES: tuple[str, ...] = get_args(Mode)
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 # PagerDuty's own Events API v2 endpoints (US and EU service regions): the only hosts the routing key
 # may be sent to. Checked when a customer file is loaded (synth) and again by the Lambda before it reads the key.
@@ -102,7 +102,7 @@ class CustomerConfig(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _runbook_defaults(cls, data):
+    def _runbook_defaults(cls, data: Any) -> Any:
         """Fill the runbook's naming conventions (lecture-<c>-cluster, content-<c>-prod, ...)."""
         if not isinstance(data, dict) or not isinstance(data.get("customer"), str):
             return data

@@ -5,7 +5,7 @@ machine from a declaration; the Lambda validates its input with the same model.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -34,7 +34,8 @@ class RunbookInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     dry_run: bool = Field(default=False, description="report what would be done, change nothing")
-    mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the stricter one applies")
+    mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the "
+                                                       "stricter one applies")
     # Bounded, so no execution state can approach Step Functions' 256 KB (States.DataLimitExceeded is not
     # caught by States.ALL: the execution would die with no page and no audit row).
     incident_id: str | None = Field(default=None, max_length=200)
@@ -64,7 +65,7 @@ class Runbook:
     permissions: tuple[Permission, ...]
     guard_rails: tuple[str, ...]
     outcomes: tuple[Outcome, ...]
-    example_input: dict
+    example_input: dict[str, Any]
     # A step of the runbook's Lambda that undoes what must not outlast the incident; the respond workflow
     # runs it once the alarm is OK and the runbook's cooldown has passed. None: nothing to undo.
     on_resolve: str | None = None
@@ -109,8 +110,10 @@ SCALE_ECS_SERVICE = Runbook(
         "never above the service's max_tasks nor below its min_tasks",
         "one action per service per cooldown (cooldown_seconds, default 300)",
         "dry-run and off modes make no change; every refusal is an explicit outcome",
-        "with an Application Auto Scaling target, a scale-out raises its MinCapacity to the new count (so the autoscaler does not undo it); a scale-in lowers MinCapacity only as far as needed",
-        "the MinCapacity from before an incident's first raise is put back once the alarm is OK and the cooldown has passed",
+        "with an Application Auto Scaling target, a scale-out raises its MinCapacity to the new count (so the "
+        "autoscaler does not undo it); a scale-in lowers MinCapacity only as far as needed",
+        "the MinCapacity from before an incident's first raise is put back once the alarm is OK and the cooldown "
+        "has passed",
         "act re-checks the plan it is given against the configuration: a forged plan changes nothing",
     ),
     on_resolve="restore",

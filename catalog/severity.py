@@ -1,9 +1,9 @@
 """The runbook's incident classification and escalation matrix."""
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     P0 = "P0"
     P1 = "P1"
     P2 = "P2"

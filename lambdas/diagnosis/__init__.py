@@ -3,9 +3,12 @@
 
 import importlib
 from collections.abc import Callable
+from typing import Any
+
+from catalog.customer import CustomerConfig
 
 
-def diagnose(kind: str, clients: Callable, config, target: str) -> dict:
+def diagnose(kind: str, clients: Callable[[str], Any], config: CustomerConfig, target: str) -> dict[str, Any]:
     """What a page about an alarm on ``target`` (an instance of ``kind``) carries."""
     try:
         module = importlib.import_module(f"lambdas.diagnosis.{kind}")

@@ -1,27 +1,34 @@
 """respond/page: trigger, resolve, or page "automation failed". Diagnosis is attached to triggers."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from lambdas import aws
-from lambdas.errors import InvalidInput
 from lambdas.diagnosis import diagnose
+from lambdas.errors import InvalidInput
 from lambdas.logic.paging import Pager
+from lambdas.models.steps import Decision, Outcome, parse_step
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
+
+if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="state.admit.incident_id", clear_state=True)
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     settings = Settings.from_env()
-    pager = Pager.from_settings(settings, datetime.now(timezone.utc))
+    pager = Pager.from_settings(settings, datetime.now(UTC))
     action, state = event.get("action"), event.get("state") or {}
     if action == "trigger":
-        admit = state["admit"]
-        diagnosis = diagnose(admit["kind"], aws.client, settings.customer, admit["target"])
+        admit = parse_step(Decision, state.get("admit"), "page: admit's decision")
+        diagnosis = diagnose(admit.kind, aws.client, settings.customer, admit.target)
         result = pager.trigger_alarm(admit, diagnosis)
     elif action == "resolve":
-        result = pager.resolve(state["admit"], state.get("restore"))
+        restore = state.get("restore")
+        result = pager.resolve(parse_step(Decision, state.get("admit"), "page: admit's decision"),
+                               parse_step(Outcome, restore, "page: the on-resolve step's answer") if restore else None)
     elif action == "automation_failed":
         result = pager.automation_failed(state, execution=str(event.get("execution", "")))
     else:

@@ -1,6 +1,7 @@
 """respond/record: write the outcome; page again when the runbook's outcome needs a person."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from lambdas import deps
 from lambdas.logic.paging import Pager
@@ -8,14 +9,17 @@ from lambdas.logic.record import record
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
 
+if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="state.admit.incident_id", clear_state=True)
-def handler(event: dict, context) -> dict:
+def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     settings = Settings.from_env()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     result = record(event.get("state") or {}, store=deps.store(settings, now), pager=Pager.from_settings(settings, now),
                     execution=str(event.get("execution", "")), failed=bool(event.get("failed")))
-    metrics.add_metric(name=f"outcome_{result['outcome']}", unit="Count", value=1)
-    logger.info("recorded", extra={"record": result})
-    return result
+    metrics.add_metric(name=f"outcome_{result.outcome}", unit="Count", value=1)
+    logger.info("recorded", extra={"record": result.to_json()})
+    return result.to_json()

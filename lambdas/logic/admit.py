@@ -7,16 +7,18 @@ older than the last one handled for the alarm; recorded).
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from pydantic import ValidationError
 
 from catalog import AlarmKind, CustomerConfig, naming, runbook
 from catalog.kinds import WatchedAlarm, watched_alarms
+from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
 from lambdas.models.events import AlarmStateChangeEvent
-from catalog.validation import describe
+from lambdas.models.steps import Decision
 
 
 def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, WatchedAlarm]:
@@ -49,7 +51,7 @@ def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> st
     """Readable and short enough for an SNS subject: dhbw-20261126T091233123Z-cpu-high-1a2b.
     Millisecond resolution, like CloudWatch's state timestamps: unique per state change of an alarm.
     The last part tells resources apart (a hash of the instance's name)."""
-    tag = hashlib.sha1(target.encode()).hexdigest()[:4]
+    tag = hashlib.sha1(target.encode(), usedforsecurity=False).hexdigest()[:4]
     return f"{customer}-{at.strftime('%Y%m%dT%H%M%S')}{at.microsecond // 1000:03d}Z-{kind.condition}-{tag}"
 
 
@@ -61,13 +63,13 @@ def _ms(at: datetime) -> int:
 _ATTEMPTS = 3
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_parameter: str) -> dict:
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
     parsed, watched = parse_event(event, config)
     kind, service = watched.alarm, watched.target
     detail = parsed.detail
     state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
     alarm = detail.alarmName
-    base = {
+    base: dict[str, Any] = {
         "customer": config.customer,
         "alarm": alarm,
         "kind": watched.kind.name,  # the resource kind: its diagnosis is lambdas/diagnosis/<kind>.py
@@ -88,16 +90,16 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
     change = incident_id(config.customer, service, kind, detail.state.timestamp)  # this state change
     claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
 
-    def stale() -> dict:
+    def stale() -> Decision:
         last = store.last_state(alarm)
-        return {**base, "incident_id": change, "decision": "ignore",
-                "note": f"stale: this {state} of {base['state_timestamp']} is older than the last state change "
-                        f"handled for {alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
-                        f"ignored"}
+        return Decision(**base, incident_id=change, decision="ignore",
+                        note=f"stale: this {state} of {base['state_timestamp']} is older than the last state change "
+                             f"handled for {alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
+                             f"ignored")
 
-    def duplicate(holder: str | None) -> dict:
-        return {**base, "incident_id": holder, "decision": "duplicate",
-                "note": f"duplicate delivery of this state change; incident {holder} already handles it"}
+    def duplicate(holder: str | None) -> Decision:
+        return Decision(**base, incident_id=holder, decision="duplicate",
+                        note=f"duplicate delivery of this state change; incident {holder} already handles it")
 
     if state == "ALARM":
         for _ in range(_ATTEMPTS):
@@ -120,18 +122,18 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
         mode, mode_note = read_mode(ssm, mode_parameter)
         decision = {**base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
         if kind.runbook is None:
-            return {**decision, "decision": "page",
-                    "note": f"page only, no automatic action: {kind.no_runbook_reason}{continued}"}
+            return Decision(**decision, decision="page",
+                            note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")
         if mode == "off":
-            return {**decision, "decision": "page",
-                    "note": f"automation is off for customer {config.customer} ({mode_parameter}); no action taken"
-                            f"{continued}"}
+            return Decision(**decision, decision="page",
+                            note=f"automation is off for customer {config.customer} ({mode_parameter}); "
+                                 f"no action taken{continued}")
         runbook_input = {watched.kind.target_field: service, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
-        return {**decision, "decision": "remediate", "runbook": kind.runbook, "runbook_input": runbook_input,
-                # named after the state change: easy to find in the console, unique even when it continues
-                "child_execution_name": naming.execution_name(change),
-                "note": f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}"}
+        return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
+                        # named after the state change: easy to find in the console, unique even when it continues
+                        child_execution_name=naming.execution_name(change),
+                        note=f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}")
 
     if state == "OK":
         # An incident stays open through INSUFFICIENT_DATA; OK closes it whatever came just before.
@@ -149,18 +151,18 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm, mode_para
                 return stale()
             if result == DUPLICATE:
                 return duplicate(holder)
-            resolved = {**base, "incident_id": inc, "decision": "resolve", "note": f"alarm {alarm} returned to OK",
-                        "opened_at": str(opened["opened_at"]) if opened else None}
+            resolved = Decision(**base, incident_id=inc, decision="resolve", note=f"alarm {alarm} returned to OK",
+                                opened_at=str(opened["opened_at"]) if opened else None)
             hook = runbook(kind.runbook).on_resolve if kind.runbook else None
-            if hook:
+            if hook and kind.runbook:
                 # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
-                resolved.update(runbook=kind.runbook, restore_input={watched.kind.target_field: service, "alarm": alarm,
-                                                                     "incident_id": inc})
+                resolved.runbook = kind.runbook
+                resolved.restore_input = {watched.kind.target_field: service, "alarm": alarm, "incident_id": inc}
             return resolved
         else:
             raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
 
     if not store.see_state(alarm, state, at_ms):
         return stale()
-    return {**base, "incident_id": change, "decision": "ignore",
-            "note": f"no action for a change from {previous} to {state}"}
+    return Decision(**base, incident_id=change, decision="ignore",
+                    note=f"no action for a change from {previous} to {state}")

@@ -3,7 +3,7 @@
 import json
 
 
-def explain(error: dict | None) -> tuple[str, str]:
+def explain(error: object) -> tuple[str, str]:
     """Returns (error name, human message)."""
     if not isinstance(error, dict):
         return "Unknown", "the workflow failed without an error description"

@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from typing import Any
 
 from lambdas.errors import PagerDutyError
 
@@ -20,27 +21,28 @@ CLIENT = "lecture-remediation"
 
 def trigger_event(routing_key: str, dedup_key: str, *, summary: str, source: str, severity: str,
                   timestamp: str | None = None, component: str | None = None, group: str | None = None,
-                  event_class: str | None = None, custom_details: dict | None = None) -> dict:
-    payload = {"summary": summary[:SUMMARY_MAX], "source": source, "severity": severity}
-    optional = {"timestamp": timestamp, "component": component, "group": group, "class": event_class,
+                  event_class: str | None = None, custom_details: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"summary": summary[:SUMMARY_MAX], "source": source, "severity": severity}
+    optional: dict[str, Any] = {"timestamp": timestamp, "component": component, "group": group, "class": event_class,
                 "custom_details": custom_details}
     payload.update({k: v for k, v in optional.items() if v})
     return {"routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup_key,
             "client": CLIENT, "payload": payload}
 
 
-def resolve_event(routing_key: str, dedup_key: str) -> dict:
+def resolve_event(routing_key: str, dedup_key: str) -> dict[str, Any]:
     return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key}
 
 
-def send(event: dict, url: str, *, attempts: int = 3, backoff_seconds: float = 1.0, timeout: float = 5.0,
-         sleep: Callable[[float], None] = time.sleep) -> dict:
+def send(event: dict[str, Any], url: str, *, attempts: int = 3, backoff_seconds: float = 1.0, timeout: float = 5.0,
+         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     body = json.dumps(event, default=str).encode()
     if len(body) > MAX_BYTES:
         raise PagerDutyError(f"event is {len(body)} bytes, above PagerDuty's limit of {MAX_BYTES}")
     last = ""
     for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - URL is configuration
+                                         headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - URL is configuration
                 return _answer(resp.read(ANSWER_MAX_BYTES + 1))
@@ -58,7 +60,7 @@ def send(event: dict, url: str, *, attempts: int = 3, backoff_seconds: float = 1
     raise PagerDutyError(f"PagerDuty unavailable after {attempts} attempts; last: {last}")
 
 
-def _answer(body: bytes) -> dict:
+def _answer(body: bytes) -> dict[str, Any]:
     """PagerDuty's answer, bounded: only its small documented fields are kept (status, message, dedup_key)."""
     if len(body) > ANSWER_MAX_BYTES:
         return {"message": f"answer above {ANSWER_MAX_BYTES} bytes, not read"}

@@ -2,7 +2,9 @@
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 
@@ -12,6 +14,10 @@ from lambdas import aws
 from lambdas.errors import ConfigurationError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
+from lambdas.models.steps import Decision, Outcome
+from lambdas.settings import Settings
+
+Sender = Callable[[dict[str, Any], str], dict[str, Any]]
 
 
 class Pager:
@@ -20,13 +26,13 @@ class Pager:
     Status updates are published before PagerDuty is called: when PagerDuty is what fails, the
     topic's subscribers still hear of the incident."""
 
-    def __init__(self, *, config: CustomerConfig, sns, topic_arn: str, events_url: str, routing_key,
-                 now: datetime, send=pagerduty.send):
+    def __init__(self, *, config: CustomerConfig, sns: Any, topic_arn: str, events_url: str,
+                 routing_key: Callable[[], str], now: datetime, send: Sender = pagerduty.send):
         self.config, self.sns, self.topic_arn, self.events_url = config, sns, topic_arn, events_url
         self._routing_key, self.now, self._send = routing_key, now, send
 
     @classmethod
-    def from_settings(cls, settings, now: datetime) -> "Pager":
+    def from_settings(cls, settings: Settings, now: datetime) -> "Pager":
         """Wired from the function's environment; the routing key is read from Secrets Manager, and only
         after the URL it goes to was checked to be PagerDuty's own."""
         problem = pagerduty_url_problem(settings.pagerduty_events_url)
@@ -43,75 +49,79 @@ class Pager:
     def group(self) -> str:
         return naming.group(self.config.customer)
 
-    def _post(self, event: dict) -> dict:
+    def _post(self, event: dict[str, Any]) -> dict[str, Any]:
         return self._send(event, self.events_url)
 
-    def _status(self, incident_id: str, **fields) -> None:
+    def _status(self, incident_id: str, **fields: Any) -> None:
         if not self.topic_arn:
             return
         text = status_update.message(incident_id=incident_id, customers=[self.config.customer],
                                      contact=self.config.paging.on_call_contact, now=self.now, **fields)
         status_update.publish(self.sns, self.topic_arn, incident_id, text)
 
-    def trigger_alarm(self, admit: dict, diagnosis: dict) -> dict:
-        sev = Severity(admit["severity"])
-        summary = f"[{sev.value}] {self.group} {admit['target']}: {admit['description']} - {admit['note']}"
-        self._status(admit["incident_id"], status="Identified" if admit["decision"] == "remediate" else "Investigating",
-                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=admit["note"],
-                     eta="automatic remediation running" if admit["decision"] == "remediate" else "awaiting on-call")
+    def trigger_alarm(self, admit: Decision, diagnosis: dict[str, Any]) -> dict[str, Any]:
+        sev = Severity(admit.severity)
+        summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}"
+        remediate = admit.decision == "remediate"
+        self._status(_incident(admit), status="Identified" if remediate else "Investigating",
+                     impact=admit.impact, identified_at=admit.state_timestamp, actions=admit.note,
+                     eta="automatic remediation running" if remediate else "awaiting on-call")
         event = pagerduty.trigger_event(
-            self._routing_key(), admit["dedup_key"], summary=summary,
-            source=f"{self.group}/{admit['target']}", severity=sev.pagerduty_severity,
-            timestamp=admit["state_timestamp"], component=admit["target"], group=self.group,
-            event_class=admit["condition"],
+            self._routing_key(), admit.dedup_key, summary=summary,
+            source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
+            timestamp=admit.state_timestamp, component=admit.target, group=self.group,
+            event_class=admit.condition,
             custom_details={
-                "incident_id": admit["incident_id"], "priority": sev.value,
+                "incident_id": admit.incident_id, "priority": sev.value,
                 "priority_meaning": sev.description, "response_time": sev.response_time,
-                "escalation": sev.escalation, "alarm": admit["alarm"], "alarm_reason": admit["reason"],
-                "mode": admit.get("mode"), "mode_note": admit.get("mode_note") or None,
-                "automation": admit["note"], "diagnosis": diagnosis,
+                "escalation": sev.escalation, "alarm": admit.alarm, "alarm_reason": admit.reason,
+                "mode": admit.mode, "mode_note": admit.mode_note or None,
+                "automation": admit.note, "diagnosis": diagnosis,
             },
         )
         answer = self._post(event)
-        return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": answer, "summary": summary}
+        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer, "summary": summary}
 
-    def resolve(self, admit: dict, restore: dict | None = None) -> dict:
+    def resolve(self, admit: Decision, restore: Outcome | None = None) -> dict[str, Any]:
         # what the runbook's on-resolve step will undo, and when (e.g. the autoscaling floor going back)
-        actions = f"{admit['note']}; {restore['message']}" if restore and restore.get("message") else admit["note"]
-        self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
-                     identified_at=admit.get("opened_at") or admit["state_timestamp"], actions=actions,
+        actions = f"{admit.note}; {restore.message}" if restore and restore.message else admit.note
+        self._status(_incident(admit), status="Resolved", impact="none: the alarm returned to OK",
+                     identified_at=admit.opened_at or admit.state_timestamp, actions=actions,
                      eta="resolved",
                      next_update_minutes=None)
-        answer = self._post(pagerduty.resolve_event(self._routing_key(), admit["dedup_key"]))
-        return {"sent": "resolve", "dedup_key": admit["dedup_key"], "pagerduty": answer}
+        answer = self._post(pagerduty.resolve_event(self._routing_key(), admit.dedup_key))
+        return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer}
 
-    def outcome(self, admit: dict, outcome: dict, *, needs_person: bool, resolved: bool = False) -> dict:
+    def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool,
+                resolved: bool = False) -> dict[str, Any]:
         """After the runbook: always a status update; page again (same alert) when a person must act, unless
         the alarm was resolved meanwhile (a trigger would reopen the resolved alert)."""
-        message = str(outcome.get("message") or outcome.get("outcome"))
+        message = str(outcome.message or outcome.outcome)
         if resolved:
-            self._status(admit["incident_id"], status="Resolved", impact="none: the alarm returned to OK",
-                         identified_at=admit["state_timestamp"],
+            self._status(_incident(admit), status="Resolved", impact="none: the alarm returned to OK",
+                         identified_at=admit.state_timestamp,
                          actions=f"{message} (the alarm was resolved while the automation ran; not paged again)",
                          eta="resolved", next_update_minutes=None)
             return {"sent": None}
-        self._status(admit["incident_id"], status="Identified" if needs_person else "Monitoring",
-                     impact=admit["impact"], identified_at=admit["state_timestamp"], actions=message,
+        self._status(_incident(admit), status="Identified" if needs_person else "Monitoring",
+                     impact=admit.impact, identified_at=admit.state_timestamp, actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
         if not needs_person:
             return {"sent": None}
-        sev = Severity(admit["severity"])
-        summary = f"[{sev.value}] {self.group} {admit['target']}: automation {outcome.get('outcome')} - {message}"
+        sev = Severity(admit.severity)
+        summary = f"[{sev.value}] {self.group} {admit.target}: automation {outcome.outcome} - {message}"
         event = pagerduty.trigger_event(
-            self._routing_key(), admit["dedup_key"], summary=summary,
-            source=f"{self.group}/{admit['target']}", severity=sev.pagerduty_severity,
-            component=admit["target"], group=self.group, event_class=admit["condition"],
-            custom_details={"incident_id": admit["incident_id"], "outcome": outcome},
+            self._routing_key(), admit.dedup_key, summary=summary,
+            source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
+            component=admit.target, group=self.group, event_class=admit.condition,
+            custom_details={"incident_id": admit.incident_id, "outcome": outcome.to_json()},
         )
-        return {"sent": "trigger", "dedup_key": admit["dedup_key"], "pagerduty": self._post(event), "summary": summary}
+        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary}
 
-    def automation_failed(self, state: dict, execution: str) -> dict:
-        admit = state.get("admit") if isinstance(state.get("admit"), dict) else {}
+    def automation_failed(self, state: dict[str, Any], execution: str) -> dict[str, Any]:
+        # Read leniently: when admit itself failed there is no decision, and this page must still go out.
+        given = state.get("admit")
+        admit: dict[str, Any] = given if isinstance(given, dict) else {}
         name, message = explain(state.get("error"))
         dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{_event_key(state)}")
         incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
@@ -131,7 +141,12 @@ class Pager:
         return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}
 
 
-def _event_key(state: dict) -> str:
+def _incident(admit: Decision) -> str:
+    # a decision that reaches a page always names its incident (only a duplicate's holder can be unknown)
+    return admit.incident_id or f"{admit.customer}-{admit.alarm}"
+
+
+def _event_key(state: dict[str, Any]) -> str:
     """What stays the same across redeliveries of one event: its id, else a hash of the event itself."""
     event = {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
     event_id = event.get("id")

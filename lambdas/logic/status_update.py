@@ -1,6 +1,7 @@
 """SNS status updates in the runbook's "Status Update Template" shape."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 SUBJECT_MAX = 100  # SNS limit
 
@@ -33,5 +34,5 @@ def message(*, incident_id: str, status: str, impact: str, identified_at: str, c
     ])
 
 
-def publish(sns, topic_arn: str, incident_id: str, text: str) -> None:
+def publish(sns: Any, topic_arn: str, incident_id: str, text: str) -> None:
     sns.publish(TopicArn=topic_arn, Subject=subject(incident_id), Message=text)

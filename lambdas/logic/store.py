@@ -6,9 +6,13 @@ deliveries.
 """
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from botocore.exceptions import ClientError
+
+# A DynamoDB item as the table resource returns it (numbers come back as Decimal).
+Item = dict[str, Any]
 
 CLAIM_TTL = timedelta(days=7)
 OPEN_TTL = timedelta(days=30)
@@ -18,8 +22,13 @@ def _epoch(dt: datetime) -> int:
     return int(dt.timestamp())
 
 
+def _item(response: dict[str, Any]) -> Item | None:
+    item = response.get("Item")
+    return dict(item) if item is not None else None
+
+
 def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 # What transition() found when its one conditional write was refused.
@@ -27,15 +36,15 @@ DONE, DUPLICATE, STALE, CHANGED = "done", "duplicate", "stale", "changed"
 
 
 class Store:
-    def __init__(self, table, now: datetime | None = None):
+    def __init__(self, table: Any, now: datetime | None = None) -> None:
         self.table = table  # a boto3 dynamodb Table resource
-        self.now = now or datetime.now(timezone.utc)
+        self.now = now or datetime.now(UTC)
 
     # --- incidents -------------------------------------------------------------------------
-    def open_incident_of(self, alarm: str) -> dict | None:
-        return self.table.get_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ConsistentRead=True).get("Item")
+    def open_incident_of(self, alarm: str) -> Item | None:
+        return _item(self.table.get_item(Key={"pk": f"open#{alarm}", "sk": "open"}, ConsistentRead=True))
 
-    def _state_update(self, alarm: str, state: str, at_ms: int) -> dict:
+    def _state_update(self, alarm: str, state: str, at_ms: int) -> dict[str, Any]:
         # Newer or equal (a redelivery) passes; an older state change is stale.
         return {"Key": {"pk": f"state#{alarm}", "sk": "state"},
                 "UpdateExpression": "SET at_ms = :ms, #s = :s, expires_at = :exp",
@@ -53,8 +62,8 @@ class Store:
                 raise
         return False
 
-    def last_state(self, alarm: str) -> dict:
-        return self.table.get_item(Key={"pk": f"state#{alarm}", "sk": "state"}, ConsistentRead=True).get("Item") or {}
+    def last_state(self, alarm: str) -> Item:
+        return _item(self.table.get_item(Key={"pk": f"state#{alarm}", "sk": "state"}, ConsistentRead=True)) or {}
 
     def transition(self, key: str, incident_id: str, *, alarm: str, state: str, at_ms: int, expected: str | None,
                    then: str, opened_at: str = "") -> tuple[str, str | None]:
@@ -119,8 +128,8 @@ class Store:
                 raise
         return False
 
-    def floor(self, scope: str) -> dict | None:
-        return self.table.get_item(Key={"pk": f"floor#{scope}", "sk": "floor"}, ConsistentRead=True).get("Item")
+    def floor(self, scope: str) -> Item | None:
+        return _item(self.table.get_item(Key={"pk": f"floor#{scope}", "sk": "floor"}, ConsistentRead=True))
 
     def forget_floor(self, scope: str, floor: int) -> None:
         """Drop the remembered floor once it is back, unless another raise replaced it meanwhile."""
@@ -158,13 +167,15 @@ class Store:
         return self.cooldown_until(scope) or self.now
 
     # --- audit trail -----------------------------------------------------------------------
-    def audit(self, subject: str, step: str, record: dict) -> None:
+    def audit(self, subject: str, step: str, record: dict[str, Any]) -> None:
         """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""
         self.table.put_item(Item={
             "pk": f"audit#{subject}", "sk": f"{self.now.isoformat()}#{step}", "step": step,
-            **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
+            **{k: (v if isinstance(v, str) else json.dumps(v, default=str))
+               for k, v in record.items() if v is not None},
         }, ConditionExpression="attribute_not_exists(pk)")
 
-    def audit_trail(self, subject: str) -> list[dict]:
-        resp = self.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"audit#{subject}"})
-        return resp.get("Items", [])
+    def audit_trail(self, subject: str) -> list[Item]:
+        resp = self.table.query(KeyConditionExpression="pk = :pk",
+                                ExpressionAttributeValues={":pk": f"audit#{subject}"})
+        return list(resp.get("Items", []))

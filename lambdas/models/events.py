@@ -10,7 +10,7 @@ above the limits is rejected by admit (InvalidEvent) before anything is written.
 
 import json
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
@@ -32,11 +32,11 @@ class AlarmDetail(BaseModel):
     alarmName: str = Field(min_length=1, max_length=255)
     state: AlarmState
     previousState: AlarmState | None = None
-    configuration: dict = Field(default_factory=dict)
+    configuration: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("configuration")
     @classmethod
-    def _bounded(cls, value: dict) -> dict:
+    def _bounded(cls, value: dict[str, Any]) -> dict[str, Any]:
         size = len(json.dumps(value, default=str))
         if size > CONFIGURATION_MAX_BYTES:
             raise ValueError(f"is {size} bytes serialized, above the limit of {CONFIGURATION_MAX_BYTES}")

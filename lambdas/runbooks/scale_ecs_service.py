@@ -6,43 +6,47 @@ verify  poll until runningCount equals desiredCount, or report the deployment's 
 restore (on resolve) put the autoscaling floor back to what it was before the incident's first raise
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
-from catalog import runbook
+from catalog import CustomerConfig, runbook
 from catalog.runbooks import ScaleEcsServiceInput
 from lambdas import aws
 from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput, InvalidPlan, ResourceNotFound
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
+from lambdas.models.steps import PreviousScale, RestorePlan, RestoreResult, ScalableTarget, ScalePlan, parse_step
 from lambdas.runbooks import parse_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("scale-ecs-service")
 
 
-def _refuse(plan: dict, outcome: str, message: str) -> dict:
-    return {**plan, "proceed": False, "outcome": outcome, "message": message}
+def _refuse(plan: ScalePlan, outcome: str, message: str) -> ScalePlan:
+    refused = plan.model_copy(deep=True)
+    refused.proceed, refused.outcome, refused.message = False, outcome, message
+    return refused
 
 
-def describe_service(ecs, cluster: str, service: str) -> dict:
+def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
     found = [s for s in ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
              if s.get("status") != "INACTIVE"]
     if not found:
         raise ResourceNotFound(f"service {service} not found in cluster {cluster}")
-    return found[0]
+    return dict(found[0])
 
 
-def scalable_target(aas, cluster: str, service: str) -> dict | None:
+def scalable_target(aas: Any, cluster: str, service: str) -> ScalableTarget | None:
     targets = aas.describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"],
         ScalableDimension="ecs:service:DesiredCount",
     ).get("ScalableTargets", [])
-    return {"min": targets[0]["MinCapacity"], "max": targets[0]["MaxCapacity"]} if targets else None
+    return ScalableTarget(min=targets[0]["MinCapacity"], max=targets[0]["MaxCapacity"]) if targets else None
 
 
-def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, store: Store, now: datetime,
-               execution: str = "") -> dict:
+def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
+               now: datetime, execution: str = "") -> ScalePlan:
     config = settings.customer
     try:
         bounds = config.service(inp.service)
@@ -53,19 +57,19 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
     switch, mode_note = read_mode(ssm, settings.mode_parameter)
     mode = strictest(switch, inp.mode)
     dry_run = inp.dry_run or mode == "dry-run"
-    plan = {
-        "runbook": RUNBOOK.name, "customer": config.customer, "cluster": cluster, "service": inp.service,
-        "min": bounds.min_tasks, "max": bounds.max_tasks, "mode": mode, "dry_run": dry_run,
-        "incident_id": inp.incident_id, "reason": inp.reason, "notes": [n for n in [mode_note] if n],
-        "polls": 0, "max_polls": RUNBOOK.verify_max_polls,
-    }
+    plan = ScalePlan(
+        runbook=RUNBOOK.name, customer=config.customer, cluster=cluster, service=inp.service,
+        min=bounds.min_tasks, max=bounds.max_tasks, mode=mode, dry_run=dry_run,
+        incident_id=inp.incident_id, reason=inp.reason, notes=[n for n in [mode_note] if n],
+        polls=0, max_polls=RUNBOOK.verify_max_polls,
+    )
     if mode == "off":
         source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
         return _refuse(plan, "refused", f"automation is off for customer {config.customer} "
                                         f"({source}); {inp.service} was not changed")
 
     current = int(describe_service(ecs, cluster, inp.service)["desiredCount"])
-    plan["from"] = current
+    plan.from_ = current
     if inp.desired is not None:
         target = inp.desired
         if target > bounds.max_tasks:
@@ -84,8 +88,8 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
                                             f"{bounds.min_tasks} tasks")
         target = min(max(current + delta, bounds.min_tasks), bounds.max_tasks)
         if target != current + delta:
-            plan["notes"].append(f"limited to {target} by the bounds {bounds.min_tasks}..{bounds.max_tasks}")
-    plan["to"] = target
+            plan.notes.append(f"limited to {target} by the bounds {bounds.min_tasks}..{bounds.max_tasks}")
+    plan.to = target
     if target == current:
         return _refuse(plan, "noop", f"service {inp.service} already has {current} desired tasks; nothing to do")
 
@@ -97,146 +101,167 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs, aas, ssm, 
     if until is not None:
         return _refuse(plan, "refused", f"service {inp.service} is in cooldown until {until.isoformat()} "
                                         f"(one action per {bounds.cooldown_seconds} s)")
-    plan["scalable_target"] = scalable_target(aas, cluster, inp.service)
-    return {**plan, "proceed": True}
+    plan.scalable_target = scalable_target(aas, cluster, inp.service)
+    plan.proceed = True
+    return plan
 
 
-def _int(plan: dict, key: str) -> int:
+def _int(plan: dict[str, Any], key: str) -> int:
     value = plan.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidPlan(f"plan rejected: {key!r} must be a whole number, got {value!r}; nothing was changed")
     return value
 
 
-def check_plan(plan: object, config) -> dict:
+def check_plan(raw: object, config: CustomerConfig) -> ScalePlan:
     """act trusts nothing it is given: a plan must name the configured cluster and a configured service, and
     stay within that service's bounds. A direct invoke with a forged plan changes nothing."""
-    if not isinstance(plan, dict):
+    if not isinstance(raw, dict):
         raise InvalidPlan("plan rejected: expected the plan guard returned (a JSON object); nothing was changed")
-    if plan.get("proceed") is not True:
+    if raw.get("proceed") is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
-    if plan.get("cluster") != config.ecs.cluster:
-        raise InvalidPlan(f"plan rejected: cluster {str(plan.get('cluster'))[:100]!r} is not the configured "
+    if raw.get("cluster") != config.ecs.cluster:
+        raise InvalidPlan(f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
                           f"{config.ecs.cluster!r}; nothing was changed")
     try:
-        bounds = config.service(str(plan.get("service")))
+        bounds = config.service(str(raw.get("service")))
     except KeyError as exc:
         raise InvalidPlan(f"plan rejected: {exc.args[0][:300]}; nothing was changed") from None
-    target, current = _int(plan, "to"), _int(plan, "from")
+    target, current = _int(raw, "to"), _int(raw, "from")
     if not bounds.min_tasks <= target <= bounds.max_tasks:
         raise InvalidPlan(f"plan rejected: {target} tasks is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} "
                           f"of service {bounds.name}; nothing was changed")
-    st = plan.get("scalable_target")
+    st = raw.get("scalable_target")
     if st is not None:
         if not isinstance(st, dict):
             raise InvalidPlan("plan rejected: 'scalable_target' must be an object; nothing was changed")
-        floor, ceiling = _floor(st, target, current), _int(st, "max")
+        floor, ceiling = _floor(_int(st, "min"), target, current), _int(st, "max")
         if not bounds.min_tasks <= floor <= bounds.max_tasks or max(ceiling, target) > bounds.max_tasks:
             raise InvalidPlan(f"plan rejected: autoscaling MinCapacity {floor} / MaxCapacity {max(ceiling, target)} "
                               f"is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} of service "
                               f"{bounds.name}; nothing was changed")
-    return plan
+    # the rest of the plan must still be a plan: its model is the last guard
+    return parse_step(ScalePlan, raw, "plan rejected", InvalidPlan)
 
 
-def _floor(st: dict, target: int, current: int) -> int:
+def _floor(st_min: int, target: int, current: int) -> int:
     # Scaling out raises the autoscaler's floor to the new count, so it does not scale the change
     # back; scaling in lowers the floor only as far as needed.
-    return target if target > current else min(_int(st, "min"), target)
+    return target if target > current else min(st_min, target)
 
 
-def apply_scale(plan: dict, *, ecs, aas, store: Store | None = None) -> dict:
-    service, cluster, target = plan["service"], plan["cluster"], plan["to"]
+def apply_scale(plan: ScalePlan, *, ecs: Any, aas: Any, store: Store | None = None) -> ScalePlan:
+    service, cluster = plan.service, plan.cluster
+    target, current = _planned(plan.to, "to"), _planned(plan.from_, "from")
     resource_id = f"service/{cluster}/{service}"
-    calls = []
-    st = plan.get("scalable_target")
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    st = plan.scalable_target
     if st:
-        floor = _floor(st, target, plan["from"])
+        floor = _floor(st.min, target, current)
         calls.append(("application-autoscaling", "RegisterScalableTarget", {
             "ServiceNamespace": "ecs", "ResourceId": resource_id, "ScalableDimension": "ecs:service:DesiredCount",
-            "MinCapacity": floor, "MaxCapacity": max(st["max"], target)}))
+            "MinCapacity": floor, "MaxCapacity": max(st.max, target)}))
     calls.append(("ecs", "UpdateService", {"cluster": cluster, "service": service, "desiredCount": target}))
     described = "; ".join(f"{op} {params}" for _, op, params in calls)
-    if plan["dry_run"]:
-        return {**plan, "verify": False, "outcome": "would_scale",
-                "message": f"dry-run: would scale {service} from {plan['from']} to {target} tasks ({described})"}
-    current_st = st
-    for svc, op, params in calls:
-        if op == "RegisterScalableTarget":
-            if store is not None and params["MinCapacity"] > st["min"]:
+    done = plan.model_copy(deep=True)
+    if plan.dry_run:
+        done.verify, done.outcome = False, "would_scale"
+        done.message = f"dry-run: would scale {service} from {current} to {target} tasks ({described})"
+        return done
+    for _svc, op, params in calls:
+        if op == "RegisterScalableTarget" and st is not None:
+            if store is not None and params["MinCapacity"] > st.min:
                 # remembered before the raise, so the floor can be put back once the incident is over
-                store.remember_floor(_scope(service), int(st["min"]), str(plan.get("incident_id") or "manual"))
+                store.remember_floor(_scope(service), st.min, str(plan.incident_id or "manual"))
             aas.register_scalable_target(**params)
-            current_st = {"min": params["MinCapacity"], "max": params["MaxCapacity"]}
+            done.scalable_target = ScalableTarget(min=params["MinCapacity"], max=params["MaxCapacity"])
         else:
             ecs.update_service(**params)
     # scalable_target is the floor now in force (a timed-out page shows it); previous has the one before
-    return {**plan, "verify": True, "scalable_target": current_st, "previous": {"desired": plan["from"],
-                                                                               "scalable_target": st}}
+    done.verify = True
+    done.previous = PreviousScale(desired=current, scalable_target=st)
+    return done
+
+
+def _planned(value: int | None, key: str) -> int:
+    if value is None:  # check_plan refuses such a plan at act's edge; a caller in code gets the same answer
+        raise InvalidPlan(f"plan rejected: {key!r} must be a whole number, got None; nothing was changed")
+    return value
 
 
 def _scope(service: str) -> str:
     return f"{RUNBOOK.name}#{service}"
 
 
-def check_scale(plan: dict, *, ecs) -> dict:
-    svc = describe_service(ecs, plan["cluster"], plan["service"])
+def check_scale(plan: ScalePlan, *, ecs: Any) -> ScalePlan:
+    svc = describe_service(ecs, plan.cluster, plan.service)
     running, desired, pending = svc.get("runningCount", 0), svc.get("desiredCount", 0), svc.get("pendingCount", 0)
-    polls = int(plan.get("polls", 0)) + 1
-    plan = {**plan, "polls": polls, "running": running}
-    if running == desired == plan["to"]:
-        return {**plan, "settled": True, "outcome": "scaled",
-                "message": f"scaled {plan['service']} from {plan['from']} to {plan['to']} tasks; "
-                           f"{running} of {desired} running"}
-    if polls >= int(plan["max_polls"]):
-        primary = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+    checked = plan.model_copy(deep=True)
+    checked.polls = polls = plan.polls + 1
+    checked.running = running
+    checked.settled = True
+    if running == desired == plan.to:
+        checked.outcome = "scaled"
+        checked.message = (f"scaled {plan.service} from {plan.from_} to {plan.to} tasks; "
+                           f"{running} of {desired} running")
+        return checked
+    if polls >= plan.max_polls:
+        primary: dict[str, Any] = next(
+            (d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
         events = "; ".join(str(e.get("message"))[:300] for e in svc.get("events", [])[:3]) or "no service events"
-        st = plan.get("scalable_target")
-        floor = f"; autoscaling floor {st['min']} (max {st['max']})" if st else ""
-        return {**plan, "settled": True, "outcome": "timed_out",
-                "message": f"{plan['service']} did not settle after {polls} checks: {running} of {desired} running, "
+        st = plan.scalable_target
+        floor = f"; autoscaling floor {st.min} (max {st.max})" if st else ""
+        checked.outcome = "timed_out"
+        checked.message = (f"{plan.service} did not settle after {polls} checks: {running} of {desired} running, "
                            f"{pending} pending; deployment {primary.get('rolloutState', 'unknown')} "
-                           f"(failed tasks: {primary.get('failedTasks', 0)}){floor}; recent events: {events}"}
-    return {**plan, "settled": False}
+                           f"(failed tasks: {primary.get('failedTasks', 0)}){floor}; recent events: {events}")
+        return checked
+    checked.settled = False
+    return checked
 
 
 # --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict, now: datetime) -> dict:
+def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
     inp = parse_input(RUNBOOK, event.get("input"))
+    if not isinstance(inp, ScaleEcsServiceInput):  # RUNBOOK.input_model is ScaleEcsServiceInput
+        raise InvalidInput(f"{RUNBOOK.name}: input parsed as {type(inp).__name__}, not ScaleEcsServiceInput")
     return plan_scale(inp, settings=settings, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
                       ssm=aws.client("ssm"), store=make_store(settings, now), now=now,
-                      execution=str(event.get("execution") or ""))
+                      execution=str(event.get("execution") or "")).to_json()
 
 
-def _act(event: dict, now: datetime) -> dict:
+def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
     plan = check_plan(event.get("plan"), settings.customer)
     return apply_scale(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                       store=make_store(settings, now))
+                       store=make_store(settings, now)).to_json()
 
 
-def _verify(event: dict, now: datetime) -> dict:
-    return check_scale(event["plan"], ecs=aws.client("ecs"))
+def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    plan = parse_step(ScalePlan, event.get("plan"), "verify: the plan act returned")
+    return check_scale(plan, ecs=aws.client("ecs")).to_json()
 
 
-def plan_restore(inp: dict, *, settings: Settings, aas, store: Store, now: datetime) -> dict:
+def plan_restore(inp: object, *, settings: Settings, aas: Any, store: Store, now: datetime) -> RestorePlan:
     """When and to what the floor goes back: once the cooldown has passed (respond waits until ``at``)."""
     service = _restore_service(inp, settings)
     remembered = store.floor(_scope(service))
     cluster = settings.customer.ecs.cluster
     st = scalable_target(aas, cluster, service)
     if not remembered or not st:
-        return {"due": False, "service": service, "message": f"the autoscaling floor of {service} was not raised; "
-                                                             f"nothing to put back"}
+        return RestorePlan(due=False, service=service, message=f"the autoscaling floor of {service} was not raised; "
+                                                               f"nothing to put back")
     until = store.cooldown_until(_scope(service)) or now
-    at = until.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     floor = int(remembered["floor"])
-    return {"due": True, "service": service, "at": at, "floor": floor, "current": st["min"],
-            "message": f"the autoscaling floor (MinCapacity) of {service} is {st['min']}; it goes back to {floor} "
-                       f"at {at}, once the cooldown has passed, and the autoscaler then scales in by its own policy"}
+    return RestorePlan(due=True, service=service, at=at, floor=floor, current=st.min,
+                       message=f"the autoscaling floor (MinCapacity) of {service} is {st.min}; it goes back to "
+                               f"{floor} at {at}, once the cooldown has passed, and the autoscaler then scales in "
+                               f"by its own policy")
 
 
-def restore_floor(inp: dict, *, settings: Settings, aas, ssm, store: Store) -> dict:
+def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store: Store) -> RestoreResult:
     """Put MinCapacity back to the remembered floor, within the service's bounds; not while the alarm is in
     ALARM again (a new incident keeps the raised floor) nor in dry-run/off."""
     service = _restore_service(inp, settings)
@@ -244,23 +269,25 @@ def restore_floor(inp: dict, *, settings: Settings, aas, ssm, store: Store) -> d
     cluster = settings.customer.ecs.cluster
     remembered, st = store.floor(_scope(service)), scalable_target(aas, cluster, service)
     if not remembered or not st:
-        return {"restored": False, "service": service, "message": f"no raised floor of {service} to put back"}
-    alarm = str(inp.get("alarm") or "")
+        return RestoreResult(restored=False, service=service, message=f"no raised floor of {service} to put back")
+    alarm = str(inp.get("alarm") or "") if isinstance(inp, dict) else ""
     if alarm and store.open_incident_of(alarm):
-        return {"restored": False, "service": service,
-                "message": f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} stays at {st['min']}"}
-    floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st["max"])
+        return RestoreResult(restored=False, service=service,
+                             message=f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} "
+                                     f"stays at {st.min}")
+    floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st.max)
     mode, _ = read_mode(ssm, settings.mode_parameter)
     if mode != "enforce":
-        return {"restored": False, "service": service,
-                "message": f"{mode}: would put the autoscaling floor of {service} back from {st['min']} to {floor}"}
-    if floor < st["min"]:
+        return RestoreResult(restored=False, service=service,
+                             message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} "
+                                     f"to {floor}")
+    if floor < st.min:
         aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service}",
                                      ScalableDimension="ecs:service:DesiredCount", MinCapacity=floor,
-                                     MaxCapacity=st["max"])
+                                     MaxCapacity=st.max)
     store.forget_floor(_scope(service), int(remembered["floor"]))
-    return {"restored": True, "service": service, "floor": floor,
-            "message": f"autoscaling floor (MinCapacity) of {service} put back from {st['min']} to {floor}"}
+    return RestoreResult(restored=True, service=service, floor=floor,
+                         message=f"autoscaling floor (MinCapacity) of {service} put back from {st.min} to {floor}")
 
 
 def _restore_service(inp: object, settings: Settings) -> str:
@@ -271,12 +298,12 @@ def _restore_service(inp: object, settings: Settings) -> str:
         raise InvalidInput(f"restore: {exc.args[0]}") from None
 
 
-def _restore(event: dict, now: datetime) -> dict:
+def _restore(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
     store, aas = make_store(settings, now), aws.client("application-autoscaling")
     if event.get("phase") == "plan":
-        return plan_restore(event.get("input"), settings=settings, aas=aas, store=store, now=now)
-    return restore_floor(event.get("input"), settings=settings, aas=aas, ssm=aws.client("ssm"), store=store)
+        return plan_restore(event.get("input"), settings=settings, aas=aas, store=store, now=now).to_json()
+    return restore_floor(event.get("input"), settings=settings, aas=aas, ssm=aws.client("ssm"), store=store).to_json()
 
 
 handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify, RUNBOOK.on_resolve: _restore})

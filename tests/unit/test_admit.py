@@ -6,6 +6,7 @@ from catalog import RUNBOOKS
 from lambdas.errors import InvalidEvent
 from lambdas.logic.admit import admit
 from lambdas.logic.store import Store
+from lambdas.models.steps import Decision
 from lambdas.runbooks import parse_input
 from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, SERVICE, TASKS_ALARM, alarm_event,
                                  all_items, item, without)
@@ -18,7 +19,8 @@ STATE_TS = "2026-11-26T09:12:33.123000+00:00"
 def run(dhbw, table, ssm):
     """admit() wired as the handler wires it: dhbw's config, the table, the mode switch."""
     def call(event, *, now=NOW):
-        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER)
+        # the JSON admit's Lambda returns: the keys the workflow's JSONPaths read
+        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
     return call
 
 
@@ -54,6 +56,17 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     state = item(table, f"state#{CPU_ALARM}", "state")  # the last state change handled (issue 5, 3.1)
     assert state["state"] == "ALARM" and state["at_ms"] == 1795684353123
     assert len(all_items(table)) == 3
+
+
+@pytest.mark.parametrize("state, previous", [("ALARM", "OK"), ("OK", "ALARM"), ("INSUFFICIENT_DATA", "OK")])
+def test_the_decision_read_back_by_page_and_record_is_the_one_admit_returned(run, state, previous):
+    # given admit's JSON as the workflow hands it to page and record
+    returned = run(alarm_event(state, previous, alarm=CPU_ALARM))
+    # when they parse it into the decision model
+    again = Decision.model_validate(returned)
+    # then nothing is lost or added, including the kind's own target field ("service")
+    assert again.to_json() == returned
+    assert again.model_extra == {"service": SERVICE}
 
 
 def test_memory_high_alarm_is_remediated_like_cpu_high(run):
@@ -384,7 +397,7 @@ class _Interleave:
 
 def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
 
     opened = run(alarm_event("ALARM", "OK", at=ALARM_AT), Store(table, NOW))
     ok = alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT)
@@ -401,7 +414,7 @@ def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing
 
 def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
 
     # A (an ALARM) reads "no open incident"; meanwhile B (another ALARM of the same alarm, later) opens one
     first_at, second_at = "2026-11-26T09:12:33.123+0000", "2026-11-26T09:12:34.000+0000"

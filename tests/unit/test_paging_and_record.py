@@ -6,7 +6,7 @@ import json
 import moto.sns.models
 import pytest
 
-from lambdas.errors import PagerDutyError, PagingFailed
+from lambdas.errors import InvalidInput, PagerDutyError, PagingFailed
 from lambdas.diagnosis import ecs_service as diagnose
 from lambdas.logic import pagerduty
 from lambdas.logic.admit import admit
@@ -14,6 +14,7 @@ from lambdas.logic.errors_text import explain
 from lambdas.logic.paging import Pager
 from lambdas.logic.record import record
 from lambdas.logic.store import Store
+from lambdas.models.steps import Outcome
 from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, ROUTING_KEY, SERVICE,
                                  TASKS_ALARM, alarm_event, create_service, status_queue)
 
@@ -103,7 +104,7 @@ def test_trigger_alarm_pages_with_severity_diagnosis_and_incident(world, ecs):
     assert payload["source"] == "lecture-dhbw/lecture-backend-service"
     assert payload["class"] == "cpu-high" and payload["group"] == "lecture-dhbw"
     details = payload["custom_details"]
-    assert details["incident_id"] == decision["incident_id"]
+    assert details["incident_id"] == decision.incident_id
     assert details["priority"] == "P2" and details["response_time"] == "4 hours"
     assert details["diagnosis"] == json.loads(json.dumps(diagnosis))
     assert details["diagnosis"]["desired"] == 2
@@ -113,7 +114,7 @@ def test_trigger_alarm_pages_with_severity_diagnosis_and_incident(world, ecs):
 def test_trigger_alarm_publishes_the_runbooks_status_update(world):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
-    inc = decision["incident_id"]
+    inc = decision.incident_id
     # when
     world.pager.trigger_alarm(decision, {"desired": 2, "running": 2})
     # then
@@ -153,7 +154,7 @@ def test_resolve_sends_resolve_with_the_same_dedup_key(world):
     assert resolve == {"routing_key": ROUTING_KEY, "event_action": "resolve", "dedup_key": trigger["dedup_key"]}
     assert result["sent"] == "resolve"
     [update] = world.status_updates()
-    assert update["Subject"] == f"[{alarm['incident_id']}{SUBJECT_TAIL}"
+    assert update["Subject"] == f"[{alarm.incident_id}{SUBJECT_TAIL}"
     lines = update["Message"].splitlines()
     assert "Current Status: Resolved" in lines
     assert "Next Update: none planned (resolved)" in lines
@@ -213,14 +214,14 @@ def test_automation_failed_after_admit_pages_on_the_alarms_own_alert(world):
     child_cause = json.dumps({"Error": "ResourceNotFound", "Cause": json.dumps({
         "errorType": "ResourceNotFound",
         "errorMessage": "service lecture-backend-service not found in cluster lecture-dhbw-cluster"})})
-    state = {"admit": decision, "error": {"Error": "States.TaskFailed", "Cause": child_cause}}
+    state = {"admit": decision.to_json(), "error": {"Error": "States.TaskFailed", "Cause": child_cause}}
     # when
     world.pager.automation_failed(state, execution="exec-7")
     # then
     [sent] = world.pd.accepted
-    assert sent["dedup_key"] == decision["dedup_key"]
+    assert sent["dedup_key"] == decision.dedup_key
     assert "ResourceNotFound: service lecture-backend-service not found" in sent["payload"]["summary"]
-    assert sent["payload"]["custom_details"]["incident_id"] == decision["incident_id"]
+    assert sent["payload"]["custom_details"]["incident_id"] == decision.incident_id
 
 
 def test_status_subject_stays_within_snss_100_characters_for_a_long_incident_id(world):
@@ -260,7 +261,7 @@ def test_refused_outcome_pages_again_and_is_audited(world):
     world.pager.trigger_alarm(decision, {})
     world.status_updates()
     message = "service lecture-backend-service is already at its maximum of 6 tasks"
-    state = {"admit": decision, "remediation": remediation("refused", message)}
+    state = {"admit": decision.to_json(), "remediation": remediation("refused", message)}
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-1")
     # then a second trigger on the same alert tells the on-call to act
@@ -268,9 +269,9 @@ def test_refused_outcome_pages_again_and_is_audited(world):
     assert again["event_action"] == "trigger"
     assert again["dedup_key"] == first["dedup_key"]
     assert f"automation refused - {message}" in again["payload"]["summary"]
-    assert result["paged"] is True and result["outcome"] == "refused"
+    assert result.paged is True and result.outcome == "refused"
     # and the audit trail has the outcome
-    [row] = world.store.audit_trail(decision["incident_id"])
+    [row] = world.store.audit_trail(decision.incident_id)
     assert row["step"] == "record"
     assert row["outcome"] == "refused" and row["decision"] == "remediate"
     assert row["runbook"] == "scale-ecs-service" and row["message"] == message
@@ -287,33 +288,33 @@ def test_refused_outcome_pages_again_and_is_audited(world):
 def test_other_unsettled_outcomes_page_again(world, outcome):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision, "remediation": remediation(outcome, "it did not settle")}
+    state = {"admit": decision.to_json(), "remediation": remediation(outcome, "it did not settle")}
     if outcome == "unknown":
         state["remediation"] = {"Output": {}}
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-1")
     # then
-    assert result["paged"] is True
+    assert result.paged is True
     assert [e["event_action"] for e in world.pd.accepted] == ["trigger"]
-    assert world.store.audit_trail(decision["incident_id"])[0]["outcome"] == outcome
+    assert world.store.audit_trail(decision.incident_id)[0]["outcome"] == outcome
 
 
 def test_refused_outcome_with_pagerduty_down_is_audited_then_fails_loudly(world):
     # given the runbook refused, and PagerDuty answers 500 to every attempt
     decision = world.admit(alarm_event("ALARM", "OK"))
     message = "service lecture-backend-service is already at its maximum of 6 tasks"
-    state = {"admit": decision, "remediation": remediation("refused", message)}
+    state = {"admit": decision.to_json(), "remediation": remediation("refused", message)}
     world.pd.fail_next(500, 3)
     # when
     with pytest.raises(PagingFailed) as caught:
         record(state, store=world.store, pager=world.pager, execution="exec-1")
     # then the failure says which incident went unpaged and what the automation did
     text = str(caught.value)
-    assert text.startswith(f"incident {decision['incident_id']}: the page could not be sent (PagerDutyError: ")
+    assert text.startswith(f"incident {decision.incident_id}: the page could not be sent (PagerDutyError: ")
     assert f"automation outcome: refused: {message}" in text
     assert [r["status"] for r in world.pd.requests] == [500, 500, 500]
     # and the audit row was written before failing
-    [row] = world.store.audit_trail(decision["incident_id"])
+    [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "refused"
     assert row["page_error"].startswith("PagerDutyError: PagerDuty unavailable after 3 attempts")
     # and the status update still went out
@@ -324,7 +325,8 @@ def test_refused_outcome_with_pagerduty_down_is_audited_then_fails_loudly(world)
 def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(world):
     # given the first page failed, the remediation still ran and scaled
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision, "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
+    state = {"admit": decision.to_json(),
+             "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
              "page_error": {"Error": "PagerDutyError", "Cause": "PagerDuty rejected the event (400): bad key"}}
     # when
     with pytest.raises(PagingFailed) as caught:
@@ -332,7 +334,7 @@ def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(worl
     # then
     assert "(PagerDutyError: PagerDuty rejected the event (400): bad key)" in str(caught.value)
     assert "automation outcome: scaled" in str(caught.value)
-    [row] = world.store.audit_trail(decision["incident_id"])
+    [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "scaled"
     assert row["page_error"] == "PagerDutyError: PagerDuty rejected the event (400): bad key"
     assert world.pd.requests == []
@@ -342,30 +344,30 @@ def test_scaled_outcome_does_not_page_but_publishes_monitoring(world):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
     message = "scaled lecture-backend-service from 2 to 3 tasks; 3 of 3 running"
-    state = {"admit": decision, "remediation": remediation("scaled", message)}
+    state = {"admit": decision.to_json(), "remediation": remediation("scaled", message)}
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-1")
     # then
     assert world.pd.requests == []
-    assert result["paged"] is False and result["outcome"] == "scaled"
+    assert result.paged is False and result.outcome == "scaled"
     [update] = world.status_updates()
     assert update["Message"] == template(
-        decision["incident_id"], status="Monitoring", impact="Performance degradation: lectures may load slowly",
+        decision.incident_id, status="Monitoring", impact="Performance degradation: lectures may load slowly",
         next_update="2026-11-26 09:45 UTC", identified_at=IDENTIFIED_AT, actions=message,
         eta="monitoring until the alarm clears")
-    [row] = world.store.audit_trail(decision["incident_id"])
+    [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "scaled" and row["paged"] == "false"
 
 
 def test_would_scale_in_dry_run_does_not_page(world):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision, "remediation": remediation("would_scale", "dry-run: would scale ...")}
+    state = {"admit": decision.to_json(), "remediation": remediation("would_scale", "dry-run: would scale ...")}
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-1")
     # then
     assert world.pd.requests == []
-    assert result["paged"] is False
+    assert result.paged is False
     assert "Current Status: Monitoring" in world.status_updates()[0]["Message"].splitlines()
 
 
@@ -375,7 +377,7 @@ def test_failed_execution_is_audited_with_the_error_name(world):
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-9", failed=True)
     # then
-    assert result["outcome"] == "failed" and result["error"] == "InvalidEvent"
+    assert result.outcome == "failed" and result.error == "InvalidEvent"
     [row] = world.store.audit_trail("execution-exec-9")
     assert row["outcome"] == "failed"
     assert row["error"] == "InvalidEvent"
@@ -384,14 +386,28 @@ def test_failed_execution_is_audited_with_the_error_name(world):
     assert world.pd.requests == []  # PageAutomationFailed already paged; record only writes
 
 
+@pytest.mark.parametrize("admit_given", [None, "remediate", {"decision": "remediate", "alarm": CPU_ALARM}],
+                         ids=["missing", "text", "partial"])
+def test_record_without_admits_decision_says_so_and_writes_nothing(world, admit_given):
+    # given a state whose decision is missing or not admit's (e.g. a direct invoke)
+    state = {"admit": admit_given, "remediation": remediation("scaled", "scaled")}
+    # when
+    with pytest.raises(InvalidInput) as caught:
+        record(state, store=world.store, pager=world.pager, execution="exec-x")
+    # then it names what is wrong, and neither audits nor pages
+    assert str(caught.value).startswith("record: admit's decision")
+    assert world.table.scan()["Items"] == []
+    assert world.pd.requests == []
+
+
 def test_failed_execution_after_admit_is_audited_under_the_incident(world):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision, "error": {"Error": "States.Timeout", "Cause": "execution timed out"}}
+    state = {"admit": decision.to_json(), "error": {"Error": "States.Timeout", "Cause": "execution timed out"}}
     # when
     record(state, store=world.store, pager=world.pager, execution="exec-3", failed=True)
     # then
-    [row] = world.store.audit_trail(decision["incident_id"])
+    [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "failed" and row["error"] == "States.Timeout"
     assert row["message"] == "execution timed out"
     assert row["decision"] == "remediate" and row["alarm"] == CPU_ALARM
@@ -405,11 +421,11 @@ def test_decisions_without_a_runbook_are_audited_without_paging_again(world, eve
     # given
     admitted = world.admit(event)
     # when
-    result = record({"admit": admitted}, store=world.store, pager=world.pager, execution="exec-5")
+    result = record({"admit": admitted.to_json()}, store=world.store, pager=world.pager, execution="exec-5")
     # then
-    assert result["decision"] == decision and result["outcome"] == outcome
-    [row] = world.store.audit_trail(admitted["incident_id"])
-    assert row["outcome"] == outcome and row["message"] == admitted["note"]
+    assert result.decision == decision and result.outcome == outcome
+    [row] = world.store.audit_trail(admitted.incident_id)
+    assert row["outcome"] == outcome and row["message"] == admitted.note
     assert world.pd.requests == []
     assert world.status_updates() == []
 
@@ -419,10 +435,10 @@ def test_resolve_decision_is_audited_as_resolved_without_another_page(world):
     world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
     resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT))
     # when
-    result = record({"admit": resolved}, store=world.store, pager=world.pager, execution="exec-6")
+    result = record({"admit": resolved.to_json()}, store=world.store, pager=world.pager, execution="exec-6")
     # then
-    assert result["outcome"] == "resolved"
-    [row] = world.store.audit_trail(resolved["incident_id"])
+    assert result.outcome == "resolved"
+    [row] = world.store.audit_trail(resolved.incident_id)
     assert row["decision"] == "resolve" and row["outcome"] == "resolved"
     assert world.pd.requests == []
 
@@ -472,21 +488,21 @@ def test_late_needs_a_person_page_after_an_ok_resolved_sends_only_a_status_updat
     world.pager.resolve(resolved)
     world.status_updates()
     # and then A's runbook times out, and A records it
-    state = {"admit": decision, "remediation": remediation("timed_out", "it did not settle")}
+    state = {"admit": decision.to_json(), "remediation": remediation("timed_out", "it did not settle")}
     result = record(state, store=world.store, pager=world.pager, execution="exec-A")
     # then the resolved alert is not reopened: no trigger after the resolve
     assert [e["event_action"] for e in world.pd.accepted] == ["trigger", "resolve"]
-    assert result["paged"] is False and "resolved meanwhile" in result["message"]
+    assert result.paged is False and "resolved meanwhile" in result.message
     [update] = world.status_updates()
     assert "Current Status: Resolved" in update["Message"] and "not paged again" in update["Message"]
-    assert world.store.audit_trail(decision["incident_id"])[0]["outcome"] == "timed_out"
+    assert world.store.audit_trail(decision.incident_id)[0]["outcome"] == "timed_out"
 
 
 def test_needs_a_person_page_while_the_incident_is_still_open_is_sent(world):
     decision = world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
-    state = {"admit": decision, "remediation": remediation("timed_out", "it did not settle")}
+    state = {"admit": decision.to_json(), "remediation": remediation("timed_out", "it did not settle")}
     result = record(state, store=world.store, pager=world.pager, execution="exec-A")
-    assert result["paged"] is True and [e["event_action"] for e in world.pd.accepted] == ["trigger"]
+    assert result.paged is True and [e["event_action"] for e in world.pd.accepted] == ["trigger"]
 
 
 def test_resolve_status_update_says_when_the_floor_goes_back(world):
@@ -495,11 +511,12 @@ def test_resolve_status_update_says_when_the_floor_goes_back(world):
     restore = {"due": True, "at": "2026-11-26T09:36:05Z", "floor": 2, "current": 3,
                "message": "the autoscaling floor (MinCapacity) of lecture-backend-service is 3; it goes back to 2 "
                           "at 2026-11-26T09:36:05Z"}
-    world.pager.resolve(resolved, restore)
+    world.pager.resolve(resolved, Outcome.model_validate(restore))
     [update] = world.status_updates()
     assert "Current Status: Resolved" in update["Message"]
     assert "it goes back to 2 at 2026-11-26T09:36:05Z" in update["Message"]
     restored = {"restored": True, "message": "autoscaling floor (MinCapacity) of lecture-backend-service put back "
                                              "from 3 to 2"}
-    result = record({"admit": resolved, "restore": restored}, store=world.store, pager=world.pager, execution="e")
-    assert result["outcome"] == "resolved" and "put back from 3 to 2" in result["message"]
+    result = record({"admit": resolved.to_json(), "restore": restored}, store=world.store, pager=world.pager,
+                    execution="e")
+    assert result.outcome == "resolved" and "put back from 3 to 2" in result.message

@@ -58,11 +58,11 @@ def test_delta_one_from_two_scales_the_service_to_three(plan, ecs, aas, table):
     planned = plan({"service": SERVICE, "delta": 1})
     applied = apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["proceed"] is True
-    assert (planned["from"], planned["to"]) == (2, 3)
-    assert planned["scalable_target"] is None
-    assert applied["verify"] is True
-    assert applied["previous"] == {"desired": 2, "scalable_target": None}
+    assert planned.proceed is True
+    assert (planned.from_, planned.to) == (2, 3)
+    assert planned.scalable_target is None
+    assert applied.verify is True
+    assert applied.to_json()["previous"] == {"desired": 2, "scalable_target": None}
     assert desired_count(ecs) == 3
     cooldown = item(table, *COOLDOWN_KEY)
     assert cooldown["holder"] == "exec-1"
@@ -76,7 +76,7 @@ def test_desired_four_from_two_scales_to_four(plan, ecs, aas):
     planned = plan({"service": SERVICE, "desired": 4})
     apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert (planned["proceed"], planned["from"], planned["to"]) == (True, 2, 4)
+    assert (planned.proceed, planned.from_, planned.to) == (True, 2, 4)
     assert desired_count(ecs) == 4
 
 
@@ -87,7 +87,7 @@ def test_delta_minus_one_scales_down_within_bounds(plan, ecs, aas):
     planned = plan({"service": SERVICE, "delta": -1})
     apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert (planned["from"], planned["to"]) == (4, 3)
+    assert (planned.from_, planned.to) == (4, 3)
     assert desired_count(ecs) == 3
 
 
@@ -98,9 +98,9 @@ def test_delta_five_from_two_is_limited_to_the_maximum_with_a_note(plan, ecs, aa
     planned = plan({"service": SERVICE, "delta": 5})
     apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["proceed"] is True
-    assert planned["to"] == 6
-    assert "limited to 6 by the bounds 2..6" in planned["notes"]
+    assert planned.proceed is True
+    assert planned.to == 6
+    assert "limited to 6 by the bounds 2..6" in planned.notes
     assert desired_count(ecs) == 6
 
 
@@ -112,9 +112,9 @@ def test_at_maximum_scaling_up_is_refused_and_nothing_changes(plan, ecs, table):
     # when
     planned = plan({"service": SERVICE, "delta": 1})
     # then
-    assert planned["proceed"] is False
-    assert planned["outcome"] == "refused"
-    assert "already at its maximum of 6 tasks" in planned["message"]
+    assert planned.proceed is False
+    assert planned.outcome == "refused"
+    assert "already at its maximum of 6 tasks" in planned.message
     assert desired_count(ecs) == 6
     assert item(table, *COOLDOWN_KEY) is None  # a refusal does not use up the cooldown
 
@@ -125,8 +125,8 @@ def test_at_minimum_scaling_down_is_refused(plan, ecs):
     # when
     planned = plan({"service": SERVICE, "delta": -1})
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "refused")
-    assert "already at its minimum of 2 tasks" in planned["message"]
+    assert (planned.proceed, planned.outcome) == (False, "refused")
+    assert "already at its minimum of 2 tasks" in planned.message
     assert desired_count(ecs) == 2
 
 
@@ -136,8 +136,8 @@ def test_desired_above_maximum_is_refused_naming_the_maximum(plan, ecs):
     # when
     planned = plan({"service": SERVICE, "desired": 10})
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "refused")
-    assert planned["message"] == f"desired 10 is above the maximum of 6 tasks for service {SERVICE}"
+    assert (planned.proceed, planned.outcome) == (False, "refused")
+    assert planned.message == f"desired 10 is above the maximum of 6 tasks for service {SERVICE}"
     assert desired_count(ecs) == 2
 
 
@@ -147,8 +147,8 @@ def test_desired_below_minimum_is_refused_naming_the_minimum(plan, ecs):
     # when
     planned = plan({"service": SERVICE, "desired": 0})
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "refused")
-    assert planned["message"] == f"desired 0 is below the minimum of 2 tasks for service {SERVICE}"
+    assert (planned.proceed, planned.outcome) == (False, "refused")
+    assert planned.message == f"desired 0 is below the minimum of 2 tasks for service {SERVICE}"
     assert desired_count(ecs) == 3
 
 
@@ -158,8 +158,8 @@ def test_desired_equal_to_current_is_a_noop(plan, ecs, table):
     # when
     planned = plan({"service": SERVICE, "desired": 3})
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "noop")
-    assert "already has 3 desired tasks" in planned["message"]
+    assert (planned.proceed, planned.outcome) == (False, "noop")
+    assert "already has 3 desired tasks" in planned.message
     assert item(table, *COOLDOWN_KEY) is None
 
 
@@ -172,9 +172,9 @@ def test_second_plan_within_the_cooldown_is_refused(plan, ecs, aas):
     second = plan({"service": SERVICE, "delta": 1}, now=NOW + timedelta(seconds=60), execution="exec-2")
     # then
     until = (NOW + timedelta(seconds=300)).isoformat()
-    assert (second["proceed"], second["outcome"]) == (False, "refused")
-    assert f"in cooldown until {until}" in second["message"]
-    assert "(one action per 300 s)" in second["message"]
+    assert (second.proceed, second.outcome) == (False, "refused")
+    assert f"in cooldown until {until}" in second.message
+    assert "(one action per 300 s)" in second.message
     assert desired_count(ecs) == 3
 
 
@@ -186,7 +186,7 @@ def test_plan_after_the_cooldown_proceeds_and_starts_a_new_one(plan, ecs, aas, t
     # when
     second = plan({"service": SERVICE, "delta": 1}, now=later, execution="exec-2")
     # then
-    assert second["proceed"] is True and (second["from"], second["to"]) == (3, 4)
+    assert second.proceed is True and (second.from_, second.to) == (3, 4)
     cooldown = item(table, *COOLDOWN_KEY)
     assert cooldown["holder"] == "exec-2"
     assert cooldown["until"] == (later + timedelta(seconds=300)).isoformat()
@@ -207,11 +207,11 @@ def test_dry_run_reports_what_it_would_do_and_changes_nothing(plan, ecs, aas, ss
     planned = plan(raw)
     applied = apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["proceed"] is True and planned["dry_run"] is True
-    assert applied["outcome"] == "would_scale"
-    assert applied["verify"] is False
-    assert applied["message"].startswith(f"dry-run: would scale {SERVICE} from 2 to 3 tasks")
-    assert "UpdateService" in applied["message"] and "RegisterScalableTarget" in applied["message"]
+    assert planned.proceed is True and planned.dry_run is True
+    assert applied.outcome == "would_scale"
+    assert applied.verify is False
+    assert applied.message.startswith(f"dry-run: would scale {SERVICE} from 2 to 3 tasks")
+    assert "UpdateService" in applied.message and "RegisterScalableTarget" in applied.message
     assert desired_count(ecs) == 2
     assert target_capacity(aas) == (2, 6)
     assert item(table, *COOLDOWN_KEY) is None
@@ -224,8 +224,8 @@ def test_dry_run_still_respects_a_running_cooldown(plan, ecs, aas):
     # when
     planned = plan({"service": SERVICE, "delta": 1, "dry_run": True}, now=NOW + timedelta(seconds=10))
     # then
-    assert (planned["proceed"], planned["outcome"]) == (False, "refused")
-    assert "in cooldown until" in planned["message"]
+    assert (planned.proceed, planned.outcome) == (False, "refused")
+    assert "in cooldown until" in planned.message
 
 
 @pytest.mark.parametrize("raw", [
@@ -239,8 +239,8 @@ def test_mode_switch_off_refuses_saying_automation_is_off(plan, ecs, ssm, table,
     # when
     planned = plan(raw)
     # then
-    assert (planned["proceed"], planned["outcome"], planned["mode"]) == (False, "refused", "off")
-    assert planned["message"] == (f"automation is off for customer dhbw ({MODE_PARAMETER} = off); "
+    assert (planned.proceed, planned.outcome, planned.mode) == (False, "refused", "off")
+    assert planned.message == (f"automation is off for customer dhbw ({MODE_PARAMETER} = off); "
                                   f"{SERVICE} was not changed")
     assert desired_count(ecs) == 2
     assert item(table, *COOLDOWN_KEY) is None
@@ -252,8 +252,8 @@ def test_mode_off_in_the_input_refuses_even_with_the_switch_on_enforce(plan, ecs
     # when
     planned = plan({"service": SERVICE, "delta": 1, "mode": "off"})
     # then
-    assert (planned["proceed"], planned["outcome"], planned["mode"]) == (False, "refused", "off")
-    assert planned["message"].startswith("automation is off for customer dhbw")
+    assert (planned.proceed, planned.outcome, planned.mode) == (False, "refused", "off")
+    assert planned.message.startswith("automation is off for customer dhbw")
     assert desired_count(ecs) == 2
     assert item(table, *COOLDOWN_KEY) is None
 
@@ -264,7 +264,7 @@ def test_refusal_for_an_input_mode_off_does_not_claim_the_switch_is_off(plan, ec
     # when
     planned = plan({"service": SERVICE, "delta": 1, "mode": "off"})
     # then the message does not send the operator to a switch that is not off
-    assert f"{MODE_PARAMETER} = off" not in planned["message"]
+    assert f"{MODE_PARAMETER} = off" not in planned.message
 
 
 def test_switch_set_to_dry_run_after_respond_read_enforce_makes_the_run_a_dry_run(plan, ecs, aas, ssm, table):
@@ -275,8 +275,8 @@ def test_switch_set_to_dry_run_after_respond_read_enforce_makes_the_run_a_dry_ru
     planned = plan({"service": SERVICE, "delta": 1, "mode": "enforce"})
     applied = apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["mode"] == "dry-run" and planned["dry_run"] is True
-    assert applied["outcome"] == "would_scale"
+    assert planned.mode == "dry-run" and planned.dry_run is True
+    assert applied.outcome == "would_scale"
     assert desired_count(ecs) == 2
     assert item(table, *COOLDOWN_KEY) is None
 
@@ -289,7 +289,7 @@ def test_input_mode_cannot_loosen_the_switch(plan, ecs, aas, ssm):
     planned = plan({"service": SERVICE, "delta": 1, "mode": "enforce"})
     apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["mode"] == "dry-run"
+    assert planned.mode == "dry-run"
     assert desired_count(ecs) == 2
 
 
@@ -300,8 +300,8 @@ def test_unknown_mode_value_plans_a_dry_run_with_a_note(plan, ecs, ssm, table):
     # when
     planned = plan({"service": SERVICE, "delta": 1})
     # then
-    assert planned["mode"] == "dry-run" and planned["dry_run"] is True
-    assert any("'yes'" in note and "treated as dry-run" in note for note in planned["notes"])
+    assert planned.mode == "dry-run" and planned.dry_run is True
+    assert any("'yes'" in note and "treated as dry-run" in note for note in planned.notes)
     assert item(table, *COOLDOWN_KEY) is None
 
 
@@ -338,10 +338,10 @@ def test_with_a_scalable_target_its_floor_is_raised_and_the_service_updated(plan
     planned = plan({"service": SERVICE, "delta": 1})
     applied = apply_scale(planned, ecs=ecs, aas=aas)
     # then
-    assert planned["scalable_target"] == {"min": 2, "max": 6}
+    assert planned.to_json()["scalable_target"] == {"min": 2, "max": 6}
     assert target_capacity(aas) == (3, 6)
     assert desired_count(ecs) == 3
-    assert applied["previous"] == {"desired": 2, "scalable_target": {"min": 2, "max": 6}}
+    assert applied.to_json()["previous"] == {"desired": 2, "scalable_target": {"min": 2, "max": 6}}
 
 
 def test_scaling_up_beyond_the_targets_maximum_raises_the_maximum_too(plan, ecs, aas):
@@ -434,10 +434,10 @@ def test_check_reports_scaled_once_running_equals_desired(plan, ecs, aas):
     # when
     checked = check_scale(applied, ecs=ecs)
     # then
-    assert checked["settled"] is True
-    assert checked["outcome"] == "scaled"
-    assert checked["polls"] == 1 and checked["running"] == 3
-    assert checked["message"] == f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running"
+    assert checked.settled is True
+    assert checked.outcome == "scaled"
+    assert checked.polls == 1 and checked.running == 3
+    assert checked.message == f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running"
 
 
 def test_check_times_out_when_tasks_do_not_start_and_says_where_it_stands(plan, ecs, aas):
@@ -450,18 +450,18 @@ def test_check_times_out_when_tasks_do_not_start_and_says_where_it_stands(plan, 
     while True:
         state = check_scale(state, ecs=ecs)
         results.append(state)
-        if state["settled"]:
+        if state.settled:
             break
         assert len(results) < 100, "check_scale never settled"
     # then
     assert len(results) == RUNBOOK.verify_max_polls
-    assert all(r["settled"] is False and "outcome" not in r for r in results[:-1])
+    assert all(r.settled is False and "outcome" not in r.to_json() for r in results[:-1])
     final = results[-1]
-    assert final["outcome"] == "timed_out"
-    assert final["polls"] == RUNBOOK.verify_max_polls
-    assert f"did not settle after {RUNBOOK.verify_max_polls} checks" in final["message"]
-    assert "2 of 3 running" in final["message"]
-    assert "deployment IN_PROGRESS" in final["message"]
+    assert final.outcome == "timed_out"
+    assert final.polls == RUNBOOK.verify_max_polls
+    assert f"did not settle after {RUNBOOK.verify_max_polls} checks" in final.message
+    assert "2 of 3 running" in final.message
+    assert "deployment IN_PROGRESS" in final.message
     assert desired_count(ecs) == 3
 
 
@@ -516,13 +516,17 @@ def writes(monkeypatch):
                  id="floor-below-min"),
     pytest.param({"proceed": False}, "guard did not let it proceed", id="not-proceeding"),
     pytest.param({"to": "3; drop"}, "'to' must be a whole number", id="not-a-number"),
+    # the plan's model is the last guard: whatever the checks above do not read must still be a plan
+    pytest.param({"mode": "yolo"}, "field 'mode'", id="unknown-mode"),
+    pytest.param({"dry_run": "perhaps"}, "field 'dry_run'", id="dry-run-not-a-bool"),
+    pytest.param({"polls": "many"}, "field 'polls'", id="polls-not-a-number"),
 ])
 def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, ecs, aas, writes, forge, names):
     from lambdas.errors import InvalidPlan
     # given a real plan, then forged as a direct invoke could
     create_service(ecs, desired=2)
     register_target(aas, 2, 6)
-    forged = {**plan({"service": SERVICE, "delta": 1}), **forge}
+    forged = {**plan({"service": SERVICE, "delta": 1}).to_json(), **forge}
     writes.clear()
     # when
     with pytest.raises(InvalidPlan) as caught:
@@ -533,9 +537,37 @@ def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, e
     assert desired_count(ecs) == 2 and target_capacity(aas) == (2, 6)
 
 
+@pytest.mark.parametrize("plan_given", [None, "scale up", {"service": SERVICE}], ids=["none", "text", "partial"])
+def test_verify_with_a_malformed_plan_is_invalid_input_naming_it(lambda_env, plan_given):
+    # when verify is invoked with something that is not act's plan
+    with pytest.raises(InvalidInput) as caught:
+        _invoke({"step": "verify", "plan": plan_given})
+    # then it says so instead of failing with a KeyError
+    assert str(caught.value).startswith("verify: the plan act returned")
+
+
+def test_each_step_returns_the_json_the_runbook_state_machine_reads(lambda_env, plan, ecs, aas):
+    # given guard's plan as the state machine passes it on
+    create_service(ecs, desired=2)
+    register_target(aas, 2, 6)
+    guarded = _invoke({"step": "guard", "input": {"service": SERVICE, "delta": 1}, "execution": "exec-1"})
+    # when act and verify run on it
+    acted = _invoke({"step": "act", "plan": guarded})
+    verified = _invoke({"step": "verify", "plan": acted})
+    # then each step returns exactly the keys it did as a dict ($.plan.proceed, $.plan.verify, ...)
+    assert guarded == {"runbook": "scale-ecs-service", "customer": "dhbw", "cluster": CLUSTER, "service": SERVICE,
+                       "min": 2, "max": 6, "mode": "enforce", "dry_run": False, "incident_id": None, "reason": None,
+                       "notes": [], "polls": 0, "max_polls": RUNBOOK.verify_max_polls, "from": 2, "to": 3,
+                       "scalable_target": {"min": 2, "max": 6}, "proceed": True}
+    assert acted == {**guarded, "verify": True, "scalable_target": {"min": 3, "max": 6},
+                     "previous": {"desired": 2, "scalable_target": {"min": 2, "max": 6}}}
+    assert verified == {**acted, "polls": 1, "running": 3, "settled": True, "outcome": "scaled",
+                        "message": f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running"}
+
+
 def test_act_with_the_plan_guard_made_scales(lambda_env, plan, ecs, aas, writes):
     create_service(ecs, desired=2)
-    out = _invoke({"step": "act", "plan": plan({"service": SERVICE, "delta": 1})})
+    out = _invoke({"step": "act", "plan": plan({"service": SERVICE, "delta": 1}).to_json()})
     assert out["verify"] is True and desired_count(ecs) == 3
     assert [w for w in writes if w == "UpdateService"] == ["UpdateService"]
 
@@ -545,8 +577,8 @@ def test_the_floor_before_the_first_raise_is_remembered_and_the_current_one_repo
     register_target(aas, 2, 6)
     first = apply_scale(plan({"service": SERVICE, "delta": 1, "incident_id": "inc-1"}), ecs=ecs, aas=aas,
                         store=Store(table, NOW))
-    assert first["scalable_target"] == {"min": 3, "max": 6}  # the floor now in force
-    assert first["previous"]["scalable_target"] == {"min": 2, "max": 6}
+    assert first.to_json()["scalable_target"] == {"min": 3, "max": 6}  # the floor now in force
+    assert first.to_json()["previous"]["scalable_target"] == {"min": 2, "max": 6}
     # a second raise (after the cooldown) keeps the first floor
     later = NOW + timedelta(seconds=301)
     apply_scale(plan({"service": SERVICE, "delta": 1}, now=later), ecs=ecs, aas=aas, store=Store(table, later))
@@ -569,16 +601,16 @@ def test_restore_puts_the_floor_back_after_the_cooldown(settings, plan, ecs, aas
     inp = {"service": SERVICE, "alarm": "lecture-dhbw-lecture-backend-service-cpu-high"}
     # the plan says when (the cooldown's end) and to what
     planned = _restore(settings, aas, ssm, table, inp, phase="plan")
-    assert planned["due"] is True and planned["floor"] == 2 and planned["current"] == 3
-    assert planned["at"] == (NOW + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert "goes back to 2" in planned["message"]
+    assert planned.due is True and planned.floor == 2 and planned.current == 3
+    assert planned.at == (NOW + timedelta(seconds=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "goes back to 2" in planned.message
     # then the restore
     done = _restore(settings, aas, ssm, table, inp, now=NOW + timedelta(seconds=300))
-    assert done["restored"] is True and target_capacity(aas) == (2, 6)
+    assert done.restored is True and target_capacity(aas) == (2, 6)
     assert desired_count(ecs) == 3  # the autoscaler scales in by its own policy
     assert item(table, f"floor#scale-ecs-service#{SERVICE}", "floor") is None
     # nothing left to put back
-    assert _restore(settings, aas, ssm, table, inp, phase="plan")["due"] is False
+    assert _restore(settings, aas, ssm, table, inp, phase="plan").due is False
 
 
 def test_restore_keeps_the_floor_while_the_alarm_is_in_alarm_again(settings, plan, ecs, aas, ssm, table):
@@ -589,7 +621,7 @@ def test_restore_keeps_the_floor_while_the_alarm_is_in_alarm_again(settings, pla
     table.put_item(Item={"pk": f"open#{alarm}", "sk": "open", "incident_id": "inc-2",
                          "opened_at": "2026-11-26T09:20:00+00:00"})  # admit opened a new incident
     done = _restore(settings, aas, ssm, table, {"service": SERVICE, "alarm": alarm})
-    assert done["restored"] is False and "in ALARM again" in done["message"]
+    assert done.restored is False and "in ALARM again" in done.message
     assert target_capacity(aas) == (3, 6)
     assert item(table, f"floor#scale-ecs-service#{SERVICE}", "floor")["floor"] == 2
 
@@ -600,7 +632,7 @@ def test_restore_in_dry_run_changes_nothing(settings, plan, ecs, aas, ssm, table
     apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
     ssm.put_parameter(Name=MODE_PARAMETER, Value="dry-run", Type="String", Overwrite=True)
     done = _restore(settings, aas, ssm, table, {"service": SERVICE})
-    assert done["restored"] is False and "would put the autoscaling floor" in done["message"]
+    assert done.restored is False and "would put the autoscaling floor" in done.message
     assert target_capacity(aas) == (3, 6)
 
 

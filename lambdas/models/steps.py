@@ -1,0 +1,152 @@
+"""What the steps hand each other: admit's decision, a runbook's plan, record's result.
+
+Field names are the JSON keys the state machines read by JSONPath ($.admit.decision, $.plan.proceed, ...),
+the sandbox timeline shows and the audit rows keep: a public format. Logic takes and returns these models;
+only the Lambda edge (handlers, a runbook's step wiring) parses dicts into them and dumps them with ``to_json``.
+
+``to_json`` drops the fields a step never set (exclude_unset), so each step returns exactly the keys it did
+when these were dicts: a key that is null today (previous_state, opened_at) stays null, an absent one absent.
+"""
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from catalog.customer import Mode
+from catalog.validation import describe
+from lambdas.errors import InvalidInput
+from lambdas.models.events import AlarmStateValue
+
+DecisionName = Literal["remediate", "page", "resolve", "duplicate", "ignore"]
+
+
+class StepModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The dict this step returns to Step Functions: the keys it set, by their JSON names."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+Step = TypeVar("Step", bound=StepModel)
+
+
+def parse_step(model: type[Step], raw: object, what: str, error: type[Exception] = InvalidInput) -> Step:
+    """A step's JSON at the Lambda edge -> its model; anything else is refused with a message naming the field."""
+    if not isinstance(raw, dict):
+        raise error(f"{what}: expected a JSON object, got {type(raw).__name__}; nothing was changed")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise error(describe(exc, what) + "; nothing was changed") from None
+
+
+class Decision(StepModel):
+    """What admit decided about one alarm state change. The resource kind's target field (e.g. "service",
+    catalog/kinds.py) is carried as an extra key next to ``target``: each kind names its own."""
+
+    model_config = ConfigDict(extra="allow")
+
+    customer: str
+    alarm: str
+    kind: str  # the resource kind: its diagnosis is lambdas/diagnosis/<kind>.py
+    target: str
+    condition: str
+    state: AlarmStateValue
+    previous_state: AlarmStateValue | None = None
+    reason: str = ""
+    state_timestamp: str
+    severity: str
+    impact: str
+    dedup_key: str
+    description: str
+    runbook: str = ""  # always set: the workflow's Choice states compare it
+    incident_id: str | None = None
+    decision: DecisionName
+    note: str = ""
+    mode: Mode | None = None
+    mode_note: str | None = None
+    runbook_input: dict[str, Any] | None = None
+    child_execution_name: str | None = None
+    opened_at: str | None = None
+    restore_input: dict[str, Any] | None = None
+
+
+class ScalableTarget(StepModel):
+    min: int
+    max: int
+
+
+class PreviousScale(StepModel):
+    desired: int
+    scalable_target: ScalableTarget | None = None
+
+
+class ScalePlan(StepModel):
+    """scale-ecs-service's plan: guard makes it, act and verify add to it; its last form is the outcome."""
+
+    runbook: str
+    customer: str
+    cluster: str
+    service: str
+    min: int
+    max: int
+    mode: Mode
+    dry_run: bool
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    polls: int = 0
+    max_polls: int
+    from_: int | None = Field(default=None, alias="from")  # desired count guard read
+    to: int | None = None  # desired count the plan sets
+    scalable_target: ScalableTarget | None = None
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None  # act: verify polls only after a real change
+    previous: PreviousScale | None = None
+    running: int | None = None
+    settled: bool | None = None
+
+
+class RestorePlan(StepModel):
+    """The on-resolve step's answer to "when does what go back" ($.restore.due, $.restore.at)."""
+
+    due: bool
+    service: str
+    message: str
+    at: str | None = None
+    floor: int | None = None
+    current: int | None = None
+
+
+class RestoreResult(StepModel):
+    restored: bool
+    service: str
+    message: str
+    floor: int | None = None
+
+
+class Outcome(StepModel):
+    """What a step ended with, as record and page read it whatever the runbook: a runbook execution's output
+    ($.remediation.Output) or its on-resolve step's ($.restore). Its other keys are kept (paged whole)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    outcome: str | None = None
+    message: str | None = None
+
+
+class RecordResult(StepModel):
+    """record's row in the audit trail and its return value."""
+
+    incident_id: str
+    decision: str  # admit's decision, "rejected" when admit itself failed
+    outcome: str | None = None
+    alarm: str | None = None
+    runbook: str | None = None
+    message: str | None = None
+    error: str | None = None
+    paged: bool | None = None
+    page_error: str | None = None
