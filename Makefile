@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 demo: $(VENV)/.installed
 	$(PY) -m sandbox demo
 
-test: $(VENV)/.installed node_modules/.installed
+test: lint node_modules/.installed
 	$(PY) -m pytest -n 2 --dist loadfile tests
 
 test-unit: $(VENV)/.installed

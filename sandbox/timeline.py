@@ -23,9 +23,13 @@ def _describe_step(component: str, event, result) -> str:
         return f"record: outcome {r.get('outcome')}: {r.get('message')}"
     step = e.get("step", "?")
     if step == "guard":
-        if r.get("proceed"):
+        if r.get("proceed") and r.get("summary"):  # a runbook may describe its own plan
+            return f"{component}/guard: plan {r['summary']} (mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})"
+        if r.get("proceed") and "to" in r:  # a scale plan: from -> to within bounds
             return (f"{component}/guard: plan {r.get('service')} {r.get('from')} -> {r.get('to')} tasks "
                     f"(bounds {r.get('min')}..{r.get('max')}, mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})")
+        if r.get("proceed"):
+            return f"{component}/guard: plan {_short(r)}"
         return f"{component}/guard: {r.get('outcome')}: {r.get('message')}"
     if step == "act":
         return f"{component}/act: " + (r.get("message") or "change made, verifying")

@@ -1,8 +1,7 @@
 """Builders shared by the unit tests: real-shaped alarm events, the dhbw ECS service, table reads."""
 
 import copy
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 
 ACCOUNT = "111111111111"
 REGION = "eu-central-1"
@@ -15,7 +14,7 @@ CPU_ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
 TASKS_ALARM = "lecture-dhbw-lecture-backend-service-running-tasks-low"
 ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
 
-NOW = datetime(2026, 11, 26, 9, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 15, 0, tzinfo=UTC)
 ALARM_AT = "2026-11-26T09:12:33.123+0000"  # CloudWatch's own timestamp format
 OK_AT = "2026-11-26T09:31:05.456+0000"
 

@@ -13,7 +13,6 @@ from customers import load_customer
 from sandbox.pagerduty import FakePagerDuty
 from tests.unit.builders import ACCOUNT, MODE_PARAMETER, REGION, TABLE_NAME
 
-
 # moto resets boto3's default session for every mock, so each test would parse the service models again
 # (most of a test's time). One loader, shared by the sessions of all tests, keeps the parsed models.
 _LOADER = botocore.loaders.create_loader()

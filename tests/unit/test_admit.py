@@ -8,8 +8,19 @@ from lambdas.logic.admit import admit
 from lambdas.logic.store import Store
 from lambdas.models.steps import Decision
 from lambdas.runbooks import parse_input
-from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, SERVICE, TASKS_ALARM, alarm_event,
-                                 all_items, item, without)
+from tests.unit.builders import (
+    ALARM_AT,
+    CPU_ALARM,
+    MODE_PARAMETER,
+    NOW,
+    OK_AT,
+    SERVICE,
+    TASKS_ALARM,
+    alarm_event,
+    all_items,
+    item,
+    without,
+)
 
 CPU_INCIDENT_PREFIX = "dhbw-20261126T091233123Z-cpu-high-"  # millisecond resolution
 STATE_TS = "2026-11-26T09:12:33.123000+00:00"
@@ -350,10 +361,10 @@ def test_alarm_ok_alarm_within_one_second_are_two_incidents_with_distinct_runs(r
 
 
 def test_execution_names_of_state_changes_stay_unique_and_valid():
-    from catalog import naming
-    from lambdas.logic.admit import incident_id
-    from catalog import KINDS
     from datetime import timedelta
+
+    from catalog import KINDS, naming
+    from lambdas.logic.admit import incident_id
     kind = max((a for k in KINDS.values() for a in k.alarm_kinds), key=lambda k: len(k.condition))
     long_customer = "c" * 31
     names = {naming.execution_name(incident_id(long_customer, "s" * 255, kind, NOW + timedelta(milliseconds=i)))

@@ -3,7 +3,7 @@ its fake PagerDuty, and audit rows that are never overwritten."""
 
 import json
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -20,7 +20,7 @@ from lambdas.settings import Settings
 from sandbox.moto_gaps import Patches
 from sandbox.pagerduty import redirect_official_hosts
 
-NOW = datetime(2026, 11, 26, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 ELSEWHERE = "https://pagerduty.attacker.example/v2/enqueue"
 
 

@@ -6,8 +6,8 @@ import json
 import moto.sns.models
 import pytest
 
-from lambdas.errors import InvalidInput, PagerDutyError, PagingFailed
 from lambdas.diagnosis import ecs_service as diagnose
+from lambdas.errors import InvalidInput, PagerDutyError, PagingFailed
 from lambdas.logic import pagerduty
 from lambdas.logic.admit import admit
 from lambdas.logic.errors_text import explain
@@ -15,8 +15,19 @@ from lambdas.logic.paging import Pager
 from lambdas.logic.record import record
 from lambdas.logic.store import Store
 from lambdas.models.steps import Outcome
-from tests.unit.builders import (ALARM_AT, CPU_ALARM, MODE_PARAMETER, NOW, OK_AT, ROUTING_KEY, SERVICE,
-                                 TASKS_ALARM, alarm_event, create_service, status_queue)
+from tests.unit.builders import (
+    ALARM_AT,
+    CPU_ALARM,
+    MODE_PARAMETER,
+    NOW,
+    OK_AT,
+    ROUTING_KEY,
+    SERVICE,
+    TASKS_ALARM,
+    alarm_event,
+    create_service,
+    status_queue,
+)
 
 SUBJECT_TAIL = "] - Lecture Infrastructure Issue - Status Update"
 CONTACT = "On-call engineer (see the PagerDuty rotation)"

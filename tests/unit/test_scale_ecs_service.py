@@ -11,8 +11,18 @@ from lambdas.logic.store import Store
 from lambdas.runbooks import parse_input
 from lambdas.runbooks.scale_ecs_service import apply_scale, check_scale, plan_scale
 from lambdas.settings import Settings
-from tests.unit.builders import (ACCOUNT, CLUSTER, MODE_PARAMETER, NOW, REGION, SERVICE, TABLE_NAME, create_service,
-                                 desired_count, item)
+from tests.unit.builders import (
+    ACCOUNT,
+    CLUSTER,
+    MODE_PARAMETER,
+    NOW,
+    REGION,
+    SERVICE,
+    TABLE_NAME,
+    create_service,
+    desired_count,
+    item,
+)
 
 RUNBOOK = RUNBOOKS["scale-ecs-service"]
 RESOURCE_ID = f"service/{CLUSTER}/{SERVICE}"
