@@ -32,6 +32,8 @@ class ResourceKind:
     dimensions: Callable[[CustomerConfig, str], dict[str, str]]
     alarm_kinds: tuple[AlarmKind, ...] = ()
     diagnosis_permissions: tuple[Permission, ...] = field(default=())
+    # how long after a change an instance is left alone (respond may wait that long before an on-resolve step)
+    cooldown_seconds: Callable[[CustomerConfig, str], int] = lambda c, name: 0
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
@@ -57,6 +59,7 @@ ECS_SERVICE = ResourceKind(
         "scalable_target": lambda c: [f"arn:aws:application-autoscaling:{c.region}:{c.account}:scalable-target/*"],
     },
     dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
+    cooldown_seconds=lambda c, name: c.service(name).cooldown_seconds,
     alarm_kinds=ECS_SERVICE_ALARMS,
     diagnosis_permissions=(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),

@@ -32,7 +32,8 @@ class RespondWorkflow(Construct):
             self, "StateMachine", name=name, definition=self._build_definition(),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
             # a resolve may wait for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
-            timeout=Duration.seconds(3600 + max(s.cooldown_seconds for s in config.ecs.services)),
+            timeout=Duration.seconds(3600 + max((k.cooldown_seconds(config, i) for k in KINDS.values()
+                                                 for i in k.instances(config)), default=0)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
         children = self._grant_runbook_starts()
         versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)] + [
