@@ -37,7 +37,7 @@ def _describe_step(component: str, event, result) -> str:
         if r.get("settled"):
             return f"{component}/verify: {r.get('outcome')}: {r.get('message')}"
         return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
-    return f"{component}/{step}: {_short(r)}"
+    return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 
 
 class Timeline:
