@@ -8,7 +8,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
@@ -35,8 +34,6 @@ class Foundation(Construct):
         self.table = self._build_table()
         self.topic = self._build_topic()
         self.mode = self._build_mode_switch()
-        self.pagerduty_secret = secretsmanager.Secret.from_secret_name_v2(
-            self, "PagerDutyRoutingKey", config.paging.pagerduty_secret_name)
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools",
@@ -75,6 +72,14 @@ class Foundation(Construct):
             actions=["dynamodb:PutItem"], resources=[table_arn],
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
         self.key.grant_encrypt_decrypt(grantee)
+
+    def grant_routing_key_read(self, grantee: iam.IGrantable) -> None:
+        """GetSecretValue on the PagerDuty routing key only (CDK's grant_read adds DescribeSecret, never called).
+        Secrets Manager appends six random characters to a secret's ARN."""
+        c = self.config
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue"],
+            resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{c.paging.pagerduty_secret_name}-??????"]))
 
     def grant_mode_read(self, grantee: iam.IGrantable) -> None:
         """The one read the Lambdas make of the mode switch (CDK's grant_read adds three more)."""

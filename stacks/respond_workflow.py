@@ -89,7 +89,7 @@ class RespondWorkflow(Construct):
         f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
-            f.pagerduty_secret.grant_read(fn)
+            f.grant_routing_key_read(fn)
 
     def _build_definition(self) -> sfn.IChainable:
         state = S.entire_payload

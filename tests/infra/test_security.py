@@ -227,3 +227,17 @@ def test_the_recommended_feature_flags_apply_also_without_the_cli():
     assert len(flags) > 80 and flags["@aws-cdk/aws-iam:minimizePolicies"] is True
     application = cdk_app.build_app("dhbw")
     assert all(application.node.try_get_context(k) == v for k, v in flags.items())
+
+
+@pytest.mark.parametrize("role", ["RespondPageFunctionRole", "RespondRecordFunctionRole"])
+def test_the_routing_key_is_readable_only_by_name_and_only_by_the_paging_functions(templates, role):
+    # given the paging functions' statements on Secrets Manager
+    secrets = [s for s in _policy_statements(templates["dhbw"], role)
+               if any(a.startswith("secretsmanager:") for a in _actions(s))]
+    # then they may only read the value of the routing key (Secrets Manager adds 6 random characters)
+    assert [(_actions(s), s["Resource"]) for s in secrets] == [
+        (["secretsmanager:GetSecretValue"],
+         "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????")]
+    others = [s for r in ("RespondAdmitFunctionRole", "RunbookscaleecsserviceFunctionRole")
+              for s in _policy_statements(templates["dhbw"], r) if "secretsmanager" in json.dumps(s)]
+    assert others == []
