@@ -73,6 +73,13 @@ class Foundation(Construct):
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
         self.key.grant_encrypt_decrypt(grantee)
 
+    def audit_puts_only(self, grantee: iam.IGrantable) -> None:
+        """A workflow that writes audit rows itself (CDK's DynamoPutItem grants PutItem on the whole table):
+        an explicit Deny keeps its puts to audit# rows; its writes also carry attribute_not_exists(pk)."""
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            effect=iam.Effect.DENY, actions=["dynamodb:PutItem"], resources=[self.table.table_arn],
+            conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
+
     def grant_routing_key_read(self, grantee: iam.IGrantable) -> None:
         """GetSecretValue on the PagerDuty routing key only (CDK's grant_read adds DescribeSecret, never called).
         Secrets Manager appends six random characters to a secret's ARN."""

@@ -30,14 +30,15 @@ class ModeChangeWatch(Construct):
         name = naming.state_machine_name(config.customer, naming.MODE_CHANGE_WORKFLOW)
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(parameter, parameter_arn),
-            log_group=foundation.log_group(self, "StateMachineLogs", f"/aws/vendedlogs/states/{name}", retain=True),
+            log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
             timeout=Duration.minutes(5), comment="mode switch changed (CloudTrail) -> audit row + status update")
         foundation.key.grant_encrypt_decrypt(self.state_machine)
         foundation.topic.grant_publish(self.state_machine)
         acknowledge_key_grants(self.state_machine.role)
+        foundation.audit_puts_only(self.state_machine)
         names = [parameter, parameter_arn]  # a caller may name the parameter by its ARN
         self.rule = events.Rule(
-            self, "ModeChanges", rule_name=f"{naming.PREFIX}-{config.customer}-mode-changes",
+            self, "ModeChanges", rule_name=naming.rule_name(config.customer, "mode-changes"),
             description=f"changes of {parameter} (CloudTrail) -> {name}",
             event_pattern=events.EventPattern(
                 source=["aws.ssm"], detail_type=["AWS API Call via CloudTrail"], account=[config.account],

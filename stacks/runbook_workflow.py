@@ -47,10 +47,12 @@ class RunbookWorkflow(Construct):
         acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"],
                               "versions of this runbook's own function")
         acknowledge_key_grants(self.state_machine.role)
+        foundation.audit_puts_only(self.state_machine)
 
     def _audit(self, construct_id: str, foundation: Foundation, item: dict, comment: str) -> tasks.DynamoPutItem:
         return tasks.DynamoPutItem(
             self, construct_id, table=foundation.table, comment=comment, result_path=S.DISCARD,
+            condition_expression="attribute_not_exists(pk)",  # an audit row is never overwritten
             item={
                 "pk": tasks.DynamoAttributeValue.from_string(S.format("audit#{}", S.execution_name)),
                 "sk": tasks.DynamoAttributeValue.from_string(S.format("{}#report", S.string_at("$$.State.EnteredTime"))),

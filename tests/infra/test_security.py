@@ -158,6 +158,25 @@ def test_functions_can_only_put_audit_rows(templates, role):
     assert not any(k.startswith("audit") for k in state[0]) and by_keys[state[0]] == STATE_ACTIONS[role]
 
 
+@pytest.mark.parametrize("workflow", ["scale-ecs-service", "mode-change"])
+def test_workflows_that_write_audit_rows_may_put_audit_rows_only_and_never_overwrite(templates, workflow):
+    # given a workflow that writes its own audit rows (CDK's DynamoPutItem grants PutItem on the whole table)
+    template = templates["dhbw"]
+    [role] = [k for k, r in resources(template, "AWS::IAM::Role").items()
+              if "states.amazonaws.com" in json.dumps(r) and workflow.replace("-", "") in k.lower().replace("-", "")]
+    statements = [st for k, p in resources(template, "AWS::IAM::Policy").items()
+                  if any(ref == {"Ref": role} for ref in p["Properties"]["Roles"])
+                  for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    # then an explicit Deny keeps its puts to audit# rows
+    [deny] = [st for st in statements if st["Effect"] == "Deny"]
+    assert _actions(deny) == ["dynamodb:PutItem"]
+    assert deny["Condition"] == {"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["audit#*"]}}
+    # and every putItem state writes only a row that does not exist yet
+    puts = [st for st in _state_machine(template, f"-{workflow}")["States"].values()
+            if st.get("Type") == "Task" and "dynamodb:putItem" in str(st.get("Resource"))]
+    assert puts and all(st["Parameters"]["ConditionExpression"] == "attribute_not_exists(pk)" for st in puts)
+
+
 def test_every_prefix_the_store_writes_is_declared():
     import re
     from pathlib import Path
