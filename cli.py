@@ -17,7 +17,7 @@ import time
 
 from pydantic import ValidationError
 
-from catalog import RUNBOOKS, naming
+from catalog import KINDS, RUNBOOKS, naming
 from catalog.customer import MODES
 from catalog.validation import describe
 from customers import CustomerConfigError, load_customer
@@ -39,11 +39,11 @@ def validate(runbook: str, payload, config=None) -> dict:
         rb.input_model.model_validate(payload)
     except ValidationError as exc:
         raise UsageError(describe(exc, f"invalid {runbook} input") + f" (example: {json.dumps(rb.example_input)})") from None
-    if config is not None and "service" in payload:
-        try:
-            config.service(payload["service"])
-        except KeyError as exc:
-            raise UsageError(str(exc.args[0])) from None
+    kind = KINDS[rb.target_kind]  # the input names one instance of the runbook's target kind
+    target = payload.get(kind.target_field)
+    if config is not None and target is not None and target not in kind.instances(config):
+        raise UsageError(f"{kind.target_field} {target!r} is not configured for customer {config.customer} "
+                         f"(configured: {', '.join(kind.instances(config))})")
     return payload
 
 
