@@ -3,7 +3,7 @@
 Defaults follow the runbook's names, so a customer file only states what differs.
 """
 
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -57,14 +57,35 @@ class EcsConfig(_Strict):
         return self
 
 
-class AuroraConfig(_Strict):
-    cluster: str = ""
+class RdsConfig(_Strict):
+    """The customer's Aurora PostgreSQL cluster and its snapshots."""
+
+    cluster: str = Field(default="", max_length=63)  # default: lecture-<c>-cluster, the runbook's name
+    snapshot_retention_days: int = Field(default=7, ge=1, le=35)
+    snapshot_on_alarm_cooldown_minutes: int = Field(default=360, ge=0, le=10080)
 
 
-class StateConfig(_Strict):
-    backup_bucket: str = "terraform-state-backup"
-    prefix: str = ""
-    lock_table: str = "terraform-state-lock"
+class TerraformConfig(_Strict):
+    """The customer's Terraform S3 backend, its backups and its lock table."""
+
+    state_bucket: str = Field(min_length=3, max_length=63)  # the backend's bucket: no convention, always given
+    state_key: str = Field(default="", max_length=1024)  # default: lecture-<c>/terraform.tfstate
+    # Global name, shared by every customer and possibly in another account: writes never rely on ACLs.
+    backup_bucket: str = Field(default="terraform-state-backup", min_length=3, max_length=63)
+    backup_prefix: str = Field(default="", max_length=256)  # default: lecture-<c>/
+    lock_table: str = Field(default="terraform-state-lock", min_length=3, max_length=255)
+    stale_lock_minutes: int = Field(default=120, ge=5, le=10080)
+
+
+DailyTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, UTC")]
+
+
+class SchedulesConfig(_Strict):
+    """When the data-protection runbooks run by themselves; null switches one off."""
+
+    rds_snapshot: DailyTime | None = "02:00"  # daily, UTC
+    state_backup: DailyTime | None = "02:30"  # daily, UTC
+    lock_check_minutes: int | None = Field(default=15, ge=1, le=1440)  # every N minutes
 
 
 class PagingConfig(_Strict):
@@ -90,9 +111,10 @@ class CustomerConfig(_Strict):
     mode: Mode = "enforce"
     aws_profile: str = ""
     ecs: EcsConfig
-    aurora: AuroraConfig = AuroraConfig()
+    rds: RdsConfig = RdsConfig()
+    terraform: TerraformConfig
+    schedules: SchedulesConfig = SchedulesConfig()
     content_bucket: str = ""
-    state: StateConfig = StateConfig()
     function: str = ""
     paging: PagingConfig = PagingConfig()
     powertools_layer_version: int = Field(default=27, ge=1)
@@ -113,8 +135,9 @@ class CustomerConfig(_Strict):
         data.setdefault("function", f"lecture-{c}-function")
         for section, key, value in (
             ("ecs", "cluster", f"lecture-{c}-cluster"),
-            ("aurora", "cluster", f"lecture-{c}-cluster"),
-            ("state", "prefix", f"lecture-{c}/"),
+            ("rds", "cluster", f"lecture-{c}-cluster"),
+            ("terraform", "state_key", f"lecture-{c}/terraform.tfstate"),
+            ("terraform", "backup_prefix", f"lecture-{c}/"),
             ("paging", "pagerduty_secret_name", f"lecture/{c}/pagerduty-routing-key"),
         ):
             part = data.get(section)

@@ -18,6 +18,8 @@ ecs:
     - name: lecture-backend-service
       min_tasks: 2
       max_tasks: 6
+terraform:
+  state_bucket: {name}-terraform-state
 """
 
 
@@ -39,13 +41,19 @@ def test_shipped_customer_loads_with_the_runbooks_names(name):
     assert config.aws_profile == f"lecture-{name}-prod"
     assert config.mode == "enforce"
     assert config.ecs.cluster == f"lecture-{name}-cluster"
-    assert config.aurora.cluster == f"lecture-{name}-cluster"
+    assert config.rds.cluster == f"lecture-{name}-cluster"
+    assert (config.rds.snapshot_retention_days, config.rds.snapshot_on_alarm_cooldown_minutes) == (7, 360)
     assert [(s.name, s.min_tasks, s.max_tasks, s.cooldown_seconds) for s in config.ecs.services] == [
         ("lecture-backend-service", 2, 6, 300)]
     assert config.content_bucket == f"content-{name}-prod"
-    assert config.state.backup_bucket == "terraform-state-backup"
-    assert config.state.prefix == f"lecture-{name}/"
-    assert config.state.lock_table == "terraform-state-lock"
+    assert config.terraform.state_bucket == f"lecture-{name}-terraform-state"
+    assert config.terraform.state_key == f"lecture-{name}/terraform.tfstate"
+    assert config.terraform.backup_bucket == "terraform-state-backup"
+    assert config.terraform.backup_prefix == f"lecture-{name}/"
+    assert config.terraform.lock_table == "terraform-state-lock"
+    assert config.terraform.stale_lock_minutes == 120
+    assert (config.schedules.rds_snapshot, config.schedules.state_backup) == ("02:00", "02:30")
+    assert config.schedules.lock_check_minutes == 15
     assert config.function == f"lecture-{name}-function"
     assert config.paging.pagerduty_secret_name == f"lecture/{name}/pagerduty-routing-key"
 
@@ -67,7 +75,8 @@ def test_minimal_file_gets_every_default_from_the_customer_name(tmp_path):
     assert config.aws_profile == "lecture-acme-prod"
     assert config.ecs.cluster == "lecture-acme-cluster"
     assert config.content_bucket == "content-acme-prod"
-    assert config.state.prefix == "lecture-acme/"
+    assert config.terraform.backup_prefix == "lecture-acme/" and config.terraform.state_key == "lecture-acme/terraform.tfstate"
+    assert config.rds.cluster == "lecture-acme-cluster"
     assert config.function == "lecture-acme-function"
     assert config.ecs.services[0].cooldown_seconds == 300
     assert config.mode == "enforce"
@@ -82,7 +91,7 @@ def test_a_name_given_in_the_file_wins_over_the_default(tmp_path):
     # then
     assert config.ecs.cluster == "acme-main"
     assert config.content_bucket == "acme-media"
-    assert config.aurora.cluster == "lecture-acme-cluster"  # untouched defaults still apply
+    assert config.rds.cluster == "lecture-acme-cluster"  # untouched defaults still apply
 
 
 @pytest.mark.parametrize("broken, field, words", [
@@ -165,3 +174,30 @@ def test_unknown_customer_in_an_empty_directory_says_none(tmp_path):
         load_customer("dhbw", directory=tmp_path)
     # then
     assert str(caught.value) == "unknown customer 'dhbw'; known customers: none"
+
+
+def test_the_terraform_backend_bucket_must_be_given_and_named_in_the_error(tmp_path):
+    # given a customer file without its Terraform backend bucket (no convention to default it from)
+    write(tmp_path, "acme", VALID.format(name="acme").split("terraform:")[0])
+    # when / then
+    with pytest.raises(CustomerConfigError, match=r"field 'terraform\.state_bucket': Field required"):
+        load_customer("acme", directory=tmp_path)
+
+
+@pytest.mark.parametrize("schedules, field", [
+    ("schedules: {rds_snapshot: '25:00'}", "schedules.rds_snapshot"),
+    ("schedules: {lock_check_minutes: 0}", "schedules.lock_check_minutes"),
+    ("rds: {snapshot_retention_days: 0}", "rds.snapshot_retention_days"),
+])
+def test_a_wrong_schedule_or_retention_names_the_field(tmp_path, schedules, field):
+    write(tmp_path, "acme", VALID.format(name="acme") + schedules + "\n")
+    with pytest.raises(CustomerConfigError, match=f"field '{field}'"):
+        load_customer("acme", directory=tmp_path)
+
+
+def test_each_schedule_can_be_switched_off(tmp_path):
+    write(tmp_path, "acme", VALID.format(name="acme")
+          + "schedules: {rds_snapshot: null, state_backup: null, lock_check_minutes: null}\n")
+    config = load_customer("acme", directory=tmp_path)
+    assert (config.schedules.rds_snapshot, config.schedules.state_backup, config.schedules.lock_check_minutes) == (
+        None, None, None)

@@ -28,6 +28,7 @@ def _customer_file(tmp_path, url: str):
     path = tmp_path / "dhbw.yaml"
     path.write_text("customer: dhbw\naccount: '111111111111'\nregion: eu-central-1\n"
                     "ecs: {services: [{name: svc, min_tasks: 1, max_tasks: 2}]}\n"
+                    "terraform: {state_bucket: dhbw-terraform-state}\n"
                     f"paging: {{pagerduty_events_url: '{url}'}}\n")
     return path
 
