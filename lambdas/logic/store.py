@@ -77,26 +77,21 @@ class Store:
         # The table resource's client serializes Python values itself, like put_item does.
         name = self.table.name
         open_key = {"pk": f"open#{alarm}", "sk": "open"}
-        claim = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": ({
+        claim = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
             "pk": f"claim#{key}", "sk": "claim", "incident_id": incident_id, "claimed_at": self.now.isoformat(),
-            "expires_at": _epoch(self.now + CLAIM_TTL)})}}
+            "expires_at": _epoch(self.now + CLAIM_TTL)}}}
         if then == "open":
-            incident = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": ({
+            incident = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
                 **open_key, "incident_id": incident_id, "opened_at": opened_at,
-                "expires_at": _epoch(self.now + OPEN_TTL)})}}
+                "expires_at": _epoch(self.now + OPEN_TTL)}}}
         elif then == "none":
-            incident = {"ConditionCheck": {"TableName": name, "Key": (open_key),
+            incident = {"ConditionCheck": {"TableName": name, "Key": open_key,
                                            "ConditionExpression": "attribute_not_exists(pk)"}}
         else:
             op = "Delete" if then == "close" else "ConditionCheck"
-            incident = {op: {"TableName": name, "Key": (open_key), "ConditionExpression": "incident_id = :inc",
-                             "ExpressionAttributeValues": ({":inc": expected})}}
-        update = self._state_update(alarm, state, at_ms)
-        seen = {"Update": {"TableName": name, "Key": (update["Key"]),
-                           "UpdateExpression": update["UpdateExpression"],
-                           "ConditionExpression": update["ConditionExpression"],
-                           "ExpressionAttributeNames": update["ExpressionAttributeNames"],
-                           "ExpressionAttributeValues": (update["ExpressionAttributeValues"])}}
+            incident = {op: {"TableName": name, "Key": open_key, "ConditionExpression": "incident_id = :inc",
+                             "ExpressionAttributeValues": {":inc": expected}}}
+        seen = {"Update": {"TableName": name, **self._state_update(alarm, state, at_ms)}}
         try:
             self.table.meta.client.transact_write_items(TransactItems=[claim, incident, seen])
             return DONE, None
