@@ -65,7 +65,7 @@ _ATTEMPTS = 3
 
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
     parsed, watched = parse_event(event, config)
-    kind, service = watched.alarm, watched.target
+    kind, target = watched.alarm, watched.target
     detail = parsed.detail
     state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
     alarm = detail.alarmName
@@ -73,8 +73,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "customer": config.customer,
         "alarm": alarm,
         "kind": watched.kind.name,  # the resource kind: its diagnosis is lambdas/diagnosis/<kind>.py
-        "target": service,
-        watched.kind.target_field: service,  # e.g. "service": the name runbooks and operators use
+        "target": target,
+        watched.kind.target_field: target,  # e.g. "service": the name runbooks and operators use
         "condition": kind.condition,
         "state": state,
         "previous_state": previous,
@@ -87,7 +87,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "runbook": "",  # always present: the workflow's Choice states compare it
     }
     at_ms = _ms(detail.state.timestamp)
-    change = incident_id(config.customer, service, kind, detail.state.timestamp)  # this state change
+    change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
     claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
 
     def stale() -> Decision:
@@ -128,7 +128,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
             return Decision(**decision, decision="page",
                             note=f"automation is off for customer {config.customer} ({mode_parameter}); "
                                  f"no action taken{continued}")
-        runbook_input = {watched.kind.target_field: service, **kind.runbook_input, "mode": mode, "incident_id": inc,
+        runbook_input = {watched.kind.target_field: target, **kind.runbook_input, "mode": mode, "incident_id": inc,
                          "reason": f"alarm {alarm} is in ALARM"}
         return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
                         # named after the state change: easy to find in the console, unique even when it continues
@@ -157,7 +157,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
             if hook and kind.runbook:
                 # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
                 resolved.runbook = kind.runbook
-                resolved.restore_input = {watched.kind.target_field: service, "alarm": alarm, "incident_id": inc}
+                resolved.restore_input = {watched.kind.target_field: target, "alarm": alarm, "incident_id": inc}
             return resolved
         else:
             raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
