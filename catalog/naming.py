@@ -82,3 +82,8 @@ def function_log_group(function: str) -> str:
 
 def state_machine_log_group(state_machine: str) -> str:
     return f"/aws/vendedlogs/states/{state_machine}"
+
+
+def status_update_subject(incident_id: str) -> str:
+    """The runbook's status update template's subject line."""
+    return f"[{incident_id}] - Lecture Infrastructure Issue - Status Update"

@@ -120,7 +120,7 @@ class RespondWorkflow(Construct):
         # status update straight from Step Functions to the topic, no Lambda involved.
         last_resort = tasks.SnsPublish(
             self, "NotifyAutomationFailed", topic=self.foundation.topic, result_path=S.DISCARD,
-            subject=f"[lecture-{self.config.customer}] - Lecture Infrastructure Issue - Status Update",
+            subject=naming.status_update_subject(naming.group(self.config.customer)),
             message=sfn.TaskInput.from_text(S.format(
                 "Current Status: Investigating. Impact: unknown: the automation failed and its page could not be "
                 "sent. Affected customers: {}. Execution: {}. Error: {}: {}. Page error: {}. Contact: {}",

@@ -3,11 +3,13 @@
 from datetime import datetime, timedelta
 from typing import Any
 
+from catalog import naming
+
 SUBJECT_MAX = 100  # SNS limit
 
 
 def subject(incident_id: str) -> str:
-    text = f"[{incident_id}] - Lecture Infrastructure Issue - Status Update"
+    text = naming.status_update_subject(incident_id)
     return text if len(text) <= SUBJECT_MAX else text[: SUBJECT_MAX - 3] + "..."
 
 
