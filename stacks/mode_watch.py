@@ -81,7 +81,7 @@ class ModeChangeWatch(Construct):
             })
         notify = tasks.SnsPublish(
             self, "Notify", topic=f.topic, result_path=S.DISCARD,
-            subject=f"[{naming.PREFIX}-{c.customer}] - Remediation mode switch changed",
+            subject=f"[{naming.group(c.customer)}] - Remediation mode switch changed",
             message=sfn.TaskInput.from_text(S.format(
                 "The remediation mode switch {} was changed by {} ({} at {}). It now reads: {}. "
                 "Affected customers: {}. Contact: {}",
