@@ -4,12 +4,13 @@ The stack derives the Lambda, its IAM policy (scoped to the customer's resources
 machine from a declaration; the Lambda validates its input with the same model.
 """
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from catalog.customer import Mode
+from catalog.customer import CustomerConfig, Mode
 from catalog.permissions import Condition, Permission
 
 
@@ -40,6 +41,8 @@ class RunbookInput(BaseModel):
     # caught by States.ALL: the execution would die with no page and no audit row).
     incident_id: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
+    # who started it: a person (console, CLI), respond on an alarm, or respond on the runbook's schedule
+    trigger: Literal["manual", "alarm", "schedule"] = Field(default="manual", description="set by respond")
 
 
 class ScaleEcsServiceInput(RunbookInput):
@@ -69,6 +72,13 @@ class Runbook:
     # A step of the runbook's Lambda that undoes what must not outlast the incident; the respond workflow
     # runs it once the alarm is OK and the runbook's cooldown has passed. None: nothing to undo.
     on_resolve: str | None = None
+    # When it runs by itself: an EventBridge schedule expression from the customer's config (None: off). A
+    # scheduled run goes through respond like an alarm: admit claims it, the runbook runs, record pages.
+    schedule: Callable[[CustomerConfig], str | None] | None = None
+    schedule_input: dict[str, Any] = field(default_factory=dict)  # merged with {<target_field>: <instance>}
+    # Runs before the page instead of after it (a safety net, e.g. a snapshot before people change things):
+    # the page then carries its outcome.
+    runs_before_page: bool = False
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
@@ -119,6 +129,21 @@ SCALE_ECS_SERVICE = Runbook(
     on_resolve="restore",
     example_input={"service": "lecture-backend-service", "delta": 1},
 )
+
+def daily(at: str | None) -> str | None:
+    """"02:30" (UTC) -> cron(30 2 * * ? *); None (switched off) -> None."""
+    if at is None:
+        return None
+    hours, minutes = at.split(":")
+    return f"cron({int(minutes)} {int(hours)} * * ? *)"
+
+
+def every(minutes: int | None) -> str | None:
+    """15 -> rate(15 minutes); None (switched off) -> None."""
+    if minutes is None:
+        return None
+    return f"rate({minutes} minute{'s' if minutes != 1 else ''})"
+
 
 RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE,)}
 

@@ -1,6 +1,7 @@
 """One runbook as a state machine, derived from its catalog declaration.
 
 guard -> (refused? report) -> act -> (dry-run? report) -> wait -> verify -> (settled? report : wait)
+The wait lasts the plan's ``wait_seconds``: a runbook sets it in act and verify (a fixed poll, or a backoff).
 Every failure is caught, written to the audit trail and ends the execution as FAILED with its cause.
 """
 
@@ -65,14 +66,14 @@ class RunbookWorkflow(Construct):
         fn = self.function
         start = sfn.Pass(self, "Start", parameters={"input": S.entire_payload},
                          comment="keep the input, whatever its shape, under $.input")
+        # the execution's name and start time: what a re-run of the same execution keeps (e.g. a snapshot's name)
         guard = lambda_step(self, "Guard", fn, {"step": "guard", "input": S.object_at("$.input"),
-                                                "execution": S.execution_name},
+                                                "execution": S.execution_name, "started": S.execution_start_time},
                             result_path="$.plan", comment="validate input; bounds, mode, cooldown -> plan")
         act = lambda_step(self, "Act", fn, {"step": "act", "plan": S.object_at("$.plan")}, result_path="$.plan")
         verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")},
                              result_path="$.plan")
-        wait = sfn.Wait(self, "WaitBeforeVerify",
-                        time=sfn.WaitTime.duration(Duration.seconds(self.runbook.verify_interval_seconds)))
+        wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
         report = self._audit("Report", foundation, {
             "outcome": tasks.DynamoAttributeValue.from_string(S.string_at("$.plan.outcome")),
             "plan": tasks.DynamoAttributeValue.from_string(S.json_to_string(S.object_at("$.plan"))),

@@ -98,6 +98,7 @@ class ScalePlan(StepModel):
     notes: list[str] = Field(default_factory=list)
     polls: int = 0
     max_polls: int
+    wait_seconds: int  # between verify polls (the runbook workflow's WaitBeforeVerify)
     from_: int | None = Field(default=None, alias="from")  # desired count guard read
     to: int | None = None  # desired count the plan sets
     scalable_target: ScalableTarget | None = None
@@ -128,6 +129,17 @@ class RestoreResult(StepModel):
     floor: int | None = None
 
 
+class Alert(StepModel):
+    """A page a runbook asks for besides its outcome's (e.g. one per stale lock): record sends it. P0-P2 go to
+    PagerDuty on dedup_key <prefix>/<key> (a resolve closes it); P3 is a status update only, never a page."""
+
+    key: str = Field(min_length=1, max_length=200)  # what stays the same across runs, e.g. "state-lock/<lock id>"
+    action: Literal["trigger", "resolve"] = "trigger"
+    severity: Literal["P0", "P1", "P2", "P3"] = "P2"
+    summary: str = Field(default="", max_length=1024)  # PagerDuty's limit for payload.summary
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
 class Outcome(StepModel):
     """What a step ended with, as record and page read it whatever the runbook: a runbook execution's output
     ($.remediation.Output) or its on-resolve step's ($.restore). Its other keys are kept (paged whole)."""
@@ -136,6 +148,7 @@ class Outcome(StepModel):
 
     outcome: str | None = None
     message: str | None = None
+    alerts: list[Alert] | None = Field(default=None, max_length=50)
 
 
 class RecordResult(StepModel):

@@ -61,7 +61,7 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: 
         runbook=RUNBOOK.name, customer=config.customer, cluster=cluster, service=inp.service,
         min=bounds.min_tasks, max=bounds.max_tasks, mode=mode, dry_run=dry_run,
         incident_id=inp.incident_id, reason=inp.reason, notes=[n for n in [mode_note] if n],
-        polls=0, max_polls=RUNBOOK.verify_max_polls,
+        polls=0, max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     if mode == "off":
         source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"

@@ -1,6 +1,8 @@
 """The simulated customer environment, one module per resource kind (catalog/kinds.py), named after it.
 
-Each module declares its part of a scenario's ``world`` and of the report (``KEY`` and ``Spec``), how to
+Each module declares its part of a scenario's ``world`` and of the report (``KEY`` and ``Spec``; by default
+``world.<KEY>`` maps instance names to a ``Spec``, a module may declare another shape as ``FIELD``, an
+(annotation, pydantic Field) pair, e.g. one object or a list), how to
 build it in moto (``build``), what moto lacks for it (``install``, through the sandbox's Patches), how to
 check a scenario against the customer file (``check``) and how the report shows it (``snapshot``);
 ``AWS_SERVICES`` and ``instance_of`` let the timeline show an instance before and after a change.
@@ -31,15 +33,15 @@ World = create_model(  # type: ignore[call-overload]
     "World",
     __config__=ConfigDict(extra="forbid"),
     pagerduty=(PagerDutyWorld | None, Field(default=None, description="an outage of PagerDuty")),
-    **{m.KEY: (dict[str, m.Spec], Field(default_factory=dict)) for m in modules().values()},
+    **{m.KEY: getattr(m, "FIELD", None) or (dict[str, m.Spec], Field(default_factory=dict))
+       for m in modules().values()},
 )
 
 
 def check(world, config) -> None:
     """Raises ValueError naming the part of the world that contradicts the customer file."""
     for m in modules().values():
-        for name, spec in getattr(world, m.KEY).items():
-            m.check(config, name, spec)
+        m.check(config, getattr(world, m.KEY))
 
 
 def build(clients, config, world, account: str, region: str) -> None:
@@ -58,9 +60,13 @@ def snapshot(clients, config) -> dict:
 
 
 def before_after(clients, config, service: str, operation: str, params: dict):
-    """The instance a change is about, as the report shows it (None when no kind knows the call)."""
+    """The instance a change is about, as the report shows it (None when no kind knows the call).
+    ``instance_of`` names the instance in the kind's snapshot, or returns "*" for the whole of it."""
     for m in modules().values():
         if service in m.AWS_SERVICES:
             name = m.instance_of(operation, params)
-            return m.snapshot(clients, config).get(name) if name else None
+            if name == "*":
+                return m.snapshot(clients, config)
+            if name:
+                return m.snapshot(clients, config).get(name)
     return None

@@ -36,8 +36,13 @@ def instance_of(operation: str, params: dict) -> str | None:
     return (params.get("service") or params.get("ResourceId", "")).split("/")[-1] or None
 
 
-def check(config, name: str, spec: EcsServiceWorld) -> None:
+def check(config, specs: dict[str, EcsServiceWorld]) -> None:
     """Bounds come from the customer file: a world that says otherwise is a mistake, not an override."""
+    for name, spec in specs.items():
+        _check_service(config, name, spec)
+
+
+def _check_service(config, name: str, spec: EcsServiceWorld) -> None:
     try:
         svc = config.service(name)
     except KeyError as exc:

@@ -567,7 +567,8 @@ def test_each_step_returns_the_json_the_runbook_state_machine_reads(lambda_env, 
     # then each step returns exactly the keys it did as a dict ($.plan.proceed, $.plan.verify, ...)
     assert guarded == {"runbook": "scale-ecs-service", "customer": "dhbw", "cluster": CLUSTER, "service": SERVICE,
                        "min": 2, "max": 6, "mode": "enforce", "dry_run": False, "incident_id": None, "reason": None,
-                       "notes": [], "polls": 0, "max_polls": RUNBOOK.verify_max_polls, "from": 2, "to": 3,
+                       "notes": [], "polls": 0, "max_polls": RUNBOOK.verify_max_polls,
+                       "wait_seconds": RUNBOOK.verify_interval_seconds, "from": 2, "to": 3,
                        "scalable_target": {"min": 2, "max": 6}, "proceed": True}
     assert acted == {**guarded, "verify": True, "scalable_target": {"min": 3, "max": 6},
                      "previous": {"desired": 2, "scalable_target": {"min": 2, "max": 6}}}
