@@ -70,7 +70,74 @@ ECS_SERVICE = ResourceKind(
     ),
 )
 
-KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE,)}
+
+
+def _s3_arn(bucket: str, key: str = "") -> str:
+    # S3 ARNs are global: no region, no account (the backup bucket may be another account's)
+    return f"arn:aws:s3:::{bucket}" + (f"/{key}" if key else "")
+
+
+def state_basename(config: CustomerConfig) -> str:
+    """lecture-dhbw/terraform.tfstate -> terraform.tfstate: the name its backups are kept under."""
+    return config.terraform.state_key.rsplit("/", 1)[-1]
+
+
+def backup_key(config: CustomerConfig, suffix: str) -> str:
+    """<prefix>terraform.tfstate.<suffix>: .YYYYMMDD (the runbook's name) or .backup (what a restore reads)."""
+    return f"{config.terraform.backup_prefix}{state_basename(config)}.{suffix}"
+
+
+def lock_path(config: CustomerConfig) -> str:
+    """The LockID Terraform's S3 backend uses for the customer's state: <bucket>/<key>."""
+    return f"{config.terraform.state_bucket}/{config.terraform.state_key}"
+
+
+# Parts whose values are not ARNs but condition values (s3:prefix, dynamodb:LeadingKeys) are named *_value.
+TERRAFORM_STATE = ResourceKind(
+    name="terraform_state",
+    title="Terraform state",
+    target_field="state_key",
+    instances=lambda c: (c.terraform.state_key,),
+    arns={
+        "": lambda c: [_s3_arn(c.terraform.state_bucket, c.terraform.state_key)],
+        "bucket": lambda c: [_s3_arn(c.terraform.state_bucket)],
+        "backup": lambda c: [_s3_arn(c.terraform.backup_bucket, f"{c.terraform.backup_prefix}*")],
+        "backup_bucket": lambda c: [_s3_arn(c.terraform.backup_bucket)],
+        # ListBucket on the backup bucket only to find out whether .backup exists (404, not 403)
+        "backup_listing_value": lambda c: [backup_key(c, "backup")],
+    },
+    dimensions=lambda c, name: {},
+    diagnosis_permissions=(
+        Permission(("s3:GetObject",), resource="terraform_state"),
+        Permission(("s3:GetBucketVersioning",), resource="terraform_state.bucket"),
+    ),
+)
+
+STATE_LOCK = ResourceKind(
+    name="state_lock",
+    title="Terraform state lock",
+    target_field="lock_path",
+    instances=lambda c: (lock_path(c),),
+    arns={
+        # The lock table is shared by every state in the account: reads are limited to this state's LockID
+        # (dynamodb:LeadingKeys, part "lock_id_value").
+        "": lambda c: [f"arn:aws:dynamodb:{c.region}:{c.account}:table/{c.terraform.lock_table}"],
+        "tflock": lambda c: [_s3_arn(c.terraform.state_bucket, f"{c.terraform.state_key}.tflock")],
+        "state_bucket": lambda c: [_s3_arn(c.terraform.state_bucket)],
+        "lock_id_value": lambda c: [lock_path(c)],
+        "tflock_listing_value": lambda c: [f"{c.terraform.state_key}.tflock"],
+    },
+    dimensions=lambda c, name: {},
+    diagnosis_permissions=(
+        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+        Permission(("s3:GetObject",), resource="state_lock.tflock"),
+        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+    ),
+)
+
+KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, TERRAFORM_STATE, STATE_LOCK)}
 
 
 def kind(name: str) -> ResourceKind:

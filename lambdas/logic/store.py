@@ -136,6 +136,19 @@ class Store:
             if not _conditional_failed(exc):
                 raise
 
+    # --- alerts a runbook has paged (e.g. one per stale lock) ----------------------------------
+    def paged_alerts(self, scope: str) -> dict[str, Any]:
+        """The alerts a runbook triggered and has not resolved yet, by key (what it last sent for each)."""
+        item = _item(self.table.get_item(Key={"pk": f"alerts#{scope}", "sk": "alerts"}, ConsistentRead=True))
+        return json.loads(str(item["alerts"])) if item else {}
+
+    def set_paged_alerts(self, scope: str, alerts: dict[str, Any]) -> None:
+        if alerts:
+            self.table.put_item(Item={"pk": f"alerts#{scope}", "sk": "alerts", "alerts": json.dumps(alerts),
+                                      "updated_at": self.now.isoformat()})
+        else:
+            self.table.delete_item(Key={"pk": f"alerts#{scope}", "sk": "alerts"})
+
     # --- cooldowns -------------------------------------------------------------------------
     def cooldown_until(self, scope: str) -> datetime | None:
         item = self.table.get_item(Key={"pk": f"cooldown#{scope}", "sk": "cooldown"}).get("Item")

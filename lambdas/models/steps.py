@@ -163,3 +163,76 @@ class RecordResult(StepModel):
     error: str | None = None
     paged: bool | None = None
     page_error: str | None = None
+
+
+class StateVersion(StepModel):
+    """What the state backup checked: a state object's identity (or the last backup's)."""
+
+    serial: int
+    lineage: str
+    digest: str  # MD5 of the body, hex
+    etag: str | None = None
+    version_id: str | None = None
+    size: int | None = None
+
+
+class BackupPlan(StepModel):
+    """backup-terraform-state's plan: guard checks the state against the last backup, act copies exactly the
+    checked version to both keys, verify checks both copies."""
+
+    runbook: str
+    customer: str
+    state_bucket: str
+    state_key: str
+    backup_bucket: str
+    dated_key: str  # <prefix>terraform.tfstate.YYYYMMDD
+    backup_key: str  # <prefix>terraform.tfstate.backup
+    mode: Mode
+    dry_run: bool
+    incident_id: str | None = None
+    reason: str | None = None
+    versioning: bool | None = None
+    state: StateVersion | None = None
+    last_backup: StateVersion | None = None
+    notes: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+    written: dict[str, str] = Field(default_factory=dict)  # key -> ETag of the copy
+    polls: int = 0
+    max_polls: int
+    wait_seconds: int
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+
+
+class StateLock(StepModel):
+    """One Terraform lock as found: the DynamoDB item's Info or the S3 .tflock body."""
+
+    kind: Literal["dynamodb", "s3"]
+    id: str
+    who: str = ""
+    operation: str = ""
+    created: str = ""
+    age_minutes: float | None = None
+    stale: bool = False
+    unlock_command: str = ""
+
+
+class LockCheck(StepModel):
+    """check-state-lock's answer; everything happens in guard (proceed is always false)."""
+
+    runbook: str
+    customer: str
+    lock_path: str
+    stale_after_minutes: int
+    incident_id: str | None = None
+    reason: str | None = None
+    locks: list[StateLock] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+    proceed: bool = False
+    outcome: str | None = None
+    message: str | None = None

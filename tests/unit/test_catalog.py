@@ -55,12 +55,22 @@ def test_every_alarm_kind_answers_with_a_declared_runbook_acting_on_its_own_kind
 
 @pytest.mark.parametrize("config", load_all(), ids=lambda c: c.customer)
 def test_every_permission_resolves_to_arns_of_the_customers_account(config):
-    references = {p.resource for rb in RUNBOOKS.values() for p in rb.permissions}
-    references |= {p.resource for k in KINDS.values() for p in k.diagnosis_permissions}
-    references |= {c.resource for k in KINDS.values() for p in k.diagnosis_permissions for c in p.conditions if c.resource}
+    permissions = [p for rb in RUNBOOKS.values() for p in rb.permissions]
+    permissions += [p for k in KINDS.values() for p in k.diagnosis_permissions]
+    references = {p.resource for p in permissions}
+    references |= {c.resource for p in permissions for c in p.conditions if c.resource and c.operator.startswith("Arn")}
+    # S3 ARNs are global (no region, no account): they must name a bucket of the customer file
+    buckets = {config.terraform.state_bucket, config.terraform.backup_bucket, config.content_bucket}
     for ref in references - {"*"}:
         for arn in resolve(ref, config):
-            assert f":{config.region}:{config.account}:" in arn, (ref, arn)
+            if arn.startswith("arn:aws:s3:::"):
+                assert arn.removeprefix("arn:aws:s3:::").split("/")[0] in buckets, (ref, arn)
+            else:
+                assert f":{config.region}:{config.account}:" in arn, (ref, arn)
+    # other condition values (s3:prefix, dynamodb:LeadingKeys) are exact values, never a pattern
+    for c in (c for p in permissions for c in p.conditions if c.resource and not c.operator.startswith("Arn")):
+        values = resolve(c.resource, config)
+        assert values and all(v and "*" not in v for v in values), (c, values)
     for rb in RUNBOOKS.values():
         for p in rb.permissions:
             assert not (p.write and p.resource == "*"), f"{rb.name}: write {p.actions} on '*'"
