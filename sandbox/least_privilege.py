@@ -10,8 +10,11 @@ deployment. How the match is made, and where it is approximated:
   ARN is built from its parameters where they name it (ECS service and task, DynamoDB table, SNS
   topic, SSM parameter, Secrets Manager secret, state machine, execution). Where they do not (List*,
   DescribeScalableTargets, RegisterScalableTarget, ...), only the action is matched.
+- S3: object operations are checked as the object actions IAM knows (HeadObject is s3:GetObject, a
+  VersionId makes it s3:GetObjectVersion, CopyObject is a read of the source and s3:PutObject on the
+  target, ListObjectsV2 is s3:ListBucket) on ``arn:aws:s3:::<bucket>[/<key>]``.
 - Conditions: the keys the call's parameters determine are evaluated: ``dynamodb:LeadingKeys`` (the
-  partition key values the call touches), ``ecs:cluster``, ``application-autoscaling:service-namespace``
+  partition key values the call touches), ``s3:prefix``, ``ecs:cluster``, ``application-autoscaling:service-namespace``
   and ``application-autoscaling:scalable-dimension``, ``aws:RequestedRegion``, with the String* / Arn*
   operators (ForAllValues / ForAnyValue included, ``IfExists`` as the plain operator). A key or
   operator the checker cannot know is ignored, which counts as satisfied, and named in
@@ -256,6 +259,8 @@ def requests_for(call: dict, account: str, region: str, partition_keys: dict[str
     if service == "stepfunctions":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Request(f"states:{op}", [target] if target else None, base)]
+    if service == "s3" and "Bucket" in p:
+        return _s3_requests(op, p, base)
     if service == "application-autoscaling":
         ctx = dict(base)
         if "ServiceNamespace" in p:
@@ -266,9 +271,33 @@ def requests_for(call: dict, account: str, region: str, partition_keys: dict[str
     return [Request(f"{prefix}:{op}", None, base)]
 
 
+def _s3_requests(op: str, p: dict, base: dict) -> list[Request]:
+    """S3 operations are authorised as object or bucket actions (CopyObject: read the source, put the target)."""
+    bucket = f"arn:aws:s3:::{p['Bucket']}"
+    obj = f"{bucket}/{p.get('Key', '')}"
+    if op in ("GetObject", "HeadObject"):
+        return [Request("s3:GetObjectVersion" if p.get("VersionId") else "s3:GetObject", [obj], base)]
+    if op == "CopyObject":
+        source = p.get("CopySource")
+        if isinstance(source, dict):
+            src, version = f"arn:aws:s3:::{source.get('Bucket')}/{source.get('Key')}", source.get("VersionId")
+        else:
+            path, _, query = str(source).partition("?versionId=")
+            src, version = f"arn:aws:s3:::{path.lstrip('/')}", query
+        return [Request("s3:GetObjectVersion" if version else "s3:GetObject", [src], base),
+                Request("s3:PutObject", [obj], base)]
+    if op in ("ListObjectsV2", "ListObjects"):
+        return [Request("s3:ListBucket", [bucket], base | {"s3:prefix": [p.get("Prefix", "")]})]
+    if op in ("PutObject", "DeleteObject"):
+        return [Request(f"s3:{op}", [obj], base)]
+    return [Request(f"s3:{op}", [bucket], base)]
+
+
 def _leading(params: dict, hash_key: str | None) -> dict:
-    hash_key = hash_key or "pk"
     item = params.get("Key") or params.get("Item")
+    if hash_key is None and isinstance(params.get("Key"), dict) and len(params["Key"]) == 1:
+        hash_key = next(iter(params["Key"]))  # a table not in the stack (e.g. Terraform's lock table): its only key
+    hash_key = hash_key or "pk"
     if item is not None:
         value = _s(item.get(hash_key))
         return {"dynamodb:LeadingKeys": [value]} if value is not None else {}
