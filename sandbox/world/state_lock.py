@@ -41,7 +41,7 @@ def lock_id(lock: LockWorld) -> str:
     return lock.id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-lock/{lock.kind}"))
 
 
-def build(clients, config, locks: list[LockWorld], account: str, region: str) -> None:
+def build(clients, config, locks: list[LockWorld], account: str, region: str, now: datetime | None = None) -> None:
     from catalog.kinds import lock_path
     from sandbox.world.terraform_state import ensure_bucket
 
@@ -53,7 +53,7 @@ def build(clients, config, locks: list[LockWorld], account: str, region: str) ->
     # always there while the state exists: its digest, not a lock
     dynamodb.put_item(TableName=tf.lock_table, Item={"LockID": {"S": f"{path}-md5"},
                                                      "Digest": {"S": "0f343b0931126a20f133d67c2b018a3b"}})
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     for lock in locks:
         info = json.dumps({"ID": lock_id(lock), "Operation": lock.operation, "Info": "", "Who": lock.who,
                            "Version": "1.9.5", "Path": path,
