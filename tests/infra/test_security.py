@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 import app as cdk_app
-from catalog import naming
+from catalog import RUNBOOKS, naming
 from customers import known_customers, load_customer
 from stacks.remediation_stack import RemediationStack
 from tests.infra.conftest import resources
@@ -190,7 +190,7 @@ def test_every_prefix_the_store_writes_is_declared():
 def test_workflow_log_groups_outlive_the_stack(templates, customer):
     groups = resources(templates[customer], "AWS::Logs::LogGroup").values()
     workflows = [g for g in groups if g["Properties"]["LogGroupName"].startswith("/aws/vendedlogs/states/")]
-    assert len(workflows) == 3
+    assert len(workflows) == 2 + len(RUNBOOKS)  # respond, mode-change and one per runbook
     assert all(g["DeletionPolicy"] == "Retain" and g["UpdateReplacePolicy"] == "Retain" for g in workflows)
 
 
@@ -237,7 +237,8 @@ def test_respond_polls_only_executions_of_the_exact_runbook_state_machines(templ
     stmts = [s for s in _policy_statements(templates[customer], "RespondStateMachineRole")
              if {"states:DescribeExecution", "states:StopExecution"} & set(_actions(s))]
     resources_ = [r for s in stmts for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    assert resources_ == [f"arn:aws:states:{c.region}:{c.account}:execution:lecture-{customer}-scale-ecs-service:*"]
+    assert sorted(resources_) == sorted(f"arn:aws:states:{c.region}:{c.account}:execution:lecture-{customer}-{name}:*"
+                                        for name in RUNBOOKS)
 
 
 # Section 6: feature flags ----------------------------------------------------------------------------
