@@ -36,6 +36,8 @@ def _describe_step(component: str, event, result) -> str:
     if step == "verify":
         if r.get("settled"):
             return f"{component}/verify: {r.get('outcome')}: {r.get('message')}"
+        if "to" not in r and r.get("message"):  # a runbook that says where it is (e.g. a snapshot's progress)
+            return f"{component}/verify: {r['message']}"
         return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
     return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 

@@ -143,6 +143,7 @@ class SnapshotPlan(StepModel):
     execution: str
     started: str  # the execution's start time (ISO): the snapshot's name and how long it took
     snapshot: str  # lecture-<c>-<manual|auto>-YYYYMMDD-HHMMSS-<suffix>
+    summary: str | None = None  # the plan in a line (the sandbox's timeline shows it)
     tags: dict[str, str]
     incident_id: str | None = None
     reason: str | None = None

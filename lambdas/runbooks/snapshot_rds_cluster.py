@@ -186,7 +186,7 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
                                                                       f"older than {config.rds.snapshot_retention_days}"
                                                                       f" days)")))
     plan.proceed = True
-    plan.message = f"snapshot {inp.cluster} (status {status}) as {name}"
+    plan.summary = f"snapshot {inp.cluster} (status {status}) as {name}, trigger {inp.trigger}"
     return plan
 
 

@@ -86,7 +86,7 @@ def _build_cluster(clients, backend, name: str, spec: RdsClusterWorld) -> None:
     cluster.status = spec.status
     cluster.sandbox_busy_checks = spec.busy_checks
     cluster.sandbox_busy_creates = spec.busy_creates
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC times
     for s in spec.snapshots:
         snapshot = backend.create_db_cluster_snapshot(
             name, s.id, snapshot_type="automated" if s.automated else "manual",
