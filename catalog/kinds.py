@@ -15,8 +15,8 @@ tests/unit/test_catalog.py fails when a declared kind lacks one of its modules.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from catalog.alarms import ECS_SERVICE_ALARMS, RDS_CLUSTER_ALARMS, AlarmKind
 from catalog import naming
+from catalog.alarms import ECS_SERVICE_ALARMS, RDS_CLUSTER_ALARMS, AlarmKind
 from catalog.customer import CustomerConfig
 from catalog.permissions import Condition, Permission
 

@@ -49,7 +49,7 @@ def snapshot_tags(config: CustomerConfig, *, reason: str, execution: str, trigge
 
 
 def _busy_wait(checks: int) -> int:
-    return min(BUSY_WAIT_FIRST * 2 ** max(checks - 1, 0), BUSY_WAIT_MAX)
+    return int(min(BUSY_WAIT_FIRST * 2 ** max(checks - 1, 0), BUSY_WAIT_MAX))
 
 
 def _code(exc: ClientError) -> str:

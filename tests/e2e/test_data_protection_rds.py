@@ -157,8 +157,8 @@ def test_dry_run_says_what_it_would_snapshot_and_prune_and_changes_nothing(run_s
 
 
 def test_a_world_naming_another_cluster_is_a_scenario_error():
-    from sandbox.scenario import ScenarioError, check_against, parse
     from customers import load_customer
+    from sandbox.scenario import ScenarioError, check_against, parse
 
     scenario = parse({"customer": "dhbw", "world": {"rds": {"other-cluster": {}}}, "steps": [start()]})
     with pytest.raises(ScenarioError, match="world.rds.other-cluster: customers/dhbw.yaml names the cluster"):
