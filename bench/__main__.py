@@ -5,6 +5,8 @@
    execution histories; the cost per incident at list prices.
 3. Cold import time of each handler module in a fresh interpreter, as a ratio to `import boto3`.
 4. Size of the Lambda code asset.
+5. Per data-protection run (an RDS snapshot on its schedule and on an RDS alarm, a Terraform state backup, a
+   stale-lock check): state transitions and Lambda invocations, with the polling loop counted separately.
 """
 
 import io
@@ -24,14 +26,14 @@ from sandbox import quiet  # noqa: E402
 
 quiet.install()
 
-from catalog import naming  # noqa: E402
+from catalog import RUNBOOKS, naming  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
 from sandbox.synth import synthesize  # noqa: E402
 
 RUNS = 20
 ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
 HANDLERS = ["lambdas.handlers.admit", "lambdas.handlers.page", "lambdas.handlers.record",
-            "lambdas.runbooks.scale_ecs_service"]
+            *(f"lambdas.runbooks.{naming.module_name(r)}" for r in RUNBOOKS)]
 # List prices (us-east-1 / eu-central-1 are the same for these): Standard workflows, Lambda x86.
 PRICE_PER_TRANSITION = 0.025 / 1000
 PRICE_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
@@ -85,6 +87,51 @@ def count_incident(sb: Sandbox) -> dict:
     return per_incident
 
 
+# Each data-protection run as a scenario would start it: (label, world, how it is started).
+DATA_PROTECTION_RUNS = [
+    ("snapshot-rds-cluster (schedule)", {}, lambda sb: sb.fire_schedule("snapshot-rds-cluster")),
+    ("snapshot-rds-cluster (RDS alarm)", {}, lambda sb: sb.fire_alarm("lecture-dhbw-cluster-cpu-high", "ALARM")),
+    ("snapshot-rds-cluster (busy for 2 checks)", {"rds": {"lecture-dhbw-cluster": {"busy_checks": 2}}},
+     lambda sb: sb.fire_schedule("snapshot-rds-cluster")),
+    ("backup-terraform-state (schedule)", {}, lambda sb: sb.fire_schedule("backup-terraform-state")),
+    ("check-state-lock (schedule)", {}, lambda sb: sb.fire_schedule("check-state-lock")),
+]
+
+
+def count_run(sb: Sandbox) -> dict:
+    """Transitions and Lambda invocations of everything that ran; the verify loop's share apart."""
+    transitions, loop, lambdas, polls = 0, 0, 0, 0
+    for e in sb.executions():
+        for h in sb.history(e["arn"]):
+            if h["type"].endswith("StateEntered"):
+                transitions += 1
+                name = (h.get("stateEnteredEventDetails") or {}).get("name")
+                loop += name in VERIFY_LOOP_STATES
+                polls += name == "Verify"
+            scheduled = h.get("taskScheduledEventDetails") or {}
+            if h["type"] == "LambdaFunctionScheduled" or scheduled.get("resourceType") == "lambda":
+                lambdas += 1
+    return {"state_transitions": transitions, "state_transitions_polling": loop,
+            "state_transitions_without_polling": transitions - loop, "lambda_invocations": lambdas,
+            "lambda_invocations_polling": polls, "lambda_invocations_without_polling": lambdas - polls,
+            "polls": polls, "simulated_wait_seconds": round(sb.clock.simulated_seconds, 1)}
+
+
+def data_protection_runs(assembly: Path, workdir: Path) -> dict:
+    from sandbox.world import World
+
+    out = {}
+    for label, world, start in DATA_PROTECTION_RUNS:
+        with Sandbox("dhbw", assembly=assembly, workdir=workdir, world=World.model_validate(world)) as sb:
+            start(sb)
+            run = count_run(sb)
+            outputs = [e.get("output") or {} for e in sb.executions()]
+            run["outcome"] = next((o.get("outcome") for o in outputs if isinstance(o, dict) and o.get("outcome")),
+                                  None)
+            out[label] = run
+    return out
+
+
 def cold_import(module: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
@@ -132,6 +179,8 @@ def main() -> int:
         results["asset"] = {**asset_size(assembly), "target_max_bytes": 200 * 1024}
         print(f"running {RUNS} incidents in the sandbox ...", flush=True)
         samples, incident = time_to_scale(assembly, Path(tmp))
+        print("running the data-protection runbooks once each ...", flush=True)
+        results["data_protection_runs"] = data_protection_runs(assembly, Path(tmp))
     results["alarm_to_scaling_call_seconds"] = {
         "runs": RUNS, "median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
         "max": round(max(samples), 4), "first_run_cold": round(samples[0], 4)}
@@ -149,6 +198,11 @@ def main() -> int:
     print(f"cost per incident at list prices: ${c['total']:.8f} (Step Functions ${c['step_functions']:.8f}, "
           f"Lambda requests ${c['lambda_requests']:.8f}, Lambda compute ${c['lambda_compute']:.8f}; "
           "compute from sandbox durations at 256 MB)")
+    print("per data-protection run (all executions: respond + the runbook; polling = the verify loop):")
+    for label, r in results["data_protection_runs"].items():
+        print(f"  {label:<42} {r['state_transitions']:>3} transitions ({r['state_transitions_polling']} polling), "
+              f"{r['lambda_invocations']} Lambda invocations ({r['lambda_invocations_polling']} polls), "
+              f"outcome {r['outcome']}")
     print(f"cold import, import boto3 = {results['cold_import']['boto3_seconds']:.3f} s:")
     for m, v in results["cold_import"]["handlers"].items():
         print(f"  {m:<40} {v['seconds']:.3f} s  ratio {v['ratio_to_boto3']:.2f} (target <= 1.5)")

@@ -85,6 +85,16 @@ def rule_name(customer: str, purpose: str) -> str:
     return f"{PREFIX}-{customer}-{purpose}"
 
 
+def schedule_rule_name(customer: str, runbook: str) -> str:
+    """The EventBridge rule that starts a runbook on its schedule (at most 64 characters: no "schedule" in it)."""
+    return rule_name(customer, runbook)
+
+
+def schedule_dedup_key(customer: str, runbook: str) -> str:
+    """One PagerDuty alert per scheduled runbook: a failing daily backup updates the same alert."""
+    return dedup_key(customer, f"schedule/{runbook}")
+
+
 def self_alarm_name(customer: str, what: str) -> str:
     """Alarms that watch the automation itself (its DLQ, its failed executions)."""
     return f"{PREFIX}-{customer}-remediation-{what}"

@@ -206,3 +206,23 @@ def runbook(name: str) -> Runbook:
         return RUNBOOKS[name]
     except KeyError:
         raise KeyError(f"unknown runbook {name!r}; known: {', '.join(RUNBOOKS)}") from None
+
+
+@dataclass(frozen=True)
+class ScheduledRun:
+    rule: str  # the EventBridge rule's name
+    expression: str  # cron(...) or rate(...)
+    runbook: Runbook
+
+
+def scheduled_runs(config: CustomerConfig) -> dict[str, ScheduledRun]:
+    """Every schedule this customer's stack creates, by rule name (a schedule switched off has none)."""
+    from catalog import naming
+
+    runs = {}
+    for rb in RUNBOOKS.values():
+        expression = rb.schedule(config) if rb.schedule else None
+        if expression:
+            name = naming.schedule_rule_name(config.customer, rb.name)
+            runs[name] = ScheduledRun(name, expression, rb)
+    return runs

@@ -123,6 +123,9 @@ class Sandbox:
     def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:
         return self.driver.fire_alarm(name, state, deliveries, reason)
 
+    def fire_schedule(self, runbook: str, deliveries: int = 1) -> list:
+        return self.driver.fire_schedule(runbook, deliveries)
+
     def deliver(self, event: dict, deliveries: int = 1) -> list:
         return self.driver.deliver(event, deliveries)
 

@@ -51,6 +51,14 @@ def parameter_change_event(name: str, caller_arn: str, account: str, region: str
     }
 
 
+def scheduled_event(rule_arn: str, account: str, region: str, at: datetime | None = None) -> dict:
+    """A "Scheduled Event" as EventBridge delivers it to a schedule rule's targets."""
+    at = at or datetime.now(UTC)
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+            "resources": [rule_arn], "detail": {}}
+
+
 def _path(data, path: str):
     if path in ("$", ""):
         return data
@@ -82,10 +90,13 @@ class EventBus:
         from moto.events.models import EventPattern
 
         matches = []
+        # a schedule rule's own firing reaches its targets only (the rule's ARN is the event's resource)
+        fired = event.get("resources", []) if event.get("detail-type") == "Scheduled Event" else []
         for rule in self.events.list_rules().get("Rules", []):
-            if rule.get("State") != "ENABLED" or "EventPattern" not in rule:
+            if rule.get("State") != "ENABLED":
                 continue
-            if EventPattern.load(rule["EventPattern"]).matches_event(event):
+            if "ScheduleExpression" in rule and rule["Arn"] in fired or \
+                    "EventPattern" in rule and EventPattern.load(rule["EventPattern"]).matches_event(event):
                 for target in self.events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                     matches.append((rule, target))
         return matches

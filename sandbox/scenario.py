@@ -4,6 +4,7 @@
  "world": {"ecs": {"lecture-backend-service": {"desired": 2, "min": 2, "max": 6}}},
  "steps": [{"alarm": "lecture-dhbw-lecture-backend-service-cpu-high", "state": "ALARM", "deliveries": 1},
            {"event": {...a raw EventBridge event...}},
+           {"schedule": "backup-terraform-state", "deliveries": 1},
            {"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": 4}}],
  "expect": {"executions": {"respond": [{"status": "SUCCEEDED", "outcome": "scaled"}]}, "actions": 1,
             "pages": {"trigger 202": 1}, "world": {"ecs": {"lecture-backend-service": {"desired": 3}}}}}
@@ -43,6 +44,13 @@ class EventStep(BaseModel):
     deliveries: int = Field(default=1, ge=1, le=50)
 
 
+class ScheduleStep(BaseModel):
+    """The runbook's schedule rule fires, as EventBridge would at the scheduled time."""
+    model_config = ConfigDict(extra="forbid")
+    schedule: str = Field(description="the runbook's name, e.g. backup-terraform-state")
+    deliveries: int = Field(default=1, ge=1, le=50)
+
+
 class StartStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: str
@@ -54,7 +62,7 @@ class ModeStep(BaseModel):
     mode: Mode
 
 
-Step = AlarmStep | EventStep | StartStep | ModeStep
+Step = AlarmStep | EventStep | ScheduleStep | StartStep | ModeStep
 
 
 class ExpectedExecution(BaseModel):
@@ -97,8 +105,8 @@ class Scenario(BaseModel):
     def _step_kinds(cls, data):
         if isinstance(data, dict) and isinstance(data.get("steps"), list):
             for i, step in enumerate(data["steps"]):
-                if not isinstance(step, dict) or not ({"alarm", "event", "start", "mode"} & set(step)):
-                    raise ValueError(f"steps[{i}] must have one of 'alarm', 'event', 'start' or 'mode'")
+                if not isinstance(step, dict) or not ({"alarm", "event", "schedule", "start", "mode"} & set(step)):
+                    raise ValueError(f"steps[{i}] must have one of 'alarm', 'event', 'schedule', 'start' or 'mode'")
         return data
 
 
@@ -142,6 +150,8 @@ def run_steps(scenario: Scenario, sb) -> dict:
                 sb.fire_alarm(step.alarm, step.state, step.deliveries, step.reason)
             elif isinstance(step, EventStep):
                 sb.deliver(step.event, step.deliveries)
+            elif isinstance(step, ScheduleStep):
+                sb.fire_schedule(step.schedule, step.deliveries)
             elif isinstance(step, StartStep):
                 sb.start_runbook(step.start, step.input)
             else:

@@ -1,4 +1,4 @@
-"""What a scenario step does: set the mode switch, fire an alarm, deliver an event, start a runbook.
+"""What a scenario step does: set the mode switch, fire an alarm or a schedule, deliver an event, start a runbook.
 Each step returns once everything it started has finished."""
 
 import json
@@ -6,7 +6,7 @@ import threading
 import uuid
 
 from catalog import naming
-from sandbox.eventbus import alarm_event, parameter_change_event
+from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
 
 
 class Driver:
@@ -38,6 +38,19 @@ class Driver:
         event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region)
         self.timeline.add("alarm", f"alarm {name}: {previous} -> {state}")
         return self.deliver(event, deliveries)
+
+    def fire_schedule(self, runbook: str, deliveries: int = 1) -> list:
+        """The runbook's schedule rule fires, as EventBridge would at its time (delivered ``deliveries`` times)."""
+        events = self.client("events")
+        name = naming.schedule_rule_name(self.customer, runbook)
+        deployed = {r["Name"]: r for r in events.list_rules().get("Rules", []) if "ScheduleExpression" in r}
+        if name not in deployed:
+            schedules = ", ".join(f"{n} ({r['ScheduleExpression']})" for n, r in sorted(deployed.items()))
+            raise ValueError(f"runbook {runbook!r} has no schedule deployed for customer {self.customer} (is it "
+                             f"switched off in customers/{self.customer}.yaml?); deployed schedules: {schedules or 'none'}")
+        self.timeline.add("schedule", f"schedule {name} fires ({deployed[name]['ScheduleExpression']})")
+        return self.deliver(scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region),
+                            deliveries)
 
     def deliver(self, event, deliveries: int = 1) -> list:
         """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may."""

@@ -36,9 +36,9 @@ def _describe_step(component: str, event, result) -> str:
     if step == "verify":
         if r.get("settled"):
             return f"{component}/verify: {r.get('outcome')}: {r.get('message')}"
-        if "to" not in r and r.get("message"):  # a runbook that says where it is (e.g. a snapshot's progress)
-            return f"{component}/verify: {r['message']}"
-        return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
+        if "to" in r:  # a scale plan
+            return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
+        return f"{component}/verify: poll {r.get('polls')}: {r.get('message') or 'not there yet'}, waiting"
     return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 
 
@@ -92,7 +92,7 @@ class Timeline:
         for e in self.entries:
             indent = "  " * e["depth"]
             marker = {"alarm": "ALARM", "event": "EVENT", "start": "START", "deploy": "DEPLOY", "mode": "MODE",
-                      "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
+                      "schedule": "SCHED", "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
                       "notify": "NOTIFY", "scenario": "STEP"}.get(e["kind"], e["kind"].upper())
             lines.append(f"{e['t']:7.2f}s {marker:<7}{indent}{e['text']}")
         return "\n".join(lines)

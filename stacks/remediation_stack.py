@@ -10,6 +10,7 @@ from stacks.mode_watch import ModeChangeWatch
 from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
 from stacks.runbook_workflow import RunbookWorkflow
+from stacks.schedules import RunbookSchedules
 
 
 class RemediationStack(Stack):
@@ -30,6 +31,8 @@ class RemediationStack(Stack):
                                     watched={"respond": self.respond.state_machine,
                                              **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
                                              naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine})
+        self.schedules = RunbookSchedules(self, "Schedules", config=config, respond=self.respond.state_machine,
+                                          dead_letters=self.routing.dead_letters)
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",

@@ -1,6 +1,8 @@
 """The respond workflow: alarm event -> admit -> page -> remediate (child runbook) -> record.
 
-A duplicate delivery stops at admit. The alarm returning to OK resolves the page. Every failure
+A runbook that runs before the page (a safety net, e.g. a snapshot) runs first, and the page carries its
+outcome. A scheduled run (admit's decision "run") starts its runbook without a page; record pages what needs a
+person. A duplicate delivery stops at admit. The alarm returning to OK resolves the page. Every failure
 is caught and pages "automation failed" before the execution ends as FAILED: never silent. A page
 that cannot be sent does not hold back the runbook; record then fails the execution loudly.
 """
@@ -134,20 +136,27 @@ class RespondWorkflow(Construct):
         page_failure.next(record_failure).next(failed)
 
         remediate = sfn.Choice(self, "Remediate?", comment="one branch per runbook in the catalog")
+        runs = sfn.Condition.or_(sfn.Condition.string_equals("$.admit.decision", "remediate"),
+                                 sfn.Condition.string_equals("$.admit.decision", "run"))
         for rb in self.runbooks:
-            # A custom state, not tasks.StepFunctionsStartExecution: its IAM is granted in _grant_runbook_starts.
-            run = sfn.CustomState(self, f"Run {rb.runbook.name}", state_json={
-                "Type": "Task", "Comment": f"{rb.runbook.title}; waits for it (sync:2)",
-                "Resource": f"arn:{Aws.PARTITION}:states:::states:startExecution.sync:2",
-                "Parameters": {"Input.$": "$.admit.runbook_input", "StateMachineArn": rb.state_machine.state_machine_arn,
-                               "Name.$": "$.admit.child_execution_name"},
-                "ResultSelector": {"Output.$": "$.Output", "Status.$": "$.Status", "ExecutionArn.$": "$.ExecutionArn"},
-                "ResultPath": "$.remediation"})
-            run.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
-            remediate.when(sfn.Condition.and_(sfn.Condition.string_equals("$.admit.decision", "remediate"),
-                                              sfn.Condition.string_equals("$.admit.runbook", rb.runbook.name)),
-                           run.next(record))
+            run = self._run(rb, f"Run {rb.runbook.name}", page_failure)
+            remediate.when(sfn.Condition.and_(runs, _is(rb)), run.next(record))
         remediate.otherwise(record)
+
+        route = sfn.Choice(self, "Route")
+        first = [rb for rb in self.runbooks if rb.runbook.runs_before_page]
+        if first:
+            page_after = lambda_step(self, "PageWithOutcome", self.page_fn,
+                                     {"action": "trigger", "state": state, "execution": execution},
+                                     result_path="$.page", comment="PagerDuty trigger with the diagnosis and the "
+                                                                   "safety net's outcome + status update")
+            # a page that cannot be sent: record fails the execution loudly afterwards
+            page_after.add_catch(record, errors=["States.ALL"], result_path="$.page_error")
+            page_after.next(record)
+            for rb in first:
+                run_first = self._run(rb, f"Run {rb.runbook.name} before page", page_failure)
+                route.when(sfn.Condition.and_(sfn.Condition.string_equals("$.admit.decision", "remediate"), _is(rb)),
+                           run_first.next(page_after))
 
         # A page that cannot be sent must not hold back the remediation: carry on, and let record fail
         # the execution loudly (status update, "automation failed", failed-execution alarm) afterwards.
@@ -156,12 +165,26 @@ class RespondWorkflow(Construct):
             step.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
         record.next(done)
         return admit.next(
-            sfn.Choice(self, "Route")
+            route
             .when(sfn.Condition.string_equals("$.admit.decision", "duplicate"), duplicate)
             .when(sfn.Condition.string_equals("$.admit.decision", "resolve"),
                   self._on_resolve(resolve, record, page_failure))
             .when(sfn.Condition.string_equals("$.admit.decision", "ignore"), record)
+            .when(sfn.Condition.string_equals("$.admit.decision", "run"), remediate)
             .otherwise(page.next(remediate)))
+
+    def _run(self, rb: RunbookWorkflow, name: str, page_failure: sfn.IChainable) -> sfn.CustomState:
+        """Start the runbook's state machine and wait for it (sync:2). A custom state, not
+        tasks.StepFunctionsStartExecution: its IAM is granted in _grant_runbook_starts."""
+        run = sfn.CustomState(self, name, state_json={
+            "Type": "Task", "Comment": f"{rb.runbook.title}; waits for it (sync:2)",
+            "Resource": f"arn:{Aws.PARTITION}:states:::states:startExecution.sync:2",
+            "Parameters": {"Input.$": "$.admit.runbook_input", "StateMachineArn": rb.state_machine.state_machine_arn,
+                           "Name.$": "$.admit.child_execution_name"},
+            "ResultSelector": {"Output.$": "$.Output", "Status.$": "$.Status", "ExecutionArn.$": "$.ExecutionArn"},
+            "ResultPath": "$.remediation"})
+        run.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
+        return run
 
     def _on_resolve(self, resolve: sfn.TaskStateBase, record: sfn.IChainable,
                     page_failure: sfn.IChainable) -> sfn.IChainable:
@@ -193,3 +216,7 @@ class RespondWorkflow(Construct):
         resolve.next(after.otherwise(record))
         return before.otherwise(resolve) if hooked else resolve
 
+
+
+def _is(rb: RunbookWorkflow) -> sfn.Condition:
+    return sfn.Condition.string_equals("$.admit.runbook", rb.runbook.name)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from lambdas import aws
 from lambdas.diagnosis import diagnose
 from lambdas.errors import InvalidInput
-from lambdas.logic.paging import Pager
+from lambdas.logic.paging import Pager, outcome_of
 from lambdas.models.steps import Decision, Outcome, parse_step
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
@@ -24,7 +24,9 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     if action == "trigger":
         admit = parse_step(Decision, state.get("admit"), "page: admit's decision")
         diagnosis = diagnose(admit.kind, aws.client, settings.customer, admit.target)
-        result = pager.trigger_alarm(admit, diagnosis)
+        # a runbook that ran before the page (a safety net): the page carries its outcome
+        ran = state.get("remediation")
+        result = pager.trigger_alarm(admit, diagnosis, outcome_of(ran.get("Output")) if isinstance(ran, dict) else None)
     elif action == "resolve":
         restore = state.get("restore")
         result = pager.resolve(parse_step(Decision, state.get("admit"), "page: admit's decision"),

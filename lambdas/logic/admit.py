@@ -1,8 +1,9 @@
-"""admit: validate and classify an alarm event, claim the incident, read the mode switch.
+"""admit: validate and classify an alarm event or a scheduled run, claim it, read the mode switch.
 
-Decisions: remediate (page, then run a runbook), page (page only), resolve (the alarm cleared),
-duplicate (another execution holds this state change), ignore (nothing to do, or a stale state change
-older than the last one handled for the alarm; recorded).
+Decisions: remediate (page, then run a runbook; a runbook that runs before the page first), run (a runbook on
+its schedule: no page before it), page (page only), resolve (the alarm cleared), duplicate (another execution
+holds this state change or firing), ignore (nothing to do, a stale state change older than the last one handled
+for the alarm, or a scheduled run while the automation is off; recorded).
 """
 
 import hashlib
@@ -11,23 +12,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from catalog import AlarmKind, CustomerConfig, naming, runbook
-from catalog.kinds import WatchedAlarm, watched_alarms
+from catalog import AlarmKind, CustomerConfig, Severity, naming, runbook
+from catalog.kinds import KINDS, WatchedAlarm, watched_alarms
+from catalog.runbooks import ScheduledRun, scheduled_runs
 from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
-from lambdas.models.events import AlarmStateChangeEvent
+from lambdas.models.events import AlarmStateChangeEvent, ScheduledEvent
 from lambdas.models.steps import Decision
 
 
-def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, WatchedAlarm]:
-    if not isinstance(event, dict):
-        raise InvalidEvent(f"malformed alarm event: expected a JSON object, got {type(event).__name__}")
-    try:
-        parsed = AlarmStateChangeEvent.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidEvent(describe(exc, "malformed alarm event")) from None
+def _origin(parsed: AlarmStateChangeEvent | ScheduledEvent, config: CustomerConfig) -> None:
     if parsed.region != config.region:
         raise InvalidEvent(
             f"event from region {parsed.region}, but this automation serves customer "
@@ -38,6 +34,16 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
             f"event from account {parsed.account}, but this automation serves customer "
             f"{config.customer} in account {config.account}"
         )
+
+
+def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChangeEvent, WatchedAlarm]:
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"malformed alarm event: expected a JSON object, got {type(event).__name__}")
+    try:
+        parsed = AlarmStateChangeEvent.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidEvent(describe(exc, "malformed alarm event")) from None
+    _origin(parsed, config)
     alarms = watched_alarms(config)
     name = parsed.detail.alarmName
     if name not in alarms:
@@ -63,7 +69,62 @@ def _ms(at: datetime) -> int:
 _ATTEMPTS = 3
 
 
+def is_scheduled(event: object) -> bool:
+    return isinstance(event, dict) and event.get("source") == "aws.events" and \
+        event.get("detail-type") == "Scheduled Event"
+
+
+def parse_schedule(event: object, config: CustomerConfig) -> tuple[ScheduledEvent, ScheduledRun]:
+    try:
+        parsed = ScheduledEvent.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidEvent(describe(exc, "malformed scheduled event")) from None
+    _origin(parsed, config)
+    rule = parsed.resources[0].rpartition(":rule/")[2]
+    runs = scheduled_runs(config)
+    if rule not in runs:
+        raise InvalidEvent(f"schedule rule {rule[:100]!r} does not belong to customer {config.customer}; its "
+                           f"schedules are: {', '.join(sorted(runs)) or 'none (all switched off)'}")
+    return parsed, runs[rule]
+
+
+# A scheduled run that needs a person (a failed backup, a suspected state rollback) can wait for working hours.
+SCHEDULE_SEVERITY = Severity.P2
+
+
+def admit_schedule(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+    """A runbook's schedule fired: claim the firing (a redelivery runs nothing), then run the runbook, unpaged."""
+    parsed, run = parse_schedule(event, config)
+    rb, kind = run.runbook, KINDS[run.runbook.target_kind]
+    target = kind.instances(config)[0]
+    at = parsed.time
+    inc = f"{config.customer}-{at.strftime('%Y%m%dT%H%M%S')}Z-{rb.name}"
+    base: dict[str, Any] = {
+        "customer": config.customer, "alarm": run.rule, "kind": kind.name, "target": target,
+        kind.target_field: target, "condition": "schedule", "reason": f"schedule {run.expression}",
+        "state_timestamp": at.isoformat(), "severity": SCHEDULE_SEVERITY.value, "impact": f"scheduled {rb.title}",
+        "dedup_key": naming.schedule_dedup_key(config.customer, rb.name), "description": rb.title,
+        "runbook": rb.name, "incident_id": inc,
+    }
+    holder = store.claim(f"{run.rule}#{at.isoformat()}", inc)
+    if holder is not None:
+        return Decision(**{**base, "incident_id": holder}, decision="duplicate",
+                        note=f"duplicate delivery of the {at.isoformat()} run of {run.rule}; {holder} already runs it")
+    mode, mode_note = read_mode(ssm, mode_parameter)
+    if mode == "off":
+        return Decision(**base, mode=mode, mode_note=mode_note, decision="ignore",
+                        note=f"automation is off for customer {config.customer} ({mode_parameter}); the scheduled "
+                             f"{rb.name} did not run")
+    runbook_input = {kind.target_field: target, **rb.schedule_input, "mode": mode, "incident_id": inc,
+                     "reason": f"schedule {run.rule} ({run.expression})", "trigger": "schedule"}
+    return Decision(**base, mode=mode, mode_note=mode_note, decision="run", runbook_input=runbook_input,
+                    child_execution_name=naming.execution_name(inc),
+                    note=f"{rb.name} on its schedule ({'dry-run' if mode == 'dry-run' else 'enforce'})")
+
+
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+    if is_scheduled(event):
+        return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
     parsed, watched = parse_event(event, config)
     kind, target = watched.alarm, watched.target
     detail = parsed.detail
@@ -129,7 +190,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
                             note=f"automation is off for customer {config.customer} ({mode_parameter}); "
                                  f"no action taken{continued}")
         runbook_input = {watched.kind.target_field: target, **kind.runbook_input, "mode": mode, "incident_id": inc,
-                         "reason": f"alarm {alarm} is in ALARM"}
+                         "reason": f"alarm {alarm} is in ALARM", "trigger": "alarm"}
         return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
                         # named after the state change: easy to find in the console, unique even when it continues
                         child_execution_name=naming.execution_name(change),

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
+from pydantic import ValidationError
 
 from catalog import CustomerConfig, Severity, naming
 from catalog.customer import pagerduty_url_problem
@@ -14,7 +15,7 @@ from lambdas import aws
 from lambdas.errors import ConfigurationError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
-from lambdas.models.steps import Decision, Outcome
+from lambdas.models.steps import Alert, Decision, Outcome
 from lambdas.settings import Settings
 
 Sender = Callable[[dict[str, Any], str], dict[str, Any]]
@@ -59,12 +60,14 @@ class Pager:
                                      contact=self.config.paging.on_call_contact, now=self.now, **fields)
         status_update.publish(self.sns, self.topic_arn, incident_id, text)
 
-    def trigger_alarm(self, admit: Decision, diagnosis: dict[str, Any]) -> dict[str, Any]:
+    def trigger_alarm(self, admit: Decision, diagnosis: dict[str, Any], outcome: Outcome | None = None) -> dict[str, Any]:
+        """The alarm's page. ``outcome``: a runbook that ran before the page (a safety net) and how it ended."""
         sev = Severity(admit.severity)
-        summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}"
-        remediate = admit.decision == "remediate"
+        done = f"; {outcome.outcome}: {outcome.message}" if outcome else ""
+        summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}{done}"
+        remediate = admit.decision == "remediate" and outcome is None
         self._status(_incident(admit), status="Identified" if remediate else "Investigating",
-                     impact=admit.impact, identified_at=admit.state_timestamp, actions=admit.note,
+                     impact=admit.impact, identified_at=admit.state_timestamp, actions=f"{admit.note}{done}",
                      eta="automatic remediation running" if remediate else "awaiting on-call")
         event = pagerduty.trigger_event(
             self._routing_key(), admit.dedup_key, summary=summary,
@@ -77,10 +80,12 @@ class Pager:
                 "escalation": sev.escalation, "alarm": admit.alarm, "alarm_reason": admit.reason,
                 "mode": admit.mode, "mode_note": admit.mode_note or None,
                 "automation": admit.note, "diagnosis": diagnosis,
+                **({"automation_outcome": outcome.to_json()} if outcome else {}),
             },
         )
         answer = self._post(event)
-        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer, "summary": summary}
+        sent = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer, "summary": summary}
+        return {**sent, "outcome": outcome.outcome} if outcome else sent
 
     def resolve(self, admit: Decision, restore: Outcome | None = None) -> dict[str, Any]:
         # what the runbook's on-resolve step will undo, and when (e.g. the autoscaling floor going back)
@@ -92,11 +97,14 @@ class Pager:
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit.dedup_key))
         return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer}
 
-    def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool,
-                resolved: bool = False) -> dict[str, Any]:
-        """After the runbook: always a status update; page again (same alert) when a person must act, unless
-        the alarm was resolved meanwhile (a trigger would reopen the resolved alert)."""
+    def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool, resolved: bool = False,
+                already_paged: bool = False, quiet: bool = False) -> dict[str, Any]:
+        """After the runbook: a status update; page again (same alert) when a person must act, unless the alarm
+        was resolved meanwhile (a trigger would reopen the resolved alert) or the page carried this outcome
+        already. quiet (a scheduled run): nothing at all unless a person must act."""
         message = str(outcome.message or outcome.outcome)
+        if quiet and not needs_person:
+            return {"sent": None}
         if resolved:
             self._status(_incident(admit), status="Resolved", impact="none: the alarm returned to OK",
                          identified_at=admit.state_timestamp,
@@ -106,7 +114,7 @@ class Pager:
         self._status(_incident(admit), status="Identified" if needs_person else "Monitoring",
                      impact=admit.impact, identified_at=admit.state_timestamp, actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
-        if not needs_person:
+        if not needs_person or already_paged:
             return {"sent": None}
         sev = Severity(admit.severity)
         summary = f"[{sev.value}] {self.group} {admit.target}: automation {outcome.outcome} - {message}"
@@ -117,6 +125,32 @@ class Pager:
             custom_details={"incident_id": admit.incident_id, "outcome": outcome.to_json()},
         )
         return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary}
+
+    def alerts(self, admit: Decision, alerts: list[Alert]) -> list[str]:
+        """A runbook's own alerts (e.g. one per stale lock): P0-P2 to PagerDuty on their own dedup keys, P3 as a
+        status update only (the runbook's matrix: next business day, by email). Returns what was sent."""
+        sent = []
+        for alert in alerts:
+            dedup = naming.dedup_key(self.config.customer, alert.key)
+            if alert.severity == Severity.P3:
+                if alert.action == "trigger":
+                    self._status(f"{_incident(admit)}-{alert.key}"[:200], status="Identified",
+                                 impact=f"P3 ({Severity.P3.response_time}): {alert.summary}",
+                                 identified_at=self.now.isoformat(), actions=admit.note, eta="on-call to act")
+                    sent.append(f"status-update P3 {alert.key}")
+                continue
+            if alert.action == "resolve":
+                self._post(pagerduty.resolve_event(self._routing_key(), dedup))
+            else:
+                sev = Severity(alert.severity)
+                self._post(pagerduty.trigger_event(
+                    self._routing_key(), dedup, summary=f"[{sev.value}] {self.group} {alert.summary}",
+                    source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
+                    component=admit.target, group=self.group, event_class=admit.runbook or admit.condition,
+                    custom_details={**alert.details, "incident_id": admit.incident_id, "priority": sev.value,
+                                    "response_time": sev.response_time, "runbook": admit.runbook}))
+            sent.append(f"{alert.action} {alert.severity} {alert.key}")
+        return sent
 
     def automation_failed(self, state: dict[str, Any], execution: str) -> dict[str, Any]:
         # Read leniently: when admit itself failed there is no decision, and this page must still go out.
@@ -139,6 +173,14 @@ class Pager:
         )
         answer = self._post(event)
         return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}
+
+
+def outcome_of(raw: object) -> Outcome:
+    """A runbook's output as it came; unreadable counts as no outcome ("unknown" needs a person)."""
+    try:
+        return Outcome.model_validate(raw) if isinstance(raw, dict) else Outcome()
+    except ValidationError:
+        return Outcome()
 
 
 def _incident(admit: Decision) -> str:

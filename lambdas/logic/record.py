@@ -2,22 +2,12 @@
 
 from typing import Any
 
-from pydantic import ValidationError
-
 from catalog.runbooks import runbook
 from lambdas.errors import PagingFailed
 from lambdas.logic.errors_text import explain
-from lambdas.logic.paging import Pager
+from lambdas.logic.paging import Pager, outcome_of
 from lambdas.logic.store import Store
-from lambdas.models.steps import Decision, Outcome, RecordResult, parse_step
-
-
-def _outcome(raw: object) -> Outcome:
-    # The runbook's output as it came; unreadable counts as no outcome ("unknown" needs a person).
-    try:
-        return Outcome.model_validate(raw) if isinstance(raw, dict) else Outcome()
-    except ValidationError:
-        return Outcome()
+from lambdas.models.steps import Decision, RecordResult, parse_step
 
 
 def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str, failed: bool = False) -> RecordResult:
@@ -36,8 +26,8 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
     subject = admit.incident_id or f"execution-{execution}"
     decision = admit.decision
     result = RecordResult(incident_id=subject, decision=decision, alarm=admit.alarm)
-    if decision == "remediate":
-        outcome = _outcome((state.get("remediation") or {}).get("Output"))
+    if decision in ("remediate", "run"):
+        outcome = outcome_of((state.get("remediation") or {}).get("Output"))
         result.runbook = admit.runbook
         result.outcome = outcome.outcome or "unknown"
         result.message = outcome.message or "the runbook returned no message"
@@ -45,20 +35,25 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         needs_person = runbook(admit.runbook).needs_person(result.outcome)
         # An OK may have resolved the alert while the runbook ran (verify polls for minutes): a trigger now
         # would reopen it. Only the same incident still open may be paged.
-        still_open = store.open_incident_of(admit.alarm)
-        resolved = needs_person and (still_open or {}).get("incident_id") != admit.incident_id
+        still_open = store.open_incident_of(admit.alarm) if decision == "remediate" else None
+        resolved = decision == "remediate" and needs_person and \
+            (still_open or {}).get("incident_id") != admit.incident_id
         if resolved:
             result.message = f"{result.message}; the alarm was resolved meanwhile: status update only, not paged again"
+        # a runbook that ran before the page: that page carried the outcome already
+        carried = bool((state.get("page") or {}).get("outcome"))
         try:
-            result.paged = pager.outcome(admit, outcome, needs_person=needs_person,
-                                         resolved=resolved)["sent"] is not None
+            result.paged = pager.outcome(admit, outcome, needs_person=needs_person, resolved=resolved,
+                                         already_paged=carried, quiet=decision == "run")["sent"] is not None
+            if outcome.alerts:
+                result.alerts = pager.alerts(admit, outcome.alerts)
         except Exception as exc:  # noqa: BLE001 - recorded, then raised below as PagingFailed
             state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__,
                                                                        "Cause": str(exc)}}
     elif decision == "page":
         result.outcome, result.message = "paged", admit.note
     elif decision == "resolve":
-        restore = _outcome(state.get("restore"))
+        restore = outcome_of(state.get("restore"))
         result.outcome = "resolved"
         result.message = "; ".join(m for m in (admit.note, restore.message) if m)
     else:

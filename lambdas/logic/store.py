@@ -109,6 +109,19 @@ class Store:
             return CHANGED, None
         raise cancelled
 
+    def claim(self, key: str, holder: str) -> str | None:
+        """Claim one delivery (e.g. a schedule's firing). None when claimed now, else who holds it already."""
+        try:
+            self.table.put_item(Item={"pk": f"claim#{key}", "sk": "claim", "incident_id": holder,
+                                      "claimed_at": self.now.isoformat(), "expires_at": _epoch(self.now + CLAIM_TTL)},
+                                ConditionExpression="attribute_not_exists(pk)")
+            return None
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        item = self.table.get_item(Key={"pk": f"claim#{key}", "sk": "claim"}, ConsistentRead=True).get("Item", {})
+        return str(item.get("incident_id", "unknown"))
+
     # --- autoscaling floors ---------------------------------------------------------------
     def remember_floor(self, scope: str, floor: int, incident_id: str) -> bool:
         """Keep the floor from before the first raise; a later raise (same or next incident) keeps the first."""

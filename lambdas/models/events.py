@@ -1,4 +1,5 @@
-"""The CloudWatch "Alarm State Change" event as EventBridge delivers it.
+"""The events respond is started with, as EventBridge delivers them: a CloudWatch "Alarm State Change", or a
+"Scheduled Event" of one of the stack's schedule rules.
 
 The envelope mirrors Powertools' EventBridgeModel. It is declared here rather than imported from
 aws_lambda_powertools.utilities.parser.models because importing that package builds every event
@@ -53,3 +54,17 @@ class AlarmStateChangeEvent(BaseModel):
     resources: list[Arn] = Field(max_length=10)
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmDetail
+
+
+class ScheduledEvent(BaseModel):
+    """What a schedule rule delivers: the rule's ARN in ``resources``, the scheduled time in ``time``."""
+
+    version: str = Field(max_length=16)
+    id: str = Field(max_length=128)
+    source: Literal["aws.events"]
+    account: str = Field(max_length=12)
+    time: datetime
+    region: str = Field(max_length=32)
+    resources: list[Arn] = Field(min_length=1, max_length=1)
+    detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
+    detail: dict[str, Any] = Field(default_factory=dict, max_length=0)

@@ -17,7 +17,8 @@ from catalog.validation import describe
 from lambdas.errors import InvalidInput
 from lambdas.models.events import AlarmStateValue
 
-DecisionName = Literal["remediate", "page", "resolve", "duplicate", "ignore"]
+# run: a scheduled runbook run (no page before it; record pages what needs a person)
+DecisionName = Literal["remediate", "run", "page", "resolve", "duplicate", "ignore"]
 
 
 class StepModel(BaseModel):
@@ -42,7 +43,8 @@ def parse_step(model: type[Step], raw: object, what: str, error: type[Exception]
 
 
 class Decision(StepModel):
-    """What admit decided about one alarm state change. The resource kind's target field (e.g. "service",
+    """What admit decided about one alarm state change or scheduled run (then ``alarm`` is the schedule's rule
+    and ``condition`` is "schedule"). The resource kind's target field (e.g. "service",
     catalog/kinds.py) is carried as an extra key next to ``target``: each kind names its own."""
 
     model_config = ConfigDict(extra="allow")
@@ -52,7 +54,7 @@ class Decision(StepModel):
     kind: str  # the resource kind: its diagnosis is lambdas/diagnosis/<kind>.py
     target: str
     condition: str
-    state: AlarmStateValue
+    state: AlarmStateValue | None = None  # the alarm's new state; none for a scheduled run
     previous_state: AlarmStateValue | None = None
     reason: str = ""
     state_timestamp: str
@@ -199,4 +201,5 @@ class RecordResult(StepModel):
     message: str | None = None
     error: str | None = None
     paged: bool | None = None
+    alerts: list[str] | None = None  # the runbook's own alerts sent: "<action> <severity> <key>"
     page_error: str | None = None

@@ -3,15 +3,23 @@
 Nothing here is autouse: a test asks for the fakes it needs.
 """
 
+import functools
+import json
+
 import boto3
 import botocore.loaders
 import botocore.session
+import moto.sns.models
 import pytest
 from moto import mock_aws
 
 from customers import load_customer
+from lambdas.logic import pagerduty
+from lambdas.logic.admit import admit
+from lambdas.logic.paging import Pager
+from lambdas.logic.store import Store
 from sandbox.pagerduty import FakePagerDuty
-from tests.unit.builders import ACCOUNT, MODE_PARAMETER, REGION, TABLE_NAME
+from tests.unit.builders import ACCOUNT, MODE_PARAMETER, NOW, REGION, ROUTING_KEY, TABLE_NAME, status_queue
 
 # moto resets boto3's default session for every mock, so each test would parse the service models again
 # (most of a test's time). One loader, shared by the sessions of all tests, keeps the parsed models.
@@ -87,3 +95,39 @@ def aas(session):
 def pd():
     with FakePagerDuty() as server:
         yield server
+
+
+_SIGNING_KEY = functools.cache(lambda: moto.sns.models.rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+@pytest.fixture
+def world(session, dhbw, table, ssm, pd, monkeypatch):
+    """dhbw's status topic (read through an SQS subscription), table, mode switch and a PagerDuty fake."""
+    # moto signs every SNS delivery with a fresh 2048-bit RSA key per subscription: reuse one key.
+    monkeypatch.setattr(moto.sns.models.Subscription, "private_key", lambda self: _SIGNING_KEY())
+    topic_arn, sqs, queue_url = status_queue(session)
+
+    class World:
+        def __init__(self):
+            self.table, self.ssm, self.pd, self.config = table, ssm, pd, dhbw
+            self.store = Store(table, NOW)
+            self.pager = Pager(config=dhbw, sns=session.client("sns"), topic_arn=topic_arn,
+                               events_url=pd.events_url, routing_key=lambda: ROUTING_KEY, now=NOW,
+                               send=functools.partial(pagerduty.send, sleep=lambda s: None))
+
+        def admit(self, event):
+            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+
+        def status_updates(self) -> list[dict]:
+            """Every SNS notification published so far: {"Subject", "Message"}."""
+            got = []
+            while True:
+                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not messages:
+                    return got
+                for m in messages:
+                    body = json.loads(m["Body"])
+                    got.append({"Subject": body.get("Subject"), "Message": body["Message"]})
+                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    return World()

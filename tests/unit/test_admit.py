@@ -54,7 +54,7 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     assert decision["dedup_key"] == f"lecture-dhbw/{CPU_ALARM}"
     assert decision["runbook"] == "scale-ecs-service"
     assert decision["runbook_input"] == {"service": SERVICE, "delta": 1, "mode": "enforce", "incident_id": inc,
-                                         "reason": f"alarm {CPU_ALARM} is in ALARM"}
+                                         "reason": f"alarm {CPU_ALARM} is in ALARM", "trigger": "alarm"}
     assert decision["child_execution_name"] == inc
     # and the runbook accepts that input as it stands
     parsed = parse_input(RUNBOOKS["scale-ecs-service"], decision["runbook_input"])

@@ -1,24 +1,17 @@
 """Pager (PagerDuty + SNS status updates in the runbook's template) and record (audit trail, page again)."""
 
-import functools
 import json
 
-import moto.sns.models
 import pytest
 
 from lambdas.diagnosis import ecs_service as diagnose
 from lambdas.errors import InvalidInput, PagerDutyError, PagingFailed
-from lambdas.logic import pagerduty
-from lambdas.logic.admit import admit
 from lambdas.logic.errors_text import explain
-from lambdas.logic.paging import Pager
 from lambdas.logic.record import record
-from lambdas.logic.store import Store
 from lambdas.models.steps import Outcome
 from tests.unit.builders import (
     ALARM_AT,
     CPU_ALARM,
-    MODE_PARAMETER,
     NOW,
     OK_AT,
     ROUTING_KEY,
@@ -26,7 +19,6 @@ from tests.unit.builders import (
     TASKS_ALARM,
     alarm_event,
     create_service,
-    status_queue,
 )
 
 SUBJECT_TAIL = "] - Lecture Infrastructure Issue - Status Update"
@@ -37,42 +29,6 @@ INVALID_EVENT_ERROR = {
     "Cause": json.dumps({"errorMessage": "malformed alarm event: field 'detail.state': Field required",
                          "errorType": "InvalidEvent"}),
 }
-
-
-_SIGNING_KEY = functools.cache(lambda: moto.sns.models.rsa.generate_private_key(public_exponent=65537, key_size=2048))
-
-
-@pytest.fixture
-def world(session, dhbw, table, ssm, pd, monkeypatch):
-    """dhbw's status topic (read through an SQS subscription), table, mode switch and a PagerDuty fake."""
-    # moto signs every SNS delivery with a fresh 2048-bit RSA key per subscription: reuse one key.
-    monkeypatch.setattr(moto.sns.models.Subscription, "private_key", lambda self: _SIGNING_KEY())
-    topic_arn, sqs, queue_url = status_queue(session)
-
-    class World:
-        def __init__(self):
-            self.table, self.ssm, self.pd, self.config = table, ssm, pd, dhbw
-            self.store = Store(table, NOW)
-            self.pager = Pager(config=dhbw, sns=session.client("sns"), topic_arn=topic_arn,
-                               events_url=pd.events_url, routing_key=lambda: ROUTING_KEY, now=NOW,
-                               send=functools.partial(pagerduty.send, sleep=lambda s: None))
-
-        def admit(self, event):
-            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER)
-
-        def status_updates(self) -> list[dict]:
-            """Every SNS notification published so far: {"Subject", "Message"}."""
-            got = []
-            while True:
-                messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-                if not messages:
-                    return got
-                for m in messages:
-                    body = json.loads(m["Body"])
-                    got.append({"Subject": body.get("Subject"), "Message": body["Message"]})
-                    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-
-    return World()
 
 
 def template(incident: str, *, status: str, impact: str, next_update: str, identified_at: str, actions: str,
