@@ -48,7 +48,6 @@ def test_rds_alarm_takes_a_snapshot_that_becomes_available_pages_with_the_diagno
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
 
 
-@pytest.mark.xfail(strict=True, reason="needs runs_before_page in respond")
 def test_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(run_scenario):
     report = run_scenario({"steps": [alarm()]})
     [run] = runs(report)
@@ -56,7 +55,6 @@ def test_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(run_scenari
     assert run["snapshot"] in json.dumps(trigger["payload"])  # the snapshot was taken before the page went out
 
 
-@pytest.mark.xfail(strict=True, reason="needs trigger=alarm in admit's runbook input")
 def test_a_second_alarm_within_the_cooldown_takes_no_second_snapshot(run_scenario):
     report = run_scenario({"steps": [alarm(), alarm(state="OK"), alarm()]})
     assert [r["outcome"] for r in runs(report)] == ["snapshot_created", "cooldown"]
@@ -163,3 +161,26 @@ def test_a_world_naming_another_cluster_is_a_scenario_error():
     scenario = parse({"customer": "dhbw", "world": {"rds": {"other-cluster": {}}}, "steps": [start()]})
     with pytest.raises(ScenarioError, match="world.rds.other-cluster: customers/dhbw.yaml names the cluster"):
         check_against(scenario, load_customer("dhbw"))
+
+
+def test_the_daily_schedule_takes_an_auto_snapshot_once_per_firing_and_pages_nobody(run_scenario):
+    world = {"rds": {CLUSTER: {"snapshots": [
+        {"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS}]}}}
+    report = run_scenario({"world": world, "steps": [{"schedule": "snapshot-rds-cluster", "deliveries": 2}]})
+    [run] = runs(report)  # the duplicate delivery stopped at admit
+    assert run["outcome"] == "snapshot_created" and run["trigger"] == "schedule"
+    assert run["snapshot"].startswith("lecture-dhbw-auto-") and run["tags"]["trigger"] == "schedule"
+    assert run["pruned"] == ["lecture-dhbw-auto-20261101-020000-aaaaaa"]
+    assert snapshots(report)[run["snapshot"]]["status"] == "available"
+    assert report["pages"] == []  # a successful scheduled run needs nobody
+
+
+def test_a_scheduled_snapshot_of_a_busy_cluster_is_paged_at_p2(run_scenario):
+    report = run_scenario({"world": {"rds": {CLUSTER: {"busy_checks": 100}}},
+                           "steps": [{"schedule": "snapshot-rds-cluster"}]})
+    [run] = runs(report)
+    assert run["outcome"] == "cluster_busy"
+    [page] = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    assert page["payload"]["summary"].startswith("[P2]") and page["payload"]["severity"] == "warning"
+    assert "stayed busy" in page["payload"]["summary"]
+    assert page["payload"]["custom_details"]["outcome"]["outcome"] == "cluster_busy"
