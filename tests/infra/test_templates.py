@@ -39,7 +39,7 @@ def test_alarms_per_service_follow_the_runbook(synthesized, customer):
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_one_rule_routes_this_customers_alarms_with_dlq_and_retries(templates, customer):
     [rule] = [r for r in resources(templates[customer], "AWS::Events::Rule").values()
-              if r["Properties"]["EventPattern"]["source"] == ["aws.cloudwatch"]]
+              if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]]
     pattern = rule["Properties"]["EventPattern"]
     names = sorted(watched_alarms(load_customer(customer)))
     assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
