@@ -33,9 +33,11 @@ class RespondWorkflow(Construct):
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
-            # a resolve may wait for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
-            timeout=Duration.seconds(3600 + max((k.cooldown_seconds(config, i) for k in KINDS.values()
-                                                 for i in k.instances(config)), default=0)),
+            # the longest runbook it waits for, with room for the page and the record; a resolve may also wait
+            # for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
+            timeout=Duration.seconds(max(3600, 60 * max(rb.runbook.timeout_minutes for rb in runbooks) + 900)
+                                     + max((k.cooldown_seconds(config, i) for k in KINDS.values()
+                                            for i in k.instances(config)), default=0)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
         children = self._grant_runbook_starts()
         versions = [f"Resource::{arn_of(fn)}:*" for fn in (self.admit_fn, self.page_fn, self.record_fn)] + [
