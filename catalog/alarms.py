@@ -76,3 +76,55 @@ ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
     ),
 )
 
+
+# Aurora cluster alarms (AWS/RDS, dimension DBClusterIdentifier: the cluster's instances together). Each is
+# "performance degradation" in the runbook's classification (P2); the answer is a snapshot first, a safety net
+# before people start changing things, then the page with the cluster's diagnosis.
+RDS_CLUSTER_ALARMS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        # Aurora PostgreSQL's max_connections is LEAST(memory/9531392, 5000): about 405 on db.t4g.medium, the
+        # smallest class we run. 300 (three quarters of it) leaves room to act before new connections fail.
+        condition="connections-high",
+        description="Aurora cluster has many database connections",
+        namespace="AWS/RDS",
+        metric="DatabaseConnections",
+        statistic="Maximum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=300,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Performance degradation: the database is close to its connection limit; new requests may fail",
+        runbook="snapshot-rds-cluster",
+    ),
+    AlarmKind(
+        # The same 80 % as the ECS services; 5 minutes, because short peaks (vacuum, a report) are normal.
+        condition="cpu-high",
+        description="Aurora cluster CPU utilisation is high",
+        namespace="AWS/RDS",
+        metric="CPUUtilization",
+        statistic="Average",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=80,
+        period_seconds=60,
+        evaluation_periods=5,
+        severity=Severity.P2,
+        impact="Performance degradation: database queries are slow, lectures load slowly",
+        runbook="snapshot-rds-cluster",
+    ),
+    AlarmKind(
+        # Below 256 MiB of freeable memory Aurora starts swapping and may restart the instance (out of memory).
+        condition="memory-low",
+        description="Aurora cluster freeable memory is low",
+        namespace="AWS/RDS",
+        metric="FreeableMemory",
+        statistic="Minimum",
+        comparison="LessThanThreshold",
+        threshold=256 * 1024 * 1024,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Performance degradation: the database is short of memory and may restart",
+        runbook="snapshot-rds-cluster",
+    ),
+)

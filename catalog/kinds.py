@@ -15,7 +15,8 @@ tests/unit/test_catalog.py fails when a declared kind lacks one of its modules.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from catalog.alarms import ECS_SERVICE_ALARMS, AlarmKind
+from catalog import naming
+from catalog.alarms import ECS_SERVICE_ALARMS, RDS_CLUSTER_ALARMS, AlarmKind
 from catalog.customer import CustomerConfig
 from catalog.permissions import Condition, Permission
 
@@ -137,7 +138,35 @@ STATE_LOCK = ResourceKind(
     ),
 )
 
-KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, TERRAFORM_STATE, STATE_LOCK)}
+def _rds_arn(config: CustomerConfig, path: str) -> str:
+    return f"arn:aws:rds:{config.region}:{config.account}:{path}"
+
+
+RDS_CLUSTER = ResourceKind(
+    name="rds_cluster",
+    title="Aurora cluster",
+    target_field="cluster",
+    instances=lambda c: (c.rds.cluster,),
+    arns={
+        "": lambda c: [_rds_arn(c, f"cluster:{c.rds.cluster}")],
+        # the automation's own snapshots, by name (lecture-<c>-<manual|auto>-...); deletes also need its tag
+        "snapshot": lambda c: [_rds_arn(c, f"cluster-snapshot:{naming.snapshot_prefix(c.customer)}*")],
+        # any snapshot of the account (read: the cluster's snapshots, people's and AWS's automated ones included)
+        "any_snapshot": lambda c: [_rds_arn(c, "cluster-snapshot:*")],
+        # the cluster's member instances: their names are the customer's, not ours
+        "instance": lambda c: [_rds_arn(c, "db:*")],
+    },
+    dimensions=lambda c, name: {"DBClusterIdentifier": name},
+    alarm_kinds=RDS_CLUSTER_ALARMS,
+    diagnosis_permissions=(
+        Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
+        Permission(("rds:DescribeDBInstances",), resource="rds_cluster.instance"),
+        # DescribeEvents has no resource-level permission (Service Authorization Reference); read-only
+        Permission(("rds:DescribeEvents",), resource="*"),
+    ),
+)
+
+KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, TERRAFORM_STATE, STATE_LOCK)}
 
 
 def kind(name: str) -> ResourceKind:
@@ -167,8 +196,6 @@ class WatchedAlarm:
 
 def watched_alarms(config: CustomerConfig) -> dict[str, WatchedAlarm]:
     """Every alarm this customer's stack creates, by name."""
-    from catalog import naming
-
     return {
         (name := naming.alarm_name(config.customer, target, alarm.condition)): WatchedAlarm(name, k, alarm, target)
         for k in KINDS.values() for target in k.instances(config) for alarm in k.alarm_kinds

@@ -14,8 +14,22 @@ def stack_name(customer: str) -> str:
     return f"{PREFIX}-{customer}-remediation"
 
 
-def alarm_name(customer: str, service: str, condition: str) -> str:
-    return f"{PREFIX}-{customer}-{service}-{condition}"
+def alarm_name(customer: str, target: str, condition: str) -> str:
+    """lecture-<c>-<target>-<condition>; a target already named lecture-<c>-... (the RDS cluster) is not
+    prefixed twice: lecture-dhbw-cluster-cpu-high, not lecture-dhbw-lecture-dhbw-cluster-cpu-high."""
+    return f"{group(customer)}-{target.removeprefix(group(customer) + '-')}-{condition}"
+
+
+# The tag that marks a snapshot as the automation's own: prune deletes only snapshots carrying it (and IAM
+# allows DeleteDBClusterSnapshot only on them, through rds:cluster-snapshot-tag/<key>). Never set by people.
+# The value is the same for every customer, so the IAM condition is a literal; the customer has its own tag.
+CREATED_BY_TAG = "created-by"
+CREATED_BY = f"{PREFIX}-remediation"
+
+
+def snapshot_prefix(customer: str) -> str:
+    """Every snapshot the automation names starts with this (lecture-<c>-<manual|auto>-...); IAM scopes to it."""
+    return f"{PREFIX}-{customer}-"
 
 
 def alarm_arn_pattern(customer: str, region: str, account: str) -> str:

@@ -170,6 +170,11 @@ class Store:
         until = datetime.fromisoformat(str(item["until"]))
         return until if until > self.now else None
 
+    def cooldown_holder(self, scope: str) -> str | None:
+        """Who started the running cooldown (an execution re-run after its guard recognises its own)."""
+        item = self.table.get_item(Key={"pk": f"cooldown#{scope}", "sk": "cooldown"}).get("Item")
+        return str(item["holder"]) if item and self.cooldown_until(scope) else None
+
     def start_cooldown(self, scope: str, seconds: int, holder: str) -> datetime | None:
         """Start a cooldown unless one is running. Returns None on success, else when the running one ends."""
         until = self.now + timedelta(seconds=seconds)

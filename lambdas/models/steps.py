@@ -131,6 +131,43 @@ class RestoreResult(StepModel):
     floor: int | None = None
 
 
+class SnapshotPlan(StepModel):
+    """snapshot-rds-cluster's plan: guard makes it, act and verify add to it; its last form is the outcome.
+    phase: "create" (not tried yet), "busy" (the cluster was busy: retried with backoff), "creating" (the
+    snapshot exists, verify polls it), "done"."""
+
+    runbook: str
+    customer: str
+    cluster: str
+    mode: Mode
+    dry_run: bool
+    trigger: Literal["manual", "alarm", "schedule"]
+    execution: str
+    started: str  # the execution's start time (ISO): the snapshot's name and how long it took
+    snapshot: str  # lecture-<c>-<manual|auto>-YYYYMMDD-HHMMSS-<suffix>
+    summary: str | None = None  # the plan in a line (the sandbox's timeline shows it)
+    tags: dict[str, str]
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    phase: Literal["create", "busy", "creating", "done"] = "create"
+    busy_checks: int = 0  # how often the cluster was found busy
+    max_busy_checks: int
+    polls: int = 0  # how often the snapshot's status was read
+    max_polls: int
+    wait_seconds: int  # before the next check (the runbook workflow's WaitBeforeVerify): grows while busy
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+    status: str | None = None  # the snapshot's status
+    size_gb: int | None = None  # AllocatedStorage
+    took_seconds: int | None = None  # from the execution's start to available
+    pruned: list[str] | None = None  # deleted by prune (would be, in dry-run)
+    kept: list[str] | None = None  # the automation's snapshots prune kept
+
+
 class Alert(StepModel):
     """A page a runbook asks for besides its outcome's (e.g. one per stale lock): record sends it. P0-P2 go to
     PagerDuty on dedup_key <prefix>/<key> (a resolve closes it); P3 is a status update only, never a page."""

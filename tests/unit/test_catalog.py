@@ -91,3 +91,21 @@ def test_watched_alarms_cover_every_instance_of_every_kind(config):
     assert len(alarms) == expected
     for name, watched in alarms.items():
         assert name == naming.alarm_name(config.customer, watched.target, watched.alarm.condition)
+
+
+def test_alarm_names_do_not_repeat_the_customers_prefix():
+    # a target already named lecture-<c>-... (the Aurora cluster) is shortened; other targets are not
+    assert naming.alarm_name("dhbw", "lecture-dhbw-cluster", "cpu-high") == "lecture-dhbw-cluster-cpu-high"
+    assert naming.alarm_name("dhbw", "lecture-backend-service", "cpu-high") == \
+        "lecture-dhbw-lecture-backend-service-cpu-high"
+    assert naming.alarm_name("dhbw", "lecture-edt-cluster", "cpu-high") == "lecture-dhbw-lecture-edt-cluster-cpu-high"
+    names = set(watched_alarms(load_all()[0]))
+    assert {"lecture-dhbw-cluster-connections-high", "lecture-dhbw-cluster-cpu-high",
+            "lecture-dhbw-cluster-memory-low", "lecture-dhbw-lecture-backend-service-cpu-high"} <= names
+
+
+def test_rds_alarms_are_p2_and_snapshot_first():
+    rds = KINDS["rds_cluster"]
+    assert [a.condition for a in rds.alarm_kinds] == ["connections-high", "cpu-high", "memory-low"]
+    assert all(a.severity == "P2" and a.impact and a.runbook == "snapshot-rds-cluster" for a in rds.alarm_kinds)
+    assert RUNBOOKS["snapshot-rds-cluster"].runs_before_page

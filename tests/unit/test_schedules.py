@@ -86,6 +86,10 @@ def test_switched_off_schedules_create_no_rule(dhbw, monkeypatch, scheduled):
     assert RULE in before
     monkeypatch.setitem(RUNBOOKS, scheduled.name, dataclasses.replace(scheduled, schedule=lambda c: every(None)))
     assert set(scheduled_runs(dhbw)) == before - {RULE}
+    # the daily snapshot: on by default (02:00 UTC), off with schedules.rds_snapshot: null
+    assert "lecture-dhbw-snapshot-rds-cluster" in scheduled_runs(dhbw)
+    off = dhbw.model_copy(update={"schedules": dhbw.schedules.model_copy(update={"rds_snapshot": None})})
+    assert "lecture-dhbw-snapshot-rds-cluster" not in scheduled_runs(off)
 
 
 def _run_state(decision, outcome: dict) -> dict:
