@@ -18,6 +18,7 @@ from sandbox.engine import Sandbox  # noqa: E402
 from sandbox.synth import SynthError, synthesize  # noqa: E402
 
 DEMO_ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
+DEMO_DATA_PROTECTION = Path(__file__).resolve().parent.parent / "scenarios" / "backup-and-snapshot.json"
 
 
 def demo() -> int:
@@ -38,15 +39,39 @@ def demo() -> int:
             print("\nTimeline\n--------")
             print(sb.timeline.render())
             report = sb.report()
-        print("\nSummary\n-------")
-        for e in report["executions"]:
-            out = e["output"] or {}
-            print(f"  {e['state_machine']:<34} {e['status']:<9} {out.get('outcome') or out.get('decision') or ''}")
-        print(f"  AWS changes: {len(report['actions'])}  "
-              + "; ".join(f"{a['service']} {a['operation']} {a['params']}" for a in report["actions"]))
-        print("  PagerDuty: " + ", ".join(f"{p['event_action']} ({p['dedup_key']})" for p in report["pages"]))
-        print(f"  Status updates (SNS): {len(report['notifications'])}")
+        summary(report, with_params=True)
         print(f"  World after: {report['world']['ecs']}")
+        return data_protection_demo(assembly, Path(tmp))
+
+
+def summary(report: dict, *, with_params: bool) -> None:
+    print("\nSummary\n-------")
+    for e in report["executions"]:
+        out = e["output"] or {}
+        print(f"  {e['state_machine']:<36} {e['status']:<9} {out.get('outcome') or out.get('decision') or ''}")
+    print(f"  AWS changes: {len(report['actions'])}  " + "; ".join(
+        f"{a['service']} {a['operation']}" + (f" {a['params']}" if with_params else "") for a in report["actions"]))
+    print("  PagerDuty: " + ", ".join(f"{p['event_action']} ({p['dedup_key']})" for p in report["pages"]))
+    print(f"  Status updates (SNS): {len(report['notifications'])}")
+
+
+def data_protection_demo(assembly: Path, workdir: Path) -> int:
+    """The second game day: the schedules (snapshot, state backup, lock check) and an RDS alarm."""
+    scenario = scenarios.load(DEMO_DATA_PROTECTION)
+    print(f"\n6. Data protection game day ({DEMO_DATA_PROTECTION.relative_to(DEMO_DATA_PROTECTION.parent.parent)}): "
+          "daily snapshot, state backup delivered twice, stale-lock check, an RDS alarm then OK", flush=True)
+    with Sandbox(scenario.customer, assembly=assembly, workdir=workdir, mode=scenario.mode,
+                 world=scenario.world) as sb:
+        report = scenarios.run_steps(scenario, sb)
+        print("\nTimeline\n--------")
+        print(sb.timeline.render())
+    unmet = scenarios.check_expectations(scenario, report)
+    summary(report, with_params=False)
+    print(f"  Snapshots after: {[s['id'] for s in report['world']['rds']['lecture-dhbw-cluster']['snapshots']]}")
+    print(f"  State backups after: {report['world']['state']['backups']}")
+    if unmet:
+        print("expectations not met:\n" + "\n".join(f"  - {p}" for p in unmet), file=sys.stderr)
+        return 3
     return 0
 
 
@@ -89,7 +114,8 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="The offline AWS sandbox.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="synthesize, deploy dhbw, fire CPU high then OK, print the timeline")
+    sub.add_parser("demo", help="synthesize, deploy dhbw, fire CPU high then OK, then the data-protection "
+                                "game day; print the timelines")
     run_p = sub.add_parser("run", help="run a scenario file (JSON or YAML)")
     run_p.add_argument("scenario")
     run_p.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -238,6 +238,7 @@ class BackupPlan(StepModel):
     warnings: list[str] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
     written: dict[str, str] = Field(default_factory=dict)  # key -> ETag of the copy
+    summary: str | None = None  # what guard's plan will copy, in one line (the sandbox timeline shows it)
     polls: int = 0
     max_polls: int
     wait_seconds: int

@@ -169,6 +169,8 @@ def plan_backup(inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, 
             f"dry-run: would copy the state (serial {state.serial}, lineage {state.lineage}) to "
             f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}")))
     plan.proceed = True
+    plan.summary = (f"copy s3://{plan.state_bucket}/{plan.state_key} (serial {state.serial}) to "
+                    f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}")
     return plan
 
 

@@ -9,7 +9,7 @@ guard   find the DynamoDB lock item and the S3 <key>.tflock of the customer's st
 from datetime import datetime
 from typing import Any
 
-from catalog import naming, runbook
+from catalog import runbook
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import CheckStateLockInput
 from lambdas import aws
@@ -31,7 +31,7 @@ def alert_key(lock_id: str) -> str:
 def _trigger(customer: str, lock_path: str, lock: StateLock, kinds: list[str], stale_after: int) -> Alert:
     where = " and ".join(kinds)
     return Alert(key=alert_key(lock.id), action="trigger", severity="P2", summary=(
-        f"{naming.group(customer)}: stale Terraform lock {lock.id} on {lock_path} ({where}), held by "
+        f"stale Terraform lock {lock.id} on {lock_path} ({where}), held by "
         f"{lock.who or 'unknown'} for {lock.operation or 'an unknown operation'} since {lock.created} "
         f"({lock.age_minutes} min, stale after {stale_after}); deploys are blocked. If no run is going on: "
         f"{lock.unlock_command}")[:1024],
@@ -69,7 +69,7 @@ def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, 
     for key, sent in paged.items():
         if key.removeprefix("state-lock/") not in stale:
             check.alerts.append(Alert(key=key, action="resolve", severity="P2",
-                                      summary=f"{naming.group(config.customer)}: Terraform lock "
+                                      summary=f"Terraform lock "
                                               f"{key.removeprefix('state-lock/')} on {expected} is gone",
                                       details={"ID": key.removeprefix("state-lock/"), "paged_at": sent}))
     now_paged = {alert_key(i): paged.get(alert_key(i), now.isoformat()) for i in stale}
