@@ -2,11 +2,13 @@
 
 import json
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from catalog import RUNBOOKS, watched_alarms
 from customers import known_customers, load_customer
+from stacks.remediation_stack import RemediationStack
 from tests.infra.conftest import resources
 
 CUSTOMERS = known_customers()
@@ -171,3 +173,41 @@ def test_every_workflow_failure_and_lost_event_raises_an_alarm_to_the_status_top
     assert expected <= set(alarms)
     for name in expected:
         assert alarms[name]["AlarmActions"], name
+
+
+def test_schedules_start_respond_at_the_customers_times_with_dlq_and_retries(templates):
+    # dhbw keeps the defaults: snapshot 02:00, backup 02:30 (UTC), lock check every 15 minutes
+    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources(templates["dhbw"], "AWS::Events::Rule").values()
+             if "ScheduleExpression" in r["Properties"]}
+    assert {n: p["ScheduleExpression"] for n, p in rules.items()} == {
+        "lecture-dhbw-snapshot-rds-cluster": "cron(0 2 * * ? *)",
+        "lecture-dhbw-backup-terraform-state": "cron(30 2 * * ? *)",
+        "lecture-dhbw-check-state-lock": "rate(15 minutes)"}
+    for props in rules.values():
+        assert props["State"] == "ENABLED" and "EventPattern" not in props
+        [target] = props["Targets"]
+        assert "respond" in json.dumps(target["Arn"]).lower()
+        assert "DeadLetterConfig" in target and target["RetryPolicy"]["MaximumRetryAttempts"] == 8
+
+
+def test_a_switched_off_schedule_has_no_rule():
+    config = load_customer("dhbw")
+    off = config.model_copy(update={"schedules": config.schedules.model_copy(
+        update={"state_backup": None, "lock_check_minutes": None})})
+    template = Template.from_stack(RemediationStack(cdk.App(), config=off))
+    names = [r["Properties"]["Name"] for r in template.find_resources("AWS::Events::Rule").values()
+             if "ScheduleExpression" in r["Properties"]]
+    assert names == ["lecture-dhbw-snapshot-rds-cluster"]
+
+
+def test_an_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(templates):
+    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    states = _definition(sm)["States"]
+    first = states["Run snapshot-rds-cluster before page"]
+    assert first["Resource"].endswith(":states:startExecution.sync:2") and first["Next"] == "PageWithOutcome"
+    assert states["PageWithOutcome"]["Next"] == "Record"
+    [route] = [c for c in states["Route"]["Choices"] if c.get("Next") == "Run snapshot-rds-cluster before page"]
+    assert {"Variable": "$.admit.decision", "StringEquals": "remediate"} in route["And"]
+    # a scheduled run goes to its runbook without the page
+    assert {"Variable": "$.admit.decision", "StringEquals": "run", "Next": "Remediate?"} in states["Route"]["Choices"]
