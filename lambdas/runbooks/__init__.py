@@ -7,7 +7,7 @@
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -37,6 +37,17 @@ def parse_input(runbook: Runbook, raw: object) -> RunbookInput:
         return parsed
     except ValidationError as exc:
         raise InvalidInput(describe(exc, f"invalid {runbook.name} input (example: {runbook.example_input})")) from None
+
+
+Input = TypeVar("Input", bound=RunbookInput)
+
+
+def guard_input(runbook: Runbook, event: dict[str, Any], model: type[Input]) -> Input:
+    """The guard step's input, parsed with the runbook's own model (``model`` is runbook.input_model)."""
+    inp = parse_input(runbook, event.get("input"))
+    if not isinstance(inp, model):
+        raise InvalidInput(f"{runbook.name}: input parsed as {type(inp).__name__}, not {model.__name__}")
+    return inp
 
 
 def runbook_handler(runbook: Runbook, steps: dict[str, Step]) -> Handler:

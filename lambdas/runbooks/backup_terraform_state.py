@@ -21,7 +21,7 @@ from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.models.steps import Alert, BackupPlan, StateVersion, parse_step
-from lambdas.runbooks import parse_input, runbook_handler
+from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("backup-terraform-state")
@@ -259,9 +259,7 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
 # --- Lambda steps: wire the environment to the logic -------------------------------------------
 def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
-    inp = parse_input(RUNBOOK, event.get("input"))
-    if not isinstance(inp, BackupTerraformStateInput):
-        raise InvalidInput(f"{RUNBOOK.name}: input parsed as {type(inp).__name__}, not BackupTerraformStateInput")
+    inp = guard_input(RUNBOOK, event, BackupTerraformStateInput)
     started = event.get("started")
     return plan_backup(inp, settings=settings, s3=aws.client("s3"), ssm=aws.client("ssm"), now=now,
                        started=started if isinstance(started, str) else None).to_json()

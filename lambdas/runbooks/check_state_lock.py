@@ -18,7 +18,7 @@ from lambdas.errors import InvalidInput
 from lambdas.logic.state_locks import find_locks
 from lambdas.logic.store import Store
 from lambdas.models.steps import Alert, LockCheck, StateLock
-from lambdas.runbooks import parse_input, runbook_handler
+from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("check-state-lock")
@@ -100,9 +100,7 @@ def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, 
 
 def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
-    inp = parse_input(RUNBOOK, event.get("input"))
-    if not isinstance(inp, CheckStateLockInput):
-        raise InvalidInput(f"{RUNBOOK.name}: input parsed as {type(inp).__name__}, not CheckStateLockInput")
+    inp = guard_input(RUNBOOK, event, CheckStateLockInput)
     return check_locks(inp, settings=settings, dynamodb=aws.client("dynamodb"), s3=aws.client("s3"),
                        store=make_store(settings, now), now=now).to_json()
 

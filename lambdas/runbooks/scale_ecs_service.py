@@ -17,7 +17,7 @@ from lambdas.errors import InvalidInput, InvalidPlan, ResourceNotFound
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
 from lambdas.models.steps import PreviousScale, RestorePlan, RestoreResult, ScalableTarget, ScalePlan, parse_step
-from lambdas.runbooks import parse_input, runbook_handler
+from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("scale-ecs-service")
@@ -223,9 +223,7 @@ def check_scale(plan: ScalePlan, *, ecs: Any) -> ScalePlan:
 # --- Lambda steps: wire the environment to the logic -------------------------------------------
 def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
-    inp = parse_input(RUNBOOK, event.get("input"))
-    if not isinstance(inp, ScaleEcsServiceInput):  # RUNBOOK.input_model is ScaleEcsServiceInput
-        raise InvalidInput(f"{RUNBOOK.name}: input parsed as {type(inp).__name__}, not ScaleEcsServiceInput")
+    inp = guard_input(RUNBOOK, event, ScaleEcsServiceInput)
     return plan_scale(inp, settings=settings, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
                       ssm=aws.client("ssm"), store=make_store(settings, now), now=now,
                       execution=str(event.get("execution") or "")).to_json()

@@ -21,7 +21,7 @@ from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
 from lambdas.models.steps import SnapshotPlan, parse_step
-from lambdas.runbooks import parse_input, runbook_handler
+from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("snapshot-rds-cluster")
@@ -345,9 +345,7 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
 # --- Lambda steps: wire the environment to the logic -------------------------------------------
 def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
     settings = Settings.from_env()
-    inp = parse_input(RUNBOOK, event.get("input"))
-    if not isinstance(inp, SnapshotRdsClusterInput):  # RUNBOOK.input_model is SnapshotRdsClusterInput
-        raise InvalidInput(f"{RUNBOOK.name}: input parsed as {type(inp).__name__}, not SnapshotRdsClusterInput")
+    inp = guard_input(RUNBOOK, event, SnapshotRdsClusterInput)
     return plan_snapshot(inp, settings=settings, rds=aws.client("rds"), ssm=aws.client("ssm"),
                          store=make_store(settings, now), now=now, execution=str(event.get("execution") or ""),
                          started=_started(event.get("started"))).to_json()
