@@ -86,10 +86,12 @@ class RespondWorkflow(Construct):
         acknowledge_wildcards(self.page_fn.role, task_ids,
                               "diagnosis reads resources whose ids AWS assigns (e.g. stopped tasks of the "
                               "customer's cluster)")
-        if any(p.resource == "*" for k in KINDS.values() for p in k.diagnosis_permissions):
+        unscoped = sorted({a for k in KINDS.values() for p in k.diagnosis_permissions if p.resource == "*"
+                           for a in p.actions})
+        if unscoped:
             acknowledge_wildcards(self.page_fn.role, ["Resource::*"],
-                                  "diagnosis reads without resource-level permissions (e.g. ecs:ListTasks), each "
-                                  "limited by a condition declared with the kind (ecs:cluster)")
+                                  f"diagnosis reads that have no resource-level permissions ({', '.join(unscoped)}); "
+                                  "read-only, and limited by a condition where IAM has one (ecs:cluster)")
         f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
