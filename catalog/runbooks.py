@@ -91,6 +91,10 @@ class Runbook:
     # Runs before the page instead of after it (a safety net, e.g. a snapshot before people change things):
     # the page then carries its outcome.
     runs_before_page: bool = False
+    # What its function may do with the automation's table (cooldowns, remembered state) and whether it reads the
+    # mode switch: granted from here, so a runbook gets only what it uses.
+    table_actions: tuple[str, ...] = ("GetItem", "PutItem", "DeleteItem")
+    reads_mode: bool = True
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
@@ -197,6 +201,7 @@ BACKUP_TERRAFORM_STATE = Runbook(
         "dry-run and off modes make no copy",
     ),
     schedule=lambda c: daily(c.schedules.state_backup),
+    table_actions=(),  # it remembers nothing: the last backup is its own record
     verify_interval_seconds=5,
     verify_max_polls=3,
     example_input={"state_key": "lecture-dhbw/terraform.tfstate", "reason": "before a risky apply"},
@@ -227,6 +232,8 @@ CHECK_STATE_LOCK = Runbook(
         "the lock table is shared: it reads only this state's LockID (dynamodb:LeadingKeys)",
     ),
     schedule=lambda c: every(c.schedules.lock_check_minutes),
+    table_actions=("GetItem", "PutItem", "DeleteItem"),  # the lock IDs it paged
+    reads_mode=False,  # read-only: it changes nothing that a mode could hold back
     example_input={"lock_path": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate",
                    "reason": "a deploy is blocked"},
 )
@@ -273,6 +280,7 @@ SNAPSHOT_RDS_CLUSTER = Runbook(
     example_input={"cluster": "lecture-dhbw-cluster", "reason": "before a schema migration"},
     schedule=lambda c: daily(c.schedules.rds_snapshot),
     runs_before_page=True,
+    table_actions=("GetItem", "PutItem"),  # the alarm snapshots' cooldown
     verify_interval_seconds=30,
     verify_max_polls=60,  # 30 minutes of snapshot progress
     timeout_minutes=90,  # busy retries (about 20 minutes at most) + the polls

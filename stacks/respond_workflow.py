@@ -75,18 +75,19 @@ class RespondWorkflow(Construct):
         f.grant_table(self.admit_fn, ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"))
         f.grant_mode_read(self.admit_fn)
 
-        # page diagnoses the alarm's resource: each kind declares what its diagnosis reads
-        diagnosis = statements(tuple(p for k in KINDS.values() for p in k.diagnosis_permissions), config)
+        # page diagnoses the alarm's resource: each kind with alarms declares what its diagnosis reads
+        alarmed = [k for k in KINDS.values() if k.alarm_kinds]
+        diagnosis = statements(tuple(p for k in alarmed for p in k.diagnosis_permissions), config)
         self.page_fn = f.function(self, "PageFunction", component="page", handler="lambdas.handlers.page.handler",
                                   statements=diagnosis, timeout_seconds=60)
         self.record_fn = f.function(self, "RecordFunction", component="record", handler="lambdas.handlers.record.handler",
                                     statements=[], timeout_seconds=60)
-        task_ids = [f"Resource::{a}" for k in KINDS.values() for p in k.diagnosis_permissions if p.resource != "*"
+        task_ids = [f"Resource::{a}" for k in alarmed for p in k.diagnosis_permissions if p.resource != "*"
                     for a in resource_arns(p.resource, config) if a.endswith("*")]
         acknowledge_wildcards(self.page_fn.role, task_ids,
                               "diagnosis reads resources whose ids AWS assigns (e.g. stopped tasks of the "
                               "customer's cluster)")
-        unscoped = sorted({a for k in KINDS.values() for p in k.diagnosis_permissions if p.resource == "*"
+        unscoped = sorted({a for k in alarmed for p in k.diagnosis_permissions if p.resource == "*"
                            for a in p.actions})
         if unscoped:
             acknowledge_wildcards(self.page_fn.role, ["Resource::*"],

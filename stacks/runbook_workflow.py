@@ -34,9 +34,11 @@ class RunbookWorkflow(Construct):
                                                           "inside the customer's account and region")
         acknowledge_wildcards(self.function.role, ["Resource::*"],
                               "application-autoscaling:DescribeScalableTargets (read) has no resource-level permission")
-        # cooldowns and remembered state (e.g. the autoscaling floor): read, put, conditional delete
-        foundation.grant_table(self.function, ("GetItem", "PutItem", "DeleteItem"))
-        foundation.grant_mode_read(self.function)
+        # cooldowns and remembered state (e.g. the autoscaling floor), as the runbook declares
+        if runbook.table_actions:
+            foundation.grant_table(self.function, runbook.table_actions)
+        if runbook.reads_mode:
+            foundation.grant_mode_read(self.function)
         name = naming.state_machine_name(config.customer, runbook.name)
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(foundation),
