@@ -63,6 +63,7 @@ class Decision(StepModel):
     dedup_key: str
     description: str
     runbook: str = ""  # always set: the workflow's Choice states compare it
+    team: str = "infrastructure"  # who is paged: a team in the customer's paging config
     incident_id: str | None = None
     decision: DecisionName
     note: str = ""
