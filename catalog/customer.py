@@ -36,6 +36,15 @@ class EcsServiceConfig(_Strict):
     min_tasks: int = Field(ge=0)
     max_tasks: int = Field(ge=1)
     cooldown_seconds: int = Field(default=300, ge=0, le=86400)
+    # the service's log group, whose last lines travel with a page; default /ecs/<service> (the runbook's awslogs)
+    log_group: str = Field(default="", max_length=512)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_group_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and not data.get("log_group"):
+            data = {**data, "log_group": f"/ecs/{data['name']}"}
+        return data
 
     @model_validator(mode="after")
     def _bounds(self) -> "EcsServiceConfig":
@@ -88,6 +97,20 @@ class SchedulesConfig(_Strict):
     lock_check_minutes: int | None = Field(default=15, ge=1, le=1440)  # every N minutes
 
 
+class ApiConfig(_Strict):
+    """The customer's API Gateway REST API: its 5xx and latency alarms exist only when it is named."""
+
+    name: str = Field(min_length=1, max_length=1024)  # the ApiName dimension
+    stage: str = Field(default="prod", min_length=1, max_length=128)
+
+
+class CdnConfig(_Strict):
+    """The customer's CloudFront distribution. Its metrics exist only in us-east-1 (dimension Region=Global):
+    its alarms are created only by a stack in us-east-1 (see README, "What is watched")."""
+
+    distribution_id: str = Field(pattern=r"^[A-Z0-9]{8,32}$")
+
+
 class PagingConfig(_Strict):
     # Operators put the routing key into Secrets Manager under this name; the stack never holds it.
     pagerduty_secret_name: str = ""
@@ -115,7 +138,11 @@ class CustomerConfig(_Strict):
     terraform: TerraformConfig
     schedules: SchedulesConfig = SchedulesConfig()
     content_bucket: str = ""
-    function: str = ""
+    function: str = ""  # the customer's Lambda function (default lecture-<c>-function)
+    # its configured timeout: the duration alarm fires near it (the runbook's update-function-configuration: 30)
+    function_timeout_seconds: int = Field(default=30, ge=1, le=900)
+    api: ApiConfig | None = None
+    cdn: CdnConfig | None = None
     paging: PagingConfig = PagingConfig()
     powertools_layer_version: int = Field(default=27, ge=1)
     # Reserved concurrency of each function, so a storm elsewhere in the account cannot starve the

@@ -16,7 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from catalog import naming
-from catalog.alarms import ECS_SERVICE_ALARMS, RDS_CLUSTER_ALARMS, AlarmKind
+from catalog.alarms import (
+    API_GATEWAY_ALARMS,
+    CLOUDFRONT_ALARMS,
+    ECS_SERVICE_ALARMS,
+    LAMBDA_FUNCTION_ALARMS,
+    RDS_CLUSTER_ALARMS,
+    AlarmKind,
+)
 from catalog.customer import CustomerConfig
 from catalog.permissions import Condition, Permission
 
@@ -58,6 +65,9 @@ ECS_SERVICE = ResourceKind(
         "task": lambda c: [_ecs_arn(c, f"task/{c.ecs.cluster}/*")],
         # Scalable target ARNs carry a random id assigned by AWS: scoped to the account and region.
         "scalable_target": lambda c: [f"arn:aws:application-autoscaling:{c.region}:{c.account}:scalable-target/*"],
+        # the services' log groups (ecs.services[].log_group): streams and their events
+        "log_group": lambda c: [f"arn:aws:logs:{c.region}:{c.account}:log-group:{s.log_group}:*"
+                                for s in c.ecs.services],
     },
     dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
     cooldown_seconds=lambda c, name: c.service(name).cooldown_seconds,
@@ -68,7 +78,56 @@ ECS_SERVICE = ResourceKind(
         # ListTasks has no resource-level permission; the condition keeps it to the customer's cluster.
         Permission(("ecs:ListTasks",), resource="*",
                    conditions=(Condition("ArnEquals", "ecs:cluster", resource="ecs_service.cluster"),)),
+        # DescribeTaskDefinition has no resource-level permission (Service Authorization Reference); read-only
+        Permission(("ecs:DescribeTaskDefinition",), resource="*"),
+        Permission(("logs:DescribeLogStreams", "logs:GetLogEvents"), resource="ecs_service.log_group"),
     ),
+)
+
+LAMBDA_FUNCTION = ResourceKind(
+    name="lambda_function",
+    title="Lambda function",
+    target_field="function",
+    instances=lambda c: (c.function,),
+    arns={"": lambda c: [f"arn:aws:lambda:{c.region}:{c.account}:function:{c.function}"]},
+    dimensions=lambda c, name: {"FunctionName": name},
+    alarm_kinds=LAMBDA_FUNCTION_ALARMS,
+    diagnosis_permissions=(
+        Permission(("lambda:GetFunction",), resource="lambda_function"),
+        # GetMetricStatistics has no resource-level permission; read-only
+        Permission(("cloudwatch:GetMetricStatistics",), resource="*"),
+    ),
+)
+
+API_GATEWAY = ResourceKind(
+    name="api_gateway",
+    title="API Gateway REST API",
+    target_field="api",
+    # only when the customer file names an API (api: {name, stage})
+    instances=lambda c: (c.api.name,) if c.api else (),
+    arns={
+        # API Gateway ARNs have no account; the API's id is AWS's, so its stages are found by name
+        "": lambda c: [f"arn:aws:apigateway:{c.region}::/restapis", f"arn:aws:apigateway:{c.region}::/restapis/*"]
+        if c.api else [],
+    },
+    dimensions=lambda c, name: {"ApiName": name, "Stage": c.api.stage if c.api else ""},
+    alarm_kinds=API_GATEWAY_ALARMS,
+    diagnosis_permissions=(Permission(("apigateway:GET",), resource="api_gateway"),),
+)
+
+# CloudFront publishes its metrics in us-east-1 only (dimension Region=Global); an alarm in another region
+# cannot read them. So the distribution is an instance (alarms, diagnosis) only of a stack in us-east-1.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
+
+CLOUDFRONT = ResourceKind(
+    name="cloudfront",
+    title="CloudFront distribution",
+    target_field="distribution_id",
+    instances=lambda c: (c.cdn.distribution_id,) if c.cdn and c.region == CLOUDFRONT_METRICS_REGION else (),
+    arns={"": lambda c: [f"arn:aws:cloudfront::{c.account}:distribution/{c.cdn.distribution_id}"] if c.cdn else []},
+    dimensions=lambda c, name: {"DistributionId": name, "Region": "Global"},
+    alarm_kinds=CLOUDFRONT_ALARMS,
+    diagnosis_permissions=(Permission(("cloudfront:GetDistribution",), resource="cloudfront"),),
 )
 
 
@@ -166,7 +225,8 @@ RDS_CLUSTER = ResourceKind(
     ),
 )
 
-KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, TERRAFORM_STATE, STATE_LOCK)}
+KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, LAMBDA_FUNCTION, API_GATEWAY, CLOUDFRONT,
+                                                       TERRAFORM_STATE, STATE_LOCK)}
 
 
 def kind(name: str) -> ResourceKind:

@@ -5,6 +5,7 @@ from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
+from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
 from stacks.mode_watch import ModeChangeWatch
 from stacks.nag import acknowledge_stack
@@ -26,11 +27,14 @@ class RemediationStack(Stack):
                                        runbooks=self.runbooks)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
         self.alarms = ResourceAlarms(self, "Alarms", config=config)
+        workflows = {"respond": self.respond.state_machine,
+                     **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
+                     naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine}
         self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
                                     alarm_names=self.alarms.names, respond=self.respond.state_machine,
-                                    watched={"respond": self.respond.state_machine,
-                                             **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
-                                             naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine})
+                                    watched=workflows)
+        self.dashboard = OverviewDashboard(self, "Overview", config=config, workflows=workflows,
+                                           dead_letters=self.routing.dead_letters)
         self.schedules = RunbookSchedules(self, "Schedules", config=config, respond=self.respond.state_machine,
                                           dead_letters=self.routing.dead_letters)
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
