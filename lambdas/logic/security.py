@@ -4,7 +4,7 @@ are recorded, not paged. No runbook: a person judges them.
 """
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -132,6 +132,7 @@ def admit_security(event: object, *, config: CustomerConfig, store: Store) -> De
     sentence = f"{what}, by {who}, in {where}"
     window = window_start(kind, at)
     window_id = window.strftime("%Y%m%dT%H%MZ")
+    window_end = (window + timedelta(minutes=kind.burst_window_minutes)).strftime("%Y-%m-%d %H:%M UTC")
     tag = hashlib.sha1(parsed.id.encode(), usedforsecurity=False).hexdigest()[:4]
     inc = f"{config.customer}-{at.strftime('%Y%m%dT%H%M%S')}Z-{kind.name}-{tag}"
     base: dict[str, Any] = {
@@ -150,8 +151,7 @@ def admit_security(event: object, *, config: CustomerConfig, store: Store) -> De
     if holder is None:
         return Decision(**base, incident_id=inc, decision="page",
                         note=f"{sentence}; page only, no automatic change (a person judges security events); "
-                             f"further {kind.name} events until {window_id} + {kind.burst_window_minutes} min "
-                             f"are recorded, not paged")
+                             f"further {kind.name} events before {window_end} are recorded, not paged")
     if holder == inc:
         return Decision(**base, incident_id=inc, decision="duplicate",
                         note=f"duplicate delivery of this event; incident {inc} already pages it")
