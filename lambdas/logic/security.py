@@ -86,7 +86,7 @@ def _what(kind: SecurityEventKind, d: CloudTrailDetail, config: CustomerConfig) 
         extra = [f"name {_text(request['groupName'])}"] if d.eventName == "CreateSecurityGroup" and \
             request.get("groupName") else []
         extra += [f"vpc {_text(request['vpcId'])}"] if request.get("vpcId") else []
-        details = {"group_id": target, "rules": shown, **({"group_name": _text(request["groupName"])}
+        details: dict[str, Any] = {"group_id": target, "rules": shown, **({"group_name": _text(request["groupName"])}
                                                           if request.get("groupName") else {})}
         inner = "; ".join(shown + extra)
         sentence = f"{d.eventName} on {target}" + (f" ({inner})" if inner else "")
