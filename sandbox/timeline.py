@@ -16,6 +16,7 @@ def _describe_step(component: str, event, result) -> str:
     e = event if isinstance(event, dict) else {}
     if component == "admit":
         extra = f", {r['severity']}, mode {r['mode']}" if r.get("mode") else f", {r.get('severity')}"
+        extra += f", to the {r['team']} team" if r.get("team") else ""  # set when not the default (security events)
         return f"admit: {r.get('decision')} ({r.get('note')}){extra}; incident {r.get('incident_id')}"
     if component == "page":
         return f"page: {e.get('action')} sent, dedup_key {r.get('dedup_key')}"

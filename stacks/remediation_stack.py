@@ -12,6 +12,7 @@ from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
 from stacks.runbook_workflow import RunbookWorkflow
 from stacks.schedules import RunbookSchedules
+from stacks.security_events import SecurityEvents
 
 
 class RemediationStack(Stack):
@@ -37,6 +38,8 @@ class RemediationStack(Stack):
                                            dead_letters=self.routing.dead_letters)
         self.schedules = RunbookSchedules(self, "Schedules", config=config, respond=self.respond.state_machine,
                                           dead_letters=self.routing.dead_letters)
+        self.security = SecurityEvents(self, "SecurityEvents", config=config, respond=self.respond.state_machine,
+                                       dead_letters=self.routing.dead_letters)
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",

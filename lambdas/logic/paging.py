@@ -81,6 +81,7 @@ class Pager:
                 "mode": admit.mode, "mode_note": admit.mode_note or None,
                 "automation": admit.note, "diagnosis": diagnosis,
                 **({"automation_outcome": outcome.to_json()} if outcome else {}),
+                **({"security_event": admit.security_event} if admit.security_event else {}),
             },
         )
         answer = self._post(event)

@@ -73,6 +73,8 @@ class Decision(StepModel):
     child_execution_name: str | None = None
     opened_at: str | None = None
     restore_input: dict[str, Any] | None = None
+    # a security event (lambdas/logic/security.py): who did what where, its burst window; on the page
+    security_event: dict[str, Any] | None = None
 
 
 class ScalableTarget(StepModel):

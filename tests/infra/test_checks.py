@@ -50,7 +50,8 @@ def test_lambda_asset_holds_only_runtime_code_and_is_small(synthesized):
     top = sorted(p.name for p in folder.iterdir())
     assert top == ["catalog", "lambdas"]
     size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
-    assert size < 200 * 1024
+    # our own sources only (a bundled dependency would be megabytes); issue 7's security events pushed it past 200 KB
+    assert size < 256 * 1024
     assert not list(folder.rglob("__pycache__"))
 
 
