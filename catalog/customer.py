@@ -126,11 +126,6 @@ class PagingConfig(_Strict):
                              f"{' and '.join(DEFAULT_TEAMS)}")
         return self
 
-    @property
-    def change_events_url(self) -> str:
-        """PagerDuty's change events endpoint, on the same host as the configured events URL."""
-        return self.pagerduty_events_url.removesuffix("/enqueue") + "/change/enqueue"
-
     def team_secret(self, team: str) -> str:
         if team not in self.teams:
             raise KeyError(f"team {team!r} is not in paging.teams; known: {', '.join(self.teams)}")

@@ -50,6 +50,16 @@ def console(config: CustomerConfig, path: str) -> str:
     return f"https://{config.region}.console.aws.amazon.com/{path}"
 
 
+def alarm_console_url(config: CustomerConfig, alarm: str) -> str:
+    return console(config, f"cloudwatch/home?region={config.region}#alarmsV2:alarm/{alarm}")
+
+
+def execution_console_url(config: CustomerConfig, workflow: str, execution: str) -> str:
+    """The Step Functions console page of one execution of lecture-<c>-<workflow>."""
+    arn = naming.execution_arn(config.customer, config.region, config.account, workflow, execution)
+    return console(config, f"states/home?region={config.region}#/v2/executions/details/{arn}")
+
+
 def _ecs_arn(config: CustomerConfig, path: str) -> str:
     return f"arn:aws:ecs:{config.region}:{config.account}:{path}"
 
