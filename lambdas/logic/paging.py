@@ -128,8 +128,9 @@ class Pager:
                      impact=admit.impact, identified_at=admit.state_timestamp, actions=f"{admit.note}{done}",
                      eta="automatic remediation running" if remediate else "awaiting on-call")
         if sev == Severity.P3:  # the runbook's matrix: next business day, by email; never a page
-            sent = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary, "team": self.team}
-            return {**sent, "outcome": outcome.outcome} if outcome else sent
+            quiet: dict[str, Any] = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary,
+                                     "team": self.team}
+            return {**quiet, "outcome": outcome.outcome} if outcome else quiet
         event = pagerduty.trigger_event(
             self._routing_key(), admit.dedup_key, summary=summary,
             source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
@@ -147,8 +148,8 @@ class Pager:
             links=self._links(admit),
         )
         answer = self._post(pagerduty.trim(event))
-        sent = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer, "summary": summary,
-                "team": self.team}
+        sent: dict[str, Any] = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer,
+                                "summary": summary, "team": self.team}
         return {**sent, "outcome": outcome.outcome} if outcome else sent
 
     def resolve(self, admit: Decision, restore: Outcome | None = None) -> dict[str, Any]:
@@ -253,7 +254,8 @@ class Pager:
         subject = f"{admit.get('target')} " if admit.get("target") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
         # The status update goes first: if PagerDuty (or its key) is what failed, subscribers still hear of it.
-        self._status(incident, Severity.P1.value, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",
+        self._status(incident, Severity.P1.value, status="Investigating",
+                     impact=admit.get("impact") or "unknown: the automation failed",
                      identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
                      eta="on-call to act")
         event = pagerduty.trigger_event(

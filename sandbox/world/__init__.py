@@ -11,7 +11,6 @@ This package only iterates over the kinds.
 
 import importlib
 from types import ModuleType
-
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
