@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from catalog.severity import Severity
+
 # The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
 # would do and changes nothing; off pages only. A run always takes the strictest mode that applies.
 Mode = Literal["enforce", "dry-run", "off"]
@@ -111,9 +113,22 @@ class CdnConfig(_Strict):
     distribution_id: str = Field(pattern=r"^[A-Z0-9]{8,32}$")
 
 
+class TeamConfig(_Strict):
+    """A team that is paged: its PagerDuty routing key, which operators put into Secrets Manager under this name."""
+
+    secret: str = Field(min_length=1, max_length=512)
+
+
+# Every customer has these two teams; a customer file may give them other secrets and add more.
+DEFAULT_TEAMS: tuple[str, ...] = ("infrastructure", "security")
+TeamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+
+
 class PagingConfig(_Strict):
     # Operators put the routing key into Secrets Manager under this name; the stack never holds it.
+    # The infrastructure team's key (paging.teams.infrastructure.secret defaults to it).
     pagerduty_secret_name: str = ""
+    teams: dict[TeamName, TeamConfig] = Field(default_factory=dict)
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URLS[0]  # the EU service region: PAGERDUTY_EVENTS_URLS[1]
     on_call_contact: str = "On-call engineer (see the PagerDuty rotation)"
     status_update_emails: tuple[str, ...] = ()
@@ -125,6 +140,19 @@ class PagingConfig(_Strict):
         if problem:
             raise ValueError(problem)
         return url
+
+    @model_validator(mode="after")
+    def _default_teams(self) -> "PagingConfig":
+        missing = [t for t in DEFAULT_TEAMS if t not in self.teams]
+        if missing:
+            raise ValueError(f"paging.teams lacks {', '.join(missing)}; every customer pages "
+                             f"{' and '.join(DEFAULT_TEAMS)}")
+        return self
+
+    def team_secret(self, team: str) -> str:
+        if team not in self.teams:
+            raise KeyError(f"team {team!r} is not in paging.teams; known: {', '.join(self.teams)}")
+        return self.teams[team].secret
 
 
 class CustomerConfig(_Strict):
@@ -143,7 +171,9 @@ class CustomerConfig(_Strict):
     function_timeout_seconds: int = Field(default=30, ge=1, le=900)
     api: ApiConfig | None = None
     cdn: CdnConfig | None = None
-    paging: PagingConfig = PagingConfig()
+    paging: PagingConfig
+    # Per alarm kind, "<resource kind>/<condition>" -> P0..P3, overriding the alarm kind's default severity.
+    severities: dict[str, Severity] = Field(default_factory=dict)
     powertools_layer_version: int = Field(default=27, ge=1)
     # Reserved concurrency of each function, so a storm elsewhere in the account cannot starve the
     # remediation. 0 or null: off (an account with a low concurrency quota rejects it at deploy time).
@@ -172,7 +202,31 @@ class CustomerConfig(_Strict):
             if isinstance(part, dict):
                 part.setdefault(key, value)
             data[section] = part
+        paging = data["paging"]
+        if isinstance(paging, dict):
+            teams = paging.get("teams")
+            teams = dict(teams) if isinstance(teams, dict) else ({} if teams is None else teams)
+            if isinstance(teams, dict):
+                teams.setdefault("infrastructure", {"secret": paging.get("pagerduty_secret_name")})
+                teams.setdefault("security", {"secret": f"lecture/{c}/pagerduty-security-routing-key"})
+            data["paging"] = {**paging, "teams": teams}
         return data
+
+    @field_validator("severities")
+    @classmethod
+    def _known_alarm_kinds(cls, severities: dict[str, Severity]) -> dict[str, Severity]:
+        from catalog.kinds import alarm_kind_keys  # catalog.kinds imports this module
+
+        known = alarm_kind_keys()
+        unknown = sorted(k for k in severities if k not in known)
+        if unknown:
+            raise ValueError(f"severities names unknown alarm kinds: {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return severities
+
+    def severity_of(self, kind: str, condition: str, default: Severity) -> Severity:
+        """An alarm kind's severity for this customer: the customer file's override, else the kind's default."""
+        return self.severities.get(f"{kind}/{condition}", default)
 
     def service(self, name: str) -> EcsServiceConfig:
         for s in self.ecs.services:

@@ -42,12 +42,29 @@ class ResourceKind:
     diagnosis_permissions: tuple[Permission, ...] = field(default=())
     # how long after a change an instance is left alone (respond may wait that long before an on-resolve step)
     cooldown_seconds: Callable[[CustomerConfig, str], int] = lambda c, name: 0
+    # the AWS console page of one instance (a page's link); None: the kind has no console page of its own
+    console_url: Callable[[CustomerConfig, str], str] | None = None
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
             raise KeyError(f"resource kind {self.name} declares no ARNs for {part or 'its instances'!r}; "
                            f"it declares: {', '.join(repr(p) for p in self.arns)}")
         return self.arns[part](config)
+
+
+def console(config: CustomerConfig, path: str) -> str:
+    """https://<region>.console.aws.amazon.com/<path>, the console in the customer's region."""
+    return f"https://{config.region}.console.aws.amazon.com/{path}"
+
+
+def alarm_console_url(config: CustomerConfig, alarm: str) -> str:
+    return console(config, f"cloudwatch/home?region={config.region}#alarmsV2:alarm/{alarm}")
+
+
+def execution_console_url(config: CustomerConfig, workflow: str, execution: str) -> str:
+    """The Step Functions console page of one execution of lecture-<c>-<workflow>."""
+    arn = naming.execution_arn(config.customer, config.region, config.account, workflow, execution)
+    return console(config, f"states/home?region={config.region}#/v2/executions/details/{arn}")
 
 
 def _ecs_arn(config: CustomerConfig, path: str) -> str:
@@ -71,6 +88,8 @@ ECS_SERVICE = ResourceKind(
     },
     dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
     cooldown_seconds=lambda c, name: c.service(name).cooldown_seconds,
+    console_url=lambda c, name: console(c, f"ecs/v2/clusters/{c.ecs.cluster}/services/{name}/health"
+                                           f"?region={c.region}"),
     alarm_kinds=ECS_SERVICE_ALARMS,
     diagnosis_permissions=(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
@@ -91,6 +110,7 @@ LAMBDA_FUNCTION = ResourceKind(
     instances=lambda c: (c.function,),
     arns={"": lambda c: [f"arn:aws:lambda:{c.region}:{c.account}:function:{c.function}"]},
     dimensions=lambda c, name: {"FunctionName": name},
+    console_url=lambda c, name: console(c, f"lambda/home?region={c.region}#/functions/{name}"),
     alarm_kinds=LAMBDA_FUNCTION_ALARMS,
     diagnosis_permissions=(
         Permission(("lambda:GetFunction",), resource="lambda_function"),
@@ -216,6 +236,7 @@ RDS_CLUSTER = ResourceKind(
         "instance": lambda c: [_rds_arn(c, "db:*")],
     },
     dimensions=lambda c, name: {"DBClusterIdentifier": name},
+    console_url=lambda c, name: console(c, f"rds/home?region={c.region}#database:id={name};is-cluster=true"),
     alarm_kinds=RDS_CLUSTER_ALARMS,
     diagnosis_permissions=(
         Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
@@ -234,6 +255,11 @@ def kind(name: str) -> ResourceKind:
         return KINDS[name]
     except KeyError:
         raise KeyError(f"unknown resource kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def alarm_kind_keys() -> set[str]:
+    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
+    return {f"{k.name}/{a.condition}" for k in KINDS.values() for a in k.alarm_kinds}
 
 
 def resolve(reference: str, config: CustomerConfig) -> list[str]:

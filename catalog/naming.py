@@ -41,6 +41,10 @@ def state_machine_name(customer: str, workflow: str) -> str:
     return f"{PREFIX}-{customer}-{workflow}"
 
 
+def execution_arn(customer: str, region: str, account: str, workflow: str, execution: str) -> str:
+    return f"arn:aws:states:{region}:{account}:execution:{state_machine_name(customer, workflow)}:{execution}"
+
+
 def function_name(customer: str, component: str) -> str:
     return f"{PREFIX}-{customer}-remediation-{component}"
 

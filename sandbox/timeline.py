@@ -71,14 +71,26 @@ class Timeline:
     def page(self, request: dict) -> None:
         body = request.get("body") if isinstance(request.get("body"), dict) else {}
         summary = (body.get("payload") or {}).get("summary", "")
-        text = f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} -> HTTP {request.get('status')}"
+        if str(request.get("path", "")).endswith("/change/enqueue"):
+            text = f"PagerDuty change event -> HTTP {request.get('status')}"
+        else:
+            text = (f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} "
+                    f"-> HTTP {request.get('status')}")
         if summary:
             text += f"\n      \"{_short(summary, 200)}\""
+        team = ((body.get("payload") or {}).get("custom_details") or {}).get("team")
+        if team:
+            text += f"\n      team: {team}"
+        for link in body.get("links") or []:
+            text += f"\n      link: {link.get('text')}: {link.get('href')}"
         if request.get("errors"):
             text += f"\n      rejected: {request['errors']}"
         self.add("page", text, 2)
 
     def notification(self, note: dict) -> None:
+        if (note.get("attributes") or {}).get("kind") == "page-fallback":
+            self.add("notify", f"SNS page fallback: {note.get('subject')}", 2)
+            return
         status = next((line for line in (note.get("message") or "").splitlines() if line.startswith("Current Status")), "")
         self.add("notify", f"SNS status update: {note.get('subject')} ({status})", 2)
 

@@ -145,7 +145,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "previous_state": previous,
         "reason": detail.state.reason,
         "state_timestamp": detail.state.timestamp.isoformat(),
-        "severity": kind.severity.value,
+        # the customer file may override the alarm kind's default (severities: {"<kind>/<condition>": "P1"})
+        "severity": config.severity_of(watched.kind.name, kind.condition, kind.severity).value,
         "impact": kind.impact,
         "dedup_key": naming.dedup_key(config.customer, alarm),
         "description": kind.description,

@@ -260,10 +260,12 @@ def test_the_routing_key_is_readable_only_by_name_and_only_by_the_paging_functio
     # given the paging functions' statements on Secrets Manager
     secrets = [s for s in _policy_statements(templates["dhbw"], role)
                if any(a.startswith("secretsmanager:") for a in _actions(s))]
-    # then they may only read the value of the routing key (Secrets Manager adds 6 random characters)
+    # then they may only read the value of the teams' routing keys (Secrets Manager adds 6 random characters)
     assert [(_actions(s), s["Resource"]) for s in secrets] == [
         (["secretsmanager:GetSecretValue"],
-         "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????")]
+         ["arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????",
+          "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-security-routing-key-"
+          "??????"])]
     others = [s for r in ("RespondAdmitFunctionRole", "RunbookscaleecsserviceFunctionRole")
               for s in _policy_statements(templates["dhbw"], r) if "secretsmanager" in json.dumps(s)]
     assert others == []
