@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities import parameters
 from pydantic import ValidationError
 
@@ -22,6 +23,7 @@ from lambdas.errors import ConfigurationError, PagerDutyError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
 from lambdas.models.steps import Alert, Decision, Outcome
+from lambdas.observability import SERVICE
 from lambdas.settings import Settings
 
 Sender = Callable[[dict[str, Any], str], dict[str, Any]]
@@ -70,10 +72,12 @@ class Pager:
         """Send; when PagerDuty still fails after its retries, publish a page that says so to the topic
         (with the summary that could not be sent), then raise: the execution fails loudly as before."""
         try:
-            return self._send(event, url or self.events_url)
+            answer = self._send(event, url or self.events_url)
         except PagerDutyError as exc:
             self._fallback(event, str(exc))
             raise
+        _count_page("change" if "event_action" not in event else str(event["event_action"]))
+        return answer
 
     def _fallback(self, event: dict[str, Any], error: str) -> None:
         if not self.topic_arn:
@@ -269,6 +273,14 @@ class Pager:
         )
         answer = self._post(event)
         return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
+
+
+def _count_page(kind: str) -> None:
+    """One pages_sent metric per request PagerDuty accepted (the overview dashboard's "pages sent"), in its own
+    EMF document so its ``kind`` dimension does not attach to the handler's other metrics."""
+    with single_metric(name=naming.PAGES_SENT_METRIC, unit=MetricUnit.Count, value=1,
+                       namespace=naming.METRICS_NAMESPACE, default_dimensions={"service": SERVICE}) as metric:
+        metric.add_dimension(name="kind", value=kind)
 
 
 def outcome_of(raw: object) -> Outcome:
