@@ -5,7 +5,6 @@ import json
 import pytest
 
 from lambdas.errors import PagerDutyError
-
 from tests.unit.builders import alarm_event
 
 
