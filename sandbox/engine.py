@@ -20,7 +20,13 @@ from sandbox.deploy import Deployment
 from sandbox.eventbus import EventBus
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
-from sandbox.moto_gaps import CompressedClock, InProcessLambda, atomic_dynamodb, fix_nested_start_execution
+from sandbox.moto_gaps import (
+    CompressedClock,
+    InProcessLambda,
+    atomic_dynamodb,
+    fix_execution_status_race,
+    fix_nested_start_execution,
+)
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
@@ -75,6 +81,7 @@ class Sandbox:
         self.clock.install(patches)
         self.executions_log.install(patches)
         fix_nested_start_execution(patches)
+        fix_execution_status_race(patches)
         atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
         world_mod.install(patches)
         self.recorder.install()

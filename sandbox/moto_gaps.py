@@ -379,6 +379,18 @@ class CompressedClock:
         patches.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.05)
 
 
+def fix_execution_status_race(patches: Patches) -> None:
+    """moto lists an execution before starting it, with no status yet: ListExecutions(statusFilter=...) run at that
+    moment (the sandbox waits by polling it while deliveries start executions) fails with AttributeError. An
+    execution being started is running."""
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    def status(self):
+        return "RUNNING" if self.exec_status is None else self.exec_status.value
+
+    patches.set(Execution, "status", property(status))
+
+
 def fix_nested_start_execution(patches: Patches) -> None:
     """moto passes ASL parameter names (Input, StateMachineArn) to boto3 unchanged and returns boto3's
     names (executionArn, output) to the workflow unchanged; AWS maps both. Map them here."""
