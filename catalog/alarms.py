@@ -3,6 +3,7 @@
 Each resource kind (catalog/kinds.py) lists its alarm kinds; the metric dimensions come from the kind.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,11 @@ class AlarmKind:
     runbook: str | None = None  # None: page only, no automatic remediation
     runbook_input: dict[str, Any] = field(default_factory=dict)  # merged with {<kind's target_field>: <instance>}
     no_runbook_reason: str = ""
+    # a threshold that depends on the customer file, e.g. 80 % of the function's timeout: (config, instance) -> value
+    threshold_of: Callable[[Any, str], float] | None = None
+
+    def threshold_for(self, config: Any, instance: str) -> float:
+        return self.threshold_of(config, instance) if self.threshold_of else self.threshold
 
 
 ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
@@ -126,5 +132,129 @@ RDS_CLUSTER_ALARMS: tuple[AlarmKind, ...] = (
         severity=Severity.P2,
         impact="Performance degradation: the database is short of memory and may restart",
         runbook="snapshot-rds-cluster",
+    ),
+)
+
+
+# The customer's Lambda function (AWS/Lambda, dimension FunctionName). Errors, throttles and slow runs are
+# "performance degradation" in the runbook's classification (P2): some requests fail or are slow, the lectures
+# (the ECS backend, whose outage is P1) still load. They page with the function's diagnosis and change nothing:
+# tuning (memory, timeout, reserved concurrency) comes with the operator runbooks.
+LAMBDA_TUNING_LATER = "tuning comes with the operator runbooks"
+DURATION_NEAR_TIMEOUT = 0.8  # of the function's configured timeout (function_timeout_seconds)
+
+LAMBDA_FUNCTION_ALARMS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        # a few errors retried by the caller are normal; errors minute after minute are not
+        condition="errors",
+        description="Lambda function invocations fail",
+        namespace="AWS/Lambda",
+        metric="Errors",
+        statistic="Sum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=5,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Minor functionality impacted: some requests served by the function fail",
+        no_runbook_reason=LAMBDA_TUNING_LATER,
+    ),
+    AlarmKind(
+        # any throttle means requests were rejected at the concurrency limit
+        condition="throttles",
+        description="Lambda function invocations are throttled",
+        namespace="AWS/Lambda",
+        metric="Throttles",
+        statistic="Sum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=1,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Minor functionality impacted: requests are rejected at the function's concurrency limit",
+        no_runbook_reason=LAMBDA_TUNING_LATER,
+    ),
+    AlarmKind(
+        # Duration is in milliseconds; the slowest run of each minute, 3 minutes running, near the timeout
+        condition="duration-near-timeout",
+        description=f"Lambda function runs take {DURATION_NEAR_TIMEOUT:.0%} of its timeout or more",
+        namespace="AWS/Lambda",
+        metric="Duration",
+        statistic="Maximum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=30_000 * DURATION_NEAR_TIMEOUT,  # the default timeout's; threshold_of reads the customer file
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Performance degradation: the function is slow and close to timing out",
+        no_runbook_reason=LAMBDA_TUNING_LATER,
+        threshold_of=lambda c, name: c.function_timeout_seconds * 1000 * DURATION_NEAR_TIMEOUT,
+    ),
+)
+
+# The customer's API Gateway REST API (AWS/ApiGateway, dimensions ApiName and Stage): only when named.
+API_GATEWAY_ALARMS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        condition="5xx",
+        description="API Gateway answers with server errors (5xx)",
+        namespace="AWS/ApiGateway",
+        metric="5XXError",
+        statistic="Sum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=5,
+        period_seconds=60,
+        evaluation_periods=3,
+        severity=Severity.P2,
+        impact="Minor functionality impacted: some API requests fail with server errors",
+        no_runbook_reason="the cause is behind the API (function, service, database): their alarms answer it",
+    ),
+    AlarmKind(
+        condition="latency-high",
+        description="API Gateway latency is high",
+        namespace="AWS/ApiGateway",
+        metric="Latency",
+        statistic="Average",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=3000,  # ms
+        period_seconds=60,
+        evaluation_periods=5,
+        severity=Severity.P2,
+        impact="Performance degradation: API requests are slow",
+        no_runbook_reason="the cause is behind the API (function, service, database): their alarms answer it",
+    ),
+)
+
+# The customer's CloudFront distribution (AWS/CloudFront, dimensions DistributionId and Region=Global). Its
+# metrics exist only in us-east-1, so only a stack in us-east-1 can alarm on them (catalog/kinds.py).
+CLOUDFRONT_ALARMS: tuple[AlarmKind, ...] = (
+    AlarmKind(
+        condition="5xx-rate-high",
+        description="CloudFront answers with server errors (5xx rate)",
+        namespace="AWS/CloudFront",
+        metric="5xxErrorRate",
+        statistic="Average",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=5,  # percent of requests
+        period_seconds=60,
+        evaluation_periods=5,
+        severity=Severity.P2,
+        impact="Minor functionality impacted: some lecture content fails to load",
+        no_runbook_reason="the cause is the origin (bucket, API, service): a person must look at it",
+    ),
+    AlarmKind(
+        # A low hit rate costs origin load and money, users see at most slower loads: the runbook's P3
+        # (next business day, email). CacheHitRate needs the distribution's additional metrics switched on.
+        condition="cache-hit-rate-low",
+        description="CloudFront cache hit rate is low",
+        namespace="AWS/CloudFront",
+        metric="CacheHitRate",
+        statistic="Average",
+        comparison="LessThanThreshold",
+        threshold=50,  # percent
+        period_seconds=300,
+        evaluation_periods=3,
+        severity=Severity.P3,
+        impact="Minor: more requests reach the origin; content may load more slowly",
+        no_runbook_reason="cache settings are changed by people (Terraform), not by the automation",
     ),
 )

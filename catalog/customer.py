@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from catalog.severity import Severity
+
 # The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
 # would do and changes nothing; off pages only. A run always takes the strictest mode that applies.
 Mode = Literal["enforce", "dry-run", "off"]
@@ -36,6 +38,15 @@ class EcsServiceConfig(_Strict):
     min_tasks: int = Field(ge=0)
     max_tasks: int = Field(ge=1)
     cooldown_seconds: int = Field(default=300, ge=0, le=86400)
+    # the service's log group, whose last lines travel with a page; default /ecs/<service> (the runbook's awslogs)
+    log_group: str = Field(default="", max_length=512)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _log_group_default(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("name"), str) and not data.get("log_group"):
+            data = {**data, "log_group": f"/ecs/{data['name']}"}
+        return data
 
     @model_validator(mode="after")
     def _bounds(self) -> "EcsServiceConfig":
@@ -88,9 +99,36 @@ class SchedulesConfig(_Strict):
     lock_check_minutes: int | None = Field(default=15, ge=1, le=1440)  # every N minutes
 
 
+class ApiConfig(_Strict):
+    """The customer's API Gateway REST API: its 5xx and latency alarms exist only when it is named."""
+
+    name: str = Field(min_length=1, max_length=1024)  # the ApiName dimension
+    stage: str = Field(default="prod", min_length=1, max_length=128)
+
+
+class CdnConfig(_Strict):
+    """The customer's CloudFront distribution. Its metrics exist only in us-east-1 (dimension Region=Global):
+    its alarms are created only by a stack in us-east-1 (see README, "What is watched")."""
+
+    distribution_id: str = Field(pattern=r"^[A-Z0-9]{8,32}$")
+
+
+class TeamConfig(_Strict):
+    """A team that is paged: its PagerDuty routing key, which operators put into Secrets Manager under this name."""
+
+    secret: str = Field(min_length=1, max_length=512)
+
+
+# Every customer has these two teams; a customer file may give them other secrets and add more.
+DEFAULT_TEAMS: tuple[str, ...] = ("infrastructure", "security")
+TeamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
+
+
 class PagingConfig(_Strict):
     # Operators put the routing key into Secrets Manager under this name; the stack never holds it.
+    # The infrastructure team's key (paging.teams.infrastructure.secret defaults to it).
     pagerduty_secret_name: str = ""
+    teams: dict[TeamName, TeamConfig] = Field(default_factory=dict)
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URLS[0]  # the EU service region: PAGERDUTY_EVENTS_URLS[1]
     on_call_contact: str = "On-call engineer (see the PagerDuty rotation)"
     status_update_emails: tuple[str, ...] = ()
@@ -106,6 +144,19 @@ class PagingConfig(_Strict):
             raise ValueError(problem)
         return url
 
+    @model_validator(mode="after")
+    def _default_teams(self) -> "PagingConfig":
+        missing = [t for t in DEFAULT_TEAMS if t not in self.teams]
+        if missing:
+            raise ValueError(f"paging.teams lacks {', '.join(missing)}; every customer pages "
+                             f"{' and '.join(DEFAULT_TEAMS)}")
+        return self
+
+    def team_secret(self, team: str) -> str:
+        if team not in self.teams:
+            raise KeyError(f"team {team!r} is not in paging.teams; known: {', '.join(self.teams)}")
+        return self.teams[team].secret
+
 
 class CustomerConfig(_Strict):
     customer: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
@@ -118,8 +169,14 @@ class CustomerConfig(_Strict):
     terraform: TerraformConfig
     schedules: SchedulesConfig = SchedulesConfig()
     content_bucket: str = ""
-    function: str = ""
-    paging: PagingConfig = PagingConfig()
+    function: str = ""  # the customer's Lambda function (default lecture-<c>-function)
+    # its configured timeout: the duration alarm fires near it (the runbook's update-function-configuration: 30)
+    function_timeout_seconds: int = Field(default=30, ge=1, le=900)
+    api: ApiConfig | None = None
+    cdn: CdnConfig | None = None
+    paging: PagingConfig
+    # Per alarm kind, "<resource kind>/<condition>" -> P0..P3, overriding the alarm kind's default severity.
+    severities: dict[str, Severity] = Field(default_factory=dict)
     powertools_layer_version: int = Field(default=27, ge=1)
     # Reserved concurrency of each function, so a storm elsewhere in the account cannot starve the
     # remediation. 0 or null: off (an account with a low concurrency quota rejects it at deploy time).
@@ -148,7 +205,31 @@ class CustomerConfig(_Strict):
             if isinstance(part, dict):
                 part.setdefault(key, value)
             data[section] = part
+        paging = data["paging"]
+        if isinstance(paging, dict):
+            teams = paging.get("teams")
+            teams = dict(teams) if isinstance(teams, dict) else ({} if teams is None else teams)
+            if isinstance(teams, dict):
+                teams.setdefault("infrastructure", {"secret": paging.get("pagerduty_secret_name")})
+                teams.setdefault("security", {"secret": f"lecture/{c}/pagerduty-security-routing-key"})
+            data["paging"] = {**paging, "teams": teams}
         return data
+
+    @field_validator("severities")
+    @classmethod
+    def _known_alarm_kinds(cls, severities: dict[str, Severity]) -> dict[str, Severity]:
+        from catalog.kinds import alarm_kind_keys  # catalog.kinds imports this module
+
+        known = alarm_kind_keys()
+        unknown = sorted(k for k in severities if k not in known)
+        if unknown:
+            raise ValueError(f"severities names unknown alarm kinds: {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(known))}")
+        return severities
+
+    def severity_of(self, kind: str, condition: str, default: Severity) -> Severity:
+        """An alarm kind's severity for this customer: the customer file's override, else the kind's default."""
+        return self.severities.get(f"{kind}/{condition}", default)
 
     def service(self, name: str) -> EcsServiceConfig:
         for s in self.ecs.services:

@@ -16,7 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from catalog import naming
-from catalog.alarms import ECS_SERVICE_ALARMS, RDS_CLUSTER_ALARMS, AlarmKind
+from catalog.alarms import (
+    API_GATEWAY_ALARMS,
+    CLOUDFRONT_ALARMS,
+    ECS_SERVICE_ALARMS,
+    LAMBDA_FUNCTION_ALARMS,
+    RDS_CLUSTER_ALARMS,
+    AlarmKind,
+)
 from catalog.customer import CustomerConfig
 from catalog.permissions import Condition, Permission
 
@@ -35,12 +42,29 @@ class ResourceKind:
     diagnosis_permissions: tuple[Permission, ...] = field(default=())
     # how long after a change an instance is left alone (respond may wait that long before an on-resolve step)
     cooldown_seconds: Callable[[CustomerConfig, str], int] = lambda c, name: 0
+    # the AWS console page of one instance (a page's link); None: the kind has no console page of its own
+    console_url: Callable[[CustomerConfig, str], str] | None = None
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
             raise KeyError(f"resource kind {self.name} declares no ARNs for {part or 'its instances'!r}; "
                            f"it declares: {', '.join(repr(p) for p in self.arns)}")
         return self.arns[part](config)
+
+
+def console(config: CustomerConfig, path: str) -> str:
+    """https://<region>.console.aws.amazon.com/<path>, the console in the customer's region."""
+    return f"https://{config.region}.console.aws.amazon.com/{path}"
+
+
+def alarm_console_url(config: CustomerConfig, alarm: str) -> str:
+    return console(config, f"cloudwatch/home?region={config.region}#alarmsV2:alarm/{alarm}")
+
+
+def execution_console_url(config: CustomerConfig, workflow: str, execution: str) -> str:
+    """The Step Functions console page of one execution of lecture-<c>-<workflow>."""
+    arn = naming.execution_arn(config.customer, config.region, config.account, workflow, execution)
+    return console(config, f"states/home?region={config.region}#/v2/executions/details/{arn}")
 
 
 def _ecs_arn(config: CustomerConfig, path: str) -> str:
@@ -58,9 +82,14 @@ ECS_SERVICE = ResourceKind(
         "task": lambda c: [_ecs_arn(c, f"task/{c.ecs.cluster}/*")],
         # Scalable target ARNs carry a random id assigned by AWS: scoped to the account and region.
         "scalable_target": lambda c: [f"arn:aws:application-autoscaling:{c.region}:{c.account}:scalable-target/*"],
+        # the services' log groups (ecs.services[].log_group): streams and their events
+        "log_group": lambda c: [f"arn:aws:logs:{c.region}:{c.account}:log-group:{s.log_group}:*"
+                                for s in c.ecs.services],
     },
     dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
     cooldown_seconds=lambda c, name: c.service(name).cooldown_seconds,
+    console_url=lambda c, name: console(c, f"ecs/v2/clusters/{c.ecs.cluster}/services/{name}/health"
+                                           f"?region={c.region}"),
     alarm_kinds=ECS_SERVICE_ALARMS,
     diagnosis_permissions=(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
@@ -68,7 +97,57 @@ ECS_SERVICE = ResourceKind(
         # ListTasks has no resource-level permission; the condition keeps it to the customer's cluster.
         Permission(("ecs:ListTasks",), resource="*",
                    conditions=(Condition("ArnEquals", "ecs:cluster", resource="ecs_service.cluster"),)),
+        # DescribeTaskDefinition has no resource-level permission (Service Authorization Reference); read-only
+        Permission(("ecs:DescribeTaskDefinition",), resource="*"),
+        Permission(("logs:DescribeLogStreams", "logs:GetLogEvents"), resource="ecs_service.log_group"),
     ),
+)
+
+LAMBDA_FUNCTION = ResourceKind(
+    name="lambda_function",
+    title="Lambda function",
+    target_field="function",
+    instances=lambda c: (c.function,),
+    arns={"": lambda c: [f"arn:aws:lambda:{c.region}:{c.account}:function:{c.function}"]},
+    dimensions=lambda c, name: {"FunctionName": name},
+    console_url=lambda c, name: console(c, f"lambda/home?region={c.region}#/functions/{name}"),
+    alarm_kinds=LAMBDA_FUNCTION_ALARMS,
+    diagnosis_permissions=(
+        Permission(("lambda:GetFunction",), resource="lambda_function"),
+        # GetMetricStatistics has no resource-level permission; read-only
+        Permission(("cloudwatch:GetMetricStatistics",), resource="*"),
+    ),
+)
+
+API_GATEWAY = ResourceKind(
+    name="api_gateway",
+    title="API Gateway REST API",
+    target_field="api",
+    # only when the customer file names an API (api: {name, stage})
+    instances=lambda c: (c.api.name,) if c.api else (),
+    arns={
+        # API Gateway ARNs have no account; the API's id is AWS's, so its stages are found by name
+        "": lambda c: [f"arn:aws:apigateway:{c.region}::/restapis", f"arn:aws:apigateway:{c.region}::/restapis/*"]
+        if c.api else [],
+    },
+    dimensions=lambda c, name: {"ApiName": name, "Stage": c.api.stage if c.api else ""},
+    alarm_kinds=API_GATEWAY_ALARMS,
+    diagnosis_permissions=(Permission(("apigateway:GET",), resource="api_gateway"),),
+)
+
+# CloudFront publishes its metrics in us-east-1 only (dimension Region=Global); an alarm in another region
+# cannot read them. So the distribution is an instance (alarms, diagnosis) only of a stack in us-east-1.
+CLOUDFRONT_METRICS_REGION = "us-east-1"
+
+CLOUDFRONT = ResourceKind(
+    name="cloudfront",
+    title="CloudFront distribution",
+    target_field="distribution_id",
+    instances=lambda c: (c.cdn.distribution_id,) if c.cdn and c.region == CLOUDFRONT_METRICS_REGION else (),
+    arns={"": lambda c: [f"arn:aws:cloudfront::{c.account}:distribution/{c.cdn.distribution_id}"] if c.cdn else []},
+    dimensions=lambda c, name: {"DistributionId": name, "Region": "Global"},
+    alarm_kinds=CLOUDFRONT_ALARMS,
+    diagnosis_permissions=(Permission(("cloudfront:GetDistribution",), resource="cloudfront"),),
 )
 
 
@@ -157,6 +236,7 @@ RDS_CLUSTER = ResourceKind(
         "instance": lambda c: [_rds_arn(c, "db:*")],
     },
     dimensions=lambda c, name: {"DBClusterIdentifier": name},
+    console_url=lambda c, name: console(c, f"rds/home?region={c.region}#database:id={name};is-cluster=true"),
     alarm_kinds=RDS_CLUSTER_ALARMS,
     diagnosis_permissions=(
         Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
@@ -166,7 +246,8 @@ RDS_CLUSTER = ResourceKind(
     ),
 )
 
-KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, TERRAFORM_STATE, STATE_LOCK)}
+KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, LAMBDA_FUNCTION, API_GATEWAY, CLOUDFRONT,
+                                                       TERRAFORM_STATE, STATE_LOCK)}
 
 
 def kind(name: str) -> ResourceKind:
@@ -174,6 +255,11 @@ def kind(name: str) -> ResourceKind:
         return KINDS[name]
     except KeyError:
         raise KeyError(f"unknown resource kind {name!r}; known: {', '.join(KINDS)}") from None
+
+
+def alarm_kind_keys() -> set[str]:
+    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
+    return {f"{k.name}/{a.condition}" for k in KINDS.values() for a in k.alarm_kinds}
 
 
 def resolve(reference: str, config: CustomerConfig) -> list[str]:

@@ -41,6 +41,10 @@ def state_machine_name(customer: str, workflow: str) -> str:
     return f"{PREFIX}-{customer}-{workflow}"
 
 
+def execution_arn(customer: str, region: str, account: str, workflow: str, execution: str) -> str:
+    return f"arn:aws:states:{region}:{account}:execution:{state_machine_name(customer, workflow)}:{execution}"
+
+
 def function_name(customer: str, component: str) -> str:
     return f"{PREFIX}-{customer}-remediation-{component}"
 
@@ -111,3 +115,15 @@ def state_machine_log_group(state_machine: str) -> str:
 def status_update_subject(incident_id: str) -> str:
     """The runbook's status update template's subject line."""
     return f"[{incident_id}] - Lecture Infrastructure Issue - Status Update"
+
+
+# The automation's own EMF metrics (Powertools Metrics: namespace, and the service dimension every metric has)
+METRICS_NAMESPACE = "LectureRemediation"
+METRICS_SERVICE = f"{PREFIX}-remediation"
+PAGES_SENT_METRIC = "pages_sent"  # one per request to PagerDuty, dimension kind: trigger | resolve | change
+PAGE_KINDS: tuple[str, ...] = ("trigger", "resolve", "change")
+
+
+def dashboard_name(customer: str) -> str:
+    """The runbook's overview dashboard: Lecture-$CUSTOMER-Overview."""
+    return f"Lecture-{customer}-Overview"

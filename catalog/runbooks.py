@@ -24,6 +24,8 @@ class Outcome:
     name: str
     kind: Literal["ok", "skipped", "refused", "failed"]
     meaning: str
+    # the automation changed something (a scale, a snapshot, a backup): record sends PagerDuty a change event
+    change: bool = False
 
     @property
     def needs_person(self) -> bool:
@@ -107,6 +109,11 @@ class Runbook:
         declared = self.outcome(outcome)
         return declared is None or declared.needs_person
 
+    def made_change(self, outcome: str) -> bool:
+        """An outcome of kind ok the runbook declares as a change (Outcome(..., change=True))."""
+        declared = self.outcome(outcome)
+        return declared is not None and declared.kind == "ok" and declared.change
+
 
 SCALE_ECS_SERVICE = Runbook(
     name="scale-ecs-service",
@@ -126,7 +133,7 @@ SCALE_ECS_SERVICE = Runbook(
                                  "ecs:service:DesiredCount"))),
     ),
     outcomes=(
-        Outcome("scaled", "ok", "the service runs the new number of tasks"),
+        Outcome("scaled", "ok", "the service runs the new number of tasks", change=True),
         Outcome("noop", "skipped", "the service already has the asked number of tasks"),
         Outcome("would_scale", "skipped", "dry-run: the change it would make is in the message"),
         Outcome("refused", "refused", "a guard rail said no (bounds, cooldown, mode off)"),
@@ -178,7 +185,8 @@ BACKUP_TERRAFORM_STATE = Runbook(
         Permission(("s3:PutObject",), resource="terraform_state.backup", write=True),
     ),
     outcomes=(
-        Outcome("backed_up", "ok", "the checked state was copied to <prefix>terraform.tfstate.YYYYMMDD and .backup"),
+        Outcome("backed_up", "ok", "the checked state was copied to <prefix>terraform.tfstate.YYYYMMDD and .backup",
+                change=True),
         Outcome("unchanged", "skipped", "same serial and same digest as the last backup: no new copy"),
         Outcome("would_back_up", "skipped", "dry-run: the copies it would make are in the message"),
         Outcome("refused", "refused", "automation is off for the customer"),
@@ -257,7 +265,7 @@ SNAPSHOT_RDS_CLUSTER = Runbook(
     ),
     outcomes=(
         Outcome("snapshot_created", "ok", "the snapshot is available; its size, how long it took and what prune "
-                                          "deleted are in the message"),
+                                          "deleted are in the message", change=True),
         Outcome("would_snapshot", "skipped", "dry-run: the snapshot it would take and what prune would delete"),
         Outcome("cooldown", "skipped", "an alarm snapshot was taken less than snapshot_on_alarm_cooldown_minutes ago"),
         Outcome("refused", "refused", "a guard rail said no (mode off)"),

@@ -30,7 +30,7 @@ from sandbox.moto_gaps import (
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
-from sandbox.stack import ROUTING_KEY, deploy_customer
+from sandbox.stack import ROUTING_KEY, deploy_customer, team_of_key
 from sandbox.steps import Driver
 from sandbox.synth import ROOT
 from sandbox.timeline import Timeline
@@ -112,7 +112,10 @@ class Sandbox:
         if self.mode:
             self.set_mode(self.mode)
         world_mod.build(self.client, self.config, self.world, self.config.account, self.config.region)
-        if self.world.pagerduty:
+        if self.world.pagerduty and self.world.pagerduty.responses:
+            self.pagerduty.script(self.world.pagerduty.responses)
+            self.timeline.add("world", f"PagerDuty answers the next requests with {self.world.pagerduty.responses}")
+        if self.world.pagerduty and self.world.pagerduty.failures:
             self.pagerduty.fail_next(self.world.pagerduty.fail_status, self.world.pagerduty.failures)
             self.timeline.add("world", f"PagerDuty answers {self.world.pagerduty.fail_status} "
                                        f"to the next {self.world.pagerduty.failures} requests")
@@ -174,7 +177,7 @@ class Sandbox:
         if self.observer.updates:
             self.observer.updates.drain()
         return report_mod.build(self.customer, self.executions(), self.recorder.actions, self.pagerduty.requests,
-                                self.notifications, self.world_snapshot())
+                                self.notifications, self.world_snapshot(), teams=team_of_key(self.config))
 
 
 def default_assembly_dir() -> Path:

@@ -51,6 +51,62 @@ def parameter_change_event(name: str, caller_arn: str, account: str, region: str
     }
 
 
+def _stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def security_group_event(event_name: str, group_id: str, caller_arn: str, account: str, region: str, *,
+                         permissions: list[dict] | None = None, source_ip: str = "203.0.113.7",
+                         caller_type: str = "IAMUser", at: datetime | None = None) -> dict:
+    """An "AWS API Call via CloudTrail" event of an EC2 security-group call (Authorize/Revoke...Ingress/Egress,
+    Create/DeleteSecurityGroup), as a trail delivers it. ``permissions``: [{"protocol": "tcp", "from": 22,
+    "to": 22, "cidr": "0.0.0.0/0"}] -> requestParameters.ipPermissions in CloudTrail's {"items": [...]} shape."""
+    at = at or datetime.now(UTC)
+    request: dict = {"groupId": group_id}
+    response: dict = {"requestId": str(uuid.uuid4()), "_return": True}
+    if event_name == "CreateSecurityGroup":
+        request = {"groupName": f"{group_id}-name", "groupDescription": "created by hand", "vpcId": "vpc-0a1b2c3d"}
+        response["groupId"] = group_id
+    if permissions:
+        request["ipPermissions"] = {"items": [{
+            "ipProtocol": p.get("protocol", "tcp"), "fromPort": p.get("from"), "toPort": p.get("to", p.get("from")),
+            "groups": {}, "ipRanges": {"items": [{"cidrIp": p.get("cidr", "0.0.0.0/0")}]}, "ipv6Ranges": {},
+            "prefixListIds": {}} for p in permissions]}
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
+        "account": account, "time": _stamp(at), "region": region, "resources": [],
+        "detail": {
+            "eventVersion": "1.09", "eventSource": "ec2.amazonaws.com", "eventName": event_name,
+            "awsRegion": region, "eventTime": _stamp(at), "eventType": "AwsApiCall", "eventID": str(uuid.uuid4()),
+            "userIdentity": {"type": caller_type, "arn": caller_arn, "accountId": account,
+                             "principalId": "AIDAEXAMPLE", "userName": caller_arn.rsplit("/", 1)[-1]},
+            "sourceIPAddress": source_ip, "userAgent": "aws-cli/2.15.0",
+            "requestParameters": request, "responseElements": response,
+        },
+    }
+
+
+def console_sign_in_event(user: str, account: str, region: str, *, success: bool = False,
+                          source_ip: str = "198.51.100.23", at: datetime | None = None) -> dict:
+    """An "AWS Console Sign In via CloudTrail" event of an IAM user's sign-in (failed unless ``success``)."""
+    at = at or datetime.now(UTC)
+    detail: dict = {
+        "eventVersion": "1.08", "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
+        "awsRegion": region, "eventTime": _stamp(at), "eventType": "AwsConsoleSignIn", "eventID": str(uuid.uuid4()),
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": account, "userName": user,
+                         "arn": f"arn:aws:iam::{account}:user/{user}"},
+        "sourceIPAddress": source_ip, "userAgent": "Mozilla/5.0", "requestParameters": None,
+        "responseElements": {"ConsoleLogin": "Success" if success else "Failure"},
+        "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No",
+                                "MFAUsed": "No"},
+    }
+    if not success:
+        detail["errorMessage"] = "Failed authentication"
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS Console Sign In via CloudTrail",
+            "source": "aws.signin", "account": account, "time": _stamp(at), "region": region, "resources": [],
+            "detail": detail}
+
+
 def scheduled_event(rule_arn: str, account: str, region: str, at: datetime | None = None) -> dict:
     """A "Scheduled Event" as EventBridge delivers it to a schedule rule's targets."""
     at = at or datetime.now(UTC)

@@ -31,8 +31,9 @@ class StatusUpdates:
                     break
                 for m in msgs:
                     body = json.loads(m["Body"])
+                    attributes = {k: v.get("Value") for k, v in (body.get("MessageAttributes") or {}).items()}
                     fresh.append({"topic": body.get("TopicArn"), "subject": body.get("Subject"),
-                                  "message": body.get("Message")})
+                                  "message": body.get("Message"), "attributes": attributes})
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
             self.received.extend(fresh)
         return fresh

@@ -9,9 +9,9 @@ here.
 Routes are derived from the document: ``servers[0].url`` gives the base path
 (``/v2``) and every ``paths`` entry with a JSON ``post`` request body becomes a
 route (``/v2/enqueue``).  A path the document does not define answers 404.
-Note: the carried document defines no change-events path, so POSTs to
-``change_url`` (``/v2/change/enqueue``) answer 404 until the document gains one;
-if it does, the route is picked up and validated automatically.
+The carried document defines ``/v2/change/enqueue`` (change events) too.
+Replies can be scripted request by request (``script([429, 500, 202])``: 202
+means "answer as PagerDuty would", so the event is validated then).
 
 Usage::
 
@@ -158,6 +158,7 @@ class FakePagerDuty:
         self._requests: list[dict[str, Any]] = []
         self._accepted: list[Any] = []
         self._failures: list[int] = []
+        self._script: list[int] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -229,6 +230,15 @@ class FakePagerDuty:
         with self._lock:
             self._failures.extend([status] * times)
 
+    def script(self, responses: list[int]) -> None:
+        """Answer the next requests, one each, with these statuses (2xx: handled as usual, validated); after
+        the list runs out, as usual. Comes before ``fail_next``'s failures."""
+        for status in responses:
+            if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+                raise ValueError(f"each scripted response must be an HTTP status 200-599, got {status!r}")
+        with self._lock:
+            self._script.extend(responses)
+
     # -- request handling (server threads) ---------------------------------
     def _handle(self, handler: _Handler, method: str) -> None:
         path = urlsplit(handler.path).path
@@ -244,7 +254,11 @@ class FakePagerDuty:
                 pass
 
         with self._lock:
-            scripted = self._failures.pop(0) if self._failures else None
+            scripted = self._script.pop(0) if self._script else None
+            if scripted is not None and scripted < 300:
+                scripted = None  # a scripted success: answered as usual
+            elif scripted is None and self._failures:
+                scripted = self._failures.pop(0)
         if scripted is not None:
             self._respond(handler, path, scripted, body, [], _scripted_body(scripted))
             return

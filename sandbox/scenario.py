@@ -87,7 +87,8 @@ class Expect(BaseModel):
         default_factory=dict, description="per workflow (respond, a runbook): every execution, in start order")
     actions: int | None = Field(default=None, ge=0, description="number of AWS changes")
     pages: dict[str, int] | None = Field(
-        default=None, description='requests per "<event_action> <http_status>", e.g. {"trigger 202": 1}; exact')
+        default=None, description='requests per "<kind> <http_status>" (trigger, resolve, change), e.g. '
+                                  '{"trigger 202": 1}; exact')
     notifications: int | None = Field(default=None, ge=0, description="number of SNS status updates")
     world: dict[str, Any] = Field(default_factory=dict, description="values the world must have; others ignored")
 
@@ -177,7 +178,7 @@ def check_expectations(scenario: Scenario, report: dict) -> list[str]:
     if expect.pages is not None:
         got: dict[str, int] = {}
         for p in report["pages"]:
-            key = f"{p.get('event_action')} {p.get('http_status')}"
+            key = f"{p.get('kind') or p.get('event_action')} {p.get('http_status')}"
             got[key] = got.get(key, 0) + 1
         if got != expect.pages:
             problems.append(f"pages: expected {expect.pages}, got {got}")

@@ -16,6 +16,7 @@ def _describe_step(component: str, event, result) -> str:
     e = event if isinstance(event, dict) else {}
     if component == "admit":
         extra = f", {r['severity']}, mode {r['mode']}" if r.get("mode") else f", {r.get('severity')}"
+        extra += f", to the {r['team']} team" if r.get("team") else ""  # set when not the default (security events)
         return f"admit: {r.get('decision')} ({r.get('note')}){extra}; incident {r.get('incident_id')}"
     if component == "page":
         return f"page: {e.get('action')} sent, dedup_key {r.get('dedup_key')}"
@@ -70,14 +71,26 @@ class Timeline:
     def page(self, request: dict) -> None:
         body = request.get("body") if isinstance(request.get("body"), dict) else {}
         summary = (body.get("payload") or {}).get("summary", "")
-        text = f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} -> HTTP {request.get('status')}"
+        if str(request.get("path", "")).endswith("/change/enqueue"):
+            text = f"PagerDuty change event -> HTTP {request.get('status')}"
+        else:
+            text = (f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} "
+                    f"-> HTTP {request.get('status')}")
         if summary:
             text += f"\n      \"{_short(summary, 200)}\""
+        team = ((body.get("payload") or {}).get("custom_details") or {}).get("team")
+        if team:
+            text += f"\n      team: {team}"
+        for link in body.get("links") or []:
+            text += f"\n      link: {link.get('text')}: {link.get('href')}"
         if request.get("errors"):
             text += f"\n      rejected: {request['errors']}"
         self.add("page", text, 2)
 
     def notification(self, note: dict) -> None:
+        if (note.get("attributes") or {}).get("kind") == "page-fallback":
+            self.add("notify", f"SNS page fallback: {note.get('subject')}", 2)
+            return
         status = next((line for line in (note.get("message") or "").splitlines() if line.startswith("Current Status")), "")
         self.add("notify", f"SNS status update: {note.get('subject')} ({status})", 2)
 

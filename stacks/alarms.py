@@ -33,7 +33,7 @@ class ResourceAlarms(Construct):
                 self, f"{watched.target}-{kind.condition}", alarm_name=name,
                 alarm_description=f"{kind.description} ({kind.severity.value}). "
                                   f"Automation: {kind.runbook or 'page only'}",
-                metric=metric, threshold=kind.threshold, evaluation_periods=kind.evaluation_periods,
+                metric=metric, threshold=kind.threshold_for(config, watched.target), evaluation_periods=kind.evaluation_periods,
                 comparison_operator=_operator(kind.comparison),
                 treat_missing_data=cloudwatch.TreatMissingData.MISSING))
 

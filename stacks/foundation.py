@@ -81,12 +81,13 @@ class Foundation(Construct):
             conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
 
     def grant_routing_key_read(self, grantee: iam.IGrantable) -> None:
-        """GetSecretValue on the PagerDuty routing key only (CDK's grant_read adds DescribeSecret, never called).
-        Secrets Manager appends six random characters to a secret's ARN."""
+        """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams; CDK's grant_read adds
+        DescribeSecret, never called). Secrets Manager appends six random characters to a secret's ARN."""
         c = self.config
+        secrets = sorted({team.secret for team in c.paging.teams.values()})
         grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue"],
-            resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{c.paging.pagerduty_secret_name}-??????"]))
+            resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{name}-??????" for name in secrets]))
 
     def grant_mode_read(self, grantee: iam.IGrantable) -> None:
         """The one read the Lambdas make of the mode switch (CDK's grant_read adds three more)."""

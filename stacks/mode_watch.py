@@ -12,13 +12,15 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import CustomerConfig, naming
+from catalog.security import MODE_SWITCH_CHANGES_MANY, MODE_SWITCH_CHANGES_ONE
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants
 from stacks.workflow_parts import state_machine
 
 S = sfn.JsonPath
-# API calls that change a parameter's value (or remove it); requestParameters.name / .names name it.
-CHANGING_ONE = ["PutParameter", "DeleteParameter", "LabelParameterVersion", "UnlabelParameterVersion"]
+# API calls that change a parameter's value (or remove it), declared with the security events (which page
+# the security team about the same changes); requestParameters.name / .names name it.
+CHANGING_ONE = list(MODE_SWITCH_CHANGES_ONE)
 
 
 class ModeChangeWatch(Construct):
@@ -45,7 +47,7 @@ class ModeChangeWatch(Construct):
                 region=[config.region],
                 detail={"eventSource": ["ssm.amazonaws.com"], "$or": [
                     {"eventName": CHANGING_ONE, "requestParameters": {"name": names}},
-                    {"eventName": ["DeleteParameters"], "requestParameters": {"names": names}}]}),
+                    {"eventName": list(MODE_SWITCH_CHANGES_MANY), "requestParameters": {"names": names}}]}),
             targets=[targets.SfnStateMachine(self.state_machine, retry_attempts=8, max_event_age=Duration.hours(2),
                                              dead_letter_queue=None)])
 

@@ -5,12 +5,14 @@ from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
+from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
 from stacks.mode_watch import ModeChangeWatch
 from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
 from stacks.runbook_workflow import RunbookWorkflow
 from stacks.schedules import RunbookSchedules
+from stacks.security_events import SecurityEvents
 
 
 class RemediationStack(Stack):
@@ -26,13 +28,18 @@ class RemediationStack(Stack):
                                        runbooks=self.runbooks)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
         self.alarms = ResourceAlarms(self, "Alarms", config=config)
+        workflows = {"respond": self.respond.state_machine,
+                     **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
+                     naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine}
         self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
                                     alarm_names=self.alarms.names, respond=self.respond.state_machine,
-                                    watched={"respond": self.respond.state_machine,
-                                             **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
-                                             naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine})
+                                    watched=workflows)
+        self.dashboard = OverviewDashboard(self, "Overview", config=config, workflows=workflows,
+                                           dead_letters=self.routing.dead_letters)
         self.schedules = RunbookSchedules(self, "Schedules", config=config, respond=self.respond.state_machine,
                                           dead_letters=self.routing.dead_letters)
+        self.security = SecurityEvents(self, "SecurityEvents", config=config, respond=self.respond.state_machine,
+                                       dead_letters=self.routing.dead_letters)
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",

@@ -77,7 +77,7 @@ class RespondWorkflow(Construct):
         f.grant_mode_read(self.admit_fn)
 
         # page diagnoses the alarm's resource: each kind with alarms declares what its diagnosis reads
-        alarmed = [k for k in KINDS.values() if k.alarm_kinds]
+        alarmed = [k for k in KINDS.values() if k.alarm_kinds and k.instances(config)]
         diagnosis = statements(tuple(p for k in alarmed for p in k.diagnosis_permissions), config)
         self.page_fn = f.function(self, "PageFunction", component="page", handler="lambdas.handlers.page.handler",
                                   statements=diagnosis, timeout_seconds=60)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
 @logger.inject_lambda_context(correlation_id_path="state.admit.incident_id", clear_state=True)
 def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     settings = Settings.from_env()
-    pager = Pager.from_settings(settings, datetime.now(UTC))
+    pager = Pager.from_settings(settings, datetime.now(UTC), execution=str(event.get("execution", "")))
     action, state = event.get("action"), event.get("state") or {}
     if action == "trigger":
         admit = parse_step(Decision, state.get("admit"), "page: admit's decision")

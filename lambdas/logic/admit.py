@@ -1,9 +1,10 @@
-"""admit: validate and classify an alarm event or a scheduled run, claim it, read the mode switch.
+"""admit: validate and classify an alarm event, a scheduled run or a security event, claim it, read the mode switch.
 
 Decisions: remediate (page, then run a runbook; a runbook that runs before the page first), run (a runbook on
 its schedule: no page before it), page (page only), resolve (the alarm cleared), duplicate (another execution
 holds this state change or firing), ignore (nothing to do, a stale state change older than the last one handled
-for the alarm, or a scheduled run while the automation is off; recorded).
+for the alarm, or a scheduled run while the automation is off, or a security event of a burst already paged;
+recorded). Security events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
 """
 
 import hashlib
@@ -18,6 +19,7 @@ from catalog.runbooks import ScheduledRun, scheduled_runs
 from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
+from lambdas.logic.security import admit_security, is_cloudtrail
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
 from lambdas.models.events import AlarmStateChangeEvent, ScheduledEvent
 from lambdas.models.steps import Decision
@@ -125,6 +127,8 @@ def admit_schedule(event: object, *, config: CustomerConfig, store: Store, ssm: 
 def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
     if is_scheduled(event):
         return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
+    if is_cloudtrail(event):
+        return admit_security(event, config=config, store=store)
     parsed, watched = parse_event(event, config)
     kind, target = watched.alarm, watched.target
     detail = parsed.detail
@@ -141,7 +145,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "previous_state": previous,
         "reason": detail.state.reason,
         "state_timestamp": detail.state.timestamp.isoformat(),
-        "severity": kind.severity.value,
+        # the customer file may override the alarm kind's default (severities: {"<kind>/<condition>": "P1"})
+        "severity": config.severity_of(watched.kind.name, kind.condition, kind.severity).value,
         "impact": kind.impact,
         "dedup_key": naming.dedup_key(config.customer, alarm),
         "description": kind.description,

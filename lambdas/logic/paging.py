@@ -1,4 +1,9 @@
-"""page: tell the on-call. PagerDuty Events v2 (dedup_key per alarm) plus an SNS status update."""
+"""page: tell the on-call. PagerDuty Events v2 (dedup_key per alarm) plus an SNS status update.
+
+Severities follow the runbook's matrix: P0/P1 page as critical/error, P2 as warning, P3 is a status update
+only (no PagerDuty request at all). Each page goes to the routing key of the decision's team
+(paging.teams) and names the team. When PagerDuty still fails after its retries, a page saying so is
+published to the status topic (message attribute kind=page-fallback) before the error is raised."""
 
 import hashlib
 import json
@@ -11,8 +16,9 @@ from pydantic import ValidationError
 
 from catalog import CustomerConfig, Severity, naming
 from catalog.customer import pagerduty_url_problem
+from catalog.kinds import KINDS, alarm_console_url, execution_console_url
 from lambdas import aws
-from lambdas.errors import ConfigurationError
+from lambdas.errors import ConfigurationError, PagerDutyError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
 from lambdas.models.steps import Alert, Decision, Outcome
@@ -28,47 +34,103 @@ class Pager:
     topic's subscribers still hear of the incident."""
 
     def __init__(self, *, config: CustomerConfig, sns: Any, topic_arn: str, events_url: str,
-                 routing_key: Callable[[], str], now: datetime, send: Sender = pagerduty.send):
+                 routing_key: Callable[[str], str], now: datetime, send: Sender = pagerduty.send,
+                 execution: str = ""):
+        """routing_key(team) -> that team's key; execution: the respond execution's name (its console link)."""
         self.config, self.sns, self.topic_arn, self.events_url = config, sns, topic_arn, events_url
-        self._routing_key, self.now, self._send = routing_key, now, send
+        self._key_of, self.now, self._send, self.execution = routing_key, now, send, execution
+        self.team = "infrastructure"  # the team of the page being sent: each public method sets it
 
     @classmethod
-    def from_settings(cls, settings: Settings, now: datetime) -> "Pager":
+    def from_settings(cls, settings: Settings, now: datetime, execution: str = "") -> "Pager":
         """Wired from the function's environment; the routing key is read from Secrets Manager, and only
         after the URL it goes to was checked to be PagerDuty's own."""
         problem = pagerduty_url_problem(settings.pagerduty_events_url)
         if problem:
             raise ConfigurationError(f"refusing to page: {problem}")
 
-        def routing_key() -> str:
-            return str(parameters.get_secret(settings.pagerduty_secret_name, max_age=300))
+        def routing_key(team: str) -> str:
+            try:
+                secret = settings.customer.paging.team_secret(team)
+            except KeyError as exc:
+                raise ConfigurationError(f"refusing to page: {exc.args[0]}") from None
+            return str(parameters.get_secret(secret, max_age=300))
 
         return cls(config=settings.customer, sns=aws.client("sns"), topic_arn=settings.topic_arn,
-                   events_url=settings.pagerduty_events_url, routing_key=routing_key, now=now)
+                   events_url=settings.pagerduty_events_url, routing_key=routing_key, now=now, execution=execution)
 
     @property
     def group(self) -> str:
         return naming.group(self.config.customer)
 
-    def _post(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self._send(event, self.events_url)
+    def _routing_key(self) -> str:
+        return self._key_of(self.team)
 
-    def _status(self, incident_id: str, **fields: Any) -> None:
+    def _post(self, event: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+        """Send; when PagerDuty still fails after its retries, publish a page that says so to the topic
+        (with the summary that could not be sent), then raise: the execution fails loudly as before."""
+        try:
+            return self._send(event, url or self.events_url)
+        except PagerDutyError as exc:
+            self._fallback(event, str(exc))
+            raise
+
+    def _fallback(self, event: dict[str, Any], error: str) -> None:
+        if not self.topic_arn:
+            return
+        payload = event.get("payload") or {}
+        kind = "change" if "event_action" not in event else str(event["event_action"])
+        summary = str(payload.get("summary") or f"{kind} of {event.get('dedup_key')}")
+        severity = _severity_of(payload.get("severity"))
+        text = "\n".join([
+            f"PAGE NOT DELIVERED: PagerDuty failed ({error}).",
+            f"Team: {self.team}",
+            f"Kind: {kind}",
+            f"Dedup key: {event.get('dedup_key', '-')}",
+            f"Summary: {summary}",
+            "The on-call must be told by other means (phone, Slack).",
+        ])
+        self.sns.publish(TopicArn=self.topic_arn, Subject=f"PAGE NOT DELIVERED: {summary}"[:status_update.SUBJECT_MAX],
+                         Message=text, MessageAttributes=status_update.attributes(
+                             customer=self.config.customer, severity=severity, status="page-fallback",
+                             team=self.team, kind="page-fallback"))
+
+    def _status(self, incident_id: str, severity: str = "", **fields: Any) -> None:
         if not self.topic_arn:
             return
         text = status_update.message(incident_id=incident_id, customers=[self.config.customer],
                                      contact=self.config.paging.on_call_contact, now=self.now, **fields)
-        status_update.publish(self.sns, self.topic_arn, incident_id, text)
+        status_update.publish(self.sns, self.topic_arn, incident_id, text, attributes=status_update.attributes(
+            customer=self.config.customer, severity=severity, status=str(fields.get("status", "")), team=self.team,
+            kind="status-update"))
+
+    def _links(self, admit: Decision | None = None, alarm: str | None = None) -> list[dict[str, str]]:
+        """Console deep links: the alarm, the resource (when its kind has a console page), the execution."""
+        c, links = self.config, []
+        alarm = alarm or (admit.alarm if admit and admit.condition != "schedule" else None)
+        if alarm:
+            links.append(pagerduty.link(alarm_console_url(c, alarm), f"CloudWatch alarm {alarm}"))
+        kind = KINDS.get(admit.kind) if admit else None
+        if admit and kind and kind.console_url:
+            links.append(pagerduty.link(kind.console_url(c, admit.target), f"{kind.title} {admit.target}"))
+        if self.execution:
+            links.append(pagerduty.link(execution_console_url(c, "respond", self.execution),
+                                        f"Step Functions execution {self.execution}"))
+        return links
 
     def trigger_alarm(self, admit: Decision, diagnosis: dict[str, Any], outcome: Outcome | None = None) -> dict[str, Any]:
         """The alarm's page. ``outcome``: a runbook that ran before the page (a safety net) and how it ended."""
-        sev = Severity(admit.severity)
+        sev, self.team = Severity(admit.severity), admit.team
         done = f"; {outcome.outcome}: {outcome.message}" if outcome else ""
         summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}{done}"
         remediate = admit.decision == "remediate" and outcome is None
-        self._status(_incident(admit), status="Identified" if remediate else "Investigating",
+        self._status(_incident(admit), sev.value, status="Identified" if remediate else "Investigating",
                      impact=admit.impact, identified_at=admit.state_timestamp, actions=f"{admit.note}{done}",
                      eta="automatic remediation running" if remediate else "awaiting on-call")
+        if sev == Severity.P3:  # the runbook's matrix: next business day, by email; never a page
+            quiet: dict[str, Any] = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary,
+                                     "team": self.team}
+            return {**quiet, "outcome": outcome.outcome} if outcome else quiet
         event = pagerduty.trigger_event(
             self._routing_key(), admit.dedup_key, summary=summary,
             source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
@@ -77,25 +139,32 @@ class Pager:
             custom_details={
                 "incident_id": admit.incident_id, "priority": sev.value,
                 "priority_meaning": sev.description, "response_time": sev.response_time,
-                "escalation": sev.escalation, "alarm": admit.alarm, "alarm_reason": admit.reason,
+                "escalation": sev.escalation, "team": self.team, "alarm": admit.alarm,
+                "alarm_reason": admit.reason,
                 "mode": admit.mode, "mode_note": admit.mode_note or None,
                 "automation": admit.note, "diagnosis": diagnosis,
                 **({"automation_outcome": outcome.to_json()} if outcome else {}),
+                **({"security_event": admit.security_event} if admit.security_event else {}),
             },
+            links=self._links(admit),
         )
-        answer = self._post(event)
-        sent = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer, "summary": summary}
+        answer = self._post(pagerduty.trim(event))
+        sent: dict[str, Any] = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer,
+                                "summary": summary, "team": self.team}
         return {**sent, "outcome": outcome.outcome} if outcome else sent
 
     def resolve(self, admit: Decision, restore: Outcome | None = None) -> dict[str, Any]:
         # what the runbook's on-resolve step will undo, and when (e.g. the autoscaling floor going back)
         actions = f"{admit.note}; {restore.message}" if restore and restore.message else admit.note
-        self._status(_incident(admit), status="Resolved", impact="none: the alarm returned to OK",
+        self.team = admit.team
+        self._status(_incident(admit), admit.severity, status="Resolved", impact="none: the alarm returned to OK",
                      identified_at=admit.opened_at or admit.state_timestamp, actions=actions,
                      eta="resolved",
                      next_update_minutes=None)
+        if admit.severity == Severity.P3:  # never paged: nothing to resolve in PagerDuty
+            return {"sent": "status-update", "dedup_key": admit.dedup_key, "team": self.team}
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit.dedup_key))
-        return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer}
+        return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer, "team": self.team}
 
     def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool, resolved: bool = False,
                 already_paged: bool = False, quiet: bool = False, escalate: bool = False) -> dict[str, Any]:
@@ -104,18 +173,19 @@ class Pager:
         already. quiet (a scheduled run): nothing at all unless a person must act. escalate (the runbook failed or
         timed out): one step up the matrix (P2 -> P1), even when the page carried the outcome."""
         message = str(outcome.message or outcome.outcome)
+        self.team = admit.team
         if quiet and not needs_person:
             return {"sent": None}
         if resolved:
-            self._status(_incident(admit), status="Resolved", impact="none: the alarm returned to OK",
+            self._status(_incident(admit), admit.severity, status="Resolved", impact="none: the alarm returned to OK",
                          identified_at=admit.state_timestamp,
                          actions=f"{message} (the alarm was resolved while the automation ran; not paged again)",
                          eta="resolved", next_update_minutes=None)
             return {"sent": None}
-        self._status(_incident(admit), status="Identified" if needs_person else "Monitoring",
+        self._status(_incident(admit), admit.severity, status="Identified" if needs_person else "Monitoring",
                      impact=admit.impact, identified_at=admit.state_timestamp, actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
-        if not needs_person or (already_paged and not escalate):
+        if not needs_person or (already_paged and not escalate) or admit.severity == Severity.P3:  # P3: status only
             return {"sent": None}
         sev, why = Severity(admit.severity), ""
         if escalate and sev.escalated != sev:
@@ -125,36 +195,58 @@ class Pager:
             self._routing_key(), admit.dedup_key, summary=summary,
             source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
             component=admit.target, group=self.group, event_class=admit.condition,
-            custom_details={"incident_id": admit.incident_id, "outcome": outcome.to_json(), "priority": sev.value,
-                            **({"escalated_from": admit.severity} if why else {})},
+            custom_details={"incident_id": admit.incident_id, "team": self.team, "outcome": outcome.to_json(),
+                            "priority": sev.value, **({"escalated_from": admit.severity} if why else {})},
+            links=self._links(admit),
         )
-        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary}
+        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary,
+                "team": self.team}
+
+    def change(self, admit: Decision, outcome: Outcome) -> dict[str, Any]:
+        """A change the automation made (a scale, a snapshot, a backup): a PagerDuty change event, on the
+        service's timeline; it notifies no one. None for a P3 incident: P3 makes no PagerDuty request."""
+        self.team = admit.team
+        if admit.severity == Severity.P3:
+            return {"sent": None}
+        summary = (f"{self.group} {admit.target}: {admit.runbook} {outcome.outcome} - "
+                   f"{outcome.message or outcome.outcome}")
+        event = pagerduty.change_event(
+            self._routing_key(), summary=summary, source=f"{self.group}/{admit.target}",
+            timestamp=self.now.isoformat(),
+            custom_details={"incident_id": admit.incident_id, "runbook": admit.runbook, "team": self.team,
+                            "outcome": outcome.outcome, "trigger": admit.condition, "execution": self.execution},
+            links=self._links(admit))
+        answer = self._post(event, pagerduty.change_url(self.events_url))
+        return {"sent": "change", "summary": summary, "pagerduty": answer, "team": self.team}
 
     def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str) -> dict[str, Any]:
         """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up."""
-        sev = Severity(admit.severity)
+        sev, self.team = Severity(admit.severity), admit.team
         up = sev.escalated
         why = (f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
                f"{admit.runbook} succeeded ({done})")
-        self._status(_incident(admit), status="Identified", impact=admit.impact, identified_at=admit.state_timestamp,
-                     actions=why, eta="on-call to act")
+        self._status(_incident(admit), severity=up.value, status="Identified", impact=admit.impact,
+                     identified_at=admit.state_timestamp, actions=why, eta="on-call to act")
         event = pagerduty.trigger_event(
             self._routing_key(), admit.dedup_key, summary=f"[{up.value}] {self.group} {admit.target}: {why}",
             source=f"{self.group}/{admit.target}", severity=up.pagerduty_severity, component=admit.target,
             group=self.group, event_class=admit.condition,
-            custom_details={"incident_id": admit.incident_id, "priority": up.value, "escalated_from": sev.value,
-                            "alarm": admit.alarm, "alarm_state": alarm_state, "runbook_outcome": done})
+            custom_details={"incident_id": admit.incident_id, "team": self.team, "priority": up.value,
+                            "escalated_from": sev.value, "alarm": admit.alarm, "alarm_state": alarm_state,
+                            "runbook_outcome": done},
+            links=self._links(admit))
         return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "escalated_to": up.value}
 
     def alerts(self, admit: Decision, alerts: list[Alert]) -> list[str]:
         """A runbook's own alerts (e.g. one per stale lock): P0-P2 to PagerDuty on their own dedup keys, P3 as a
         status update only (the runbook's matrix: next business day, by email). Returns what was sent."""
         sent = []
+        self.team = admit.team
         for alert in alerts:
             dedup = naming.dedup_key(self.config.customer, alert.key)
             if alert.severity == Severity.P3:
                 if alert.action == "trigger":
-                    self._status(f"{_incident(admit)}-{alert.key}"[:200], status="Identified",
+                    self._status(f"{_incident(admit)}-{alert.key}"[:200], alert.severity, status="Identified",
                                  impact=f"P3 ({Severity.P3.response_time}): {alert.summary}",
                                  identified_at=self.now.isoformat(), actions=admit.note, eta="on-call to act")
                     sent.append(f"status-update P3 {alert.key}")
@@ -168,7 +260,8 @@ class Pager:
                     source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
                     component=admit.target, group=self.group, event_class=admit.runbook or admit.condition,
                     custom_details={**alert.details, "incident_id": admit.incident_id, "priority": sev.value,
-                                    "response_time": sev.response_time, "runbook": admit.runbook}))
+                                    "response_time": sev.response_time, "runbook": admit.runbook, "team": self.team},
+                    links=self._links(admit)))
             sent.append(f"{alert.action} {alert.severity} {alert.key}")
         return sent
 
@@ -177,22 +270,27 @@ class Pager:
         given = state.get("admit")
         admit: dict[str, Any] = given if isinstance(given, dict) else {}
         name, message = explain(state.get("error"))
+        team = admit.get("team")
+        self.team = team if isinstance(team, str) and team in self.config.paging.teams else "infrastructure"
         dedup = admit.get("dedup_key") or naming.dedup_key(self.config.customer, f"automation/{_event_key(state)}")
         incident = admit.get("incident_id") or f"{self.config.customer}-automation-{execution}"
         subject = f"{admit.get('target')} " if admit.get("target") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
         # The status update goes first: if PagerDuty (or its key) is what failed, subscribers still hear of it.
-        self._status(incident, status="Investigating", impact=admit.get("impact") or "unknown: the automation failed",
+        self._status(incident, Severity.P1.value, status="Investigating",
+                     impact=admit.get("impact") or "unknown: the automation failed",
                      identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
                      eta="on-call to act")
         event = pagerduty.trigger_event(
             self._routing_key(), dedup, summary=summary, source=f"{self.group}/remediation",
             severity=Severity.P1.pagerduty_severity, group=self.group, event_class="automation-failed",
             custom_details={"incident_id": incident, "execution": execution, "error": name, "message": message,
-                            "alarm": admit.get("alarm")},
+                            "alarm": admit.get("alarm"), "team": self.team},
+            links=self._links(alarm=admit.get("alarm") if isinstance(admit.get("alarm"), str)
+                              and admit.get("condition") != "schedule" else None),
         )
         answer = self._post(event)
-        return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary}
+        return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
 
 
 def outcome_of(raw: object) -> Outcome:
@@ -201,6 +299,11 @@ def outcome_of(raw: object) -> Outcome:
         return Outcome.model_validate(raw) if isinstance(raw, dict) else Outcome()
     except ValidationError:
         return Outcome()
+
+
+def _severity_of(pagerduty_severity: object) -> str:
+    """critical -> P0 ... (the fallback's severity attribute); unknown -> ""."""
+    return next((s.value for s in Severity if s.pagerduty_severity == pagerduty_severity), "")
 
 
 def _incident(admit: Decision) -> str:

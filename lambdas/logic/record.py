@@ -51,6 +51,9 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
                                          escalate=failed and decision == "remediate")["sent"] is not None
             if outcome.alerts:
                 result.alerts = pager.alerts(admit, outcome.alerts)
+            # a change the automation made (the runbook declares which outcomes are changes): PagerDuty's timeline
+            if runbook(admit.runbook).made_change(result.outcome):
+                result.change_event = pager.change(admit, outcome)["sent"] == "change"
         except Exception as exc:  # noqa: BLE001 - recorded, then raised below as PagingFailed
             state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__,
                                                                        "Cause": str(exc)}}

@@ -36,5 +36,13 @@ def message(*, incident_id: str, status: str, impact: str, identified_at: str, c
     ])
 
 
-def publish(sns: Any, topic_arn: str, incident_id: str, text: str) -> None:
-    sns.publish(TopicArn=topic_arn, Subject=subject(incident_id), Message=text)
+def attributes(**values: str) -> dict[str, dict[str, str]]:
+    """SNS message attributes subscribers can filter on (customer, severity, status, team, kind); empty values
+    are left out (SNS refuses an empty String attribute)."""
+    return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
+
+
+def publish(sns: Any, topic_arn: str, incident_id: str, text: str,
+            attributes: dict[str, dict[str, str]] | None = None) -> None:
+    sns.publish(TopicArn=topic_arn, Subject=subject(incident_id), Message=text,
+                **({"MessageAttributes": attributes} if attributes else {}))

@@ -1,5 +1,6 @@
 """The events respond is started with, as EventBridge delivers them: a CloudWatch "Alarm State Change", or a
-"Scheduled Event" of one of the stack's schedule rules.
+"Scheduled Event" of one of the stack's schedule rules, or a CloudTrail event of a security event kind
+(catalog/security.py).
 
 The envelope mirrors Powertools' EventBridgeModel. It is declared here rather than imported from
 aws_lambda_powertools.utilities.parser.models because importing that package builds every event
@@ -68,3 +69,63 @@ class ScheduledEvent(BaseModel):
     resources: list[Arn] = Field(min_length=1, max_length=1)
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
     detail: dict[str, Any] = Field(default_factory=dict, max_length=0)
+
+
+CLOUDTRAIL_PART_MAX_BYTES = 16 * 1024
+
+
+def _bounded_part(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    size = len(json.dumps(value, default=str)) if value is not None else 0
+    if size > CLOUDTRAIL_PART_MAX_BYTES:
+        raise ValueError(f"is {size} bytes serialized, above the limit of {CLOUDTRAIL_PART_MAX_BYTES}")
+    return value
+
+
+class UserIdentity(BaseModel):
+    """Who made the call. An AWS service has no ARN (invokedBy); a failed sign-in may hide the user name."""
+
+    type: str = Field(default="", max_length=64)
+    arn: Arn | None = None
+    accountId: str | None = Field(default=None, max_length=12)
+    principalId: str | None = Field(default=None, max_length=256)
+    userName: str | None = Field(default=None, max_length=256)
+    invokedBy: str | None = Field(default=None, max_length=256)
+
+
+class CloudTrailDetail(BaseModel):
+    """The CloudTrail record in an "AWS API Call via CloudTrail" or "AWS Console Sign In via CloudTrail" event.
+    Fields not listed (sessionContext, tlsDetails, ...) are ignored; the listed free-form parts are bounded."""
+
+    eventSource: str = Field(min_length=1, max_length=128)
+    eventName: str = Field(min_length=1, max_length=128)
+    eventTime: datetime
+    awsRegion: str = Field(default="", max_length=32)
+    eventID: str | None = Field(default=None, max_length=128)
+    userIdentity: UserIdentity
+    sourceIPAddress: str | None = Field(default=None, max_length=256)  # an IP, or a service's name
+    userAgent: str | None = Field(default=None, max_length=1024)
+    errorCode: str | None = Field(default=None, max_length=256)
+    errorMessage: str | None = Field(default=None, max_length=1024)
+    requestParameters: dict[str, Any] | None = None
+    responseElements: dict[str, Any] | None = None
+    additionalEventData: dict[str, Any] | None = None
+
+    @field_validator("requestParameters", "responseElements", "additionalEventData")
+    @classmethod
+    def _bounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _bounded_part(value)
+
+
+class CloudTrailEvent(BaseModel):
+    """A CloudTrail event as EventBridge delivers it (the security events of catalog/security.py)."""
+
+    version: str = Field(max_length=16)
+    id: str = Field(max_length=128)
+    source: str = Field(pattern=r"^aws\.[a-z0-9-]{1,60}$")
+    account: str = Field(max_length=12)
+    time: datetime
+    region: str = Field(max_length=32)
+    resources: list[Arn] = Field(default_factory=list, max_length=10)
+    detail_type: Literal["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"] = \
+        Field(alias="detail-type")
+    detail: CloudTrailDetail

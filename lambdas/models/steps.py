@@ -73,6 +73,8 @@ class Decision(StepModel):
     child_execution_name: str | None = None
     opened_at: str | None = None
     restore_input: dict[str, Any] | None = None
+    # a security event (lambdas/logic/security.py): who did what where, its burst window; on the page
+    security_event: dict[str, Any] | None = None
 
 
 class ScalableTarget(StepModel):
@@ -204,6 +206,7 @@ class RecordResult(StepModel):
     paged: bool | None = None
     alerts: list[str] | None = None  # the runbook's own alerts sent: "<action> <severity> <key>"
     recheck: bool | None = None  # respond looks at the alarm again after paging.recheck_minutes
+    change_event: bool | None = None  # a PagerDuty change event was sent for the change the runbook made
     page_error: str | None = None
 
 

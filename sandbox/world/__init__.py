@@ -11,8 +11,9 @@ This package only iterates over the kinds.
 
 import importlib
 from types import ModuleType
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from catalog.kinds import KINDS
 
@@ -26,7 +27,17 @@ class PagerDutyWorld(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_status: int = Field(default=500, ge=400, le=599, description="what PagerDuty answers")
-    failures: int = Field(default=1000, ge=1, description="for this many requests, then it recovers")
+    failures: int = Field(default=0, ge=0, description="for this many requests, then it recovers (with "
+                                                       "responses: none unless given; else 1000)")
+    # PagerDuty's replies, request by request (e.g. [429, 500, 202]); after the list runs out it answers 202
+    responses: list[Annotated[int, Field(ge=200, le=599)]] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _outage_by_default(self) -> "PagerDutyWorld":
+        # {"pagerduty": {}} or {"fail_status": 503} keeps meaning an outage of 1000 requests, as before
+        if "failures" not in self.model_fields_set and not self.responses:
+            self.failures = 1000
+        return self
 
 
 World = create_model(  # type: ignore[call-overload]

@@ -18,6 +18,10 @@ class EcsServiceWorld(BaseModel):
     max: int | None = Field(default=None, ge=0)
     autoscaling: bool = Field(default=False, description="register an Application Auto Scaling target")
     tasks_fail_to_start: bool = Field(default=False, description="new tasks never reach RUNNING")
+    log_group_exists: bool = Field(default=True, description="false: the service's log group (ecs.services[]"
+                                                             ".log_group) is missing, so the diagnosis cannot read it")
+    log_lines: list[str] = Field(default_factory=lambda: list(DEFAULT_LOG_LINES),
+                                 description="what the service's newest log stream holds")
 
     @model_validator(mode="after")
     def _bounds(self):
@@ -25,6 +29,12 @@ class EcsServiceWorld(BaseModel):
             raise ValueError(f"min {self.min} is above max {self.max}")
         return self
 
+
+DEFAULT_LOG_LINES = (
+    "INFO  GET /api/lectures 200 84ms",
+    "WARN  GET /api/lectures/4711/stream 200 2310ms (slow)",
+    "ERROR POST /api/quiz/answers 500: upstream request timeout",
+)
 
 KEY = "ecs"  # world.ecs in scenario files and in the report
 Spec = EcsServiceWorld
@@ -65,11 +75,14 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
     ecs = clients("ecs")
     cluster = config.ecs.cluster
     ecs.create_cluster(clusterName=cluster)
-    ecs.register_task_definition(family="lecture-backend", containerDefinitions=[
+    ecs.register_task_definition(family="lecture-backend", requiresCompatibilities=["FARGATE"], cpu="256",
+                                 memory="512", networkMode="awsvpc", containerDefinitions=[
         {"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}])
-    aas = clients("application-autoscaling")
+    aas, logs = clients("application-autoscaling"), clients("logs")
     for svc in config.ecs.services:
         spec = specs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
+        if spec.log_group_exists:
+            _write_logs(logs, svc.log_group, spec.log_lines)
         ecs.create_service(cluster=cluster, serviceName=svc.name, taskDefinition="lecture-backend",
                            desiredCount=spec.desired, launchType="FARGATE")
         service = _ecs_backend(account, region).services[f"{cluster}:{svc.name}"]
@@ -79,6 +92,18 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
             aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{svc.name}",
                                          ScalableDimension="ecs:service:DesiredCount",
                                          MinCapacity=svc.min_tasks, MaxCapacity=svc.max_tasks)
+
+
+def _write_logs(logs, group: str, lines: list[str]) -> None:
+    """The service's log group with one stream (awslogs: <prefix>/<container>/<task id>) holding ``lines``."""
+    stream = "ecs/backend/0123456789abcdef0123456789abcdef"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    if lines:
+        now = int(datetime.now(UTC).timestamp() * 1000)
+        logs.put_log_events(logGroupName=group, logStreamName=stream,
+                            logEvents=[{"timestamp": now - (len(lines) - i) * 1000, "message": line}
+                                       for i, line in enumerate(lines)])
 
 
 def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:

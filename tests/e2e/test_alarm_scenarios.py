@@ -17,8 +17,9 @@ def test_alarm_then_ok_scales_out_once_pages_and_resolves(run_scenario):
                                   "desiredCount": 3})]
     assert report["world"]["ecs"]["lecture-backend-service"] == {"desired": 3, "running": 3, "min": 2, "max": 6}
     # and one trigger then one resolve, on the same dedup_key
-    assert [p["event_action"] for p in report["pages"]] == ["trigger", "resolve"]
-    assert report["pages"][0]["dedup_key"] == report["pages"][1]["dedup_key"]
+    # (and the scale as a change event on PagerDuty's timeline in between)
+    assert [p["kind"] for p in report["pages"]] == ["trigger", "change", "resolve"]
+    assert report["pages"][0]["dedup_key"] == report["pages"][-1]["dedup_key"]
     trigger = report["pages"][0]["payload"]
     assert trigger["severity"] == "warning" and trigger["custom_details"]["priority"] == "P2"
     assert trigger["custom_details"]["diagnosis"]["desired"] == 2  # the diagnosis travels with the page
@@ -34,7 +35,7 @@ def test_the_same_alarm_event_delivered_three_times_acts_and_pages_once(run_scen
     report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3)]})
     assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
     # exactly one alert delivered: one request, answered 202
-    assert [(p["event_action"], p["http_status"]) for p in report["pages"]] == [("trigger", 202)]
+    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202)]
     decisions = sorted((e["output"] or {}).get("decision") for e in executions(report, "-respond"))
     assert decisions == ["duplicate", "duplicate", "remediate"]
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
@@ -48,7 +49,7 @@ def test_service_at_maximum_is_refused_explicitly_and_paged(run_scenario):
     assert runbook["output"]["outcome"] == "refused"
     assert "already at its maximum of 6 tasks" in runbook["output"]["message"]
     # the refusal is paged on the same alert, not just logged
-    assert [p["event_action"] for p in report["pages"]] == ["trigger", "trigger"]
+    assert [p["kind"] for p in report["pages"]] == ["trigger", "trigger"]
     assert "already at its maximum of 6 tasks" in report["pages"][1]["payload"]["summary"]
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 6
 
@@ -125,8 +126,9 @@ def test_pagerduty_outage_does_not_hold_back_the_remediation_and_is_not_silent(r
 
 def test_ok_after_insufficient_data_still_resolves_the_open_incident(run_scenario):
     report = run_scenario({"steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "INSUFFICIENT_DATA"), alarm(CPU_HIGH, "OK")]})
-    assert [p["event_action"] for p in report["pages"]] == ["trigger", "resolve"]
-    assert report["pages"][0]["dedup_key"] == report["pages"][1]["dedup_key"]
+    # (and the scale as a change event on PagerDuty's timeline in between)
+    assert [p["kind"] for p in report["pages"]] == ["trigger", "change", "resolve"]
+    assert report["pages"][0]["dedup_key"] == report["pages"][-1]["dedup_key"]
     resolved = executions(report, "-respond")[-1]["output"]
     trigger_incident = report["pages"][0]["payload"]["custom_details"]["incident_id"]
     assert resolved["outcome"] == "resolved" and resolved["incident_id"] == trigger_incident

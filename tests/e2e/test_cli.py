@@ -84,7 +84,7 @@ def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
     proc = _sandbox("run", str(ROOT / "scenarios" / "at-maximum.json"), "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
-    assert set(report) == {"customer", "executions", "actions", "pages", "notifications", "world"}
+    assert set(report) == {"customer", "executions", "actions", "pages", "notifications", "sns_pages", "world"}
     assert report["actions"] == [] and "already at its maximum of 6 tasks" in report["pages"][-1]["payload"]["summary"]
 
 

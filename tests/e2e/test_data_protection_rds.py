@@ -36,8 +36,8 @@ def test_rds_alarm_takes_a_snapshot_that_becomes_available_pages_with_the_diagno
     assert snapshots(report)[run["snapshot"]]["created_by_automation"] is True
     creates = [a for a in report["actions"] if a["operation"] == "CreateDBClusterSnapshot"]
     assert [c["params"]["DBClusterSnapshotIdentifier"] for c in creates] == [run["snapshot"]]
-    trigger, resolve = report["pages"]
-    assert (trigger["event_action"], resolve["event_action"]) == ("trigger", "resolve")
+    trigger, change, resolve = report["pages"]
+    assert (trigger["kind"], change["kind"], resolve["kind"]) == ("trigger", "change", "resolve")
     assert trigger["dedup_key"] == resolve["dedup_key"] == f"lecture-dhbw/{CPU_HIGH}"
     assert trigger["payload"]["custom_details"]["priority"] == "P2"
     diagnosis = trigger["payload"]["custom_details"]["diagnosis"]
@@ -51,7 +51,7 @@ def test_rds_alarm_takes_a_snapshot_that_becomes_available_pages_with_the_diagno
 def test_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(run_scenario):
     report = run_scenario({"steps": [alarm()]})
     [run] = runs(report)
-    [trigger] = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    [trigger] = [p for p in report["pages"] if p["kind"] == "trigger"]
     assert run["snapshot"] in json.dumps(trigger["payload"])  # the snapshot was taken before the page went out
 
 
@@ -115,7 +115,7 @@ def test_a_cluster_that_stays_busy_fails_clearly_and_is_paged(run_scenario):
     assert run["outcome"] == "cluster_busy" and "stayed busy (status backing-up) through 6 checks" in run["message"]
     assert not [a for a in report["actions"] if a["operation"] == "CreateDBClusterSnapshot"]
     assert not [s for s in snapshots(report).values() if s["created_by_automation"]]
-    triggers = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
     assert any("stayed busy" in p["payload"]["summary"] for p in triggers), [p["payload"]["summary"] for p in triggers]
 
 
@@ -172,7 +172,8 @@ def test_the_daily_schedule_takes_an_auto_snapshot_once_per_firing_and_pages_nob
     assert run["snapshot"].startswith("lecture-dhbw-auto-") and run["tags"]["trigger"] == "schedule"
     assert run["pruned"] == ["lecture-dhbw-auto-20261101-020000-aaaaaa"]
     assert snapshots(report)[run["snapshot"]]["status"] == "available"
-    assert report["pages"] == []  # a successful scheduled run needs nobody
+    # a successful scheduled run needs nobody: only the snapshot's change event (it notifies no one)
+    assert [(p["kind"], p["team"]) for p in report["pages"]] == [("change", "infrastructure")]
 
 
 def test_a_scheduled_snapshot_of_a_busy_cluster_is_paged_at_p2(run_scenario):
@@ -180,7 +181,7 @@ def test_a_scheduled_snapshot_of_a_busy_cluster_is_paged_at_p2(run_scenario):
                            "steps": [{"schedule": "snapshot-rds-cluster"}]})
     [run] = runs(report)
     assert run["outcome"] == "cluster_busy"
-    [page] = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    [page] = [p for p in report["pages"] if p["kind"] == "trigger"]
     assert page["payload"]["summary"].startswith("[P2]") and page["payload"]["severity"] == "warning"
     assert "stayed busy" in page["payload"]["summary"]
     assert page["payload"]["custom_details"]["outcome"]["outcome"] == "cluster_busy"

@@ -31,7 +31,7 @@ def test_stale_alarm_delivered_after_a_later_ok_is_ignored(run_scenario):
     report = run_scenario({"steps": [event("OK", "ALARM", "10:05:00.000", "ev-ok"),
                                      event("ALARM", "OK", "10:00:00.000", "ev-alarm")]})
     assert report["actions"] == [] and executions(report, "-scale-ecs-service") == []
-    assert [p["event_action"] for p in report["pages"]] == ["resolve"]
+    assert [p["kind"] for p in report["pages"]] == ["resolve"]
     ok, stale = executions(report, "-respond")
     assert ok["output"]["outcome"] == "resolved"
     assert stale["status"] == "SUCCEEDED" and stale["output"]["decision"] == "ignore"
@@ -49,7 +49,7 @@ def test_alarm_ok_alarm_within_one_second_are_distinct_incidents(run_scenario):
     assert not [p for p in report["pages"] if "automation failed" in p.get("payload", {}).get("summary", "")]
     first, second = executions(report, "-scale-ecs-service")
     assert first["name"] != second["name"]
-    triggers = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
     incidents = [p["payload"]["custom_details"]["incident_id"] for p in triggers]
     assert len(set(incidents)) == 2, incidents
     # the second episode is within the cooldown: refused, not a collision
@@ -62,7 +62,7 @@ def test_malformed_event_redelivered_five_times_opens_one_alert(run_scenario):
     report = run_scenario({"steps": [{"event": bad, "deliveries": 5}]})
     failed = executions(report, "-respond")
     assert len(failed) == 5 and {e["status"] for e in failed} == {"FAILED"}
-    triggers = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
     assert len(triggers) == 5
     assert len({p["dedup_key"] for p in triggers}) == 1
     assert report["actions"] == []
@@ -72,7 +72,7 @@ def test_insufficient_data_between_two_alarms_keeps_the_first_incident_open(run_
     report = run_scenario({"steps": [alarm("OK"), alarm("ALARM"), alarm("INSUFFICIENT_DATA"), alarm("ALARM"),
                                      alarm("OK")]})
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
-    triggers = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
     first_incident = triggers[0]["payload"]["custom_details"]["incident_id"]
     # the second ALARM continues the open incident (a second runbook run, its own execution name)
     assert {p["payload"]["custom_details"]["incident_id"] for p in triggers} == {first_incident}

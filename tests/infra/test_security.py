@@ -12,6 +12,7 @@ from cdk_nag import AwsSolutionsChecks
 import app as cdk_app
 from catalog import RUNBOOKS, naming
 from catalog.runbooks import scheduled_runs
+from catalog.security import SECURITY_EVENTS
 from customers import known_customers, load_customer
 from stacks.remediation_stack import RemediationStack
 from tests.infra.conftest import resources
@@ -93,7 +94,8 @@ def test_every_rule_matches_the_customers_account_and_region_only(templates, cus
     c = load_customer(customer)
     every_rule = resources(templates[customer], "AWS::Events::Rule").values()
     rules = [r for r in every_rule if "EventPattern" in r["Properties"]]
-    assert len(rules) == 2  # the alarms' and the mode switch's; the others are the runbooks' schedules
+    # the alarms', the mode switch's and one per security event kind; the others are the runbooks' schedules
+    assert len(rules) == 2 + len(SECURITY_EVENTS)
     assert len(every_rule) - len(rules) == len(scheduled_runs(c))
     for rule in rules:
         pattern = rule["Properties"]["EventPattern"]
@@ -201,8 +203,9 @@ def test_workflow_log_groups_outlive_the_stack(templates, customer):
 def test_changes_of_the_mode_switch_reach_a_workflow_without_lambda(templates):
     template = templates["dhbw"]
     parameter = "/lecture/dhbw/remediation/mode"
+    # (the security rule for the mode switch matches the same calls: it pages, this one notifies)
     [rule] = [r for r in resources(template, "AWS::Events::Rule").values()
-              if r["Properties"].get("EventPattern", {}).get("source") == ["aws.ssm"]]
+              if r["Properties"].get("Name") == "lecture-dhbw-mode-changes"]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
     by_event = {e: alt["requestParameters"] for alt in pattern["detail"]["$or"] for e in alt["eventName"]}
@@ -257,10 +260,12 @@ def test_the_routing_key_is_readable_only_by_name_and_only_by_the_paging_functio
     # given the paging functions' statements on Secrets Manager
     secrets = [s for s in _policy_statements(templates["dhbw"], role)
                if any(a.startswith("secretsmanager:") for a in _actions(s))]
-    # then they may only read the value of the routing key (Secrets Manager adds 6 random characters)
+    # then they may only read the value of the teams' routing keys (Secrets Manager adds 6 random characters)
     assert [(_actions(s), s["Resource"]) for s in secrets] == [
         (["secretsmanager:GetSecretValue"],
-         "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????")]
+         ["arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????",
+          "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-security-routing-key-"
+          "??????"])]
     others = [s for r in ("RespondAdmitFunctionRole", "RunbookscaleecsserviceFunctionRole")
               for s in _policy_statements(templates["dhbw"], r) if "secretsmanager" in json.dumps(s)]
     assert others == []

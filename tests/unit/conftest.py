@@ -112,14 +112,14 @@ def world(session, dhbw, table, ssm, pd, monkeypatch):
             self.table, self.ssm, self.pd, self.config = table, ssm, pd, dhbw
             self.store = Store(table, NOW)
             self.pager = Pager(config=dhbw, sns=session.client("sns"), topic_arn=topic_arn,
-                               events_url=pd.events_url, routing_key=lambda: ROUTING_KEY, now=NOW,
+                               events_url=pd.events_url, routing_key=lambda team: ROUTING_KEY, now=NOW,
                                send=functools.partial(pagerduty.send, sleep=lambda s: None))
 
         def admit(self, event):
             return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER)
 
         def status_updates(self) -> list[dict]:
-            """Every SNS notification published so far: {"Subject", "Message"}."""
+            """Every SNS notification published so far: {"Subject", "Message", "Attributes" (name -> value)}."""
             got = []
             while True:
                 messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -127,7 +127,8 @@ def world(session, dhbw, table, ssm, pd, monkeypatch):
                     return got
                 for m in messages:
                     body = json.loads(m["Body"])
-                    got.append({"Subject": body.get("Subject"), "Message": body["Message"]})
+                    got.append({"Subject": body.get("Subject"), "Message": body["Message"],
+                                "Attributes": {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()}})
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
 
     return World()

@@ -109,3 +109,27 @@ def test_rds_alarms_are_p2_and_snapshot_first():
     assert [a.condition for a in rds.alarm_kinds] == ["connections-high", "cpu-high", "memory-low"]
     assert all(a.severity == "P2" and a.impact and a.runbook == "snapshot-rds-cluster" for a in rds.alarm_kinds)
     assert RUNBOOKS["snapshot-rds-cluster"].runs_before_page
+
+
+def test_api_and_distribution_are_instances_only_when_named_and_their_global_arns_are_the_customers():
+    base = load_all()[0]
+    assert KINDS["api_gateway"].instances(base) == () and KINDS["cloudfront"].instances(base) == ()
+    assert resolve("api_gateway", base) == [] and resolve("cloudfront", base) == []
+    named = type(base).model_validate({**base.model_dump(), "api": {"name": "lecture-api"},
+                                       "cdn": {"distribution_id": "E2QWRUHAPOMQZL"}})
+    assert KINDS["api_gateway"].instances(named) == ("lecture-api",)
+    # API Gateway ARNs carry the region and no account; CloudFront's the account and no region
+    assert all(a.startswith(f"arn:aws:apigateway:{named.region}::/restapis") for a in resolve("api_gateway", named))
+    assert resolve("cloudfront", named) == [f"arn:aws:cloudfront::{named.account}:distribution/E2QWRUHAPOMQZL"]
+    # CloudFront's metrics exist in us-east-1 only: outside it the distribution gets no alarms
+    assert KINDS["cloudfront"].instances(named) == ()
+    east = type(base).model_validate({**named.model_dump(), "region": "us-east-1"})
+    assert KINDS["cloudfront"].instances(east) == ("E2QWRUHAPOMQZL",)
+
+
+def test_a_bad_api_or_distribution_in_the_customer_file_names_the_field():
+    base = load_all()[0].model_dump()
+    with pytest.raises(ValueError, match="cdn.distribution_id"):
+        type(load_all()[0]).model_validate({**base, "cdn": {"distribution_id": "not an id"}})
+    with pytest.raises(ValueError, match="api.name"):
+        type(load_all()[0]).model_validate({**base, "api": {"name": ""}})

@@ -163,16 +163,20 @@ def test_body_that_is_not_json_is_rejected(pd):
     assert pd.requests[0]["body"] == "{not json"
 
 
-def test_change_event_path_is_absent_from_the_carried_spec_so_it_answers_404(pd):
-    # given: the carried OpenAPI document defines only /enqueue, no /change/enqueue
-    assert list(SPEC["paths"]) == ["/enqueue"]
-    change = {"routing_key": ROUTING_KEY, "payload": {"summary": "Deployed remediation v2"}}
+def test_change_events_are_validated_against_the_carried_spec(pd):
+    # given: the carried OpenAPI document (copied from the reference) defines /change/enqueue
+    assert list(SPEC["paths"]) == ["/enqueue", "/change/enqueue"]
+    change = {"routing_key": ROUTING_KEY, "payload": {"summary": "scaled lecture-backend-service from 2 to 3"},
+              "links": [{"href": "https://eu-central-1.console.aws.amazon.com/ecs/", "text": "service"}]}
+    bad = {"routing_key": ROUTING_KEY, "payload": {"summary": "x", "severity": "error"}}  # no severity there
     # when
-    status, _ = post(pd.change_url, change)
+    status, answer = post(pd.change_url, change)
+    bad_status, bad_answer = post(pd.change_url, bad)
     # then
     assert pd.change_url.endswith("/v2/change/enqueue")
-    assert status == 404
-    assert pd.accepted == []
+    assert status == 202 and answer["status"] == "success" and "dedup_key" not in answer
+    assert bad_status == 400 and any("payload" in e for e in bad_answer["errors"])
+    assert pd.accepted == [change]
 
 
 def test_change_events_are_validated_once_the_spec_defines_the_path(tmp_path, monkeypatch):

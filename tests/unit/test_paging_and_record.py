@@ -170,9 +170,12 @@ def test_automation_failed_still_publishes_the_status_update_when_pagerduty_is_d
         world.pager.automation_failed({"error": INVALID_EVENT_ERROR}, execution="exec-42")
     # then subscribers hear of it even though the page could not be sent
     assert world.pd.accepted == [] and len(world.pd.requests) == 3
-    [update] = world.status_updates()
+    [update, fallback] = world.status_updates()
     assert "- Current actions: automation failed (InvalidEvent): malformed alarm event: field 'detail.state': " \
            "Field required" in update["Message"].splitlines()
+    # and a page saying PagerDuty failed follows, with the summary that could not be sent
+    assert fallback["Attributes"]["kind"] == "page-fallback"
+    assert "Summary: [P1] lecture-dhbw automation failed: InvalidEvent" in fallback["Message"]
 
 
 def test_automation_failed_after_admit_pages_on_the_alarms_own_alert(world):
@@ -285,8 +288,12 @@ def test_refused_outcome_with_pagerduty_down_is_audited_then_fails_loudly(world)
     assert row["outcome"] == "refused"
     assert row["page_error"].startswith("PagerDutyError: PagerDuty unavailable after 3 attempts")
     # and the status update still went out
-    [update] = world.status_updates()
+    [update, fallback] = world.status_updates()
     assert "Current Status: Identified" in update["Message"].splitlines()
+    # and the page that could not be sent went to the topic, marked as a fallback
+    assert fallback["Attributes"] == {"customer": "dhbw", "severity": "P2", "status": "page-fallback",
+                                      "team": "infrastructure", "kind": "page-fallback"}
+    assert f"automation refused - {message}" in fallback["Message"]
 
 
 def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(world):
@@ -304,19 +311,26 @@ def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(worl
     [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "scaled"
     assert row["page_error"] == "PagerDutyError: PagerDuty rejected the event (400): bad key"
-    assert world.pd.requests == []
+    # no page again: only the change event of the scale (a change notifies no one)
+    assert [r["path"] for r in world.pd.requests] == ["/v2/change/enqueue"]
 
 
-def test_scaled_outcome_does_not_page_but_publishes_monitoring(world):
+def test_scaled_outcome_does_not_page_but_publishes_monitoring_and_a_change_event(world):
     # given
     decision = world.admit(alarm_event("ALARM", "OK"))
     message = "scaled lecture-backend-service from 2 to 3 tasks; 3 of 3 running"
     state = {"admit": decision.to_json(), "remediation": remediation("scaled", message)}
     # when
     result = record(state, store=world.store, pager=world.pager, execution="exec-1")
-    # then
-    assert world.pd.requests == []
-    assert result.paged is False and result.outcome == "scaled"
+    # then no page, only a change event on the service's timeline (accepted by the schema-checking fake)
+    [change] = world.pd.requests
+    assert change["path"] == "/v2/change/enqueue" and change["status"] == 202 and change["errors"] == []
+    assert "event_action" not in change["body"] and change["body"]["routing_key"] == ROUTING_KEY
+    payload = change["body"]["payload"]
+    assert payload["summary"] == f"lecture-dhbw {SERVICE}: scale-ecs-service scaled - {message}"
+    assert payload["custom_details"]["team"] == "infrastructure"
+    assert payload["custom_details"]["incident_id"] == decision.incident_id
+    assert result.paged is False and result.outcome == "scaled" and result.change_event is True
     [update] = world.status_updates()
     assert update["Message"] == template(
         decision.incident_id, status="Monitoring", impact="Performance degradation: lectures may load slowly",

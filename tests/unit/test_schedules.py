@@ -101,7 +101,8 @@ def test_a_scheduled_run_that_went_well_is_audited_and_quiet(world):
     result = record(_run_state(decision, {"outcome": "scaled", "message": "scaled"}), store=world.store,
                     pager=world.pager, execution="e1")
     assert result.outcome == "scaled" and not result.paged
-    assert world.pd.accepted == [] and world.status_updates() == []
+    # no alert and no status update: only the change event of the change it made (it notifies no one)
+    assert [r.get("event_action") for r in world.pd.accepted] == [None] and world.status_updates() == []
     [row] = world.store.audit_trail(decision.incident_id)
     assert row["decision"] == "run" and row["outcome"] == "scaled"
 
@@ -128,7 +129,8 @@ def test_a_runbooks_alerts_page_p2_resolve_and_send_p3_as_a_status_update_only(w
     ]
     result = record(_run_state(decision, {"outcome": "scaled", "message": "ok", "alerts": alerts}),
                     store=world.store, pager=world.pager, execution="e1")
-    trigger, resolve = world.pd.accepted
+    trigger, resolve, change = world.pd.accepted  # then the change event of the "scaled" outcome
+    assert "event_action" not in change
     assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == "lecture-dhbw/state-lock/abc"
     assert trigger["payload"]["severity"] == "warning" and "stale lock abc" in trigger["payload"]["summary"]
     assert trigger["payload"]["custom_details"]["command"] == "terraform force-unlock abc"
