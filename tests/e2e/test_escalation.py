@@ -10,7 +10,8 @@ def _states(report, execution_name):
 
 def test_an_alarm_still_in_alarm_after_the_recheck_is_escalated_to_p1_on_the_same_alert(run_scenario):
     report = run_scenario({"steps": [{"alarm": CPU_HIGH, "state": "ALARM"}]})
-    first, escalated = report["pages"]
+    assert [p["kind"] for p in report["pages"]] == ["trigger", "change", "trigger"]  # the scale's change event
+    first, escalated = [p for p in report["pages"] if p["kind"] == "trigger"]
     assert first["payload"]["severity"] == "warning" and escalated["payload"]["severity"] == "error"
     assert escalated["dedup_key"] == first["dedup_key"] and escalated["event_action"] == "trigger"
     assert "escalated from P2 to P1" in escalated["payload"]["summary"]
@@ -23,8 +24,8 @@ def test_an_alarm_still_in_alarm_after_the_recheck_is_escalated_to_p1_on_the_sam
 
 def test_an_alarm_that_went_ok_meanwhile_is_not_escalated(run_scenario):
     report = run_scenario({"steps": [{"alarm": CPU_HIGH, "state": "ALARM"}, {"alarm": CPU_HIGH, "state": "OK"}]})
-    assert [(p["event_action"], p["payload"]["severity"] if "payload" in p else None) for p in report["pages"]] == [
-        ("trigger", "warning"), ("resolve", None)]
+    assert [(p["kind"], p["payload"].get("severity") if "payload" in p and p["kind"] == "trigger" else None)
+            for p in report["pages"]] == [("trigger", "warning"), ("change", None), ("resolve", None)]
     first = executions(report, "-respond")[0]
     assert first["status"] == "SUCCEEDED" and "escalation" not in first["output"]
 
@@ -32,6 +33,7 @@ def test_an_alarm_that_went_ok_meanwhile_is_not_escalated(run_scenario):
 def test_a_runbook_that_timed_out_is_paged_at_p1(run_scenario):
     report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}},
                            "steps": [{"alarm": CPU_HIGH, "state": "ALARM"}]})
+    assert [p["kind"] for p in report["pages"]] == ["trigger", "trigger"]  # nothing changed: no change event
     first, again = report["pages"]
     assert first["payload"]["severity"] == "warning"
     assert again["payload"]["severity"] == "error" and "escalated from P2" in again["payload"]["summary"]
