@@ -132,6 +132,9 @@ class PagingConfig(_Strict):
     pagerduty_events_url: str = PAGERDUTY_EVENTS_URLS[0]  # the EU service region: PAGERDUTY_EVENTS_URLS[1]
     on_call_contact: str = "On-call engineer (see the PagerDuty rotation)"
     status_update_emails: tuple[str, ...] = ()
+    # How long after a runbook succeeded respond looks at the alarm again: still in ALARM -> the page is escalated
+    # one step (P2 -> P1) on the same alert. null: no re-check.
+    recheck_minutes: int | None = Field(default=15, ge=1, le=720)
 
     @field_validator("pagerduty_events_url")
     @classmethod

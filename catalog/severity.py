@@ -22,6 +22,12 @@ class Severity(StrEnum):
         return _INFO[self][2]
 
     @property
+    def escalated(self) -> "Severity":
+        """One step up the matrix (P2 -> P1); P0 stays P0."""
+        order = list(Severity)
+        return order[max(order.index(self) - 1, 0)]
+
+    @property
     def pagerduty_severity(self) -> str:
         """PagerDuty Events v2 payload.severity for this priority."""
         return _INFO[self][3]

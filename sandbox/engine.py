@@ -55,7 +55,8 @@ class Sandbox:
         self.aws = OfflineAws(self.config.account, self.config.region)
         self.client = self.aws.client
         self.executions_log = ExecutionLog(self.client)
-        self.driver = Driver(customer, self.config, self.client, self.timeline, self.wait_all)
+        self.driver = Driver(customer, self.config, self.client, self.timeline, self.wait_all,
+                             on_step=self._next_step)
         self._started = False
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -75,7 +76,7 @@ class Sandbox:
         self.recorder = Recorder({naming.table_name(self.customer)}, before_after=self._before_after)
         self.observer = Observer(self.timeline, self.recorder, self.pagerduty, self.executions_log)
         self.lambdas = InProcessLambda(self.workdir, on_invoke=self.observer.on_invoke)
-        self.waiter = Waiter(self.executions_log, self.lambdas)
+        self.waiter = Waiter(self.executions_log, self.lambdas, self.clock)
         self.lambdas.install(patches)
         self.clock.install(patches)
         self.executions_log.install(patches)
@@ -93,6 +94,7 @@ class Sandbox:
     def stop(self) -> None:
         if not self._started:
             return
+        self.clock.release()  # the scenario is over: parked waits resume (their time has come)
         try:  # let executions still in flight finish, so no thread outlives the mock it runs on
             self.waiter.wait_idle(min(self.timeout_seconds, 30.0))
         except TimeoutError:
@@ -142,10 +144,21 @@ class Sandbox:
     def start_runbook(self, runbook: str, payload) -> str:
         return self.driver.start_runbook(runbook, payload)
 
+    def _next_step(self) -> None:
+        self.clock.step += 1
+
     def wait_all(self) -> None:
-        """Until no execution is running (children included), then bring the timeline up to date."""
+        """Until no execution is running (children included), then bring the timeline up to date. Waits parked
+        during an earlier step resume now, after this step (see CompressedClock), and are waited for too."""
         self.waiter.wait_idle(self.timeout_seconds)
+        while self.clock.release(before=self.clock.step):
+            self.waiter.wait_idle(self.timeout_seconds)
         self.observer.catch_up()
+
+    def finish(self) -> None:
+        """The scenario is over: parked waits resume, and everything they start runs to its end."""
+        self.clock.release()
+        self.wait_all()
 
     # --- observing -------------------------------------------------------------------------------
     @property
@@ -160,6 +173,7 @@ class Sandbox:
         return self.executions_log.history(execution_arn)
 
     def report(self) -> dict:
+        self.finish()
         if self.observer.updates:
             self.observer.updates.drain()
         return report_mod.build(self.customer, self.executions(), self.recorder.actions, self.pagerduty.requests,

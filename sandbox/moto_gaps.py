@@ -314,11 +314,39 @@ class InProcessLambda:
 
 
 class CompressedClock:
-    """Wait states and Retry intervals take ``factor`` of their time; the simulated seconds are counted."""
+    """Wait states and Retry intervals take ``factor`` of their time; the simulated seconds are counted.
+
+    A wait for the world to change (``PARKED``: respond's re-check of the alarm, minutes after the runbook) would see
+    nothing change in compressed time. It is parked instead: it resumes once the scenario's next step has run (an OK
+    that came in the meantime), or when the scenario ends. ``step`` counts the scenario's steps."""
+
+    PARKED = frozenset({"WaitBeforeRecheck"})
 
     def __init__(self, factor: float = 0.0):
         self.factor = factor
         self.simulated_seconds = 0.0
+        self.step = 0
+        self._parked: list[tuple[int, threading.Event]] = []
+        self._lock = threading.Lock()
+
+    def parked(self) -> int:
+        with self._lock:
+            return sum(1 for _, event in self._parked if not event.is_set())
+
+    def release(self, before: int | None = None) -> int:
+        """Resume the parked waits of steps before ``before`` (all: None); how many resumed."""
+        with self._lock:
+            due = [e for step, e in self._parked if not e.is_set() and (before is None or step < before)]
+            self._parked = [(s, e) for s, e in self._parked if not e.is_set() and e not in due]
+        for event in due:
+            event.set()
+        return len(due)
+
+    def _park(self) -> None:
+        event = threading.Event()
+        with self._lock:
+            self._parked.append((self.step, event))
+        event.wait()
 
     def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -329,6 +357,10 @@ class CompressedClock:
 
         def _wait_interval(self, env, wait_seconds):
             clock.simulated_seconds += wait_seconds
+            state = env.states.context_object.context_object_data.get("State") or {}
+            if state.get("Name") in clock.PARKED:
+                clock._park()
+                return
             if wait_seconds > 0 and clock.factor > 0:
                 env.program_state_event.wait(wait_seconds * clock.factor)
 

@@ -10,9 +10,10 @@ from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_even
 
 
 class Driver:
-    def __init__(self, customer: str, config, client, timeline, wait_all):
+    def __init__(self, customer: str, config, client, timeline, wait_all, on_step=lambda: None):
         self.customer, self.config, self.client, self.timeline = customer, config, client, timeline
         self.wait_all = wait_all
+        self.on_step = on_step  # a new scenario step begins (parked waits of earlier steps resume after it)
         self.bus = None  # the EventBus, set once deployed
         self.state_machines: dict = {}
 
@@ -54,6 +55,7 @@ class Driver:
 
     def deliver(self, event, deliveries: int = 1) -> list:
         """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may."""
+        self.on_step()
         label = event.get("detail-type", "event") if isinstance(event, dict) else "event"
         self.timeline.add("event", f"EventBridge delivers {label!r}" + (f" x{deliveries}" if deliveries > 1 else ""))
         per_delivery: list[list] = [[] for _ in range(deliveries)]
@@ -79,6 +81,7 @@ class Driver:
         name = naming.state_machine_name(self.customer, runbook)
         if name not in self.state_machines:
             raise ValueError(f"no runbook {runbook!r}; deployed: {', '.join(self.state_machines)}")
+        self.on_step()
         self.timeline.add("start", f"operator starts {name} with {json.dumps(payload)}")
         arn = self.client("stepfunctions").start_execution(
             stateMachineArn=self.state_machines[name], input=json.dumps(payload),

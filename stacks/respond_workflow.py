@@ -13,7 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from catalog import KINDS, CustomerConfig, naming
+from catalog import KINDS, CustomerConfig, naming, watched_alarms
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
@@ -36,6 +36,7 @@ class RespondWorkflow(Construct):
             # the longest runbook it waits for, with room for the page and the record; a resolve may also wait
             # for a runbook's cooldown before its on-resolve step (e.g. the floor restore)
             timeout=Duration.seconds(max(3600, 60 * max(rb.runbook.timeout_minutes for rb in runbooks) + 900)
+                                     + 60 * (config.paging.recheck_minutes or 0)
                                      + max((k.cooldown_seconds(config, i) for k in KINDS.values()
                                             for i in k.instances(config)), default=0)),
             comment="CloudWatch alarm state change -> admit -> page -> remediate -> record")
@@ -168,7 +169,7 @@ class RespondWorkflow(Construct):
         page.add_catch(remediate, errors=["States.ALL"], result_path="$.page_error")
         for step in (admit, resolve, record):
             step.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
-        record.next(done)
+        record.next(self._recheck(done, page_failure))
         return admit.next(
             route
             .when(sfn.Condition.string_equals("$.admit.decision", "duplicate"), duplicate)
@@ -177,6 +178,34 @@ class RespondWorkflow(Construct):
             .when(sfn.Condition.string_equals("$.admit.decision", "ignore"), record)
             .when(sfn.Condition.string_equals("$.admit.decision", "run"), remediate)
             .otherwise(page.next(remediate)))
+
+    def _recheck(self, done: sfn.IChainable, page_failure: sfn.IChainable) -> sfn.IChainable:
+        """After a runbook that succeeded: wait paging.recheck_minutes, read the alarm (no Lambda), and escalate the
+        page one step when it is still in ALARM. Record says when ($.record.recheck)."""
+        minutes = self.config.paging.recheck_minutes
+        if not minutes:
+            return done
+        alarms = [f"arn:aws:cloudwatch:{self.config.region}:{self.config.account}:alarm:{name}"
+                  for name in sorted(watched_alarms(self.config))]
+        wait = sfn.Wait(self, "WaitBeforeRecheck", time=sfn.WaitTime.duration(Duration.minutes(minutes)),
+                        comment="give the remediation time to work")
+        read = tasks.CallAwsService(
+            self, "ReadAlarm", service="cloudwatch", action="describeAlarms",
+            parameters={"AlarmNames": S.array(S.string_at("$.admit.alarm"))}, iam_resources=alarms,
+            iam_action="cloudwatch:DescribeAlarms", result_selector={"alarm.$": "$.MetricAlarms[0]"},
+            result_path="$.recheck", comment="the alarm's state now")
+        escalate = lambda_step(self, "Escalate", self.page_fn, {"action": "escalate", "state": S.entire_payload,
+                                                                "execution": S.execution_name},
+                               result_path="$.record.escalation", comment="same alert, one step up (P2 -> P1)")
+        for step in (read, escalate):
+            step.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
+        return (sfn.Choice(self, "Recheck?")
+                .when(sfn.Condition.and_(sfn.Condition.is_present("$.record.recheck"),
+                                         sfn.Condition.boolean_equals("$.record.recheck", True)), wait.next(read).next(
+                    sfn.Choice(self, "StillInAlarm?")
+                    .when(sfn.Condition.string_equals("$.recheck.alarm.StateValue", "ALARM"), escalate.next(done))
+                    .otherwise(done)))
+                .otherwise(done))
 
     def _run(self, rb: RunbookWorkflow, name: str, page_failure: sfn.IChainable) -> sfn.CustomState:
         """Start the runbook's state machine and wait for it (sync:2). A custom state, not

@@ -31,10 +31,19 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         restore = state.get("restore")
         result = pager.resolve(parse_step(Decision, state.get("admit"), "page: admit's decision"),
                                parse_step(Outcome, restore, "page: the on-resolve step's answer") if restore else None)
+    elif action == "escalate":
+        admit = parse_step(Decision, state.get("admit"), "page: admit's decision")
+        given = state.get("recheck")
+        recheck: dict[str, Any] = given if isinstance(given, dict) else {}
+        done = str((state.get("record") or {}).get("message") or "")
+        read = recheck.get("alarm")
+        alarm: dict[str, Any] = read if isinstance(read, dict) else {}
+        result = pager.escalate(admit, alarm_state=str(alarm.get("StateValue", "ALARM")),
+                                minutes=int(settings.customer.paging.recheck_minutes or 0), done=done[:500])
     elif action == "automation_failed":
         result = pager.automation_failed(state, execution=str(event.get("execution", "")))
     else:
-        raise InvalidInput(f"page: unknown action {action!r}; expected trigger, resolve or automation_failed")
+        raise InvalidInput(f"page: unknown action {action!r}; expected trigger, resolve, escalate or automation_failed")
     metrics.add_metric(name=f"page_{action}", unit="Count", value=1)
     logger.info("paged", extra={"action": action, "dedup_key": result.get("dedup_key")})
     return result

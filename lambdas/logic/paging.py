@@ -171,10 +171,11 @@ class Pager:
         return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer, "team": self.team}
 
     def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool, resolved: bool = False,
-                already_paged: bool = False, quiet: bool = False) -> dict[str, Any]:
+                already_paged: bool = False, quiet: bool = False, escalate: bool = False) -> dict[str, Any]:
         """After the runbook: a status update; page again (same alert) when a person must act, unless the alarm
         was resolved meanwhile (a trigger would reopen the resolved alert) or the page carried this outcome
-        already. quiet (a scheduled run): nothing at all unless a person must act."""
+        already. quiet (a scheduled run): nothing at all unless a person must act. escalate (the runbook failed or
+        timed out): one step up the matrix (P2 -> P1), even when the page carried the outcome."""
         message = str(outcome.message or outcome.outcome)
         self.team = admit.team
         if quiet and not needs_person:
@@ -188,15 +189,18 @@ class Pager:
         self._status(_incident(admit), admit.severity, status="Identified" if needs_person else "Monitoring",
                      impact=admit.impact, identified_at=admit.state_timestamp, actions=message,
                      eta="on-call to act" if needs_person else "monitoring until the alarm clears")
-        if not needs_person or already_paged or admit.severity == Severity.P3:  # P3: the status update only
+        if not needs_person or (already_paged and not escalate) or admit.severity == Severity.P3:  # P3: status only
             return {"sent": None}
-        sev = Severity(admit.severity)
-        summary = f"[{sev.value}] {self.group} {admit.target}: automation {outcome.outcome} - {message}"
+        sev, why = Severity(admit.severity), ""
+        if escalate and sev.escalated != sev:
+            sev, why = sev.escalated, f" (escalated from {sev.value}: the runbook ended {outcome.outcome})"
+        summary = f"[{sev.value}] {self.group} {admit.target}: automation {outcome.outcome}{why} - {message}"
         event = pagerduty.trigger_event(
             self._routing_key(), admit.dedup_key, summary=summary,
             source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
             component=admit.target, group=self.group, event_class=admit.condition,
-            custom_details={"incident_id": admit.incident_id, "team": self.team, "outcome": outcome.to_json()},
+            custom_details={"incident_id": admit.incident_id, "team": self.team, "outcome": outcome.to_json(),
+                            "priority": sev.value, **({"escalated_from": admit.severity} if why else {})},
             links=self._links(admit),
         )
         return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary,
@@ -218,6 +222,24 @@ class Pager:
             links=self._links(admit))
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": summary, "pagerduty": answer, "team": self.team}
+
+    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str) -> dict[str, Any]:
+        """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up."""
+        sev, self.team = Severity(admit.severity), admit.team
+        up = sev.escalated
+        why = (f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
+               f"{admit.runbook} succeeded ({done})")
+        self._status(_incident(admit), severity=up.value, status="Identified", impact=admit.impact,
+                     identified_at=admit.state_timestamp, actions=why, eta="on-call to act")
+        event = pagerduty.trigger_event(
+            self._routing_key(), admit.dedup_key, summary=f"[{up.value}] {self.group} {admit.target}: {why}",
+            source=f"{self.group}/{admit.target}", severity=up.pagerduty_severity, component=admit.target,
+            group=self.group, event_class=admit.condition,
+            custom_details={"incident_id": admit.incident_id, "team": self.team, "priority": up.value,
+                            "escalated_from": sev.value, "alarm": admit.alarm, "alarm_state": alarm_state,
+                            "runbook_outcome": done},
+            links=self._links(admit))
+        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "escalated_to": up.value}
 
     def alerts(self, admit: Decision, alerts: list[Alert]) -> list[str]:
         """A runbook's own alerts (e.g. one per stale lock): P0-P2 to PagerDuty on their own dedup keys, P3 as a

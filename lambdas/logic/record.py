@@ -32,7 +32,10 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         result.outcome = outcome.outcome or "unknown"
         result.message = outcome.message or "the runbook returned no message"
         # each runbook declares which of its outcomes need a person; an undeclared one always does
-        needs_person = runbook(admit.runbook).needs_person(result.outcome)
+        rb = runbook(admit.runbook)
+        needs_person = rb.needs_person(result.outcome)
+        declared = rb.outcome(result.outcome)
+        failed = declared is None or declared.kind == "failed"  # failed or timed out: escalated one step
         # An OK may have resolved the alert while the runbook ran (verify polls for minutes): a trigger now
         # would reopen it. Only the same incident still open may be paged.
         still_open = store.open_incident_of(admit.alarm) if decision == "remediate" else None
@@ -44,7 +47,8 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         carried = bool((state.get("page") or {}).get("outcome"))
         try:
             result.paged = pager.outcome(admit, outcome, needs_person=needs_person, resolved=resolved,
-                                         already_paged=carried, quiet=decision == "run")["sent"] is not None
+                                         already_paged=carried, quiet=decision == "run",
+                                         escalate=failed and decision == "remediate")["sent"] is not None
             if outcome.alerts:
                 result.alerts = pager.alerts(admit, outcome.alerts)
             # a change the automation made (the runbook declares which outcomes are changes): PagerDuty's timeline
@@ -53,6 +57,11 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         except Exception as exc:  # noqa: BLE001 - recorded, then raised below as PagingFailed
             state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__,
                                                                        "Cause": str(exc)}}
+        # the runbook did its part and the incident is still open: respond looks at the alarm again later
+        recheck = pager.config.paging.recheck_minutes
+        if decision == "remediate" and declared is not None and declared.kind == "ok" and recheck and \
+                (still_open or {}).get("incident_id") == admit.incident_id:
+            result.recheck = True
     elif decision == "page":
         result.outcome, result.message = "paged", admit.note
     elif decision == "resolve":

@@ -205,6 +205,7 @@ class RecordResult(StepModel):
     error: str | None = None
     paged: bool | None = None
     alerts: list[str] | None = None  # the runbook's own alerts sent: "<action> <severity> <key>"
+    recheck: bool | None = None  # respond looks at the alarm again after paging.recheck_minutes
     change_event: bool | None = None  # a PagerDuty change event was sent for the change the runbook made
     page_error: str | None = None
 

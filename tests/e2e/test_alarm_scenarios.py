@@ -32,12 +32,13 @@ def test_alarm_then_ok_scales_out_once_pages_and_resolves(run_scenario):
 
 
 def test_the_same_alarm_event_delivered_three_times_acts_and_pages_once(run_scenario):
-    report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3)]})
+    report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3), alarm(CPU_HIGH, "OK")]})
     assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
-    # exactly one alert delivered: one request, answered 202
-    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202)]
+    # exactly one alert delivered: one request, answered 202 (then the change event, and the OK's resolve)
+    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202),
+                                                                        ("resolve", 202)]
     decisions = sorted((e["output"] or {}).get("decision") for e in executions(report, "-respond"))
-    assert decisions == ["duplicate", "duplicate", "remediate"]
+    assert decisions == ["duplicate", "duplicate", "remediate", "resolve"]
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
 
 

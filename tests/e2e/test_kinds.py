@@ -9,7 +9,8 @@ SERVICE = "lecture-backend-service"
 
 
 def trigger(report) -> dict:
-    [page] = [p for p in report["pages"] if p["event_action"] == "trigger"]
+    # the alarm's page (an ECS alarm that stays in ALARM is escalated at the end: a later trigger)
+    page = next(p for p in report["pages"] if p.get("event_action") == "trigger")
     return page["payload"]
 
 

@@ -3,16 +3,17 @@
 from tests.e2e.conftest import CPU_HIGH, executions
 
 ALARM = {"alarm": CPU_HIGH, "state": "ALARM"}
+OK = {"alarm": CPU_HIGH, "state": "OK"}  # before respond's re-check: no escalation
 
 
 def test_a_scale_pages_its_team_with_links_and_makes_a_change_event(run_scenario):
-    report = run_scenario({"steps": [ALARM]})
-    # then the page and the change event, both accepted, both to the infrastructure team
+    report = run_scenario({"steps": [ALARM, OK]})
+    # then the page and the change event, both accepted, both to the infrastructure team (then the resolve)
     assert [(p["kind"], p["team"], p["http_status"]) for p in report["pages"]] == [
-        ("trigger", "infrastructure", 202), ("change", "infrastructure", 202)]
-    trigger, change = report["pages"]
+        ("trigger", "infrastructure", 202), ("change", "infrastructure", 202), ("resolve", "infrastructure", 202)]
+    trigger, change, _ = report["pages"]
     assert trigger["payload"]["custom_details"]["team"] == "infrastructure"
-    [respond] = executions(report, "-respond")
+    respond = executions(report, "-respond")[0]
     links = [link["href"] for link in trigger["links"]]
     assert links[0].endswith(f"#alarmsV2:alarm/{CPU_HIGH}")
     assert "/ecs/v2/clusters/lecture-dhbw-cluster/services/lecture-backend-service/" in links[1]
@@ -26,10 +27,10 @@ def test_a_scale_pages_its_team_with_links_and_makes_a_change_event(run_scenario
 
 
 def test_429_429_then_202_gives_exactly_one_alert(run_scenario):
-    report = run_scenario({"world": {"pagerduty": {"responses": [429, 429, 202]}}, "steps": [ALARM]})
+    report = run_scenario({"world": {"pagerduty": {"responses": [429, 429, 202]}}, "steps": [ALARM, OK]})
     assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [
-        ("trigger", 429), ("trigger", 429), ("trigger", 202), ("change", 202)]
-    assert [p["kind"] for p in report["pages"] if p["http_status"] == 202] == ["trigger", "change"]
+        ("trigger", 429), ("trigger", 429), ("trigger", 202), ("change", 202), ("resolve", 202)]
+    assert [p["kind"] for p in report["pages"] if p["http_status"] == 202] == ["trigger", "change", "resolve"]
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
     assert report["sns_pages"] == []
 

@@ -211,3 +211,23 @@ def test_an_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(template
     assert {"Variable": "$.admit.decision", "StringEquals": "remediate"} in route["And"]
     # a scheduled run goes to its runbook without the page
     assert {"Variable": "$.admit.decision", "StringEquals": "run", "Next": "Remediate?"} in states["Route"]["Choices"]
+
+
+def test_respond_rechecks_the_alarm_without_a_lambda_and_reads_only_this_customers_alarms(templates):
+    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    states = _definition(sm)["States"]
+    assert states["Record"]["Next"] == "Recheck?"
+    assert states["WaitBeforeRecheck"]["Seconds"] == 15 * 60  # paging.recheck_minutes, default 15
+    read = states["ReadAlarm"]
+    assert read["Resource"].endswith(":states:::aws-sdk:cloudwatch:describeAlarms")
+    assert read["Next"] == "StillInAlarm?" and read["Catch"][0]["Next"] == "PageAutomationFailed"
+    [still] = states["StillInAlarm?"]["Choices"]
+    assert still == {"Variable": "$.recheck.alarm.StateValue", "StringEquals": "ALARM", "Next": "Escalate"}
+    c = load_customer("dhbw")
+    role_policies = [p for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
+                     if "describeAlarms".lower() in json.dumps(p).lower()]
+    [statement] = [st for p in role_policies for st in p["Properties"]["PolicyDocument"]["Statement"]
+                   if st["Action"] == "cloudwatch:DescribeAlarms"]
+    assert sorted(statement["Resource"]) == sorted(f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}"
+                                                   for name in watched_alarms(c))
