@@ -37,6 +37,8 @@ def test_a_security_group_change_pages_the_security_team_at_p1_and_changes_nothi
     event = payload["custom_details"]["security_event"]
     assert event["who"]["arn"] == ALICE and event["what"]["rules"] == ["tcp port 3306 from 0.0.0.0/0"]
     assert page["dedup_key"] == "lecture-dhbw/security/security-group-change/20261126T0920Z"
+    # sent with the security team's routing key, not the infrastructure team's
+    assert page["team"] == "security" and payload["custom_details"]["team"] == "security"
     assert "admit: page (" in report["_timeline"] and "P1, to the security team" in report["_timeline"]
     # no runbook ran and nothing in the customer's world changed
     assert report["actions"] == []
