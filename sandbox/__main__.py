@@ -51,7 +51,8 @@ def summary(report: dict, *, with_params: bool) -> None:
         print(f"  {e['state_machine']:<36} {e['status']:<9} {out.get('outcome') or out.get('decision') or ''}")
     print(f"  AWS changes: {len(report['actions'])}  " + "; ".join(
         f"{a['service']} {a['operation']}" + (f" {a['params']}" if with_params else "") for a in report["actions"]))
-    print("  PagerDuty: " + ", ".join(f"{p['event_action']} ({p['dedup_key']})" for p in report["pages"]))
+    print("  PagerDuty: " + ", ".join(f"{p.get('kind')} {p.get('http_status')} ({p.get('dedup_key') or p.get('team')})"
+                                      for p in report["pages"]))
     print(f"  Status updates (SNS): {len(report['notifications'])}")
 
 

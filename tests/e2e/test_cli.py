@@ -125,3 +125,12 @@ def test_cli_rejects_a_service_the_customer_does_not_have(capsys):
     assert code == 2
     assert "service 'nope' is not configured for customer dhbw (configured: lecture-backend-service)" in \
         capsys.readouterr().err
+
+
+def test_make_demos_command_runs_both_game_days_and_prints_their_summaries():
+    proc = _sandbox("demo")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "ecs UpdateService" in out and "Snapshots after:" in out and "State backups after:" in out
+    assert "PagerDuty: trigger 202 (lecture-dhbw/lecture-dhbw-lecture-backend-service-cpu-high)" in out
+    assert "change 202" in out  # the change events of the scale, the snapshots and the backup
