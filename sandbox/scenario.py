@@ -130,7 +130,8 @@ class Scenario(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("steps"), list):
             for i, step in enumerate(data["steps"]):
                 if not isinstance(step, dict) or not (set(STEP_KINDS) & set(step)):
-                    raise ValueError(f"steps[{i}] must have one of " + ", ".join(f"'{k}'" for k in STEP_KINDS))
+                    raise ValueError(f"steps[{i}] must have one of " + ", ".join(f"'{k}'" for k in STEP_KINDS[:-1])
+                                     + f" or '{STEP_KINDS[-1]}'")
         return data
 
 

@@ -84,13 +84,14 @@ def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
     proc = _sandbox("run", str(ROOT / "scenarios" / "at-maximum.json"), "--json")
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout)
-    assert set(report) == {"customer", "executions", "actions", "pages", "notifications", "sns_pages", "world"}
+    assert set(report) == {"customer", "executions", "actions", "pages", "notifications", "sns_pages", "world",
+                           "approvals"}
     assert report["actions"] == [] and "already at its maximum of 6 tasks" in report["pages"][-1]["payload"]["summary"]
 
 
 @pytest.mark.parametrize("content, expected", [
     ('{"customer": "dhbw", "steps": []}', "field 'steps': List should have at least 1 item"),
-    ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'schedule', 'start' or 'mode'"),
+    ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'schedule', 'start', 'mode', 'approve', 'reject' or 'wait_minutes'"),
     ('{"customer": "nope", "steps": [{"mode": "off"}]}', "unknown customer 'nope'"),
     ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "field 'mode': Input should be"),
     ('{"customer": "dhbw", "world": {"ecs": {"lecture-backend-service": {"max": 9}}}, "steps": [{"mode": "off"}]}',
