@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from catalog import KINDS, RUNBOOKS, naming
@@ -29,7 +30,16 @@ from catalog.validation import describe
 from customers import CustomerConfigError, known_customers, load_all, load_customer
 from operators import approvals, reads
 from operators import watch as watching
-from operators.aws import Clients, ClientsFor, CliError, UsageError, explain, is_aws_error, profile_clients
+from operators.aws import (
+    Clients,
+    ClientsFor,
+    CliError,
+    UsageError,
+    error_code,
+    explain,
+    is_aws_error,
+    profile_clients,
+)
 
 __all__ = ["main", "validate", "UsageError", "CliError", "parse_assignments"]
 
@@ -261,7 +271,17 @@ class Cli:
                 raise UsageError("give the workflow with --runbook (or the execution's ARN)")
             arn = naming.execution_arn(config.customer, config.region, config.account, workflow, a.execution)
         timeout = RUNBOOKS[workflow].timeout_minutes if workflow in RUNBOOKS else 60
-        return self._follow(self.clients_of(config)("stepfunctions"), config, arn, timeout)
+        sfn = self.clients_of(config)("stepfunctions")
+        try:
+            sfn.describe_execution(executionArn=arn)
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionDoesNotExist":
+                raise
+            machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+            sfn.describe_state_machine(stateMachineArn=machine)  # StateMachineDoesNotExist: not deployed
+            raise CliError(f"no execution {arn.rsplit(':', 1)[1]!r} of {machine.rsplit(':', 1)[1]}: "
+                           f"`{PROG} history -c {config.customer}` lists the recent ones") from None
+        return self._follow(sfn, config, arn, timeout)
 
     # approve / reject / pending
     def answer(self, approve: bool) -> int:
@@ -370,8 +390,14 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, *, clien
     """Run one command. ``clients`` (service -> boto3 client) replaces every customer's profile (a sandbox);
     ``clients_for(config, profile)`` makes one per customer; ``session`` is a boto3 Session for every customer."""
     out, err = out or sys.stdout, err or sys.stderr
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        # start's key=value pairs may come after its options (start RUNBOOK -c C a=1 b=2): argparse leaves them over
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "start" and not any(e.startswith("-") for e in extra):
+            args.assignments += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse has printed the usage error
         return int(exc.code or 0)
     cli = Cli(args, clients, clients_for, session, out, err, poll_seconds)
