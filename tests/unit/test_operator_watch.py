@@ -1,0 +1,107 @@
+"""watch (operators/watch.py, `python cli.py watch`) on real moto executions: steps, waiting for a person, spinner."""
+
+import io
+import json
+import re
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from operators import cli
+from operators import watch as watching
+from tests.unit.builders import ACCOUNT, REGION
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/runbook"
+
+
+@pytest.fixture
+def aws(aws_env):
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield lambda service: boto3.client(service, region_name=REGION)
+
+
+def _machine(clients, workflow: str, states: dict, start: str) -> str:
+    return clients("stepfunctions").create_state_machine(
+        name=f"lecture-dhbw-{workflow}", roleArn=ROLE,
+        definition=json.dumps({"StartAt": start, "States": states}))["stateMachineArn"]
+
+
+def _approval_machine(clients) -> str:
+    """Guard (a Pass) -> RequestApproval (a task token out, as the approval step does) -> Done."""
+    queue = clients("sqs").create_queue(QueueName="approvals")["QueueUrl"]
+    return _machine(clients, "force-unlock-state", {
+        "Guard": {"Type": "Pass", "Result": {"outcome": "would_unlock"}, "ResultPath": "$.plan",
+                  "Next": "RequestApproval"},
+        "RequestApproval": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                            "ResultPath": "$.approval", "Next": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"outcome": "unlocked", "message": "lock 9e2b removed"}, "End": True},
+    }, "Guard")
+
+
+def _run(argv, clients):
+    out, err = io.StringIO(), io.StringIO()
+    return cli.main(argv, clients, out=out, err=err, poll_seconds=0.01), out.getvalue(), err.getvalue()
+
+
+def _wait_until_token(clients, arn) -> str:
+    for _ in range(6000):  # at most a minute, on a busy machine
+        for e in watching.history(clients("stepfunctions"), arn):
+            if e["type"] == "TaskSubmitted":
+                msg = clients("sqs").receive_message(QueueUrl=clients("sqs").get_queue_url(
+                    QueueName="approvals")["QueueUrl"])["Messages"][0]
+                return json.loads(msg["Body"])["token"]
+        watching.time.sleep(0.01)
+    raise AssertionError("the approval step never sent its token")
+
+
+def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
+    # given an execution that waits for an approval
+    arn = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-1")["executionArn"]
+    token = _wait_until_token(aws, arn)
+    # when
+    code, out, err = _run(["watch", arn], aws)
+    # then it returns, saying so, with the commands that answer
+    assert code == 0 and json.loads(out)["status"] == "WAITING_FOR_APPROVAL"
+    assert "> Guard" in err and "< Guard -> would_unlock" in err and "> RequestApproval" in err
+    assert "waiting for an answer in RequestApproval: nothing is changed until someone answers." in err
+    assert 'approve: python cli.py approve manual-1 -c dhbw --comment "..."' in err
+    assert 'reject:  python cli.py reject manual-1 -c dhbw --comment "..."' in err
+    assert f"then follow it: python cli.py watch {arn}" in err
+    # when it is approved, watching again follows it to the end
+    aws("stepfunctions").send_task_success(taskToken=token, output=json.dumps({"answer": "approved"}))
+    code, out, err = _run(["watch", arn], aws)
+    assert code == 0 and json.loads(out)["output"] == {"outcome": "unlocked", "message": "lock 9e2b removed"}
+    assert "< RequestApproval" in err and err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stream, spins", [(_Terminal, True), (io.StringIO, False)])
+def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
+    # given an execution in a long Wait state
+    machine = _machine(aws, "maintenance-window", {
+        "WaitForWindow": {"Type": "Wait", "Seconds": 3600, "End": True}}, "WaitForWindow")
+    sfn = aws("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    polls = []
+
+    def sleep(_seconds):  # the operator aborts it after three polls
+        polls.append(1)
+        if len(polls) == 3:
+            sfn.stop_execution(executionArn=arn, error="Operator", cause="enough")
+
+    # when
+    out = stream()
+    result = watching.watch(sfn, arn, out, poll_seconds=1, deadline_seconds=600, sleep=sleep)
+    # then one spinner frame per poll on a terminal (each cleared before the next output), none otherwise
+    assert result["status"] == "ABORTED" and len(polls) >= 3
+    text = out.getvalue()
+    assert "> WaitForWindow (waiting)" in text
+    frames = re.findall(r"[|/\\-] \S* \(\d+s\)", text)
+    assert len(frames) == (len(polls) if spins else 0)
+    assert text.count("\r\033[K") == (len(polls) + 1 if spins else 0)
