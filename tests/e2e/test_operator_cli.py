@@ -9,6 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from catalog import RUNBOOKS
 from operators import cli
 from sandbox.engine import Sandbox
 from sandbox.synth import ROOT
@@ -45,6 +46,13 @@ def test_runbooks_lists_each_runbook_with_its_input_fields_and_example_without_c
     assert "backup-terraform-state: " in out and "state_key  string  required" in out
     assert "Every runbook also takes: dry_run, mode, incident_id, reason, trigger" in out
     assert run(["list"])[1] == out  # the old name still works
+
+
+def test_the_readme_gives_every_runbooks_console_input():
+    readme = (ROOT / "README.md").read_text()
+    missing = [f"| `{rb.name}` | `{json.dumps(rb.example_input)}` |" for rb in RUNBOOKS.values()
+               if f"| `{rb.name}` | `{json.dumps(rb.example_input)}` |" not in readme]
+    assert not missing, "README's console-input table (python cli.py runbooks) lacks: " + " ".join(missing)
 
 
 @pytest.mark.parametrize("pairs, expected", [
