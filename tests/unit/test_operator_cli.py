@@ -1,4 +1,5 @@
-"""watch (operators/watch.py, `python cli.py watch`) on real moto executions: steps, waiting for a person, spinner."""
+"""The operators' CLI on moto executions: watch (steps, waiting for a person, spinner) and pending / approve / reject
+through operators/approvals.py, on an approval step shaped as the contract says (the runbooks come from the catalog)."""
 
 import io
 import json
@@ -105,3 +106,43 @@ def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
     frames = re.findall(r"[|/\\-] \S* \(\d+s\)", text)
     assert len(frames) == (len(polls) if spins else 0)
     assert text.count("\r\033[K") == (len(polls) + 1 if spins else 0)
+
+
+def _pending_item(clients, arn: str, token: str, runbook: str = "force-unlock-state") -> None:
+    """The approval step's record of the token (pk approval#pending, sk the execution's name)."""
+    ddb = clients("dynamodb")
+    ddb.create_table(TableName="lecture-dhbw-remediation", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    ddb.put_item(TableName="lecture-dhbw-remediation", Item={
+        "pk": {"S": "approval#pending"}, "sk": {"S": arn.rsplit(":", 1)[1]}, "token": {"S": token},
+        "runbook": {"S": runbook}, "execution_arn": {"S": arn},
+        "summary": {"S": "remove Terraform lock 9e2b (Who ci@runner-7) on lecture-dhbw-terraform-state/x"},
+        "requested": {"S": "2026-11-27T07:00:00+00:00"}, "expires": {"S": "2026-11-27T07:30:00+00:00"}})
+
+
+@pytest.mark.parametrize("verb, approved", [("approve", True), ("reject", False)])
+def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_and_why(aws, verb, approved):
+    # given an execution waiting for approval, its token recorded
+    arn = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-2")["executionArn"]
+    _pending_item(aws, arn, _wait_until_token(aws, arn))
+    # when the operator lists the pending approvals
+    code, out, _ = _run(["pending", "-c", "dhbw"], aws)
+    # then
+    assert code == 0 and out.splitlines()[0].split() == ["execution", "runbook", "requested", "expires", "summary"]
+    assert out.splitlines()[2].split()[:2] == ["manual-2", "force-unlock-state"]
+    assert "remove Terraform lock 9e2b" in out
+    # when they answer (by defaults to their identity)
+    code, out, err = _run([verb, "manual-2", "-c", "dhbw", "--comment", "checked with ci"], aws)
+    # then the execution goes on with the answer, and nothing is pending any more
+    assert code == 0, err
+    caller = aws("sts").get_caller_identity()["Arn"]
+    assert f"{'approved' if approved else 'rejected'} manual-2 as {caller}" in err
+    described = aws("stepfunctions").describe_execution(executionArn=arn)
+    for _ in range(6000):
+        if described["status"] != "RUNNING":
+            break
+        described = aws("stepfunctions").describe_execution(executionArn=arn)
+    assert described["status"] == ("SUCCEEDED" if approved else "FAILED")
+    assert _run(["pending", "-c", "dhbw"], aws)[1].strip() == "no pending approvals for dhbw"
