@@ -143,6 +143,7 @@ def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_an
     for _ in range(6000):
         if described["status"] != "RUNNING":
             break
+        watching.time.sleep(0.01)
         described = aws("stepfunctions").describe_execution(executionArn=arn)
     assert described["status"] == ("SUCCEEDED" if approved else "FAILED")
     assert _run(["pending", "-c", "dhbw"], aws)[1].strip() == "no pending approvals for dhbw"
