@@ -45,6 +45,7 @@ __all__ = ["main", "validate", "UsageError", "CliError", "parse_assignments"]
 
 PROG = "python cli.py"
 COMMON_FIELDS = tuple(RunbookInput.model_fields)
+PENDING_GRACE_SECONDS = 30.0
 
 
 # --- input ------------------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ class Cli:
     # runbooks / list
     def runbooks(self) -> int:
         for rb in RUNBOOKS.values():
-            print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if getattr(rb, "approval", False) else ""),
+            print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""),
                   file=self.out)
             fields = input_fields(rb.name)
             rows = [[f["name"], f["type"], "required" if f["required"] else "optional", f["description"]]
@@ -245,13 +246,17 @@ class Cli:
         if a.no_wait:
             self.emit({"executionArn": arn, "status": "RUNNING", "console": console_url(arn, config.region)})
             return 0
-        return self._follow(sfn, config, arn, RUNBOOKS[a.runbook].timeout_minutes)
+        return self._follow(self.clients_of(config), config, arn, _timeout_minutes(config, a.runbook))
 
-    def _follow(self, sfn: Any, config: Any, arn: str, timeout_minutes: int) -> int:
-        result = watching.watch(sfn, arn, self.err, poll_seconds=self.poll_seconds,
+    def _follow(self, clients: Clients, config: Any, arn: str, timeout_minutes: int) -> int:
+        result = watching.watch(clients("stepfunctions"), arn, self.err, poll_seconds=self.poll_seconds,
                                 deadline_seconds=timeout_minutes * 60 + 60)
         if result["status"] == watching.WAITING:
             execution = arn.rsplit(":", 1)[1]
+            summary = self._pending_summary(clients, config, execution)
+            if summary:
+                result["approval_summary"] = summary
+                self.say(f"asks for approval of: {summary}")
             self.say(f"waiting for an answer in {result['waiting_in']}: nothing is changed until someone answers.\n"
                      f"  approve: {PROG} approve {execution} -c {config.customer} --comment \"...\"\n"
                      f"  reject:  {PROG} reject {execution} -c {config.customer} --comment \"...\"\n"
@@ -270,7 +275,7 @@ class Cli:
             if not workflow:
                 raise UsageError("give the workflow with --runbook (or the execution's ARN)")
             arn = naming.execution_arn(config.customer, config.region, config.account, workflow, a.execution)
-        timeout = RUNBOOKS[workflow].timeout_minutes if workflow in RUNBOOKS else 60
+        timeout = _timeout_minutes(config, workflow)
         sfn = self.clients_of(config)("stepfunctions")
         try:
             sfn.describe_execution(executionArn=arn)
@@ -281,7 +286,17 @@ class Cli:
             sfn.describe_state_machine(stateMachineArn=machine)  # StateMachineDoesNotExist: not deployed
             raise CliError(f"no execution {arn.rsplit(':', 1)[1]!r} of {machine.rsplit(':', 1)[1]}: "
                            f"`{PROG} history -c {config.customer}` lists the recent ones") from None
-        return self._follow(sfn, config, arn, timeout)
+        return self._follow(self.clients_of(config), config, arn, timeout)
+
+    def _pending_summary(self, clients: Clients, config: Any, execution: str) -> str:
+        """What the pending approval asks for. The approval function records it just after the token is out: give
+        it a moment (a wait for a maintenance window's "done" may record nothing)."""
+        deadline = time.monotonic() + PENDING_GRACE_SECONDS
+        while True:
+            mine = [p for p in approvals.pending(clients, config) if p["execution"] == execution]
+            if mine or time.monotonic() > deadline:
+                return str(mine[0]["summary"]) if mine else ""
+            time.sleep(min(self.poll_seconds, 1.0))
 
     # approve / reject / pending
     def answer(self, approve: bool) -> int:
@@ -359,6 +374,14 @@ class Cli:
         return 0
 
 
+def _timeout_minutes(config: Any, workflow: str) -> int:
+    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's."""
+    rb = RUNBOOKS.get(workflow)
+    if rb is None:
+        return 60
+    return rb.timeout_minutes + (config.approvals.timeout_minutes if rb.approval else 0)
+
+
 def _state_machine_arn(config: Any, workflow: str) -> str:
     return (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
             f"{naming.state_machine_name(config.customer, workflow)}")
@@ -412,6 +435,9 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, *, clien
     except CliError as exc:
         print(f"error: {exc}", file=err)
         return exc.exit_code
+    except approvals.ApprovalError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
     except Exception as exc:
         problem = explain(exc, cli.config, getattr(args, "profile", None)) if is_aws_error(exc) else None
         if problem is None:

@@ -14,6 +14,7 @@ from operators import watch as watching
 from tests.unit.builders import ACCOUNT, REGION
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/runbook"
+SUMMARY = "remove Terraform lock 9e2b (Who ci@runner-7) on lecture-dhbw-terraform-state/x"
 
 
 @pytest.fixture
@@ -61,10 +62,13 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     # given an execution that waits for an approval
     arn = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-1")["executionArn"]
     token = _wait_until_token(aws, arn)
+    _pending_item(aws, arn, token)
     # when
     code, out, err = _run(["watch", arn], aws)
-    # then it returns, saying so, with the commands that answer
-    assert code == 0 and json.loads(out)["status"] == "WAITING_FOR_APPROVAL"
+    # then it returns, saying so, with what is asked and the commands that answer
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "WAITING_FOR_APPROVAL"
+    assert result["approval_summary"] == SUMMARY and f"asks for approval of: {SUMMARY}" in err
     assert "> Guard" in err and "< Guard -> would_unlock" in err and "> RequestApproval" in err
     assert "waiting for an answer in RequestApproval: nothing is changed until someone answers." in err
     assert 'approve: python cli.py approve manual-1 -c dhbw --comment "..."' in err
@@ -118,7 +122,7 @@ def _pending_item(clients, arn: str, token: str, runbook: str = "force-unlock-st
     ddb.put_item(TableName="lecture-dhbw-remediation", Item={
         "pk": {"S": "approval#pending"}, "sk": {"S": arn.rsplit(":", 1)[1]}, "token": {"S": token},
         "runbook": {"S": runbook}, "execution_arn": {"S": arn},
-        "summary": {"S": "remove Terraform lock 9e2b (Who ci@runner-7) on lecture-dhbw-terraform-state/x"},
+        "summary": {"S": SUMMARY},
         "requested": {"S": "2026-11-27T07:00:00+00:00"}, "expires": {"S": "2026-11-27T07:30:00+00:00"}})
 
 
