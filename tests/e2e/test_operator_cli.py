@@ -50,8 +50,9 @@ def test_runbooks_lists_each_runbook_with_its_input_fields_and_example_without_c
 
 def test_the_readme_gives_every_runbooks_console_input():
     readme = (ROOT / "README.md").read_text()
-    missing = [f"| `{rb.name}` | `{json.dumps(rb.example_input)}` |" for rb in RUNBOOKS.values()
-               if f"| `{rb.name}` | `{json.dumps(rb.example_input)}` |" not in readme]
+    rows = {rb.name: (f"| `{rb.name}`" + (" (needs approval)" if rb.approval else "")
+                      + f" | `{json.dumps(rb.example_input)}` |") for rb in RUNBOOKS.values()}
+    missing = [row for row in rows.values() if row not in readme]
     assert not missing, "README's console-input table (python cli.py runbooks) lacks: " + " ".join(missing)
 
 
@@ -129,6 +130,45 @@ def test_watch_of_a_failed_execution_exits_1_with_its_error(sandbox):
     result = json.loads(out)
     assert code == 1 and result["status"] == "FAILED" and result["error"] == "RunbookFailed"
     assert "FAILED: RunbookFailed: " in err and "give exactly one of 'delta' or 'desired'" in err
+
+
+# --- approvals ----------------------------------------------------------------------------------------
+TUNE = ["start", "tune-lambda", "-c", "dhbw", "function=lecture-dhbw-function", "memory_mb=1024", "timeout_seconds=60",
+        "reason=timeouts under exam load"]
+
+
+@pytest.mark.parametrize("verb, outcome, memory", [("approve", "tuned", 1024), ("reject", "rejected", 512)])
+def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_watch(sandbox, verb, outcome, memory):
+    # when an operator starts a runbook that needs approval
+    code, out, err = run(TUNE, sandbox.client)
+    # then the CLI says what is asked, and how to answer, and returns
+    started = json.loads(out)
+    name = started["executionArn"].rsplit(":", 1)[1]
+    assert code == 0 and started["status"] == "WAITING_FOR_APPROVAL", err
+    assert "memory 512 -> 1024 MB" in started["approval_summary"]
+    assert f'approve: python cli.py approve {name} -c dhbw --comment "..."' in err
+    assert sandbox.world_snapshot()["lambda"]["lecture-dhbw-function"]["memory_mb"] == 512
+    # and pending / status show it
+    code, out, _ = run(["pending", "-c", "dhbw"], sandbox.client)
+    assert code == 0 and out.splitlines()[2].split()[:2] == [name, "tune-lambda"] and "memory 512 -> 1024 MB" in out
+    code, out, _ = run(["status", "-c", "dhbw"], sandbox.client)
+    assert code == 0 and out.splitlines()[2].endswith("1: tune-lambda")
+    # when another operator answers (by: their identity) and the first watches on
+    code, out, err = run([verb, name, "-c", "dhbw", "--comment", "exam week"], sandbox.client)
+    caller = sandbox.client("sts").get_caller_identity()["Arn"]
+    assert code == 0 and f"{'approved' if verb == 'approve' else 'rejected'} {name} as {caller}" in err
+    code, out, err = run(["watch", started["executionArn"]], sandbox.client)
+    # then
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["outcome"] == outcome, err
+    assert result["output"]["approval"]["by"] == caller and result["output"]["approval"]["comment"] == "exam week"
+    assert sandbox.world_snapshot()["lambda"]["lecture-dhbw-function"]["memory_mb"] == memory
+    assert run(["pending", "-c", "dhbw"], sandbox.client)[1].strip() == "no pending approvals for dhbw"
+    assert run(["history", "-c", "dhbw"], sandbox.client)[1].splitlines()[2].split()[1:4] == ["tune-lambda", name,
+                                                                                            outcome]
+    # an answer to what is no longer pending is refused, clearly
+    code, _, err = run(["approve", name, "-c", "dhbw"], sandbox.client)
+    assert code == 1 and err.startswith(f"error: no approval is pending for execution {name} of customer dhbw")
 
 
 # --- history ------------------------------------------------------------------------------------------
