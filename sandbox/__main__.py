@@ -5,6 +5,7 @@ cli exits with the highest exit code of its commands (1 for an invalid scenario,
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -138,7 +139,7 @@ def cli(customer: str | None, scenario_path: str | None, commands: list[list[str
                 scenarios.run_steps(scenario, sb)
             codes = []
             for args in commands:
-                print(f"$ python cli.py {' '.join(args)}", flush=True)
+                print(f"$ python cli.py {shlex.join(args)}", flush=True)
                 codes.append(cli_main(args, sb.client, poll_seconds=0.02))
                 sys.stdout.flush()
                 sb.wait_all()  # what a command started (a --no-wait start) runs on before the next command
