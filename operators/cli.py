@@ -183,16 +183,21 @@ class Cli:
         self.args, self.out, self.err, self.poll_seconds = args, out, err, poll_seconds
         self._clients, self._clients_for, self._session = clients, clients_for, session
         self.config: Any = None  # the customer being worked on, for error messages
+        self._made: dict[str, Clients] = {}
 
     def clients_of(self, config: Any) -> Clients:
+        """The customer's clients: one session per customer and command."""
         if self._clients is not None:
             return self._clients
-        if self._clients_for is not None:
-            return self._clients_for(config, self.args.profile)
-        if self._session is not None:
-            session = self._session
-            return lambda service: session.client(service, region_name=config.region)
-        return profile_clients(config, self.args.profile)
+        if config.customer not in self._made:
+            if self._clients_for is not None:
+                self._made[config.customer] = self._clients_for(config, self.args.profile)
+            elif self._session is not None:
+                session = self._session
+                self._made[config.customer] = lambda service: session.client(service, region_name=config.region)
+            else:
+                self._made[config.customer] = profile_clients(config, self.args.profile)
+        return self._made[config.customer]
 
     def customer(self, name: str | None, what: str = "") -> Any:
         if not name:
