@@ -1,9 +1,11 @@
-"""python -m sandbox demo | run SCENARIO [--json] [--logs]
+"""python -m sandbox demo | run SCENARIO [--json] [--logs] | cli [--customer C | --scenario FILE] -- CLI ARGS [-- ...]
 
-run exits 0 (ran, expectations met), 1 (invalid scenario), 2 (synthesis failed), 3 (expectations not met)."""
+run exits 0 (ran, expectations met), 1 (invalid scenario), 2 (synthesis failed), 3 (expectations not met).
+cli exits with the highest exit code of its commands (1 for an invalid scenario, 2 when synthesis failed)."""
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from pathlib import Path
@@ -112,7 +114,57 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
     return 0
 
 
+def cli(customer: str | None, scenario_path: str | None, commands: list[list[str]]) -> int:
+    """The operators' CLI against a sandbox: deploy the customer (a scenario's world, its steps run first), then run
+    each command with the sandbox's clients, as `python cli.py` would against the customer's account."""
+    from operators.cli import main as cli_main
+
+    if not commands or not all(commands):
+        print("give the CLI's arguments after --, e.g. python -m sandbox cli -- status --all", file=sys.stderr)
+        return 2
+    try:
+        scenario = scenarios.load(Path(scenario_path)) if scenario_path else None
+        if scenario is not None:
+            scenarios.check_against(scenario, load_customer(scenario.customer))
+        customer = scenario.customer if scenario else (customer or "dhbw")
+        load_customer(customer)
+    except (scenarios.ScenarioError, CustomerConfigError) as exc:
+        print(f"invalid scenario: {exc}" if scenario_path else f"error: {exc}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="sandbox-cli-") as tmp:
+        assembly = synthesize(Path(tmp) / "cdk.out", customer)
+        with Sandbox(customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode if scenario else None,
+                     world=scenario.world if scenario else None) as sb:
+            if scenario is not None:
+                scenarios.run_steps(scenario, sb)
+            codes = []
+            for args in commands:
+                print(f"$ python cli.py {shlex.join(args)}", flush=True)
+                codes.append(cli_main(args, sb.client, poll_seconds=0.02))
+                sys.stdout.flush()
+                sb.wait_all()  # what a command started (a --no-wait start) runs on before the next command
+    return max(codes)
+
+
+def _split_cli_args(argv: list[str]) -> tuple[list[str], list[list[str]]]:
+    """python -m sandbox cli [options] -- a b -- c d: (["cli", options...], [["a", "b"], ["c", "d"]])."""
+    if "--" not in argv:
+        return argv, []
+    cut = argv.index("--")
+    commands: list[list[str]] = [[]]
+    for arg in argv[cut + 1:]:
+        if arg == "--":
+            commands.append([])
+        else:
+            commands[-1].append(arg)
+    return argv[:cut], commands
+
+
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands: list[list[str]] = []
+    if argv[:1] == ["cli"]:
+        argv, commands = _split_cli_args(argv)
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="The offline AWS sandbox.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="synthesize, deploy dhbw, fire CPU high then OK, then the data-protection "
@@ -121,8 +173,16 @@ def main(argv=None) -> int:
     run_p.add_argument("scenario")
     run_p.add_argument("--json", action="store_true", help="print the report as JSON")
     run_p.add_argument("--logs", action="store_true", help="print the Lambda handlers' logs to stderr")
+    cli_p = sub.add_parser("cli", help="run operators' CLI commands (python cli.py ...) against a sandbox",
+                           description="python -m sandbox cli [--customer C | --scenario FILE] -- CLI ARGS "
+                                       "[-- CLI ARGS ...]: deploy the customer into a sandbox (a scenario's world, "
+                                       "then its steps), then run each command against it.")
+    cli_p.add_argument("--customer", help="the customer to deploy (default: the scenario's, else dhbw)")
+    cli_p.add_argument("--scenario", help="a scenario file: its world, mode and steps come first")
     args = parser.parse_args(argv)
     try:
+        if args.command == "cli":
+            return cli(args.customer, args.scenario, commands)
         return demo() if args.command == "demo" else run(args.scenario, args.json, args.logs)
     except SynthError as exc:
         print(str(exc), file=sys.stderr)

@@ -1,0 +1,451 @@
+"""Operators' CLI: the runbooks by hand, their approvals, history and the customers' status, in AWS or a sandbox.
+
+  python cli.py runbooks
+  python cli.py start scale-ecs-service -c dhbw service=lecture-backend-service delta=1
+  python cli.py watch <execution ARN>
+  python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
+  python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
+
+A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with its
+profile, lecture-<c>-prod, unless --profile says otherwise. Progress and messages go to stderr; a command's
+result (a JSON object for start and watch, a table for the others) goes to stdout.
+"""
+
+import argparse
+import getpass
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from botocore.exceptions import ClientError
+from pydantic import ValidationError
+
+from catalog import KINDS, RUNBOOKS, naming
+from catalog.customer import MODES
+from catalog.runbooks import RunbookInput
+from catalog.validation import describe
+from customers import CustomerConfigError, known_customers, load_all, load_customer
+from operators import approvals, reads
+from operators import watch as watching
+from operators.aws import (
+    Clients,
+    ClientsFor,
+    CliError,
+    UsageError,
+    error_code,
+    explain,
+    is_aws_error,
+    profile_clients,
+)
+
+__all__ = ["main", "validate", "UsageError", "CliError", "parse_assignments"]
+
+PROG = "python cli.py"
+COMMON_FIELDS = tuple(RunbookInput.model_fields)
+PENDING_GRACE_SECONDS = 30.0
+
+
+# --- input ------------------------------------------------------------------------------------------
+def validate(runbook: str, payload: Any, config: Any = None) -> dict[str, Any]:
+    if runbook not in RUNBOOKS:
+        raise UsageError(f"unknown runbook {runbook!r}; known: {', '.join(RUNBOOKS)}")
+    rb = RUNBOOKS[runbook]
+    if not isinstance(payload, dict):
+        raise UsageError(f"input must be a JSON object like {json.dumps(rb.example_input)}")
+    try:
+        rb.input_model.model_validate(payload)
+    except ValidationError as exc:
+        raise UsageError(describe(exc, f"invalid {runbook} input") + f" (example: {json.dumps(rb.example_input)})") from None
+    kind = KINDS[rb.target_kind]  # the input names one instance of the runbook's target kind
+    target = payload.get(kind.target_field)
+    if config is not None and target is not None and target not in kind.instances(config):
+        raise UsageError(f"{kind.target_field} {target!r} is not configured for customer {config.customer} "
+                         f"(configured: {', '.join(kind.instances(config))})")
+    return payload
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, Any]:
+    """key=value ... -> a dict; a value is JSON when it parses (delta=1 -> 1, services='["a"]' -> a list),
+    else the text itself (service=lecture-backend-service)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"expected key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
+
+
+def read_input(text: str) -> Any:
+    """--input: a JSON object, or a file holding one."""
+    if not text.lstrip().startswith(("{", "[")) and Path(text).is_file():
+        try:
+            text = Path(text).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--input {text}: cannot read it: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--input is not valid JSON (nor a file): {exc}") from None
+
+
+def console_url(arn: str, region: str) -> str:
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
+
+
+def _schema_type(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return "one of " + "|".join(str(v) for v in prop["enum"])
+    if "const" in prop:
+        return json.dumps(prop["const"])
+    if "anyOf" in prop:
+        return " or ".join(_schema_type(p) for p in prop["anyOf"] if p.get("type") != "null")
+    if prop.get("type") == "array":
+        return f"list of {_schema_type(prop.get('items', {}))}"
+    return str(prop.get("type", "object"))
+
+
+def input_fields(runbook: str) -> list[dict[str, Any]]:
+    """The runbook's own input fields (the common ones apart): name, type, required, description."""
+    model = RUNBOOKS[runbook].input_model
+    props = model.model_json_schema().get("properties", {})
+    return [{"name": name, "type": _schema_type(props.get(name, {})), "required": field.is_required(),
+             "description": field.description or ""}
+            for name, field in model.model_fields.items() if name not in COMMON_FIELDS]
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """Columns padded to their widest cell. A shorter row's last cell runs on past the columns (an error row)."""
+    full = [r for r in [header, *rows] if len(r) == len(header)]
+    widths = [max(len(str(r[i])) for r in full) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# --- the parser ----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str, customer: bool | None = True, **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, **kw)
+        if customer is not None:
+            p.add_argument("-c", "--customer", required=customer, help=f"one of {', '.join(known_customers())}")
+            p.add_argument("--profile", help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod)")
+        return p
+
+    command("runbooks", "the runbooks, with their input fields and an example input", customer=None,
+            aliases=["list"])
+    s = command("start", "start a runbook, then watch it")
+    s.add_argument("runbook", help=", ".join(RUNBOOKS))
+    s.add_argument("assignments", nargs="*", metavar="key=value",
+                   help="input fields; a value is JSON when it parses (delta=1, services='[\"a\"]')")
+    s.add_argument("--input", help="the input as a JSON object, or a file holding one (key=value pairs override it)")
+    s.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    s.add_argument("--no-wait", action="store_true", help="print the execution and return")
+    w = command("watch", "follow an execution: its steps, then its outcome", customer=False)
+    w.add_argument("execution", help="the execution's ARN, or its name with -c and --runbook")
+    w.add_argument("--runbook", help="the workflow, when EXECUTION is a name (a runbook, or respond)")
+    for verb in ("approve", "reject"):
+        a = command(verb, f"{verb} the pending approval of an execution", customer=False)
+        a.add_argument("execution", help="the execution's ARN, or its name with -c")
+        a.add_argument("--comment", default="", help="why (kept with the answer)")
+        a.add_argument("--by", help="who answers (default: your identity ARN, from sts:GetCallerIdentity)")
+    command("pending", "the approvals waiting for an answer")
+    h = command("history", "recent runbook executions and their outcomes, from the audit table")
+    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--runbook", help="only this runbook's executions")
+    st = command("status", "per customer: ECS running/desired, RDS, open incidents, mode, pending approvals",
+                 customer=False)
+    st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own profile")
+    m = command("mode", "show or set the customer's mode switch")
+    m.add_argument("value", nargs="?", choices=MODES)
+    return parser
+
+
+# --- the commands --------------------------------------------------------------------------------
+class Cli:
+    def __init__(self, args: argparse.Namespace, clients: Clients | None, clients_for: ClientsFor | None,
+                 session: Any, out: TextIO, err: TextIO, poll_seconds: float):
+        self.args, self.out, self.err, self.poll_seconds = args, out, err, poll_seconds
+        self._clients, self._clients_for, self._session = clients, clients_for, session
+        self.config: Any = None  # the customer being worked on, for error messages
+        self._made: dict[str, Clients] = {}
+
+    def clients_of(self, config: Any) -> Clients:
+        """The customer's clients: one session per customer and command."""
+        if self._clients is not None:
+            return self._clients
+        if config.customer not in self._made:
+            if self._clients_for is not None:
+                self._made[config.customer] = self._clients_for(config, self.args.profile)
+            elif self._session is not None:
+                session = self._session
+                self._made[config.customer] = lambda service: session.client(service, region_name=config.region)
+            else:
+                self._made[config.customer] = profile_clients(config, self.args.profile)
+        return self._made[config.customer]
+
+    def customer(self, name: str | None, what: str = "") -> Any:
+        if not name:
+            raise UsageError(f"give the customer with -c{what} (known: {', '.join(known_customers())})")
+        self.config = load_customer(name)
+        return self.config
+
+    def say(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+    def emit(self, result: Any) -> None:
+        print(json.dumps(result, indent=2, default=str), file=self.out)
+
+    # runbooks / list
+    def runbooks(self) -> int:
+        for rb in RUNBOOKS.values():
+            print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""),
+                  file=self.out)
+            fields = input_fields(rb.name)
+            rows = [[f["name"], f["type"], "required" if f["required"] else "optional", f["description"]]
+                    for f in fields]
+            print("\n".join("    " + line for line in table(rows, ["field", "type", "", "description"])
+                            .splitlines()), file=self.out)
+            print(f"  example input: {json.dumps(rb.example_input)}", file=self.out)
+            for rail in rb.guard_rails:
+                print(f"  - {rail}", file=self.out)
+            print(file=self.out)
+        print(f"Every runbook also takes: {', '.join(COMMON_FIELDS)} (start --dry-run sets dry_run).", file=self.out)
+        return 0
+
+    # start
+    def start(self) -> int:
+        a = self.args
+        if a.runbook not in RUNBOOKS:
+            validate(a.runbook, {})  # the unknown-runbook error, before anything else
+        config = self.customer(a.customer)
+        payload = read_input(a.input) if a.input is not None else {}
+        if not isinstance(payload, dict):
+            validate(a.runbook, payload)
+        payload = {**payload, **parse_assignments(a.assignments)}
+        if a.dry_run:
+            payload["dry_run"] = True
+        validate(a.runbook, payload, config)
+        sfn = self.clients_of(config)("stepfunctions")
+        # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
+        name = naming.execution_name(f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-"
+                                     f"{getpass.getuser()}-{secrets.token_hex(2)}")
+        arn = sfn.start_execution(stateMachineArn=_state_machine_arn(config, a.runbook), input=json.dumps(payload),
+                                  name=name)["executionArn"]
+        self.say(f"started {arn}\nconsole: {console_url(arn, config.region)}")
+        if a.no_wait:
+            self.emit({"executionArn": arn, "status": "RUNNING", "console": console_url(arn, config.region)})
+            return 0
+        return self._follow(self.clients_of(config), config, arn, _timeout_minutes(config, a.runbook))
+
+    def _follow(self, clients: Clients, config: Any, arn: str, timeout_minutes: int) -> int:
+        result = watching.watch(clients("stepfunctions"), arn, self.err, poll_seconds=self.poll_seconds,
+                                deadline_seconds=timeout_minutes * 60 + 60)
+        if result["status"] == watching.WAITING:
+            execution = arn.rsplit(":", 1)[1]
+            summary = self._pending_summary(clients, config, execution)
+            if summary:
+                result["approval_summary"] = summary
+                self.say(f"asks for approval of: {summary}")
+            self.say(f"waiting for an answer in {result['waiting_in']}: nothing is changed until someone answers.\n"
+                     f"  approve: {PROG} approve {execution} -c {config.customer} --comment \"...\"\n"
+                     f"  reject:  {PROG} reject {execution} -c {config.customer} --comment \"...\"\n"
+                     f"  then follow it: {PROG} watch {arn}")
+        else:
+            self.say(watching.summary(result))
+        self.emit(result)
+        return 0 if result["status"] in ("SUCCEEDED", "RUNNING", watching.WAITING) else 1
+
+    # watch
+    def watch(self) -> int:
+        a = self.args
+        customer, workflow, arn = _parse_execution(a.execution, a.customer, a.runbook)
+        config = self.customer(customer, " (or give the execution's ARN)")
+        if arn is None:
+            if not workflow:
+                raise UsageError("give the workflow with --runbook (or the execution's ARN)")
+            arn = naming.execution_arn(config.customer, config.region, config.account, workflow, a.execution)
+        timeout = _timeout_minutes(config, workflow)
+        sfn = self.clients_of(config)("stepfunctions")
+        try:
+            sfn.describe_execution(executionArn=arn)
+        except ClientError as exc:
+            if error_code(exc) != "ExecutionDoesNotExist":
+                raise
+            machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+            sfn.describe_state_machine(stateMachineArn=machine)  # StateMachineDoesNotExist: not deployed
+            raise CliError(f"no execution {arn.rsplit(':', 1)[1]!r} of {machine.rsplit(':', 1)[1]}: "
+                           f"`{PROG} history -c {config.customer}` lists the recent ones") from None
+        return self._follow(self.clients_of(config), config, arn, timeout)
+
+    def _pending_summary(self, clients: Clients, config: Any, execution: str) -> str:
+        """What the pending approval asks for. The approval function records it just after the token is out: give
+        it a moment (a wait for a maintenance window's "done" may record nothing)."""
+        deadline = time.monotonic() + PENDING_GRACE_SECONDS
+        while True:
+            mine = [p for p in approvals.pending(clients, config) if p["execution"] == execution]
+            if mine or time.monotonic() > deadline:
+                return str(mine[0]["summary"]) if mine else ""
+            time.sleep(min(self.poll_seconds, 1.0))
+
+    # approve / reject / pending
+    def answer(self, approve: bool) -> int:
+        a = self.args
+        customer, _, _ = _parse_execution(a.execution, a.customer, None)
+        config = self.customer(customer, " (or give the execution's ARN)")
+        clients = self.clients_of(config)
+        by = a.by or clients("sts").get_caller_identity()["Arn"]
+        result = approvals.answer(clients, config, a.execution, approve=approve, by=by, comment=a.comment)
+        self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
+        self.emit(result)
+        return 0
+
+    def pending(self) -> int:
+        config = self.customer(self.args.customer)
+        items = approvals.pending(self.clients_of(config), config)
+        rows = [[str(p.get("execution", "")), str(p.get("runbook", "")), str(p.get("requested", "")),
+                 str(p.get("expires", "")), _short(str(p.get("summary", "")), 100)] for p in items]
+        print(table(rows, ["execution", "runbook", "requested", "expires", "summary"]) if rows
+              else f"no pending approvals for {config.customer}", file=self.out)
+        return 0
+
+    # history
+    def history(self) -> int:
+        a = self.args
+        config = self.customer(a.customer)
+        if a.runbook and a.runbook not in RUNBOOKS:
+            validate(a.runbook, {})
+        if a.limit < 1:
+            raise UsageError(f"--limit must be at least 1, got {a.limit}")
+        rows = reads.history(self.clients_of(config), config, limit=a.limit, runbook=a.runbook)
+        print(table([[r["time"], r["runbook"], r["execution"], r["outcome"], _short(r["message"])] for r in rows],
+                    ["time", "runbook", "execution", "outcome", "message"]) if rows
+              else f"no runbook executions in the audit table of {config.customer}", file=self.out)
+        return 0
+
+    # status
+    def status(self) -> int:
+        a = self.args
+        if a.all == bool(a.customer):
+            raise UsageError("give either -c CUSTOMER or --all")
+        configs = load_all() if a.all else [self.customer(a.customer)]
+        rows, failed = [], 0
+        for config in configs:
+            self.config = config
+            try:
+                s = reads.status(self.clients_of(config), config)
+            except Exception as exc:  # one customer's error is its row, the others are still read
+                problem = exc if isinstance(exc, CliError) else explain(exc, config, a.profile)
+                if problem is None:
+                    raise
+                failed += 1
+                rows.append([config.customer, f"{config.account}/{config.region}", f"error: {problem}"])
+                continue
+            ecs = ", ".join(f"{e['service']} {e['running']}/{e['desired']}" if "problem" not in e
+                            else f"{e['service']} {e['problem']}" for e in s["ecs"])
+            incidents = ", ".join(i["alarm"] for i in s["open_incidents"]) or "none"
+            pending = ", ".join(s["pending_approvals"]) or "none"
+            rows.append([config.customer, f"{config.account}/{config.region}", s["mode"], ecs, s["rds"],
+                         f"{len(s['open_incidents'])}: {incidents}" if s["open_incidents"] else "none",
+                         f"{len(s['pending_approvals'])}: {pending}" if s["pending_approvals"] else "none"])
+        header = ["customer", "account/region", "mode", "ECS running/desired", "RDS", "open incidents",
+                  "pending approvals"]
+        print(table(rows, header), file=self.out)
+        return 1 if failed else 0
+
+    # mode
+    def mode(self) -> int:
+        config = self.customer(self.args.customer)
+        ssm = self.clients_of(config)("ssm")
+        name = naming.mode_parameter_name(config.customer)
+        if self.args.value:
+            ssm.put_parameter(Name=name, Value=self.args.value, Type="String", Overwrite=True)
+        print(ssm.get_parameter(Name=name)["Parameter"]["Value"], file=self.out)
+        return 0
+
+
+def _timeout_minutes(config: Any, workflow: str) -> int:
+    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's."""
+    rb = RUNBOOKS.get(workflow)
+    if rb is None:
+        return 60
+    return rb.timeout_minutes + (config.approvals.timeout_minutes if rb.approval else 0)
+
+
+def _state_machine_arn(config: Any, workflow: str) -> str:
+    return (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
+            f"{naming.state_machine_name(config.customer, workflow)}")
+
+
+def _parse_execution(execution: str, customer: str | None, workflow: str | None) -> tuple[str | None, str | None,
+                                                                                            str | None]:
+    """(customer, workflow, ARN or None) from an execution ARN arn:aws:states:<r>:<a>:execution:lecture-<c>-<w>:<n>
+    or a name (then -c and --runbook say the rest)."""
+    if not execution.startswith("arn:"):
+        return customer, workflow, None
+    parts = execution.split(":")
+    if len(parts) != 8 or parts[2] != "states" or parts[5] != "execution":
+        raise UsageError(f"not a Step Functions execution ARN: {execution!r} "
+                         "(arn:aws:states:<region>:<account>:execution:<state machine>:<name>)")
+    machine = parts[6]
+    for c in sorted(known_customers(), key=len, reverse=True):
+        prefix = naming.state_machine_name(c, "")
+        if machine.startswith(prefix) and (customer is None or customer == c):
+            return c, machine.removeprefix(prefix), execution
+    raise UsageError(f"state machine {machine!r} of {execution!r} is not one of "
+                     f"{'customer ' + customer if customer else 'the known customers'} "
+                     f"({', '.join(known_customers())})")
+
+
+def main(argv: list[str] | None = None, clients: Clients | None = None, *, clients_for: ClientsFor | None = None,
+         session: Any = None, out: TextIO | None = None, err: TextIO | None = None,
+         poll_seconds: float = 2.0) -> int:
+    """Run one command. ``clients`` (service -> boto3 client) replaces every customer's profile (a sandbox);
+    ``clients_for(config, profile)`` makes one per customer; ``session`` is a boto3 Session for every customer."""
+    out, err = out or sys.stdout, err or sys.stderr
+    parser = build_parser()
+    try:
+        # start's key=value pairs may come after its options (start RUNBOOK -c C a=1 b=2): argparse leaves them over
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command == "start" and not any(e.startswith("-") for e in extra):
+            args.assignments += extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as exc:  # argparse has printed the usage error
+        return int(exc.code or 0)
+    cli = Cli(args, clients, clients_for, session, out, err, poll_seconds)
+    command = {"runbooks": cli.runbooks, "list": cli.runbooks, "start": cli.start, "watch": cli.watch,
+               "approve": lambda: cli.answer(True), "reject": lambda: cli.answer(False), "pending": cli.pending,
+               "history": cli.history, "status": cli.status, "mode": cli.mode}[args.command]
+    try:
+        return command()
+    except CustomerConfigError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
+    except CliError as exc:
+        print(f"error: {exc}", file=err)
+        return exc.exit_code
+    except approvals.ApprovalError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    except Exception as exc:
+        problem = explain(exc, cli.config, getattr(args, "profile", None)) if is_aws_error(exc) else None
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=err)
+        return problem.exit_code

@@ -1,0 +1,115 @@
+"""What the CLI reads from a customer's account: the audit trail (history) and the status of each customer.
+Read-only. ``clients`` is a callable service-name -> boto3 client."""
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from catalog import naming
+from operators import approvals
+from operators.aws import Clients, error_code, not_deployed
+
+
+def _scan(clients: Clients, config: Any, prefix: str) -> list[dict[str, Any]]:
+    """Every item of the automation table whose pk starts with ``prefix`` (all pages)."""
+    ddb = clients("dynamodb")
+    kwargs: dict[str, Any] = {"TableName": naming.table_name(config.customer),
+                              "FilterExpression": "begins_with(pk, :p)",
+                              "ExpressionAttributeValues": {":p": {"S": prefix}}}
+    items: list[dict[str, Any]] = []
+    while True:
+        resp = ddb.scan(**kwargs)
+        items.extend({k: _plain(v) for k, v in item.items()} for item in resp.get("Items", []))
+        if "LastEvaluatedKey" not in resp:
+            return items
+        kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+
+def _plain(value: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain value (the table holds strings and numbers; numbers stay text)."""
+    ((kind, v),) = value.items()
+    return None if kind == "NULL" else v
+
+
+def history(clients: Clients, config: Any, *, limit: int, runbook: str | None = None) -> list[dict[str, Any]]:
+    """The runbook executions' audit rows (pk audit#<execution>, sk <time>#report), newest first."""
+    rows = []
+    for item in _scan(clients, config, naming.AUDIT_KEY_PREFIX):
+        if not item["sk"].endswith("#report") or (runbook and item.get("runbook") != runbook):
+            continue
+        plan = _json(item.get("plan"))
+        message = plan.get("message", "") if isinstance(plan, dict) else ""
+        if item.get("error"):
+            message = f"{item['error']}: {item.get('cause', '')}"
+        rows.append({"time": item["sk"].removesuffix("#report"), "runbook": item.get("runbook", ""),
+                     "execution": item["pk"].removeprefix(naming.AUDIT_KEY_PREFIX),
+                     "outcome": item.get("outcome", ""), "message": message})
+    rows.sort(key=lambda r: r["time"], reverse=True)
+    return rows[:limit]
+
+
+def _json(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def deployed(clients: Clients, config: Any) -> None:
+    """Raise the "not deployed" CliError when the customer's table is not there."""
+    try:
+        clients("dynamodb").describe_table(TableName=naming.table_name(config.customer))
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            raise not_deployed(config) from None
+        raise
+
+
+def status(clients: Clients, config: Any) -> dict[str, Any]:
+    """One customer's line of `status`: ECS running/desired per service, the RDS cluster's status, open
+    incidents, the mode switch, pending approvals."""
+    deployed(clients, config)
+    return {"customer": config.customer, "mode": _mode(clients, config), "ecs": _ecs(clients, config),
+            "rds": _rds(clients, config), "open_incidents": _open_incidents(clients, config),
+            "pending_approvals": [p.get("runbook", "?") for p in approvals.pending(clients, config)]}
+
+
+def _mode(clients: Clients, config: Any) -> str:
+    try:
+        return str(clients("ssm").get_parameter(Name=naming.mode_parameter_name(config.customer))["Parameter"]["Value"])
+    except ClientError as exc:
+        if error_code(exc) == "ParameterNotFound":
+            return "missing (read as dry-run)"
+        raise
+
+
+def _ecs(clients: Clients, config: Any) -> list[dict[str, Any]]:
+    names = [s.name for s in config.ecs.services]
+    try:
+        resp = clients("ecs").describe_services(cluster=config.ecs.cluster, services=names)
+    except ClientError as exc:
+        if error_code(exc) == "ClusterNotFoundException":
+            return [{"service": n, "problem": f"cluster {config.ecs.cluster} not found"} for n in names]
+        raise
+    found = {s["serviceName"]: s for s in resp.get("services", [])}
+    return [{"service": n, "running": found[n]["runningCount"], "desired": found[n]["desiredCount"]}
+            if n in found and found[n].get("status") != "INACTIVE" else {"service": n, "problem": "not found"}
+            for n in names]
+
+
+def _rds(clients: Clients, config: Any) -> str:
+    try:
+        clusters = clients("rds").describe_db_clusters(DBClusterIdentifier=config.rds.cluster)["DBClusters"]
+    except ClientError as exc:
+        if error_code(exc) == "DBClusterNotFoundFault":
+            return f"{config.rds.cluster} not found"
+        raise
+    return str(clusters[0]["Status"]) if clusters else f"{config.rds.cluster} not found"
+
+
+def _open_incidents(clients: Clients, config: Any) -> list[dict[str, Any]]:
+    """Open incidents: items pk open#<alarm> (lambdas/logic/store.py), oldest first."""
+    rows = [{"alarm": i["pk"].removeprefix("open#"), "incident": i.get("incident_id", ""),
+             "opened": i.get("opened_at", "")} for i in _scan(clients, config, "open#")]
+    return sorted(rows, key=lambda r: r["opened"])

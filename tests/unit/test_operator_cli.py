@@ -1,0 +1,153 @@
+"""The operators' CLI on moto executions: watch (steps, waiting for a person, spinner) and pending / approve / reject
+through operators/approvals.py, on an approval step shaped as the contract says (the runbooks come from the catalog)."""
+
+import io
+import json
+import re
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from operators import cli
+from operators import watch as watching
+from tests.unit.builders import ACCOUNT, REGION
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/runbook"
+SUMMARY = "remove Terraform lock 9e2b (Who ci@runner-7) on lecture-dhbw-terraform-state/x"
+
+
+@pytest.fixture
+def aws(aws_env):
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield lambda service: boto3.client(service, region_name=REGION)
+
+
+def _machine(clients, workflow: str, states: dict, start: str) -> str:
+    return clients("stepfunctions").create_state_machine(
+        name=f"lecture-dhbw-{workflow}", roleArn=ROLE,
+        definition=json.dumps({"StartAt": start, "States": states}))["stateMachineArn"]
+
+
+def _approval_machine(clients) -> str:
+    """Guard (a Pass) -> RequestApproval (a task token out, as the approval step does) -> Done."""
+    queue = clients("sqs").create_queue(QueueName="approvals")["QueueUrl"]
+    return _machine(clients, "force-unlock-state", {
+        "Guard": {"Type": "Pass", "Result": {"outcome": "would_unlock"}, "ResultPath": "$.plan",
+                  "Next": "RequestApproval"},
+        "RequestApproval": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                            "ResultPath": "$.approval", "Next": "Done"},
+        "Done": {"Type": "Pass", "Parameters": {"outcome": "unlocked", "message": "lock 9e2b removed"}, "End": True},
+    }, "Guard")
+
+
+def _run(argv, clients):
+    out, err = io.StringIO(), io.StringIO()
+    return cli.main(argv, clients, out=out, err=err, poll_seconds=0.01), out.getvalue(), err.getvalue()
+
+
+def _wait_until_token(clients, arn) -> str:
+    for _ in range(6000):  # at most a minute, on a busy machine
+        for e in watching.history(clients("stepfunctions"), arn):
+            if e["type"] == "TaskSubmitted":
+                msg = clients("sqs").receive_message(QueueUrl=clients("sqs").get_queue_url(
+                    QueueName="approvals")["QueueUrl"])["Messages"][0]
+                return json.loads(msg["Body"])["token"]
+        watching.time.sleep(0.01)
+    raise AssertionError("the approval step never sent its token")
+
+
+def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
+    # given an execution that waits for an approval
+    arn = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-1")["executionArn"]
+    token = _wait_until_token(aws, arn)
+    _pending_item(aws, arn, token)
+    # when
+    code, out, err = _run(["watch", arn], aws)
+    # then it returns, saying so, with what is asked and the commands that answer
+    result = json.loads(out)
+    assert code == 0 and result["status"] == "WAITING_FOR_APPROVAL"
+    assert result["approval_summary"] == SUMMARY and f"asks for approval of: {SUMMARY}" in err
+    assert "> Guard" in err and "< Guard -> would_unlock" in err and "> RequestApproval" in err
+    assert "waiting for an answer in RequestApproval: nothing is changed until someone answers." in err
+    assert 'approve: python cli.py approve manual-1 -c dhbw --comment "..."' in err
+    assert 'reject:  python cli.py reject manual-1 -c dhbw --comment "..."' in err
+    assert f"then follow it: python cli.py watch {arn}" in err
+    # when it is approved, watching again follows it to the end
+    aws("stepfunctions").send_task_success(taskToken=token, output=json.dumps({"answer": "approved"}))
+    code, out, err = _run(["watch", arn], aws)
+    assert code == 0 and json.loads(out)["output"] == {"outcome": "unlocked", "message": "lock 9e2b removed"}
+    assert "< RequestApproval" in err and err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("stream, spins", [(_Terminal, True), (io.StringIO, False)])
+def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
+    # given an execution in a long Wait state
+    machine = _machine(aws, "maintenance-window", {
+        "WaitForWindow": {"Type": "Wait", "Seconds": 3600, "End": True}}, "WaitForWindow")
+    sfn = aws("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    polls = []
+
+    def sleep(_seconds):  # the operator aborts it after three polls
+        polls.append(1)
+        if len(polls) == 3:
+            sfn.stop_execution(executionArn=arn, error="Operator", cause="enough")
+
+    # when
+    out = stream()
+    result = watching.watch(sfn, arn, out, poll_seconds=1, deadline_seconds=600, sleep=sleep)
+    # then one spinner frame per poll on a terminal (each cleared before the next output), none otherwise
+    assert result["status"] == "ABORTED" and len(polls) >= 3
+    text = out.getvalue()
+    assert "> WaitForWindow (waiting)" in text
+    frames = re.findall(r"[|/\\-] \S* \(\d+s\)", text)
+    assert len(frames) == (len(polls) if spins else 0)
+    assert text.count("\r\033[K") == (len(polls) + 1 if spins else 0)
+
+
+def _pending_item(clients, arn: str, token: str, runbook: str = "force-unlock-state") -> None:
+    """The approval step's record of the token (pk approval#pending, sk the execution's name)."""
+    ddb = clients("dynamodb")
+    ddb.create_table(TableName="lecture-dhbw-remediation", BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+    ddb.put_item(TableName="lecture-dhbw-remediation", Item={
+        "pk": {"S": "approval#pending"}, "sk": {"S": arn.rsplit(":", 1)[1]}, "token": {"S": token},
+        "runbook": {"S": runbook}, "execution_arn": {"S": arn},
+        "summary": {"S": SUMMARY},
+        "requested": {"S": "2026-11-27T07:00:00+00:00"}, "expires": {"S": "2026-11-27T07:30:00+00:00"}})
+
+
+@pytest.mark.parametrize("verb, approved", [("approve", True), ("reject", False)])
+def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_and_why(aws, verb, approved):
+    # given an execution waiting for approval, its token recorded
+    arn = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-2")["executionArn"]
+    _pending_item(aws, arn, _wait_until_token(aws, arn))
+    # when the operator lists the pending approvals
+    code, out, _ = _run(["pending", "-c", "dhbw"], aws)
+    # then
+    assert code == 0 and out.splitlines()[0].split() == ["execution", "runbook", "requested", "expires", "summary"]
+    assert out.splitlines()[2].split()[:2] == ["manual-2", "force-unlock-state"]
+    assert "remove Terraform lock 9e2b" in out
+    # when they answer (by defaults to their identity)
+    code, out, err = _run([verb, "manual-2", "-c", "dhbw", "--comment", "checked with ci"], aws)
+    # then the execution goes on with the answer, and nothing is pending any more
+    assert code == 0, err
+    caller = aws("sts").get_caller_identity()["Arn"]
+    assert f"{'approved' if approved else 'rejected'} manual-2 as {caller}" in err
+    described = aws("stepfunctions").describe_execution(executionArn=arn)
+    for _ in range(6000):
+        if described["status"] != "RUNNING":
+            break
+        watching.time.sleep(0.01)
+        described = aws("stepfunctions").describe_execution(executionArn=arn)
+    assert described["status"] == ("SUCCEEDED" if approved else "FAILED")
+    assert _run(["pending", "-c", "dhbw"], aws)[1].strip() == "no pending approvals for dhbw"
