@@ -7,6 +7,7 @@ from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
+from stacks.maintenance_workflow import MaintenanceWorkflow
 from stacks.mode_watch import ModeChangeWatch
 from stacks.nag import acknowledge_stack
 from stacks.respond_workflow import RespondWorkflow
@@ -22,10 +23,15 @@ class RemediationStack(Stack):
                          description=f"Automated runbook remediation for customer {config.customer}", **kwargs)
         self.config = config
         self.foundation = Foundation(self, "Foundation", config=config)
-        self.runbooks = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
-                                         foundation=self.foundation) for rb in RUNBOOKS.values()]
+        guarded = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
+                                   foundation=self.foundation) for rb in RUNBOOKS.values() if rb.workflow == "guarded"]
+        by_name = {rb.runbook.name: rb for rb in guarded}
+        # workflows of their own shape (catalog: Runbook.workflow), started by hand, not through respond
+        self.runbooks = guarded + [
+            MaintenanceWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config, foundation=self.foundation,
+                                children=by_name) for rb in RUNBOOKS.values() if rb.workflow == "maintenance"]
         self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
-                                       runbooks=self.runbooks)
+                                       runbooks=guarded)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
         self.alarms = ResourceAlarms(self, "Alarms", config=config)
         workflows = {"respond": self.respond.state_machine,

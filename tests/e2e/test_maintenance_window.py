@@ -1,0 +1,86 @@
+"""End-to-end: the maintenance-window runbook started by hand in the sandbox (issue 8, section 2)."""
+
+from tests.e2e.conftest import CPU_HIGH, executions
+
+SERVICE = "lecture-backend-service"
+START = {"start": "maintenance-window", "input": {"services": [SERVICE], "minutes": 30, "reason": "db upgrade"}}
+# a service at 3 tasks whose autoscaling floor is 3: not the runbook's usual 2
+AT_THREE = {"ecs": {SERVICE: {"desired": 3, "autoscaling": True, "floor": 3}}}
+
+
+def window_run(report) -> dict:
+    [run] = executions(report, "-maintenance-window")
+    return run
+
+
+def ecs_calls(report) -> list[tuple[str, dict]]:
+    return [(a["operation"], a["params"]) for a in report["actions"]
+            if a["service"] in ("ecs", "application-autoscaling")]
+
+
+def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    # backups first, as child workflows, then down to 0 (floor first), then back to exactly 3 and floor 3
+    assert [e["output"]["outcome"] for e in executions(report, "-backup-terraform-state")] == ["backed_up"]
+    assert [e["output"]["outcome"] for e in executions(report, "-snapshot-rds-cluster")] == ["snapshot_created"]
+    calls = ecs_calls(report)
+    assert [(op, p.get("desiredCount", p.get("MinCapacity"))) for op, p in calls] == [
+        ("RegisterScalableTarget", 0), ("UpdateService", 0), ("RegisterScalableTarget", 3), ("UpdateService", 3)]
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
+    assert "maintenance_window" not in world  # the suppression is lifted
+    assert report["_simulated_seconds"] >= 30 * 60  # it waited the planned minutes
+    # the start and the end: a PagerDuty change event and a status update each
+    changes = [p["payload"]["summary"] for p in report["pages"] if p["kind"] == "change"
+               and "maintenance window" in p["payload"]["summary"]]
+    assert len(changes) == 2 and "opens" in changes[0] and "ended (completed)" in changes[1]
+    assert sum("maintenance window" in n.get("message", "") for n in report["notifications"]) >= 2
+
+
+def test_a_failed_backup_stops_it_before_any_service_is_scaled_down(run_scenario):
+    report = run_scenario({"world": {**AT_THREE, "state": {"exists": False}}, "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "backup_failed"
+    assert "state_missing" in run["output"]["message"]
+    assert ecs_calls(report) == [] and executions(report, "-snapshot-rds-cluster") == []
+    assert report["world"]["ecs"][SERVICE]["desired"] == 3
+    assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
+    assert any("ended (backup_failed)" in p["payload"]["summary"] for p in report["pages"] if p["kind"] == "change")
+
+
+def test_a_missing_cluster_fails_the_backup_too(run_scenario):
+    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}},
+                           "steps": [START]})
+    assert window_run(report)["output"]["outcome"] == "backup_failed"
+    assert ecs_calls(report) == [] and report["world"]["ecs"][SERVICE]["desired"] == 3
+
+
+def test_a_failure_mid_way_restores_the_services_and_lifts_the_window(run_scenario):
+    # PagerDuty refuses the end's change event (400, never retried): NotifyEnd fails after the restore...
+    # ...here instead: the restore itself is made to fail by tasks that never start? no: a 400 from PagerDuty
+    # on every request after the start makes the end notification fail.
+    report = run_scenario({"world": {**AT_THREE, "pagerduty": {"responses": [202, 202, 202, 202] + [400] * 20}},
+                           "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "FAILED"
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["autoscaling"]["min"]) == (3, 3)
+    assert "maintenance_window" not in world
+
+
+def test_an_alarm_during_an_open_window_pages_p3_and_does_not_scale(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": 20}}}},
+                           "steps": [{"alarm": CPU_HIGH}]})
+    assert executions(report, "-scale-ecs-service") == [] and ecs_calls(report) == []
+    assert [p for p in report["pages"] if p["kind"] == "trigger"] == []
+    assert any("maintenance window open" in n.get("message", "") for n in report["notifications"])
+    assert report["world"]["ecs"][SERVICE]["maintenance_window"]["execution"] == "gameday-window"
+
+
+def test_an_expired_window_does_not_hold_the_alarm_back(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": -5}}}},
+                           "steps": [{"alarm": CPU_HIGH}]})
+    [scale] = executions(report, "-scale-ecs-service")
+    assert scale["output"]["outcome"] == "scaled" and report["world"]["ecs"][SERVICE]["desired"] == 3
