@@ -116,6 +116,7 @@ def scale_down(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> Ma
     done = plan.model_copy(deep=True)
     expires = store.now + timedelta(minutes=plan.minutes) + MARGIN
     done.opened, done.expires = store.now.isoformat(), expires.isoformat()
+    done.recorded = {}  # assigned, not only mutated: to_json keeps the fields a step set
     for service in plan.services:
         current = _read(ecs, aas, plan.cluster, service)
         held = store.open_window_for(service, plan.execution, expires, current.to_json())
@@ -147,6 +148,7 @@ def _restore_one(cluster: str, service: str, item: dict[str, Any], *, ecs: Any, 
 def restore(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> MaintenancePlan:
     """Each service back to the count and floor recorded in its window row (this execution's, read again)."""
     done = plan.model_copy(deep=True)
+    done.recorded = dict(plan.recorded)
     for service in plan.services:
         item = store.open_window_of(service, plan.execution)
         if item is None:
@@ -163,6 +165,7 @@ def restore(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> Maint
 def check_running(plan: MaintenancePlan, *, ecs: Any) -> MaintenancePlan:
     checked = plan.model_copy(deep=True)
     checked.polls = plan.polls + 1
+    checked.running = {}
     missing = []
     for service, rec in plan.recorded.items():
         svc = describe_service(ecs, plan.cluster, service)
@@ -185,6 +188,7 @@ def check_running(plan: MaintenancePlan, *, ecs: Any) -> MaintenancePlan:
 def backup_failed(plan: MaintenancePlan, backups: dict[str, Any]) -> MaintenancePlan:
     """A child backup failed or did not end ok: the window stops here, before anything was scaled down."""
     done = plan.model_copy(deep=True)
+    done.backups = {}
     said = []
     for name, result in backups.items():
         if not isinstance(result, dict):

@@ -168,3 +168,15 @@ def test_an_expired_window_does_not_suppress(dhbw, table, ssm):
     decision = admit(alarm_event("ALARM", "OK", alarm=CPU_ALARM), config=dhbw, store=Store(table, NOW), ssm=ssm,
                      mode_parameter=MODE_PARAMETER)
     assert decision.decision == "remediate" and decision.severity == "P2"
+
+
+def test_the_json_each_step_returns_carries_what_it_recorded(guard, settings, ecs, aas, table):
+    # the state machine passes plans as JSON: the recorded counts must survive to_json between the steps
+    with_floor(ecs, aas, desired=3, floor=3)
+    plan = check_plan(guard({"services": [SERVICE], "minutes": 30}).to_json(), settings.customer)
+    down = scale_down(plan, ecs=ecs, aas=aas, store=Store(table, NOW)).to_json()
+    assert down["recorded"] == {SERVICE: {"desired": 3, "floor": 3, "max": 6}}
+    back = restore(check_plan(down, settings.customer), ecs=ecs, aas=aas, store=Store(table, NOW)).to_json()
+    assert back["recorded"] == down["recorded"]
+    checked = check_running(check_plan(back, settings.customer), ecs=ecs).to_json()
+    assert checked["running"] == {SERVICE: 3} and checked["outcome"] == "completed"
