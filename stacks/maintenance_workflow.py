@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import CustomerConfig, Runbook, naming
+from stacks.approvals import Approvals
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_wildcards
 from stacks.runbook_workflow import RunbookWorkflow
@@ -28,9 +29,10 @@ ALSO_OK = {"backup-terraform-state": ("unchanged",)}
 
 class MaintenanceWorkflow(RunbookWorkflow):
     def __init__(self, scope: Construct, construct_id: str, *, runbook: Runbook, config: CustomerConfig,
-                 foundation: Foundation, children: dict[str, RunbookWorkflow]) -> None:
+                 foundation: Foundation, children: dict[str, RunbookWorkflow], approvals: Approvals | None = None) -> None:
         self.children = children  # read by _build_definition, which the base class calls
-        super().__init__(scope, construct_id, runbook=runbook, config=config, foundation=foundation)
+        super().__init__(scope, construct_id, runbook=runbook, config=config, foundation=foundation,
+                         approvals=approvals)
         foundation.topic.grant_publish(self.function)  # the start and end status updates
         foundation.grant_routing_key_read(self.function)  # the change events
         self._grant_child_starts(config)

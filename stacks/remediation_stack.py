@@ -5,6 +5,7 @@ from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
+from stacks.approvals import Approvals
 from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
 from stacks.maintenance_workflow import MaintenanceWorkflow
@@ -23,13 +24,17 @@ class RemediationStack(Stack):
                          description=f"Automated runbook remediation for customer {config.customer}", **kwargs)
         self.config = config
         self.foundation = Foundation(self, "Foundation", config=config)
+        self.approvals = (Approvals(self, "Approvals", config=config, foundation=self.foundation)
+                          if any(rb.approval or rb.notify_teams for rb in RUNBOOKS.values()) else None)
         guarded = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
-                                   foundation=self.foundation) for rb in RUNBOOKS.values() if rb.workflow == "guarded"]
+                                   foundation=self.foundation, approvals=self.approvals)
+                   for rb in RUNBOOKS.values() if rb.workflow == "guarded"]
         by_name = {rb.runbook.name: rb for rb in guarded}
         # workflows of their own shape (catalog: Runbook.workflow), started by hand, not through respond
         self.runbooks = guarded + [
             MaintenanceWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config, foundation=self.foundation,
-                                children=by_name) for rb in RUNBOOKS.values() if rb.workflow == "maintenance"]
+                                children=by_name, approvals=self.approvals)
+            for rb in RUNBOOKS.values() if rb.workflow == "maintenance"]
         self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
                                        runbooks=guarded)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
