@@ -7,7 +7,7 @@ Every failure after guard goes through a lift step that first restores what was 
 fails with its cause. The function, its role and the audit steps are RunbookWorkflow's.
 """
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -16,9 +16,9 @@ from constructs import Construct
 from catalog import CustomerConfig, Runbook, naming
 from stacks.approvals import Approvals
 from stacks.foundation import Foundation
-from stacks.nag import acknowledge_wildcards
+from stacks.nag import acknowledge_wildcards, arn_of
 from stacks.runbook_workflow import RunbookWorkflow
-from stacks.workflow_parts import lambda_step
+from stacks.workflow_parts import LAMBDA_TRANSIENT_ERRORS, lambda_step
 
 S = sfn.JsonPath
 # The backups it runs first, by the key of their result under $.backups. "unchanged" is accepted too: the
@@ -35,6 +35,9 @@ class MaintenanceWorkflow(RunbookWorkflow):
                          approvals=approvals)
         foundation.topic.grant_publish(self.function)  # the start and end status updates
         foundation.grant_routing_key_read(self.function)  # the change events
+        if approvals is not None:
+            acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(approvals.function)}:*"],
+                                  "versions of the stack's approval function (an operator's done)")
         self._grant_child_starts(config)
 
     def _grant_child_starts(self, config: CustomerConfig) -> None:
@@ -92,7 +95,7 @@ class MaintenanceWorkflow(RunbookWorkflow):
         scale_down = step("ScaleDown", {"step": "scale_down", "plan": plan},
                           comment="record desired counts and floors, open the windows, scale to 0")
         window = sfn.Wait(self, "MaintenanceWindow", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"),
-                          comment="the planned minutes (until done: the maximum)")
+                          comment="the planned minutes")
         restore = step("Restore", {"step": "restore", "plan": plan}, comment="back to the recorded counts and floors")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
         verify = step("Verify", {"step": "verify", "plan": plan})
@@ -130,9 +133,15 @@ class MaintenanceWorkflow(RunbookWorkflow):
         failed_backup.next(notify_end)
         settled = (sfn.Choice(self, "Settled?").when(sfn.Condition.boolean_equals("$.plan.settled", True), notify_end)
                    .otherwise(wait))
-        after_snapshot = (sfn.Choice(self, "SnapshotTaken?").when(self._ok("rds_snapshot"), scale_down.next(window)
-                                                                   .next(restore).next(wait).next(verify)
-                                                                   .next(settled))
+        restore.next(wait).next(verify).next(settled)
+        wait_for_done, record_done = self._until_done(restore)
+        for task in (wait_for_done, record_done):
+            task.add_catch(lift_after_failure, errors=["States.ALL"], result_path="$.error")
+        open_window = (sfn.Choice(self, "UntilDone?")
+                       .when(sfn.Condition.boolean_equals("$.plan.until_done", True), wait_for_done)
+                       .otherwise(window.next(restore)))
+        after_snapshot = (sfn.Choice(self, "SnapshotTaken?").when(self._ok("rds_snapshot"),
+                                                                   scale_down.next(open_window))
                           .otherwise(failed_backup))
         after_state = (sfn.Choice(self, "StateBackedUp?").when(self._ok("terraform_state"),
                                                                 snapshot.next(after_snapshot))
@@ -142,6 +151,31 @@ class MaintenanceWorkflow(RunbookWorkflow):
             .when(sfn.Condition.boolean_equals("$.plan.proceed", True),
                   notify_start.next(state_backup).next(after_state))
             .otherwise(report))
+
+
+    def _until_done(self, restore: sfn.IChainable) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:
+        """An operator's "done" ends the window: a task token answered like an approval (operators/approvals.py,
+        `cli.py approve`); its time-out is the window's maximum, which is not a failure: it goes on to restore."""
+        if self.approvals is None:
+            raise ValueError(f"runbook {self.runbook.name} waits for an operator's done: give it the Approvals")
+        fn = self.approvals.function
+        request = tasks.LambdaInvoke(
+            self, "WaitForDone", lambda_function=fn, integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            retry_on_service_exceptions=False, result_path="$.answer",
+            payload=sfn.TaskInput.from_object({
+                "step": "request", "runbook": self.runbook.name, "execution": S.execution_name,
+                "execution_arn": S.string_at("$$.Execution.Id"), "token": S.task_token,
+                "summary": S.string_at("$.plan.done_summary"), "timeout_seconds": S.number_at("$.plan.wait_seconds")}),
+            task_timeout=sfn.Timeout.at("$.plan.wait_seconds"),
+            comment="until an operator answers (approve: done) or the window's maximum has passed")
+        request.add_retry(errors=LAMBDA_TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
+        answered = lambda_step(self, "RecordDone", fn, {
+            "step": "answered", "runbook": self.runbook.name, "execution": S.execution_name,
+            "answer": S.object_at("$.answer")}, result_path="$.done",
+            comment="who said done and when (or the maximum passed): audit row, the pending item removed")
+        request.add_catch(answered, errors=["Rejected", "States.Timeout"], result_path="$.answer")
+        request.next(answered).next(restore)
+        return request, answered
 
 
 def _key(child: sfn.CustomState) -> str:

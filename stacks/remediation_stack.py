@@ -25,7 +25,8 @@ class RemediationStack(Stack):
         self.config = config
         self.foundation = Foundation(self, "Foundation", config=config)
         self.approvals = (Approvals(self, "Approvals", config=config, foundation=self.foundation)
-                          if any(rb.approval or rb.notify_teams for rb in RUNBOOKS.values()) else None)
+                          if any(rb.approval or rb.notify_teams or rb.workflow == "maintenance"
+                                 for rb in RUNBOOKS.values()) else None)
         guarded = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
                                    foundation=self.foundation, approvals=self.approvals)
                    for rb in RUNBOOKS.values() if rb.workflow == "guarded"]

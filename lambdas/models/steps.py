@@ -317,6 +317,7 @@ class MaintenancePlan(StepModel):
     opened: str | None = None
     expires: str | None = None
     backups: dict[str, str] = Field(default_factory=dict)  # child runbook -> its outcome
+    done_summary: str | None = None  # until done: what the operator's "done" (answered like an approval) ends
     polls: int = 0
     max_polls: int
     proceed: bool | None = None

@@ -89,6 +89,9 @@ def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aa
         return plan
     plan.proceed = True
     plan.message = f"maintenance window on {', '.join(inp.services)} {how_long}"
+    if plan.until_done:
+        plan.done_summary = (f"maintenance window on {', '.join(inp.services)} is open until done (at most {minutes} "
+                             f"min): approve to end it; the services then go back to {_describe(plan.found)}")[:1000]
     return plan
 
 

@@ -81,7 +81,8 @@ def test_an_alarm_during_an_open_window_pages_p3_and_does_not_scale(run_scenario
                            "steps": [{"alarm": CPU_HIGH}]})
     assert executions(report, "-scale-ecs-service") == [] and ecs_calls(report) == []
     assert [p for p in report["pages"] if p["kind"] == "trigger"] == []
-    assert any("maintenance window open" in n.get("message", "") for n in report["notifications"])
+    [held] = [n for n in report["notifications"] if "maintenance window open" in n.get("message", "")]
+    assert held["attributes"]["severity"] == "P3"
     assert report["world"]["ecs"][SERVICE]["maintenance_window"]["execution"] == "gameday-window"
 
 
@@ -90,3 +91,38 @@ def test_an_expired_window_does_not_hold_the_alarm_back(run_scenario):
                            "steps": [{"alarm": CPU_HIGH}]})
     [scale] = executions(report, "-scale-ecs-service")
     assert scale["output"]["outcome"] == "scaled" and report["world"]["ecs"][SERVICE]["desired"] == 3
+
+
+UNTIL_DONE = {"start": "maintenance-window", "input": {"services": [SERVICE], "until": "done"}}
+
+
+def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recorded_counts(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [
+        UNTIL_DONE,  # returns while the window waits for an operator's done
+        {"alarm": CPU_HIGH},
+        {"approve": "maintenance-window", "by": "alice", "comment": "upgrade finished"}]})
+    # the alarm during the window: P3 (a status update only), nothing scaled by scale-ecs-service
+    assert executions(report, "-scale-ecs-service") == []
+    assert [p for p in report["pages"] if p["kind"] == "trigger" and CPU_HIGH in p["dedup_key"]] == []
+    # the only trigger is the generic low-urgency note asking for the done
+    assert [p["dedup_key"].split("/")[1] for p in report["pages"] if p["kind"] == "trigger"] == ["approval"]
+    [held] = [n for n in report["notifications"] if "maintenance window open" in n.get("message", "")]
+    assert held["attributes"]["severity"] == "P3"
+    # alice's done ended the window; the services are back at their recorded counts, the window lifted
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
+    assert "maintenance_window" not in world
+    [done] = report["approvals"]
+    assert (done["runbook"], done["answer"], done["by"], done["comment"]) == (
+        "maintenance-window", "approved", "alice", "upgrade finished")
+
+
+def test_until_done_with_no_answer_ends_at_the_maximum_and_restores(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [UNTIL_DONE, {"wait_minutes": 241}]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    assert report["world"]["ecs"][SERVICE]["desired"] == 3
+    assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
+    assert [a["answer"] for a in report["approvals"]] == ["timed_out"]
