@@ -99,6 +99,12 @@ class SchedulesConfig(_Strict):
     lock_check_minutes: int | None = Field(default=15, ge=1, le=1440)  # every N minutes
 
 
+class MaintenanceConfig(_Strict):
+    """The maintenance-window runbook: how long a window may stay open at most (the end of an "until done" window)."""
+
+    max_minutes: int = Field(default=240, ge=1, le=1440)
+
+
 class ApiConfig(_Strict):
     """The customer's API Gateway REST API: its 5xx and latency alarms exist only when it is named."""
 
@@ -192,6 +198,7 @@ class CustomerConfig(_Strict):
     rds: RdsConfig = RdsConfig()
     terraform: TerraformConfig
     schedules: SchedulesConfig = SchedulesConfig()
+    maintenance: MaintenanceConfig = MaintenanceConfig()
     content_bucket: str = ""
     function: str = ""  # the customer's Lambda function (default lecture-<c>-function)
     # its configured timeout: the duration alarm fires near it (the runbook's update-function-configuration: 30)

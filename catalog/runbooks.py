@@ -81,6 +81,22 @@ class SnapshotRdsClusterInput(RunbookInput):
     cluster: str = Field(min_length=1, max_length=63, description="Aurora cluster, e.g. lecture-dhbw-cluster")
 
 
+class MaintenanceWindowInput(RunbookInput):
+    services: list[str] = Field(min_length=1, max_length=20, description="configured ECS services to stop, e.g. "
+                                                                         "[\"lecture-backend-service\"]")
+    minutes: int | None = Field(default=None, ge=1, le=480, description="how long the window stays open")
+    until: Literal["done"] | None = Field(default=None, description="\"done\": open until an operator says done "
+                                                                     "(at most maintenance.max_minutes)")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "MaintenanceWindowInput":
+        if (self.minutes is None) == (self.until is None):
+            raise ValueError("give exactly one of 'minutes' or 'until': \"done\"")
+        if len(set(self.services)) != len(self.services):
+            raise ValueError("'services' names a service twice")
+        return self
+
+
 class TuneLambdaInput(RunbookInput):
     function: str = Field(min_length=1, max_length=140, description="the customer's Lambda function, e.g. "
                                                                     "lecture-dhbw-function")
@@ -125,6 +141,11 @@ class Runbook:
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
+    # Which construct builds its state machine: "guarded" (stacks/runbook_workflow.py: guard -> act -> verify) or
+    # "maintenance" (stacks/maintenance_workflow.py). Started through respond only when "guarded".
+    workflow: Literal["guarded", "maintenance"] = "guarded"
+    # The input field naming its target(s), when not the target kind's own (e.g. "services": a list)
+    target_field: str | None = None
     # Asks a person before act (a task token, approvals.timeout_minutes): guard's plan says what will be done in
     # ``approval_summary``; a rejection or a time-out ends the run with outcome ``rejected`` and changes nothing, and
     # act re-reads the target (``target_changed`` when it is not the one approved). Both outcomes are added here.
@@ -331,6 +352,48 @@ SNAPSHOT_RDS_CLUSTER = Runbook(
     timeout_minutes=90,  # busy retries (about 20 minutes at most) + the polls
 )
 
+MAINTENANCE_WINDOW = Runbook(
+    name="maintenance-window",
+    title="Maintenance window: back up, stop the services, wait, restore them to their recorded counts",
+    target_kind="ecs_service",
+    target_field="services",
+    workflow="maintenance",
+    input_model=MaintenanceWindowInput,
+    permissions=(
+        Permission(("ecs:DescribeServices",), resource="ecs_service"),
+        Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
+        Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
+        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
+                   write=True, conditions=(
+                       Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
+                       Condition("StringEquals", "application-autoscaling:scalable-dimension",
+                                 "ecs:service:DesiredCount"))),
+    ),
+    outcomes=(
+        Outcome("completed", "ok", "the window ended; every service runs its recorded count again", change=True),
+        Outcome("would_run", "skipped", "dry-run: what the window would stop, and the counts it would restore"),
+        Outcome("refused", "refused", "a guard rail said no (mode off, a window already open on a service)"),
+        Outcome("backup_failed", "failed", "a backup (state or snapshot) failed: nothing was scaled down"),
+        Outcome("not_running", "failed", "after the restore, a service did not reach its recorded count in time"),
+    ),
+    guard_rails=(
+        "only configured services; minutes 1..480, \"until done\" at most maintenance.max_minutes (default 240)",
+        "backs up first (backup-terraform-state and snapshot-rds-cluster as child workflows): if either does not end "
+        "ok, nothing is scaled down",
+        "records each service's desired count and autoscaling floor before scaling to 0, and restores exactly those",
+        "while the window is open, the services' alarms page at P3 and remediate nothing",
+        "the suppression is lifted on every path (a failure restores what was stopped, then lifts it); a window "
+        "left open by a crashed execution expires by itself",
+        "dry-run and off modes make no change",
+    ),
+    table_actions=("GetItem", "PutItem", "UpdateItem", "DeleteItem"),  # window#<service> rows
+    verify_interval_seconds=15,
+    verify_max_polls=40,
+    # the longest window, plus the backups (the snapshot may take 90 minutes), the restore and its checks
+    timeout_minutes=1440 + 120,
+    example_input={"services": ["lecture-backend-service"], "minutes": 30, "reason": "database upgrade"},
+)
+
 TUNE_LAMBDA = Runbook(
     name="tune-lambda",
     title="Change a Lambda function's memory and timeout within bounds, after approval (and put them back)",
@@ -366,7 +429,7 @@ TUNE_LAMBDA = Runbook(
 )
 
 RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE, SNAPSHOT_RDS_CLUSTER, BACKUP_TERRAFORM_STATE,
-                                                     CHECK_STATE_LOCK, TUNE_LAMBDA)}
+                                                     CHECK_STATE_LOCK, TUNE_LAMBDA, MAINTENANCE_WINDOW)}
 
 
 def runbook(name: str) -> Runbook:

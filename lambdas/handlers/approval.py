@@ -37,12 +37,16 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     pager = Pager.from_settings(settings, now)
     logger.append_keys(runbook=rb.name, step=step)
     if step == "request":
-        if not rb.approval:
+        # a maintenance window's "done" is answered like an approval; it waits until the window's end
+        if not rb.approval and rb.workflow != "maintenance":
             raise InvalidInput(f"approval: runbook {rb.name} does not ask for approval")
         summary = _text(event, "summary")
+        given = event.get("timeout_seconds")
+        timeout = (-(-given // 60) if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= 86400
+                   else settings.customer.approvals.timeout_minutes)
         item = approvals.store_pending(store, runbook=rb.name, execution=execution,
                                        execution_arn=_text(event, "execution_arn", 400), token=_text(event, "token", 4096),
-                                       summary=summary, timeout_minutes=settings.customer.approvals.timeout_minutes)
+                                       summary=summary, timeout_minutes=timeout)
         pager.approval_request(runbook=rb.name, execution=execution, summary=summary, expires=item["expires"],
                                how=approvals.commands(settings.customer, execution))
         metrics.add_metric(name="approval_requested", unit="Count", value=1)

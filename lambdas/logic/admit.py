@@ -152,6 +152,12 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "description": kind.description,
         "runbook": "",  # always present: the workflow's Choice states compare it
     }
+    # A maintenance window is open on the service: its alarms page at P3 (a status update) and remediate nothing.
+    window = store.open_window(target) if watched.kind.name == "ecs_service" else None
+    held = (f"maintenance window open on {target} (execution {window['execution']}, until {window['expires']}): "
+            f"P3, no action") if window else ""
+    if window:
+        base["severity"] = Severity.P3.value
     at_ms = _ms(detail.state.timestamp)
     change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
     claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
@@ -187,6 +193,8 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         continued = f"; continues incident {inc} (opened {opened['opened_at']})" if opened else ""
         mode, mode_note = read_mode(ssm, mode_parameter)
         decision = {**base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
+        if window:
+            return Decision(**decision, decision="page", note=f"{held}{continued}")
         if kind.runbook is None:
             return Decision(**decision, decision="page",
                             note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")

@@ -223,6 +223,25 @@ class Pager:
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": summary, "pagerduty": answer, "team": self.team}
 
+    def maintenance(self, *, incident_id: str, workflow: str, services: list[str], status: str, summary: str,
+                    details: dict[str, Any]) -> dict[str, Any]:
+        """A maintenance window starts or ends: a status update and a PagerDuty change event (it notifies no one;
+        the services' alarms are held at P3 while the window is open)."""
+        self.team = "infrastructure"
+        self._status(incident_id, status=status, impact=f"planned maintenance of {', '.join(services)}",
+                     identified_at=self.now.isoformat(), actions=summary,
+                     eta="window closed" if status == "Resolved" else "end of the maintenance window",
+                     next_update_minutes=None if status == "Resolved" else 30)
+        links = [pagerduty.link(execution_console_url(self.config, workflow, self.execution),
+                                f"Step Functions execution {self.execution}")] if self.execution else []
+        event = pagerduty.change_event(self._routing_key(), summary=f"{self.group} {summary}",
+                                       source=f"{self.group}/{workflow}", timestamp=self.now.isoformat(),
+                                       custom_details={**details, "incident_id": incident_id, "team": self.team,
+                                                       "execution": self.execution},
+                                       links=links or None)
+        answer = self._post(event, pagerduty.change_url(self.events_url))
+        return {"sent": "change", "summary": event["payload"]["summary"], "pagerduty": answer, "team": self.team}
+
     def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str) -> dict[str, Any]:
         """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up."""
         sev, self.team = Severity(admit.severity), admit.team

@@ -11,6 +11,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from catalog import naming
+
 # A DynamoDB item as the table resource returns it (numbers come back as Decimal).
 Item = dict[str, Any]
 
@@ -191,6 +193,59 @@ class Store:
             if not _conditional_failed(exc):
                 raise
         return self.cooldown_until(scope) or self.now
+
+    # --- maintenance windows (window#<service>): admit suppresses the service's alarms while one is open ---------
+    def open_window(self, service: str) -> Item | None:
+        """The service's open maintenance window; an expired one (its execution crashed) counts as closed."""
+        item = _item(self.table.get_item(Key={"pk": naming.window_key(service), "sk": "open"}, ConsistentRead=True))
+        if not item or datetime.fromisoformat(str(item["expires"])) <= self.now:
+            return None
+        return item
+
+    def open_window_of(self, service: str, execution: str) -> Item | None:
+        """The window this execution opened on the service (expired or not), else None."""
+        item = _item(self.table.get_item(Key={"pk": naming.window_key(service), "sk": "open"}, ConsistentRead=True))
+        return item if item and item.get("execution") == execution else None
+
+    def open_window_for(self, service: str, execution: str, expires: datetime, recorded: dict[str, Any]) -> str | None:
+        """Open (or, for the same execution, re-open) the service's window with its recorded counts. None when
+        opened, else the execution holding a window that has not expired."""
+        try:
+            self.table.put_item(
+                Item={"pk": naming.window_key(service), "sk": "open", "execution": execution,
+                      "opened": self.now.isoformat(), "expires": expires.isoformat(),
+                      "expires_epoch": _epoch(expires), "expires_at": _epoch(expires + timedelta(days=1)), **recorded},
+                ConditionExpression="attribute_not_exists(pk) OR expires_epoch <= :now OR #e = :me",
+                ExpressionAttributeNames={"#e": "execution"},
+                ExpressionAttributeValues={":now": _epoch(self.now), ":me": execution})
+            return None
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        held = self.open_window(service)
+        return str(held["execution"]) if held else "unknown"
+
+    def mark_window(self, service: str, execution: str, **values: Any) -> None:
+        """Note progress on this execution's window (e.g. scaled_down) for a failure path to act on."""
+        names = {f"#k{i}": k for i, k in enumerate(values)}
+        self.table.update_item(
+            Key={"pk": naming.window_key(service), "sk": "open"},
+            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+            ConditionExpression="#e = :me",
+            ExpressionAttributeNames={**names, "#e": "execution"},
+            ExpressionAttributeValues={**{f":v{i}": v for i, v in enumerate(values.values())}, ":me": execution})
+
+    def lift_window(self, service: str, execution: str) -> bool:
+        """Delete this execution's window (never another's). False when it had none."""
+        try:
+            self.table.delete_item(Key={"pk": naming.window_key(service), "sk": "open"},
+                                   ConditionExpression="#e = :me", ExpressionAttributeNames={"#e": "execution"},
+                                   ExpressionAttributeValues={":me": execution})
+            return True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        return False
 
     # --- audit trail -----------------------------------------------------------------------
     def audit(self, subject: str, step: str, record: dict[str, Any]) -> None:

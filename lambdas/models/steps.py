@@ -282,3 +282,47 @@ class LockCheck(StepModel):
     proceed: bool = False
     outcome: str | None = None
     message: str | None = None
+
+
+class RecordedService(StepModel):
+    """A service as the maintenance window found it: what it goes back to."""
+
+    desired: int
+    floor: int | None = None  # the Application Auto Scaling MinCapacity; None: no scalable target
+    max: int | None = None  # its MaxCapacity (kept as it is)
+
+
+class MaintenancePlan(StepModel):
+    """maintenance-window's plan: guard makes it, each step adds to it; its last form is the outcome."""
+
+    runbook: str
+    customer: str
+    cluster: str
+    services: list[str]
+    minutes: int  # how long the window stays open (for "until done": the maximum)
+    until_done: bool
+    wait_seconds: int  # the window's wait, then the verify polls' interval
+    mode: Mode
+    dry_run: bool
+    execution: str
+    incident_id: str
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    found: dict[str, RecordedService] = Field(default_factory=dict)  # what guard read (shown, not trusted)
+    recorded: dict[str, RecordedService] = Field(default_factory=dict)  # what scale_down recorded in the table
+    backup_input: dict[str, Any] = Field(default_factory=dict)
+    snapshot_input: dict[str, Any] = Field(default_factory=dict)
+    backup_execution: str = ""
+    snapshot_execution: str = ""
+    opened: str | None = None
+    expires: str | None = None
+    backups: dict[str, str] = Field(default_factory=dict)  # child runbook -> its outcome
+    done_summary: str | None = None  # until done: what the operator's "done" (answered like an approval) ends
+    polls: int = 0
+    max_polls: int
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+    running: dict[str, int] = Field(default_factory=dict)

@@ -4,9 +4,21 @@ moto's ECS sets runningCount = desiredCount at once; the world can instead make 
 start, as a crash loop or a missing image would, so verify and timeouts can be exercised.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from catalog import naming
+
+
+class MaintenanceWindowWorld(BaseModel):
+    """A maintenance window already open on the service when the scenario starts (its window#<service> row), as a
+    maintenance-window execution leaves it; minutes_left <= 0: expired (a crashed execution's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    execution: str = Field(default="gameday-window", min_length=1, max_length=80)
+    minutes_left: int = Field(default=30, ge=-10080, le=10080)
 
 
 class EcsServiceWorld(BaseModel):
@@ -17,6 +29,8 @@ class EcsServiceWorld(BaseModel):
     min: int | None = Field(default=None, ge=0, description="bounds override for the deployed config")
     max: int | None = Field(default=None, ge=0)
     autoscaling: bool = Field(default=False, description="register an Application Auto Scaling target")
+    floor: int | None = Field(default=None, ge=0, description="its MinCapacity (default: the service's min_tasks)")
+    maintenance_window: MaintenanceWindowWorld | None = Field(default=None, description="a window already open")
     tasks_fail_to_start: bool = Field(default=False, description="new tasks never reach RUNNING")
     log_group_exists: bool = Field(default=True, description="false: the service's log group (ecs.services[]"
                                                              ".log_group) is missing, so the diagnosis cannot read it")
@@ -57,6 +71,9 @@ def _check_service(config, name: str, spec: EcsServiceWorld) -> None:
         svc = config.service(name)
     except KeyError as exc:
         raise ValueError(f"world.ecs.{name}: {exc.args[0]}") from None
+    if spec.floor is not None and not (spec.autoscaling and svc.min_tasks <= spec.floor <= svc.max_tasks):
+        raise ValueError(f"world.ecs.{name}.floor {spec.floor} needs autoscaling: true and a value within "
+                         f"{svc.min_tasks}..{svc.max_tasks} (customers/{config.customer}.yaml)")
     for field, configured in (("min", svc.min_tasks), ("max", svc.max_tasks)):
         given = getattr(spec, field)
         if given is not None and given != configured:
@@ -91,7 +108,32 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
         if spec.autoscaling:
             aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{svc.name}",
                                          ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=svc.min_tasks, MaxCapacity=svc.max_tasks)
+                                         MinCapacity=svc.min_tasks if spec.floor is None else spec.floor,
+                                         MaxCapacity=svc.max_tasks)
+        if spec.maintenance_window:
+            _open_window(clients, config, svc.name, spec.maintenance_window)
+
+
+def _open_window(clients, config, service: str, spec: MaintenanceWindowWorld) -> None:
+    now = datetime.now(UTC)
+    expires = now + timedelta(minutes=spec.minutes_left)
+    clients("dynamodb").put_item(TableName=naming.table_name(config.customer), Item={
+        "pk": {"S": naming.window_key(service)}, "sk": {"S": "open"}, "execution": {"S": spec.execution},
+        "opened": {"S": now.isoformat()}, "expires": {"S": expires.isoformat()},
+        "expires_epoch": {"N": str(int(expires.timestamp()))}})
+
+
+def _windows(clients, config) -> dict:
+    """The open window rows by service: what admit holds the services' alarms back with."""
+    out = {}
+    for svc in config.ecs.services:
+        item = clients("dynamodb").get_item(TableName=naming.table_name(config.customer), ConsistentRead=True,
+                                            Key={"pk": {"S": naming.window_key(svc.name)}, "sk": {"S": "open"}})
+        found = item.get("Item")
+        if found:
+            out[svc.name] = {k: found[k]["S"] for k in ("execution", "opened", "expires") if k in found}
+            out[svc.name].update({k: int(found[k]["N"]) for k in ("desired", "floor") if "N" in found.get(k, {})})
+    return out
 
 
 def _write_logs(logs, group: str, lines: list[str]) -> None:
@@ -158,4 +200,7 @@ def snapshot(clients, config) -> dict:
             t = targets[s["serviceName"]]
             entry["autoscaling"] = {"min": t["MinCapacity"], "max": t["MaxCapacity"]}
         out[s["serviceName"]] = entry
+    for name, window in _windows(clients, config).items():
+        if name in out:
+            out[name]["maintenance_window"] = window
     return out

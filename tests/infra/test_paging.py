@@ -33,5 +33,7 @@ def test_an_added_team_is_readable_by_the_paging_functions_only():
     template = _template(teams={"database": {"secret": "lecture/dhbw/pagerduty-dba-routing-key"}})
     readers = {name for name, policy in template.find_resources("AWS::IAM::Policy").items()
                if "pagerduty-dba-routing-key" in str(policy)}
-    assert len(readers) == 2
-    assert all(r.startswith(("RespondPageFunctionRole", "RespondRecordFunctionRole")) for r in readers)
+    # page and record, and maintenance-window (its start and end change events)
+    assert len(readers) == 3
+    assert all(r.startswith(("RespondPageFunctionRole", "RespondRecordFunctionRole",
+                             "RunbookmaintenancewindowFunctionRole")) for r in readers)

@@ -244,7 +244,7 @@ def test_respond_polls_only_executions_of_the_exact_runbook_state_machines(templ
              if {"states:DescribeExecution", "states:StopExecution"} & set(_actions(s))]
     resources_ = [r for s in stmts for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     assert sorted(resources_) == sorted(f"arn:aws:states:{c.region}:{c.account}:execution:lecture-{customer}-{name}:*"
-                                        for name in RUNBOOKS)
+                                        for name, rb in RUNBOOKS.items() if rb.workflow == "guarded")
 
 
 # Section 6: feature flags ----------------------------------------------------------------------------

