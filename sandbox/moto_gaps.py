@@ -389,6 +389,7 @@ class CompressedClock:
     def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
         clock = self
@@ -411,7 +412,13 @@ class CompressedClock:
                 clock.simulated_seconds += seconds
                 time.sleep(seconds * clock.factor)
 
+        original_token_wait = state_task_service_callback.StateTaskServiceCallback._wait_for_task_token_timeout
+
         def _wait_for_task_token_timeout(self, timeout_seconds, callback_endpoint):
+            # moto also listens for a token beside a .sync task (a child workflow): that one is no wait for a
+            # person, must not count as parked, and must not time out when the scenario ends
+            if self.resource.condition != ResourceCondition.WaitForTaskToken:
+                return original_token_wait(self, timeout_seconds, callback_endpoint)
             if clock.await_callback(timeout_seconds, callback_endpoint._notify_event):
                 return callback_endpoint.get_outcome()
             return None  # moto then fails the task with States.Timeout, as AWS does
