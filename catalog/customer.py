@@ -103,8 +103,9 @@ class SchedulesConfig(_Strict):
     # restore-drill (the runbook's monthly "test backup and recovery procedures"): off unless the customer file
     # asks for it, since each drill restores a whole cluster for a while (cost)
     restore_drill: MonthlyTime | None = None
-    # health-check: daily, before the day's lectures; its summary goes to the status topic
-    health_check: DailyTime | None = "06:00"
+    # health-check: daily at this time, e.g. "06:00" before the day's lectures; its summary goes to the status
+    # topic (so, off unless asked for: a daily message to every subscriber is the customer's choice)
+    health_check: DailyTime | None = None
 
 
 class ApiConfig(_Strict):

@@ -129,7 +129,9 @@ def test_another_cluster_is_bad_input(healthy, check):
         check({"cluster": "lecture-edt-cluster"})
 
 
-def test_daily_schedule_by_default(dhbw):
+def test_daily_schedule_from_the_customer_file(dhbw):
     from catalog.runbooks import scheduled_runs
 
-    assert scheduled_runs(dhbw)["lecture-dhbw-health-check"].expression == "cron(0 6 * * ? *)"
+    assert "lecture-dhbw-health-check" not in scheduled_runs(dhbw)  # off by default
+    on = dhbw.model_copy(update={"schedules": dhbw.schedules.model_copy(update={"health_check": "06:00"})})
+    assert scheduled_runs(on)["lecture-dhbw-health-check"].expression == "cron(0 6 * * ? *)"
