@@ -93,7 +93,8 @@ def check_bucket(s3: Any, config: CustomerConfig) -> HealthCheckItem:
 
 
 def check_lock(dynamodb: Any, s3: Any, config: CustomerConfig, now: datetime) -> HealthCheckItem:
-    tf, notes = config.terraform, []
+    tf = config.terraform
+    notes: list[str] = []
     locks = find_locks(dynamodb, s3, table=tf.lock_table, bucket=tf.state_bucket, key=tf.state_key, now=now,
                        stale_after_minutes=tf.stale_lock_minutes, notes=notes)
     stale = [lk for lk in locks if lk.stale]
