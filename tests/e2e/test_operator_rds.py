@@ -73,3 +73,58 @@ def test_health_check_on_a_degraded_world(run_scenario):
     assert run["outcome"] == "degraded", run["message"]
     assert checks(run)["mode"] == "warn" and checks(run)[f"rds:{CLUSTER}"] == "warn"
     assert any("dhbw is degraded" in json.dumps(n) for n in report["notifications"])
+
+
+# --- restore-rds-cluster (approval) ------------------------------------------------------------------------
+RESTORED = "lecture-dhbw-cluster-restored"
+
+
+def restore_steps(answer: dict) -> list[dict]:
+    return [{"start": "restore-rds-cluster", "input": {"reason": "table dropped"}}, answer]
+
+
+def test_an_approved_restore_makes_the_restored_cluster_available_and_leaves_the_original(run_scenario):
+    report = run_scenario({"world": SEEDED, "steps": restore_steps(
+        {"approve": "restore-rds-cluster", "by": "alice", "comment": "ok, go"})})
+    [run] = outputs(report, "restore-rds-cluster")
+    assert run["outcome"] == "restored", run.get("message")
+    assert run["snapshot"] == SNAPSHOT and run["endpoint"] and run["endpoint"] in run["message"]
+    assert isinstance(run["took_seconds"], int) and run["polls"] >= 1
+    assert run["approval"]["by"] == "alice" and run["approval"]["comment"] == "ok, go"
+    world = report["world"]["rds"]
+    assert world[RESTORED]["status"] == "available" and world[RESTORED]["endpoint"] == run["endpoint"]
+    assert world[RESTORED]["tags"]["restored-from"] == SNAPSHOT
+    assert world[CLUSTER]["status"] == "available"
+    touched = {a["params"].get("DBClusterIdentifier") for a in report["actions"]
+               if a["operation"] not in ("DescribeDBClusters", "DescribeDBClusterSnapshots")}
+    assert touched == {RESTORED}  # the original cluster is never the subject of a change
+    [approval] = report["approvals"]
+    assert (approval["runbook"], approval["answer"], approval["by"]) == ("restore-rds-cluster", "approved", "alice")
+
+
+def test_a_rejected_restore_restores_nothing(run_scenario):
+    report = run_scenario({"world": SEEDED, "steps": restore_steps(
+        {"reject": "restore-rds-cluster", "by": "bob", "comment": "wrong snapshot"})})
+    [execution] = executions(report, "-restore-rds-cluster")
+    assert execution["status"] == "SUCCEEDED" and execution["output"]["outcome"] == "rejected"
+    assert not [a for a in report["actions"] if a["operation"] == "RestoreDBClusterFromSnapshot"]
+    assert set(report["world"]["rds"]) == {CLUSTER}
+    [approval] = report["approvals"]
+    assert (approval["answer"], approval["by"], approval["comment"]) == ("rejected", "bob", "wrong snapshot")
+
+
+def test_a_restore_whose_approval_times_out_restores_nothing(run_scenario):
+    report = run_scenario({"world": SEEDED, "steps": restore_steps({"wait_minutes": 31})})
+    [execution] = executions(report, "-restore-rds-cluster")
+    assert execution["output"]["outcome"] == "rejected"
+    assert set(report["world"]["rds"]) == {CLUSTER}
+    assert report["approvals"][0]["answer"] == "timed_out"
+
+
+def test_a_restore_into_an_existing_restored_cluster_is_refused_without_asking(run_scenario):
+    world = {"rds": {**SEEDED["rds"], RESTORED: {}}}
+    report = run_scenario({"world": world, "steps": [{"start": "restore-rds-cluster", "input": {}}]})
+    [run] = outputs(report, "restore-rds-cluster")
+    assert run["outcome"] == "already_exists" and "approval_summary" not in run
+    assert not report.get("approvals")
+    assert not [a for a in report["actions"] if a["operation"] == "RestoreDBClusterFromSnapshot"]
