@@ -6,7 +6,9 @@ PREFIX = "lecture"
 # under STATE_KEY_PREFIXES; audit rows they may only put (IAM dynamodb:LeadingKeys). A new kind of row
 # needs its prefix here, or its writes are denied.
 # window#: open maintenance windows (maintenance-window writes them; health-check reads them)
-STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "window#")
+STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#",
+                                       "window#")
+APPROVALS_PK = "approval#pending"  # sk: the execution's name; one item per pending approval
 AUDIT_KEY_PREFIX = "audit#"
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
 
