@@ -89,6 +89,9 @@ class TerraformConfig(_Strict):
 
 
 DailyTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, UTC")]
+# "<day of the month 1-28> HH:MM", UTC: the 28th at most, so it runs in every month
+MonthlyTime = Annotated[str, Field(pattern=r"^([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d$",
+                                   description="<day 1-28> HH:MM, UTC")]
 
 
 class SchedulesConfig(_Strict):
@@ -97,6 +100,12 @@ class SchedulesConfig(_Strict):
     rds_snapshot: DailyTime | None = "02:00"  # daily, UTC
     state_backup: DailyTime | None = "02:30"  # daily, UTC
     lock_check_minutes: int | None = Field(default=15, ge=1, le=1440)  # every N minutes
+    # restore-drill (the runbook's monthly "test backup and recovery procedures"): off unless the customer file
+    # asks for it, since each drill restores a whole cluster for a while (cost)
+    restore_drill: MonthlyTime | None = None
+    # health-check: daily at this time, e.g. "06:00" before the day's lectures; its summary goes to the status
+    # topic (so, off unless asked for: a daily message to every subscriber is the customer's choice)
+    health_check: DailyTime | None = None
 
 
 class MaintenanceConfig(_Strict):

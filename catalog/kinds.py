@@ -82,6 +82,8 @@ ECS_SERVICE = ResourceKind(
         "task": lambda c: [_ecs_arn(c, f"task/{c.ecs.cluster}/*")],
         # Scalable target ARNs carry a random id assigned by AWS: scoped to the account and region.
         "scalable_target": lambda c: [f"arn:aws:application-autoscaling:{c.region}:{c.account}:scalable-target/*"],
+        # the content bucket the services serve (content_bucket, default content-<c>-prod): health-check's HeadBucket
+        "content_bucket": lambda c: [_s3_arn(c.content_bucket)],
         # the services' log groups (ecs.services[].log_group): streams and their events
         "log_group": lambda c: [f"arn:aws:logs:{c.region}:{c.account}:log-group:{s.log_group}:*"
                                 for s in c.ecs.services],
@@ -234,6 +236,17 @@ RDS_CLUSTER = ResourceKind(
         "any_snapshot": lambda c: [_rds_arn(c, "cluster-snapshot:*")],
         # the cluster's member instances: their names are the customer's, not ours
         "instance": lambda c: [_rds_arn(c, "db:*")],
+        # what restore-rds-cluster may create (lecture-<c>-cluster-restored) and restore-drill its drill clusters
+        "restored": lambda c: [_rds_arn(c, f"cluster:{naming.restored_cluster_name(c.customer)}")],
+        "drill": lambda c: [_rds_arn(c, f"cluster:{naming.drill_cluster_prefix(c.customer)}*")],
+        # snapshots a restore may read from: the automation's (lecture-<c>-*) and AWS's automated ones of the
+        # cluster (rds:<cluster>-<date>)
+        "restorable_snapshot": lambda c: [_rds_arn(c, f"cluster-snapshot:{naming.snapshot_prefix(c.customer)}*"),
+                                          _rds_arn(c, f"cluster-snapshot:rds:{c.rds.cluster}-*")],
+        # every cluster of the account (read only: restore-drill looks for drill clusters left over)
+        "any_cluster": lambda c: [_rds_arn(c, "cluster:*")],
+        # a restore joins the original cluster's DB subnet group (its name is the customer's)
+        "subnet_group": lambda c: [_rds_arn(c, "subgrp:*")],
     },
     dimensions=lambda c, name: {"DBClusterIdentifier": name},
     console_url=lambda c, name: console(c, f"rds/home?region={c.region}#database:id={name};is-cluster=true"),

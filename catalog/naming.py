@@ -5,8 +5,9 @@ PREFIX = "lecture"
 # Partition-key prefixes of the automation table (lambdas/logic/store.py). Functions may change rows
 # under STATE_KEY_PREFIXES; audit rows they may only put (IAM dynamodb:LeadingKeys). A new kind of row
 # needs its prefix here, or its writes are denied.
+# window#: open maintenance windows (maintenance-window writes them; health-check reads them)
 STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#",
-                                     "window#")
+                                       "window#")
 APPROVALS_PK = "approval#pending"  # sk: the execution's name; one item per pending approval
 AUDIT_KEY_PREFIX = "audit#"
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
@@ -37,6 +38,20 @@ CREATED_BY = f"{PREFIX}-remediation"
 def snapshot_prefix(customer: str) -> str:
     """Every snapshot the automation names starts with this (lecture-<c>-<manual|auto>-...); IAM scopes to it."""
     return f"{PREFIX}-{customer}-"
+
+
+def restored_cluster_name(customer: str) -> str:
+    """Where restore-rds-cluster restores a snapshot (the runbook's lecture-$CUSTOMER-cluster-restored)."""
+    return f"{PREFIX}-{customer}-cluster-restored"
+
+
+# restore-drill's temporary clusters: named with this prefix AND tagged drill=true (plus created-by); the drill
+# deletes a cluster only when both hold, and IAM allows DeleteDBCluster only on such names with that tag.
+DRILL_TAG = "drill"
+
+
+def drill_cluster_prefix(customer: str) -> str:
+    return f"{PREFIX}-{customer}-drill-"
 
 
 def alarm_arn_pattern(customer: str, region: str, account: str) -> str:

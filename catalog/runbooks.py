@@ -114,6 +114,28 @@ class TuneLambdaInput(RunbookInput):
         return self
 
 
+# RDS snapshot identifiers: letters, digits and hyphens (AWS's automated ones start with "rds:")
+_SNAPSHOT_ID = r"^(rds:)?[A-Za-z][A-Za-z0-9-]{0,254}$"
+
+
+class RestoreRdsClusterInput(RunbookInput):
+    snapshot: str | None = Field(default=None, pattern=_SNAPSHOT_ID, description="the cluster snapshot to restore; "
+                                 "default: the latest available one the automation made")
+    cluster: str | None = Field(default=None, min_length=1, max_length=63,
+                                description="the original cluster (default: the configured rds.cluster)")
+
+
+class RestoreDrillInput(RunbookInput):
+    cluster: str | None = Field(default=None, min_length=1, max_length=63,
+                                description="the cluster whose snapshot is drilled (default: the configured rds.cluster)")
+
+
+class HealthCheckInput(RunbookInput):
+    # respond's schedule names the configured cluster (the runbook's target kind); the check covers the customer
+    cluster: str | None = Field(default=None, min_length=1, max_length=63,
+                                description="the configured rds.cluster (optional; every check runs anyway)")
+
+
 @dataclass(frozen=True)
 class Runbook:
     name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
@@ -152,6 +174,8 @@ class Runbook:
     approval: bool = False
     # Teams told of every run's outcome (a PagerDuty change event and a status update), with who approved it.
     notify_teams: tuple[str, ...] = ()
+    # its function publishes to the customer's status topic itself (health-check's summary)
+    publishes_status: bool = False
 
     def __post_init__(self) -> None:
         if self.approval:
@@ -428,8 +452,145 @@ TUNE_LAMBDA = Runbook(
                    "reason": "timeouts under exam load"},
 )
 
+def monthly(at: str | None) -> str | None:
+    """"15 03:00" (the 15th, 03:00 UTC) -> cron(0 3 15 * ? *); None (switched off) -> None."""
+    if at is None:
+        return None
+    day, time = at.split(" ")
+    hours, minutes = time.split(":")
+    return f"cron({int(minutes)} {int(hours)} {int(day)} * ? *)"
+
+
+_RDS_READS = (
+    Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
+    Permission(("rds:DescribeDBClusterSnapshots",), resource="rds_cluster"),
+    Permission(("rds:DescribeDBClusterSnapshots",), resource="rds_cluster.any_snapshot"),
+)
+
+RESTORE_RDS_CLUSTER = Runbook(
+    name="restore-rds-cluster",
+    title="Restore an Aurora snapshot to lecture-<c>-cluster-restored, after approval",
+    target_kind="rds_cluster",
+    input_model=RestoreRdsClusterInput,
+    permissions=(
+        *_RDS_READS,
+        Permission(("rds:DescribeDBClusters",), resource="rds_cluster.restored"),
+        # the new cluster, from one of the cluster's snapshots, in the original's subnet group; tags on create
+        Permission(("rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"), resource="rds_cluster.restored",
+                   write=True),
+        Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.restorable_snapshot", write=True),
+        Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.subnet_group", write=True),
+    ),
+    outcomes=(
+        Outcome("restored", "ok", "the restored cluster is available: its endpoint and how long it took are in the "
+                                  "message", change=True),
+        Outcome("would_restore", "skipped", "dry-run: the snapshot it would restore, and where"),
+        Outcome("refused", "refused", "automation is off for the customer"),
+        Outcome("already_exists", "refused", "lecture-<c>-cluster-restored exists already: delete or rename it first"),
+        Outcome("snapshot_not_found", "failed", "the named snapshot does not exist, or the automation has none"),
+        Outcome("snapshot_not_usable", "refused", "the snapshot is not available or not of the customer's cluster"),
+        Outcome("restore_failed", "failed", "the restored cluster ended in a status other than available"),
+        Outcome("restore_timed_out", "failed", "the restored cluster did not become available in time"),
+    ),
+    guard_rails=(
+        "needs approval: the approver sees the snapshot (id, creation time) and the new cluster's name",
+        "restores only to lecture-<c>-cluster-restored; refuses if that cluster exists (never overwritten)",
+        "only snapshots of the configured cluster (rds.cluster) that are available",
+        "act re-reads the snapshot: if it is gone or not the one approved (a different creation time), nothing is "
+        "restored (target_changed)",
+        "never modifies or deletes the original cluster: its role has no Modify/Delete action at all",
+        "dry-run and off modes make no change and ask for no approval",
+    ),
+    example_input={"cluster": "lecture-dhbw-cluster", "snapshot": "lecture-dhbw-manual-20261126-091507-3f2a1b",
+                   "reason": "table dropped by mistake"},
+    approval=True,
+    table_actions=(),
+    verify_interval_seconds=30,
+    verify_max_polls=80,  # 40 minutes of restore
+    timeout_minutes=60,  # the restore's polls (40 minutes); the stack adds approvals.timeout_minutes
+)
+
+RESTORE_DRILL = Runbook(
+    name="restore-drill",
+    title="Restore drill: restore the latest snapshot to a temporary cluster, time it, delete it",
+    target_kind="rds_cluster",
+    input_model=RestoreDrillInput,
+    permissions=(
+        *_RDS_READS,
+        # to see whether a drill cluster is left over (one drill at a time): the account's cluster list (read)
+        Permission(("rds:DescribeDBClusters",), resource="rds_cluster.any_cluster"),
+        Permission(("rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"), resource="rds_cluster.drill",
+                   write=True),
+        Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.snapshot", write=True),
+        Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.subnet_group", write=True),
+        # only its own drill clusters: named lecture-<c>-drill-* AND tagged drill=true and created-by
+        Permission(("rds:DeleteDBCluster",), resource="rds_cluster.drill", write=True, conditions=(
+            Condition("StringEquals", f"rds:cluster-tag/{naming.DRILL_TAG}", "true"),
+            Condition("StringEquals", f"rds:cluster-tag/{naming.CREATED_BY_TAG}", naming.CREATED_BY))),
+    ),
+    outcomes=(
+        Outcome("drill_passed", "ok", "the snapshot restored and became available (rto_seconds); the drill cluster "
+                                      "was deleted"),
+        Outcome("would_drill", "skipped", "dry-run: the snapshot it would restore, and to which drill cluster"),
+        Outcome("refused", "refused", "automation is off for the customer"),
+        Outcome("drill_running", "refused", "a drill cluster exists already (a drill going on, or one left over)"),
+        Outcome("no_snapshot", "failed", "the automation has no available snapshot of the cluster to drill"),
+        Outcome("drill_failed", "failed", "the restore did not become available (failed or timed out); the drill "
+                                          "cluster was deleted"),
+        Outcome("cleanup_failed", "failed", "the drill cluster could not be deleted: a person must delete it"),
+    ),
+    guard_rails=(
+        "touches only its own cluster: lecture-<c>-drill-<yyyymmddhhmm>, tagged drill=true and created-by",
+        "deletes a cluster only if its name is the drill's AND it carries both tags (checked before the delete, "
+        "and by IAM: DeleteDBCluster conditioned on the tags, on the drill name pattern only)",
+        "one drill at a time: a drill cluster left over is refused and paged",
+        "restores only the automation's own snapshots (created-by tag, lecture-<c>- name)",
+        "the restore is deleted even when it failed to become available",
+        "dry-run and off modes make no change",
+    ),
+    example_input={"cluster": "lecture-dhbw-cluster", "reason": "monthly test of backup and recovery"},
+    schedule=lambda c: monthly(c.schedules.restore_drill),
+    table_actions=(),
+    verify_interval_seconds=30,
+    verify_max_polls=80,  # 40 minutes of restore
+    timeout_minutes=120,
+)
+
+HEALTH_CHECK = Runbook(
+    name="health-check",
+    title="Health check: ECS services, RDS, content bucket, state lock, mode, maintenance windows (read-only)",
+    target_kind="rds_cluster",
+    input_model=HealthCheckInput,
+    permissions=(
+        Permission(("ecs:DescribeServices",), resource="ecs_service"),
+        Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
+        # HeadBucket is authorised by s3:ListBucket
+        Permission(("s3:ListBucket",), resource="ecs_service.content_bucket"),
+        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+        Permission(("s3:GetObject",), resource="state_lock.tflock"),
+        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+    ),
+    outcomes=(
+        Outcome("healthy", "ok", "every check passed"),
+        Outcome("degraded", "ok", "no check failed, some warn (the summary says which)"),
+        Outcome("unhealthy", "failed", "at least one check failed: paged when it ran through respond"),
+    ),
+    guard_rails=(
+        "read-only: it changes nothing, in any mode",
+        "the summary goes to the status topic and is the workflow's output",
+        "the lock table is shared: it reads only this state's LockID (dynamodb:LeadingKeys)",
+    ),
+    example_input={"cluster": "lecture-dhbw-cluster", "reason": "before the lecture"},
+    schedule=lambda c: daily(c.schedules.health_check),
+    table_actions=("GetItem",),  # open maintenance windows (window#<service>)
+    publishes_status=True,
+)
+
 RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE, SNAPSHOT_RDS_CLUSTER, BACKUP_TERRAFORM_STATE,
-                                                     CHECK_STATE_LOCK, TUNE_LAMBDA, MAINTENANCE_WINDOW)}
+                                                     CHECK_STATE_LOCK, TUNE_LAMBDA, MAINTENANCE_WINDOW, RESTORE_RDS_CLUSTER,
+                                                     RESTORE_DRILL, HEALTH_CHECK)}
 
 
 def runbook(name: str) -> Runbook:

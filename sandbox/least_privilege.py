@@ -12,7 +12,7 @@ deployment. How the match is made, and where it is approximated:
   DescribeScalableTargets, RegisterScalableTarget, ...), only the action is matched.
 - S3: object operations are checked as the object actions IAM knows (HeadObject is s3:GetObject, a
   VersionId makes it s3:GetObjectVersion, CopyObject is a read of the source and s3:PutObject on the
-  target, ListObjectsV2 is s3:ListBucket) on ``arn:aws:s3:::<bucket>[/<key>]``.
+  target, ListObjectsV2 and HeadBucket are s3:ListBucket) on ``arn:aws:s3:::<bucket>[/<key>]``.
 - Conditions: the keys the call's parameters determine are evaluated: ``dynamodb:LeadingKeys`` (the
   partition key values the call touches), ``s3:prefix``, ``ecs:cluster``, ``application-autoscaling:service-namespace``
   and ``application-autoscaling:scalable-dimension``, ``aws:RequestedRegion``, with the String* / Arn*
@@ -288,6 +288,8 @@ def _s3_requests(op: str, p: dict, base: dict) -> list[Request]:
                 Request("s3:PutObject", [obj], base)]
     if op in ("ListObjectsV2", "ListObjects"):
         return [Request("s3:ListBucket", [bucket], base | {"s3:prefix": [p.get("Prefix", "")]})]
+    if op == "HeadBucket":  # authorised by s3:ListBucket (S3 API reference, HeadBucket)
+        return [Request("s3:ListBucket", [bucket], base)]
     if op in ("PutObject", "DeleteObject"):
         return [Request(f"s3:{op}", [obj], base)]
     return [Request(f"s3:{op}", [bucket], base)]

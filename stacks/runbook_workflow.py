@@ -45,6 +45,9 @@ class RunbookWorkflow(Construct):
             foundation.grant_table(self.function, runbook.table_actions)
         if runbook.reads_mode:
             foundation.grant_mode_read(self.function)
+        if runbook.publishes_status:  # e.g. health-check's summary; the topic is encrypted with the stack's key
+            foundation.topic.grant_publish(self.function)
+            foundation.key.grant_encrypt_decrypt(self.function)
         name = naming.state_machine_name(config.customer, runbook.name)
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(foundation),

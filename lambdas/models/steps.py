@@ -326,3 +326,107 @@ class MaintenancePlan(StepModel):
     verify: bool | None = None
     settled: bool | None = None
     running: dict[str, int] = Field(default_factory=dict)
+
+
+class RestoreClusterPlan(StepModel):
+    """restore-rds-cluster's plan: guard names the snapshot and the new cluster (what the approver sees), act
+    re-reads the snapshot and restores, verify polls the new cluster until available."""
+
+    runbook: str
+    customer: str
+    cluster: str  # the original: never changed
+    restored_cluster: str  # lecture-<c>-cluster-restored
+    snapshot: str
+    snapshot_created: str  # the snapshot's creation time (ISO): act compares it, a different one is another snapshot
+    snapshot_type: str = ""
+    engine: str = "aurora-postgresql"
+    subnet_group: str | None = None  # the original's: the restore lands in the same network
+    security_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    mode: Mode
+    dry_run: bool
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    execution: str
+    started: str
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    approval_summary: str | None = None  # set only when it asks for approval
+    approval: dict[str, Any] | None = None  # who approved, when, their comment (act copies it from its input)
+    polls: int = 0
+    max_polls: int
+    wait_seconds: int
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+    restore_started: str | None = None  # when act called RestoreDBClusterFromSnapshot (ISO)
+    status: str | None = None  # the restored cluster's
+    endpoint: str | None = None
+    took_seconds: int | None = None  # from the restore call to available
+
+
+class DrillPlan(StepModel):
+    """restore-drill's plan. phase: "restore" (not started), "creating" (verify polls the drill cluster),
+    "deleting" (the drill cluster is being deleted), "done"."""
+
+    runbook: str
+    customer: str
+    cluster: str
+    drill_cluster: str  # lecture-<c>-drill-<yyyymmddhhmm>
+    snapshot: str
+    snapshot_created: str
+    engine: str = "aurora-postgresql"
+    subnet_group: str | None = None
+    security_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    mode: Mode
+    dry_run: bool
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    execution: str
+    started: str
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    phase: Literal["restore", "creating", "deleting", "done"] = "restore"
+    polls: int = 0
+    max_polls: int
+    wait_seconds: int
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+    restore_started: str | None = None
+    available_at: str | None = None
+    status: str | None = None
+    endpoint: str | None = None
+    rto_seconds: int | None = None  # the recovery-time figure: restore call to available
+    deleted: bool | None = None
+
+
+class HealthCheckItem(StepModel):
+    name: str  # ecs:<service>, rds:<cluster>, content_bucket, state_lock, mode, window:<service>
+    status: Literal["pass", "warn", "fail"]
+    detail: str
+
+
+class HealthReport(StepModel):
+    """health-check's answer; everything happens in guard (proceed is always false)."""
+
+    runbook: str
+    customer: str
+    checked_at: str
+    incident_id: str | None = None
+    reason: str | None = None
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    checks: list[HealthCheckItem] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)  # pass / warn / fail
+    published: bool = False  # the summary went to the status topic
+    notes: list[str] = Field(default_factory=list)
+    proceed: bool = False
+    outcome: str | None = None
+    message: str | None = None

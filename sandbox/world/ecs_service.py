@@ -96,6 +96,8 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
                                  memory="512", networkMode="awsvpc", containerDefinitions=[
         {"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}])
     aas, logs = clients("application-autoscaling"), clients("logs")
+    # the content bucket the services serve (health-check's HeadBucket), as the customer's Terraform creates it
+    clients("s3").create_bucket(Bucket=config.content_bucket, CreateBucketConfiguration={"LocationConstraint": region})
     for svc in config.ecs.services:
         spec = specs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
         if spec.log_group_exists:

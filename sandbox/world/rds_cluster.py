@@ -5,6 +5,10 @@ the cluster busy for a number of status checks (DescribeDBClusters answers "back
 CreateDBClusterSnapshot fail with InvalidDBClusterStateFault, limit the snapshot quota, leave the cluster
 out, and seed snapshots of any age: the automation's, people's, or AWS's automated backups. A new snapshot
 is "creating" at the first describe and available at the next, so verify polls for real.
+
+Other clusters of the customer (named lecture-<c>-..., e.g. a decoy lecture-<c>-drill-other) may be listed with
+their tags. A cluster restored from a snapshot (restore-rds-cluster, restore-drill) answers "creating" for
+``restore_checks`` status checks, then available; restored clusters appear in the report under their own id.
 """
 
 import copy
@@ -36,6 +40,9 @@ class RdsClusterWorld(BaseModel):
     members: int = Field(default=1, ge=0, le=15, description="member instances (the first one is the writer)")
     storage_gb: int = Field(default=20, ge=1, description="AllocatedStorage, reported as the snapshot's size")
     snapshots: list[SnapshotWorld] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict, description="the cluster's tags")
+    restore_checks: int = Field(default=2, ge=0, description="status checks a cluster restored from a snapshot "
+                                                             "answers creating first (the configured cluster's entry)")
 
 
 KEY = "rds"  # world.rds in scenario files and in the report
@@ -50,10 +57,12 @@ def instance_of(operation: str, params: dict) -> str | None:
 
 
 def check(config, specs: dict[str, RdsClusterWorld]) -> None:
+    prefix = f"{naming.PREFIX}-{config.customer}-"
     for name in specs:
-        if name != config.rds.cluster:
+        if name != config.rds.cluster and not name.startswith(prefix):
             raise ValueError(f"world.rds.{name}: customers/{config.customer}.yaml names the cluster "
-                             f"{config.rds.cluster!r} (rds.cluster); the world can only describe that one")
+                             f"{config.rds.cluster!r} (rds.cluster); other clusters of the world must be the "
+                             f"customer's, named {prefix}...")
 
 
 def _backend(account: str, region: str):
@@ -68,7 +77,11 @@ def build(clients, config, specs: dict[str, RdsClusterWorld], account: str, regi
     spec = specs.get(name, RdsClusterWorld())
     backend = _backend(account, region)
     backend.sandbox_snapshot_quota = spec.snapshot_quota
+    backend.sandbox_restore_checks = spec.restore_checks
     backend.sandbox_built = False
+    for other, other_spec in specs.items():
+        if other != name and other_spec.exists:
+            _build_cluster(clients, backend, other, other_spec)
     if spec.exists:
         _build_cluster(clients, backend, name, spec)
     backend.sandbox_built = True  # the world is built: snapshots made from now on start "creating"
@@ -77,7 +90,8 @@ def build(clients, config, specs: dict[str, RdsClusterWorld], account: str, regi
 def _build_cluster(clients, backend, name: str, spec: RdsClusterWorld) -> None:
     rds = clients("rds")
     rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="lecture",
-                          MasterUserPassword="sandbox-only-password", DatabaseName="lecture")
+                          MasterUserPassword="sandbox-only-password", DatabaseName="lecture",
+                          **({"Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()]} if spec.tags else {}))
     for i in range(spec.members):
         rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i + 1}", DBClusterIdentifier=name,
                                Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
@@ -102,12 +116,25 @@ def install(patches) -> None:
     describe_clusters = RDSBackend.describe_db_clusters
     create_snapshot = RDSBackend.create_db_cluster_snapshot
     describe_snapshots = RDSBackend.describe_db_cluster_snapshots
+    restore_cluster = RDSBackend.restore_db_cluster_from_snapshot
+
+    def restore_db_cluster_from_snapshot(self, *args, **kwargs):
+        cluster = restore_cluster(self, *args, **kwargs)
+        cluster.status = "available"  # what it becomes; describe shows "creating" first
+        cluster.sandbox_creating_checks = getattr(self, "sandbox_restore_checks", 0)
+        shown = copy.copy(cluster)
+        shown.status = "creating"
+        return shown
 
     def describe_db_clusters(self, *args, **kwargs):
         clusters = describe_clusters(self, *args, **kwargs)
         shown = []
         for c in clusters:
-            if getattr(c, "sandbox_busy_checks", 0) > 0:
+            if getattr(c, "sandbox_creating_checks", 0) > 0:
+                c.sandbox_creating_checks -= 1
+                c = copy.copy(c)
+                c.status = "creating"
+            elif getattr(c, "sandbox_busy_checks", 0) > 0:
                 c.sandbox_busy_checks -= 1
                 c = copy.copy(c)
                 c.status = BUSY_STATUS
@@ -147,14 +174,24 @@ def install(patches) -> None:
     patches.set(RDSBackend, "describe_db_clusters", describe_db_clusters)
     patches.set(RDSBackend, "create_db_cluster_snapshot", create_db_cluster_snapshot)
     patches.set(RDSBackend, "describe_db_cluster_snapshots", describe_db_cluster_snapshots)
+    patches.set(RDSBackend, "restore_db_cluster_from_snapshot", restore_db_cluster_from_snapshot)
+
+
+def _others(backend, config) -> dict:
+    """The customer's other clusters (restored, drill, decoys), by id: status, tags, endpoint."""
+    prefix = f"{naming.PREFIX}-{config.customer}-"
+    return {name: {"status": "creating" if getattr(c, "sandbox_creating_checks", 0) > 0 else c.status,
+                   "tags": {t["Key"]: t["Value"] for t in c.tags}, "endpoint": c.endpoint}
+            for name, c in sorted(backend.clusters.items()) if name != config.rds.cluster and name.startswith(prefix)}
 
 
 def snapshot(clients, config) -> dict:
-    """The cluster and its snapshots as the report shows them (read from moto, so no busy check is used up)."""
+    """The cluster and its snapshots as the report shows them (read from moto, so no busy check is used up), and
+    the customer's other clusters (restored, drill) under their own ids."""
     backend = _backend(config.account, config.region)
     cluster = backend.clusters.get(config.rds.cluster)
     if cluster is None:
-        return {}
+        return _others(backend, config)
     snapshots = sorted((s for s in backend.cluster_snapshots.values()
                         if s.db_cluster_identifier == config.rds.cluster), key=lambda s: s.created)
     return {config.rds.cluster: {
@@ -164,4 +201,4 @@ def snapshot(clients, config) -> dict:
                        "created_by_automation": any(t["Key"] == naming.CREATED_BY_TAG and t["Value"] == naming.CREATED_BY
                                                     for t in s.tags)}
                       for s in snapshots],
-    }}
+    }, **_others(backend, config)}

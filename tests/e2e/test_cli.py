@@ -91,7 +91,8 @@ def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
 
 @pytest.mark.parametrize("content, expected", [
     ('{"customer": "dhbw", "steps": []}', "field 'steps': List should have at least 1 item"),
-    ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'schedule', 'start', 'mode', 'approve', 'reject' or 'wait_minutes'"),
+    ('{"customer": "dhbw", "steps": [{"jump": 1}]}', "steps[0] must have one of 'alarm', 'event', 'schedule', 'start', 'mode', "
+     "'approve', 'reject' or 'wait_minutes'"),
     ('{"customer": "nope", "steps": [{"mode": "off"}]}', "unknown customer 'nope'"),
     ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "field 'mode': Input should be"),
     ('{"customer": "dhbw", "world": {"ecs": {"lecture-backend-service": {"max": 9}}}, "steps": [{"mode": "off"}]}',

@@ -1,0 +1,80 @@
+"""Reads and the restore call shared by restore-rds-cluster and restore-drill (RDS, through injected clients)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from catalog import CustomerConfig
+from lambdas.runbooks.snapshot_rds_cluster import own_snapshots
+
+# statuses a restored cluster never leaves by itself: the restore did not work
+FAILED_STATUSES = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters",
+                   "incompatible-restore", "incompatible-network", "deleting", "stopped")
+
+
+def code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {str(t.get("Key")): str(t.get("Value")) for t in resource.get("TagList", [])}
+
+
+def iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    return str(value or "")
+
+
+def describe_cluster(rds: Any, name: str) -> dict[str, Any] | None:
+    """The cluster as DescribeDBClusters shows it, None when it does not exist."""
+    try:
+        found = rds.describe_db_clusters(DBClusterIdentifier=name).get("DBClusters", [])
+    except ClientError as exc:
+        if code(exc) == "DBClusterNotFoundFault":
+            return None
+        raise
+    return dict(found[0]) if found else None
+
+
+def describe_snapshot(rds: Any, name: str) -> dict[str, Any] | None:
+    try:
+        found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name).get("DBClusterSnapshots", [])
+    except ClientError as exc:
+        if code(exc) == "DBClusterSnapshotNotFoundFault":
+            return None
+        raise
+    return dict(found[0]) if found else None
+
+
+def latest_own_snapshot(rds: Any, config: CustomerConfig) -> dict[str, Any] | None:
+    """The newest available snapshot the automation made of the cluster (created-by tag, lecture-<c>- name)."""
+    return next((s for s in own_snapshots(rds, config) if s.get("Status") == "available"), None)
+
+
+def network_of(original: dict[str, Any] | None) -> tuple[str | None, list[str]]:
+    """The original cluster's DB subnet group and security groups: the restore lands in the same network."""
+    if not original:
+        return None, []
+    group = original.get("DBSubnetGroup") or None
+    security = [str(g["VpcSecurityGroupId"]) for g in original.get("VpcSecurityGroups", []) if g.get("VpcSecurityGroupId")]
+    return (str(group) if group else None), security
+
+
+def restore(rds: Any, *, cluster: str, snapshot: str, engine: str, subnet_group: str | None,
+            security_groups: list[str], tags: dict[str, str]) -> dict[str, Any]:
+    """RestoreDBClusterFromSnapshot (the runbook's command) into the original's network; only the cluster (no
+    instances), as the runbook does."""
+    kwargs: dict[str, Any] = {"DBClusterIdentifier": cluster, "SnapshotIdentifier": snapshot, "Engine": engine,
+                              "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    if subnet_group:
+        kwargs["DBSubnetGroupName"] = subnet_group
+    if security_groups:
+        kwargs["VpcSecurityGroupIds"] = security_groups
+    return dict(rds.restore_db_cluster_from_snapshot(**kwargs)["DBCluster"])
+
+
+def started_at(value: object) -> datetime:
+    started = datetime.fromisoformat(str(value))
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
