@@ -100,6 +100,9 @@ class Runbook:
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
+    # PROVISIONAL (issue 8 contract; the lead's "generic: approvals" commit replaces these two lines)
+    approval: bool = False
+    notify_teams: tuple[str, ...] = ()
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)
