@@ -376,7 +376,6 @@ RESTORE_TERRAFORM_STATE = Runbook(
     input_model=RestoreTerraformStateInput,
     permissions=(
         Permission(("s3:GetObject",), resource="terraform_state"),
-        Permission(("s3:GetBucketVersioning",), resource="terraform_state.bucket"),
         Permission(("s3:GetObject",), resource="terraform_state.backup"),
         # the corrupted state's copy (<prefix>terraform.tfstate.corrupted-<time>) and nothing else but the state
         Permission(("s3:PutObject",), resource="terraform_state.backup", write=True),

@@ -123,7 +123,7 @@ def test_restore_writes_only_the_state_key_and_the_customers_backup_keys(templat
     state = f"arn:aws:s3:::{c.terraform.state_bucket}/{c.terraform.state_key}"
     backups = f"arn:aws:s3:::terraform-state-backup/lecture-{customer}/*"
     tflock = f"{state}.tflock"
-    assert set(s3) == {"s3:GetObject", "s3:GetBucketVersioning", "s3:PutObject", "s3:ListBucket"}
+    assert set(s3) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
     assert sorted(r for st in s3["s3:PutObject"] for r in _as_list(st["Resource"])) == sorted([state, backups])
     assert sorted(r for st in s3["s3:GetObject"] for r in _as_list(st["Resource"])) == sorted([state, backups, tflock])
     # the lock table: read this state's lock, update only its digest item (never delete, never another LockID)
