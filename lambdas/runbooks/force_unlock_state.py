@@ -140,7 +140,7 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
         tflock = tflock_object(s3, plan.state_bucket, plan.tflock_key.removesuffix(".tflock"))
         if tflock is None:
             gone.append(f"s3://{plan.state_bucket}/{plan.tflock_key} is gone")
-        elif tflock[1] != plan.tflock_etag:
+        elif tflock[1] != plan.tflock_etag or lock_from_info("s3", tflock[0], now, 0).id != plan.lock_id:
             differences.append(f"s3://{plan.state_bucket}/{plan.tflock_key} is now "
                                f"{describe_lock(lock_from_info('s3', tflock[0], now, 0))} (ETag {tflock[1]}, "
                                f"approved: {plan.tflock_etag})")

@@ -277,3 +277,13 @@ def test_the_stale_lock_page_carries_the_command_that_starts_this_runbook(given,
     assert json.loads(console["input"]) == {"lock_id": LOCK_ID, "reason": "stale lock, no Terraform run is going on"}
     assert parse_input(RUNBOOK, json.loads(console["input"])).lock_id == LOCK_ID
     assert len(alert["summary"]) < 1024  # nothing cut
+
+
+def test_a_forged_tflock_etag_of_another_lock_removes_nothing(given, guard, act, s3):
+    # given a plan for the DynamoDB lock, and a .tflock of another run whose ETag a forged plan names
+    given({"kind": "dynamodb", "id": LOCK_ID}, {"kind": "s3", "id": OTHER_ID})
+    plan = guard()
+    plan.tflock_etag = s3.head_object(Bucket=STATE_BUCKET, Key=TFLOCK)["ETag"]
+    done = act(plan)
+    assert done.outcome == "target_changed" and OTHER_ID in done.message and done.removed == []
+    assert tflock_keys(s3) == [TFLOCK]
