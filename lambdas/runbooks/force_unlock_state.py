@@ -170,7 +170,8 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
         try:
             s3.delete_object(Bucket=plan.state_bucket, Key=plan.tflock_key, IfMatch=plan.tflock_etag)
         except ClientError as exc:
-            if _code(exc) not in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+            # 412: another ETag; 409: a concurrent PUT/DELETE won; 404: gone (S3 conditional deletes)
+            if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
                 raise
             done.outcome = "target_changed"
             done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
