@@ -124,6 +124,30 @@ DEFAULT_TEAMS: tuple[str, ...] = ("infrastructure", "security")
 TeamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
 
 
+class ApprovalsConfig(_Strict):
+    """How long a runbook that needs approval waits for an answer; no answer in time is a rejection."""
+
+    timeout_minutes: int = Field(default=30, ge=1, le=1440)
+
+
+class LambdaTuningConfig(_Strict):
+    """Bounds of tune-lambda (the runbook's "Managing Lambda functions"): it never sets a value outside them."""
+
+    min_memory_mb: int = Field(default=128, ge=128, le=10240)
+    max_memory_mb: int = Field(default=2048, ge=128, le=10240)
+    min_timeout_seconds: int = Field(default=3, ge=1, le=900)
+    max_timeout_seconds: int = Field(default=120, ge=1, le=900)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LambdaTuningConfig":
+        if self.min_memory_mb > self.max_memory_mb:
+            raise ValueError(f"min_memory_mb {self.min_memory_mb} is above max_memory_mb {self.max_memory_mb}")
+        if self.min_timeout_seconds > self.max_timeout_seconds:
+            raise ValueError(f"min_timeout_seconds {self.min_timeout_seconds} is above max_timeout_seconds "
+                             f"{self.max_timeout_seconds}")
+        return self
+
+
 class PagingConfig(_Strict):
     # Operators put the routing key into Secrets Manager under this name; the stack never holds it.
     # The infrastructure team's key (paging.teams.infrastructure.secret defaults to it).
@@ -175,6 +199,8 @@ class CustomerConfig(_Strict):
     api: ApiConfig | None = None
     cdn: CdnConfig | None = None
     paging: PagingConfig
+    approvals: ApprovalsConfig = ApprovalsConfig()
+    lambda_tuning: LambdaTuningConfig = LambdaTuningConfig()
     # Per alarm kind, "<resource kind>/<condition>" -> P0..P3, overriding the alarm kind's default severity.
     severities: dict[str, Severity] = Field(default_factory=dict)
     powertools_layer_version: int = Field(default=27, ge=1)

@@ -5,7 +5,8 @@ PREFIX = "lecture"
 # Partition-key prefixes of the automation table (lambdas/logic/store.py). Functions may change rows
 # under STATE_KEY_PREFIXES; audit rows they may only put (IAM dynamodb:LeadingKeys). A new kind of row
 # needs its prefix here, or its writes are denied.
-STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#")
+STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#")
+APPROVALS_PK = "approval#pending"  # sk: the execution's name; one item per pending approval
 AUDIT_KEY_PREFIX = "audit#"
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
 

@@ -32,6 +32,14 @@ class Outcome:
         return self.kind in ("refused", "failed")
 
 
+# Every runbook that asks for approval ends in one of these when the approval does not hold.
+APPROVAL_OUTCOMES = (
+    Outcome("rejected", "skipped", "the approval was rejected or timed out: nothing was changed"),
+    Outcome("target_changed", "refused", "the target changed after it was approved (a different lock, snapshot or "
+                                         "version): nothing was changed"),
+)
+
+
 class RunbookInput(BaseModel):
     """Fields every runbook accepts besides its own: set by the respond workflow, optional by hand."""
 
@@ -105,6 +113,23 @@ class SnapshotRdsClusterInput(RunbookInput):
     cluster: str = Field(min_length=1, max_length=63, description="Aurora cluster, e.g. lecture-dhbw-cluster")
 
 
+class TuneLambdaInput(RunbookInput):
+    function: str = Field(min_length=1, max_length=140, description="the customer's Lambda function, e.g. "
+                                                                    "lecture-dhbw-function")
+    memory_mb: int | None = Field(default=None, ge=128, le=10240, description="new memory size (MB), within the "
+                                                                             "customer's lambda_tuning bounds")
+    timeout_seconds: int | None = Field(default=None, ge=1, le=900, description="new timeout (s), within the bounds")
+    restore: bool = Field(default=False, description="put back the values from before the last tune-lambda change")
+
+    @model_validator(mode="after")
+    def _what(self) -> "TuneLambdaInput":
+        if self.restore and (self.memory_mb is not None or self.timeout_seconds is not None):
+            raise ValueError("give either 'restore': true or new values ('memory_mb', 'timeout_seconds'), not both")
+        if not self.restore and self.memory_mb is None and self.timeout_seconds is None:
+            raise ValueError("give 'memory_mb' and/or 'timeout_seconds' (or 'restore': true)")
+        return self
+
+
 @dataclass(frozen=True)
 class Runbook:
     name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
@@ -132,9 +157,18 @@ class Runbook:
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20
     timeout_minutes: int = 30
-    # PROVISIONAL (issue 8 contract; the lead's "generic: approvals" commit replaces these two lines)
+    # Asks a person before act (a task token, approvals.timeout_minutes): guard's plan says what will be done in
+    # ``approval_summary``; a rejection or a time-out ends the run with outcome ``rejected`` and changes nothing, and
+    # act re-reads the target (``target_changed`` when it is not the one approved). Both outcomes are added here.
     approval: bool = False
+    # Teams told of every run's outcome (a PagerDuty change event and a status update), with who approved it.
     notify_teams: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.approval:
+            names = {o.name for o in self.outcomes}
+            extra = tuple(o for o in APPROVAL_OUTCOMES if o.name not in names)
+            object.__setattr__(self, "outcomes", self.outcomes + extra)
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)
@@ -329,6 +363,40 @@ SNAPSHOT_RDS_CLUSTER = Runbook(
     timeout_minutes=90,  # busy retries (about 20 minutes at most) + the polls
 )
 
+TUNE_LAMBDA = Runbook(
+    name="tune-lambda",
+    title="Change a Lambda function's memory and timeout within bounds, after approval (and put them back)",
+    target_kind="lambda_function",
+    input_model=TuneLambdaInput,
+    permissions=(
+        Permission(("lambda:GetFunctionConfiguration",), resource="lambda_function"),
+        Permission(("lambda:UpdateFunctionConfiguration",), resource="lambda_function", write=True),
+    ),
+    outcomes=(
+        Outcome("tuned", "ok", "the function runs with the new memory and timeout; the old ones are kept for "
+                               "'restore': true", change=True),
+        Outcome("unchanged", "skipped", "the function already has those values"),
+        Outcome("would_tune", "skipped", "dry-run: the change it would make is in the message"),
+        Outcome("refused", "refused", "a guard rail said no (bounds, mode off, nothing to restore)"),
+        Outcome("update_failed", "failed", "Lambda did not apply the new configuration"),
+    ),
+    guard_rails=(
+        "memory and timeout only within the customer's lambda_tuning bounds (min/max memory_mb, timeout_seconds)",
+        "only the customer's configured function",
+        "a person approves the exact change shown; act applies it only to the configuration revision that was "
+        "shown (RevisionId), else target_changed",
+        "the values from before the change are kept in the automation's table; 'restore': true puts them back "
+        "(with approval too)",
+        "dry-run and off modes make no change",
+    ),
+    approval=True,
+    table_actions=("GetItem", "PutItem"),  # the values from before the change
+    verify_interval_seconds=5,
+    verify_max_polls=12,
+    example_input={"function": "lecture-dhbw-function", "memory_mb": 1024, "timeout_seconds": 60,
+                   "reason": "timeouts under exam load"},
+)
+
 FORCE_UNLOCK_STATE = Runbook(
     name="force-unlock-state",
     title="Remove a stale Terraform state lock, after approval, only if it is still the same lock",
@@ -419,7 +487,8 @@ RESTORE_TERRAFORM_STATE = Runbook(
 )
 
 RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE, SNAPSHOT_RDS_CLUSTER, BACKUP_TERRAFORM_STATE,
-                                                     CHECK_STATE_LOCK, FORCE_UNLOCK_STATE, RESTORE_TERRAFORM_STATE)}
+                                                     CHECK_STATE_LOCK, TUNE_LAMBDA, FORCE_UNLOCK_STATE,
+                                                     RESTORE_TERRAFORM_STATE)}
 
 
 def runbook(name: str) -> Runbook:

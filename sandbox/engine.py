@@ -26,6 +26,7 @@ from sandbox.moto_gaps import (
     atomic_dynamodb,
     fix_execution_status_race,
     fix_nested_start_execution,
+    fix_task_failure_cause,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
@@ -82,6 +83,7 @@ class Sandbox:
         self.executions_log.install(patches)
         fix_nested_start_execution(patches)
         fix_execution_status_race(patches)
+        fix_task_failure_cause(patches)
         atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
         world_mod.install(patches)
         self.recorder.install()
@@ -95,6 +97,7 @@ class Sandbox:
         if not self._started:
             return
         self.clock.release()  # the scenario is over: parked waits resume (their time has come)
+        self.clock.expire_callbacks()
         try:  # let executions still in flight finish, so no thread outlives the mock it runs on
             self.waiter.wait_idle(min(self.timeout_seconds, 30.0))
         except TimeoutError:
@@ -144,6 +147,12 @@ class Sandbox:
     def start_runbook(self, runbook: str, payload) -> str:
         return self.driver.start_runbook(runbook, payload)
 
+    def answer_approval(self, runbook: str, *, approve: bool, by: str, comment: str = "") -> dict:
+        return self.driver.answer_approval(runbook, approve=approve, by=by, comment=comment)
+
+    def wait_minutes(self, minutes: float) -> None:
+        self.driver.wait_minutes(minutes, self.clock)
+
     def _next_step(self) -> None:
         self.clock.step += 1
 
@@ -156,8 +165,11 @@ class Sandbox:
         self.observer.catch_up()
 
     def finish(self) -> None:
-        """The scenario is over: parked waits resume, and everything they start runs to its end."""
+        """The scenario is over: parked waits resume, waits for an answer nobody gave time out (as in AWS), and
+        everything they start runs to its end."""
         self.clock.release()
+        if self.clock.expire_callbacks():
+            self.timeline.add("clock", "the scenario is over: approvals nobody answered time out")
         self.wait_all()
 
     # --- observing -------------------------------------------------------------------------------
@@ -177,7 +189,25 @@ class Sandbox:
         if self.observer.updates:
             self.observer.updates.drain()
         return report_mod.build(self.customer, self.executions(), self.recorder.actions, self.pagerduty.requests,
-                                self.notifications, self.world_snapshot(), teams=team_of_key(self.config))
+                                self.notifications, self.world_snapshot(), teams=team_of_key(self.config),
+                                approvals=self.approvals())
+
+    def approvals(self) -> list[dict]:
+        """Every approval answered or timed out, from the audit trail (rows <time>#approval), in time order."""
+        table = naming.table_name(self.customer)
+        rows, kwargs = [], {"TableName": table, "FilterExpression": "begins_with(pk, :a) AND #s = :step",
+                            "ExpressionAttributeNames": {"#s": "step"},
+                            "ExpressionAttributeValues": {":a": {"S": naming.AUDIT_KEY_PREFIX},
+                                                          ":step": {"S": "approval"}}}
+        ddb = self.client("dynamodb")
+        while True:
+            resp = ddb.scan(**kwargs)
+            rows += resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        plain = [{k: next(iter(v.values())) for k, v in r.items()} for r in rows]
+        return report_mod.approvals(plain)
 
 
 def default_assembly_dir() -> Path:

@@ -326,12 +326,50 @@ class CompressedClock:
         self.factor = factor
         self.simulated_seconds = 0.0
         self.step = 0
+        self.now = 0.0  # simulated seconds since the start; advanced by ``advance`` (a wait_minutes step)
         self._parked: list[tuple[int, threading.Event]] = []
+        # Waits for a task token (an approval, a maintenance window's "done"): they last until answered, or until
+        # the simulated clock passes their timeout: (deadline, the callback's answer event, our time-out event).
+        self._callbacks: list[tuple[float, threading.Event, threading.Event]] = []
         self._lock = threading.Lock()
 
     def parked(self) -> int:
+        """Executions waiting for the world: parked waits, and task-token waits neither answered nor timed out
+        (read from their events, so an answer counts at once: the waiter then waits for what it resumes)."""
         with self._lock:
-            return sum(1 for _, event in self._parked if not event.is_set())
+            return (sum(1 for _, event in self._parked if not event.is_set())
+                    + sum(1 for _, answered, expired in self._callbacks
+                          if not answered.is_set() and not expired.is_set()))
+
+    def advance(self, seconds: float) -> int:
+        """Simulated time passes: task-token waits whose timeout has come time out. How many did."""
+        with self._lock:
+            self.now += seconds
+            self.simulated_seconds += seconds
+            due = [expired for deadline, answered, expired in self._callbacks
+                   if deadline <= self.now and not answered.is_set() and not expired.is_set()]
+        for expired in due:
+            expired.set()
+        return len(due)
+
+    def expire_callbacks(self) -> int:
+        """The scenario is over: nobody will answer, so every task-token wait times out, as it would in AWS."""
+        with self._lock:
+            due = [expired for _, answered, expired in self._callbacks if not answered.is_set() and not expired.is_set()]
+        for expired in due:
+            expired.set()
+        return len(due)
+
+    def await_callback(self, timeout_seconds: float | None, answered: threading.Event):
+        """Wait for an answer, or for the simulated clock to pass ``timeout_seconds``. True: answered."""
+        expired = threading.Event()
+        with self._lock:
+            deadline = self.now + (timeout_seconds if timeout_seconds is not None else float("inf"))
+            self._callbacks.append((deadline, answered, expired))
+        while not answered.wait(0.02):
+            if expired.is_set():
+                return answered.is_set()
+        return True
 
     def release(self, before: int | None = None) -> int:
         """Resume the parked waits of steps before ``before`` (all: None); how many resumed."""
@@ -373,7 +411,14 @@ class CompressedClock:
                 clock.simulated_seconds += seconds
                 time.sleep(seconds * clock.factor)
 
+        def _wait_for_task_token_timeout(self, timeout_seconds, callback_endpoint):
+            if clock.await_callback(timeout_seconds, callback_endpoint._notify_event):
+                return callback_endpoint.get_outcome()
+            return None  # moto then fails the task with States.Timeout, as AWS does
+
         patches.set(WaitFunction, "_wait_interval", _wait_interval)
+        patches.set(state_task_service_callback.StateTaskServiceCallback, "_wait_for_task_token_timeout",
+                    _wait_for_task_token_timeout)
         patches.set(retrier_decl, "time", _Time())
         # how often a parent polls a .sync child: 0.5 s by default, far above our compressed steps
         patches.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.05)
@@ -433,3 +478,17 @@ def atomic_dynamodb(patches: Patches) -> None:
                 return __original(*args, **kwargs)
 
         patches.set(DynamoDBBackend, name, atomic)
+
+
+def fix_task_failure_cause(patches: Patches) -> None:
+    """moto's SendTaskFailure drops ``cause``; AWS hands it to the waiting task's Catch ($.Cause). A rejected
+    approval carries who rejected it, and why, in the cause."""
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    def send_task_failure(self):
+        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
+                                                    cause=self._get_param("cause"))
+        return EmptyResult()
+
+    patches.set(StepFunctionResponse, "send_task_failure", send_task_failure)

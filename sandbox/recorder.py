@@ -20,6 +20,8 @@ MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregiste
                      "Add", "Attach", "Detach", "Execute", "Publish", "Send", "Invoke", "Enable", "Disable")
 BOOKKEEPING_SERVICES = {"sns", "sqs", "stepfunctions", "logs", "cloudwatch", "lambda", "sts", "xray",
                         "secretsmanager", "ssm", "events"}
+# ...but these calls change the customer's resources (tune-lambda): an action, whatever the service
+CUSTOMER_CHANGES = {("lambda", "UpdateFunctionConfiguration")}
 
 
 class Recorder:
@@ -32,6 +34,8 @@ class Recorder:
         self._original = None
 
     def is_action(self, service: str, operation: str, params: dict) -> bool:
+        if (service, operation) in CUSTOMER_CHANGES:
+            return True
         if service in BOOKKEEPING_SERVICES or not operation.startswith(MUTATING_PREFIXES):
             return False
         if service == "dynamodb" and params.get("TableName") in self.own_tables:

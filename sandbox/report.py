@@ -20,8 +20,17 @@ def sns_page(note: dict) -> dict:
     return {k: note[k] for k in ("subject", "message", "attributes") if k in note}
 
 
+def approvals(rows: list[dict]) -> list[dict]:
+    """Audit rows of answered approvals -> [{runbook, execution, requested, answer, by, comment, at}], by time."""
+    out = [{"runbook": r.get("runbook"), "execution": str(r.get("pk", "")).split("#", 1)[-1],
+            "requested": r.get("requested"), "answer": r.get("answer"), "by": r.get("by"),
+            "comment": r.get("comment"), "at": r.get("at")} for r in rows]
+    return sorted(out, key=lambda a: (str(a["requested"]), str(a["at"]), a["execution"]))
+
+
 def build(customer: str, executions: list[dict], actions: list[dict], page_requests: list[dict],
-          notifications: list[dict], world: dict, teams: dict[str, str] | None = None) -> dict:
+          notifications: list[dict], world: dict, teams: dict[str, str] | None = None,
+          approvals: list[dict] | None = None) -> dict:
     return {
         "customer": customer,
         "executions": [{k: v for k, v in e.items() if k not in ("arn", "started")} for e in executions],
@@ -33,4 +42,6 @@ def build(customer: str, executions: list[dict], actions: list[dict], page_reque
         "sns_pages": [sns_page(n) for n in notifications
                       if (n.get("attributes") or {}).get("kind") == "page-fallback"],
         "world": world,
+        # every approval asked for, and how it ended (approved, rejected, timed_out), who answered and why
+        "approvals": approvals or [],
     }

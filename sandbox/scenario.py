@@ -62,7 +62,30 @@ class ModeStep(BaseModel):
     mode: Mode
 
 
-Step = AlarmStep | EventStep | ScheduleStep | StartStep | ModeStep
+class ApproveStep(BaseModel):
+    """Approve the oldest pending approval of the runbook, as ``python cli.py approve`` does."""
+    model_config = ConfigDict(extra="forbid")
+    approve: str = Field(description="the runbook's name, e.g. force-unlock-state")
+    by: str = Field(default="game-day operator", min_length=1, max_length=300)
+    comment: str = Field(default="", max_length=1000)
+
+
+class RejectStep(BaseModel):
+    """Reject the oldest pending approval of the runbook, as ``python cli.py reject`` does."""
+    model_config = ConfigDict(extra="forbid")
+    reject: str = Field(description="the runbook's name")
+    by: str = Field(default="game-day operator", min_length=1, max_length=300)
+    comment: str = Field(default="", max_length=1000)
+
+
+class WaitStep(BaseModel):
+    """Simulated time passes: approvals (and a maintenance window's wait) whose timeout has come time out."""
+    model_config = ConfigDict(extra="forbid")
+    wait_minutes: float = Field(gt=0, le=10080)
+
+
+Step = AlarmStep | EventStep | ScheduleStep | StartStep | ModeStep | ApproveStep | RejectStep | WaitStep
+STEP_KINDS = ("alarm", "event", "schedule", "start", "mode", "approve", "reject", "wait_minutes")
 
 
 class ExpectedExecution(BaseModel):
@@ -106,8 +129,8 @@ class Scenario(BaseModel):
     def _step_kinds(cls, data):
         if isinstance(data, dict) and isinstance(data.get("steps"), list):
             for i, step in enumerate(data["steps"]):
-                if not isinstance(step, dict) or not ({"alarm", "event", "schedule", "start", "mode"} & set(step)):
-                    raise ValueError(f"steps[{i}] must have one of 'alarm', 'event', 'schedule', 'start' or 'mode'")
+                if not isinstance(step, dict) or not (set(STEP_KINDS) & set(step)):
+                    raise ValueError(f"steps[{i}] must have one of " + ", ".join(f"'{k}'" for k in STEP_KINDS))
         return data
 
 
@@ -155,6 +178,12 @@ def run_steps(scenario: Scenario, sb) -> dict:
                 sb.fire_schedule(step.schedule, step.deliveries)
             elif isinstance(step, StartStep):
                 sb.start_runbook(step.start, step.input)
+            elif isinstance(step, ApproveStep):
+                sb.answer_approval(step.approve, approve=True, by=step.by, comment=step.comment)
+            elif isinstance(step, RejectStep):
+                sb.answer_approval(step.reject, approve=False, by=step.by, comment=step.comment)
+            elif isinstance(step, WaitStep):
+                sb.wait_minutes(step.wait_minutes)
             else:
                 sb.set_mode(step.mode)
         except ValueError as exc:

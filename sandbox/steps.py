@@ -6,6 +6,7 @@ import threading
 import uuid
 
 from catalog import naming
+from operators import approvals
 from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
 
 
@@ -88,3 +89,26 @@ class Driver:
             name=str(uuid.uuid4()))["executionArn"]
         self.wait_all()
         return arn
+
+    def answer_approval(self, runbook: str, *, approve: bool, by: str, comment: str = "") -> dict:
+        """Answer the oldest pending approval of ``runbook`` through operators/approvals.py, as the CLI does."""
+        waiting = approvals.pending(self.client, self.config)
+        mine = [p for p in waiting if p["runbook"] == runbook]
+        if not mine:
+            raise ValueError(f"no approval of {runbook!r} is pending; pending: "
+                             + (", ".join(f"{p['runbook']} ({p['execution']})" for p in waiting) or "none"))
+        self.on_step()
+        verb = "approves" if approve else "rejects"
+        self.timeline.add("answer", f"{by} {verb} {runbook} ({mine[0]['execution']})"
+                          + (f": {comment}" if comment else ""))
+        sent = approvals.answer(self.client, self.config, mine[0]["execution"], approve=approve, by=by,
+                                comment=comment)
+        self.wait_all()
+        return sent
+
+    def wait_minutes(self, minutes: float, clock) -> None:
+        self.on_step()
+        timed_out = clock.advance(minutes * 60)
+        self.timeline.add("clock", f"{minutes:g} simulated minutes pass" +
+                          (f": {timed_out} wait(s) for an answer time out" if timed_out else ""))
+        self.wait_all()

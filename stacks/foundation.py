@@ -80,11 +80,12 @@ class Foundation(Construct):
             effect=iam.Effect.DENY, actions=["dynamodb:PutItem"], resources=[self.table.table_arn],
             conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
 
-    def grant_routing_key_read(self, grantee: iam.IGrantable) -> None:
-        """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams; CDK's grant_read adds
-        DescribeSecret, never called). Secrets Manager appends six random characters to a secret's ARN."""
+    def grant_routing_key_read(self, grantee: iam.IGrantable, teams: tuple[str, ...] | None = None) -> None:
+        """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams, or just ``teams``; CDK's
+        grant_read adds DescribeSecret, never called). Secrets Manager appends six random characters to a
+        secret's ARN."""
         c = self.config
-        secrets = sorted({team.secret for team in c.paging.teams.values()})
+        secrets = sorted({team.secret for name, team in c.paging.teams.items() if teams is None or name in teams})
         grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
             actions=["secretsmanager:GetSecretValue"],
             resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{name}-??????" for name in secrets]))

@@ -5,6 +5,7 @@ from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
+from stacks.approvals import Approvals
 from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
 from stacks.mode_watch import ModeChangeWatch
@@ -22,8 +23,11 @@ class RemediationStack(Stack):
                          description=f"Automated runbook remediation for customer {config.customer}", **kwargs)
         self.config = config
         self.foundation = Foundation(self, "Foundation", config=config)
+        self.approvals = (Approvals(self, "Approvals", config=config, foundation=self.foundation)
+                          if any(rb.approval or rb.notify_teams for rb in RUNBOOKS.values()) else None)
         self.runbooks = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
-                                         foundation=self.foundation) for rb in RUNBOOKS.values()]
+                                         foundation=self.foundation, approvals=self.approvals)
+                         for rb in RUNBOOKS.values()]
         self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
                                        runbooks=self.runbooks)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)

@@ -1,6 +1,9 @@
 """One runbook as a state machine, derived from its catalog declaration.
 
-guard -> (refused? report) -> act -> (dry-run? report) -> wait -> verify -> (settled? report : wait)
+guard -> (refused? report) -> [approval] -> act -> (dry-run? report) -> wait -> verify -> (settled? report : wait)
+-> report -> [notify the declared teams]
+A runbook that asks for approval waits for a task token when guard's plan carries ``approval_summary``; a
+rejection or a time-out (approvals.timeout_minutes) ends it with outcome ``rejected``, act never runs.
 The wait lasts the plan's ``wait_seconds``: a runbook sets it in act and verify (a fixed poll, or a backoff).
 Every failure is caught, written to the audit trail and ends the execution as FAILED with its cause.
 """
@@ -11,19 +14,22 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import CustomerConfig, Runbook, naming
+from stacks.approvals import Approvals
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
-from stacks.workflow_parts import lambda_step, state_machine
+from stacks.workflow_parts import LAMBDA_TRANSIENT_ERRORS, lambda_step, state_machine
 
 S = sfn.JsonPath
 
 
 class RunbookWorkflow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, runbook: Runbook, config: CustomerConfig,
-                 foundation: Foundation) -> None:
+                 foundation: Foundation, approvals: Approvals | None = None) -> None:
         super().__init__(scope, construct_id)
-        self.runbook = runbook
+        self.runbook, self.config, self.approvals = runbook, config, approvals
+        if (runbook.approval or runbook.notify_teams) and approvals is None:
+            raise ValueError(f"runbook {runbook.name} asks for approval or notifies teams: give it the Approvals")
         self.function = foundation.function(
             self, "Function", component=runbook.name,
             handler=f"lambdas.runbooks.{naming.module_name(runbook.name)}.handler",
@@ -43,12 +49,15 @@ class RunbookWorkflow(Construct):
         self.state_machine = state_machine(
             self, "StateMachine", name=name, definition=self._build_definition(foundation),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
-            timeout=Duration.minutes(runbook.timeout_minutes),
+            timeout=Duration.minutes(runbook.timeout_minutes
+                                     + (config.approvals.timeout_minutes if runbook.approval else 0)),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}")
         # Report/ReportFailure write to the table, which is encrypted with the stack's key
         foundation.key.grant_encrypt_decrypt(self.state_machine)
-        acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"],
-                              "versions of this runbook's own function")
+        acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"] + (
+            [f"Resource::{arn_of(approvals.function)}:*"] if approvals is not None and (
+                runbook.approval or runbook.notify_teams) else []),
+                              "versions of this runbook's own function (and of the stack's approval function)")
         acknowledge_key_grants(self.state_machine.role)
         foundation.audit_puts_only(self.state_machine)
 
@@ -72,7 +81,10 @@ class RunbookWorkflow(Construct):
         guard = lambda_step(self, "Guard", fn, {"step": "guard", "input": S.object_at("$.input"),
                                                 "execution": S.execution_name, "started": S.execution_start_time},
                             result_path="$.plan", comment="validate input; bounds, mode, cooldown -> plan")
-        act = lambda_step(self, "Act", fn, {"step": "act", "plan": S.object_at("$.plan")}, result_path="$.plan")
+        act_payload = {"step": "act", "plan": S.object_at("$.plan")}
+        if self.runbook.approval:  # act is told who approved (the output and the audit row keep it)
+            act_payload["approval"] = S.object_at("$.approval")
+        act = lambda_step(self, "Act", fn, act_payload, result_path="$.plan")
         verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")},
                              result_path="$.plan")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
@@ -92,15 +104,60 @@ class RunbookWorkflow(Construct):
         for step in (guard, act, verify):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
 
-        report.next(done)
-        return start.next(guard).next(
-            sfn.Choice(self, "Proceed?")
-            .when(sfn.Condition.boolean_equals("$.plan.proceed", True),
-                  act.next(sfn.Choice(self, "ChangeMade?")
+        if self.runbook.notify_teams and self.approvals is not None:
+            notify = lambda_step(self, "NotifyTeams", self.approvals.function, {
+                "step": "notify", "runbook": self.runbook.name, "execution": S.execution_name,
+                "plan": S.object_at("$.plan")}, result_path=S.DISCARD,
+                comment=f"tell {', '.join(self.runbook.notify_teams)} of the outcome and who approved it")
+            notify.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
+            report.next(notify).next(done)
+        else:
+            report.next(done)
+        act.next(sfn.Choice(self, "ChangeMade?")
                            .when(sfn.Condition.boolean_equals("$.plan.verify", True),
                                  wait.next(verify).next(
                                      sfn.Choice(self, "Settled?")
                                      .when(sfn.Condition.boolean_equals("$.plan.settled", True), report)
                                      .otherwise(wait)))
-                           .otherwise(report)))
+                           .otherwise(report))
+        return start.next(guard).next(
+            sfn.Choice(self, "Proceed?")
+            .when(sfn.Condition.boolean_equals("$.plan.proceed", True), self._approval(act, report, report_failure))
             .otherwise(report))
+
+    def _approval(self, act: sfn.IChainable, report: sfn.IChainable, report_failure: sfn.IChainable) -> sfn.IChainable:
+        """Ask before act when the plan says what is to be approved; a rejection or no answer in time ends the
+        run with outcome ``rejected`` (not a failure), and act never runs."""
+        if not self.runbook.approval or self.approvals is None:
+            return act
+        fn = self.approvals.function
+        minutes = self.config.approvals.timeout_minutes
+        request = tasks.LambdaInvoke(
+            self, "WaitForApproval", lambda_function=fn,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN, retry_on_service_exceptions=False,
+            payload=sfn.TaskInput.from_object({
+                "step": "request", "runbook": self.runbook.name, "execution": S.execution_name,
+                "execution_arn": S.string_at("$$.Execution.Id"), "token": S.task_token,
+                "summary": S.string_at("$.plan.approval_summary")}),
+            result_path="$.answer", task_timeout=sfn.Timeout.duration(Duration.minutes(minutes)),
+            comment=f"store the token as the pending approval, tell the approvers; no answer in {minutes} min "
+                    "is a rejection")
+        request.add_retry(errors=LAMBDA_TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
+        answered = lambda_step(self, "RecordAnswer", fn, {
+            "step": "answered", "runbook": self.runbook.name, "execution": S.execution_name,
+            "answer": S.object_at("$.answer")}, result_path="$.approval",
+            comment="who answered, when, their comment: audit row, the note resolved, the pending item removed")
+        request.add_catch(answered, errors=["Rejected", "States.Timeout"], result_path="$.answer")
+        request.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
+        answered.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
+        rejected = sfn.Pass(self, "Rejected", result_path="$.plan", parameters={
+            "runbook": self.runbook.name, "outcome": "rejected", "proceed": False,
+            "message": S.string_at("$.approval.message"), "approval": S.object_at("$.approval"),
+            "approval_summary": S.string_at("$.plan.approval_summary")},
+            comment="nothing was changed")
+        return sfn.Choice(self, "NeedsApproval?").when(
+            sfn.Condition.is_present("$.plan.approval_summary"),
+            request.next(answered).next(
+                sfn.Choice(self, "Approved?")
+                .when(sfn.Condition.string_equals("$.approval.answer", "approved"), act)
+                .otherwise(rejected.next(report)))).otherwise(act)

@@ -269,6 +269,55 @@ class Pager:
             sent.append(f"{alert.action} {alert.severity} {alert.key}")
         return sent
 
+    def approval_request(self, *, runbook: str, execution: str, summary: str, expires: str,
+                         how: dict[str, str]) -> dict[str, Any]:
+        """Tell the approvers (infrastructure) what waits for them: a status update and a low-urgency PagerDuty
+        note (severity info), on its own dedup key, resolved once answered."""
+        self.team = "infrastructure"
+        incident = f"{self.config.customer}-approval-{execution}"[:200]
+        console = execution_console_url(self.config, runbook, execution)
+        actions = (f"approval needed before {runbook} acts: {summary}. Approve: {how['approve']}. "
+                   f"Reject: {how['reject']}. Console: {console}. No answer by {expires} is a rejection.")
+        self._status(incident, "P3", status="Identified", impact=f"waiting for approval: {summary}"[:500],
+                     identified_at=self.now.isoformat(), actions=actions, eta=f"answer by {expires}")
+        event = pagerduty.trigger_event(
+            self._routing_key(), naming.dedup_key(self.config.customer, f"approval/{execution}"),
+            summary=f"[approval] {self.group} {runbook}: {summary}", source=f"{self.group}/{runbook}",
+            severity="info", group=self.group, event_class="approval",
+            custom_details={"runbook": runbook, "execution": execution, "what": summary, "expires": expires,
+                            "approve": how["approve"], "reject": how["reject"], "team": self.team},
+            links=[pagerduty.link(console, f"Step Functions execution {execution}")])
+        return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
+
+    def approval_answered(self, *, runbook: str, execution: str, text: str) -> dict[str, Any]:
+        """The answer closes the note (resolve) and is told in a status update."""
+        self.team = "infrastructure"
+        self._status(f"{self.config.customer}-approval-{execution}"[:200], "P3", status="Resolved",
+                     impact=text[:500], identified_at=self.now.isoformat(), actions=text, eta="-")
+        self._post(pagerduty.resolve_event(self._routing_key(),
+                                           naming.dedup_key(self.config.customer, f"approval/{execution}")))
+        return {"sent": "resolve", "team": self.team}
+
+    def runbook_outcome(self, *, runbook: str, execution: str, outcome: Outcome, approved: str,
+                        teams: tuple[str, ...]) -> list[str]:
+        """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update."""
+        sent = []
+        summary = f"{self.group} {runbook} {outcome.outcome}: {outcome.message or outcome.outcome}; {approved}"
+        for team in teams:
+            self.team = team
+            self._status(f"{self.config.customer}-{runbook}-{execution}"[:200], "P3", status="Resolved",
+                         impact=summary[:500], identified_at=self.now.isoformat(), actions=summary, eta="-")
+            event = pagerduty.change_event(
+                self._routing_key(), summary=summary, source=f"{self.group}/{runbook}",
+                timestamp=self.now.isoformat(),
+                custom_details={"runbook": runbook, "execution": execution, "outcome": outcome.outcome,
+                                "approved": approved, "team": team},
+                links=[pagerduty.link(execution_console_url(self.config, runbook, execution),
+                                      f"Step Functions execution {execution}")])
+            self._post(event, pagerduty.change_url(self.events_url))
+            sent.append(f"change {team}")
+        return sent
+
     def automation_failed(self, state: dict[str, Any], execution: str) -> dict[str, Any]:
         # Read leniently: when admit itself failed there is no decision, and this page must still go out.
         given = state.get("admit")

@@ -61,7 +61,16 @@ def runbook_handler(runbook: Runbook, steps: dict[str, Step]) -> Handler:
         incident = plan.get("incident_id") if isinstance(plan, dict) else None  # a forged plan fails in act
         logger.set_correlation_id(incident or event.get("execution") or os.environ.get("_X_AMZN_TRACE_ID"))
         logger.append_keys(runbook=runbook.name, step=step)
+        # Who approved (a runbook that asks for approval): given to act, kept with every later plan and in the
+        # output; a step's own logic never sees it, so plans stay what each runbook declares.
+        approval = event.get("approval")
+        if isinstance(plan, dict) and "approval" in plan:
+            plan = dict(plan)
+            approval = plan.pop("approval")
+            event = {**event, "plan": plan}
         result = steps[step](event, datetime.now(UTC))
+        if isinstance(approval, dict):
+            result["approval"] = approval
         metrics.add_metric(name=f"step_{step}", unit="Count", value=1)
         logger.info("step done", extra={"outcome": result.get("outcome"), "detail": result.get("message")})
         if result.get("outcome"):

@@ -25,7 +25,7 @@ class LambdaFunctionWorld(BaseModel):
 
 KEY = "lambda"  # world.lambda in scenario files and in the report
 Spec = LambdaFunctionWorld
-AWS_SERVICES: tuple[str, ...] = ()  # the automation changes nothing on it
+AWS_SERVICES = ("lambda",)  # tune-lambda: the function before and after its change
 
 
 def instance_of(operation: str, params: dict) -> str | None:

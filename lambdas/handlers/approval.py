@@ -1,0 +1,69 @@
+"""A runbook's approval step: request (store the task token, tell the approvers), answered (record the answer or
+the time-out), notify (tell the declared teams of the outcome). See lambdas/logic/approvals.py."""
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from catalog import runbook as declared_runbook
+from lambdas.deps import store as make_store
+from lambdas.errors import InvalidInput
+from lambdas.logic import approvals
+from lambdas.logic.paging import Pager, outcome_of
+from lambdas.observability import logger, metrics
+from lambdas.settings import Settings
+
+if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+def _text(event: dict[str, Any], key: str, limit: int = 1000) -> str:
+    value = event.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(f"approval: {key!r} must be a non-empty string; nothing was changed")
+    return value[:limit]
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path="execution", clear_state=True)
+def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise InvalidInput("approval: the event must be a JSON object")
+    step = event.get("step")
+    rb = declared_runbook(_text(event, "runbook", 100))
+    execution = _text(event, "execution", 100)
+    settings = Settings.from_env()
+    now = datetime.now(UTC)
+    store = make_store(settings, now)
+    pager = Pager.from_settings(settings, now)
+    logger.append_keys(runbook=rb.name, step=step)
+    if step == "request":
+        if not rb.approval:
+            raise InvalidInput(f"approval: runbook {rb.name} does not ask for approval")
+        summary = _text(event, "summary")
+        item = approvals.store_pending(store, runbook=rb.name, execution=execution,
+                                       execution_arn=_text(event, "execution_arn", 400), token=_text(event, "token", 4096),
+                                       summary=summary, timeout_minutes=settings.customer.approvals.timeout_minutes)
+        pager.approval_request(runbook=rb.name, execution=execution, summary=summary, expires=item["expires"],
+                               how=approvals.commands(settings.customer, execution))
+        metrics.add_metric(name="approval_requested", unit="Count", value=1)
+        logger.info("approval requested", extra={"summary": summary, "expires": item["expires"]})
+        return {"requested": item["requested"], "expires": item["expires"]}  # ignored: the wait is for the token
+    if step == "answered":
+        old = approvals.close_pending(store, execution)
+        approval = approvals.read_answer(event.get("answer"), now=now,
+                                         requested=str((old or {}).get("requested") or ""))
+        approval.message = approvals.describe(approval, rb.name)
+        store.audit(execution, "approval", {"runbook": rb.name, **approval.model_dump()})
+        pager.approval_answered(runbook=rb.name, execution=execution, text=approval.message)
+        metrics.add_metric(name=f"approval_{approval.answer}", unit="Count", value=1)
+        logger.info("approval answered", extra={"answer": approval.answer, "by": approval.by, "comment": approval.comment})
+        return approval.model_dump()
+    if step == "notify":
+        plan = event.get("plan")
+        given = plan.get("approval") if isinstance(plan, dict) else None
+        approved = (approvals.describe(approvals.Approval.model_validate(given), rb.name)
+                    if isinstance(given, dict) else "no approval was asked")
+        sent = pager.runbook_outcome(runbook=rb.name, execution=execution, outcome=outcome_of(plan),
+                                     approved=approved, teams=rb.notify_teams)
+        return {"sent": sent}
+    raise InvalidInput(f"approval: unknown step {step!r}; expected request, answered or notify")

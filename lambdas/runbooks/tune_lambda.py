@@ -1,0 +1,184 @@
+"""Runbook tune-lambda: the runbook's "Managing Lambda functions" (update-function-configuration), with approval.
+
+guard   read the function's configuration; check the new memory and timeout against the customer's
+        lambda_tuning bounds (or, with restore, read the values kept from before the last change); the plan
+        carries the revision shown, and ``approval_summary`` says what will change.
+(a person approves the exact change; a rejection or no answer ends the run as ``rejected``)
+act     re-read the configuration: a different RevisionId or different values than shown -> target_changed,
+        nothing done. Else keep the current values in the table, then UpdateFunctionConfiguration with the
+        shown RevisionId (Lambda refuses it if the function changed in between).
+verify  the update is applied (LastUpdateStatus Successful) and the values are the new ones.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from catalog import runbook
+from catalog.runbooks import TuneLambdaInput
+from lambdas import aws
+from lambdas.deps import store as make_store
+from lambdas.errors import InvalidInput
+from lambdas.logic.mode import read_mode, strictest
+from lambdas.logic.store import Store
+from lambdas.models.steps import StepModel, parse_step
+from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.settings import Settings
+
+RUNBOOK = runbook("tune-lambda")
+
+
+class TunePlan(StepModel):
+    runbook: str
+    customer: str
+    function: str
+    mode: str
+    dry_run: bool
+    restore: bool = False
+    incident_id: str | None = None
+    reason: str | None = None
+    revision: str = ""  # the configuration revision shown to the approver
+    memory_from: int
+    timeout_from: int
+    memory_to: int
+    timeout_to: int
+    polls: int = 0
+    max_polls: int
+    wait_seconds: int
+    approval_summary: str | None = None
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    settled: bool | None = None
+    kept: dict[str, Any] | None = Field(default=None, description="the values kept for restore")
+
+
+def _scope(function: str) -> str:
+    return f"state#{RUNBOOK.name}#{function}"
+
+
+def kept_values(store: Store, function: str) -> dict[str, Any] | None:
+    item = store.table.get_item(Key={"pk": _scope(function), "sk": "previous"}, ConsistentRead=True).get("Item")
+    return {"memory_mb": int(item["memory_mb"]), "timeout_seconds": int(item["timeout_seconds"]),
+            "at": str(item["at"]), "approved_by": str(item.get("approved_by", ""))} if item else None
+
+
+def plan_tune(inp: TuneLambdaInput, *, settings: Settings, lambda_: Any, ssm: Any, store: Store) -> TunePlan:
+    config = settings.customer
+    if inp.function != config.function:
+        raise InvalidInput(f"function {inp.function[:140]!r} is not the configured function of customer "
+                           f"{config.customer} ({config.function!r})")
+    switch, note = read_mode(ssm, settings.mode_parameter)
+    mode = strictest(switch, inp.mode, "dry-run" if inp.dry_run else None)
+    current = lambda_.get_function_configuration(FunctionName=inp.function)
+    memory, timeout = int(current["MemorySize"]), int(current["Timeout"])
+    memory_to, timeout_to = inp.memory_mb or memory, inp.timeout_seconds or timeout
+    plan = TunePlan(runbook=RUNBOOK.name, customer=config.customer, function=inp.function, mode=mode,
+                    dry_run=mode == "dry-run", restore=inp.restore, incident_id=inp.incident_id, reason=inp.reason,
+                    revision=str(current.get("RevisionId", "")), memory_from=memory, timeout_from=timeout,
+                    memory_to=memory_to, timeout_to=timeout_to, max_polls=RUNBOOK.verify_max_polls,
+                    wait_seconds=RUNBOOK.verify_interval_seconds, proceed=False)
+    if inp.restore:
+        kept = kept_values(store, inp.function)
+        if not kept:
+            plan.outcome, plan.message = "refused", (f"nothing to restore: no tune-lambda change of {inp.function} "
+                                                     "is on record")
+            return plan
+        plan.kept, plan.memory_to, plan.timeout_to = kept, kept["memory_mb"], kept["timeout_seconds"]
+    bounds = config.lambda_tuning
+    problems = []
+    if not bounds.min_memory_mb <= plan.memory_to <= bounds.max_memory_mb:
+        problems.append(f"memory {plan.memory_to} MB is outside {bounds.min_memory_mb}..{bounds.max_memory_mb} MB")
+    if not bounds.min_timeout_seconds <= plan.timeout_to <= bounds.max_timeout_seconds:
+        problems.append(f"timeout {plan.timeout_to} s is outside {bounds.min_timeout_seconds}.."
+                        f"{bounds.max_timeout_seconds} s")
+    change = (f"{inp.function}: memory {memory} -> {plan.memory_to} MB, timeout {timeout} -> {plan.timeout_to} s"
+              + (" (restoring the values from before the change of " + str(plan.kept["at"]) + ")" if plan.kept else ""))
+    if problems:
+        plan.outcome, plan.message = "refused", f"{change} refused: " + "; ".join(problems) + \
+            " (customers/<c>.yaml lambda_tuning)"
+    elif (plan.memory_to, plan.timeout_to) == (memory, timeout):
+        plan.outcome, plan.message = "unchanged", f"{inp.function} already has memory {memory} MB and timeout {timeout} s"
+    elif mode == "off":
+        plan.outcome, plan.message = "refused", f"{change} refused: automation is off ({note})"
+    elif mode == "dry-run":
+        plan.outcome, plan.message = "would_tune", f"dry-run: would set {change}"
+    else:
+        plan.proceed = True
+        plan.approval_summary = f"set {change}" + (f" (revision {plan.revision[:12]})" if plan.revision else "") + \
+            (f"; reason: {inp.reason}" if inp.reason else "")
+    return plan
+
+
+def apply_tune(plan: TunePlan, *, lambda_: Any, store: Store, approved_by: str = "") -> TunePlan:
+    if plan.runbook != RUNBOOK.name or plan.proceed is not True:
+        raise InvalidInput("tune-lambda: act was given a plan guard did not approve; nothing was changed")
+    current = lambda_.get_function_configuration(FunctionName=plan.function)
+    shown = (plan.revision, plan.memory_from, plan.timeout_from)
+    now = (str(current.get("RevisionId", "")), int(current["MemorySize"]), int(current["Timeout"]))
+    if now != shown:
+        plan.outcome, plan.message = "target_changed", (
+            f"{plan.function} changed after it was approved (memory {plan.memory_from} -> {now[1]} MB, timeout "
+            f"{plan.timeout_from} -> {now[2]} s, revision {plan.revision[:12]} -> {now[0][:12]}): nothing was changed")
+        return plan
+    if not plan.restore:  # keep what to put back; a restore leaves the record of the original values
+        store.table.put_item(Item={"pk": _scope(plan.function), "sk": "previous", "memory_mb": plan.memory_from,
+                                   "timeout_seconds": plan.timeout_from, "at": store.now.isoformat(),
+                                   "approved_by": approved_by})
+    try:
+        lambda_.update_function_configuration(FunctionName=plan.function, MemorySize=plan.memory_to,
+                                              Timeout=plan.timeout_to, RevisionId=plan.revision)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "PreconditionFailedException":
+            raise
+        plan.outcome, plan.message = "target_changed", (f"{plan.function} changed after it was approved (revision "
+                                                        f"{plan.revision[:12]} is no longer current): nothing changed")
+        return plan
+    plan.verify = True
+    return plan
+
+
+def check_tune(plan: TunePlan, *, lambda_: Any) -> TunePlan:
+    current = lambda_.get_function_configuration(FunctionName=plan.function)
+    plan.polls += 1
+    status = str(current.get("LastUpdateStatus", "Successful"))
+    applied = (int(current["MemorySize"]), int(current["Timeout"])) == (plan.memory_to, plan.timeout_to)
+    if status == "Successful" and applied:
+        plan.settled, plan.outcome = True, "tuned"
+        plan.message = (f"{plan.function}: memory {plan.memory_from} -> {plan.memory_to} MB, timeout "
+                        f"{plan.timeout_from} -> {plan.timeout_to} s"
+                        + ("; the previous values are back" if plan.restore else
+                           "; the previous values are kept: start tune-lambda with 'restore': true to put them back"))
+    elif status == "Failed" or plan.polls >= plan.max_polls:
+        plan.settled, plan.outcome = True, "update_failed"
+        plan.message = (f"{plan.function}: the update is {status} ({current.get('LastUpdateStatusReason') or 'no reason'})"
+                        f" after {plan.polls} checks")
+    else:
+        plan.settled = False
+    return plan
+
+
+def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    inp = guard_input(RUNBOOK, event, TuneLambdaInput)
+    return plan_tune(inp, settings=settings, lambda_=aws.client("lambda"), ssm=aws.client("ssm"),
+                     store=make_store(settings, now)).to_json()
+
+
+def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    settings = Settings.from_env()
+    plan = parse_step(TunePlan, event.get("plan"), "tune-lambda act: plan")
+    given = event.get("approval")
+    return apply_tune(plan, lambda_=aws.client("lambda"), store=make_store(settings, now),
+                      approved_by=str(given.get("by", "")) if isinstance(given, dict) else "").to_json()
+
+
+def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
+    plan = parse_step(TunePlan, event.get("plan"), "tune-lambda verify: plan")
+    return check_tune(plan, lambda_=aws.client("lambda")).to_json()
+
+
+handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
