@@ -26,21 +26,25 @@ RESTORE = {"start": "restore-terraform-state", "input": {"reason": "state corrup
 
 @pytest.fixture
 def between(monkeypatch):
-    """Run a scenario's steps one by one, calling hooks[i](sandbox) after step i (what a person or another run
-    does meanwhile); hooks["end"] sees the sandbox after the last step."""
+    """What a person or another run does meanwhile: ``before_answer(sandbox)`` runs while the approval is pending,
+    right before a scenario step answers it; ``end(sandbox)`` sees the sandbox after the last step."""
     from sandbox import scenario as scenarios
 
-    def install(hooks: dict):
+    def install(*, before_answer=None, end=None):
         original = scenarios.run_steps
 
         def run_steps(scenario, sb):
-            for i, step in enumerate(scenario.steps):
-                original(scenario.model_copy(update={"steps": [step]}), sb)
-                if i in hooks:
-                    hooks[i](sb)
-            report = original(scenario.model_copy(update={"steps": []}), sb)
-            if "end" in hooks:
-                hooks["end"](sb)
+            if before_answer is not None:
+                answer = sb.answer_approval
+
+                def answer_after_the_change(*args, **kwargs):
+                    before_answer(sb)
+                    return answer(*args, **kwargs)
+
+                sb.answer_approval = answer_after_the_change
+            report = original(scenario, sb)
+            if end is not None:
+                end(sb)
             return report
 
         monkeypatch.setattr(scenarios, "run_steps", run_steps)
@@ -99,7 +103,7 @@ def test_a_lock_that_changed_while_waiting_for_approval_is_not_removed(run_scena
                            "Version": "1.9.5", "Created": "2026-11-27T07:00:00.000000Z", "Path": LOCK_PATH})
         dynamodb.put_item(TableName=TABLE, Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": info}})
 
-    between({0: new_run_takes_the_lock})
+    between(before_answer=new_run_takes_the_lock)
     report = run_scenario({"world": {"locks": STALE[:1]},
                            "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
     out = only_run(report, "-force-unlock-state")
@@ -128,7 +132,7 @@ def test_the_corrupted_state_is_backed_up_first_then_the_backup_restored(run_sce
         seen["state"] = s3.get_object(Bucket=STATE_BUCKET, Key=STATE_KEY)["Body"].read()
         seen["backup"] = s3.get_object(Bucket=BACKUP_BUCKET, Key=BACKUP)["Body"].read()
 
-    between({"end": read_back})
+    between(end=read_back)
     report = run_scenario({"world": {"state": {"body": BROKEN, "backup": {"serial": 12}}},
                            "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "alice",
                                                "comment": "checked the difference"}]})
@@ -183,7 +187,7 @@ def test_a_state_changed_while_waiting_for_approval_is_not_overwritten(run_scena
         sb.client("s3").put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=json.dumps(
             {"version": 4, "serial": 14, "lineage": LINEAGE, "outputs": {}, "resources": []}).encode())
 
-    between({0: fixed_by_hand})
+    between(before_answer=fixed_by_hand)
     report = run_scenario({"world": {"state": {"body": BROKEN, "backup": {"serial": 12}}},
                            "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "alice"}]})
     out = only_run(report, "-restore-terraform-state")
