@@ -207,6 +207,8 @@ STATE_LOCK = ResourceKind(
         "tflock": lambda c: [_s3_arn(c.terraform.state_bucket, f"{c.terraform.state_key}.tflock")],
         "state_bucket": lambda c: [_s3_arn(c.terraform.state_bucket)],
         "lock_id_value": lambda c: [lock_path(c)],
+        # the state's digest item, which Terraform checks the state against (only a restore updates it)
+        "digest_id_value": lambda c: [f"{lock_path(c)}-md5"],
         "tflock_listing_value": lambda c: [f"{c.terraform.state_key}.tflock"],
     },
     dimensions=lambda c, name: {},

@@ -136,6 +136,36 @@ class HealthCheckInput(RunbookInput):
                                 description="the configured rds.cluster (optional; every check runs anyway)")
 
 
+class ForceUnlockStateInput(RunbookInput):
+    lock_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                         description="the ID of the lock to remove, as the stale-lock page shows it")
+    # a person removes a lock on purpose: why is part of the record (and of the approval request)
+    reason: str = Field(min_length=3, max_length=500, description="why the lock may go (no run is going on)")
+    lock_path: str | None = Field(default=None, min_length=1, max_length=1100,
+                                  description="<state bucket>/<key>; default: the configured state's")
+
+
+class RestoreTerraformStateInput(RunbookInput):
+    backup: str = Field(default=".backup", pattern=r"^(\.backup|[0-9]{8})$",
+                        description='which backup: ".backup" (the last one) or a dated one, "YYYYMMDD"')
+    reason: str = Field(min_length=3, max_length=500, description="why the state is restored")
+    allow_lineage_change: bool = Field(default=False, description="restore a backup of another lineage (a "
+                                                                  "replaced state): never by default")
+    state_key: str | None = Field(default=None, min_length=1, max_length=1024,
+                                  description="the S3 backend's key; default: the configured state's")
+
+    @model_validator(mode="after")
+    def _a_real_date(self) -> "RestoreTerraformStateInput":
+        if self.backup != ".backup":
+            from datetime import datetime
+
+            try:
+                datetime.strptime(self.backup, "%Y%m%d")
+            except ValueError:
+                raise ValueError(f"'backup' {self.backup!r} is not a date YYYYMMDD") from None
+        return self
+
+
 @dataclass(frozen=True)
 class Runbook:
     name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
@@ -588,9 +618,99 @@ HEALTH_CHECK = Runbook(
     publishes_status=True,
 )
 
+FORCE_UNLOCK_STATE = Runbook(
+    name="force-unlock-state",
+    title="Remove a stale Terraform state lock, after approval, only if it is still the same lock",
+    target_kind="state_lock",
+    input_model=ForceUnlockStateInput,
+    permissions=(
+        # the lock table is shared: only this state's LockID, never its "<path>-md5" digest item (LeadingKeys)
+        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+        Permission(("dynamodb:DeleteItem",), resource="state_lock", write=True, conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+        Permission(("s3:GetObject",), resource="state_lock.tflock"),
+        Permission(("s3:DeleteObject",), resource="state_lock.tflock", write=True),
+        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+    ),
+    outcomes=(
+        Outcome("unlocked", "ok", "the lock shown for approval was removed (the DynamoDB item and/or the .tflock)",
+                change=True),
+        Outcome("no_lock", "skipped", "no lock is held on the state (any more): nothing to remove"),
+        Outcome("would_unlock", "skipped", "dry-run: the lock it would remove is in the message; no approval asked"),
+        Outcome("refused", "refused", "automation is off for the customer"),
+        Outcome("lock_changed", "refused", "the lock held now has another ID than the input's: nothing asked, "
+                                           "nothing removed; the message names the lock that is held"),
+    ),
+    guard_rails=(
+        "approval first: the request shows the lock (ID, Who, Operation, Created) and where it is",
+        "removes a lock only if it is still the same lock: act re-reads it, then deletes conditionally (DynamoDB "
+        "ConditionExpression on the exact Info shown; S3 DeleteObject If-Match on the .tflock's ETag)",
+        "never touches the -md5 digest item: IAM allows DeleteItem only on the state's own LockID",
+        "the lock_path is the configured state's; the lock table is shared by other states",
+        "dry-run and off modes remove nothing and ask no approval",
+    ),
+    example_input={"lock_id": "9e2b4c1d-6f3a-4b8e-a2d7-5c0f1e3b9a64", "reason": "stale lock, no run is going on",
+                   "lock_path": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate"},
+    table_actions=(),
+    approval=True,
+    notify_teams=("infrastructure", "security"),
+)
+
+RESTORE_TERRAFORM_STATE = Runbook(
+    name="restore-terraform-state",
+    title="Restore the Terraform state from a backup, after approval, keeping the corrupted state",
+    target_kind="terraform_state",
+    input_model=RestoreTerraformStateInput,
+    permissions=(
+        Permission(("s3:GetObject",), resource="terraform_state"),
+        Permission(("s3:GetObject",), resource="terraform_state.backup"),
+        # the corrupted state's copy (<prefix>terraform.tfstate.corrupted-<time>) and nothing else but the state
+        Permission(("s3:PutObject",), resource="terraform_state.backup", write=True),
+        Permission(("s3:PutObject",), resource="terraform_state", write=True),
+        # a run that holds the lock would overwrite the restore: refused while a lock is held
+        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+        Permission(("s3:GetObject",), resource="state_lock.tflock"),
+        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+        # Terraform checks the state against this digest: it is set to the restored state's (only if it exists)
+        Permission(("dynamodb:UpdateItem",), resource="state_lock", write=True, conditions=(
+            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.digest_id_value"),)),
+    ),
+    outcomes=(
+        Outcome("restored", "ok", "the corrupted state was copied to <prefix>terraform.tfstate.corrupted-<time>, "
+                                  "then the backup was written over the state", change=True),
+        Outcome("noop", "skipped", "the state already is the backup (same content): nothing to restore"),
+        Outcome("would_restore", "skipped", "dry-run: what it would restore is in the message; no approval asked"),
+        Outcome("refused", "refused", "automation is off for the customer"),
+        Outcome("backup_invalid", "refused", "the backup does not exist, cannot be read, or is not JSON of "
+                                             "version 4 with a serial and a lineage"),
+        Outcome("lineage_changed", "refused", "the backup's lineage differs from the state's and the input does not "
+                                              "say allow_lineage_change: true"),
+        Outcome("state_locked", "refused", "a Terraform lock is held on the state: a run could overwrite the "
+                                           "restore (remove a stale lock with force-unlock-state first)"),
+    ),
+    guard_rails=(
+        "approval first: the request shows the backup, the state, and the difference in serial and resources",
+        "the backup must be JSON of version 4; its lineage must equal the state's unless allow_lineage_change",
+        "the corrupted state is copied to its own dated key before anything is written",
+        "the backup is written only if the state has not changed since guard read it (If-Match on its ETag), and "
+        "only the backup guard read (its ETag is checked again)",
+        "refused while a Terraform lock is held on the state",
+        "dry-run and off modes write nothing and ask no approval",
+    ),
+    example_input={"backup": ".backup", "reason": "state corrupted by an interrupted apply",
+                   "state_key": "lecture-dhbw/terraform.tfstate"},
+    table_actions=(),
+    approval=True,
+)
+
 RUNBOOKS: dict[str, Runbook] = {r.name: r for r in (SCALE_ECS_SERVICE, SNAPSHOT_RDS_CLUSTER, BACKUP_TERRAFORM_STATE,
                                                      CHECK_STATE_LOCK, TUNE_LAMBDA, MAINTENANCE_WINDOW, RESTORE_RDS_CLUSTER,
-                                                     RESTORE_DRILL, HEALTH_CHECK)}
+                                                     RESTORE_DRILL, HEALTH_CHECK, FORCE_UNLOCK_STATE,
+                                                     RESTORE_TERRAFORM_STATE)}
 
 
 def runbook(name: str) -> Runbook:

@@ -86,3 +86,32 @@ def find_locks(dynamodb: Any, s3: Any, *, table: str, bucket: str, key: str, now
     found = [dynamodb_lock(dynamodb, table, lock_path, now, stale_after_minutes, notes),
              s3_lock(s3, bucket, key, now, stale_after_minutes, notes)]
     return [lock for lock in found if lock is not None]
+
+
+def dynamodb_lock_info(dynamodb: Any, table: str, lock_path: str) -> str | None:
+    """The exact Info of the lock item LockID = lock_path ("" when it has none); None: no lock item (or no
+    lock table)."""
+    try:
+        item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_path}}, ConsistentRead=True).get("Item")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+            raise
+        return None
+    if not item:
+        return None
+    return str(item.get("Info", {}).get("S", ""))
+
+
+def tflock_object(s3: Any, bucket: str, key: str) -> tuple[str, str] | None:
+    """(body, ETag) of <key>.tflock, listed first (a 403 is not a 404 without ListBucket); None: no .tflock."""
+    tflock = f"{key}.tflock"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=tflock, MaxKeys=1).get("Contents", [])
+    if not any(o.get("Key") == tflock for o in listed):
+        return None
+    try:
+        obj = s3.get_object(Bucket=bucket, Key=tflock)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None  # released between the listing and the read
+        raise
+    return obj["Body"].read().decode("utf-8", errors="replace"), str(obj["ETag"])

@@ -430,3 +430,83 @@ class HealthReport(StepModel):
     proceed: bool = False
     outcome: str | None = None
     message: str | None = None
+
+
+class UnlockPlan(StepModel):
+    """force-unlock-state's plan: guard shows the lock (approval_summary), act re-reads it and removes exactly
+    that lock: the DynamoDB item whose Info is ``dynamodb_info``, the .tflock whose ETag is ``tflock_etag``."""
+
+    runbook: str
+    customer: str
+    lock_path: str  # <state bucket>/<key>: the DynamoDB LockID
+    lock_table: str
+    state_bucket: str
+    tflock_key: str  # <key>.tflock
+    lock_id: str  # the input's: the lock a person asked to remove
+    mode: Mode
+    dry_run: bool
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    locks: list[StateLock] = Field(default_factory=list)  # every lock found on the state
+    dynamodb_info: str | None = None  # the exact Info of the DynamoDB lock to remove (the delete's condition)
+    tflock_etag: str | None = None  # the ETag of the .tflock to remove (the delete's If-Match)
+    approval_summary: str | None = Field(default=None, max_length=1000)
+    summary: str | None = None
+    removed: list[str] = Field(default_factory=list)  # "dynamodb <table>/<LockID>", "s3 s3://<bucket>/<key>"
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    wait_seconds: int = 0
+
+
+class StateFile(StepModel):
+    """A state object as read: its identity (ETag, VersionId), what it holds, and whether it is a valid state."""
+
+    bucket: str
+    key: str
+    etag: str | None = None  # None: the object does not exist
+    version_id: str | None = None
+    digest: str | None = None  # MD5 of the body, hex
+    size: int | None = None
+    valid: bool = False  # JSON of version 4 with an integer serial and a lineage
+    problem: str | None = None  # why it is not valid
+    serial: int | None = None
+    lineage: str | None = None
+    resources: int | None = None  # len(resources)
+
+
+class RestoreStatePlan(StepModel):
+    """restore-terraform-state's plan: guard checks the backup against the state and shows the difference
+    (approval_summary); act copies the state as guard saw it to ``corrupted_key``, then writes the backup over
+    the state only if both are still what guard read."""
+
+    runbook: str
+    customer: str
+    state_bucket: str
+    state_key: str
+    backup_bucket: str
+    backup_key: str  # the chosen backup: <prefix>terraform.tfstate.backup or .YYYYMMDD
+    corrupted_key: str  # <prefix>terraform.tfstate.corrupted-YYYYMMDDTHHMMSSZ (the execution's start)
+    lock_path: str
+    lock_table: str
+    allow_lineage_change: bool = False
+    mode: Mode
+    dry_run: bool
+    incident_id: str | None = None
+    reason: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    state: StateFile | None = None
+    backup: StateFile | None = None
+    serial_change: int | None = None  # backup serial - state serial (None: the state has no readable serial)
+    resource_change: int | None = None  # backup resources - state resources
+    approval_summary: str | None = Field(default=None, max_length=1000)
+    summary: str | None = None
+    written: dict[str, str] = Field(default_factory=dict)  # "s3://bucket/key" -> ETag written
+    digest_updated: bool | None = None
+    proceed: bool | None = None
+    outcome: str | None = None
+    message: str | None = None
+    verify: bool | None = None
+    wait_seconds: int = 0

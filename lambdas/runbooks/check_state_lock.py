@@ -6,10 +6,11 @@ guard   find the DynamoDB lock item and the S3 <key>.tflock of the customer's st
         the plan never proceeds, so a check costs a few transitions. It never removes a lock.
 """
 
+import json
 from datetime import datetime
 from typing import Any
 
-from catalog import runbook
+from catalog import naming, runbook
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import CheckStateLockInput
 from lambdas import aws
@@ -22,23 +23,43 @@ from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("check-state-lock")
+FORCE_UNLOCK = "force-unlock-state"  # the runbook a person starts for a stale lock (after approval)
 
 
 def alert_key(lock_id: str) -> str:
     return f"state-lock/{lock_id}"
 
 
+UNLOCK_REASON = "stale lock, no Terraform run is going on"
+
+
+def unlock_input(lock_id: str) -> dict[str, str]:
+    """The console input of force-unlock-state for this lock (the person may reword the reason)."""
+    return {"lock_id": lock_id, "reason": UNLOCK_REASON}
+
+
+def unlock_start_command(customer: str, lock_id: str) -> str:
+    """The operators' CLI command that starts force-unlock-state for this lock (it asks for approval)."""
+    return f'python cli.py start force-unlock-state -c {customer} lock_id={lock_id} reason="{UNLOCK_REASON}"'
+
+
 def _trigger(customer: str, lock_path: str, lock: StateLock, kinds: list[str], stale_after: int) -> Alert:
     where = " and ".join(kinds)
+    start = unlock_start_command(customer, lock.id)
+    console_input = json.dumps(unlock_input(lock.id))
     return Alert(key=alert_key(lock.id), action="trigger", severity="P2", summary=(
         f"stale Terraform lock {lock.id} on {lock_path} ({where}), held by "
         f"{lock.who or 'unknown'} for {lock.operation or 'an unknown operation'} since {lock.created} "
         f"({lock.age_minutes} min, stale after {stale_after}); deploys are blocked. If no run is going on: "
-        f"{lock.unlock_command}")[:1024],
+        f"{start} (or console: {naming.state_machine_name(customer, FORCE_UNLOCK)} with {console_input}; "
+        f"approval needed) or {lock.unlock_command}")[:1024],
         details={"ID": lock.id, "Who": lock.who, "Operation": lock.operation, "Created": lock.created,
                  "kind": kinds[0] if len(kinds) == 1 else kinds, "lock_path": lock_path,
                  "age_minutes": lock.age_minutes, "stale_after_minutes": stale_after,
                  "force_unlock": lock.unlock_command,
+                 "start_force_unlock": start,
+                 "console": {"state_machine": naming.state_machine_name(customer, FORCE_UNLOCK),
+                             "input": console_input},
                  "caution": "only when no Terraform run is going on (the runbook: 'with extreme caution'); "
                             "this automation never removes a lock"})
 

@@ -23,10 +23,15 @@ class LockWorld(BaseModel):
 KEY = "locks"  # world.locks in scenario files and in the report
 Spec = LockWorld
 FIELD = (list[LockWorld], Field(default_factory=list, description="locks held on the Terraform state"))
-AWS_SERVICES: tuple[str, ...] = ()  # the lock check is read-only
+AWS_SERVICES: tuple[str, ...] = ("dynamodb", "s3")  # force-unlock-state removes a lock: before and after
 
 
 def instance_of(operation: str, params: dict) -> str | None:
+    """The whole list of locks, for a removed lock item (keyed by LockID) or a removed .tflock."""
+    if operation == "DeleteItem" and "LockID" in params.get("Key", {}):
+        return "*"
+    if operation == "DeleteObject" and str(params.get("Key", "")).endswith(".tflock"):
+        return "*"
     return None
 
 

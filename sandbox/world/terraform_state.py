@@ -5,6 +5,7 @@ moto's CopyObject ignores CopySourceIfMatch; ``install`` makes it answer Precond
 state that changes between the check and the copy can be exercised.
 """
 
+import hashlib
 import json
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,7 @@ KEY = "state"  # world.state in scenario files and in the report
 Spec = TerraformStateWorld
 FIELD = (TerraformStateWorld, Field(default_factory=TerraformStateWorld,
                                     description="the Terraform state, its versioning and its last backup"))
-AWS_SERVICES = ("s3",)  # a copy shows the state and its backups before and after
+AWS_SERVICES = ("s3",)  # a copy or a restore shows the state and its backups before and after
 
 
 def instance_of(operation: str, params: dict) -> str | None:
@@ -99,18 +100,42 @@ def install(patches) -> None:
     patches.set(S3Response, "copy_object", copy_object)
 
 
-def _parsed(s3, bucket: str, key: str) -> dict:
+def _read(s3, bucket: str, key: str) -> bytes | None:
     try:
-        data = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception:  # noqa: BLE001 - the report shows what is there, even nothing
+        return None
+
+
+def _parsed(s3, bucket: str, key: str, body: bytes | None = None) -> dict:
+    try:
+        data = json.loads(body if body is not None else s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         return {"serial": data.get("serial"), "lineage": data.get("lineage")}
     except Exception:  # noqa: BLE001 - the report shows what is there, even a broken state
         return {"serial": None, "lineage": None}
 
 
+def _digest_item(clients, config) -> str | None:
+    """The Digest of the lock table's "<bucket>/<key>-md5" item, which Terraform checks the state against."""
+    from catalog.kinds import lock_path
+
+    try:
+        item = clients("dynamodb").get_item(TableName=config.terraform.lock_table,
+                                             Key={"LockID": {"S": f"{lock_path(config)}-md5"}}).get("Item")
+    except Exception:  # noqa: BLE001 - no lock table: no digest
+        return None
+    return item["Digest"]["S"] if item and "Digest" in item else None
+
+
 def snapshot(clients, config) -> dict:
-    """{"serial", "lineage", "backups": {"<key>": {"serial", "lineage"}}} (keys under the backup prefix)."""
+    """{"serial", "lineage", "md5", "digest_item", "backups": {"<key>": {"serial", "lineage"}}} (keys under the
+    backup prefix; md5: of the state's body, as Terraform digests it; digest_item: the Digest of the lock table's
+    -md5 item, which Terraform checks the state against)."""
     s3, tf = clients("s3"), config.terraform
-    out = _parsed(s3, tf.state_bucket, tf.state_key)
+    body = _read(s3, tf.state_bucket, tf.state_key)
+    out = _parsed(s3, tf.state_bucket, tf.state_key, body)
+    out["md5"] = hashlib.md5(body, usedforsecurity=False).hexdigest() if body is not None else None
+    out["digest_item"] = _digest_item(clients, config)
     listed = s3.list_objects_v2(Bucket=tf.backup_bucket, Prefix=tf.backup_prefix).get("Contents", [])
     out["backups"] = {o["Key"]: _parsed(s3, tf.backup_bucket, o["Key"]) for o in sorted(listed, key=lambda o: o["Key"])}
     return out

@@ -91,3 +91,46 @@ def test_the_paged_locks_row_prefix_is_granted(templates):
                                                      if "ForAllValues:StringLike" in st.get("Condition", {})],
                                            strict=True))
     assert "alerts#" in naming.STATE_KEY_PREFIXES
+
+
+def _lock_table_statements(statements: list[dict], c) -> list[dict]:
+    table_arn = f"arn:aws:dynamodb:{c.region}:{c.account}:table/{c.terraform.lock_table}"
+    return [st for st in statements if table_arn in _as_list(st["Resource"])]
+
+
+@pytest.mark.parametrize("customer", ["dhbw", "edt"])
+def test_force_unlock_deletes_only_this_states_lock_item_and_its_tflock(templates, customer):
+    c = load_customer(customer)
+    lock_path = f"{c.terraform.state_bucket}/{c.terraform.state_key}"
+    statements = _statements_of(templates[customer], "force-unlock-state")
+    on_table = _lock_table_statements(statements, c)
+    assert {a for st in on_table for a in _as_list(st["Action"])} == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
+    # every grant on the shared table is limited to the state's own LockID: never its -md5 digest item
+    for st in on_table:
+        assert st["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": lock_path}}
+    s3 = _by_action(statements, "s3:")
+    tflock = f"arn:aws:s3:::{c.terraform.state_bucket}/{c.terraform.state_key}.tflock"
+    assert set(s3) == {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}
+    assert [r for st in s3["s3:DeleteObject"] for r in _as_list(st["Resource"])] == [tflock]
+    assert [r for st in s3["s3:GetObject"] for r in _as_list(st["Resource"])] == [tflock]
+
+
+@pytest.mark.parametrize("customer", ["dhbw", "edt"])
+def test_restore_writes_only_the_state_key_and_the_customers_backup_keys(templates, customer):
+    c = load_customer(customer)
+    statements = _statements_of(templates[customer], "restore-terraform-state")
+    s3 = _by_action(statements, "s3:")
+    state = f"arn:aws:s3:::{c.terraform.state_bucket}/{c.terraform.state_key}"
+    backups = f"arn:aws:s3:::terraform-state-backup/lecture-{customer}/*"
+    tflock = f"{state}.tflock"
+    assert set(s3) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    assert sorted(r for st in s3["s3:PutObject"] for r in _as_list(st["Resource"])) == sorted([state, backups])
+    assert sorted(r for st in s3["s3:GetObject"] for r in _as_list(st["Resource"])) == sorted([state, backups, tflock])
+    # the lock table: read this state's lock, update only its digest item (never delete, never another LockID)
+    on_table = _lock_table_statements(statements, c)
+    lock_path = f"{c.terraform.state_bucket}/{c.terraform.state_key}"
+    grants = {a: st["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
+              for st in on_table for a in _as_list(st["Action"])}
+    assert grants == {"dynamodb:GetItem": lock_path, "dynamodb:UpdateItem": f"{lock_path}-md5"}
+    everything = [r for sts in s3.values() for st in sts for r in _as_list(st["Resource"])]
+    assert "*" not in everything
