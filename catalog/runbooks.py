@@ -227,22 +227,28 @@ class Runbook:
         return declared is not None and declared.kind == "ok" and declared.change
 
 
+# Scaling ECS services (and their autoscaling floor): what scale-ecs-service and maintenance-window both do.
+ECS_SCALING_PERMISSIONS: tuple[Permission, ...] = (
+    Permission(("ecs:DescribeServices",), resource="ecs_service"),
+    Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
+    Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
+    # Scalable target ARNs carry a random id and no condition key names the service (Service Authorization
+    # Reference); the namespace and dimension conditions keep it to ECS services' desired counts.
+    Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
+               write=True, conditions=(
+                   Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
+                   Condition("StringEquals", "application-autoscaling:scalable-dimension",
+                             "ecs:service:DesiredCount"))),
+)
+
+
 SCALE_ECS_SERVICE = Runbook(
     name="scale-ecs-service",
     title="Scale an ECS service within its bounds",
     target_kind="ecs_service",
     input_model=ScaleEcsServiceInput,
     permissions=(
-        Permission(("ecs:DescribeServices",), resource="ecs_service"),
-        Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
-        Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
-        # Scalable target ARNs carry a random id and no condition key names the service (Service Authorization
-        # Reference); the namespace and dimension conditions keep it to ECS services' desired counts.
-        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
-                   write=True, conditions=(
-                       Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
-                       Condition("StringEquals", "application-autoscaling:scalable-dimension",
-                                 "ecs:service:DesiredCount"))),
+        *ECS_SCALING_PERMISSIONS,
     ),
     outcomes=(
         Outcome("scaled", "ok", "the service runs the new number of tasks", change=True),
@@ -414,14 +420,7 @@ MAINTENANCE_WINDOW = Runbook(
     workflow="maintenance",
     input_model=MaintenanceWindowInput,
     permissions=(
-        Permission(("ecs:DescribeServices",), resource="ecs_service"),
-        Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
-        Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
-        Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
-                   write=True, conditions=(
-                       Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
-                       Condition("StringEquals", "application-autoscaling:scalable-dimension",
-                                 "ecs:service:DesiredCount"))),
+        *ECS_SCALING_PERMISSIONS,
     ),
     outcomes=(
         Outcome("completed", "ok", "the window ended; every service runs its recorded count again", change=True),

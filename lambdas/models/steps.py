@@ -328,17 +328,15 @@ class MaintenancePlan(StepModel):
     running: dict[str, int] = Field(default_factory=dict)
 
 
-class RestoreClusterPlan(StepModel):
-    """restore-rds-cluster's plan: guard names the snapshot and the new cluster (what the approver sees), act
-    re-reads the snapshot and restores, verify polls the new cluster until available."""
+class ClusterRestore(StepModel):
+    """What restore-rds-cluster's and restore-drill's plans share: a snapshot of the customer's cluster restored to a new
+    cluster (never the original), then polled until available."""
 
     runbook: str
     customer: str
     cluster: str  # the original: never changed
-    restored_cluster: str  # lecture-<c>-cluster-restored
     snapshot: str
     snapshot_created: str  # the snapshot's creation time (ISO): act compares it, a different one is another snapshot
-    snapshot_type: str = ""
     engine: str = "aurora-postgresql"
     subnet_group: str | None = None  # the original's: the restore lands in the same network
     security_groups: list[str] = Field(default_factory=list)
@@ -352,8 +350,6 @@ class RestoreClusterPlan(StepModel):
     reason: str | None = None
     notes: list[str] = Field(default_factory=list)
     summary: str | None = None
-    approval_summary: str | None = None  # set only when it asks for approval
-    approval: dict[str, Any] | None = None  # who approved, when, their comment (act copies it from its input)
     polls: int = 0
     max_polls: int
     wait_seconds: int
@@ -363,47 +359,28 @@ class RestoreClusterPlan(StepModel):
     verify: bool | None = None
     settled: bool | None = None
     restore_started: str | None = None  # when act called RestoreDBClusterFromSnapshot (ISO)
-    status: str | None = None  # the restored cluster's
+    status: str | None = None  # the new cluster's
     endpoint: str | None = None
+
+
+class RestoreClusterPlan(ClusterRestore):
+    """restore-rds-cluster's plan: guard names the snapshot and the new cluster (what the approver sees), act
+    re-reads the snapshot and restores, verify polls the new cluster until available."""
+
+    restored_cluster: str  # lecture-<c>-cluster-restored
+    snapshot_type: str = ""
+    approval_summary: str | None = None  # set only when it asks for approval
+    approval: dict[str, Any] | None = None  # who approved, when, their comment (act copies it from its input)
     took_seconds: int | None = None  # from the restore call to available
 
 
-class DrillPlan(StepModel):
+class DrillPlan(ClusterRestore):
     """restore-drill's plan. phase: "restore" (not started), "creating" (verify polls the drill cluster),
     "deleting" (the drill cluster is being deleted), "done"."""
 
-    runbook: str
-    customer: str
-    cluster: str
     drill_cluster: str  # lecture-<c>-drill-<yyyymmddhhmm>
-    snapshot: str
-    snapshot_created: str
-    engine: str = "aurora-postgresql"
-    subnet_group: str | None = None
-    security_groups: list[str] = Field(default_factory=list)
-    tags: dict[str, str] = Field(default_factory=dict)
-    mode: Mode
-    dry_run: bool
-    trigger: Literal["manual", "alarm", "schedule"] = "manual"
-    execution: str
-    started: str
-    incident_id: str | None = None
-    reason: str | None = None
-    notes: list[str] = Field(default_factory=list)
-    summary: str | None = None
     phase: Literal["restore", "creating", "deleting", "done"] = "restore"
-    polls: int = 0
-    max_polls: int
-    wait_seconds: int
-    proceed: bool | None = None
-    outcome: str | None = None
-    message: str | None = None
-    verify: bool | None = None
-    settled: bool | None = None
-    restore_started: str | None = None
     available_at: str | None = None
-    status: str | None = None
-    endpoint: str | None = None
     rto_seconds: int | None = None  # the recovery-time figure: restore call to available
     deleted: bool | None = None
 
