@@ -81,6 +81,20 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     assert "< RequestApproval" in err and err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
 
 
+def _until_entered(sfn, arn: str, state: str) -> None:
+    """moto runs the execution on its own thread: wait (bounded) until it is in ``state``, so what the watch sees
+    does not depend on how fast that thread is on a busy machine."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        if any((e.get("stateEnteredEventDetails") or {}).get("name") == state for e in events):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the execution never entered {state}")
+
+
 class _Terminal(io.StringIO):
     def isatty(self):
         return True
@@ -93,6 +107,7 @@ def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
         "WaitForWindow": {"Type": "Wait", "Seconds": 3600, "End": True}}, "WaitForWindow")
     sfn = aws("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    _until_entered(sfn, arn, "WaitForWindow")
     polls = []
 
     def sleep(_seconds):  # the operator aborts it after three polls
