@@ -6,7 +6,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: demo test test-unit test-infra test-e2e bench synth lint clean
+.PHONY: demo sandbox test test-unit test-infra test-e2e bench synth lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ node_modules/.installed: package.json package-lock.json
 
 demo: $(VENV)/.installed
 	$(PY) -m sandbox demo
+
+# a live offline AWS for the CDK CLI, the AWS CLI and python cli.py (README, "The live sandbox")
+sandbox: $(VENV)/.installed node_modules/.installed
+	$(PY) -m sandbox serve $(SANDBOX_ARGS)
 
 test: lint node_modules/.installed
 	$(PY) -m pytest -n 2 --dist loadfile tests

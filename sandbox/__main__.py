@@ -1,4 +1,5 @@
 """python -m sandbox demo | run SCENARIO [--json] [--logs] | cli [--customer C | --scenario FILE] -- CLI ARGS [-- ...]
+                 | serve [--port N] [--deploy all|C,C] [--world FILE]
 
 run exits 0 (ran, expectations met), 1 (invalid scenario), 2 (synthesis failed), 3 (expectations not met).
 cli exits with the highest exit code of its commands (1 for an invalid scenario, 2 when synthesis failed)."""
@@ -179,8 +180,21 @@ def main(argv=None) -> int:
                                        "then its steps), then run each command against it.")
     cli_p.add_argument("--customer", help="the customer to deploy (default: the scenario's, else dhbw)")
     cli_p.add_argument("--scenario", help="a scenario file: its world, mode and steps come first")
+    from sandbox.serve import DEFAULT_PORT
+
+    serve_p = sub.add_parser("serve", help="a live offline AWS on 127.0.0.1 for the CDK CLI, the AWS CLI and "
+                                           "python cli.py; every customer in its own account (make sandbox)")
+    serve_p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve_p.add_argument("--deploy", help="all | C,C: deploy these customers' synthesized stacks at start "
+                                          "(default: none; deploy them with npx cdk deploy)")
+    serve_p.add_argument("--world", help="a scenario file (or {customer, mode, world}): that customer's world "
+                                         "(default: each customer's file)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "serve":
+            from sandbox.serve import serve
+
+            return serve(args.port, args.deploy, args.world)
         if args.command == "cli":
             return cli(args.customer, args.scenario, commands)
         return demo() if args.command == "demo" else run(args.scenario, args.json, args.logs)

@@ -6,7 +6,6 @@ is created again, with its resolved definition, in the executing Step Functions 
 
 import io
 import json
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +52,7 @@ def publish_assets(s3, assembly: Path, stack_name: str) -> None:
 
 
 def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str]) -> Deployment:
-    ssm, s3, cfn, sfn = clients("ssm"), clients("s3"), clients("cloudformation"), clients("stepfunctions")
+    ssm, s3, cfn = clients("ssm"), clients("s3"), clients("cloudformation")
     ssm.put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String", Overwrite=True)
     publish_assets(s3, assembly, stack_name)
     template = json.loads((assembly / f"{stack_name}.template.json").read_text())
@@ -66,24 +65,25 @@ def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str])
                  for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
     deployment = Deployment(stack_name=stack_name, template=template, resources=resources,
                             outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
-    deployment.state_machines = _recreate_state_machines(sfn, stack_name, template)
+    deployment.state_machines = {name: arn for name, arn in deployed_state_machines(clients, stack_name).items()}
     deployment.skipped_types = unsupported_types(template)
     return deployment
 
 
-def _recreate_state_machines(sfn, stack_name: str, template: dict) -> dict:
-    """Copy the CloudFormation-created state machines into the executing backend (children first)."""
-    from moto.stepfunctions.models import stepfunctions_backends
-
-    account = os.environ["MOTO_ACCOUNT_ID"]
-    region = os.environ["AWS_DEFAULT_REGION"]
-    created = {}
-    machines = stepfunctions_backends[account][region].state_machines
-    for sm in sorted(machines, key=lambda m: m.name.endswith("-respond")):  # respond refers to the others
-        resp = sfn.create_state_machine(name=sm.name, definition=sm.definition, roleArn=sm.roleArn,
-                                        type=getattr(sm, "type", "STANDARD") or "STANDARD")
-        created[sm.name] = resp["stateMachineArn"]
-    return created
+def deployed_state_machines(clients, customer_or_stack: str) -> dict:
+    """name -> ARN of the customer's state machines (lecture-<c>-*), as CloudFormation created them in the executing
+    backend (moto_gaps.executing_cloudformation_state_machines)."""
+    prefix = customer_or_stack.removesuffix("-remediation")
+    prefix = prefix if prefix.startswith("lecture-") else f"lecture-{prefix}"
+    out, kwargs = {}, {}
+    sfn = clients("stepfunctions")
+    while True:
+        resp = sfn.list_state_machines(**kwargs)
+        out.update({m["name"]: m["stateMachineArn"] for m in resp["stateMachines"]
+                    if m["name"].startswith(prefix + "-")})
+        if not resp.get("nextToken"):
+            return dict(sorted(out.items(), key=lambda kv: (kv[0].endswith("-respond"), kv[0])))
+        kwargs["nextToken"] = resp["nextToken"]
 
 
 def unsupported_types(template: dict) -> list[str]:

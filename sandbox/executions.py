@@ -11,9 +11,9 @@ class ExecutionLog:
     """Every execution of the deployed state machines, ordered by start time, ties broken by the
     order in which the sandbox saw them start (start times tie: they have limited resolution)."""
 
-    def __init__(self, client):
-        self.client = client  # callable(service) -> a sandbox client
-        self.state_machines: dict = {}  # name -> arn, set once deployed
+    def __init__(self, client_of_arn, state_machines):
+        self.client_of_arn = client_of_arn  # ARN -> callable(service) -> a sandbox client of the ARN's account
+        self.state_machines = state_machines  # () -> {name: arn} of every deployed workflow
         self._seen: dict[str, int] = {}
         self._lock = threading.Lock()
 
@@ -35,11 +35,11 @@ class ExecutionLog:
         with self._lock:
             return self._seen.get(arn, len(self._seen))
 
-    def all(self) -> list[dict]:
-        sfn = self.client("stepfunctions")
+    def all(self, state_machines: dict | None = None) -> list[dict]:
         out = []
-        for name, arn in self.state_machines.items():
-            for e in sfn.list_executions(stateMachineArn=arn)["executions"]:
+        for name, arn in (self.state_machines() if state_machines is None else state_machines).items():
+            sfn = self.client_of_arn(arn)("stepfunctions")
+            for e in _list_executions(sfn, arn):
                 d = sfn.describe_execution(executionArn=e["executionArn"])
                 out.append({
                     "state_machine": name, "name": e["name"], "status": d["status"],
@@ -50,12 +50,11 @@ class ExecutionLog:
         return sorted(out, key=lambda e: (e["started"], self.seen_order(e["arn"])))
 
     def running(self) -> int:
-        sfn = self.client("stepfunctions")
-        return sum(len(sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"])
-                   for arn in self.state_machines.values())
+        return sum(len(self.client_of_arn(arn)("stepfunctions").list_executions(
+            stateMachineArn=arn, statusFilter="RUNNING")["executions"]) for arn in self.state_machines().values())
 
     def history(self, execution_arn: str) -> list[dict]:
-        sfn = self.client("stepfunctions")
+        sfn = self.client_of_arn(execution_arn)("stepfunctions")
         events, token = [], None
         while True:
             kw = {"executionArn": execution_arn, "maxResults": 1000}
@@ -83,6 +82,16 @@ class Waiter:
                 return
             time.sleep(0.02)
         raise TimeoutError(f"executions still running after {timeout:.0f} s")
+
+
+def _list_executions(sfn, arn: str) -> list[dict]:
+    out, kwargs = [], {"stateMachineArn": arn}
+    while True:
+        resp = sfn.list_executions(**kwargs)
+        out += resp["executions"]
+        if not resp.get("nextToken"):
+            return out
+        kwargs["nextToken"] = resp["nextToken"]
 
 
 def _json(text):

@@ -1,28 +1,41 @@
-"""The offline AWS itself: credentials and region in the environment, moto started, every patch of
-moto made and undone. Nothing here knows the stack or the world."""
+"""The offline AWS itself: moto started, every patch of moto made and undone, and the accounts in it.
+
+No account is pinned (``MOTO_ACCOUNT_ID`` would put every request of the process into one account): each
+customer's account has its own IAM user and access key, and moto takes the account of a request from the key it
+carries. The sandbox's own clients, the in-process Lambdas and the Step Functions interpreter all use the key of
+their account, and so do real clients through the profiles of ``.sandbox/aws-config``. Nothing here knows the
+stack or the world."""
 
 import os
+import threading
 
 import boto3
 
 from sandbox.moto_gaps import Patches
 
+OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile
+
 
 class OfflineAws:
-    def __init__(self, account: str, region: str):
-        self.account, self.region = account, region
+    def __init__(self, region: str):
+        self.region = region
         self.patches = Patches()
         self._mock = None
         self._env_saved: dict = {}
         self._clients: dict = {}
+        self._keys: dict[str, dict] = {}  # account -> {"id", "secret", "arn"} of its operator user
+        self._role_keys: dict[str, dict] = {}  # role ARN -> assumed-role credentials (Lambda functions)
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         from moto import mock_aws
 
+        # keys no account knows: a client that names no account lands in moto's default one, never a customer's
         env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-               "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region, "MOTO_ACCOUNT_ID": self.account}
-        self._env_saved = {k: os.environ.get(k) for k in env}
+               "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        self._env_saved = {k: os.environ.get(k) for k in (*env, "MOTO_ACCOUNT_ID")}
         os.environ.update(env)
+        os.environ.pop("MOTO_ACCOUNT_ID", None)
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
                                       "lambda": {"use_docker": False}})
         self._mock.start()
@@ -38,11 +51,54 @@ class OfflineAws:
             else:
                 os.environ[k] = v
         self._env_saved = {}
+        self._clients, self._keys, self._role_keys = {}, {}, {}
 
-    def client(self, service: str):
-        """A client of the sandbox itself: its calls are not the automation's actions."""
-        if service not in self._clients:
-            c = boto3.Session().client(service, region_name=self.region)
-            c._sandbox_own = True
-            self._clients.setdefault(service, c)
-        return self._clients[service]
+    # --- accounts ----------------------------------------------------------------------------------
+    def keys(self, account: str) -> dict:
+        """The access key of the account's operator user (created on first use): requests signed with it land in
+        that account, in moto as they would in AWS."""
+        from moto.iam.models import iam_backends
+
+        with self._lock:
+            if account not in self._keys:
+                iam = iam_backends[account]["aws"]
+                user = iam.users.get(OPERATOR_USER) or iam.create_user(self.region, OPERATOR_USER)
+                key = iam.create_access_key(OPERATOR_USER)
+                self._keys[account] = {"id": key.access_key_id, "secret": key.secret_access_key, "arn": user.arn}
+            return self._keys[account]
+
+    def role_credentials(self, role_arn: str) -> dict:
+        """Credentials of the role (STS AssumeRole, as Lambda does for a function's execution role): calls made
+        with them land in the role's account."""
+        from moto.sts.models import sts_backends
+
+        with self._lock:
+            if role_arn not in self._role_keys:
+                account = role_arn.split(":")[4]
+                role = sts_backends[account]["aws"].assume_role(
+                    region_name=self.region, role_session_name="sandbox", role_arn=role_arn, policy="",
+                    duration=43200, external_id="")
+                self._role_keys[role_arn] = {"AWS_ACCESS_KEY_ID": role.access_key_id,
+                                             "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
+                                             "AWS_SESSION_TOKEN": role.session_token}
+            return self._role_keys[role_arn]
+
+    def client(self, service: str, account: str, region: str | None = None):
+        """A client of the sandbox itself in ``account``: its calls are not the automation's actions."""
+        region = region or self.region
+        cache = (service, account, region)
+        with self._lock:
+            if cache not in self._clients:
+                key = self.keys(account)
+                c = boto3.Session(aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
+                                  region_name=region).client(service)
+                c._sandbox_own = True
+                self._clients[cache] = c
+            return self._clients[cache]
+
+    def clients_for(self, account: str, region: str | None = None):
+        """service -> the sandbox's own client in ``account``."""
+        def clients(service: str):
+            return self.client(service, account, region)
+        clients.account = account  # type: ignore[attr-defined]
+        return clients

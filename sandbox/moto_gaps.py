@@ -32,15 +32,22 @@ class Patches:
 
     def __init__(self):
         self._saved: list[tuple[object, str, object]] = []
+        self._callbacks: list = []
 
     def set(self, owner, name: str, value) -> None:
         self._saved.append((owner, name, getattr(owner, name)))
         setattr(owner, name, value)
 
+    def on_undo(self, callback) -> None:
+        """Call ``callback()`` when the patches are undone (after every attribute is restored)."""
+        self._callbacks.append(callback)
+
     def undo(self) -> None:
         while self._saved:
             owner, name, value = self._saved.pop()
             setattr(owner, name, value)
+        while self._callbacks:
+            self._callbacks.pop()()
 
 
 class AlarmModel(CloudFormationModel):
@@ -221,15 +228,80 @@ def _serialise_powertools_metrics(patches: Patches) -> None:
         patches.set(AmazonCloudWatchEMFProvider, name, guarded)
 
 
+class _PerInvocation:
+    """A boto3 client or resource made inside an invocation and cached by the handler's module (as a warm Lambda
+    does): in AWS each function has its own process and credentials; here they share one process, so each call
+    goes to a client signed with the credentials of the invocation that makes it."""
+
+    _made: dict = {}
+    _lock = threading.Lock()
+
+    def __init__(self, factory, args, kwargs):
+        self._factory, self._args, self._kwargs = factory, args, kwargs
+
+    def _real(self):
+        env = CURRENT.env or {}
+        creds = tuple(env.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"))
+        key = (self._factory, self._args, tuple(sorted(self._kwargs.items())), creds)
+        with _PerInvocation._lock:
+            if key not in _PerInvocation._made:
+                import boto3
+
+                session = boto3.Session(aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
+                                        aws_session_token=creds[2]) if creds[0] else boto3.Session()
+                session._sandbox_made = True
+                _PerInvocation._made[key] = getattr(session, self._factory)(*self._args, **self._kwargs)
+            return _PerInvocation._made[key]
+
+    def __getattr__(self, name):
+        return getattr(self._real(), name)
+
+
+def _per_invocation_boto3(patches: Patches) -> None:
+    """Every client or resource a handler makes (boto3.client, a Session's, Powertools' providers') without keys of
+    its own follows the invocation that calls it (``_PerInvocation``)."""
+    import boto3.session
+
+    for factory in ("client", "resource"):
+        original = getattr(boto3.session.Session, factory)
+
+        def made(self, *args, __factory=factory, __original=original, **kwargs):
+            if CURRENT.function is None or getattr(self, "_sandbox_made", False) or kwargs.get("aws_access_key_id"):
+                return __original(self, *args, **kwargs)
+            return _PerInvocation(__factory, args, kwargs)
+
+        patches.set(boto3.session.Session, factory, made)
+    _PerInvocation._made = {}
+    _forget_warm_clients()
+    patches.on_undo(_forget_warm_clients)
+
+
+def _forget_warm_clients() -> None:
+    """A new sandbox starts cold: clients and values that the handlers' modules and Powertools cached before (a
+    unit test's, another sandbox's, whose keys and accounts this moto does not know) are forgotten."""
+    for module in list(sys.modules.values()):
+        for name in ("_client", "_dynamodb"):
+            cached = getattr(module, name, None) if getattr(module, "__name__", "") == "lambdas.aws" else None
+            if hasattr(cached, "cache_clear"):
+                cached.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+    from aws_lambda_powertools.utilities.parameters import base
+
+    parameters.clear_caches()
+    base.DEFAULT_PROVIDERS.clear()
+
+
 class InProcessLambda:
     """Runs the deployed handler in this process for every Invoke that moto receives.
 
     Invocations run concurrently, as Lambda runs them: each sees its own function's environment
     (``EnvOverlay``), and what it prints goes to ``logs``."""
 
-    def __init__(self, workdir: Path, on_invoke=None):
+    def __init__(self, workdir: Path, on_invoke=None, credentials=None):
         self.workdir = workdir
         self.on_invoke = on_invoke  # callback(function_name, event, result, error, seconds)
+        # role ARN -> the role's credentials (env names): each invocation's calls land in its function's account
+        self.credentials = credentials
         self.logs = io.StringIO()  # what the handlers printed (Powertools JSON logs and EMF metrics)
         self.invocations: list[dict] = []  # function, started/ended (perf_counter), seconds, error
         self._lock = threading.Lock()  # guards the bookkeeping below, never held while a handler runs
@@ -275,6 +347,8 @@ class InProcessLambda:
         env = {**fn.environment_vars, "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
                "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
                "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}
+        if self.credentials is not None:
+            env.update(self.credentials(fn.role))
         saved = CURRENT.function, CURRENT.env
         CURRENT.function, CURRENT.env = fn.function_name, env
         started = time.perf_counter()
@@ -311,6 +385,8 @@ class InProcessLambda:
         patches.set(os, "environ", EnvOverlay(os.environ))
         patches.set(sys, "stdout", _ThreadStdout(sys.stdout))
         _serialise_powertools_metrics(patches)
+        if self.credentials is not None:
+            _per_invocation_boto3(patches)
 
 
 class CompressedClock:
@@ -322,8 +398,12 @@ class CompressedClock:
 
     PARKED = frozenset({"WaitBeforeRecheck"})
 
-    def __init__(self, factor: float = 0.0):
+    def __init__(self, factor: float = 0.0, live: bool = False):
         self.factor = factor
+        # live (the long-running sandbox): a parked wait resumes when the clock has passed its seconds, not at the
+        # next scenario step; the clock runs with real time and ``advance`` moves it on
+        self.live = live
+        self._parked_until: list[tuple[float, threading.Event]] = []
         self.simulated_seconds = 0.0
         self.step = 0
         self.now = 0.0  # simulated seconds since the start; advanced by ``advance`` (a wait_minutes step)
@@ -337,7 +417,7 @@ class CompressedClock:
         """Executions waiting for the world: parked waits, and task-token waits neither answered nor timed out
         (read from their events, so an answer counts at once: the waiter then waits for what it resumes)."""
         with self._lock:
-            return (sum(1 for _, event in self._parked if not event.is_set())
+            return (sum(1 for _, event in self._parked if not event.is_set()) + len(self._parked_until)
                     + sum(1 for _, answered, expired in self._callbacks
                           if not answered.is_set() and not expired.is_set()))
 
@@ -348,8 +428,10 @@ class CompressedClock:
             self.simulated_seconds += seconds
             due = [expired for deadline, answered, expired in self._callbacks
                    if deadline <= self.now and not answered.is_set() and not expired.is_set()]
-        for expired in due:
-            expired.set()
+            woken = [event for deadline, event in self._parked_until if deadline <= self.now]
+            self._parked_until = [(d, e) for d, e in self._parked_until if d > self.now]
+        for event in due + woken:
+            event.set()
         return len(due)
 
     def expire_callbacks(self) -> int:
@@ -376,14 +458,20 @@ class CompressedClock:
         with self._lock:
             due = [e for step, e in self._parked if not e.is_set() and (before is None or step < before)]
             self._parked = [(s, e) for s, e in self._parked if not e.is_set() and e not in due]
+            if before is None:  # the end: waits on the live clock resume too
+                due += [e for _, e in self._parked_until]
+                self._parked_until = []
         for event in due:
             event.set()
         return len(due)
 
-    def _park(self) -> None:
+    def _park(self, seconds: float = 0.0) -> None:
         event = threading.Event()
         with self._lock:
-            self._parked.append((self.step, event))
+            if self.live:
+                self._parked_until.append((self.now + seconds, event))
+            else:
+                self._parked.append((self.step, event))
         event.wait()
 
     def install(self, patches: Patches):
@@ -398,7 +486,7 @@ class CompressedClock:
             clock.simulated_seconds += wait_seconds
             state = env.states.context_object.context_object_data.get("State") or {}
             if state.get("Name") in clock.PARKED:
-                clock._park()
+                clock._park(wait_seconds)
                 return
             if wait_seconds > 0 and clock.factor > 0:
                 env.program_state_event.wait(wait_seconds * clock.factor)
@@ -499,3 +587,146 @@ def fix_task_failure_cause(patches: Patches) -> None:
         return EmptyResult()
 
     patches.set(StepFunctionResponse, "send_task_failure", send_task_failure)
+
+
+def fix_interpreter_account(patches: Patches, keys) -> None:
+    """moto's Step Functions interpreter calls Lambda, SNS, DynamoDB... with access key "ak", which no account
+    knows, so a task of a customer's workflow would land in moto's default account. AWS runs it with the state
+    machine's role: sign the interpreter's clients with a key of the role's account (``keys(account)``)."""
+    from moto.stepfunctions.parser.asl.utils import boto_client
+
+    original = boto_client.boto_client_for
+
+    def boto_client_for(region: str, service: str, state_credentials=None):
+        client = original(region=region, service=service, state_credentials=state_credentials)
+        role_arn = getattr(state_credentials, "role_arn", None) or ""
+        if role_arn.count(":") >= 5:
+            key = keys(role_arn.split(":")[4])
+            client = boto3_client_like(client, service, region, key)
+        return client
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is original and \
+                getattr(module, "__name__", "").startswith("moto.stepfunctions.parser"):
+            patches.set(module, "boto_client_for", boto_client_for)
+
+
+def boto3_client_like(client, service: str, region: str, key: dict):
+    """The same client (endpoint, config), signed with ``key``."""
+    import boto3
+
+    kwargs = {}
+    if client.meta.endpoint_url and "amazonaws.com" not in client.meta.endpoint_url:
+        kwargs["endpoint_url"] = client.meta.endpoint_url
+    return boto3.client(service, region_name=region, aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
+                        config=client.meta.config, **kwargs)
+
+
+def executing_cloudformation_state_machines(patches: Patches) -> None:
+    """With ``execute_state_machine`` on, moto's Step Functions API reads the executing (parser) backend, but its
+    CloudFormation creates, updates and deletes state machines in the plain one, where they never run. Point the
+    CloudFormation model at the executing backend: a stack deployed by the CDK CLI then runs as deployed."""
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    patches.set(models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+
+class _AlarmEvents(threading.local):
+    quiet: bool = False  # the sandbox delivers this change itself (a scenario's alarm step)
+
+
+ALARM_EVENTS = _AlarmEvents()
+
+
+def alarm_state_changes(patches: Patches, on_change) -> None:
+    """CloudWatch sends "CloudWatch Alarm State Change" to EventBridge when an alarm changes state; moto does not.
+    Call ``on_change(alarm, previous_state, account, region)`` after every change of state (SetAlarmState from any
+    client, the AWS CLI's `cloudwatch set-alarm-state` included), except those the sandbox delivers itself."""
+    from moto.cloudwatch.models import CloudWatchBackend
+
+    original = CloudWatchBackend.set_alarm_state
+
+    def set_alarm_state(self, alarm_name, reason, reason_data, state_value):
+        alarm = self.alarms.get(alarm_name)
+        previous = alarm.state_value if alarm is not None else None
+        result = original(self, alarm_name, reason, reason_data, state_value)
+        if alarm is not None and previous != state_value and not ALARM_EVENTS.quiet:
+            on_change(alarm, previous, self.account_id, self.region_name)
+        return result
+
+    patches.set(CloudWatchBackend, "set_alarm_state", set_alarm_state)
+
+
+def fix_template_url_on_loopback(patches: Patches) -> None:
+    """The CDK CLI uploads a large template to the bootstrap bucket and passes its ``TemplateURL``; against the
+    sandbox that URL is on 127.0.0.1, which moto reads as a bucket named "127" (its parser knows ``localhost``
+    only): "The specified bucket does not exist"."""
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    original = CloudFormationResponse._get_stack_from_s3_url
+
+    def _get_stack_from_s3_url(self, template_url: str) -> str:
+        for loopback in ("://127.0.0.1:", "://127.0.0.1/"):
+            template_url = template_url.replace(loopback, loopback.replace("127.0.0.1", "localhost"))
+        return original(self, template_url)
+
+    patches.set(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
+
+
+def fix_change_sets(patches: Patches) -> None:
+    """The CDK CLI deploys through change sets; moto's are thin:
+    - a CREATE change set applies the template to an empty stack as an update: resources in no dependency order,
+      alarms (our AlarmModel) never created, no Outputs, no Parameters. Create the stack as CreateStack does.
+    - an UPDATE change set does not rebuild the Outputs: update the stack as UpdateStack does.
+    - DeleteChangeSet of a name it does not find crashes (UnboundLocalError, HTTP 500), so `cdk diff` falls back
+      and every later deploy with a change fails; DescribeChangeSet after that. Both answer as AWS does.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import CloudFormationBackend
+
+    def _find(self, change_set_name: str, stack_name: str | None = None):
+        if change_set_name in self.change_sets:
+            return self.change_sets[change_set_name]
+        for cs in self.change_sets.values():
+            if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
+                return cs
+        return None
+
+    def execute_change_set(self, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = _find(self, change_set_name, stack_name)
+        if change_set is None:
+            raise ValidationError(stack_name, message=f"ChangeSet [{change_set_name}] does not exist")
+        stack = self.stacks[change_set.stack_id]
+        if change_set.change_set_type == "CREATE":
+            stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+            stack.template = change_set.template
+            stack._parse_template()
+            stack.description = stack.template_dict.get("Description")
+            stack.parameters = change_set.parameters
+            stack.resource_map = stack._create_resource_map()
+            stack.create_resources()
+            stack.output_map = stack._create_output_map()
+            stack.status = "CREATE_COMPLETE"
+        else:
+            stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters,
+                         tags=change_set.tags)
+        for export in stack.exports:
+            self.exports[export.name] = export
+        change_set.execution_status = "EXECUTE_COMPLETE"
+        change_set.status = "EXECUTE_COMPLETE"
+
+    def delete_change_set(self, change_set_name: str) -> None:
+        change_set = _find(self, change_set_name)
+        if change_set is not None:
+            self.change_sets.pop(change_set.change_set_id, None)
+
+    def describe_change_set(self, change_set_name: str):
+        change_set = _find(self, change_set_name)
+        if change_set is None:
+            raise ValidationError(change_set_name, message=f"ChangeSet [{change_set_name}] does not exist")
+        return change_set
+
+    patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
+    patches.set(CloudFormationBackend, "delete_change_set", delete_change_set)
+    patches.set(CloudFormationBackend, "describe_change_set", describe_change_set)

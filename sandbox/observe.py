@@ -11,7 +11,7 @@ class StatusUpdates:
     """SNS status updates, read back through a real SQS subscription as an email subscriber gets them."""
 
     def __init__(self, client, topic_arn: str):
-        self.client = client
+        self.client, self.topic_arn = client, topic_arn
         sqs = client("sqs")
         self.queue_url = sqs.create_queue(QueueName="sandbox-status-updates")["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url,
@@ -40,9 +40,9 @@ class StatusUpdates:
 
 
 class Observer:
-    def __init__(self, timeline, recorder, pagerduty, executions):
+    def __init__(self, timeline, recorder, pagerduty, executions, updates=lambda: []):
         self.timeline, self.recorder, self.pagerduty, self.executions = timeline, recorder, pagerduty, executions
-        self.updates: StatusUpdates | None = None  # set once deployed
+        self.updates = updates  # () -> the StatusUpdates of every deployed customer
         self._pages_seen = self._actions_seen = 0
         self._pending_notes: list = []
         self._noted: set = set()
@@ -71,8 +71,8 @@ class Observer:
                     self.timeline.execution(e)
 
     def _take_notifications(self) -> None:
-        if self.updates is not None:
-            self._pending_notes += self.updates.drain()
+        for updates in self.updates():
+            self._pending_notes += updates.drain()
 
     def _fresh_pages(self) -> list:
         requests = self.pagerduty.requests

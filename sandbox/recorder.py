@@ -25,9 +25,10 @@ CUSTOMER_CHANGES = {("lambda", "UpdateFunctionConfiguration")}
 
 
 class Recorder:
-    def __init__(self, own_tables: set[str], before_after=None):
+    def __init__(self, own_tables: set[str], before_after=None, customer_of=lambda function: None):
         self.own_tables = own_tables
-        self.before_after = before_after  # callable(service, operation, params) -> (before, after_fn)
+        self.before_after = before_after  # callable(customer, service, operation, params) -> the instance
+        self.customer_of = customer_of  # function name -> the customer whose function it is
         self.actions: list[dict] = []
         self.calls: list[dict] = []  # every call from inside a Lambda: function, service, operation, params
         self._lock = threading.Lock()
@@ -57,7 +58,9 @@ class Recorder:
                                            "params": _plain(api_params), "region": client.meta.region_name})
             if not recorder.is_action(service, operation_name, api_params):
                 return original(client, operation_name, api_params)
-            before = recorder.before_after(service, operation_name, api_params) if recorder.before_after else None
+            customer = recorder.customer_of(function)
+            snapshot = recorder.before_after
+            before = snapshot(customer, service, operation_name, api_params) if snapshot else None
             started = time.perf_counter()
             error = None
             try:
@@ -66,9 +69,9 @@ class Recorder:
                 error = f"{type(exc).__name__}: {exc}"
                 raise
             finally:
-                after = recorder.before_after(service, operation_name, api_params) if recorder.before_after else None
+                after = snapshot(customer, service, operation_name, api_params) if snapshot else None
                 action = {"service": service, "operation": operation_name, "params": _plain(api_params),
-                          "at": started}
+                          "at": started, "customer": customer}
                 if before is not None or after is not None:
                     action["before"], action["after"] = before, after
                 if error:

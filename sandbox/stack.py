@@ -6,25 +6,31 @@ from catalog import naming
 from sandbox.deploy import Deployment, deploy
 from sandbox.synth import synthesize
 
-ROUTING_KEY = "sandbox0routing0key0000000000000"  # 32 characters, like a PagerDuty integration key
 
 
-def routing_key(team: str) -> str:
-    """Each team's fake key (32 characters); the infrastructure team keeps ROUTING_KEY."""
-    return ROUTING_KEY if team == "infrastructure" else f"sandbox0{team}".ljust(32, "0")[:32]
+def routing_key(team: str, customer: str | None = None) -> str:
+    """Each customer's and team's fake key (32 characters, like a PagerDuty integration key); the report tells
+    customers and teams apart by their keys."""
+    return f"sandbox0{customer or ''}0{team}".ljust(32, "0")[:32]
 
 
 def team_of_key(config) -> dict[str, str]:
     """The fake keys, back to their teams: the report names the team a page went to, never the key."""
-    return {routing_key(team): team for team in config.paging.teams}
+    return {routing_key(team, config.customer): team for team in config.paging.teams}
+
+
+def create_secrets(client, config) -> None:
+    """Operators put the routing keys into Secrets Manager; the stack only references them by name."""
+    secrets = client("secretsmanager")
+    for team, settings in config.paging.teams.items():
+        try:
+            secrets.create_secret(Name=settings.secret, SecretString=routing_key(team, config.customer))
+        except secrets.exceptions.ResourceExistsException:
+            pass
 
 
 def deploy_customer(client, customer: str, config, assembly: Path | None, workdir: Path, timeline) -> Deployment:
     assembly = assembly or synthesize(workdir / "cdk.out", customer)
-    # operators put the routing key into Secrets Manager; the stack only references it by name
-    secrets = client("secretsmanager")
-    for team, settings in config.paging.teams.items():
-        secrets.create_secret(Name=settings.secret, SecretString=routing_key(team))
     deployment = deploy(client, assembly, naming.stack_name(customer), {})
     timeline.add("deploy", f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
                            f"state machines {', '.join(deployment.state_machines)}")

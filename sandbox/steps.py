@@ -7,6 +7,7 @@ import uuid
 
 from catalog import naming
 from operators import approvals
+from sandbox.moto_gaps import ALARM_EVENTS
 from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
 
 
@@ -18,11 +19,11 @@ class Driver:
         self.bus = None  # the EventBus, set once deployed
         self.state_machines: dict = {}
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: str, announce: bool = True) -> None:
         self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
                                          Type="String", Overwrite=True)
         self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
-        if self.bus is not None:  # a step, not the initial setup: CloudTrail reports the call
+        if announce and self.bus is not None:  # a step, not the initial setup: CloudTrail reports the call
             caller = self.client("sts").get_caller_identity()["Arn"]
             self.deliver(parameter_change_event(naming.mode_parameter_name(self.customer), caller,
                                                 self.config.account, self.config.region))
@@ -35,7 +36,11 @@ class Driver:
                              f"{', '.join(a['AlarmName'] for a in cw.describe_alarms()['MetricAlarms'])}")
         previous = alarms[0]["StateValue"]
         reason = reason or f"Sandbox: threshold crossed ({state})"
-        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        ALARM_EVENTS.quiet = True  # the step delivers the event itself (``deliveries`` times)
+        try:
+            cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+        finally:
+            ALARM_EVENTS.quiet = False
         alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
         event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region)
         self.timeline.add("alarm", f"alarm {name}: {previous} -> {state}")
@@ -54,8 +59,9 @@ class Driver:
         return self.deliver(scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region),
                             deliveries)
 
-    def deliver(self, event, deliveries: int = 1) -> list:
-        """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may."""
+    def deliver(self, event, deliveries: int = 1, wait: bool = True) -> list:
+        """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may; unless ``wait`` is
+        false, return once everything it started has finished."""
         self.on_step()
         label = event.get("detail-type", "event") if isinstance(event, dict) else "event"
         self.timeline.add("event", f"EventBridge delivers {label!r}" + (f" x{deliveries}" if deliveries > 1 else ""))
@@ -75,7 +81,8 @@ class Driver:
         for r in results:
             if r.get("dead_lettered"):
                 self.timeline.add("event", f"could not start {r['target']}: {r['error']}; sent to the DLQ", depth=1)
-        self.wait_all()
+        if wait:
+            self.wait_all()
         return results
 
     def start_runbook(self, runbook: str, payload) -> str:

@@ -43,18 +43,37 @@ def _describe_step(component: str, event, result) -> str:
     return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 
 
+MARKERS = {"alarm": "ALARM", "event": "EVENT", "start": "START", "deploy": "DEPLOY", "mode": "MODE",
+           "schedule": "SCHED", "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
+           "notify": "NOTIFY", "scenario": "STEP"}
+
+
+def render_entry(e: dict) -> str:
+    indent = "  " * e["depth"]
+    marker = MARKERS.get(e["kind"], e["kind"].upper())
+    return f"{e['t']:7.2f}s {marker:<7}{indent}{e['text']}"
+
+
 class Timeline:
-    def __init__(self):
+    def __init__(self, live=None):
         self.entries: list[dict] = []
         self.started = time.perf_counter()
         self._lock = threading.Lock()  # invocations end concurrently; entries stay in time order
+        self.tag_customers = False  # several customers at once: each step line names its customer
+        self.live = live  # a stream: each line is printed to it as it happens (the live sandbox)
 
     def add(self, kind: str, text: str, depth: int = 0) -> None:
         with self._lock:
-            self.entries.append({"t": time.perf_counter() - self.started, "kind": kind, "text": text, "depth": depth})
+            entry = {"t": time.perf_counter() - self.started, "kind": kind, "text": text, "depth": depth}
+            self.entries.append(entry)
+            if self.live is not None:
+                print(render_entry(entry), file=self.live, flush=True)
 
     def lambda_call(self, function: str, event, result, error, seconds: float) -> None:
-        component = function.split("-remediation-", 1)[-1]
+        customer, _, component = function.partition("-remediation-")
+        component = component or customer
+        if self.tag_customers:
+            component = f"[{customer.removeprefix('lecture-')}] {component}"
         if error:
             self.add("step", f"{component}: FAILED {error['errorType']}: {error['errorMessage']}", 1)
         else:
@@ -101,11 +120,4 @@ class Timeline:
         self.add("execution", text, 1)
 
     def render(self) -> str:
-        lines = []
-        for e in self.entries:
-            indent = "  " * e["depth"]
-            marker = {"alarm": "ALARM", "event": "EVENT", "start": "START", "deploy": "DEPLOY", "mode": "MODE",
-                      "schedule": "SCHED", "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
-                      "notify": "NOTIFY", "scenario": "STEP"}.get(e["kind"], e["kind"].upper())
-            lines.append(f"{e['t']:7.2f}s {marker:<7}{indent}{e['text']}")
-        return "\n".join(lines)
+        return "\n".join(render_entry(e) for e in self.entries)

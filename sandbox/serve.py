@@ -1,0 +1,349 @@
+"""python -m sandbox serve: the offline AWS as a live endpoint that real clients talk to.
+
+moto's own HTTP server (``ThreadedMotoServer``) runs inside the sandbox's process, beside the in-process engine
+(sandbox/engine.py), so the CDK CLI, the AWS CLI and ``python cli.py`` reach the same moto that runs the Lambdas,
+delivers the events and keeps the clock. Every customer lives in its own account: ``.sandbox/aws-config`` has one
+profile per customer (``lecture-<c>-prod``) whose keys land in that customer's account.
+
+Control (on the same port):
+  GET  /_sandbox/report                      the JSON report of everything so far, one section per customer
+  POST /_sandbox/clock?advance_minutes=N     the sandbox's clock moves on N minutes: schedules that come due fire,
+                                             approvals and waits whose time has come time out or resume
+"""
+
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from catalog import naming
+from catalog.customer import Mode
+from catalog.validation import describe
+from customers import CustomerConfigError, known_customers, load_customer
+from sandbox import schedules
+from sandbox.engine import Sandbox, Tenant
+from sandbox.eventbus import scheduled_event
+from sandbox.stack import deploy_customer
+from sandbox.synth import ROOT, synthesize
+from sandbox.world import World
+from sandbox.world import check as world_check
+
+DEFAULT_PORT = 4599
+CONFIG_DIR = ROOT / ".sandbox"
+TICK_SECONDS = 0.5
+
+
+class ServeError(Exception):
+    """Bad input to serve: the message names the problem; nothing is left running."""
+
+
+class WorldFile(BaseModel):
+    """--world FILE: a scenario file (its customer, mode and world; its steps and expect are not run here) or a file
+    with just those."""
+    model_config = ConfigDict(extra="ignore")
+    customer: str
+    mode: Mode | None = None
+    world: World = Field(default_factory=World)
+
+
+def load_world(path: Path) -> WorldFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServeError(f"--world {path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ServeError(f"--world {path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {exc}") from None
+    try:
+        world = WorldFile.model_validate(data)
+        config = load_customer(world.customer)
+    except ValidationError as exc:
+        raise ServeError(describe(exc, f"--world {path}")) from None
+    except CustomerConfigError as exc:
+        raise ServeError(f"--world {path}: {exc}") from None
+    try:
+        world_check(world.world, config)
+    except ValueError as exc:
+        raise ServeError(f"--world {path}: {exc}") from None
+    return world
+
+
+def parse_customers(text: str | None, flag: str) -> list[str]:
+    known = known_customers()
+    if text is None:
+        return []
+    if text == "all":
+        return list(known)
+    wanted = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in known]
+    if unknown or not wanted:
+        raise ServeError(f"{flag}: unknown customer {', '.join(unknown) or repr(text)}; known: {', '.join(known)}")
+    return wanted
+
+
+def check_port(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ServeError(f"port {port} on 127.0.0.1 is already in use ({exc.strerror}): give --port") from None
+
+
+def aws_config(sb: Sandbox, endpoint: str) -> str:
+    """One profile per customer, as the runbook names them, whose keys land in the customer's own account."""
+    lines = ["# Written by `python -m sandbox serve`: AWS_CONFIG_FILE=$PWD/.sandbox/aws-config is all a client needs.",
+             "# Each profile's keys belong to an IAM user of the customer's own account in the sandbox.", ""]
+    for tenant in sb.tenants.values():
+        key = sb.aws.keys(tenant.config.account)
+        lines += [f"[profile {tenant.config.aws_profile}]", f"region = {tenant.config.region}",
+                  f"endpoint_url = {endpoint}", f"aws_access_key_id = {key['id']}",
+                  f"aws_secret_access_key = {key['secret']}", "output = json", ""]
+    default = sb.tenants[sb.customer]
+    key = sb.aws.keys(default.config.account)
+    lines += ["[default]", f"region = {default.config.region}", f"endpoint_url = {endpoint}",
+              f"aws_access_key_id = {key['id']}", f"aws_secret_access_key = {key['secret']}", ""]
+    return "\n".join(lines)
+
+
+class LiveServer:
+    """moto's server in this process, with the sandbox's control routes in front of it."""
+
+    def __init__(self, sb: Sandbox, port: int, live: "Live"):
+        self.sb, self.port, self.live = sb, port, live
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def app(environ, start_response):
+            path = environ.get("PATH_INFO", "")
+            if path.startswith("/_sandbox/"):
+                return self._control(environ, start_response)
+            return moto_app(environ, start_response)
+
+        class QuietHandler(MotoRequestHandler):
+            def log_request(self, *args, **kwargs) -> None:  # the timeline says what happened
+                pass
+
+        self._server = make_server("127.0.0.1", self.port, app, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="moto-server")
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server = None
+
+    def _control(self, environ, start_response):
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        try:
+            if path == "/_sandbox/report" and method == "GET":
+                status, body = "200 OK", self.live.report()
+            elif path == "/_sandbox/clock" and method == "POST":
+                minutes = float(query.get("advance_minutes", ["0"])[0])
+                if not 0 < minutes <= 10080:
+                    raise ValueError("advance_minutes must be more than 0 and at most 10080 (a week)")
+                status, body = "200 OK", self.live.advance(minutes * 60)
+            elif path == "/_sandbox/clock" and method == "GET":
+                status, body = "200 OK", self.live.clock_state()
+            else:
+                status, body = "404 Not Found", {"error": f"no control route {method} {path}; routes: "
+                                                          "GET /_sandbox/report, GET|POST /_sandbox/clock"}
+        except ValueError as exc:
+            status, body = "400 Bad Request", {"error": str(exc)}
+        payload = json.dumps(body, indent=2, default=str).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+class Live:
+    """The sandbox's clock in real time, the schedules on it, and stacks the CDK CLI deploys picked up."""
+
+    def __init__(self, sb: Sandbox):
+        self.sb = sb
+        self.origin = datetime.now(UTC)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._last_real = time.monotonic()
+        self._thread: threading.Thread | None = None
+        self._stacks: dict[str, str | None] = {}
+
+    def now(self) -> datetime:
+        return self.origin + timedelta(seconds=self.sb.clock.now)
+
+    def clock_state(self) -> dict:
+        return {"now": self.now().isoformat(timespec="seconds"), "simulated_seconds": round(self.sb.clock.now, 1)}
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True, name="sandbox-clock")
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            try:
+                with self._lock:
+                    real = time.monotonic()
+                    self._move(real - self._last_real)
+                    self._last_real = real
+                    self._pick_up_stacks()
+                    self.sb.observer.catch_up()
+            except Exception as exc:  # noqa: BLE001 - the endpoint stays up; the problem is printed
+                self.sb.timeline.add("sandbox", f"clock tick failed: {type(exc).__name__}: {exc}")
+
+    def advance(self, seconds: float) -> dict:
+        with self._lock:
+            before = self.now()
+            fired, timed_out = self._move(seconds)
+            self.sb.timeline.add("clock", f"{seconds / 60:g} simulated minutes pass ({before:%H:%M} -> "
+                                          f"{self.now():%Y-%m-%d %H:%M}Z)"
+                                 + (f": {timed_out} wait(s) for an answer time out" if timed_out else "")
+                                 + (f"; schedules fired: {', '.join(fired)}" if fired else ""))
+            return {**self.clock_state(), "schedules_fired": fired, "timed_out": timed_out}
+
+    def _move(self, seconds: float) -> tuple[list[str], int]:
+        since = self.now()
+        timed_out = self.sb.clock.advance(seconds)
+        fired = []
+        for tenant in self.sb.tenants.values():
+            fired += self._fire_due(tenant, since, self.now())
+        return fired, timed_out
+
+    def _fire_due(self, tenant: Tenant, since: datetime, until: datetime) -> list[str]:
+        if tenant.driver.bus is None:
+            return []
+        fired = []
+        events = tenant.client("events")
+        for rule in events.list_rules().get("Rules", []):
+            expression = rule.get("ScheduleExpression")
+            if not expression or rule.get("State") != "ENABLED":
+                continue
+            try:
+                times = schedules.due(expression, since, until, self.origin)
+            except schedules.ScheduleError as exc:
+                self.sb.timeline.add("schedule", f"[{tenant.customer}] {rule['Name']}: not scheduled: {exc}")
+                continue
+            for _ in range(times):
+                fired.append(rule["Name"])
+                self.sb.timeline.add("schedule", f"[{tenant.customer}] schedule {rule['Name']} fires ({expression})")
+                event = scheduled_event(rule["Arn"], tenant.config.account, tenant.config.region, at=until)
+                threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False},
+                                 daemon=True).start()
+        return fired
+
+    def _pick_up_stacks(self) -> None:
+        """A stack deployed, updated or destroyed by the CDK CLI: wire its workflows, topic and rules."""
+        for tenant in self.sb.tenants.values():
+            cfn = tenant.client("cloudformation")
+            try:
+                stack = cfn.describe_stacks(StackName=naming.stack_name(tenant.customer))["Stacks"][0]
+                seen = f"{stack['StackId']} {stack['StackStatus']} {stack.get('LastUpdatedTime', '')}"
+            except cfn.exceptions.ClientError:
+                seen = None
+            if self._stacks.get(tenant.customer, "unseen") == seen:
+                continue
+            self._stacks[tenant.customer] = seen
+            if seen and seen.split()[1].endswith("_COMPLETE") and "DELETE" not in seen:
+                tenant.attach()
+                self.sb.timeline.add("deploy", f"[{tenant.customer}] {naming.stack_name(tenant.customer)} is "
+                                               f"{seen.split()[1]}: {len(tenant.state_machines())} state machines "
+                                               "live")
+            elif not seen or "DELETE_COMPLETE" in seen:
+                tenant.driver.bus, tenant.driver.state_machines = None, {}
+
+    def report(self) -> dict:
+        with self._lock:
+            self.sb.observer.catch_up()
+            return {"clock": self.clock_state(),
+                    "customers": {c: self.sb.customer_report(c) for c in self.sb.tenants}}
+
+
+def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path | None = None,
+          stop_event: threading.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop_event``); returns the exit code."""
+    try:
+        to_deploy = parse_customers(deploy, "--deploy")
+        world = load_world(Path(world_path)) if world_path else None
+        check_port(port)
+    except ServeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    customers = list(known_customers())
+    tmp = tempfile.TemporaryDirectory(prefix="sandbox-serve-")
+    workdir = workdir or Path(tmp.name)
+    assembly = synthesize(workdir / "cdk.out") if to_deploy else None
+    worlds = {world.customer: world.world} if world else {}
+    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True,
+                 mode=None)
+    sb.timeline.live = sys.stdout
+    sb.timeline.tag_customers = True
+    sb.clock.live = True
+    started = time.perf_counter()
+    stop = stop_event or threading.Event()
+    server = live = None
+    try:
+        sb.start()
+        for customer in to_deploy:
+            tenant = sb.tenant(customer)
+            tenant.deployment = deploy_customer(tenant.client, customer, tenant.config, assembly, workdir,
+                                                sb.timeline)
+            tenant.attach()
+        if world and world.mode:
+            sb.tenant(world.customer).driver.set_mode(world.mode, announce=False)
+        live = Live(sb)
+        server = LiveServer(sb, port, live)
+        server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        CONFIG_DIR.mkdir(exist_ok=True)
+        (CONFIG_DIR / "aws-config").write_text(aws_config(sb, endpoint))
+        live.start()
+        print(f"sandbox ready: {endpoint}", flush=True)
+        print(f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
+              f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
+        print(f"  export AWS_CONFIG_FILE={CONFIG_DIR / 'aws-config'}   # profiles "
+              + ", ".join(t.config.aws_profile for t in sb.tenants.values()), flush=True)
+
+        def on_signal(signum, frame):
+            stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, on_signal)
+            signal.signal(signal.SIGTERM, on_signal)
+        stop.wait()
+        print("sandbox stopping", flush=True)
+        return 0
+    finally:
+        if live:
+            live.stop()
+        if server:
+            server.stop()
+        sb.stop()
+        tmp.cleanup()
+
+
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
