@@ -189,12 +189,13 @@ def main(argv=None) -> int:
                                           "(default: none; deploy them with npx cdk deploy)")
     serve_p.add_argument("--world", help="a scenario file (or {customer, mode, world}): that customer's world "
                                          "(default: each customer's file)")
+    serve_p.add_argument("--config-dir", default=".sandbox", help="where aws-config is written (default .sandbox)")
     args = parser.parse_args(argv)
     try:
         if args.command == "serve":
             from sandbox.serve import serve
 
-            return serve(args.port, args.deploy, args.world)
+            return serve(args.port, args.deploy, args.world, config_dir=Path(args.config_dir).resolve())
         if args.command == "cli":
             return cli(args.customer, args.scenario, commands)
         return demo() if args.command == "demo" else run(args.scenario, args.json, args.logs)

@@ -40,7 +40,7 @@ from sandbox.world import check as world_check
 
 DEFAULT_PORT = 4599
 CONFIG_DIR = ROOT / ".sandbox"
-TICK_SECONDS = 0.5
+TICK_SECONDS = 1.0
 
 
 class ServeError(Exception):
@@ -77,6 +77,25 @@ def load_world(path: Path) -> WorldFile:
     except ValueError as exc:
         raise ServeError(f"--world {path}: {exc}") from None
     return world
+
+
+def default_world(config) -> World:
+    """Each customer's file, plus what the runbooks' example inputs (README, the console inputs) name: the snapshot
+    restore-rds-cluster restores, the stale lock force-unlock-state removes, the backup restore-terraform-state
+    puts back. Names follow the customer (the examples say dhbw)."""
+    from catalog import RUNBOOKS
+
+    def theirs(value: str) -> str:
+        return value.replace("dhbw", config.customer)
+
+    snapshot = theirs(RUNBOOKS["restore-rds-cluster"].example_input["snapshot"])
+    return World.model_validate({
+        "rds": {config.rds.cluster: {"snapshots": [{"id": snapshot, "age_days": 1,
+                                                    "tags": {naming.CREATED_BY_TAG: naming.CREATED_BY}}]}},
+        "locks": [{"kind": "dynamodb", "age_minutes": 180, "who": "ci@runner-7",
+                   "id": RUNBOOKS["force-unlock-state"].example_input["lock_id"]}],
+        "state": {"serial": 12, "backup": {"serial": 11}},
+    })
 
 
 def parse_customers(text: str | None, flag: str) -> list[str]:
@@ -283,7 +302,7 @@ class Live:
 
 
 def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path | None = None,
-          stop_event: threading.Event | None = None) -> int:
+          stop_event: threading.Event | None = None, config_dir: Path = CONFIG_DIR) -> int:
     """Run until SIGINT/SIGTERM (or ``stop_event``); returns the exit code."""
     try:
         to_deploy = parse_customers(deploy, "--deploy")
@@ -296,7 +315,9 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
     tmp = tempfile.TemporaryDirectory(prefix="sandbox-serve-")
     workdir = workdir or Path(tmp.name)
     assembly = synthesize(workdir / "cdk.out") if to_deploy else None
-    worlds = {world.customer: world.world} if world else {}
+    worlds = {c: default_world(load_customer(c)) for c in customers}
+    if world:
+        worlds[world.customer] = world.world
     sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True,
                  mode=None)
     sb.timeline.live = sys.stdout
@@ -318,14 +339,14 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
         server = LiveServer(sb, port, live)
         server.start()
         endpoint = f"http://127.0.0.1:{port}"
-        CONFIG_DIR.mkdir(exist_ok=True)
-        (CONFIG_DIR / "aws-config").write_text(aws_config(sb, endpoint))
+        config_dir.mkdir(parents=True, exist_ok=True)
+        (config_dir / "aws-config").write_text(aws_config(sb, endpoint))
         live.start()
         print(f"sandbox ready: {endpoint}", flush=True)
         print(f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
               f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
-        print(f"  export AWS_CONFIG_FILE={CONFIG_DIR / 'aws-config'}   # profiles "
+        print(f"  export AWS_CONFIG_FILE={config_dir / 'aws-config'}   # profiles "
               + ", ".join(t.config.aws_profile for t in sb.tenants.values()), flush=True)
 
         def on_signal(signum, frame):

@@ -72,12 +72,11 @@ class Timeline:
     def lambda_call(self, function: str, event, result, error, seconds: float) -> None:
         customer, _, component = function.partition("-remediation-")
         component = component or customer
-        if self.tag_customers:
-            component = f"[{customer.removeprefix('lecture-')}] {component}"
+        tag = f"[{customer.removeprefix('lecture-')}] " if self.tag_customers else ""
         if error:
-            self.add("step", f"{component}: FAILED {error['errorType']}: {error['errorMessage']}", 1)
+            self.add("step", f"{tag}{component}: FAILED {error['errorType']}: {error['errorMessage']}", 1)
         else:
-            self.add("step", _describe_step(component, event, result) + f"  [{seconds * 1000:.0f} ms]", 1)
+            self.add("step", tag + _describe_step(component, event, result) + f"  [{seconds * 1000:.0f} ms]", 1)
 
     def action(self, a: dict) -> None:
         line = f"AWS change: {a['service']} {a['operation']} {_short(a['params'], 200)}"

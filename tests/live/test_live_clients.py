@@ -1,0 +1,148 @@
+"""The AWS CLI and the operators' CLI against `python -m sandbox serve --deploy dhbw,edt`: every customer in its own
+account, runbooks started from the console inputs, alarms set by hand, approvals across separate commands."""
+
+import json
+import re
+
+from tests.live.conftest import ROOT
+
+SERVE_ARGS = ["--deploy", "dhbw,edt"]
+DHBW, EDT = "lecture-dhbw-prod", "lecture-edt-prod"
+ACCOUNTS = {"dhbw": "111111111111", "edt": "222222222222", "unilux": "333333333333"}
+CPU_HIGH = "lecture-{c}-lecture-backend-service-cpu-high"
+APPROVAL_RUNBOOKS = {"tune-lambda", "restore-rds-cluster", "force-unlock-state", "restore-terraform-state"}
+
+
+def console_inputs() -> dict[str, dict]:
+    """The README's console-input table: runbook -> its example input."""
+    rows = re.findall(r"^\| `([a-z-]+)`(?: \(needs approval\))? \| `(\{.*\})` \|$", (ROOT / "README.md").read_text(),
+                      re.MULTILINE)
+    return {name: json.loads(text) for name, text in rows}
+
+
+def desired(sb, profile: str) -> int:
+    c = profile.split("-")[1]
+    out = sb.aws(profile, "ecs", "describe-services", "--cluster", f"lecture-{c}-cluster",
+                 "--services", "lecture-backend-service")
+    return out["services"][0]["desiredCount"]
+
+
+def test_ready_prints_one_line_and_writes_a_profile_per_customer_in_its_own_account(live_sandbox):
+    ready = [line for line in live_sandbox.lines if line.startswith("sandbox ready: ")]
+    assert ready == [f"sandbox ready: {live_sandbox.endpoint}"]
+    config = live_sandbox.config.read_text()
+    for customer, account in ACCOUNTS.items():
+        assert f"[profile lecture-{customer}-prod]" in config
+        identity = live_sandbox.aws(f"lecture-{customer}-prod", "sts", "get-caller-identity")
+        assert identity["Account"] == account
+
+
+def test_one_customers_profile_never_sees_anothers_resources(live_sandbox):
+    dhbw = live_sandbox.aws(DHBW, "stepfunctions", "list-state-machines")["stateMachines"]
+    edt = live_sandbox.aws(EDT, "stepfunctions", "list-state-machines")["stateMachines"]
+    assert dhbw and all(":111111111111:stateMachine:lecture-dhbw-" in m["stateMachineArn"] for m in dhbw)
+    assert edt and all(":222222222222:stateMachine:lecture-edt-" in m["stateMachineArn"] for m in edt)
+    unilux = live_sandbox.aws("lecture-unilux-prod", "stepfunctions", "list-state-machines")["stateMachines"]
+    assert unilux == []  # not deployed: its account has none of the others'
+
+
+def test_an_alarm_set_with_the_aws_cli_scales_that_customer_only(live_sandbox):
+    before_dhbw, before_edt = desired(live_sandbox, DHBW), desired(live_sandbox, EDT)
+    live_sandbox.aws(EDT, "cloudwatch", "set-alarm-state", "--alarm-name", CPU_HIGH.format(c="edt"),
+                     "--state-value", "ALARM", "--state-reason", "game day: CPU by hand")
+    live_sandbox.wait_for(lambda: desired(live_sandbox, EDT) == before_edt + 1, what="edt scaled out")
+    respond = live_sandbox.aws(EDT, "stepfunctions", "list-executions", "--state-machine-arn",
+                               f"arn:aws:states:eu-central-1:{ACCOUNTS['edt']}:stateMachine:lecture-edt-respond")
+    assert respond["executions"]
+    assert desired(live_sandbox, DHBW) == before_dhbw  # dhbw's account saw nothing
+    live_sandbox.aws(EDT, "cloudwatch", "set-alarm-state", "--alarm-name", CPU_HIGH.format(c="edt"),
+                     "--state-value", "OK", "--state-reason", "game day: back to normal")
+
+
+def _finished_or_waiting(sb, arn: str):
+    d = sb.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", arn)
+    if d["status"] != "RUNNING":
+        return d
+    history = sb.aws(DHBW, "stepfunctions", "get-execution-history", "--execution-arn", arn)["events"]
+    waiting = any(e["type"] == "TaskScheduled" and "waitForTaskToken" in json.dumps(e) for e in history)
+    return d | {"waiting_for_approval": True} if waiting else None
+
+
+def test_every_console_input_of_the_readme_starts_with_the_aws_cli(live_sandbox):
+    inputs = console_inputs()
+    assert len(inputs) == 11
+    results = {}
+    for runbook, payload in inputs.items():
+        arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['dhbw']}:stateMachine:lecture-dhbw-{runbook}"
+        started = live_sandbox.aws(DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn,
+                                   "--name", f"console-{runbook}", "--input", json.dumps(payload))
+        results[runbook] = live_sandbox.wait_for(
+            lambda a=started["executionArn"]: _finished_or_waiting(live_sandbox, a), what=f"{runbook} to settle")
+    for runbook, d in results.items():
+        if runbook in APPROVAL_RUNBOOKS:
+            assert d.get("waiting_for_approval"), f"{runbook}: {d}"
+        else:
+            assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
+            output = json.loads(d["output"])
+            assert output["outcome"] not in ("failed", None), f"{runbook}: {output}"
+    pending = live_sandbox.cli("pending", "-c", "dhbw").stdout
+    assert all(f"console-{r}" in pending for r in APPROVAL_RUNBOOKS), pending
+
+
+def test_an_approval_is_started_approved_and_read_back_in_separate_commands(live_sandbox):
+    started = live_sandbox.cli("start", "tune-lambda", "-c", "dhbw", "function=lecture-dhbw-function",
+                               "memory_mb=1024", "timeout_seconds=60", "reason=timeouts under exam load",
+                               "--no-wait")
+    execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
+    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "dhbw").stdout,
+                          what="the approval to be pending")
+    live_sandbox.cli("approve", execution, "-c", "dhbw", "--comment", "load test passed")
+    watched = live_sandbox.cli("watch", execution, "-c", "dhbw")
+    assert json.loads(watched.stdout)["status"] == "SUCCEEDED"
+    history = live_sandbox.cli("history", "-c", "dhbw").stdout
+    assert execution in history and "tuned" in history
+    config = live_sandbox.aws(DHBW, "lambda", "get-function-configuration", "--function-name",
+                              "lecture-dhbw-function")
+    assert config["MemorySize"] == 1024 and config["Timeout"] == 60
+
+
+def test_a_rejected_approval_changes_nothing(live_sandbox):
+    started = live_sandbox.cli("start", "force-unlock-state", "-c", "edt",
+                               "lock_id=9e2b4c1d-6f3a-4b8e-a2d7-5c0f1e3b9a64", "reason=stale lock", "--no-wait")
+    execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
+    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
+                          what="the approval to be pending")
+    live_sandbox.cli("reject", execution, "-c", "edt", "--comment", "a run is going on")
+    watched = json.loads(live_sandbox.cli("watch", execution, "-c", "edt").stdout)
+    assert watched["status"] == "SUCCEEDED" and watched["output"]["outcome"] == "rejected"
+    locks = live_sandbox.aws(EDT, "dynamodb", "scan", "--table-name", "terraform-state-lock")["Items"]
+    assert any(item["LockID"]["S"].endswith("terraform.tfstate") for item in locks)  # still held
+
+
+def test_the_clock_advances_on_purpose_and_an_unanswered_approval_times_out(live_sandbox):
+    started = live_sandbox.cli("start", "restore-rds-cluster", "-c", "edt", "reason=table dropped by mistake",
+                               "--no-wait")
+    arn = json.loads(started.stdout)["executionArn"]
+    execution = arn.rsplit(":", 1)[-1]
+    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
+                          what="the approval to be pending")
+    moved = live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")
+    assert moved["timed_out"] >= 1
+    done = live_sandbox.wait_for(
+        lambda: (d := live_sandbox.aws(EDT, "stepfunctions", "describe-execution", "--execution-arn", arn))
+        ["status"] != "RUNNING" and d, what="the restore to end")
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"])["outcome"] == "rejected"
+    report = live_sandbox.control("GET", "/_sandbox/report")
+    assert set(report["customers"]) == set(ACCOUNTS)
+    edt_runs = [e["name"] for e in report["customers"]["edt"]["executions"]]
+    assert execution in edt_runs
+    assert execution not in [e["name"] for e in report["customers"]["dhbw"]["executions"]]
+
+
+def test_status_all_reads_every_customer_with_its_own_profile(live_sandbox):
+    proc = live_sandbox.cli("status", "--all", check=False)
+    rows = {line.split()[0]: line for line in proc.stdout.splitlines()[2:]}
+    assert "111111111111/eu-central-1" in rows["dhbw"] and "error" not in rows["dhbw"]
+    assert "222222222222/eu-central-1" in rows["edt"] and "error" not in rows["edt"]
+    assert "not deployed in 333333333333" in rows["unilux"]  # nothing deployed there yet
+    assert proc.returncode == 1
