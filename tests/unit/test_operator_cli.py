@@ -42,6 +42,14 @@ def _approval_machine(clients) -> str:
     }, "Guard")
 
 
+STEP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ)  (.*?)(?: \(\d+\.\ds\))?$", re.MULTILINE)
+
+
+def steps(err: str) -> list[str]:
+    """The watch's step lines (2026-12-01 21:40:05Z  Guard -> would_unlock (0.3s)), without time and duration."""
+    return [text for _, text in STEP.findall(err.replace("\r\033[K", "\n"))]  # a terminal's spinner cleared
+
+
 def _run(argv, clients):
     out, err = io.StringIO(), io.StringIO()
     return cli.main(argv, clients, out=out, err=err, poll_seconds=0.01), out.getvalue(), err.getvalue()
@@ -69,7 +77,7 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     result = json.loads(out)
     assert code == 0 and result["status"] == "WAITING_FOR_APPROVAL"
     assert result["approval_summary"] == SUMMARY and f"asks for approval of: {SUMMARY}" in err
-    assert "> Guard" in err and "< Guard -> would_unlock" in err and "> RequestApproval" in err
+    assert steps(err) == ["Guard -> would_unlock", "RequestApproval (waiting for an answer)"]
     assert "waiting for an answer in RequestApproval: nothing is changed until someone answers." in err
     assert 'approve: python cli.py approve manual-1 -c dhbw --comment "..."' in err
     assert 'reject:  python cli.py reject manual-1 -c dhbw --comment "..."' in err
@@ -78,7 +86,8 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     aws("stepfunctions").send_task_success(taskToken=token, output=json.dumps({"answer": "approved"}))
     code, out, err = _run(["watch", arn], aws)
     assert code == 0 and json.loads(out)["output"] == {"outcome": "unlocked", "message": "lock 9e2b removed"}
-    assert "< RequestApproval" in err and err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
+    assert steps(err) == ["Guard -> would_unlock", "RequestApproval (waiting for an answer)", "RequestApproval"]
+    assert err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
 
 
 def _until_entered(sfn, arn: str, state: str) -> None:
@@ -121,7 +130,7 @@ def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
     # then one spinner frame per poll on a terminal (each cleared before the next output), none otherwise
     assert result["status"] == "ABORTED" and len(polls) >= 3
     text = out.getvalue()
-    assert "> WaitForWindow (waiting)" in text
+    assert steps(text) == ["WaitForWindow (waiting)"]
     frames = re.findall(r"[|/\\-] \S* \(\d+s\)", text)
     assert len(frames) == (len(polls) if spins else 0)
     assert text.count("\r\033[K") == (len(polls) + 1 if spins else 0)
