@@ -78,6 +78,7 @@ def profile_clients(config: Any, profile: str | None) -> AccountClients:
     """Clients of the customer's account, in the customer file's region: --profile if given; else the customer's
     profile if it is configured; else the default credential chain."""
     import boto3
+    import botocore.session
 
     if profile:
         try:
@@ -86,13 +87,13 @@ def profile_clients(config: Any, profile: str | None) -> AccountClients:
             raise CliError(f"AWS profile {profile!r} is not configured (~/.aws/config): add it, or give another "
                            "--profile") from None
         source, login = f"profile {profile!r}", profile
-    elif config.aws_profile in boto3.Session().available_profiles:
+    elif config.aws_profile in botocore.session.Session().available_profiles:  # ~/.aws/config and credentials
         session = boto3.Session(profile_name=config.aws_profile)
         source, login = f"profile {config.aws_profile!r}", config.aws_profile
     else:
-        session = boto3.Session()
         env_profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
         try:
+            session = boto3.Session()
             credentials = session.get_credentials()
         except bx.ProfileNotFound:
             raise CliError(f"AWS profile {env_profile!r} (AWS_PROFILE) is not configured (~/.aws/config): set "

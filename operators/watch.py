@@ -57,8 +57,9 @@ QUIET = ("Choice", "Succeed", "Fail")  # a decision, or the end (the summary lin
 
 class Progress:
     """Turns new history events into one line per step: a task (a Lambda step: Guard, Act, Verify, Report ...)
-    when it ends, with the outcome it set (when it set one) or its error; a wait, and a wait for a person, when it begins; a Pass state
-    only when it sets an outcome. Remembers the current state and whether a task token is out."""
+    when it ends, with the outcome it set (when it set one) or its error; a wait, and a wait for a person, when
+    it begins; a Pass state only when it sets an outcome. Remembers the current state and whether a task token
+    is out."""
 
     def __init__(self, out: TextIO):
         self.out = out
