@@ -59,6 +59,16 @@ def test_runbooks_lists_each_runbook_with_its_input_fields_and_example_without_c
     assert "backup-terraform-state: " in out and "state_key  string  required" in out
     assert "Every runbook also takes: dry_run, mode, incident_id, reason, trigger" in out
     assert run(["list"])[1] == out  # the old name still works
+    # as JSON: one document, a row per runbook
+    code, out, _ = run(["runbooks", "--output", "json"])
+    found = {rb["name"]: rb for rb in json.loads(out)}
+    assert code == 0 and list(found) == list(RUNBOOKS)
+    scale = found["scale-ecs-service"]
+    assert scale["example_input"] == {"service": "lecture-backend-service", "delta": 1} and scale["approval"] is False
+    assert {"name": "service", "type": "string", "required": True,
+            "description": "ECS service name, e.g. lecture-backend-service"} in scale["fields"]
+    assert found["tune-lambda"]["approval"] is True and scale["guard_rails"] == list(RUNBOOKS["scale-ecs-service"]
+                                                                                     .guard_rails)
 
 
 def test_the_readme_gives_every_runbooks_console_input():
@@ -145,6 +155,11 @@ def test_watch_of_a_failed_execution_exits_1_with_its_error(sandbox):
     result = json.loads(out)
     assert code == 1 and result["status"] == "FAILED" and result["error"] == "RunbookFailed"
     assert "FAILED: RunbookFailed: " in err and "give exactly one of 'delta' or 'desired'" in err
+    # the step that failed says why, in its own line; the failure path's audit row follows
+    steps = step_lines(err)
+    assert steps[0].startswith("Guard failed: InvalidInput: invalid scale-ecs-service input") and \
+        "give exactly one of 'delta' or 'desired'" in steps[0]
+    assert steps[1:] == ["ReportFailure -> failed"]
 
 
 # --- approvals ----------------------------------------------------------------------------------------
