@@ -6,9 +6,12 @@
   python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
   python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
 
-A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with its
-profile, lecture-<c>-prod, unless --profile says otherwise. Progress and messages go to stderr; a command's
-result (a JSON object for start and watch, a table for the others) goes to stdout.
+A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with
+--profile if given, else its profile lecture-<c>-prod if it is configured, else the default credential chain; the
+first call is sts:GetCallerIdentity, and credentials of another account than the customer file's stop the command
+(exit code 2) before anything else is read or changed. Progress and messages go to stderr; a command's result (a
+JSON object for start, watch, approve and reject, a table for the others; with --output json one JSON document,
+a list of rows for a table) goes to stdout. Times are short and UTC: 2026-12-01 21:40:05Z.
 """
 
 import argparse
@@ -332,8 +335,7 @@ class Cli:
         by = a.by or str(clients.caller()["Arn"])  # the account check's identity: no second call
         result = approvals.answer(clients, config, a.execution, approve=approve, by=by, comment=a.comment)
         self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
-        self.emit({**result, "at": short_time(result.get("at")), "requested": short_time(result.get("requested"))}
-                  if self.json else result)
+        self.emit({**result, "at": short_time(result.get("at")), "requested": short_time(result.get("requested"))})
         return 0
 
     def pending(self) -> int:
