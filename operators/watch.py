@@ -1,6 +1,6 @@
-"""Follow one execution: one line per step (GetExecutionHistory), a spinner during long waits when the output is a
-terminal, and its outcome. It returns when the execution ends, or when it waits
-for a person (an approval, a maintenance window's "done"): then it says how to answer."""
+"""Follow one execution: one line per step (GetExecutionHistory), a spinner during long waits when the output is
+a terminal, and its outcome. It returns when the execution ends, or when it waits for a person (an approval, a
+maintenance window's "done"): then it says how to answer."""
 
 import itertools
 import json
@@ -52,6 +52,8 @@ FAILED_EVENTS = {"LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
                  "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
                  "TaskFailed": "taskFailedEventDetails", "TaskTimedOut": "taskTimedOutEventDetails",
                  "TaskStartFailed": "taskStartFailedEventDetails", "TaskSubmitFailed": "taskSubmitFailedEventDetails"}
+# how a wait for a person ends without an approval (the workflow goes on: the runbook's outcome is rejected)
+ANSWERS = {"Rejected": "-> rejected", "States.Timeout": "-> no answer in time"}
 QUIET = ("Choice", "Succeed", "Fail")  # a decision, or the end (the summary line says how it ended)
 
 
@@ -93,7 +95,8 @@ class Progress:
                 self._line(e["timestamp"], f"{self.current} (waiting for an answer)")
             elif kind in FAILED_EVENTS:
                 details = e.get(FAILED_EVENTS[kind]) or {}
-                self.failure = _error_text(str(details.get("error") or kind), details.get("cause"))
+                error = str(details.get("error") or kind)
+                self.failure = ANSWERS.get(error) or f"failed: {_error_text(error, details.get('cause'))}"
                 self.waiting_token = ""
             elif kind in ("TaskSucceeded", "LambdaFunctionSucceeded"):
                 self.failure = ""
@@ -113,7 +116,7 @@ class Progress:
             return  # it only reshaped the input
         took = f" ({(e['timestamp'] - self.entered).total_seconds():.1f}s)" if self.entered is not None else ""
         if self.failure:
-            text = f"{name} failed: {self.failure}"
+            text = f"{name} {self.failure}"
         elif isinstance(state, dict) and isinstance(state.get("error"), dict):
             text = f"{name} -> failed"  # the failure path (ReportFailure): the step above says what failed
         else:

@@ -198,6 +198,11 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     # then
     result = json.loads(out)
     assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["outcome"] == outcome, err
+    answered = ["WaitForApproval", "RecordAnswer", "Act"] if verb == "approve" else \
+        ["WaitForApproval -> rejected", "RecordAnswer", "Rejected -> rejected", "Report"]
+    steps = step_lines(err)
+    assert steps[:2 + len(answered)] == ["Guard", "WaitForApproval (waiting for an answer)", *answered], steps
+    assert steps[-1] == "Report" and (verb == "reject" or "Verify -> tuned" in steps), steps
     assert result["output"]["approval"]["by"] == caller and result["output"]["approval"]["comment"] == "exam week"
     assert sandbox.world_snapshot()["lambda"]["lecture-dhbw-function"]["memory_mb"] == memory
     assert run(["pending", "-c", "dhbw"], sandbox.client)[1].strip() == "no pending approvals for dhbw"
