@@ -258,3 +258,24 @@ def test_watch_prints_one_line_per_step_with_its_outcome_or_its_error():
         "2026-12-01 21:40:05Z  Act failed: InvalidInput: give exactly one of 'delta' or 'desired' (0.2s)",
         "2026-12-01 21:40:05Z  ReportFailure -> failed (0.1s)",
     ]
+
+
+def test_watch_says_when_an_approval_got_no_answer_in_time():
+    t = datetime(2026, 12, 1, 3, 0, 0, tzinfo=UTC)
+    plan = json.dumps({"plan": {"outcome": "would_restore"}})
+    events = [
+        _event(1, "TaskStateEntered", t, stateEnteredEventDetails={"name": "WaitForApproval", "input": plan}),
+        _event(2, "TaskScheduled", t, taskScheduledEventDetails={"resourceType": "lambda",
+                                                                 "resource": "invoke.waitForTaskToken"}),
+        _event(3, "TaskTimedOut", t + timedelta(minutes=30), taskTimedOutEventDetails={"error": "States.Timeout"}),
+        _event(4, "TaskStateExited", t + timedelta(minutes=30), stateExitedEventDetails={
+            "name": "WaitForApproval", "output": plan}),
+    ]
+    out = io.StringIO()
+    progress = watching.Progress(out)
+    progress.feed(events[:2])
+    assert progress.waiting_token == "WaitForApproval"  # watch returns here, saying how to answer
+    progress.feed(events)
+    assert progress.waiting_token == "" and out.getvalue().splitlines() == [
+        "2026-12-01 03:00:00Z  WaitForApproval (waiting for an answer)",
+        "2026-12-01 03:30:00Z  WaitForApproval -> no answer in time (1800.0s)"]
