@@ -130,6 +130,9 @@ def input_fields(runbook: str) -> list[dict[str, Any]]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    # --output before or after the command, as with the AWS CLI
+    output_help = "text (default) or json: one JSON document on stdout (a list of rows for a table)"
+    parser.add_argument("--output", choices=OUTPUTS, default="text", help=output_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, customer: bool | None = True, **kw: Any) -> argparse.ArgumentParser:
@@ -138,9 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("-c", "--customer", required=customer, help=f"one of {', '.join(known_customers())}")
             p.add_argument("--profile", help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod, if "
                                              "it is configured, else the default credential chain)")
-        p.add_argument("--output", choices=OUTPUTS, default="text",
-                       help="text (default) or json: one JSON document on stdout (a list of rows for a table)")
+        p.add_argument("--output", choices=OUTPUTS, default=argparse.SUPPRESS, help=output_help)
         return p
+
 
     command("runbooks", "the runbooks, with their input fields and an example input", customer=None,
             aliases=["list"])

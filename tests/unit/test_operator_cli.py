@@ -182,6 +182,7 @@ def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_an
     assert described["status"] == ("SUCCEEDED" if approved else "FAILED")
     assert _run(["pending", "-c", "dhbw"], aws)[1].strip() == "no pending approvals for dhbw"
     assert json.loads(_run(["pending", "-c", "dhbw", "--output", "json"], aws)[1]) == []
+    assert json.loads(_run(["--output", "json", "pending", "-c", "dhbw"], aws)[1]) == []  # before the command too
 
 
 def test_status_shows_an_open_maintenance_window_beside_the_task_counts_and_the_pending_approvals(aws):
