@@ -6,9 +6,12 @@
   python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
   python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
 
-A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with its
-profile, lecture-<c>-prod, unless --profile says otherwise. Progress and messages go to stderr; a command's
-result (a JSON object for start and watch, a table for the others) goes to stdout.
+A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with
+--profile if given, else its profile lecture-<c>-prod if it is configured, else the default credential chain; the
+first call is sts:GetCallerIdentity, and credentials of another account than the customer file's stop the command
+(exit code 2) before anything else is read or changed. Progress and messages go to stderr; a command's result (a
+JSON object for start, watch, approve and reject, a table for the others; with --output json one JSON document,
+a list of rows for a table) goes to stdout. Times are short and UTC: 2026-12-01 21:40:05Z.
 """
 
 import argparse
@@ -31,17 +34,20 @@ from customers import CustomerConfigError, known_customers, load_all, load_custo
 from operators import approvals, reads
 from operators import watch as watching
 from operators.aws import (
+    AccountClients,
     Clients,
     ClientsFor,
     CliError,
     UsageError,
+    WrongAccount,
     error_code,
     explain,
     is_aws_error,
     profile_clients,
 )
+from operators.output import OUTPUTS, as_json, short, short_time, table
 
-__all__ = ["main", "validate", "UsageError", "CliError", "parse_assignments"]
+__all__ = ["main", "validate", "UsageError", "CliError", "WrongAccount", "parse_assignments"]
 
 PROG = "python cli.py"
 COMMON_FIELDS = tuple(RunbookInput.model_fields)
@@ -120,32 +126,24 @@ def input_fields(runbook: str) -> list[dict[str, Any]]:
             for name, field in model.model_fields.items() if name not in COMMON_FIELDS]
 
 
-def table(rows: list[list[str]], header: list[str]) -> str:
-    """Columns padded to their widest cell. A shorter row's last cell runs on past the columns (an error row)."""
-    full = [r for r in [header, *rows] if len(r) == len(header)]
-    widths = [max(len(str(r[i])) for r in full) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def _short(text: str, width: int = 90) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
 # --- the parser ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    # --output before or after the command, as with the AWS CLI
+    output_help = "text (default) or json: one JSON document on stdout (a list of rows for a table)"
+    parser.add_argument("--output", choices=OUTPUTS, default="text", help=output_help)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str, customer: bool | None = True, **kw: Any) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, **kw)
         if customer is not None:
             p.add_argument("-c", "--customer", required=customer, help=f"one of {', '.join(known_customers())}")
-            p.add_argument("--profile", help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod)")
+            p.add_argument("--profile", help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod, if "
+                                             "it is configured, else the default credential chain)")
+        p.add_argument("--output", choices=OUTPUTS, default=argparse.SUPPRESS, help=output_help)
         return p
+
 
     command("runbooks", "the runbooks, with their input fields and an example input", customer=None,
             aliases=["list"])
@@ -168,9 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     h = command("history", "recent runbook executions and their outcomes, from the audit table")
     h.add_argument("--limit", type=int, default=20)
     h.add_argument("--runbook", help="only this runbook's executions")
-    st = command("status", "per customer: ECS running/desired, RDS, open incidents, mode, pending approvals",
-                 customer=False)
-    st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own profile")
+    h.add_argument("--wide", action="store_true",
+                   help="whole messages, and the executions still running (Step Functions) first")
+    st = command("status", "per customer: ECS running/desired (and open maintenance windows), RDS, open incidents, "
+                           "mode, pending approvals", customer=False)
+    st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
     m = command("mode", "show or set the customer's mode switch")
     m.add_argument("value", nargs="?", choices=MODES)
     return parser
@@ -183,21 +183,37 @@ class Cli:
         self.args, self.out, self.err, self.poll_seconds = args, out, err, poll_seconds
         self._clients, self._clients_for, self._session = clients, clients_for, session
         self.config: Any = None  # the customer being worked on, for error messages
-        self._made: dict[str, Clients] = {}
+        self._made: dict[str, AccountClients] = {}
+        self.json = getattr(args, "output", "text") == "json"
 
-    def clients_of(self, config: Any) -> Clients:
-        """The customer's clients: one session per customer and command."""
-        if self._clients is not None:
-            return self._clients
+    def clients_of(self, config: Any) -> AccountClients:
+        """The customer's clients: made once per customer and command, and checked (sts:GetCallerIdentity) to be
+        of the customer's account before any other call."""
         if config.customer not in self._made:
-            if self._clients_for is not None:
-                self._made[config.customer] = self._clients_for(config, self.args.profile)
+            profile = getattr(self.args, "profile", None)
+            made: Any
+            if self._clients is not None:
+                made, source = self._clients, "the clients given to the CLI"
+            elif self._clients_for is not None:
+                made, source = self._clients_for(config, profile), "the clients given to the CLI"
             elif self._session is not None:
                 session = self._session
-                self._made[config.customer] = lambda service: session.client(service, region_name=config.region)
+                made, source = (lambda service: session.client(service, region_name=config.region),
+                                "the session given to the CLI")
             else:
-                self._made[config.customer] = profile_clients(config, self.args.profile)
+                made, source = profile_clients(config, profile), ""
+            self._made[config.customer] = made if isinstance(made, AccountClients) else \
+                AccountClients(made, config, getattr(made, "source", source), getattr(made, "profile", profile))
         return self._made[config.customer]
+
+    def explain(self, exc: Exception, config: Any) -> CliError | None:
+        """An AWS error of the customer's calls, in the operator's words (None: not one the CLI knows)."""
+        made = self._made.get(config.customer) if config is not None else None
+        profile = getattr(self.args, "profile", None)
+        if made is not None:
+            return explain(exc, config, made.source, made.profile)
+        who = profile or (config.aws_profile if config is not None else None)
+        return explain(exc, config, f"profile {who!r}" if who else "the default credential chain", who)
 
     def customer(self, name: str | None, what: str = "") -> Any:
         if not name:
@@ -209,10 +225,20 @@ class Cli:
         print(text, file=self.err, flush=True)
 
     def emit(self, result: Any) -> None:
-        print(json.dumps(result, indent=2, default=str), file=self.out)
+        print(as_json(result), file=self.out)
+
+    def rows(self, rows: list[dict[str, Any]], text: str) -> None:
+        """A table's result: the rows as JSON (--output json), else ``text``."""
+        print(as_json(rows) if self.json else text, file=self.out)
 
     # runbooks / list
     def runbooks(self) -> int:
+        if self.json:
+            self.emit([{"name": rb.name, "title": rb.title, "approval": bool(rb.approval),
+                        "fields": input_fields(rb.name), "common_fields": list(COMMON_FIELDS),
+                        "example_input": rb.example_input, "guard_rails": list(rb.guard_rails)}
+                       for rb in RUNBOOKS.values()])
+            return 0
         for rb in RUNBOOKS.values():
             print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""),
                   file=self.out)
@@ -309,19 +335,20 @@ class Cli:
         customer, _, _ = _parse_execution(a.execution, a.customer, None)
         config = self.customer(customer, " (or give the execution's ARN)")
         clients = self.clients_of(config)
-        by = a.by or clients("sts").get_caller_identity()["Arn"]
+        by = a.by or str(clients.caller()["Arn"])  # the account check's identity: no second call
         result = approvals.answer(clients, config, a.execution, approve=approve, by=by, comment=a.comment)
         self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
-        self.emit(result)
+        self.emit({**result, "at": short_time(result.get("at")), "requested": short_time(result.get("requested"))})
         return 0
 
     def pending(self) -> int:
         config = self.customer(self.args.customer)
-        items = approvals.pending(self.clients_of(config), config)
-        rows = [[str(p.get("execution", "")), str(p.get("runbook", "")), str(p.get("requested", "")),
-                 str(p.get("expires", "")), _short(str(p.get("summary", "")), 100)] for p in items]
-        print(table(rows, ["execution", "runbook", "requested", "expires", "summary"]) if rows
-              else f"no pending approvals for {config.customer}", file=self.out)
+        items = [{**p, "requested": short_time(p.get("requested")), "expires": short_time(p.get("expires"))}
+                 for p in approvals.pending(self.clients_of(config), config)]
+        rows = [[str(p.get("execution", "")), str(p.get("runbook", "")), p["requested"], p["expires"],
+                 short(str(p.get("summary", "")), 100)] for p in items]
+        self.rows(items, table(rows, ["execution", "runbook", "requested", "expires", "summary"]) if rows
+                  else f"no pending approvals for {config.customer}")
         return 0
 
     # history
@@ -332,10 +359,17 @@ class Cli:
             validate(a.runbook, {})
         if a.limit < 1:
             raise UsageError(f"--limit must be at least 1, got {a.limit}")
-        rows = reads.history(self.clients_of(config), config, limit=a.limit, runbook=a.runbook)
-        print(table([[r["time"], r["runbook"], r["execution"], r["outcome"], _short(r["message"])] for r in rows],
-                    ["time", "runbook", "execution", "outcome", "message"]) if rows
-              else f"no runbook executions in the audit table of {config.customer}", file=self.out)
+        clients = self.clients_of(config)
+        rows = reads.history(clients, config, limit=a.limit, runbook=a.runbook)
+        if a.wide:  # the running ones first (they have no audit row yet), then the finished ones
+            done = {r["execution"] for r in rows}
+            rows = [r for r in reads.running(clients, config, runbook=a.runbook) if r["execution"] not in done] + rows
+        rows = [{**r, "time": short_time(r["time"])} for r in rows]
+        cells = [[r["time"], r["runbook"], r["execution"], r["outcome"],
+                  " ".join(str(r["message"]).split()) if a.wide else short(r["message"])] for r in rows]
+        self.rows(rows, table(cells, ["time", "runbook", "execution", "outcome", "message"]) if rows
+                  else f"no runbook executions in the audit table of {config.customer}"
+                  + (" and none running" if a.wide else ""))
         return 0
 
     # status
@@ -344,20 +378,29 @@ class Cli:
         if a.all == bool(a.customer):
             raise UsageError("give either -c CUSTOMER or --all")
         configs = load_all() if a.all else [self.customer(a.customer)]
-        rows, failed = [], 0
+        rows, found, code = [], [], 0
         for config in configs:
             self.config = config
+            where = {"customer": config.customer, "account": config.account, "region": config.region}
             try:
                 s = reads.status(self.clients_of(config), config)
-            except Exception as exc:  # one customer's error is its row, the others are still read
-                problem = exc if isinstance(exc, CliError) else explain(exc, config, a.profile)
+            except Exception as exc:  # one customer's error (another account's credentials too) is its row
+                problem = exc if isinstance(exc, CliError) else self.explain(exc, config)
                 if problem is None:
                     raise
-                failed += 1
+                code = max(code, problem.exit_code)
                 rows.append([config.customer, f"{config.account}/{config.region}", f"error: {problem}"])
+                found.append({**where, "error": str(problem)})
                 continue
-            ecs = ", ".join(f"{e['service']} {e['running']}/{e['desired']}" if "problem" not in e
-                            else f"{e['service']} {e['problem']}" for e in s["ecs"])
+            for i in s["open_incidents"]:
+                i["opened"] = short_time(i["opened"])
+            for p in s["approvals"]:
+                p["requested"], p["expires"] = short_time(p["requested"]), short_time(p["expires"])
+            for e in s["ecs"]:
+                if "window" in e:
+                    e["window"] = {k: short_time(v) if k != "execution" else v for k, v in e["window"].items()}
+            found.append({**where, **s})
+            ecs = ", ".join(_ecs_cell(e) for e in s["ecs"])
             incidents = ", ".join(i["alarm"] for i in s["open_incidents"]) or "none"
             pending = ", ".join(s["pending_approvals"]) or "none"
             rows.append([config.customer, f"{config.account}/{config.region}", s["mode"], ecs, s["rds"],
@@ -365,8 +408,8 @@ class Cli:
                          f"{len(s['pending_approvals'])}: {pending}" if s["pending_approvals"] else "none"])
         header = ["customer", "account/region", "mode", "ECS running/desired", "RDS", "open incidents",
                   "pending approvals"]
-        print(table(rows, header), file=self.out)
-        return 1 if failed else 0
+        self.rows(found, table(rows, header))
+        return code
 
     # mode
     def mode(self) -> int:
@@ -375,8 +418,24 @@ class Cli:
         name = naming.mode_parameter_name(config.customer)
         if self.args.value:
             ssm.put_parameter(Name=name, Value=self.args.value, Type="String", Overwrite=True)
-        print(ssm.get_parameter(Name=name)["Parameter"]["Value"], file=self.out)
+        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        if self.json:
+            self.emit({"customer": config.customer, "parameter": name, "mode": value})
+        else:
+            print(value, file=self.out)
         return 0
+
+
+def _ecs_cell(e: dict[str, Any]) -> str:
+    """A service's running/desired; an open maintenance window says so (0/0 at 3 a.m. in a window is no outage)."""
+    if "problem" in e:
+        return f"{e['service']} {e['problem']}"
+    cell = f"{e['service']} {e['running']}/{e['desired']}"
+    if "window" in e:
+        window = e["window"]
+        cell += (f" (maintenance window until {window.get('expires') or '?'}, execution "
+                 f"{window.get('execution') or '?'})")
+    return cell
 
 
 def _timeout_minutes(config: Any, workflow: str) -> int:
@@ -444,7 +503,7 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, *, clien
         print(f"error: {exc}", file=err)
         return 1
     except Exception as exc:
-        problem = explain(exc, cli.config, getattr(args, "profile", None)) if is_aws_error(exc) else None
+        problem = cli.explain(exc, cli.config) if is_aws_error(exc) else None
         if problem is None:
             raise
         print(f"error: {problem}", file=err)

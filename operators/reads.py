@@ -1,12 +1,13 @@
-"""What the CLI reads from a customer's account: the audit trail (history) and the status of each customer.
-Read-only. ``clients`` is a callable service-name -> boto3 client."""
+"""What the CLI reads from a customer's account: the audit trail (history), the running executions, and the status
+of each customer. Read-only. ``clients`` is a callable service-name -> boto3 client."""
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import naming
+from catalog import RUNBOOKS, naming
 from operators import approvals
 from operators.aws import Clients, error_code, not_deployed
 
@@ -49,6 +50,39 @@ def history(clients: Clients, config: Any, *, limit: int, runbook: str | None = 
     return rows[:limit]
 
 
+def running(clients: Clients, config: Any, *, runbook: str | None = None) -> list[dict[str, Any]]:
+    """The runbook executions still running (Step Functions ListExecutions, statusFilter RUNNING, on each of the
+    customer's runbook state machines), newest first, as history rows: outcome ``running``; the message says
+    when one waits for an approval. A runbook the stack does not have (its state machine is missing) is skipped."""
+    sfn = clients("stepfunctions")
+    waiting = {p["execution"]: p for p in approvals.pending(clients, config)}
+    rows = []
+    for name in [runbook] if runbook else list(RUNBOOKS):
+        arn = (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
+               f"{naming.state_machine_name(config.customer, name)}")
+        kwargs: dict[str, Any] = {"stateMachineArn": arn, "statusFilter": "RUNNING"}
+        try:
+            while True:
+                resp = sfn.list_executions(**kwargs)
+                for e in resp.get("executions", []):
+                    pending = waiting.get(e["name"])
+                    rows.append({"time": _iso(e["startDate"]), "runbook": name, "execution": e["name"],
+                                 "outcome": "running", "message": f"waiting for approval: {pending['summary']}"
+                                 if pending else "running"})
+                if not resp.get("nextToken"):
+                    break
+                kwargs["nextToken"] = resp["nextToken"]
+        except ClientError as exc:
+            if error_code(exc) != "StateMachineDoesNotExist":
+                raise
+    rows.sort(key=lambda r: (r["time"], r["execution"]), reverse=True)
+    return rows
+
+
+def _iso(moment: Any) -> str:
+    return moment.astimezone(UTC).isoformat() if isinstance(moment, datetime) else str(moment)
+
+
 def _json(text: Any) -> Any:
     try:
         return json.loads(text) if isinstance(text, str) else None
@@ -67,12 +101,43 @@ def deployed(clients: Clients, config: Any) -> None:
 
 
 def status(clients: Clients, config: Any) -> dict[str, Any]:
-    """One customer's line of `status`: ECS running/desired per service, the RDS cluster's status, open
-    incidents, the mode switch, pending approvals."""
+    """One customer's line of `status`: ECS running/desired per service (with its open maintenance window), the
+    RDS cluster's status, open incidents, the mode switch, pending approvals (their runbooks; ``approvals``: each
+    one's execution, runbook, requested, expires, summary)."""
     deployed(clients, config)
-    return {"customer": config.customer, "mode": _mode(clients, config), "ecs": _ecs(clients, config),
+    pending = approvals.pending(clients, config)
+    ecs = _ecs(clients, config)
+    windows = open_windows(clients, config)
+    for e in ecs:
+        if e["service"] in windows:
+            e["window"] = windows[e["service"]]
+    return {"customer": config.customer, "mode": _mode(clients, config), "ecs": ecs,
             "rds": _rds(clients, config), "open_incidents": _open_incidents(clients, config),
-            "pending_approvals": [p.get("runbook", "?") for p in approvals.pending(clients, config)]}
+            "pending_approvals": [p.get("runbook", "?") for p in pending],
+            "approvals": [{k: p[k] for k in ("execution", "runbook", "requested", "expires", "summary")}
+                          for p in pending]}
+
+
+def open_windows(clients: Clients, config: Any, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+    """The services' open maintenance windows (pk window#<service>, sk open: see maintenance-window): service ->
+    {execution, opened, expires}. An expired one (its execution crashed) is not open."""
+    now = now or datetime.now(UTC)
+    ddb = clients("dynamodb")
+    found = {}
+    for s in config.ecs.services:
+        item = ddb.get_item(TableName=naming.table_name(config.customer), ConsistentRead=True,
+                            Key={"pk": {"S": naming.window_key(s.name)}, "sk": {"S": "open"}}).get("Item")
+        if not item:
+            continue
+        window = {k: _plain(item[k]) for k in ("execution", "opened", "expires") if k in item}
+        try:
+            expires = datetime.fromisoformat(str(window.get("expires", "")))
+        except ValueError:
+            expires = None
+        if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now:
+            continue
+        found[s.name] = window
+    return found
 
 
 def _mode(clients: Clients, config: Any) -> str:

@@ -1,11 +1,13 @@
-"""Follow one execution: its steps as they are entered and left (GetExecutionHistory), a spinner during long
-waits when the output is a terminal, and its outcome. It returns when the execution ends, or when it waits
-for a person (an approval, a maintenance window's "done"): then it says how to answer."""
+"""Follow one execution: one line per step (GetExecutionHistory), a spinner during long waits when the output is
+a terminal, and its outcome. It returns when the execution ends, or when it waits for a person (an approval, a
+maintenance window's "done"): then it says how to answer."""
 
 import itertools
 import json
 import time
 from typing import Any, TextIO
+
+from operators.output import short, short_time
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 WAITING = "WAITING_FOR_APPROVAL"  # not a Step Functions status: the execution is RUNNING, a task token is out
@@ -23,27 +25,52 @@ def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = resp["nextToken"]
 
 
-def _outcome_of(output: str | None) -> str:
-    """What a step left behind, in a few words: the plan's outcome, if it has one."""
+def _state(text: str | None) -> Any:
     try:
-        state = json.loads(output or "")
+        return json.loads(text or "")
     except ValueError:
-        return ""
+        return None
+
+
+def _outcome_of(state: Any) -> str:
+    """What a step left behind, in a few words: the plan's outcome, if it has one."""
     plan = state.get("plan") if isinstance(state, dict) else None
-    if isinstance(plan, dict) and plan.get("outcome"):
-        return f" -> {plan['outcome']}"
-    return ""
+    return str(plan["outcome"]) if isinstance(plan, dict) and plan.get("outcome") else ""
+
+
+def _error_text(error: str, cause: str | None) -> str:
+    """An error and its cause in one short line: a Lambda's cause is JSON with its errorMessage."""
+    parsed = _state(cause)
+    message = parsed.get("errorMessage") if isinstance(parsed, dict) else cause
+    return short(f"{error}: {message}" if message else error, 200)
+
+
+# Step Functions' events that end a task attempt (a Lambda step, a service integration)
+FAILED_EVENTS = {"LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+                 "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+                 "LambdaFunctionStartFailed": "lambdaFunctionStartFailedEventDetails",
+                 "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
+                 "TaskFailed": "taskFailedEventDetails", "TaskTimedOut": "taskTimedOutEventDetails",
+                 "TaskStartFailed": "taskStartFailedEventDetails", "TaskSubmitFailed": "taskSubmitFailedEventDetails"}
+# how a wait for a person ends without an approval (the workflow goes on: the runbook's outcome is rejected)
+ANSWERS = {"Rejected": "-> rejected", "States.Timeout": "-> no answer in time"}
+QUIET = ("Choice", "Succeed", "Fail")  # a decision, or the end (the summary line says how it ended)
 
 
 class Progress:
-    """Turns new history events into lines; remembers the current state and whether a task token is out."""
+    """Turns new history events into one line per step: a task (a Lambda step: Guard, Act, Verify, Report ...)
+    when it ends, with the outcome it set (when it set one) or its error; a wait, and a wait for a person, when
+    it begins; a Pass state only when it sets an outcome. Remembers the current state and whether a task token
+    is out."""
 
     def __init__(self, out: TextIO):
         self.out = out
         self.seen = 0
-        self.start: Any = None
         self.current = ""
         self.kind = ""
+        self.entered: Any = None
+        self.outcome_before = ""
+        self.failure = ""  # the current task's last failed attempt (a retry that succeeds clears it)
         self.waiting_token = ""  # the state that waits for a task token, while it does
 
     def feed(self, events: list[dict[str, Any]]) -> bool:
@@ -51,26 +78,53 @@ class Progress:
         new = [e for e in events if e["id"] > self.seen]
         for e in new:
             self.seen = e["id"]
-            self.start = self.start or e["timestamp"]
-            at = (e["timestamp"] - self.start).total_seconds()
             kind = e["type"]
             if kind.endswith("StateEntered"):
-                self.current = e["stateEnteredEventDetails"]["name"]
-                self.kind = kind.removesuffix("StateEntered")
-                self._line(at, f"> {self.current}" + (" (waiting)" if self.kind == "Wait" else ""))
+                details = e["stateEnteredEventDetails"]
+                self.current, self.kind, self.entered = details["name"], kind.removesuffix("StateEntered"), \
+                    e["timestamp"]
+                self.outcome_before, self.failure = _outcome_of(_state(details.get("input"))), ""
+                if self.kind == "Wait":
+                    self._line(e["timestamp"], f"{self.current} (waiting)")
             elif kind.endswith("StateExited"):
-                details = e["stateExitedEventDetails"]
-                self._line(at, f"< {details['name']}{_outcome_of(details.get('output'))}")
+                self._exited(e)
                 self.waiting_token = ""
             elif kind == "TaskScheduled" and \
                     e.get("taskScheduledEventDetails", {}).get("resource", "").endswith("waitForTaskToken"):
                 self.waiting_token = self.current
-            elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
+                self._line(e["timestamp"], f"{self.current} (waiting for an answer)")
+            elif kind in FAILED_EVENTS:
+                details = e.get(FAILED_EVENTS[kind]) or {}
+                error = str(details.get("error") or kind)
+                self.failure = ANSWERS.get(error) or f"failed: {_error_text(error, details.get('cause'))}"
+                self.waiting_token = ""
+            elif kind in ("TaskSucceeded", "LambdaFunctionSucceeded"):
+                self.failure = ""
                 self.waiting_token = ""
         return bool(new)
 
-    def _line(self, at: float, text: str) -> None:
-        self.out.write(f"{at:8.1f}s  {text}\n")
+    def _exited(self, e: dict[str, Any]) -> None:
+        details = e["stateExitedEventDetails"]
+        name, kind = details["name"], self.kind
+        if kind in QUIET or kind == "Wait":
+            return
+        state = _state(details.get("output"))
+        outcome = _outcome_of(state)
+        if outcome == self.outcome_before:
+            outcome = ""  # a step that did not change the plan (Report, RecordAnswer) has no outcome of its own
+        if kind == "Pass" and not outcome:
+            return  # it only reshaped the input
+        took = f" ({(e['timestamp'] - self.entered).total_seconds():.1f}s)" if self.entered is not None else ""
+        if self.failure:
+            text = f"{name} {self.failure}"
+        elif isinstance(state, dict) and isinstance(state.get("error"), dict):
+            text = f"{name} -> failed"  # the failure path (ReportFailure): the step above says what failed
+        else:
+            text = name + (f" -> {outcome}" if outcome else "")
+        self._line(e["timestamp"], text + took)
+
+    def _line(self, at: Any, text: str) -> None:
+        self.out.write(f"{short_time(at)}  {text}\n")
         self.out.flush()
 
 

@@ -79,6 +79,19 @@ def s3_lock(s3: Any, bucket: str, key: str, now: datetime, stale_after_minutes: 
     return lock
 
 
+def unreadable(exc: ClientError, *, table: str, bucket: str) -> str:
+    """Why the locks could not be read, in one sentence: the state bucket (S3) or the lock table (DynamoDB) is
+    missing or not readable; the code and the operation as AWS named them."""
+    code = str(exc.response.get("Error", {}).get("Code", "")) or "error"
+    operation = getattr(exc, "operation_name", "") or "?"
+    if code in ("NoSuchBucket", "404"):
+        return f"the state bucket s3://{bucket} does not exist ({code} in {operation})"
+    if code in ("AccessDenied", "403", "AllAccessDisabled"):
+        return f"the state bucket s3://{bucket} is not readable ({code} in {operation})"
+    where = f"the lock table {table}" if operation in ("GetItem", "Query", "Scan") else f"s3://{bucket}"
+    return f"{where} is not readable ({code} in {operation})"
+
+
 def find_locks(dynamodb: Any, s3: Any, *, table: str, bucket: str, key: str, now: datetime,
                stale_after_minutes: int, notes: list[str]) -> list[StateLock]:
     """Both kinds of lock on one state: the DynamoDB item, then the .tflock object."""

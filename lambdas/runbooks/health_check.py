@@ -17,7 +17,7 @@ from lambdas import aws
 from lambdas.errors import InvalidInput
 from lambdas.logic import status_update
 from lambdas.logic.mode import read_mode
-from lambdas.logic.state_locks import find_locks, parse_created
+from lambdas.logic.state_locks import find_locks, parse_created, unreadable
 from lambdas.models.steps import HealthCheckItem, HealthReport
 from lambdas.runbooks import guard_input, runbook_handler
 from lambdas.settings import Settings
@@ -95,8 +95,13 @@ def check_bucket(s3: Any, config: CustomerConfig) -> HealthCheckItem:
 def check_lock(dynamodb: Any, s3: Any, config: CustomerConfig, now: datetime) -> HealthCheckItem:
     tf = config.terraform
     notes: list[str] = []
-    locks = find_locks(dynamodb, s3, table=tf.lock_table, bucket=tf.state_bucket, key=tf.state_key, now=now,
-                       stale_after_minutes=tf.stale_lock_minutes, notes=notes)
+    try:
+        locks = find_locks(dynamodb, s3, table=tf.lock_table, bucket=tf.state_bucket, key=tf.state_key, now=now,
+                           stale_after_minutes=tf.stale_lock_minutes, notes=notes)
+    except ClientError as exc:  # read-only: a missing or unreadable state bucket is this check's fail, not a crash
+        return HealthCheckItem(name="state_lock", status="fail", detail=(
+            f"cannot tell whether {tf.state_bucket}/{tf.state_key} is locked: "
+            f"{unreadable(exc, table=tf.lock_table, bucket=tf.state_bucket)}"))
     stale = [lk for lk in locks if lk.stale]
     if stale:
         lk = stale[0]

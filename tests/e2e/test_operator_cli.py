@@ -2,20 +2,33 @@
 
 import io
 import json
+import re
 import subprocess
 import sys
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from moto import mock_aws
 
 from catalog import RUNBOOKS
 from operators import cli
+from operators.aws import AccountClients
+from operators.output import short
 from sandbox.engine import Sandbox
 from sandbox.synth import ROOT
 
 SERVICE = "lecture-backend-service"
 CPU_HIGH = "lecture-dhbw-lecture-backend-service-cpu-high"
+
+
+STEP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ)  (.*?)(?: \(\d+\.\ds\))?$", re.MULTILINE)
+
+
+def step_lines(err: str) -> list[str]:
+    """The watch's lines, one per step (2026-12-01 21:40:05Z  Guard -> would_scale (0.3s)), without the time and
+    the duration."""
+    return [text for _, text in STEP.findall(err)]
 
 
 def no_aws(service):
@@ -46,6 +59,16 @@ def test_runbooks_lists_each_runbook_with_its_input_fields_and_example_without_c
     assert "backup-terraform-state: " in out and "state_key  string  required" in out
     assert "Every runbook also takes: dry_run, mode, incident_id, reason, trigger" in out
     assert run(["list"])[1] == out  # the old name still works
+    # as JSON: one document, a row per runbook
+    code, out, _ = run(["runbooks", "--output", "json"])
+    found = {rb["name"]: rb for rb in json.loads(out)}
+    assert code == 0 and list(found) == list(RUNBOOKS)
+    scale = found["scale-ecs-service"]
+    assert scale["example_input"] == {"service": "lecture-backend-service", "delta": 1} and scale["approval"] is False
+    assert {"name": "service", "type": "string", "required": True,
+            "description": "ECS service name, e.g. lecture-backend-service"} in scale["fields"]
+    assert found["tune-lambda"]["approval"] is True and scale["guard_rails"] == list(RUNBOOKS["scale-ecs-service"]
+                                                                                     .guard_rails)
 
 
 def test_the_readme_gives_every_runbooks_console_input():
@@ -82,10 +105,11 @@ def test_start_with_key_value_pairs_starts_the_runbook_and_watches_it_to_its_out
     assert f"started {result['executionArn']}" in err
     assert ("console: https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1"
             f"#/v2/executions/details/{result['executionArn']}") in err
-    steps = [line.split("s  ", 1)[1] for line in err.splitlines() if line.strip()[:1].isdigit()]
-    for step in ("> Guard", "> Act", "> WaitBeforeVerify (waiting)", "> Verify", "< Verify -> scaled", "> Report"):
-        assert step in steps, (step, steps)
-    assert steps.index("> Guard") < steps.index("> Act") < steps.index("> Verify")
+    # one line per step (no Choice nor Pass states): guard, act, wait and verify until settled, report
+    steps = step_lines(err)
+    assert steps[:2] == ["Guard", "Act"] and steps[-2:] == ["Verify -> scaled", "Report"], steps
+    polls = (len(steps) - 5) // 2
+    assert steps[2:-2] == ["WaitBeforeVerify (waiting)", "Verify"] * polls + ["WaitBeforeVerify (waiting)"], steps
     assert err.rstrip().endswith("SUCCEEDED: outcome scaled: scaled lecture-backend-service from 2 to 4 tasks; "
                                  "4 of 4 running")
 
@@ -106,12 +130,13 @@ def test_watch_follows_an_execution_by_arn_and_by_name(sandbox):
                          sandbox.client)
     started = json.loads(out)
     assert code == 0 and started["status"] == "RUNNING" and started["console"].endswith(started["executionArn"])
-    assert "> Guard" not in err  # --no-wait: no watching
+    assert step_lines(err) == []  # --no-wait: no watching
     # when it is watched by ARN (the customer comes from the ARN)
     code, out, err = run(["watch", started["executionArn"]], sandbox.client)
     # then
     assert code == 0 and json.loads(out)["output"]["outcome"] == "scaled"
-    assert "> Act" in err and "SUCCEEDED: outcome scaled" in err
+    assert step_lines(err)[:2] == ["Guard", "Act"] and "Verify -> scaled" in step_lines(err)
+    assert "SUCCEEDED: outcome scaled" in err
     # and by its name, with the customer and the runbook
     name = started["executionArn"].rsplit(":", 1)[1]
     code, out, _ = run(["watch", name, "-c", "dhbw", "--runbook", "scale-ecs-service"], sandbox.client)
@@ -130,6 +155,11 @@ def test_watch_of_a_failed_execution_exits_1_with_its_error(sandbox):
     result = json.loads(out)
     assert code == 1 and result["status"] == "FAILED" and result["error"] == "RunbookFailed"
     assert "FAILED: RunbookFailed: " in err and "give exactly one of 'delta' or 'desired'" in err
+    # the step that failed says why, in its own line; the failure path's audit row follows
+    steps = step_lines(err)
+    assert steps[0].startswith("Guard failed: InvalidInput: invalid scale-ecs-service input") and \
+        "give exactly one of 'delta' or 'desired'" in steps[0]
+    assert steps[1:] == ["ReportFailure -> failed"]
 
 
 # --- approvals ----------------------------------------------------------------------------------------
@@ -153,6 +183,13 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     assert code == 0 and out.splitlines()[2].split()[:2] == [name, "tune-lambda"] and "memory 512 -> 1024 MB" in out
     code, out, _ = run(["status", "-c", "dhbw"], sandbox.client)
     assert code == 0 and out.splitlines()[2].endswith("1: tune-lambda")
+    # and history --wide shows it running, waiting for the answer (the audit table has no row of it yet)
+    assert run(["history", "-c", "dhbw"], sandbox.client)[1].strip() == "no runbook executions in the audit table of dhbw"
+    code, out, _ = run(["history", "-c", "dhbw", "--wide", "--output", "json"], sandbox.client)
+    [running] = json.loads(out)
+    assert code == 0 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", running.pop("time"))
+    assert running == {"runbook": "tune-lambda", "execution": name, "outcome": "running",
+                       "message": f"waiting for approval: {started['approval_summary']}"}
     # when another operator answers (by: their identity) and the first watches on
     code, out, err = run([verb, name, "-c", "dhbw", "--comment", "exam week"], sandbox.client)
     caller = sandbox.client("sts").get_caller_identity()["Arn"]
@@ -161,10 +198,16 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     # then
     result = json.loads(out)
     assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["outcome"] == outcome, err
+    answered = ["WaitForApproval", "RecordAnswer", "Act"] if verb == "approve" else \
+        ["WaitForApproval -> rejected", "RecordAnswer", "Rejected -> rejected", "Report"]
+    steps = step_lines(err)
+    assert steps[:2 + len(answered)] == ["Guard", "WaitForApproval (waiting for an answer)", *answered], steps
+    assert steps[-1] == "Report" and (verb == "reject" or "Verify -> tuned" in steps), steps
     assert result["output"]["approval"]["by"] == caller and result["output"]["approval"]["comment"] == "exam week"
     assert sandbox.world_snapshot()["lambda"]["lecture-dhbw-function"]["memory_mb"] == memory
     assert run(["pending", "-c", "dhbw"], sandbox.client)[1].strip() == "no pending approvals for dhbw"
-    assert run(["history", "-c", "dhbw"], sandbox.client)[1].splitlines()[2].split()[1:4] == ["tune-lambda", name,
+    # (the time is two words: 2026-12-01 21:40:05Z)
+    assert run(["history", "-c", "dhbw"], sandbox.client)[1].splitlines()[2].split()[2:5] == ["tune-lambda", name,
                                                                                             outcome]
     # an answer to what is no longer pending is refused, clearly
     code, _, err = run(["approve", name, "-c", "dhbw"], sandbox.client)
@@ -181,11 +224,23 @@ def test_history_lists_the_audit_rows_newest_first(sandbox):
     # then a table, newest first, with each execution's outcome and message
     lines = out.splitlines()
     assert code == 0 and lines[0].split() == ["time", "runbook", "execution", "outcome", "message"]
-    rows = [line.split(None, 4) for line in lines[2:]]
-    assert [(r[1], r[3]) for r in rows] == [("scale-ecs-service", "refused"), ("scale-ecs-service", "scaled")]
-    assert "cooldown" in rows[0][4]
-    assert rows[1][4] == "scaled lecture-backend-service from 2 to 3 tasks; 3 of 3 running"
-    assert all(r[2].startswith("manual-") for r in rows) and rows[0][0] > rows[1][0]
+    rows = [line.split(None, 5) for line in lines[2:]]  # the time is two words: 2026-12-01 21:40:05Z
+    assert [(r[2], r[4]) for r in rows] == [("scale-ecs-service", "refused"), ("scale-ecs-service", "scaled")]
+    assert "cooldown" in rows[0][5]
+    assert rows[1][5] == "scaled lecture-backend-service from 2 to 3 tasks; 3 of 3 running"
+    times = [f"{r[0]} {r[1]}" for r in rows]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", t) for t in times)
+    assert all(r[3].startswith("manual-") for r in rows) and times[0] >= times[1]  # to the second
+    # --wide: the whole message; nothing is running; as JSON the same rows
+    code, out, _ = run(["history", "-c", "dhbw", "--wide"], sandbox.client)
+    wide = [line.split(None, 5) for line in out.splitlines()[2:]]
+    assert code == 0 and [r[:5] for r in wide] == [r[:5] for r in rows]
+    assert rows[0][5] == short(wide[0][5]) and "\n" not in wide[0][5]  # the table cuts what --wide shows whole
+    code, out, _ = run(["history", "-c", "dhbw", "--output", "json"], sandbox.client)
+    found = json.loads(out)
+    assert code == 0 and [(r["time"], r["runbook"], r["execution"], r["outcome"]) for r in found] == \
+        [(t, r[2], r[3], r[4]) for t, r in zip(times, rows, strict=True)]
+    assert found[1]["message"] == rows[1][5] and found[0]["message"] == wide[0][5]
     # --limit and --runbook
     assert len(run(["history", "-c", "dhbw", "--limit", "1"], sandbox.client)[1].splitlines()) == 3
     code, out, _ = run(["history", "-c", "dhbw", "--runbook", "snapshot-rds-cluster"], sandbox.client)
@@ -197,7 +252,7 @@ def test_status_all_is_a_table_with_a_row_per_customer_and_an_error_row_for_an_u
     # given dhbw with an open incident (CPU high: paged and scaled 2 -> 3) and the switch at dry-run
     sandbox.fire_alarm(CPU_HIGH, "ALARM")
     sandbox.set_mode("dry-run")
-    # when (the sandbox holds dhbw only: edt and unilux are not deployed in it)
+    # when (the sandbox is dhbw's account only: its clients are not of edt's nor unilux's account)
     code, out, err = run(["status", "--all"], sandbox.client)
     # then
     lines = out.splitlines()
@@ -207,11 +262,20 @@ def test_status_all_is_a_table_with_a_row_per_customer_and_an_error_row_for_an_u
     dhbw = rows["dhbw"].split()
     assert dhbw[:6] == ["dhbw", "111111111111/eu-central-1", "dry-run", SERVICE, "3/3", "available"]
     assert f"1: {CPU_HIGH}" in rows["dhbw"]
-    assert rows["edt"].split("  ")[0] == "edt" and ("error: the stack lecture-edt-remediation is not deployed in "
-                                                    "222222222222/eu-central-1? run npx cdk deploy -c customer=edt") \
-        in rows["edt"]
-    assert "error: the stack lecture-unilux-remediation is not deployed" in rows["unilux"]
-    assert code == 1 and err == ""  # some customer could not be read: not a success, but no crash
+    assert rows["edt"].split("  ")[0] == "edt" and rows["edt"].endswith(
+        "error: wrong AWS account for customer edt: expected 222222222222 (customers/edt.yaml), got 111111111111 "
+        "from the clients given to the CLI; nothing was done (use the customer's credentials, e.g. --profile "
+        "lecture-edt-prod)")
+    assert "error: wrong AWS account for customer unilux: expected 333333333333" in rows["unilux"]
+    assert code == 2 and err == ""  # other accounts' credentials: not a success, but no crash
+    # as JSON: the same rows
+    code, out, _ = run(["status", "--all", "--output", "json"], sandbox.client)
+    found = {r["customer"]: r for r in json.loads(out)}
+    assert code == 2 and list(found) == ["dhbw", "edt", "unilux"]
+    assert found["dhbw"]["mode"] == "dry-run" and found["dhbw"]["rds"] == "available"
+    assert found["dhbw"]["ecs"] == [{"service": SERVICE, "running": 3, "desired": 3}]
+    assert [i["alarm"] for i in found["dhbw"]["open_incidents"]] == [CPU_HIGH]
+    assert found["edt"]["error"] == rows["edt"].split("error: ", 1)[1]
 
     code, out, _ = run(["status", "-c", "dhbw"], sandbox.client)
     assert code == 0 and [line.split()[0] for line in out.splitlines()[2:]] == ["dhbw"]
@@ -259,11 +323,15 @@ def _profile_files(tmp_path, monkeypatch, config: str):
 
 
 def test_a_profile_that_is_not_configured_is_named(tmp_path, monkeypatch):
+    # given no profile and no credentials anywhere: the customer's profile missing is no error by itself (the
+    # default credential chain is tried next), no credentials at all is
     _profile_files(tmp_path, monkeypatch, "")
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["mode", "-c", "dhbw"], out=out, err=err)
-    assert code == 1 and err.getvalue() == ("error: AWS profile 'lecture-dhbw-prod' is not configured "
-                                            "(~/.aws/config): add it, or give --profile\n")
+    assert code == 1 and err.getvalue() == ("error: no AWS credentials for customer dhbw: its profile "
+                                            "'lecture-dhbw-prod' is not configured (~/.aws/config) and the default "
+                                            "credential chain (environment, AWS_PROFILE, SSO, instance role) has "
+                                            "none; add the profile, give --profile, or log in\n")
     code = cli.main(["history", "-c", "dhbw", "--profile", "ops"], out=out, err=err)
     assert code == 1 and "AWS profile 'ops' is not configured" in err.getvalue()
 
@@ -279,14 +347,27 @@ def test_missing_credentials_say_how_to_log_in(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("code_name", ["ExpiredToken", "ExpiredTokenException", "RequestExpired"])
-def test_expired_credentials_say_how_to_log_in_again(code_name):
-    # given AWS answers every call with an expired-token error
-    sfn = boto3.client("stepfunctions", region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="y")
-    stubber = Stubber(sfn)
-    stubber.add_client_error("start_execution", service_error_code=code_name, http_status_code=400)
-    with stubber:
-        code, out, err = run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"],
-                             lambda service: sfn)
+@pytest.mark.parametrize("expired_at", ["get_caller_identity", "start_execution"])
+def test_expired_credentials_say_how_to_log_in_again(code_name, expired_at):
+    # given the profile's credentials expire (at the account check, or at the next call)
+    keys = {"region_name": "eu-central-1", "aws_access_key_id": "x", "aws_secret_access_key": "y"}
+    sts, sfn = boto3.client("sts", **keys), boto3.client("stepfunctions", **keys)
+    stubs = {"sts": Stubber(sts), "stepfunctions": Stubber(sfn)}
+    if expired_at == "start_execution":
+        stubs["sts"].add_response("get_caller_identity", {"Account": "111111111111", "UserId": "AROAX:alice",
+                                                          "Arn": "arn:aws:sts::111111111111:assumed-role/ops/alice"})
+    stubs["sts" if expired_at == "get_caller_identity" else "stepfunctions"].add_client_error(
+        expired_at, service_error_code=code_name, http_status_code=400)
+
+    def clients_for(config, profile):  # the customer's profile, as profile_clients makes it
+        return AccountClients({"sts": sts, "stepfunctions": sfn}.__getitem__, config, "profile 'lecture-dhbw-prod'",
+                              "lecture-dhbw-prod")
+
+    with stubs["sts"], stubs["stepfunctions"]:  # a call nobody queued an answer for fails the test
+        code, out, err = run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], None,
+                             clients_for=clients_for)
+        stubs["sts"].assert_no_pending_responses()
+        stubs["stepfunctions"].assert_no_pending_responses()
     assert code == 1 and out == "" and "Traceback" not in err
     assert err == (f"error: the AWS credentials of profile 'lecture-dhbw-prod' are expired or invalid ({code_name}): "
                    "run `aws sso login --profile lecture-dhbw-prod` (or refresh the profile's keys) and try again\n")
@@ -299,9 +380,14 @@ def test_expired_credentials_say_how_to_log_in_again(code_name):
     ["status", "-c", "edt"],
     ["watch", "arn:aws:states:eu-central-1:222222222222:execution:lecture-edt-scale-ecs-service:x"],
 ])
-def test_a_stack_that_is_not_deployed_says_so_and_how_to_deploy_it(sandbox, argv):
-    # given the sandbox has dhbw's stack only
-    code, out, err = run(argv, sandbox.client)
+def test_a_stack_that_is_not_deployed_says_so_and_how_to_deploy_it(monkeypatch, argv):
+    # given edt's account (its credentials: moto as 222222222222), where nothing is deployed
+    for var, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "x",
+                       "AWS_DEFAULT_REGION": "eu-central-1", "MOTO_ACCOUNT_ID": "222222222222"}.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        code, out, err = run(argv, lambda service: boto3.client(service, region_name="eu-central-1"))
     assert code == 1, err
     shown = out if argv[0] == "status" else err  # status shows it as the customer's row
     assert "error: the stack lecture-edt-remediation is not deployed in 222222222222/eu-central-1? " \
@@ -320,9 +406,10 @@ def test_sandbox_cli_runs_the_commands_against_a_sandbox():
     proc = subprocess.run([sys.executable, "-m", "sandbox", "cli", "--customer", "dhbw", "--",
                            "start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1", "--",
                            "status", "--all"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1, proc.stderr[-3000:]  # edt and unilux are not in this sandbox
+    assert proc.returncode == 2, proc.stderr[-3000:]  # the sandbox is dhbw's account: not edt's nor unilux's
     assert "$ python cli.py start scale-ecs-service -c dhbw service=lecture-backend-service delta=1" in proc.stdout
     assert '"outcome": "scaled"' in proc.stdout and "SUCCEEDED: outcome scaled" in proc.stderr
     status = proc.stdout.split("$ python cli.py status --all\n")[1].splitlines()
     assert status[2].split()[:6] == ["dhbw", "111111111111/eu-central-1", "enforce", SERVICE, "3/3", "available"]
-    assert status[3].startswith("edt") and "is not deployed in 222222222222/eu-central-1" in status[3]
+    assert status[3].startswith("edt") and "error: wrong AWS account for customer edt: expected 222222222222 " \
+        "(customers/edt.yaml), got 111111111111" in status[3]

@@ -135,3 +135,47 @@ def test_daily_schedule_from_the_customer_file(dhbw):
     assert "lecture-dhbw-health-check" not in scheduled_runs(dhbw)  # off by default
     on = dhbw.model_copy(update={"schedules": dhbw.schedules.model_copy(update={"health_check": "06:00"})})
     assert scheduled_runs(on)["lecture-dhbw-health-check"].expression == "cron(0 6 * * ? *)"
+
+
+def test_a_missing_state_bucket_fails_the_lock_check_and_the_check_still_finishes(healthy, check, session):
+    # given the Terraform state bucket is gone (the lock table is there)
+    session.client("s3").delete_bucket(Bucket="lecture-dhbw-terraform-state")
+    # when
+    report = check()
+    # then the lock check fails, saying why, and every other check is still reported and published
+    got = statuses(report)
+    assert got["state_lock"] == "fail" and report.outcome == "unhealthy"
+    item = next(c for c in report.checks if c.name == "state_lock")
+    assert item.detail == ("cannot tell whether lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate is "
+                           "locked: the state bucket s3://lecture-dhbw-terraform-state does not exist "
+                           "(NoSuchBucket in ListObjectsV2)")
+    assert {name: status for name, status in got.items() if name != "state_lock"} == {
+        f"ecs:{SERVICE}": "pass", "rds:lecture-dhbw-cluster": "pass", "content_bucket": "pass", "mode": "pass",
+        f"window:{SERVICE}": "pass"}
+    assert report.counts == {"pass": 5, "warn": 0, "fail": 1}
+    [update] = healthy.status_updates()
+    assert "dhbw is unhealthy" in update["Message"] and "FAIL state_lock: cannot tell whether" in update["Message"]
+
+
+def test_a_state_bucket_without_read_access_fails_the_lock_check(healthy, session):
+    from botocore.exceptions import ClientError
+
+    real = session.client("s3")
+
+    class S3:  # the function's role may not list the state bucket: S3 answers 403
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def list_objects_v2(self, **kw):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "ListObjectsV2")
+
+    inp = parse_input(RUNBOOK, {})
+    settings = Settings(customer=healthy.config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER,
+                        topic_arn="")
+    report = run_checks(inp, settings=settings, clients=lambda s: S3() if s == "s3" else session.client(s),
+                        table=healthy.table, now=NOW, execution="x")
+    item = next(c for c in report.checks if c.name == "state_lock")
+    assert item.status == "fail" and report.outcome == "unhealthy"
+    assert item.detail.endswith("the state bucket s3://lecture-dhbw-terraform-state is not readable "
+                                "(AccessDenied in ListObjectsV2)")
+    assert statuses(report)["content_bucket"] == "pass"  # the content bucket is read with head_bucket, apart

@@ -4,6 +4,7 @@ through operators/approvals.py, on an approval step shaped as the contract says 
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -11,7 +12,7 @@ from moto import mock_aws
 
 from operators import cli
 from operators import watch as watching
-from tests.unit.builders import ACCOUNT, REGION
+from tests.unit.builders import ACCOUNT, REGION, SERVICE, create_service
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/runbook"
 SUMMARY = "remove Terraform lock 9e2b (Who ci@runner-7) on lecture-dhbw-terraform-state/x"
@@ -42,6 +43,14 @@ def _approval_machine(clients) -> str:
     }, "Guard")
 
 
+STEP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ)  (.*?)(?: \(\d+\.\ds\))?$", re.MULTILINE)
+
+
+def steps(err: str) -> list[str]:
+    """The watch's step lines (2026-12-01 21:40:05Z  Guard -> would_unlock (0.3s)), without time and duration."""
+    return [text for _, text in STEP.findall(err.replace("\r\033[K", "\n"))]  # a terminal's spinner cleared
+
+
 def _run(argv, clients):
     out, err = io.StringIO(), io.StringIO()
     return cli.main(argv, clients, out=out, err=err, poll_seconds=0.01), out.getvalue(), err.getvalue()
@@ -69,7 +78,7 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     result = json.loads(out)
     assert code == 0 and result["status"] == "WAITING_FOR_APPROVAL"
     assert result["approval_summary"] == SUMMARY and f"asks for approval of: {SUMMARY}" in err
-    assert "> Guard" in err and "< Guard -> would_unlock" in err and "> RequestApproval" in err
+    assert steps(err) == ["Guard -> would_unlock", "RequestApproval (waiting for an answer)"]
     assert "waiting for an answer in RequestApproval: nothing is changed until someone answers." in err
     assert 'approve: python cli.py approve manual-1 -c dhbw --comment "..."' in err
     assert 'reject:  python cli.py reject manual-1 -c dhbw --comment "..."' in err
@@ -78,7 +87,8 @@ def test_watch_says_when_an_execution_waits_for_approval_and_how_to_answer(aws):
     aws("stepfunctions").send_task_success(taskToken=token, output=json.dumps({"answer": "approved"}))
     code, out, err = _run(["watch", arn], aws)
     assert code == 0 and json.loads(out)["output"] == {"outcome": "unlocked", "message": "lock 9e2b removed"}
-    assert "< RequestApproval" in err and err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
+    assert steps(err) == ["Guard -> would_unlock", "RequestApproval (waiting for an answer)", "RequestApproval"]
+    assert err.rstrip().endswith("SUCCEEDED: outcome unlocked: lock 9e2b removed")
 
 
 def _until_entered(sfn, arn: str, state: str) -> None:
@@ -121,7 +131,7 @@ def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
     # then one spinner frame per poll on a terminal (each cleared before the next output), none otherwise
     assert result["status"] == "ABORTED" and len(polls) >= 3
     text = out.getvalue()
-    assert "> WaitForWindow (waiting)" in text
+    assert steps(text) == ["WaitForWindow (waiting)"]
     frames = re.findall(r"[|/\\-] \S* \(\d+s\)", text)
     assert len(frames) == (len(polls) if spins else 0)
     assert text.count("\r\033[K") == (len(polls) + 1 if spins else 0)
@@ -152,6 +162,11 @@ def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_an
     assert code == 0 and out.splitlines()[0].split() == ["execution", "runbook", "requested", "expires", "summary"]
     assert out.splitlines()[2].split()[:2] == ["manual-2", "force-unlock-state"]
     assert "remove Terraform lock 9e2b" in out
+    assert "2026-11-27 07:00:00Z  2026-11-27 07:30:00Z" in out.splitlines()[2]  # requested, expires: short, UTC
+    code, out, _ = _run(["pending", "-c", "dhbw", "--output", "json"], aws)
+    assert code == 0 and json.loads(out) == [{
+        "execution": "manual-2", "runbook": "force-unlock-state", "summary": SUMMARY, "execution_arn": arn,
+        "requested": "2026-11-27 07:00:00Z", "expires": "2026-11-27 07:30:00Z"}]
     # when they answer (by defaults to their identity)
     code, out, err = _run([verb, "manual-2", "-c", "dhbw", "--comment", "checked with ci"], aws)
     # then the execution goes on with the answer, and nothing is pending any more
@@ -166,3 +181,102 @@ def test_pending_lists_the_approval_and_approve_or_reject_answers_it_with_who_an
         described = aws("stepfunctions").describe_execution(executionArn=arn)
     assert described["status"] == ("SUCCEEDED" if approved else "FAILED")
     assert _run(["pending", "-c", "dhbw"], aws)[1].strip() == "no pending approvals for dhbw"
+    assert json.loads(_run(["pending", "-c", "dhbw", "--output", "json"], aws)[1]) == []
+    assert json.loads(_run(["--output", "json", "pending", "-c", "dhbw"], aws)[1]) == []  # before the command too
+
+
+def test_status_shows_an_open_maintenance_window_beside_the_task_counts_and_the_pending_approvals(aws):
+    # given dhbw at 0/0 tasks inside an open maintenance window (3 a.m.: no outage), an approval pending
+    arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:lecture-dhbw-force-unlock-state:manual-9"
+    _pending_item(aws, arn, "token-9")
+    create_service(aws("ecs"), desired=0)
+    now = datetime.now(UTC)
+    opened, expires = now - timedelta(minutes=10), now + timedelta(minutes=20)
+    window = {"pk": {"S": f"window#{SERVICE}"}, "sk": {"S": "open"}, "execution": {"S": "mw-1"},
+              "opened": {"S": opened.isoformat()}, "expires": {"S": expires.isoformat()}}
+    aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item=window)
+    # when
+    code, out, _ = _run(["status", "-c", "dhbw"], aws)
+    # then the service's cell says it is in the window, until when; the approval is in its column
+    row = out.splitlines()[2]
+    assert code == 0 and row.startswith("dhbw")
+    until = f"{expires:%Y-%m-%d %H:%M:%S}Z"
+    assert f"{SERVICE} 0/0 (maintenance window until {until}, execution mw-1)  " in row
+    assert row.endswith("1: force-unlock-state")
+    # and as JSON
+    code, out, _ = _run(["status", "-c", "dhbw", "--output", "json"], aws)
+    [found] = json.loads(out)
+    assert code == 0 and found["ecs"] == [{"service": SERVICE, "running": 0, "desired": 0, "window": {
+        "execution": "mw-1", "opened": f"{opened:%Y-%m-%d %H:%M:%S}Z", "expires": until}}]
+    assert found["pending_approvals"] == ["force-unlock-state"] and found["approvals"] == [{
+        "execution": "manual-9", "runbook": "force-unlock-state", "summary": SUMMARY,
+        "requested": "2026-11-27 07:00:00Z", "expires": "2026-11-27 07:30:00Z"}]
+    assert (found["customer"], found["account"], found["region"]) == ("dhbw", ACCOUNT, REGION)
+    # when the window has expired (its execution crashed), it is not open
+    aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item={
+        **window, "expires": {"S": (now - timedelta(minutes=1)).isoformat()}})
+    row = _run(["status", "-c", "dhbw"], aws)[1].splitlines()[2]
+    assert f"{SERVICE} 0/0  " in row and "maintenance window" not in row
+
+
+def _event(id_: int, kind: str, at: datetime, **details) -> dict:
+    return {"id": id_, "type": kind, "timestamp": at, **details}
+
+
+def test_watch_prints_one_line_per_step_with_its_outcome_or_its_error():
+    t = datetime(2026, 12, 1, 21, 40, 5, tzinfo=UTC)
+    s = timedelta(milliseconds=100)
+    plan = json.dumps({"input": {}, "plan": {"outcome": "would_scale"}})
+    error = {"Error": "InvalidInput", "Cause": json.dumps({"errorMessage": "give exactly one of 'delta' or 'desired'",
+                                                           "errorType": "InvalidInput"})}
+    events = [
+        _event(1, "ExecutionStarted", t),
+        _event(2, "PassStateEntered", t, stateEnteredEventDetails={"name": "Start", "input": "{}"}),
+        _event(3, "PassStateExited", t, stateExitedEventDetails={"name": "Start", "output": '{"input": {}}'}),
+        _event(4, "TaskStateEntered", t, stateEnteredEventDetails={"name": "Guard", "input": '{"input": {}}'}),
+        _event(5, "LambdaFunctionFailed", t + s, lambdaFunctionFailedEventDetails={"error": "Lambda.ServiceException"}),
+        _event(6, "LambdaFunctionSucceeded", t + 2 * s, lambdaFunctionSucceededEventDetails={}),  # the retry
+        _event(7, "TaskStateExited", t + 3 * s, stateExitedEventDetails={"name": "Guard", "output": plan}),
+        _event(8, "ChoiceStateEntered", t + 3 * s, stateEnteredEventDetails={"name": "Proceed?", "input": plan}),
+        _event(9, "ChoiceStateExited", t + 3 * s, stateExitedEventDetails={"name": "Proceed?", "output": plan}),
+        _event(10, "TaskStateEntered", t + 3 * s, stateEnteredEventDetails={"name": "Act", "input": plan}),
+        _event(11, "LambdaFunctionFailed", t + 5 * s, lambdaFunctionFailedEventDetails={
+            "error": error["Error"], "cause": error["Cause"]}),
+        _event(12, "TaskStateExited", t + 5 * s, stateExitedEventDetails={"name": "Act", "output": json.dumps(
+            {"input": {}, "plan": {"outcome": "would_scale"}, "error": error})}),
+        _event(13, "TaskStateEntered", t + 5 * s, stateEnteredEventDetails={"name": "ReportFailure", "input": plan}),
+        _event(14, "TaskStateExited", t + 6 * s, stateExitedEventDetails={"name": "ReportFailure", "output": json.dumps(
+            {"input": {}, "plan": {"outcome": "would_scale"}, "error": error})}),
+        _event(15, "FailStateEntered", t + 6 * s, stateEnteredEventDetails={"name": "Failed", "input": "{}"}),
+        _event(16, "ExecutionFailed", t + 6 * s),
+    ]
+    out = io.StringIO()
+    progress = watching.Progress(out)
+    # when the history comes in two reads, the second repeating the first
+    assert progress.feed(events[:9]) and progress.feed(events) and not progress.feed(events)
+    assert out.getvalue().splitlines() == [
+        "2026-12-01 21:40:05Z  Guard -> would_scale (0.3s)",  # the retried attempt is no failure
+        "2026-12-01 21:40:05Z  Act failed: InvalidInput: give exactly one of 'delta' or 'desired' (0.2s)",
+        "2026-12-01 21:40:05Z  ReportFailure -> failed (0.1s)",
+    ]
+
+
+def test_watch_says_when_an_approval_got_no_answer_in_time():
+    t = datetime(2026, 12, 1, 3, 0, 0, tzinfo=UTC)
+    plan = json.dumps({"plan": {"outcome": "would_restore"}})
+    events = [
+        _event(1, "TaskStateEntered", t, stateEnteredEventDetails={"name": "WaitForApproval", "input": plan}),
+        _event(2, "TaskScheduled", t, taskScheduledEventDetails={"resourceType": "lambda",
+                                                                 "resource": "invoke.waitForTaskToken"}),
+        _event(3, "TaskTimedOut", t + timedelta(minutes=30), taskTimedOutEventDetails={"error": "States.Timeout"}),
+        _event(4, "TaskStateExited", t + timedelta(minutes=30), stateExitedEventDetails={
+            "name": "WaitForApproval", "output": plan}),
+    ]
+    out = io.StringIO()
+    progress = watching.Progress(out)
+    progress.feed(events[:2])
+    assert progress.waiting_token == "WaitForApproval"  # watch returns here, saying how to answer
+    progress.feed(events)
+    assert progress.waiting_token == "" and out.getvalue().splitlines() == [
+        "2026-12-01 03:00:00Z  WaitForApproval (waiting for an answer)",
+        "2026-12-01 03:30:00Z  WaitForApproval -> no answer in time (1800.0s)"]
