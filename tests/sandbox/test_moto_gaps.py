@@ -41,3 +41,149 @@ def test_an_execution_being_started_counts_as_running(not_yet_started):
     finally:
         patches.undo()
     assert isinstance(Execution.__dict__["status"], property)  # undone
+
+
+# --- the gaps the live sandbox's real clients hit (the CDK CLI, the AWS CLI, several accounts) ---------------
+REGION = "eu-central-1"
+ALARM_TEMPLATE = json.dumps({
+    "Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmName": "a", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization", "Statistic": "Average",
+            "Period": 60, "EvaluationPeriods": 1, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold",
+            "AlarmActions": [{"Ref": "Topic"}]}},
+        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+            "StateMachineName": "m", "DefinitionString": DEFINITION, "RoleArn": "arn:aws:iam::123456789012:role/r"}},
+    },
+    "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}},
+})
+
+
+@pytest.fixture
+def patched(monkeypatch):
+    """moto as the sandbox runs it, with the given gap fillers applied for the test."""
+    import sandbox.moto_gaps  # noqa: F401 - the AlarmModel, as in the sandbox
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    patches = Patches()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield patches
+        patches.undo()
+
+
+def _change_set_stack(cfn):
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=ALARM_TEMPLATE)
+    cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
+    return cfn.describe_stacks(StackName="s")["Stacks"][0]
+
+
+def test_a_create_change_set_in_moto_drops_outputs_and_alarms(patched):
+    cfn, cw = boto3.client("cloudformation", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    stack = _change_set_stack(cfn)
+    assert not stack.get("Outputs") or not cw.describe_alarms()["MetricAlarms"]
+
+
+def test_a_change_set_creates_the_stack_as_create_stack_does(patched):
+    from sandbox.moto_gaps import fix_change_sets
+
+    fix_change_sets(patched)
+    cfn, cw = boto3.client("cloudformation", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    stack = _change_set_stack(cfn)
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert [o["OutputKey"] for o in stack["Outputs"]] == ["TopicArn"]
+    assert [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]] == ["a"]
+    # an update through a change set rebuilds the outputs too
+    updated = json.loads(ALARM_TEMPLATE)
+    updated["Outputs"]["Again"] = {"Value": "x"}
+    cfn.create_change_set(StackName="s", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=json.dumps(updated))
+    cfn.execute_change_set(ChangeSetName="cs2", StackName="s")
+    assert {o["OutputKey"] for o in cfn.describe_stacks(StackName="s")["Stacks"][0]["Outputs"]} == {"TopicArn", "Again"}
+    # what cdk diff does after its look: delete the change set, even one already gone, then describe it
+    cfn.delete_change_set(ChangeSetName="cs2", StackName="s")
+    cfn.delete_change_set(ChangeSetName="cs2", StackName="s")
+    with pytest.raises(cfn.exceptions.ClientError, match="does not exist"):
+        cfn.describe_change_set(ChangeSetName="cs2", StackName="s")
+
+
+def test_a_template_url_on_127_0_0_1_is_read_from_its_bucket(patched):
+    from sandbox.moto_gaps import fix_template_url_on_loopback
+
+    cfn, s3 = boto3.client("cloudformation", region_name=REGION), boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="assets", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket="assets", Key="t.json", Body=json.dumps({"Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}}}).encode())
+    url = "http://127.0.0.1:4599/assets/t.json"
+    with pytest.raises(Exception, match="bucket does not exist"):
+        cfn.create_stack(StackName="before", TemplateURL=url)
+    fix_template_url_on_loopback(patched)
+    cfn.create_stack(StackName="after", TemplateURL=url)
+    assert cfn.describe_stacks(StackName="after")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+def test_cloudformation_state_machines_land_in_the_executing_backend(patched):
+    from sandbox.moto_gaps import executing_cloudformation_state_machines
+
+    cfn, sfn = boto3.client("cloudformation", region_name=REGION), boto3.client("stepfunctions", region_name=REGION)
+    cfn.create_stack(StackName="before", TemplateBody=ALARM_TEMPLATE)
+    assert sfn.list_state_machines()["stateMachines"] == []  # created where nothing runs
+    cfn.delete_stack(StackName="before")
+    executing_cloudformation_state_machines(patched)
+    cfn.create_stack(StackName="after", TemplateBody=ALARM_TEMPLATE.replace('"t"', '"t2"').replace('"a"', '"a2"'))
+    [machine] = sfn.list_state_machines()["stateMachines"]
+    arn = sfn.start_execution(stateMachineArn=machine["stateMachineArn"])["executionArn"]
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
+            break
+        import time
+        time.sleep(0.02)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+def test_an_alarm_state_change_is_told_once_per_change_and_not_for_the_sandboxs_own(patched):
+    from sandbox.moto_gaps import ALARM_EVENTS, alarm_state_changes
+
+    seen = []
+    alarm_state_changes(patched, lambda alarm, previous, account, region: seen.append(
+        (alarm.name, previous, alarm.state_value, account, region)))
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    cw.put_metric_alarm(AlarmName="a", Namespace="N", MetricName="M", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="a", StateValue="ALARM", StateReason="r")
+    cw.set_alarm_state(AlarmName="a", StateValue="ALARM", StateReason="again")  # no change: no event
+    ALARM_EVENTS.quiet = True
+    try:
+        cw.set_alarm_state(AlarmName="a", StateValue="OK", StateReason="the sandbox's own step")
+    finally:
+        ALARM_EVENTS.quiet = False
+    assert seen == [("a", "OK", "ALARM", "123456789012", REGION)]
+
+
+def test_the_interpreter_calls_back_in_the_state_machines_account(patched):
+    """moto's interpreter signs its task calls with key "ak": they land in the default account."""
+    from moto.iam.models import iam_backends
+
+    from sandbox.moto_gaps import fix_interpreter_account
+
+    account = "222222222222"
+    iam = iam_backends[account]["aws"]
+    iam.create_user(REGION, "op")
+    key = iam.create_access_key("op")
+    keys = {account: {"id": key.access_key_id, "secret": key.secret_access_key}}
+    fix_interpreter_account(patched, keys.__getitem__)
+    session = boto3.Session(aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
+                            region_name=REGION)
+    sqs, sfn = session.client("sqs"), session.client("stepfunctions")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    definition = json.dumps({"StartAt": "Send", "States": {"Send": {
+        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
+        "Parameters": {"QueueUrl": url, "MessageBody": "hello"}}}})
+    arn = sfn.create_state_machine(name="m", definition=definition,
+                                   roleArn=f"arn:aws:iam::{account}:role/r")["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    import time
+    for _ in range(200):
+        if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+            break
+        time.sleep(0.02)
+    assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+    assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "hello"
