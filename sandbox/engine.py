@@ -22,7 +22,7 @@ from customers import load_customer
 from sandbox import report as report_mod
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deployed_state_machines
-from sandbox.eventbus import EventBus, alarm_event
+from sandbox.eventbus import EventBus, alarm_event, parameter_change_event
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
 from sandbox.moto_gaps import (
@@ -31,6 +31,7 @@ from sandbox.moto_gaps import (
     InProcessLambda,
     alarm_state_changes,
     atomic_dynamodb,
+    cloudtrail_parameter_changes,
     current_function,
     executing_cloudformation_state_machines,
     fix_change_sets,
@@ -69,6 +70,7 @@ class Tenant:
         self.client = sandbox.aws.clients_for(self.config.account, self.config.region)
         self.deployment: Deployment | None = None
         self.updates: StatusUpdates | None = None
+        self.schedule_rules: list[dict] = []  # the deployed schedule rules (as of the last attach)
         self.driver = Driver(customer, self.config, self.client, sandbox.timeline, sandbox.wait_all,
                              on_step=sandbox._next_step)
         self.driver.bus = None
@@ -86,6 +88,8 @@ class Tenant:
             self.updates = StatusUpdates(self.client, topic)
         self.driver.state_machines = deployed_state_machines(self.client, self.customer)
         self.driver.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"))
+        self.schedule_rules = [r for r in self.client("events").list_rules().get("Rules", [])
+                               if "ScheduleExpression" in r]
 
     def deployed(self) -> bool:
         cfn = self.client("cloudformation")
@@ -179,6 +183,7 @@ class Sandbox:
             fix_template_url_on_loopback(patches)
             fix_change_sets(patches)
             alarm_state_changes(patches, self._on_alarm_change)
+            cloudtrail_parameter_changes(patches, self._on_parameter_change)
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
             world_mod.install(patches)
             self.recorder.install()
@@ -191,12 +196,13 @@ class Sandbox:
     def stop(self) -> None:
         if not self._started:
             return
-        self.clock.release()  # the scenario is over: parked waits resume (their time has come)
-        self.clock.expire_callbacks()
-        try:  # let executions still in flight finish, so no thread outlives the mock it runs on
-            self.waiter.wait_idle(min(self.timeout_seconds, 30.0))
-        except (TimeoutError, AttributeError):
-            pass
+        if not self.live:  # the live endpoint stops as it is: what still waits stays unanswered (threads are daemons)
+            self.clock.release()  # the scenario is over: parked waits resume (their time has come)
+            self.clock.expire_callbacks()
+            try:  # let executions still in flight finish, so no thread outlives the mock it runs on
+                self.waiter.wait_idle(min(self.timeout_seconds, 30.0))
+            except (TimeoutError, AttributeError):
+                pass
         if getattr(self, "recorder", None):
             self.recorder.uninstall()
         if getattr(self, "pagerduty", None):
@@ -233,7 +239,7 @@ class Sandbox:
             if tenant.deployed():
                 tenant.attach()
             else:
-                tenant.driver.bus, tenant.driver.state_machines = None, {}
+                tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
 
     def _on_alarm_change(self, alarm, previous: str, account: str, region: str) -> None:
         """An alarm changed state through the API (the AWS CLI's set-alarm-state): CloudWatch tells EventBridge."""
@@ -254,6 +260,15 @@ class Sandbox:
                 tenant.driver.deliver(event, wait=False)
 
         threading.Thread(target=deliver, daemon=True, name=f"deliver-{alarm.name}").start()
+
+    def _on_parameter_change(self, name: str, caller: str, account: str, region: str) -> None:
+        """A parameter put through the API (the mode switch set with the AWS CLI): CloudTrail tells EventBridge."""
+        tenant = self.tenant_of_account(account)
+        if tenant is None or tenant.driver.bus is None:
+            return
+        self.timeline.add("mode", f"[{tenant.customer}] {caller} puts {name}")
+        event = parameter_change_event(name, caller, account, region)
+        threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
     # --- the world ---------------------------------------------------------------------------
     def set_mode(self, mode: str, customer: str | None = None) -> None:

@@ -730,3 +730,24 @@ def fix_change_sets(patches: Patches) -> None:
     patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
     patches.set(CloudFormationBackend, "delete_change_set", delete_change_set)
     patches.set(CloudFormationBackend, "describe_change_set", describe_change_set)
+
+
+def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
+    """CloudTrail reports every PutParameter (the mode switch set with `aws ssm put-parameter` or the console) as an
+    "AWS API Call via CloudTrail" event; moto has no trail. Call ``on_change(name, caller_arn, account, region)``
+    after each PutParameter that succeeds, with the caller's ARN as STS knows it (the key that signed the request),
+    except those the sandbox makes and delivers itself (``ALARM_EVENTS.quiet``)."""
+    from moto.ssm.responses import SimpleSystemManagerResponse
+    from moto.sts.models import sts_backends
+
+    original = SimpleSystemManagerResponse.put_parameter
+
+    def put_parameter(self):
+        result = original(self)
+        if not ALARM_EVENTS.quiet:
+            account, region = self.current_account, self.region
+            _, caller, _ = sts_backends[account]["aws"].get_caller_identity(self.get_access_key(), region)
+            on_change(self._get_param("Name"), caller, account, region)
+        return result
+
+    patches.set(SimpleSystemManagerResponse, "put_parameter", put_parameter)

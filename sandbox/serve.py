@@ -11,6 +11,7 @@ Control (on the same port):
                                              approvals and waits whose time has come time out or resume
 """
 
+import faulthandler
 import json
 import os
 import signal
@@ -223,12 +224,15 @@ class Live:
             self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        ticks = 0
         while not self._stop.wait(TICK_SECONDS):
+            ticks += 1
             try:
-                with self._lock:
+                with self._lock:  # cheap: the clock, and the schedules that came due on it
                     real = time.monotonic()
                     self._move(real - self._last_real)
                     self._last_real = real
+                if ticks % 3 == 0:  # what the CDK CLI deployed, and executions that ended, every few seconds
                     self._pick_up_stacks()
                     self.sb.observer.catch_up()
             except Exception as exc:  # noqa: BLE001 - the endpoint stays up; the problem is printed
@@ -256,8 +260,7 @@ class Live:
         if tenant.driver.bus is None:
             return []
         fired = []
-        events = tenant.client("events")
-        for rule in events.list_rules().get("Rules", []):
+        for rule in tenant.schedule_rules:
             expression = rule.get("ScheduleExpression")
             if not expression or rule.get("State") != "ENABLED":
                 continue
@@ -292,13 +295,11 @@ class Live:
                                                f"{seen.split()[1]}: {len(tenant.state_machines())} state machines "
                                                "live")
             elif not seen or "DELETE_COMPLETE" in seen:
-                tenant.driver.bus, tenant.driver.state_machines = None, {}
+                tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
 
     def report(self) -> dict:
-        with self._lock:
-            self.sb.observer.catch_up()
-            return {"clock": self.clock_state(),
-                    "customers": {c: self.sb.customer_report(c) for c in self.sb.tenants}}
+        self.sb.observer.catch_up()
+        return {"clock": self.clock_state(), "customers": {c: self.sb.customer_report(c) for c in self.sb.tenants}}
 
 
 def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path | None = None,
@@ -355,6 +356,7 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, on_signal)
             signal.signal(signal.SIGTERM, on_signal)
+            faulthandler.register(signal.SIGUSR1, all_threads=True)  # kill -USR1 <pid>: every thread's stack
         stop.wait()
         print("sandbox stopping", flush=True)
         return 0

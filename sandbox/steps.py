@@ -20,8 +20,12 @@ class Driver:
         self.state_machines: dict = {}
 
     def set_mode(self, mode: str, announce: bool = True) -> None:
-        self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
-                                         Type="String", Overwrite=True)
+        ALARM_EVENTS.quiet = True  # the step delivers CloudTrail's event itself (or none, at setup)
+        try:
+            self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
+                                             Type="String", Overwrite=True)
+        finally:
+            ALARM_EVENTS.quiet = False
         self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
         if announce and self.bus is not None:  # a step, not the initial setup: CloudTrail reports the call
             caller = self.client("sts").get_caller_identity()["Arn"]

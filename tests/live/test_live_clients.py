@@ -59,36 +59,6 @@ def test_an_alarm_set_with_the_aws_cli_scales_that_customer_only(live_sandbox):
                      "--state-value", "OK", "--state-reason", "game day: back to normal")
 
 
-def _finished_or_waiting(sb, arn: str):
-    d = sb.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", arn)
-    if d["status"] != "RUNNING":
-        return d
-    history = sb.aws(DHBW, "stepfunctions", "get-execution-history", "--execution-arn", arn)["events"]
-    waiting = any(e["type"] == "TaskScheduled" and "waitForTaskToken" in json.dumps(e) for e in history)
-    return d | {"waiting_for_approval": True} if waiting else None
-
-
-def test_every_console_input_of_the_readme_starts_with_the_aws_cli(live_sandbox):
-    inputs = console_inputs()
-    assert len(inputs) == 11
-    results = {}
-    for runbook, payload in inputs.items():
-        arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['dhbw']}:stateMachine:lecture-dhbw-{runbook}"
-        started = live_sandbox.aws(DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn,
-                                   "--name", f"console-{runbook}", "--input", json.dumps(payload))
-        results[runbook] = live_sandbox.wait_for(
-            lambda a=started["executionArn"]: _finished_or_waiting(live_sandbox, a), what=f"{runbook} to settle")
-    for runbook, d in results.items():
-        if runbook in APPROVAL_RUNBOOKS:
-            assert d.get("waiting_for_approval"), f"{runbook}: {d}"
-        else:
-            assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
-            output = json.loads(d["output"])
-            assert output["outcome"] not in ("failed", None), f"{runbook}: {output}"
-    pending = live_sandbox.cli("pending", "-c", "dhbw").stdout
-    assert all(f"console-{r}" in pending for r in APPROVAL_RUNBOOKS), pending
-
-
 def test_an_approval_is_started_approved_and_read_back_in_separate_commands(live_sandbox):
     started = live_sandbox.cli("start", "tune-lambda", "-c", "dhbw", "function=lecture-dhbw-function",
                                "memory_mb=1024", "timeout_seconds=60", "reason=timeouts under exam load",
@@ -146,3 +116,54 @@ def test_status_all_reads_every_customer_with_its_own_profile(live_sandbox):
     assert "222222222222/eu-central-1" in rows["edt"] and "error" not in rows["edt"]
     assert "not deployed in 333333333333" in rows["unilux"]  # nothing deployed there yet
     assert proc.returncode == 1
+
+
+def test_the_mode_switch_set_with_the_aws_cli_is_reported_as_cloudtrail_would(live_sandbox):
+    name = "/lecture/edt/remediation/mode"
+    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "dry-run", "--type", "String",
+                     "--overwrite")
+    arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['edt']}:stateMachine:lecture-edt-mode-change"
+    runs = live_sandbox.wait_for(
+        lambda: [e for e in live_sandbox.aws(EDT, "stepfunctions", "list-executions", "--state-machine-arn", arn)
+                 ["executions"] if e["status"] != "RUNNING"], what="the mode-change workflow")
+    d = live_sandbox.aws(EDT, "stepfunctions", "describe-execution", "--execution-arn", runs[0]["executionArn"])
+    assert d["status"] == "SUCCEEDED"
+    assert "arn:aws:iam::222222222222:user/sandbox-operator" in d["input"]  # who: the verified caller
+    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "enforce", "--type", "String",
+                     "--overwrite")
+
+
+def _finished_or_waiting(sb, arn: str):
+    d = sb.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", arn)
+    if d["status"] != "RUNNING":
+        return d
+    history = sb.aws(DHBW, "stepfunctions", "get-execution-history", "--execution-arn", arn)["events"]
+    waiting = any(e["type"] == "TaskScheduled" and "waitForTaskToken" in json.dumps(e) for e in history)
+    return d | {"waiting": True} if waiting else None
+
+
+def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(live_sandbox):
+    """In the README's order, as an operator would: an approval is approved when it is asked for (force-unlock-state
+    before restore-terraform-state, which refuses while the lock is held), the maintenance window's 30 minutes pass
+    on the sandbox's clock."""
+    inputs = console_inputs()
+    assert len(inputs) == 11
+    for runbook, payload in inputs.items():
+        arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['dhbw']}:stateMachine:lecture-dhbw-{runbook}"
+        name = f"console-{runbook}"
+        started = live_sandbox.aws(DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn,
+                                   "--name", name, "--input", json.dumps(payload))["executionArn"]
+        d = live_sandbox.wait_for(lambda: _finished_or_waiting(live_sandbox, started), what=f"{runbook} to settle")
+        if d.get("waiting") and runbook in APPROVAL_RUNBOOKS:
+            assert name in live_sandbox.cli("pending", "-c", "dhbw").stdout
+            live_sandbox.cli("approve", name, "-c", "dhbw", "--comment", "console input of the README")
+        elif d.get("waiting"):
+            assert runbook == "maintenance-window", f"{runbook} waits: {d}"
+            live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")
+        if d.get("waiting"):
+            d = live_sandbox.wait_for(lambda: (e := live_sandbox.aws(
+                DHBW, "stepfunctions", "describe-execution", "--execution-arn", started))["status"] != "RUNNING"
+                and e, what=f"{runbook} to end")
+        assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
+        output = json.loads(d["output"])
+        assert output["outcome"] not in ("failed", "refused", "rejected", "state_locked", None), f"{runbook}: {output}"
