@@ -1,16 +1,37 @@
 """Reads and the restore call shared by restore-rds-cluster and restore-drill (RDS, through injected clients)."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from catalog import CustomerConfig
+from lambdas.models.steps import PlanBase
 from lambdas.runbooks.snapshot_rds_cluster import own_snapshots
 
 # statuses a restored cluster never leaves by itself: the restore did not work
 FAILED_STATUSES = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters",
                    "incompatible-restore", "incompatible-network", "deleting", "stopped")
+
+
+class ClusterRestore(PlanBase):
+    """What restore-rds-cluster's and restore-drill's plans share: a snapshot of the customer's cluster restored to a new
+    cluster (never the original), then polled until available."""
+
+    cluster: str  # the original: never changed
+    snapshot: str
+    snapshot_created: str  # the snapshot's creation time (ISO): act compares it, a different one is another snapshot
+    engine: str = "aurora-postgresql"
+    subnet_group: str | None = None  # the original's: the restore lands in the same network
+    security_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    execution: str
+    started: str
+    restore_started: str | None = None  # when act called RestoreDBClusterFromSnapshot (ISO)
+    status: str | None = None  # the new cluster's
+    endpoint: str | None = None
 
 
 def code(exc: ClientError) -> str:

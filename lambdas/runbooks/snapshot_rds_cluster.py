@@ -2,6 +2,8 @@
 
 guard   validate the input, read mode and cluster, apply the alarm cooldown -> a plan (the snapshot's name
         comes from the execution, so a re-run of the same execution makes no second snapshot) or an outcome
+
+
 act     take the snapshot; a busy cluster is retried through the verify loop with a growing wait
 verify  (busy) try again; (creating) poll until available, then prune the automation's old snapshots
 """
@@ -9,22 +11,43 @@ verify  (busy) try again; (creating) poll until available, then prune the automa
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import SnapshotRdsClusterInput
-from lambdas import aws
-from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
-from lambdas.models.steps import SnapshotPlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("snapshot-rds-cluster")
+
+
+class SnapshotPlan(PlanBase):
+    """snapshot-rds-cluster's plan: guard makes it, act and verify add to it; its last form is the outcome.
+    phase: "create" (not tried yet), "busy" (the cluster was busy: retried with backoff), "creating" (the
+    snapshot exists, verify polls it), "done"."""
+
+    cluster: str
+    trigger: Literal["manual", "alarm", "schedule"]
+    execution: str
+    started: str  # the execution's start time (ISO): the snapshot's name and how long it took
+    snapshot: str  # lecture-<c>-<manual|auto>-YYYYMMDD-HHMMSS-<suffix>
+    tags: dict[str, str]
+    phase: Literal["create", "busy", "creating", "done"] = "create"
+    busy_checks: int = 0  # how often the cluster was found busy
+    max_busy_checks: int
+    status: str | None = None  # the snapshot's status
+    size_gb: int | None = None  # AllocatedStorage
+    took_seconds: int | None = None  # from the execution's start to available
+    pruned: list[str] | None = None  # deleted by prune (would be, in dry-run)
+    kept: list[str] | None = None  # the automation's snapshots prune kept
+
+
 BUSY_CHECKS = 6  # how often a busy cluster is tried before cluster_busy
 BUSY_WAIT_FIRST, BUSY_WAIT_MAX = 30, 300  # seconds: 30, 60, 120, 240, 300 (about 12.5 minutes in all)
 _SUFFIX = 6  # hex characters of the execution name's hash: two executions in the same second differ
@@ -149,9 +172,8 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
                            f"(configured: {config.rds.cluster!r}); nothing was changed")
     if not execution:
         raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's name (the state machine passes it)")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     reason = inp.reason or {"manual": "by hand", "alarm": "on alarm", "schedule": "daily schedule"}[inp.trigger]
     name = snapshot_name(config.customer, inp.trigger, started, execution)
     plan = SnapshotPlan(
@@ -163,7 +185,7 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
     )
     plan.proceed = False
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         plan.outcome, plan.message = "refused", (f"automation is off for customer {config.customer} ({source}); "
                                                  f"no snapshot of {inp.cluster} was taken")
         return plan
@@ -342,24 +364,5 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
     return p
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, SnapshotRdsClusterInput)
-    return plan_snapshot(inp, settings=settings, rds=aws.client("rds"), ssm=aws.client("ssm"),
-                         store=make_store(settings, now), now=now, execution=str(event.get("execution") or ""),
-                         started=_started(event.get("started"))).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return take_snapshot(check_plan(event.get("plan"), settings.customer), rds=aws.client("rds")).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return check_snapshot(plan, rds=aws.client("rds"), config=settings.customer, now=now).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, SnapshotPlan, guard=kit.guard(plan_snapshot), act=kit.act(take_snapshot, check=check_plan),
+                      verify=kit.verify(check_snapshot, check=check_plan))
