@@ -21,11 +21,6 @@ _MODULES: tuple[ModuleType, ...] = tuple(
 RUNBOOKS: dict[str, Runbook] = registered()
 
 
-def module_name(name: str) -> str:
-    """scale-ecs-service -> scale_ecs_service: its module here, in lambdas/runbooks/ and its test file."""
-    return name.replace("-", "_")
-
-
 def runbook(name: str) -> Runbook:
     try:
         return RUNBOOKS[name]
@@ -61,5 +56,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["APPROVAL_OUTCOMES", "RUNBOOKS", "Outcome", "Runbook", "RunbookInput", "ScheduledRun", "module_name",
-           "runbook", "scheduled_runs"]
+__all__ = ["APPROVAL_OUTCOMES", "RUNBOOKS", "Outcome", "Runbook", "RunbookInput", "ScheduledRun", "runbook",
+           "scheduled_runs"]

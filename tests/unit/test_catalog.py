@@ -4,6 +4,7 @@ Adding a kind or a runbook touches no generic code; a forgotten piece fails here
 """
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,25 @@ def test_every_runbook_has_its_module_a_known_target_kind_and_declared_outcomes(
     names = [o.name for o in rb.outcomes]
     assert len(names) == len(set(names)) and names
     assert {o.kind for o in rb.outcomes} <= {"ok", "skipped", "refused", "failed"}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(RUNBOOKS))
+def test_every_runbook_is_a_declaration_a_module_a_test_file_and_a_docs_page(name):
+    module = naming.module_name(name)
+    declaration = importlib.import_module(f"catalog.runbooks.{module}")
+    # the declaration lives in its own module, and registered itself under its name
+    assert any(value is RUNBOOKS[name] for value in vars(declaration).values()), f"catalog/runbooks/{module}.py"
+    assert RUNBOOKS[name].input_model.__module__ == declaration.__name__
+    for path in (f"lambdas/runbooks/{module}.py", f"tests/unit/runbooks/test_{module}.py", f"docs/runbooks/{name}.md"):
+        assert (ROOT / path).is_file(), f"runbook {name} has no {path}"
+
+
+def test_runbooks_registered_are_the_modules_in_catalog_runbooks():
+    modules = {p.stem for p in (ROOT / "catalog" / "runbooks").glob("[a-z]*.py")}
+    assert modules == {naming.module_name(n) for n in RUNBOOKS}
 
 
 def test_outcomes_that_need_a_person_are_refused_failed_or_undeclared():
