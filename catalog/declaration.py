@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from catalog.customer import CustomerConfig, Mode
-from catalog.permissions import Condition, Permission
+from catalog.permissions import Permission
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,19 @@ class RunbookInput(BaseModel):
 
 
 @dataclass(frozen=True)
+class ChildRun:
+    """A runbook that another runbook's workflow starts and waits for (startExecution.sync:2), e.g. the backups
+    maintenance-window runs before it stops anything. Its plan carries the child's input and execution name."""
+
+    runbook: str
+    key: str  # its result lands under $.backups.<key>
+    input_field: str  # the plan's field holding the child's input
+    execution_field: str  # the plan's field holding the child execution's name
+    question: str  # the Choice state after it: did it end ok?
+    also_ok: tuple[str, ...] = ()  # its outcomes that count as ok besides those of kind ok
+
+
+@dataclass(frozen=True)
 class Runbook:
     name: str  # state machine lecture-<c>-<name>; module lambdas/runbooks/<name_with_underscores>.py
     title: str
@@ -97,6 +110,12 @@ class Runbook:
     notify_teams: tuple[str, ...] = ()
     # its function publishes to the customer's status topic itself (health-check's summary)
     publishes_status: bool = False
+    # the runbooks its workflow runs first, in this order (each must end ok, or nothing is changed)
+    children: tuple[ChildRun, ...] = ()
+    # how the sandbox timeline describes a plan that carries no ``summary`` of its own, and a verify poll that is
+    # not settled yet: format strings over the plan's JSON keys
+    plan_summary: str | None = None
+    poll_summary: str | None = None
 
     def __post_init__(self) -> None:
         if self.approval:
@@ -116,21 +135,6 @@ class Runbook:
         """An outcome of kind ok the runbook declares as a change (Outcome(..., change=True))."""
         declared = self.outcome(outcome)
         return declared is not None and declared.kind == "ok" and declared.change
-
-
-# Scaling ECS services (and their autoscaling floor): what scale-ecs-service and maintenance-window both do.
-ECS_SCALING_PERMISSIONS: tuple[Permission, ...] = (
-    Permission(("ecs:DescribeServices",), resource="ecs_service"),
-    Permission(("ecs:UpdateService",), resource="ecs_service", write=True),
-    Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
-    # Scalable target ARNs carry a random id and no condition key names the service (Service Authorization
-    # Reference); the namespace and dimension conditions keep it to ECS services' desired counts.
-    Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
-               write=True, conditions=(
-                   Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
-                   Condition("StringEquals", "application-autoscaling:scalable-dimension",
-                             "ecs:service:DesiredCount"))),
-)
 
 
 def daily(at: str | None) -> str | None:
@@ -154,13 +158,6 @@ def monthly(at: str | None) -> str | None:
     day, time = at.split(" ")
     hours, minutes = time.split(":")
     return f"cron({int(minutes)} {int(hours)} {int(day)} * ? *)"
-
-
-RDS_READS = (
-    Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
-    Permission(("rds:DescribeDBClusterSnapshots",), resource="rds_cluster"),
-    Permission(("rds:DescribeDBClusterSnapshots",), resource="rds_cluster.any_snapshot"),
-)
 
 
 _REGISTERED: dict[str, Runbook] = {}

@@ -44,6 +44,8 @@ class ResourceKind:
     cooldown_seconds: Callable[[CustomerConfig, str], int] = lambda c, name: 0
     # the AWS console page of one instance (a page's link); None: the kind has no console page of its own
     console_url: Callable[[CustomerConfig, str], str] | None = None
+    # a maintenance window can hold an instance (maintenance-window stops it): its alarms then page at P3 only
+    maintenance_window: bool = False
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
@@ -103,6 +105,7 @@ ECS_SERVICE = ResourceKind(
         Permission(("ecs:DescribeTaskDefinition",), resource="*"),
         Permission(("logs:DescribeLogStreams", "logs:GetLogEvents"), resource="ecs_service.log_group"),
     ),
+    maintenance_window=True,
 )
 
 LAMBDA_FUNCTION = ResourceKind(
@@ -270,11 +273,6 @@ def kind(name: str) -> ResourceKind:
         return KINDS[name]
     except KeyError:
         raise KeyError(f"unknown resource kind {name!r}; known: {', '.join(KINDS)}") from None
-
-
-def alarm_kind_keys() -> set[str]:
-    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
-    return {f"{k.name}/{a.condition}" for k in KINDS.values() for a in k.alarm_kinds}
 
 
 def resolve(reference: str, config: CustomerConfig) -> list[str]:

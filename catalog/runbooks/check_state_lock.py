@@ -3,7 +3,7 @@
 from pydantic import Field
 
 from catalog.declaration import Outcome, Runbook, RunbookInput, every, register
-from catalog.permissions import Condition, Permission
+from catalog.runbooks._permissions import STATE_LOCK_READS
 
 
 class CheckStateLockInput(RunbookInput):
@@ -15,11 +15,7 @@ CHECK_STATE_LOCK = register(Runbook(
     target_kind="state_lock",
     input_model=CheckStateLockInput,
     permissions=(
-        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-        Permission(("s3:GetObject",), resource="state_lock.tflock"),
-        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+        *STATE_LOCK_READS,
     ),
     outcomes=(
         Outcome("no_lock", "ok", "no lock is held on the state"),

@@ -3,7 +3,8 @@
 from pydantic import Field
 
 from catalog.declaration import Outcome, Runbook, RunbookInput, daily, register
-from catalog.permissions import Condition, Permission
+from catalog.permissions import Permission
+from catalog.runbooks._permissions import STATE_LOCK_READS
 
 
 class HealthCheckInput(RunbookInput):
@@ -21,11 +22,7 @@ HEALTH_CHECK = register(Runbook(
         Permission(("rds:DescribeDBClusters",), resource="rds_cluster"),
         # HeadBucket is authorised by s3:ListBucket
         Permission(("s3:ListBucket",), resource="ecs_service.content_bucket"),
-        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-        Permission(("s3:GetObject",), resource="state_lock.tflock"),
-        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+        *STATE_LOCK_READS,
     ),
     outcomes=(
         Outcome("healthy", "ok", "every check passed"),

@@ -4,7 +4,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from catalog.declaration import ECS_SCALING_PERMISSIONS, Outcome, Runbook, RunbookInput, register
+from catalog.declaration import ChildRun, Outcome, Runbook, RunbookInput, register
+from catalog.runbooks._permissions import ECS_SCALING_PERMISSIONS
 
 
 class MaintenanceWindowInput(RunbookInput):
@@ -28,6 +29,13 @@ MAINTENANCE_WINDOW = register(Runbook(
     target_kind="ecs_service",
     target_field="services",
     workflow="maintenance",
+    children=(
+        # "unchanged": the last backup already equals the state
+        ChildRun("backup-terraform-state", key="terraform_state", input_field="backup_input",
+                 execution_field="backup_execution", question="StateBackedUp?", also_ok=("unchanged",)),
+        ChildRun("snapshot-rds-cluster", key="rds_snapshot", input_field="snapshot_input",
+                 execution_field="snapshot_execution", question="SnapshotTaken?"),
+    ),
     input_model=MaintenanceWindowInput,
     permissions=(
         *ECS_SCALING_PERMISSIONS,

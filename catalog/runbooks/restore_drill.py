@@ -3,8 +3,9 @@
 from pydantic import Field
 
 from catalog import naming
-from catalog.declaration import RDS_READS, Outcome, Runbook, RunbookInput, monthly, register
+from catalog.declaration import Outcome, Runbook, RunbookInput, monthly, register
 from catalog.permissions import Condition, Permission
+from catalog.runbooks._permissions import RDS_READS
 
 
 class RestoreDrillInput(RunbookInput):

@@ -2,8 +2,9 @@
 
 from pydantic import Field
 
-from catalog.declaration import RDS_READS, Outcome, Runbook, RunbookInput, register
+from catalog.declaration import Outcome, Runbook, RunbookInput, register
 from catalog.permissions import Permission
+from catalog.runbooks._permissions import RDS_READS
 
 # RDS snapshot identifiers: letters, digits and hyphens (AWS's automated ones start with "rds:")
 _SNAPSHOT_ID = r"^(rds:)?[A-Za-z][A-Za-z0-9-]{0,254}$"

@@ -4,6 +4,7 @@ from pydantic import Field, model_validator
 
 from catalog.declaration import Outcome, Runbook, RunbookInput, register
 from catalog.permissions import Condition, Permission
+from catalog.runbooks._permissions import STATE_LOCK_READS
 
 
 class RestoreTerraformStateInput(RunbookInput):
@@ -38,11 +39,7 @@ RESTORE_TERRAFORM_STATE = register(Runbook(
         Permission(("s3:PutObject",), resource="terraform_state.backup", write=True),
         Permission(("s3:PutObject",), resource="terraform_state", write=True),
         # a run that holds the lock would overwrite the restore: refused while a lock is held
-        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-        Permission(("s3:GetObject",), resource="state_lock.tflock"),
-        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+        *STATE_LOCK_READS,
         # Terraform checks the state against this digest: it is set to the restored state's (only if it exists)
         Permission(("dynamodb:UpdateItem",), resource="state_lock", write=True, conditions=(
             Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.digest_id_value"),)),

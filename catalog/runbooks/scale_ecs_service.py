@@ -2,7 +2,8 @@
 
 from pydantic import Field, model_validator
 
-from catalog.declaration import ECS_SCALING_PERMISSIONS, Outcome, Runbook, RunbookInput, register
+from catalog.declaration import Outcome, Runbook, RunbookInput, register
+from catalog.runbooks._permissions import ECS_SCALING_PERMISSIONS
 
 
 class ScaleEcsServiceInput(RunbookInput):
@@ -21,6 +22,8 @@ class ScaleEcsServiceInput(RunbookInput):
 
 SCALE_ECS_SERVICE = register(Runbook(
     name="scale-ecs-service",
+    plan_summary="{service} {from} -> {to} tasks (bounds {min}..{max})",
+    poll_summary="{running} of {to} running",
     title="Scale an ECS service within its bounds",
     target_kind="ecs_service",
     input_model=ScaleEcsServiceInput,

@@ -42,12 +42,8 @@ class TunePlan(PlanBase):
     kept: dict[str, Any] | None = Field(default=None, description="the values kept for restore")
 
 
-def _scope(function: str) -> str:
-    return f"state#{RUNBOOK.name}#{function}"
-
-
 def kept_values(store: Store, function: str) -> dict[str, Any] | None:
-    item = store.table.get_item(Key={"pk": _scope(function), "sk": "previous"}, ConsistentRead=True).get("Item")
+    item = store.remembered(RUNBOOK.name, function, "previous")
     return {"memory_mb": int(item["memory_mb"]), "timeout_seconds": int(item["timeout_seconds"]),
             "at": str(item["at"]), "approved_by": str(item.get("approved_by", ""))} if item else None
 
@@ -128,9 +124,9 @@ def apply_tune(plan: TunePlan, *, lambda_: Any, store: Store, approved_by: str =
             f"{plan.timeout_from} -> {now[2]} s, revision {plan.revision[:12]} -> {now[0][:12]}): nothing was changed")
         return plan
     if not plan.restore:  # keep what to put back; a restore leaves the record of the original values
-        store.table.put_item(Item={"pk": _scope(plan.function), "sk": "previous", "memory_mb": plan.memory_from,
-                                   "timeout_seconds": plan.timeout_from, "at": store.now.isoformat(),
-                                   "approved_by": approved_by})
+        store.remember(RUNBOOK.name, plan.function, "previous", {
+            "memory_mb": plan.memory_from, "timeout_seconds": plan.timeout_from, "at": store.now.isoformat(),
+            "approved_by": approved_by})
     try:
         lambda_.update_function_configuration(FunctionName=plan.function, MemorySize=plan.memory_to,
                                               Timeout=plan.timeout_to, RevisionId=plan.revision)
