@@ -20,6 +20,7 @@ from pydantic import Field
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.runbooks import BackupTerraformStateInput
+from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.models.steps import Alert, PlanBase, StepModel, parse_step
 from lambdas.runbooks import kit
@@ -68,8 +69,7 @@ class StateProblem(Exception):
         self.outcome = outcome
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def _end(plan: BackupPlan, outcome: str, message: str) -> BackupPlan:
@@ -113,7 +113,7 @@ def read_state(s3: Any, bucket: str, key: str, *, versioned: bool) -> StateVersi
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         if code in _MISSING:
             raise StateProblem("state_missing", f"the state {where} does not exist; nothing was copied") from None
         if code in ("AccessDenied", "403"):
@@ -244,7 +244,7 @@ def apply_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
         except ClientError as exc:
             written = (f"already written: {', '.join(f's3://{plan.backup_bucket}/{k}' for k in done.written)}"
                        if done.written else "nothing was written")
-            if _code(exc) in ("PreconditionFailed", "412"):
+            if aws.error_code(exc) in ("PreconditionFailed", "412"):
                 done.verify, done.outcome = False, "state_changed"
                 done.message = _with_warnings(plan, (
                     f"the state s3://{plan.state_bucket}/{plan.state_key} changed between the check (ETag "
@@ -264,7 +264,7 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
         try:
             head = s3.head_object(Bucket=plan.backup_bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) not in _MISSING:
+            if aws.error_code(exc) not in _MISSING:
                 raise
             problems.append(f"s3://{plan.backup_bucket}/{key} is missing")
             continue

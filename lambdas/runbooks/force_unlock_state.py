@@ -21,6 +21,7 @@ from pydantic import Field
 from catalog import CustomerConfig, runbook
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import ForceUnlockStateInput
+from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import dynamodb_lock_info, lock_from_info, tflock_object
 from lambdas.models.steps import PlanBase, StateLock, parse_step
@@ -137,8 +138,7 @@ def check_plan(raw: object, config: CustomerConfig) -> UnlockPlan:
     return plan
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
@@ -176,7 +176,7 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
                                  ConditionExpression="Info = :info",
                                  ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}})
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
             done.outcome = "target_changed"
             done.message = (f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
@@ -188,7 +188,7 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
             s3.delete_object(Bucket=plan.state_bucket, Key=plan.tflock_key, IfMatch=plan.tflock_etag)
         except ClientError as exc:
             # 412: another ETag; 409: a concurrent PUT/DELETE won; 404: gone (S3 conditional deletes)
-            if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
+            if aws.error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
                 raise
             done.outcome = "target_changed"
             done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import HealthCheckInput
+from lambdas import aws
 from lambdas.errors import InvalidInput
 from lambdas.logic import status_update
 from lambdas.logic.mode import read_mode
@@ -45,8 +46,7 @@ RDS_FAIL = ("failed", "inaccessible-encryption-credentials", "incompatible-param
             "incompatible-network", "stopped", "stopping", "deleting", "storage-full")
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def check_services(ecs: Any, config: CustomerConfig) -> list[HealthCheckItem]:
@@ -85,7 +85,7 @@ def check_cluster(rds: Any, config: CustomerConfig) -> HealthCheckItem:
     try:
         found = rds.describe_db_clusters(DBClusterIdentifier=config.rds.cluster).get("DBClusters", [])
     except ClientError as exc:
-        if _code(exc) != "DBClusterNotFoundFault":
+        if aws.error_code(exc) != "DBClusterNotFoundFault":
             raise
         found = []
     if not found:
@@ -101,7 +101,7 @@ def check_bucket(s3: Any, config: CustomerConfig) -> HealthCheckItem:
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         why = {"404": "does not exist", "NoSuchBucket": "does not exist",
                "403": "is not reachable (403: access denied)"}.get(code, f"is not reachable ({code})")
         return HealthCheckItem(name="content_bucket", status="fail", detail=f"s3://{bucket} {why}")

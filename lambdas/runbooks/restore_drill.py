@@ -18,11 +18,10 @@ from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import RestoreDrillInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
-from lambdas.logic.rds_restore import ClusterRestore
+from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags
 from lambdas.models.steps import parse_step
 from lambdas.runbooks import kit
 from lambdas.runbooks.kit import run_mode
-from lambdas.runbooks.snapshot_rds_cluster import snapshot_tags
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("restore-drill")
@@ -74,12 +73,6 @@ def _finish(plan: DrillPlan, outcome: str, message: str) -> DrillPlan:
     return plan
 
 
-def _started(value: object) -> datetime:
-    try:
-        return rds_restore.started_at(value)
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
 
 
 # --- guard -----------------------------------------------------------------------------------------------
@@ -139,7 +132,7 @@ def check_plan(raw: object, config: CustomerConfig) -> DrillPlan:
     if raw.get("proceed") is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
     plan = parse_step(DrillPlan, raw, "plan rejected", InvalidPlan)
-    expected = drill_cluster_name(config.customer, _started(plan.started))
+    expected = drill_cluster_name(config.customer, kit.started_at(RUNBOOK, plan.started))
     if plan.drill_cluster != expected or plan.cluster != config.rds.cluster:
         raise InvalidPlan(f"plan rejected: drill cluster {plan.drill_cluster[:80]!r} is not the drill's name for "
                           f"this execution ({expected}); nothing was changed")

@@ -16,11 +16,10 @@ from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import RestoreRdsClusterInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
-from lambdas.logic.rds_restore import ClusterRestore
+from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags
 from lambdas.models.steps import parse_step
 from lambdas.runbooks import kit
 from lambdas.runbooks.kit import run_mode
-from lambdas.runbooks.snapshot_rds_cluster import snapshot_tags
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("restore-rds-cluster")
@@ -44,12 +43,6 @@ def _finish(plan: RestoreClusterPlan, outcome: str, message: str) -> RestoreClus
     return plan
 
 
-def _started(value: object) -> datetime:
-    try:
-        return rds_restore.started_at(value)
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
 
 
 def _exists_message(name: str, found: dict[str, Any]) -> str:

@@ -25,6 +25,7 @@ from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import RestoreTerraformStateInput
+from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import find_locks
 from lambdas.models.steps import PlanBase, StateLock, StepModel, parse_step
@@ -79,8 +80,7 @@ _CONFLICT = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 CORRUPTED = "corrupted-"  # <prefix>terraform.tfstate.corrupted-YYYYMMDDTHHMMSSZ
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def _end(plan: RestoreStatePlan, outcome: str, message: str) -> RestoreStatePlan:
@@ -131,7 +131,7 @@ def read_file(s3: Any, bucket: str, key: str, *, if_match: str | None = None) ->
     try:
         obj = s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         if code in _MISSING:
             found.problem = "does not exist"
             return found, b""
@@ -286,7 +286,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
                                     CopySource={"Bucket": plan.state_bucket, "Key": plan.state_key},
                                     CopySourceIfMatch=state.etag, TaggingDirective="REPLACE")
         except ClientError as exc:
-            if _code(exc) not in _CONFLICT + _MISSING:
+            if aws.error_code(exc) not in _CONFLICT + _MISSING:
                 raise
             return _changed(done, f"the state {state_where} changed since guard read it (ETag {state.etag})")
         done.written[corrupted] = str(copied.get("CopyObjectResult", {}).get("ETag", ""))
@@ -294,7 +294,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     try:
         again, body = read_file(s3, plan.backup_bucket, plan.backup_key, if_match=backup.etag)
     except ClientError as exc:
-        if _code(exc) not in _CONFLICT:
+        if aws.error_code(exc) not in _CONFLICT:
             raise
         return _changed(done, f"the backup s3://{plan.backup_bucket}/{plan.backup_key} changed since guard read it")
     if again.etag is None or again.digest != backup.digest:
@@ -306,7 +306,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
         put = s3.put_object(Bucket=plan.state_bucket, Key=plan.state_key, Body=body,
                             ContentType="application/json", **condition)
     except ClientError as exc:
-        if _code(exc) not in _CONFLICT + _MISSING:
+        if aws.error_code(exc) not in _CONFLICT + _MISSING:
             raise
         return _changed(done, f"the state {state_where} changed since guard read it "
                               f"({'ETag ' + state.etag if state.etag else 'it did not exist'})")
@@ -318,7 +318,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
                              ExpressionAttributeValues={":digest": {"S": str(backup.digest)}})
         done.digest_updated = True
     except ClientError as exc:
-        if _code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
+        if aws.error_code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
             raise
         done.digest_updated = False
         done.notes.append(f"no digest item {plan.lock_path}-md5 in {plan.lock_table} (no DynamoDB locking): "

@@ -9,7 +9,6 @@ verify  (busy) try again; (creating) poll until available, then prune the automa
 """
 
 import hashlib
-import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -17,7 +16,10 @@ from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import SnapshotRdsClusterInput
+from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
+from lambdas.logic import rds_restore
+from lambdas.logic.rds_restore import own_snapshots, snapshot_tags
 from lambdas.logic.store import Store
 from lambdas.models.steps import PlanBase, parse_step
 from lambdas.runbooks import kit
@@ -52,7 +54,6 @@ BUSY_CHECKS = 6  # how often a busy cluster is tried before cluster_busy
 BUSY_WAIT_FIRST, BUSY_WAIT_MAX = 30, 300  # seconds: 30, 60, 120, 240, 300 (about 12.5 minutes in all)
 _SUFFIX = 6  # hex characters of the execution name's hash: two executions in the same second differ
 # RDS tag values: letters, digits, white space and _ . : / = + - @, at most 256 characters
-_TAG_VALUE = re.compile(r"[^\w\s.:/=+\-@]")
 
 
 def snapshot_name(customer: str, trigger: str, started: datetime, execution: str) -> str:
@@ -62,30 +63,8 @@ def snapshot_name(customer: str, trigger: str, started: datetime, execution: str
     return f"{naming.snapshot_prefix(customer)}{kind}-{started.astimezone(UTC):%Y%m%d-%H%M%S}-{suffix}"
 
 
-def _tag_value(text: str) -> str:
-    return _TAG_VALUE.sub(" ", text)[:256]
-
-
-def snapshot_tags(config: CustomerConfig, *, reason: str, execution: str, trigger: str) -> dict[str, str]:
-    return {"customer": config.customer, "reason": _tag_value(reason), "execution": _tag_value(execution),
-            "trigger": trigger, naming.CREATED_BY_TAG: naming.CREATED_BY}
-
-
 def _busy_wait(checks: int) -> int:
     return int(min(BUSY_WAIT_FIRST * 2 ** max(checks - 1, 0), BUSY_WAIT_MAX))
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _started(value: object) -> datetime:
-    try:
-        started = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
-    return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
 def _finish(plan: SnapshotPlan, outcome: str, message: str) -> SnapshotPlan:
@@ -99,7 +78,7 @@ def _cluster_status(rds: Any, cluster: str) -> str | None:
     try:
         found = rds.describe_db_clusters(DBClusterIdentifier=cluster).get("DBClusters", [])
     except ClientError as exc:
-        if _code(exc) == "DBClusterNotFoundFault":
+        if aws.error_code(exc) == "DBClusterNotFoundFault":
             return None
         raise
     return str(found[0].get("Status")) if found else None
@@ -110,27 +89,6 @@ def _not_found(cluster: str) -> str:
 
 
 # --- prune -------------------------------------------------------------------------------------------
-def _tags(snapshot: dict[str, Any]) -> dict[str, str]:
-    return {str(t.get("Key")): str(t.get("Value")) for t in snapshot.get("TagList", [])}
-
-
-def own_snapshots(rds: Any, config: CustomerConfig) -> list[dict[str, Any]]:
-    """The automation's snapshots of the cluster, newest first: manual type, created-by tag, our name.
-    AWS's automated backups (type automated) and people's snapshots (no such tag) are never among them."""
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"DBClusterIdentifier": config.rds.cluster, "SnapshotType": "manual"}
-    while True:
-        page = rds.describe_db_cluster_snapshots(**kwargs)
-        found += page.get("DBClusterSnapshots", [])
-        if not page.get("Marker"):
-            break
-        kwargs["Marker"] = page["Marker"]
-    ours = [s for s in found if s.get("SnapshotType") == "manual"
-            and _tags(s).get(naming.CREATED_BY_TAG) == naming.CREATED_BY
-            and str(s.get("DBClusterSnapshotIdentifier", "")).startswith(naming.snapshot_prefix(config.customer))]
-    return sorted(ours, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)
-
-
 def prune_candidates(snapshots: list[dict[str, Any]], *, keep: str, cutoff: datetime) -> tuple[list[str], list[str]]:
     """(to delete, to keep) among the automation's snapshots (newest first): older than the cutoff goes, except
     the newest one and the one just taken."""
@@ -155,7 +113,7 @@ def prune(rds: Any, config: CustomerConfig, *, keep: str, now: datetime) -> tupl
             rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=name)
             deleted.append(name)
         except ClientError as exc:
-            problems.append(f"could not delete {name}: {_code(exc)}: {exc.response.get('Error', {}).get('Message')}")
+            problems.append(f"could not delete {name}: {aws.error_code(exc)}: {exc.response.get('Error', {}).get('Message')}")
     return deleted, kept, problems
 
 
@@ -246,11 +204,11 @@ def check_plan(raw: object, config: CustomerConfig) -> SnapshotPlan:
         raise InvalidPlan(f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
                           f"{config.rds.cluster!r}; nothing was changed")
     plan = parse_step(SnapshotPlan, raw, "plan rejected", InvalidPlan)
-    expected = snapshot_name(config.customer, plan.trigger, _started(plan.started), plan.execution)
+    expected = snapshot_name(config.customer, plan.trigger, kit.started_at(RUNBOOK, plan.started), plan.execution)
     if plan.snapshot != expected:
         raise InvalidPlan(f"plan rejected: snapshot name {plan.snapshot[:100]!r} is not the automation's name for "
                           f"execution {plan.execution[:80]!r} ({expected}); nothing was changed")
-    if plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY or plan.tags.get("execution") != _tag_value(
+    if plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY or plan.tags.get("execution") != rds_restore.tag_value(
             plan.execution) or plan.tags.get("customer") != config.customer:
         raise InvalidPlan("plan rejected: the snapshot's tags are not the automation's (created-by, customer, "
                           "execution); nothing was changed")
@@ -290,7 +248,7 @@ def take_snapshot(plan: SnapshotPlan, *, rds: Any) -> SnapshotPlan:
         rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=p.snapshot, DBClusterIdentifier=p.cluster,
                                        Tags=[{"Key": k, "Value": v} for k, v in p.tags.items()])
     except ClientError as exc:
-        code, text = _code(exc), str(exc.response.get("Error", {}).get("Message", ""))
+        code, text = aws.error_code(exc), str(exc.response.get("Error", {}).get("Message", ""))
         if code == "InvalidDBClusterStateFault":
             return _busy(p, f"InvalidDBClusterStateFault: {text}")
         if code == "SnapshotQuotaExceeded":
@@ -311,20 +269,10 @@ def take_snapshot(plan: SnapshotPlan, *, rds: Any) -> SnapshotPlan:
     return p
 
 
-def _describe_snapshot(rds: Any, name: str) -> dict[str, Any] | None:
-    try:
-        found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name).get("DBClusterSnapshots", [])
-    except ClientError as exc:
-        if _code(exc) == "DBClusterSnapshotNotFoundFault":
-            return None
-        raise
-    return dict(found[0]) if found else None
-
-
 def _adopt(p: SnapshotPlan, rds: Any) -> SnapshotPlan | None:
     """The name exists: this execution made it before (act retried, a redrive) -> None, carry on with it."""
-    existing = _describe_snapshot(rds, p.snapshot)
-    if existing is not None and _tags(existing).get("execution") == p.tags["execution"]:
+    existing = rds_restore.describe_snapshot(rds, p.snapshot)
+    if existing is not None and rds_restore.tags(existing).get("execution") == p.tags["execution"]:
         p.notes.append(f"snapshot {p.snapshot} was already made by this execution: adopted, not made again")
         return None
     return _finish(p, "snapshot_failed", f"a snapshot named {p.snapshot} exists but was not made by execution "
@@ -336,14 +284,14 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
         return take_snapshot(plan, rds=rds)
     p = plan.model_copy(deep=True)
     p.polls += 1
-    found = _describe_snapshot(rds, p.snapshot)
+    found = rds_restore.describe_snapshot(rds, p.snapshot)
     if found is None:
         return _finish(p, "snapshot_failed", f"snapshot {p.snapshot} of {p.cluster} disappeared while it was "
                                              f"being created")
     p.status = str(found.get("Status"))
     if p.status == "available":
         p.size_gb = int(found.get("AllocatedStorage") or 0)
-        p.took_seconds = max(int((now - _started(p.started)).total_seconds()), 0)
+        p.took_seconds = max(int((now - kit.started_at(RUNBOOK, p.started)).total_seconds()), 0)
         p.pruned, p.kept, problems = prune(rds, config, keep=p.snapshot, now=now)
         p.notes += problems
         pruned = f"pruned {len(p.pruned)} ({', '.join(p.pruned)})" if p.pruned else "pruned none"

@@ -38,3 +38,25 @@ def test_generic_code_names_no_runbook_and_no_kind(module):
     tokens = code_strings(ROOT / module)
     named = sorted({name for name in NAMES for tok in tokens if name in tok})
     assert named == [], f"{module} names {named}: declare it on the runbook or the kind instead"
+
+
+def _imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_lambda_layers_import_downwards_only_and_runbooks_import_no_other_runbook():
+    # logic, models, handlers and diagnosis never reach up into a runbook; a runbook uses the kit, not another runbook
+    below = [p for d in ("logic", "models", "handlers", "diagnosis") for p in (ROOT / "lambdas" / d).glob("*.py")]
+    upward = sorted(f"{p.relative_to(ROOT)}: {m}" for p in below for m in _imports(p) if m.startswith("lambdas.runbooks"))
+    sideways = sorted(f"{p.relative_to(ROOT)}: {m}" for p in (ROOT / "lambdas" / "runbooks").glob("*.py")
+                      for m in _imports(p) if m.startswith("lambdas.runbooks.")
+                      and not m.startswith(("lambdas.runbooks.kit", f"lambdas.runbooks.{p.stem}")))
+    assert upward == [] and sideways == []
