@@ -1,8 +1,9 @@
-"""What the steps hand each other: admit's decision, a runbook's plan, record's result.
+"""What the steps hand each other: admit's decision, the base of every runbook's plan (``PlanBase``; each plan
+is declared in its runbook's module), record's result, and the shapes several steps share.
 
 Field names are the JSON keys the state machines read by JSONPath ($.admit.decision, $.plan.proceed, ...),
 the sandbox timeline shows and the audit rows keep: a public format. Logic takes and returns these models;
-only the Lambda edge (handlers, a runbook's step wiring) parses dicts into them and dumps them with ``to_json``.
+only the Lambda edge (handlers, the runbook kit) parses dicts into them and dumps them with ``to_json``.
 
 ``to_json`` drops the fields a step never set (exclude_unset), so each step returns exactly the keys it did
 when these were dicts: a key that is null today (previous_state, opened_at) stays null, an absent one absent.
