@@ -8,9 +8,9 @@ verify logic, each a function of its input or plan that names what it needs as k
 - the environment (``Settings``), the clients and the table, handed to a step by parameter name;
 - parsing: the input with the runbook's model, a plan with its model or the runbook's ``check``;
 - the mode rule (``run_mode``): the switch is always read, the stricter mode applies, dry-run is honoured;
-- the one path every planned step takes (``_run_planned``): the plan is checked against the configuration
-  again, and a step that changes something re-reads the mode switch first, so a switch turned off (or to
-  dry-run) after guard changes nothing. The approval hook sits there too;
+- the one path every step that changes something takes (``_change``): its plan was checked against the
+  configuration again, and the mode switch is read again first, so a switch turned off (or to dry-run) after
+  guard changes nothing. The approval hook sits there too;
 - logging, metrics and ``to_json``.
 """
 
@@ -200,9 +200,10 @@ def verify(fn: Callable[..., StepModel], *, check: Callable[[object, CustomerCon
     return Step(fn, "plan", check=check, needs=_needs(fn), what=what)
 
 
-def step(fn: Callable[..., Any]) -> Step:
-    """A step of its own shape: ``fn(call)`` reads the event itself (a phase, the children's outcomes ...)."""
-    return Step(fn, "event")
+def step(fn: Callable[..., Any], *, changes: bool = False) -> Step:
+    """A step of its own shape: ``fn(call)`` reads the event itself (a phase, the children's outcomes ...).
+    ``changes``: it changes something (e.g. puts back what the runbook changed): it runs through ``_change``."""
+    return Step(fn, "event", changes=changes, recheck_mode=False)
 
 
 def _plan(call: Call, s: Step, model: type[PlanBase]) -> PlanBase:
@@ -212,16 +213,14 @@ def _plan(call: Call, s: Step, model: type[PlanBase]) -> PlanBase:
     return parse_step(model, raw, s.what)
 
 
-def _run_planned(call: Call, s: Step, model: type[PlanBase]) -> Any:
-    """Every step that reads a plan, above all every step that changes something, runs through here."""
-    plan = _plan(call, s, model)
-    if s.changes:
-        # The approvals issue checks the approval proof here: before any change, against state the caller
-        # cannot forge.
-        held = _mode_holds_back(call, plan) if s.recheck_mode and call.runbook.reads_mode else None
+def _change(call: Call, s: Step, plan: PlanBase | None, do: Callable[[], Any]) -> Any:
+    """Every step that changes something runs through here, and only here does it change anything."""
+    # The approvals issue checks the approval proof here: before any change, against state the caller cannot forge.
+    if plan is not None and s.recheck_mode and call.runbook.reads_mode:
+        held = _mode_holds_back(call, plan)
         if held is not None:
             return held
-    return s.fn(plan, **_arguments(call, s))
+    return do()
 
 
 def _mode_holds_back(call: Call, plan: PlanBase) -> PlanBase | None:
@@ -246,10 +245,12 @@ def _run(call: Call, s: Step, model: type[PlanBase]) -> dict[str, Any]:
     if s.reads == "input":
         inp = parse_input(call.runbook, call.event.get("input"))
         result = s.fn(inp, **_arguments(call, s))
-    elif s.reads == "plan":
-        result = _run_planned(call, s, model)
+    elif s.reads == "plan":  # the plan is checked against the configuration again (or parsed with its model)
+        plan = _plan(call, s, model)
+        result = _change(call, s, plan, lambda: s.fn(plan, **_arguments(call, s))) if s.changes else \
+            s.fn(plan, **_arguments(call, s))
     else:
-        result = s.fn(call)
+        result = _change(call, s, None, lambda: s.fn(call)) if s.changes else s.fn(call)
     return result.to_json() if isinstance(result, StepModel) else dict(result)
 
 

@@ -302,4 +302,4 @@ handler = kit.handler(
     scale_down=kit.act(scale_down, check=check_plan, recheck_mode=False),
     restore=kit.act(restore, check=check_plan, recheck_mode=False),
     verify=kit.verify(check_running, what="verify: the plan restore returned"),
-    backup_failed=kit.step(_backup_failed), lift=kit.step(_lift))
+    backup_failed=kit.step(_backup_failed), lift=kit.step(_lift, changes=True))

@@ -306,4 +306,4 @@ def _restore(call: Call) -> StepModel:
 
 
 handler = kit.handler(RUNBOOK, ScalePlan, guard=kit.guard(plan_scale), act=kit.act(apply_scale, check=check_plan),
-                      verify=kit.verify(check_scale), **{RUNBOOK.on_resolve or "restore": kit.step(_restore)})
+                      verify=kit.verify(check_scale), **{RUNBOOK.on_resolve or "restore": kit.step(_restore, changes=True)})
