@@ -198,6 +198,16 @@ TERRAFORM_STATE = ResourceKind(
     ),
 )
 
+# Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
+# S3 .tflock (its listing, to tell a missing one from a refused read). The diagnosis and several runbooks need it.
+STATE_LOCK_READS: tuple[Permission, ...] = (
+    Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+        Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+    Permission(("s3:GetObject",), resource="state_lock.tflock"),
+    Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+        Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+)
+
 STATE_LOCK = ResourceKind(
     name="state_lock",
     title="Terraform state lock",
@@ -215,14 +225,9 @@ STATE_LOCK = ResourceKind(
         "tflock_listing_value": lambda c: [f"{c.terraform.state_key}.tflock"],
     },
     dimensions=lambda c, name: {},
-    diagnosis_permissions=(
-        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-        Permission(("s3:GetObject",), resource="state_lock.tflock"),
-        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
-    ),
+    diagnosis_permissions=STATE_LOCK_READS,
 )
+
 
 def _rds_arn(config: CustomerConfig, path: str) -> str:
     return f"arn:aws:rds:{config.region}:{config.account}:{path}"

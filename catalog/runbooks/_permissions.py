@@ -1,5 +1,6 @@
 """Permission sets that several runbooks declare: written once, each runbook lists the ones it needs."""
 
+from catalog.kinds import STATE_LOCK_READS
 from catalog.permissions import Condition, Permission
 
 # Scaling ECS services (and their autoscaling floor): what scale-ecs-service and maintenance-window both do.
@@ -22,12 +23,4 @@ RDS_READS = (
     Permission(("rds:DescribeDBClusterSnapshots",), resource="rds_cluster.any_snapshot"),
 )
 
-# Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
-# S3 .tflock (its listing, to tell a missing one from a refused read).
-STATE_LOCK_READS: tuple[Permission, ...] = (
-    Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-        Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-    Permission(("s3:GetObject",), resource="state_lock.tflock"),
-    Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-        Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
-)
+__all__ = ["ECS_SCALING_PERMISSIONS", "RDS_READS", "STATE_LOCK_READS"]

@@ -15,7 +15,6 @@ from catalog import CustomerConfig, runbook
 from catalog.runbooks import ScaleEcsServiceInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.ecs import describe_service, scalable_target
-from lambdas.logic.mode import read_mode
 from lambdas.logic.store import Store
 from lambdas.models.steps import PlanBase, ScalableTarget, StepModel, parse_step
 from lambdas.runbooks import kit
@@ -275,7 +274,7 @@ def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store:
                              message=f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} "
                                      f"stays at {st.min}")
     floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st.max)
-    mode, _ = read_mode(ssm, settings.mode_parameter)
+    mode = run_mode(ssm, settings.mode_parameter).mode
     if mode != "enforce":
         return RestoreResult(restored=False, service=service,
                              message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} "
