@@ -258,3 +258,16 @@ CLOUDFRONT_ALARMS: tuple[AlarmKind, ...] = (
         no_runbook_reason="cache settings are changed by people (Terraform), not by the automation",
     ),
 )
+
+
+# Each resource kind's alarm kinds, by the kind's name: catalog/kinds.py declares the same (a test checks), and a
+# customer file names one as "<kind>/<condition>" (severities) without the model importing the kinds.
+ALARMS_BY_KIND: dict[str, tuple[AlarmKind, ...]] = {
+    "ecs_service": ECS_SERVICE_ALARMS, "lambda_function": LAMBDA_FUNCTION_ALARMS, "api_gateway": API_GATEWAY_ALARMS,
+    "cloudfront": CLOUDFRONT_ALARMS, "rds_cluster": RDS_CLUSTER_ALARMS,
+}
+
+
+def alarm_kind_keys() -> set[str]:
+    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
+    return {f"{kind}/{a.condition}" for kind, alarms in ALARMS_BY_KIND.items() for a in alarms}

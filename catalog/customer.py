@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from catalog.alarms import alarm_kind_keys
 from catalog.severity import Severity
 
 # The modes, declared once, from the loosest to the strictest: enforce acts; dry-run reports what it
@@ -260,8 +261,6 @@ class CustomerConfig(_Strict):
     @field_validator("severities")
     @classmethod
     def _known_alarm_kinds(cls, severities: dict[str, Severity]) -> dict[str, Severity]:
-        from catalog.kinds import alarm_kind_keys  # catalog.kinds imports this module
-
         known = alarm_kind_keys()
         unknown = sorted(k for k in severities if k not in known)
         if unknown:

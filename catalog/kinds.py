@@ -44,6 +44,8 @@ class ResourceKind:
     cooldown_seconds: Callable[[CustomerConfig, str], int] = lambda c, name: 0
     # the AWS console page of one instance (a page's link); None: the kind has no console page of its own
     console_url: Callable[[CustomerConfig, str], str] | None = None
+    # a maintenance window can hold an instance (maintenance-window stops it): its alarms then page at P3 only
+    maintenance_window: bool = False
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
@@ -103,6 +105,7 @@ ECS_SERVICE = ResourceKind(
         Permission(("ecs:DescribeTaskDefinition",), resource="*"),
         Permission(("logs:DescribeLogStreams", "logs:GetLogEvents"), resource="ecs_service.log_group"),
     ),
+    maintenance_window=True,
 )
 
 LAMBDA_FUNCTION = ResourceKind(
@@ -195,6 +198,16 @@ TERRAFORM_STATE = ResourceKind(
     ),
 )
 
+# Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
+# S3 .tflock (its listing, to tell a missing one from a refused read). The diagnosis and several runbooks need it.
+STATE_LOCK_READS: tuple[Permission, ...] = (
+    Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
+        Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+    Permission(("s3:GetObject",), resource="state_lock.tflock"),
+    Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
+        Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+)
+
 STATE_LOCK = ResourceKind(
     name="state_lock",
     title="Terraform state lock",
@@ -212,14 +225,9 @@ STATE_LOCK = ResourceKind(
         "tflock_listing_value": lambda c: [f"{c.terraform.state_key}.tflock"],
     },
     dimensions=lambda c, name: {},
-    diagnosis_permissions=(
-        Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-            Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
-        Permission(("s3:GetObject",), resource="state_lock.tflock"),
-        Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-            Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
-    ),
+    diagnosis_permissions=STATE_LOCK_READS,
 )
+
 
 def _rds_arn(config: CustomerConfig, path: str) -> str:
     return f"arn:aws:rds:{config.region}:{config.account}:{path}"
@@ -270,11 +278,6 @@ def kind(name: str) -> ResourceKind:
         return KINDS[name]
     except KeyError:
         raise KeyError(f"unknown resource kind {name!r}; known: {', '.join(KINDS)}") from None
-
-
-def alarm_kind_keys() -> set[str]:
-    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
-    return {f"{k.name}/{a.condition}" for k in KINDS.values() for a in k.alarm_kinds}
 
 
 def resolve(reference: str, config: CustomerConfig) -> list[str]:

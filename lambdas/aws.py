@@ -25,3 +25,9 @@ def resource_table(name: str) -> Any:
 @functools.cache
 def _dynamodb(region: str | None) -> Any:
     return boto3.resource("dynamodb", region_name=region)
+
+
+def error_code(exc: Exception) -> str:
+    """A botocore ClientError's code ("NoSuchKey", "DBClusterNotFoundFault", "412" ...); "" for anything else."""
+    response = getattr(exc, "response", None)
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""

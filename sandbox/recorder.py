@@ -13,6 +13,7 @@ import time
 
 import botocore.client
 
+from catalog import RUNBOOKS
 from sandbox.moto_gaps import current_function
 
 MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregister", "Start", "Stop", "Restore",
@@ -20,8 +21,10 @@ MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregiste
                      "Add", "Attach", "Detach", "Execute", "Publish", "Send", "Invoke", "Enable", "Disable")
 BOOKKEEPING_SERVICES = {"sns", "sqs", "stepfunctions", "logs", "cloudwatch", "lambda", "sts", "xray",
                         "secretsmanager", "ssm", "events"}
-# ...but these calls change the customer's resources (tune-lambda): an action, whatever the service
-CUSTOMER_CHANGES = {("lambda", "UpdateFunctionConfiguration")}
+# ...but a call that a runbook declares as a write (catalog: Permission(write=True)) changes the customer's
+# resources: an action, whatever the service (e.g. lambda:UpdateFunctionConfiguration)
+CUSTOMER_CHANGES = {(action.split(":", 1)[0], action.split(":", 1)[1]) for rb in RUNBOOKS.values()
+                    for permission in rb.permissions if permission.write for action in permission.actions}
 
 
 class Recorder:
@@ -35,11 +38,11 @@ class Recorder:
         self._original = None
 
     def is_action(self, service: str, operation: str, params: dict) -> bool:
+        if service == "dynamodb" and params.get("TableName") in self.own_tables:
+            return False
         if (service, operation) in CUSTOMER_CHANGES:
             return True
         if service in BOOKKEEPING_SERVICES or not operation.startswith(MUTATING_PREFIXES):
-            return False
-        if service == "dynamodb" and params.get("TableName") in self.own_tables:
             return False
         return True
 

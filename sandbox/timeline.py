@@ -4,10 +4,20 @@ import json
 import threading
 import time
 
+from catalog import RUNBOOKS
+
 
 def _short(value, limit: int = 160) -> str:
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _declared(template: str | None, plan: dict) -> str | None:
+    """A runbook's declared description of its plan, filled from the plan's keys (None if one is missing)."""
+    try:
+        return template.format_map(plan) if template else None
+    except (KeyError, ValueError, IndexError):
+        return None
 
 
 def _describe_step(component: str, event, result) -> str:
@@ -23,12 +33,12 @@ def _describe_step(component: str, event, result) -> str:
     if component == "record":
         return f"record: outcome {r.get('outcome')}: {r.get('message')}"
     step = e.get("step", "?")
+    declared = RUNBOOKS.get(component)
     if step == "guard":
-        if r.get("proceed") and r.get("summary"):  # a runbook may describe its own plan
-            return f"{component}/guard: plan {r['summary']} (mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})"
-        if r.get("proceed") and "to" in r:  # a scale plan: from -> to within bounds
-            return (f"{component}/guard: plan {r.get('service')} {r.get('from')} -> {r.get('to')} tasks "
-                    f"(bounds {r.get('min')}..{r.get('max')}, mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})")
+        # a plan describes itself (its summary), or its runbook declares how (catalog: Runbook.plan_summary)
+        summary = r.get("summary") or _declared(declared.plan_summary if declared else None, r)
+        if r.get("proceed") and summary:
+            return f"{component}/guard: plan {summary} (mode {r.get('mode')}{', dry-run' if r.get('dry_run') else ''})"
         if r.get("proceed"):
             return f"{component}/guard: plan {_short(r)}"
         return f"{component}/guard: {r.get('outcome')}: {r.get('message')}"
@@ -37,9 +47,8 @@ def _describe_step(component: str, event, result) -> str:
     if step == "verify":
         if r.get("settled"):
             return f"{component}/verify: {r.get('outcome')}: {r.get('message')}"
-        if "to" in r:  # a scale plan
-            return f"{component}/verify: poll {r.get('polls')}: {r.get('running')} of {r.get('to')} running, waiting"
-        return f"{component}/verify: poll {r.get('polls')}: {r.get('message') or 'not there yet'}, waiting"
+        progress = _declared(declared.poll_summary if declared else None, r) or r.get("message") or "not there yet"
+        return f"{component}/verify: poll {r.get('polls')}: {progress}, waiting"
     return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 
 

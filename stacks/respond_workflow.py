@@ -7,8 +7,7 @@ is caught and pages "automation failed" before the execution ends as FAILED: nev
 that cannot be sent does not hold back the runbook; record then fails the execution loudly.
 """
 
-from aws_cdk import Aws, Duration, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -18,7 +17,7 @@ from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
 from stacks.runbook_workflow import RunbookWorkflow
-from stacks.workflow_parts import lambda_step, state_machine
+from stacks.workflow_parts import grant_child_starts, lambda_step, start_child, state_machine
 
 S = sfn.JsonPath
 
@@ -52,21 +51,8 @@ class RespondWorkflow(Construct):
         acknowledge_key_grants(self.state_machine.role)
 
     def _grant_runbook_starts(self) -> list[str]:
-        """What startExecution.sync:2 needs, with executions scoped to each runbook's exact name followed
-        by ':' (CDK's task would grant the name as a prefix, matching other state machines too)."""
-        c = self.config
-        executions = [f"arn:aws:states:{c.region}:{c.account}:execution:"
-                      f"{naming.state_machine_name(c.customer, rb.runbook.name)}:*" for rb in self.runbooks]
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:StartExecution"], resources=[rb.state_machine.state_machine_arn for rb in self.runbooks]))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["states:DescribeExecution", "states:StopExecution"], resources=executions))
-        self.state_machine.add_to_role_policy(iam.PolicyStatement(
-            actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-            resources=[Stack.of(self).format_arn(
-                service="events", resource="rule",
-                resource_name="StepFunctionsGetEventsForStepFunctionsExecutionRule")]))
-        return executions
+        return grant_child_starts(self.state_machine, self.config,
+                                  {rb.runbook.name: rb.state_machine for rb in self.runbooks})
 
     def _build_functions(self) -> None:
         f, config = self.foundation, self.config
@@ -209,14 +195,10 @@ class RespondWorkflow(Construct):
 
     def _run(self, rb: RunbookWorkflow, name: str, page_failure: sfn.IChainable) -> sfn.CustomState:
         """Start the runbook's state machine and wait for it (sync:2). A custom state, not
-        tasks.StepFunctionsStartExecution: its IAM is granted in _grant_runbook_starts."""
-        run = sfn.CustomState(self, name, state_json={
-            "Type": "Task", "Comment": f"{rb.runbook.title}; waits for it (sync:2)",
-            "Resource": f"arn:{Aws.PARTITION}:states:::states:startExecution.sync:2",
-            "Parameters": {"Input.$": "$.admit.runbook_input", "StateMachineArn": rb.state_machine.state_machine_arn,
-                           "Name.$": "$.admit.child_execution_name"},
-            "ResultSelector": {"Output.$": "$.Output", "Status.$": "$.Status", "ExecutionArn.$": "$.ExecutionArn"},
-            "ResultPath": "$.remediation"})
+        tasks.StepFunctionsStartExecution: its IAM is granted in _grant_runbook_starts (workflow_parts)."""
+        run = start_child(self, name, machine=rb.state_machine, title=rb.runbook.title,
+                          input_path="$.admit.runbook_input", name_path="$.admit.child_execution_name",
+                          result_path="$.remediation", with_arn=True)
         run.add_catch(page_failure, errors=["States.ALL"], result_path="$.error")
         return run
 

@@ -10,7 +10,6 @@ Every failure is caught, written to the audit trail and ends the execution as FA
 
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import CustomerConfig, Runbook, naming
@@ -18,16 +17,18 @@ from stacks.approvals import Approvals
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
-from stacks.workflow_parts import LAMBDA_TRANSIENT_ERRORS, lambda_step, state_machine
+from stacks.workflow_parts import audit_tail, lambda_step, state_machine, wait_for_answer
 
 S = sfn.JsonPath
 
 
 class RunbookWorkflow(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, runbook: Runbook, config: CustomerConfig,
-                 foundation: Foundation, approvals: Approvals | None = None) -> None:
+                 foundation: Foundation, approvals: Approvals | None = None,
+                 children: dict[str, "RunbookWorkflow"] | None = None) -> None:
         super().__init__(scope, construct_id)
         self.runbook, self.config, self.approvals = runbook, config, approvals
+        self.children = children or {}  # the workflows its definition starts (Runbook.children)
         if (runbook.approval or runbook.notify_teams) and approvals is None:
             raise ValueError(f"runbook {runbook.name} asks for approval or notifies teams: give it the Approvals")
         self.function = foundation.function(
@@ -64,18 +65,6 @@ class RunbookWorkflow(Construct):
         acknowledge_key_grants(self.state_machine.role)
         foundation.audit_puts_only(self.state_machine)
 
-    def _audit(self, construct_id: str, foundation: Foundation, item: dict, comment: str) -> tasks.DynamoPutItem:
-        return tasks.DynamoPutItem(
-            self, construct_id, table=foundation.table, comment=comment, result_path=S.DISCARD,
-            condition_expression="attribute_not_exists(pk)",  # an audit row is never overwritten
-            item={
-                "pk": tasks.DynamoAttributeValue.from_string(S.format("audit#{}", S.execution_name)),
-                "sk": tasks.DynamoAttributeValue.from_string(S.format("{}#report", S.string_at("$$.State.EnteredTime"))),
-                "runbook": tasks.DynamoAttributeValue.from_string(self.runbook.name),
-                **item,
-            },
-        )
-
     def _build_definition(self, foundation: Foundation) -> sfn.IChainable:
         fn = self.function
         start = sfn.Pass(self, "Start", parameters={"input": S.entire_payload},
@@ -91,19 +80,8 @@ class RunbookWorkflow(Construct):
         verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")},
                              result_path="$.plan")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
-        report = self._audit("Report", foundation, {
-            "outcome": tasks.DynamoAttributeValue.from_string(S.string_at("$.plan.outcome")),
-            "plan": tasks.DynamoAttributeValue.from_string(S.json_to_string(S.object_at("$.plan"))),
-        }, comment="audit row with the outcome")
-        done = sfn.Succeed(self, "Done", output_path="$.plan")
-        report_failure = self._audit("ReportFailure", foundation, {
-            "outcome": tasks.DynamoAttributeValue.from_string("failed"),
-            "error": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Error")),
-            "cause": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Cause")),
-        }, comment="audit row with the error")
-        failed = sfn.Fail(self, "Failed", error="RunbookFailed",
-                          cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")))
-        report_failure.next(failed)
+        tail = audit_tail(self, table=foundation.table, runbook=self.runbook.name)
+        report, done, report_failure = tail.report, tail.done, tail.report_failure
         for step in (guard, act, verify):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
 
@@ -133,24 +111,14 @@ class RunbookWorkflow(Construct):
         run with outcome ``rejected`` (not a failure), and act never runs."""
         if not self.runbook.approval or self.approvals is None:
             return act
-        fn = self.approvals.function
         minutes = self.config.approvals.timeout_minutes
-        request = tasks.LambdaInvoke(
-            self, "WaitForApproval", lambda_function=fn,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN, retry_on_service_exceptions=False,
-            payload=sfn.TaskInput.from_object({
-                "step": "request", "runbook": self.runbook.name, "execution": S.execution_name,
-                "execution_arn": S.string_at("$$.Execution.Id"), "token": S.task_token,
-                "summary": S.string_at("$.plan.approval_summary")}),
-            result_path="$.answer", task_timeout=sfn.Timeout.duration(Duration.minutes(minutes)),
+        request, answered = wait_for_answer(
+            self, fn=self.approvals.function, runbook=self.runbook.name, request_id="WaitForApproval",
+            answered_id="RecordAnswer", summary_path="$.plan.approval_summary",
+            task_timeout=sfn.Timeout.duration(Duration.minutes(minutes)), answered_path="$.approval",
             comment=f"store the token as the pending approval, tell the approvers; no answer in {minutes} min "
-                    "is a rejection")
-        request.add_retry(errors=LAMBDA_TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
-        answered = lambda_step(self, "RecordAnswer", fn, {
-            "step": "answered", "runbook": self.runbook.name, "execution": S.execution_name,
-            "answer": S.object_at("$.answer")}, result_path="$.approval",
-            comment="who answered, when, their comment: audit row, the note resolved, the pending item removed")
-        request.add_catch(answered, errors=["Rejected", "States.Timeout"], result_path="$.answer")
+                    "is a rejection",
+            answered_comment="who answered, when, their comment: audit row, the note resolved, the pending item removed")
         request.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         answered.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         rejected = sfn.Pass(self, "Rejected", result_path="$.plan", parameters={
@@ -158,9 +126,8 @@ class RunbookWorkflow(Construct):
             "message": S.string_at("$.approval.message"), "approval": S.object_at("$.approval"),
             "approval_summary": S.string_at("$.plan.approval_summary")},
             comment="nothing was changed")
+        answered.next(sfn.Choice(self, "Approved?")
+                      .when(sfn.Condition.string_equals("$.approval.answer", "approved"), act)
+                      .otherwise(rejected.next(report)))
         return sfn.Choice(self, "NeedsApproval?").when(
-            sfn.Condition.is_present("$.plan.approval_summary"),
-            request.next(answered).next(
-                sfn.Choice(self, "Approved?")
-                .when(sfn.Condition.string_equals("$.approval.answer", "approved"), act)
-                .otherwise(rejected.next(report)))).otherwise(act)
+            sfn.Condition.is_present("$.plan.approval_summary"), request).otherwise(act)

@@ -153,7 +153,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "runbook": "",  # always present: the workflow's Choice states compare it
     }
     # A maintenance window is open on the service: its alarms page at P3 (a status update) and remediate nothing.
-    window = store.open_window(target) if watched.kind.name == "ecs_service" else None
+    window = store.open_window(target) if watched.kind.maintenance_window else None
     held = (f"maintenance window open on {target} (execution {window['execution']}, until {window['expires']}): "
             f"P3, no action") if window else ""
     if window:

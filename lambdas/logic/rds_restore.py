@@ -1,20 +1,43 @@
-"""Reads and the restore call shared by restore-rds-cluster and restore-drill (RDS, through injected clients)."""
+"""The automation's RDS snapshots and their restore, through injected clients: what the snapshot, restore and
+drill runbooks share (their tags, the automation's own snapshots, the reads, the restore call)."""
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
-from catalog import CustomerConfig
-from lambdas.runbooks.snapshot_rds_cluster import own_snapshots
+from catalog import CustomerConfig, naming
+from lambdas import aws
+from lambdas.models.steps import PlanBase
 
 # statuses a restored cluster never leaves by itself: the restore did not work
 FAILED_STATUSES = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters",
                    "incompatible-restore", "incompatible-network", "deleting", "stopped")
 
 
+class ClusterRestore(PlanBase):
+    """What restore-rds-cluster's and restore-drill's plans share: a snapshot of the customer's cluster restored to a new
+    cluster (never the original), then polled until available."""
+
+    cluster: str  # the original: never changed
+    snapshot: str
+    snapshot_created: str  # the snapshot's creation time (ISO): act compares it, a different one is another snapshot
+    engine: str = "aurora-postgresql"
+    subnet_group: str | None = None  # the original's: the restore lands in the same network
+    security_groups: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    execution: str
+    started: str
+    restore_started: str | None = None  # when act called RestoreDBClusterFromSnapshot (ISO)
+    status: str | None = None  # the new cluster's
+    endpoint: str | None = None
+
+
 def code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    return aws.error_code(exc)
 
 
 def tags(resource: dict[str, Any]) -> dict[str, str]:
@@ -78,3 +101,33 @@ def restore(rds: Any, *, cluster: str, snapshot: str, engine: str, subnet_group:
 def started_at(value: object) -> datetime:
     started = datetime.fromisoformat(str(value))
     return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
+_TAG_VALUE = re.compile(r"[^\w\s.:/=+\-@]")
+
+
+def tag_value(text: str) -> str:
+    return _TAG_VALUE.sub(" ", text)[:256]
+
+
+def snapshot_tags(config: CustomerConfig, *, reason: str, execution: str, trigger: str) -> dict[str, str]:
+    """The tags of what the automation makes (snapshots, restored and drill clusters): whose, why, which run."""
+    return {"customer": config.customer, "reason": tag_value(reason), "execution": tag_value(execution),
+            "trigger": trigger, naming.CREATED_BY_TAG: naming.CREATED_BY}
+
+
+def own_snapshots(rds: Any, config: CustomerConfig) -> list[dict[str, Any]]:
+    """The automation's snapshots of the cluster, newest first: manual type, created-by tag, our name.
+    AWS's automated backups (type automated) and people's snapshots (no such tag) are never among them."""
+    found: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"DBClusterIdentifier": config.rds.cluster, "SnapshotType": "manual"}
+    while True:
+        page = rds.describe_db_cluster_snapshots(**kwargs)
+        found += page.get("DBClusterSnapshots", [])
+        if not page.get("Marker"):
+            break
+        kwargs["Marker"] = page["Marker"]
+    ours = [s for s in found if s.get("SnapshotType") == "manual"
+            and tags(s).get(naming.CREATED_BY_TAG) == naming.CREATED_BY
+            and str(s.get("DBClusterSnapshotIdentifier", "")).startswith(naming.snapshot_prefix(config.customer))]
+    return sorted(ours, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)

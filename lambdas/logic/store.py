@@ -247,6 +247,13 @@ class Store:
                 raise
         return False
 
+    # --- a runbook's own remembered state: pk state#<runbook>#<scope>, so runbooks never meet ---------
+    def remembered(self, runbook: str, scope: str, sk: str) -> Item | None:
+        return _item(self.table.get_item(Key={"pk": f"state#{runbook}#{scope}", "sk": sk}, ConsistentRead=True))
+
+    def remember(self, runbook: str, scope: str, sk: str, values: dict[str, Any]) -> None:
+        self.table.put_item(Item={"pk": f"state#{runbook}#{scope}", "sk": sk, **values})
+
     # --- audit trail -----------------------------------------------------------------------
     def audit(self, subject: str, step: str, record: dict[str, Any]) -> None:
         """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""

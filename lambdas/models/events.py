@@ -45,27 +45,32 @@ class AlarmDetail(BaseModel):
         return value
 
 
-class AlarmStateChangeEvent(BaseModel):
+class EventBridgeEvent(BaseModel):
+    """The envelope every event shares, declared once; each event narrows source, resources, detail-type and
+    detail (a field declared again keeps its place, so errors are reported in the envelope's order)."""
+
     version: str = Field(max_length=16)
     id: str = Field(max_length=128)
-    source: Literal["aws.cloudwatch"]
+    source: str = Field(max_length=256)
     account: str = Field(max_length=12)
     time: datetime
     region: str = Field(max_length=32)
+    resources: list[Arn] = Field(default_factory=list, max_length=10)
+    detail_type: str = Field(alias="detail-type", max_length=256)
+    detail: Any = None
+
+
+class AlarmStateChangeEvent(EventBridgeEvent):
+    source: Literal["aws.cloudwatch"]
     resources: list[Arn] = Field(max_length=10)
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmDetail
 
 
-class ScheduledEvent(BaseModel):
+class ScheduledEvent(EventBridgeEvent):
     """What a schedule rule delivers: the rule's ARN in ``resources``, the scheduled time in ``time``."""
 
-    version: str = Field(max_length=16)
-    id: str = Field(max_length=128)
     source: Literal["aws.events"]
-    account: str = Field(max_length=12)
-    time: datetime
-    region: str = Field(max_length=32)
     resources: list[Arn] = Field(min_length=1, max_length=1)
     detail_type: Literal["Scheduled Event"] = Field(alias="detail-type")
     detail: dict[str, Any] = Field(default_factory=dict, max_length=0)
@@ -116,15 +121,10 @@ class CloudTrailDetail(BaseModel):
         return _bounded_part(value)
 
 
-class CloudTrailEvent(BaseModel):
+class CloudTrailEvent(EventBridgeEvent):
     """A CloudTrail event as EventBridge delivers it (the security events of catalog/security.py)."""
 
-    version: str = Field(max_length=16)
-    id: str = Field(max_length=128)
     source: str = Field(pattern=r"^aws\.[a-z0-9-]{1,60}$")
-    account: str = Field(max_length=12)
-    time: datetime
-    region: str = Field(max_length=32)
     resources: list[Arn] = Field(default_factory=list, max_length=10)
     detail_type: Literal["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"] = \
         Field(alias="detail-type")

@@ -3,6 +3,8 @@ operations runbook, with the checks people skip.
 
 guard   read the state and the last backup (.backup); refuse a rollback (serial down) or a replacement (lineage
         changed); same serial and digest -> unchanged; otherwise a plan naming exactly the version it checked
+
+
 act     copy that version (CopySourceIfMatch on its ETag, VersionId when versioned) to .YYYYMMDD, then .backup
 verify  both copies exist with the ETag the copy returned
 """
@@ -13,18 +15,49 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.runbooks import BackupTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
-from lambdas.models.steps import Alert, BackupPlan, StateVersion, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import Alert, PlanBase, StepModel, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("backup-terraform-state")
+
+
+class StateVersion(StepModel):
+    """What the state backup checked: a state object's identity (or the last backup's)."""
+
+    serial: int
+    lineage: str
+    digest: str  # MD5 of the body, hex
+    etag: str | None = None
+    version_id: str | None = None
+    size: int | None = None
+
+
+class BackupPlan(PlanBase):
+    """backup-terraform-state's plan: guard checks the state against the last backup, act copies exactly the
+    checked version to both keys, verify checks both copies."""
+
+    state_bucket: str
+    state_key: str
+    backup_bucket: str
+    dated_key: str  # <prefix>terraform.tfstate.YYYYMMDD
+    backup_key: str  # <prefix>terraform.tfstate.backup
+    versioning: bool | None = None
+    state: StateVersion | None = None
+    last_backup: StateVersion | None = None
+    warnings: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+    written: dict[str, str] = Field(default_factory=dict)  # key -> ETag of the copy
+
+
 _MISSING = ("NoSuchKey", "404", "NotFound", "NoSuchVersion")
 
 
@@ -36,8 +69,7 @@ class StateProblem(Exception):
         self.outcome = outcome
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def _end(plan: BackupPlan, outcome: str, message: str) -> BackupPlan:
@@ -81,7 +113,7 @@ def read_state(s3: Any, bucket: str, key: str, *, versioned: bool) -> StateVersi
     try:
         obj = s3.get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         if code in _MISSING:
             raise StateProblem("state_missing", f"the state {where} does not exist; nothing was copied") from None
         if code in ("AccessDenied", "403"):
@@ -113,9 +145,8 @@ def plan_backup(inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, 
     if inp.state_key != tf.state_key:
         raise InvalidInput(f"state_key {inp.state_key[:200]!r} is not the configured state of customer "
                            f"{config.customer} ({tf.state_key!r}); nothing was copied")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = BackupPlan(
         runbook=RUNBOOK.name, customer=config.customer, state_bucket=tf.state_bucket, state_key=tf.state_key,
         backup_bucket=tf.backup_bucket, dated_key=backup_key(config, dated_suffix(started, now)),
@@ -124,7 +155,7 @@ def plan_backup(inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, 
         max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); "
                                      f"the state was not backed up")
     status = s3.get_bucket_versioning(Bucket=tf.state_bucket).get("Status")
@@ -213,7 +244,7 @@ def apply_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
         except ClientError as exc:
             written = (f"already written: {', '.join(f's3://{plan.backup_bucket}/{k}' for k in done.written)}"
                        if done.written else "nothing was written")
-            if _code(exc) in ("PreconditionFailed", "412"):
+            if aws.error_code(exc) in ("PreconditionFailed", "412"):
                 done.verify, done.outcome = False, "state_changed"
                 done.message = _with_warnings(plan, (
                     f"the state s3://{plan.state_bucket}/{plan.state_key} changed between the check (ETag "
@@ -233,7 +264,7 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
         try:
             head = s3.head_object(Bucket=plan.backup_bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) not in _MISSING:
+            if aws.error_code(exc) not in _MISSING:
                 raise
             problems.append(f"s3://{plan.backup_bucket}/{key} is missing")
             continue
@@ -256,23 +287,5 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
     return checked
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, BackupTerraformStateInput)
-    started = event.get("started")
-    return plan_backup(inp, settings=settings, s3=aws.client("s3"), ssm=aws.client("ssm"), now=now,
-                       started=started if isinstance(started, str) else None).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return apply_backup(check_plan(event.get("plan"), settings.customer), s3=aws.client("s3")).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    plan = parse_step(BackupPlan, event.get("plan"), "verify: the plan act returned")
-    return check_backup(plan, s3=aws.client("s3")).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, BackupPlan, guard=kit.guard(plan_backup), act=kit.act(apply_backup, check=check_plan),
+                      verify=kit.verify(check_backup))

@@ -10,19 +10,30 @@ import json
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from catalog import naming, runbook
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import CheckStateLockInput
-from lambdas import aws
-from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput
 from lambdas.logic.state_locks import find_locks
 from lambdas.logic.store import Store
-from lambdas.models.steps import Alert, LockCheck, StateLock
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import Alert, PlanBase, StateLock
+from lambdas.runbooks import kit
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("check-state-lock")
+
+
+class LockCheck(PlanBase):
+    """check-state-lock's answer; everything happens in guard (proceed is always false)."""
+
+    lock_path: str
+    stale_after_minutes: int
+    locks: list[StateLock] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+
+
 FORCE_UNLOCK = "force-unlock-state"  # the runbook a person starts for a stale lock (after approval)
 
 
@@ -119,11 +130,4 @@ def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, 
     return check
 
 
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, CheckStateLockInput)
-    return check_locks(inp, settings=settings, dynamodb=aws.client("dynamodb"), s3=aws.client("s3"),
-                       store=make_store(settings, now), now=now).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard})
+handler = kit.handler(RUNBOOK, LockCheck, guard=kit.guard(check_locks))

@@ -4,6 +4,8 @@ approves the exact lock shown, and it is removed only if it is still that lock.
 guard   read both kinds of lock on the configured state (the DynamoDB LockID item, the S3 <key>.tflock); the
         input's lock ID must be the one held (else lock_changed / no_lock); the approval request shows it:
         ID, Who, Operation, Created, where it is
+
+
 act     (after approval) re-read the lock and compare it with the plan: anything different changes nothing
         (target_changed); then delete conditionally: DynamoDB DeleteItem with ConditionExpression Info = <the Info
         shown>, S3 DeleteObject with If-Match <the .tflock's ETag>. The "<path>-md5" digest item is never read
@@ -14,19 +16,36 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import ForceUnlockStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.state_locks import dynamodb_lock_info, lock_from_info, tflock_object
-from lambdas.models.steps import StateLock, UnlockPlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, StateLock, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("force-unlock-state")
+
+
+class UnlockPlan(PlanBase):
+    """force-unlock-state's plan: guard shows the lock (approval_summary), act re-reads it and removes exactly
+    that lock: the DynamoDB item whose Info is ``dynamodb_info``, the .tflock whose ETag is ``tflock_etag``."""
+
+    lock_path: str  # <state bucket>/<key>: the DynamoDB LockID
+    lock_table: str
+    state_bucket: str
+    tflock_key: str  # <key>.tflock
+    lock_id: str  # the input's: the lock a person asked to remove
+    locks: list[StateLock] = Field(default_factory=list)  # every lock found on the state
+    dynamodb_info: str | None = None  # the exact Info of the DynamoDB lock to remove (the delete's condition)
+    tflock_etag: str | None = None  # the ETag of the .tflock to remove (the delete's If-Match)
+    approval_summary: str | None = Field(default=None, max_length=1000)
+    removed: list[str] = Field(default_factory=list)  # "dynamodb <table>/<LockID>", "s3 s3://<bucket>/<key>"
 
 
 def _end(plan: UnlockPlan, outcome: str, message: str) -> UnlockPlan:
@@ -54,9 +73,8 @@ def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any
     if inp.lock_path is not None and inp.lock_path != expected:
         raise InvalidInput(f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer "
                            f"{config.customer} ({expected!r}); nothing was removed")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = UnlockPlan(
         runbook=RUNBOOK.name, customer=config.customer, lock_path=expected, lock_table=tf.lock_table,
         state_bucket=tf.state_bucket, tflock_key=f"{tf.state_key}.tflock", lock_id=inp.lock_id, mode=mode,
@@ -64,7 +82,7 @@ def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any
         locks=[], removed=[],
     )
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); "
                                      f"lock {inp.lock_id} was not removed")
     info = dynamodb_lock_info(dynamodb, tf.lock_table, expected)
@@ -120,8 +138,7 @@ def check_plan(raw: object, config: CustomerConfig) -> UnlockPlan:
     return plan
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
@@ -159,7 +176,7 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
                                  ConditionExpression="Info = :info",
                                  ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}})
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if aws.error_code(exc) != "ConditionalCheckFailedException":
                 raise
             done.outcome = "target_changed"
             done.message = (f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
@@ -171,7 +188,7 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
             s3.delete_object(Bucket=plan.state_bucket, Key=plan.tflock_key, IfMatch=plan.tflock_etag)
         except ClientError as exc:
             # 412: another ETag; 409: a concurrent PUT/DELETE won; 404: gone (S3 conditional deletes)
-            if _code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
+            if aws.error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
                 raise
             done.outcome = "target_changed"
             done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
@@ -187,20 +204,4 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
     return done
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, ForceUnlockStateInput)
-    return plan_unlock(inp, settings=settings, dynamodb=aws.client("dynamodb"), s3=aws.client("s3"),
-                       ssm=aws.client("ssm"), now=now).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    approval = event.get("approval")
-    return apply_unlock(check_plan(event.get("plan"), settings.customer), dynamodb=aws.client("dynamodb"),
-                        s3=aws.client("s3"), now=now,
-                        approval=approval if isinstance(approval, dict) else None).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act})
+handler = kit.handler(RUNBOOK, UnlockPlan, guard=kit.guard(plan_unlock), act=kit.act(apply_unlock, check=check_plan))

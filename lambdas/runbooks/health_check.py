@@ -7,9 +7,10 @@ guard   every check (ECS services, the RDS cluster, the content bucket, the Terr
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import HealthCheckInput
@@ -18,19 +19,34 @@ from lambdas.errors import InvalidInput
 from lambdas.logic import status_update
 from lambdas.logic.mode import read_mode
 from lambdas.logic.state_locks import find_locks, parse_created, unreadable
-from lambdas.models.steps import HealthCheckItem, HealthReport
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, StepModel
+from lambdas.runbooks import kit
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("health-check")
+
+
+class HealthCheckItem(StepModel):
+    name: str  # ecs:<service>, rds:<cluster>, content_bucket, state_lock, mode, window:<service>
+    status: Literal["pass", "warn", "fail"]
+    detail: str
+
+
+class HealthReport(PlanBase):
+    """health-check's answer; everything happens in guard (proceed is always false)."""
+
+    checked_at: str
+    trigger: Literal["manual", "alarm", "schedule"] = "manual"
+    checks: list[HealthCheckItem] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)  # pass / warn / fail
+    published: bool = False  # the summary went to the status topic
 
 # cluster statuses that mean the database is not serving (the rest but available: busy, warn)
 RDS_FAIL = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters", "incompatible-restore",
             "incompatible-network", "stopped", "stopping", "deleting", "storage-full")
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def check_services(ecs: Any, config: CustomerConfig) -> list[HealthCheckItem]:
@@ -69,7 +85,7 @@ def check_cluster(rds: Any, config: CustomerConfig) -> HealthCheckItem:
     try:
         found = rds.describe_db_clusters(DBClusterIdentifier=config.rds.cluster).get("DBClusters", [])
     except ClientError as exc:
-        if _code(exc) != "DBClusterNotFoundFault":
+        if aws.error_code(exc) != "DBClusterNotFoundFault":
             raise
         found = []
     if not found:
@@ -85,7 +101,7 @@ def check_bucket(s3: Any, config: CustomerConfig) -> HealthCheckItem:
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         why = {"404": "does not exist", "NoSuchBucket": "does not exist",
                "403": "is not reachable (403: access denied)"}.get(code, f"is not reachable ({code})")
         return HealthCheckItem(name="content_bucket", status="fail", detail=f"s3://{bucket} {why}")
@@ -191,12 +207,4 @@ def run_checks(inp: HealthCheckInput, *, settings: Settings, clients: Any, table
     return report
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, HealthCheckInput)
-    return run_checks(inp, settings=settings, clients=aws.client, table=aws.resource_table(settings.table_name),
-                      now=now, execution=str(event.get("execution") or "")).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard})
+handler = kit.handler(RUNBOOK, HealthReport, guard=kit.guard(run_checks))

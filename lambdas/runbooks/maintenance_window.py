@@ -4,6 +4,8 @@ guard         validate the input, read the services and the mode -> a plan (or a
 notify        the start or the end: a status update and a PagerDuty change event
 scale_down    record each service's desired count and autoscaling floor in its window#<service> row (which also
               holds back its alarms, see lambdas/logic/admit.py), then scale it and its floor to 0
+
+
 restore       put every service back to its RECORDED count and floor (read from the table, never assumed)
 verify        poll until each service runs its recorded count
 backup_failed a child backup did not end ok: nothing was scaled down
@@ -11,23 +13,53 @@ lift          delete this execution's window rows; on a failure path, first rest
 The child backups and the waits are states of stacks/maintenance_workflow.py.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
+
+from pydantic import Field
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import MaintenanceWindowInput
-from lambdas import aws
-from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
+from lambdas.logic.ecs import describe_service, scalable_target
 from lambdas.logic.paging import Pager
 from lambdas.logic.store import Store
-from lambdas.models.steps import MaintenancePlan, RecordedService, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
-from lambdas.runbooks.scale_ecs_service import describe_service, scalable_target
+from lambdas.models.steps import PlanBase, StepModel, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("maintenance-window")
+
+
+class RecordedService(StepModel):
+    """A service as the maintenance window found it: what it goes back to."""
+
+    desired: int
+    floor: int | None = None  # the Application Auto Scaling MinCapacity; None: no scalable target
+    max: int | None = None  # its MaxCapacity (kept as it is)
+
+
+class MaintenancePlan(PlanBase):
+    """maintenance-window's plan: guard makes it, each step adds to it; its last form is the outcome."""
+
+    cluster: str
+    services: list[str]
+    minutes: int  # how long the window stays open (for "until done": the maximum)
+    until_done: bool
+    execution: str
+    incident_id: str  # always one: the window's alarms page at P3 under it
+    found: dict[str, RecordedService] = Field(default_factory=dict)  # what guard read (shown, not trusted)
+    recorded: dict[str, RecordedService] = Field(default_factory=dict)  # what scale_down recorded in the table
+    backup_input: dict[str, Any] = Field(default_factory=dict)
+    snapshot_input: dict[str, Any] = Field(default_factory=dict)
+    backup_execution: str = ""
+    snapshot_execution: str = ""
+    opened: str | None = None
+    expires: str | None = None
+    backups: dict[str, str] = Field(default_factory=dict)  # child runbook -> its outcome
+    done_summary: str | None = None  # until done: what the operator's "done" (answered like an approval) ends
+    running: dict[str, int] = Field(default_factory=dict)
 # how long after its planned end a window row still holds alarms back: the restore and its checks
 MARGIN = timedelta(minutes=30)
 _DIMENSION = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
@@ -47,13 +79,14 @@ def _describe(recorded: dict[str, RecordedService]) -> str:
 def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
                 execution: str) -> MaintenancePlan:
     config = settings.customer
+    execution = execution or "manual"  # a window opened outside Step Functions (a test, a direct invoke)
     for service in inp.services:
         try:
             config.service(service)
         except KeyError as exc:
             raise InvalidInput(f"invalid maintenance-window input: services: {exc.args[0]}") from None
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
+    run = run_mode(ssm, settings.mode_parameter, inp.mode)
+    mode, mode_note = run.mode, run.note
     minutes = inp.minutes if inp.minutes is not None else config.maintenance.max_minutes
     incident = inp.incident_id or naming.execution_name(f"{config.customer}-maintenance-{execution}")[:200]
     reason = f"maintenance window {execution}" + (f": {inp.reason}" if inp.reason else "")
@@ -70,7 +103,7 @@ def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aa
     )
     how_long = f"until an operator says done (at most {minutes} min)" if plan.until_done else f"for {minutes} min"
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         plan.proceed, plan.outcome = False, "refused"
         plan.message = f"automation is off for customer {config.customer} ({source}); no window was opened"
         return plan
@@ -232,21 +265,12 @@ def lift(raw_input: object, execution: str, *, config: CustomerConfig, ecs: Any,
     return {"lifted": lifted, "restored": restored, "errors": errors}
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, MaintenanceWindowInput)
-    return plan_window(inp, settings=settings, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                       ssm=aws.client("ssm"), store=make_store(settings, now),
-                       execution=str(event.get("execution") or "manual")).to_json()
-
-
-def _notify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = parse_step(MaintenancePlan, event.get("plan"), "notify: the plan")
-    pager = Pager.from_settings(settings, now, execution=plan.execution)
-    services = plan.services
-    if event.get("phase") == "start":
+# --- the steps of its own shape: they read the event's phase, the children's outcomes, the input -----------
+def _notify(call: kit.Call) -> dict[str, Any]:
+    plan = parse_step(MaintenancePlan, call.event.get("plan"), "notify: the plan")
+    pager = Pager.from_settings(call.settings, call.now, execution=plan.execution)
+    services, phase = plan.services, call.event.get("phase")
+    if phase == "start":
         how = f"until done (at most {plan.minutes} min)" if plan.until_done else f"for {plan.minutes} min"
         summary = (f"maintenance window opens on {', '.join(services)} {how}: backups first, then the services "
                    f"are stopped; their alarms page at P3 only")
@@ -255,43 +279,27 @@ def _notify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
         summary = f"maintenance window ended ({plan.outcome}): {plan.message or ''}"
         status = "Resolved" if plan.outcome == "completed" else "Identified"
     return pager.maintenance(incident_id=plan.incident_id, workflow=RUNBOOK.name, services=services, status=status,
-                             summary=summary[:1000], details={"phase": event.get("phase"), "services": services,
+                             summary=summary[:1000], details={"phase": phase, "services": services,
                                                               "minutes": plan.minutes, "outcome": plan.outcome,
                                                               "reason": plan.reason})
 
 
-def _scale_down(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return scale_down(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                      store=make_store(settings, now)).to_json()
+def _backup_failed(call: kit.Call) -> MaintenancePlan:
+    plan = parse_step(MaintenancePlan, call.event.get("plan"), "backup_failed: the plan")
+    backups = call.event.get("backups")
+    return backup_failed(plan, backups if isinstance(backups, dict) else {})
 
 
-def _restore(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return restore(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                   store=make_store(settings, now)).to_json()
+def _lift(call: kit.Call) -> dict[str, Any]:
+    return lift(call.event.get("input"), call.execution, config=call.config, ecs=call.client("ecs"),
+                aas=call.client("aas"), store=call.store, restore_first=call.event.get("restore") is True)
 
 
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    plan = parse_step(MaintenancePlan, event.get("plan"), "verify: the plan restore returned")
-    return check_running(plan, ecs=aws.client("ecs")).to_json()
-
-
-def _backup_failed(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    plan = parse_step(MaintenancePlan, event.get("plan"), "backup_failed: the plan")
-    backups = event.get("backups")
-    return backup_failed(plan, backups if isinstance(backups, dict) else {}).to_json()
-
-
-def _lift(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return lift(event.get("input"), str(event.get("execution") or ""), config=settings.customer,
-                ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"), store=make_store(settings, now),
-                restore_first=event.get("restore") is True)
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "notify": _notify, "scale_down": _scale_down,
-                                    "restore": _restore, "verify": _verify, "backup_failed": _backup_failed,
-                                    "lift": _lift})
+# The window's workflow has no branch for a refusal after its backups ran: scale_down and restore check the plan
+# again, the mode switch was read by guard (a window opened in dry-run changes nothing).
+handler = kit.handler(
+    RUNBOOK, MaintenancePlan, guard=kit.guard(plan_window), notify=kit.step(_notify),
+    scale_down=kit.act(scale_down, check=check_plan, recheck_mode=False),
+    restore=kit.act(restore, check=check_plan, recheck_mode=False),
+    verify=kit.verify(check_running, what="verify: the plan restore returned"),
+    backup_failed=kit.step(_backup_failed), lift=kit.step(_lift, changes=True))

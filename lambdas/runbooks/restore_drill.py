@@ -2,28 +2,42 @@
 
 guard   read mode, the automation's latest available snapshot, and whether a drill cluster is left over
         -> a plan (the drill cluster's name comes from the execution's start time) or an outcome
+
+
 act     restore the snapshot to lecture-<c>-drill-<yyyymmddhhmm>, tagged drill=true and created-by
 verify  (creating) poll until available: rto_seconds; then delete THAT cluster, checked by name and tags
         (deleting) poll until it is gone
 """
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import RestoreDrillInput
-from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
-from lambdas.logic.mode import read_mode, strictest
-from lambdas.models.steps import DrillPlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
-from lambdas.runbooks.snapshot_rds_cluster import snapshot_tags
+from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags
+from lambdas.models.steps import parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("restore-drill")
+
+
+class DrillPlan(ClusterRestore):
+    """restore-drill's plan. phase: "restore" (not started), "creating" (verify polls the drill cluster),
+    "deleting" (the drill cluster is being deleted), "done"."""
+
+    drill_cluster: str  # lecture-<c>-drill-<yyyymmddhhmm>
+    phase: Literal["restore", "creating", "deleting", "done"] = "restore"
+    available_at: str | None = None
+    rto_seconds: int | None = None  # the recovery-time figure: restore call to available
+    deleted: bool | None = None
+
+
 DELETE_POLLS = 40  # 20 minutes for the drill cluster to go
 
 
@@ -59,12 +73,6 @@ def _finish(plan: DrillPlan, outcome: str, message: str) -> DrillPlan:
     return plan
 
 
-def _started(value: object) -> datetime:
-    try:
-        return rds_restore.started_at(value)
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
 
 
 # --- guard -----------------------------------------------------------------------------------------------
@@ -76,9 +84,8 @@ def plan_drill(inp: RestoreDrillInput, *, settings: Settings, rds: Any, ssm: Any
                            f"{config.rds.cluster!r}); nothing was changed")
     if not execution:
         raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's name (the state machine passes it)")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     reason = inp.reason or {"manual": "by hand", "alarm": "on alarm", "schedule": "monthly schedule"}[inp.trigger]
     name = drill_cluster_name(config.customer, started)
     plan = DrillPlan(
@@ -91,7 +98,7 @@ def plan_drill(inp: RestoreDrillInput, *, settings: Settings, rds: Any, ssm: Any
               naming.DRILL_TAG: "true"},
     )
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _finish(plan, "refused", f"automation is off for customer {config.customer} ({source}); no drill")
     left = drill_clusters(rds, config)
     if left:
@@ -125,7 +132,7 @@ def check_plan(raw: object, config: CustomerConfig) -> DrillPlan:
     if raw.get("proceed") is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
     plan = parse_step(DrillPlan, raw, "plan rejected", InvalidPlan)
-    expected = drill_cluster_name(config.customer, _started(plan.started))
+    expected = drill_cluster_name(config.customer, kit.started_at(RUNBOOK, plan.started))
     if plan.drill_cluster != expected or plan.cluster != config.rds.cluster:
         raise InvalidPlan(f"plan rejected: drill cluster {plan.drill_cluster[:80]!r} is not the drill's name for "
                           f"this execution ({expected}); nothing was changed")
@@ -220,23 +227,5 @@ def check_drill(plan: DrillPlan, *, rds: Any, config: CustomerConfig, now: datet
     return p
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, RestoreDrillInput)
-    return plan_drill(inp, settings=settings, rds=aws.client("rds"), ssm=aws.client("ssm"),
-                      execution=str(event.get("execution") or ""), started=_started(event.get("started"))).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return start_drill(check_plan(event.get("plan"), settings.customer), rds=aws.client("rds"), now=now).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return check_drill(plan, rds=aws.client("rds"), config=settings.customer, now=now).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, DrillPlan, guard=kit.guard(plan_drill), act=kit.act(start_drill, check=check_plan),
+                      verify=kit.verify(check_drill, check=check_plan))

@@ -14,16 +14,26 @@ from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import RestoreRdsClusterInput
-from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
-from lambdas.logic.mode import read_mode, strictest
-from lambdas.models.steps import RestoreClusterPlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
-from lambdas.runbooks.snapshot_rds_cluster import snapshot_tags
+from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags
+from lambdas.models.steps import parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("restore-rds-cluster")
+
+
+class RestoreClusterPlan(ClusterRestore):
+    """restore-rds-cluster's plan: guard names the snapshot and the new cluster (what the approver sees), act
+    re-reads the snapshot and restores, verify polls the new cluster until available."""
+
+    restored_cluster: str  # lecture-<c>-cluster-restored
+    snapshot_type: str = ""
+    approval_summary: str | None = None  # set only when it asks for approval
+    approval: dict[str, Any] | None = None  # who approved, when, their comment (act copies it from its input)
+    took_seconds: int | None = None  # from the restore call to available
 
 
 def _finish(plan: RestoreClusterPlan, outcome: str, message: str) -> RestoreClusterPlan:
@@ -33,12 +43,6 @@ def _finish(plan: RestoreClusterPlan, outcome: str, message: str) -> RestoreClus
     return plan
 
 
-def _started(value: object) -> datetime:
-    try:
-        return rds_restore.started_at(value)
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
 
 
 def _exists_message(name: str, found: dict[str, Any]) -> str:
@@ -65,9 +69,8 @@ def plan_restore(inp: RestoreRdsClusterInput, *, settings: Settings, rds: Any, s
                            f"{config.rds.cluster!r}); nothing was changed")
     if not execution:
         raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's name (the state machine passes it)")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     reason = inp.reason or "by hand"
     target = naming.restored_cluster_name(config.customer)
     plan = RestoreClusterPlan(
@@ -79,7 +82,7 @@ def plan_restore(inp: RestoreRdsClusterInput, *, settings: Settings, rds: Any, s
         tags={**snapshot_tags(config, reason=reason, execution=execution, trigger=inp.trigger)},
     )
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _finish(plan, "refused", f"automation is off for customer {config.customer} ({source}); nothing "
                                         f"was restored")
     existing = rds_restore.describe_cluster(rds, target)
@@ -207,26 +210,5 @@ def check_restore(plan: RestoreClusterPlan, *, rds: Any, now: datetime) -> Resto
     return p
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, RestoreRdsClusterInput)
-    return plan_restore(inp, settings=settings, rds=aws.client("rds"), ssm=aws.client("ssm"),
-                        execution=str(event.get("execution") or ""), started=_started(event.get("started"))).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    approval = event.get("approval")
-    plan = check_plan(event.get("plan"), settings.customer)
-    return start_restore(plan, rds=aws.client("rds"), config=settings.customer, now=now,
-                         approval=approval if isinstance(approval, dict) else None).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return check_restore(check_plan(event.get("plan"), settings.customer), rds=aws.client("rds"),
-                         now=now).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, RestoreClusterPlan, guard=kit.guard(plan_restore),
+                      act=kit.act(start_restore, check=check_plan), verify=kit.verify(check_restore, check=check_plan))

@@ -4,6 +4,8 @@ the checks people skip.
 guard   refuse while a Terraform lock is held; read the chosen backup (.backup or .YYYYMMDD) and the current state;
         the backup must be JSON of version 4 with a serial and a lineage, of the state's lineage unless
         allow_lineage_change; the approval request shows both and the difference in serial and resource count
+
+
 act     (after approval) no lock may have been taken meanwhile; copy the current (corrupted) state, exactly the
         version guard read (CopySourceIfMatch), to <prefix>terraform.tfstate.corrupted-<time> in the backup bucket;
         read the backup guard read (If-Match); write it over the state only if the state is still what guard read
@@ -17,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
@@ -24,21 +27,60 @@ from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks import RestoreTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.state_locks import find_locks
-from lambdas.models.steps import RestoreStatePlan, StateFile, StateLock, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, StateLock, StepModel, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("restore-terraform-state")
+
+
+class StateFile(StepModel):
+    """A state object as read: its identity (ETag, VersionId), what it holds, and whether it is a valid state."""
+
+    bucket: str
+    key: str
+    etag: str | None = None  # None: the object does not exist
+    version_id: str | None = None
+    digest: str | None = None  # MD5 of the body, hex
+    size: int | None = None
+    valid: bool = False  # JSON of version 4 with an integer serial and a lineage
+    problem: str | None = None  # why it is not valid
+    serial: int | None = None
+    lineage: str | None = None
+    resources: int | None = None  # len(resources)
+
+
+class RestoreStatePlan(PlanBase):
+    """restore-terraform-state's plan: guard checks the backup against the state and shows the difference
+    (approval_summary); act copies the state as guard saw it to ``corrupted_key``, then writes the backup over
+    the state only if both are still what guard read."""
+
+    state_bucket: str
+    state_key: str
+    backup_bucket: str
+    backup_key: str  # the chosen backup: <prefix>terraform.tfstate.backup or .YYYYMMDD
+    corrupted_key: str  # <prefix>terraform.tfstate.corrupted-YYYYMMDDTHHMMSSZ (the execution's start)
+    lock_path: str
+    lock_table: str
+    allow_lineage_change: bool = False
+    state: StateFile | None = None
+    backup: StateFile | None = None
+    serial_change: int | None = None  # backup serial - state serial (None: the state has no readable serial)
+    resource_change: int | None = None  # backup resources - state resources
+    approval_summary: str | None = Field(default=None, max_length=1000)
+    written: dict[str, str] = Field(default_factory=dict)  # "s3://bucket/key" -> ETag written
+    digest_updated: bool | None = None
+
+
 _MISSING = ("NoSuchKey", "404", "NotFound")
 _DENIED = ("AccessDenied", "403")
 _CONFLICT = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 CORRUPTED = "corrupted-"  # <prefix>terraform.tfstate.corrupted-YYYYMMDDTHHMMSSZ
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+
 
 
 def _end(plan: RestoreStatePlan, outcome: str, message: str) -> RestoreStatePlan:
@@ -89,7 +131,7 @@ def read_file(s3: Any, bucket: str, key: str, *, if_match: str | None = None) ->
     try:
         obj = s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": if_match} if if_match else {}))
     except ClientError as exc:
-        code = _code(exc)
+        code = aws.error_code(exc)
         if code in _MISSING:
             found.problem = "does not exist"
             return found, b""
@@ -128,9 +170,8 @@ def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any
     if inp.state_key is not None and inp.state_key != tf.state_key:
         raise InvalidInput(f"state_key {inp.state_key[:200]!r} is not the configured state of customer "
                            f"{config.customer} ({tf.state_key!r}); nothing was restored")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = RestoreStatePlan(
         runbook=RUNBOOK.name, customer=config.customer, state_bucket=tf.state_bucket, state_key=tf.state_key,
         backup_bucket=tf.backup_bucket, backup_key=backup_key(config, inp.backup.lstrip(".")),
@@ -141,7 +182,7 @@ def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any
     state_where = f"s3://{tf.state_bucket}/{tf.state_key}"
     backup_where = f"s3://{tf.backup_bucket}/{plan.backup_key}"
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); "
                                      f"{state_where} was not restored")
     held = _locks(plan, config, dynamodb, s3, now)
@@ -245,7 +286,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
                                     CopySource={"Bucket": plan.state_bucket, "Key": plan.state_key},
                                     CopySourceIfMatch=state.etag, TaggingDirective="REPLACE")
         except ClientError as exc:
-            if _code(exc) not in _CONFLICT + _MISSING:
+            if aws.error_code(exc) not in _CONFLICT + _MISSING:
                 raise
             return _changed(done, f"the state {state_where} changed since guard read it (ETag {state.etag})")
         done.written[corrupted] = str(copied.get("CopyObjectResult", {}).get("ETag", ""))
@@ -253,7 +294,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     try:
         again, body = read_file(s3, plan.backup_bucket, plan.backup_key, if_match=backup.etag)
     except ClientError as exc:
-        if _code(exc) not in _CONFLICT:
+        if aws.error_code(exc) not in _CONFLICT:
             raise
         return _changed(done, f"the backup s3://{plan.backup_bucket}/{plan.backup_key} changed since guard read it")
     if again.etag is None or again.digest != backup.digest:
@@ -265,7 +306,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
         put = s3.put_object(Bucket=plan.state_bucket, Key=plan.state_key, Body=body,
                             ContentType="application/json", **condition)
     except ClientError as exc:
-        if _code(exc) not in _CONFLICT + _MISSING:
+        if aws.error_code(exc) not in _CONFLICT + _MISSING:
             raise
         return _changed(done, f"the state {state_where} changed since guard read it "
                               f"({'ETag ' + state.etag if state.etag else 'it did not exist'})")
@@ -277,7 +318,7 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
                              ExpressionAttributeValues={":digest": {"S": str(backup.digest)}})
         done.digest_updated = True
     except ClientError as exc:
-        if _code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
+        if aws.error_code(exc) not in ("ConditionalCheckFailedException", "ResourceNotFoundException"):
             raise
         done.digest_updated = False
         done.notes.append(f"no digest item {plan.lock_path}-md5 in {plan.lock_table} (no DynamoDB locking): "
@@ -294,22 +335,5 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     return done
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, RestoreTerraformStateInput)
-    started = event.get("started")
-    return plan_restore(inp, settings=settings, s3=aws.client("s3"), dynamodb=aws.client("dynamodb"),
-                        ssm=aws.client("ssm"), now=now,
-                        started=started if isinstance(started, str) else None).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    approval = event.get("approval")
-    return apply_restore(check_plan(event.get("plan"), settings.customer), s3=aws.client("s3"),
-                         dynamodb=aws.client("dynamodb"), config=settings.customer, now=now,
-                         approval=approval if isinstance(approval, dict) else None).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act})
+handler = kit.handler(RUNBOOK, RestoreStatePlan, guard=kit.guard(plan_restore),
+                      act=kit.act(apply_restore, check=check_plan))

@@ -9,40 +9,62 @@ restore (on resolve) put the autoscaling floor back to what it was before the in
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import Field
+
 from catalog import CustomerConfig, runbook
 from catalog.runbooks import ScaleEcsServiceInput
-from lambdas import aws
-from lambdas.deps import store as make_store
-from lambdas.errors import InvalidInput, InvalidPlan, ResourceNotFound
-from lambdas.logic.mode import read_mode, strictest
+from lambdas.errors import InvalidInput, InvalidPlan
+from lambdas.logic.ecs import describe_service, scalable_target
 from lambdas.logic.store import Store
-from lambdas.models.steps import PreviousScale, RestorePlan, RestoreResult, ScalableTarget, ScalePlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, ScalableTarget, StepModel, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import Call, run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("scale-ecs-service")
+
+
+class PreviousScale(StepModel):
+    desired: int
+    scalable_target: ScalableTarget | None = None
+
+
+class ScalePlan(PlanBase):
+    """scale-ecs-service's plan: guard makes it, act and verify add to it; its last form is the outcome."""
+
+    cluster: str
+    service: str
+    min: int
+    max: int
+    from_: int | None = Field(default=None, alias="from")  # desired count guard read
+    to: int | None = None  # desired count the plan sets
+    scalable_target: ScalableTarget | None = None
+    previous: PreviousScale | None = None
+    running: int | None = None
+
+
+class RestorePlan(StepModel):
+    """The on-resolve step's answer to "when does what go back" ($.restore.due, $.restore.at)."""
+
+    due: bool
+    service: str
+    message: str
+    at: str | None = None
+    floor: int | None = None
+    current: int | None = None
+
+
+class RestoreResult(StepModel):
+    restored: bool
+    service: str
+    message: str
+    floor: int | None = None
 
 
 def _refuse(plan: ScalePlan, outcome: str, message: str) -> ScalePlan:
     refused = plan.model_copy(deep=True)
     refused.proceed, refused.outcome, refused.message = False, outcome, message
     return refused
-
-
-def describe_service(ecs: Any, cluster: str, service: str) -> dict[str, Any]:
-    found = [s for s in ecs.describe_services(cluster=cluster, services=[service]).get("services", [])
-             if s.get("status") != "INACTIVE"]
-    if not found:
-        raise ResourceNotFound(f"service {service} not found in cluster {cluster}")
-    return dict(found[0])
-
-
-def scalable_target(aas: Any, cluster: str, service: str) -> ScalableTarget | None:
-    targets = aas.describe_scalable_targets(
-        ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"],
-        ScalableDimension="ecs:service:DesiredCount",
-    ).get("ScalableTargets", [])
-    return ScalableTarget(min=targets[0]["MinCapacity"], max=targets[0]["MaxCapacity"]) if targets else None
 
 
 def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
@@ -54,9 +76,8 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: 
         raise InvalidInput(str(exc.args[0])) from None
     cluster = config.ecs.cluster
     # The switch is always read: an input's mode (set by respond) can make the run stricter, never looser.
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = ScalePlan(
         runbook=RUNBOOK.name, customer=config.customer, cluster=cluster, service=inp.service,
         min=bounds.min_tasks, max=bounds.max_tasks, mode=mode, dry_run=dry_run,
@@ -64,7 +85,7 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: 
         polls=0, max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         return _refuse(plan, "refused", f"automation is off for customer {config.customer} "
                                         f"({source}); {inp.service} was not changed")
 
@@ -220,27 +241,6 @@ def check_scale(plan: ScalePlan, *, ecs: Any) -> ScalePlan:
     return checked
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, ScaleEcsServiceInput)
-    return plan_scale(inp, settings=settings, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                      ssm=aws.client("ssm"), store=make_store(settings, now), now=now,
-                      execution=str(event.get("execution") or "")).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return apply_scale(plan, ecs=aws.client("ecs"), aas=aws.client("application-autoscaling"),
-                       store=make_store(settings, now)).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    plan = parse_step(ScalePlan, event.get("plan"), "verify: the plan act returned")
-    return check_scale(plan, ecs=aws.client("ecs")).to_json()
-
-
 def plan_restore(inp: object, *, settings: Settings, aas: Any, store: Store, now: datetime) -> RestorePlan:
     """When and to what the floor goes back: once the cooldown has passed (respond waits until ``at``)."""
     service = _restore_service(inp, settings)
@@ -274,7 +274,7 @@ def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store:
                              message=f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} "
                                      f"stays at {st.min}")
     floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st.max)
-    mode, _ = read_mode(ssm, settings.mode_parameter)
+    mode = run_mode(ssm, settings.mode_parameter).mode
     if mode != "enforce":
         return RestoreResult(restored=False, service=service,
                              message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} "
@@ -296,12 +296,13 @@ def _restore_service(inp: object, settings: Settings) -> str:
         raise InvalidInput(f"restore: {exc.args[0]}") from None
 
 
-def _restore(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    store, aas = make_store(settings, now), aws.client("application-autoscaling")
-    if event.get("phase") == "plan":
-        return plan_restore(event.get("input"), settings=settings, aas=aas, store=store, now=now).to_json()
-    return restore_floor(event.get("input"), settings=settings, aas=aas, ssm=aws.client("ssm"), store=store).to_json()
+def _restore(call: Call) -> StepModel:
+    """on resolve: ``phase`` "plan" says when the floor goes back; then it is put back."""
+    settings, aas, inp = call.settings, call.client("aas"), call.event.get("input")
+    if call.event.get("phase") == "plan":
+        return plan_restore(inp, settings=settings, aas=aas, store=call.store, now=call.now)
+    return restore_floor(inp, settings=settings, aas=aas, ssm=call.client("ssm"), store=call.store)
 
 
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify, RUNBOOK.on_resolve: _restore})
+handler = kit.handler(RUNBOOK, ScalePlan, guard=kit.guard(plan_scale), act=kit.act(apply_scale, check=check_plan),
+                      verify=kit.verify(check_scale), **{RUNBOOK.on_resolve or "restore": kit.step(_restore, changes=True)})

@@ -2,34 +2,58 @@
 
 guard   validate the input, read mode and cluster, apply the alarm cooldown -> a plan (the snapshot's name
         comes from the execution, so a re-run of the same execution makes no second snapshot) or an outcome
+
+
 act     take the snapshot; a busy cluster is retried through the verify loop with a growing wait
 verify  (busy) try again; (creating) poll until available, then prune the automation's old snapshots
 """
 
 import hashlib
-import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
 from catalog.runbooks import SnapshotRdsClusterInput
 from lambdas import aws
-from lambdas.deps import store as make_store
 from lambdas.errors import InvalidInput, InvalidPlan
-from lambdas.logic.mode import read_mode, strictest
+from lambdas.logic import rds_restore
+from lambdas.logic.rds_restore import own_snapshots, snapshot_tags
 from lambdas.logic.store import Store
-from lambdas.models.steps import SnapshotPlan, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("snapshot-rds-cluster")
+
+
+class SnapshotPlan(PlanBase):
+    """snapshot-rds-cluster's plan: guard makes it, act and verify add to it; its last form is the outcome.
+    phase: "create" (not tried yet), "busy" (the cluster was busy: retried with backoff), "creating" (the
+    snapshot exists, verify polls it), "done"."""
+
+    cluster: str
+    trigger: Literal["manual", "alarm", "schedule"]
+    execution: str
+    started: str  # the execution's start time (ISO): the snapshot's name and how long it took
+    snapshot: str  # lecture-<c>-<manual|auto>-YYYYMMDD-HHMMSS-<suffix>
+    tags: dict[str, str]
+    phase: Literal["create", "busy", "creating", "done"] = "create"
+    busy_checks: int = 0  # how often the cluster was found busy
+    max_busy_checks: int
+    status: str | None = None  # the snapshot's status
+    size_gb: int | None = None  # AllocatedStorage
+    took_seconds: int | None = None  # from the execution's start to available
+    pruned: list[str] | None = None  # deleted by prune (would be, in dry-run)
+    kept: list[str] | None = None  # the automation's snapshots prune kept
+
+
 BUSY_CHECKS = 6  # how often a busy cluster is tried before cluster_busy
 BUSY_WAIT_FIRST, BUSY_WAIT_MAX = 30, 300  # seconds: 30, 60, 120, 240, 300 (about 12.5 minutes in all)
 _SUFFIX = 6  # hex characters of the execution name's hash: two executions in the same second differ
 # RDS tag values: letters, digits, white space and _ . : / = + - @, at most 256 characters
-_TAG_VALUE = re.compile(r"[^\w\s.:/=+\-@]")
 
 
 def snapshot_name(customer: str, trigger: str, started: datetime, execution: str) -> str:
@@ -39,30 +63,8 @@ def snapshot_name(customer: str, trigger: str, started: datetime, execution: str
     return f"{naming.snapshot_prefix(customer)}{kind}-{started.astimezone(UTC):%Y%m%d-%H%M%S}-{suffix}"
 
 
-def _tag_value(text: str) -> str:
-    return _TAG_VALUE.sub(" ", text)[:256]
-
-
-def snapshot_tags(config: CustomerConfig, *, reason: str, execution: str, trigger: str) -> dict[str, str]:
-    return {"customer": config.customer, "reason": _tag_value(reason), "execution": _tag_value(execution),
-            "trigger": trigger, naming.CREATED_BY_TAG: naming.CREATED_BY}
-
-
 def _busy_wait(checks: int) -> int:
     return int(min(BUSY_WAIT_FIRST * 2 ** max(checks - 1, 0), BUSY_WAIT_MAX))
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _started(value: object) -> datetime:
-    try:
-        started = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
-    return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
 def _finish(plan: SnapshotPlan, outcome: str, message: str) -> SnapshotPlan:
@@ -76,7 +78,7 @@ def _cluster_status(rds: Any, cluster: str) -> str | None:
     try:
         found = rds.describe_db_clusters(DBClusterIdentifier=cluster).get("DBClusters", [])
     except ClientError as exc:
-        if _code(exc) == "DBClusterNotFoundFault":
+        if aws.error_code(exc) == "DBClusterNotFoundFault":
             return None
         raise
     return str(found[0].get("Status")) if found else None
@@ -87,27 +89,6 @@ def _not_found(cluster: str) -> str:
 
 
 # --- prune -------------------------------------------------------------------------------------------
-def _tags(snapshot: dict[str, Any]) -> dict[str, str]:
-    return {str(t.get("Key")): str(t.get("Value")) for t in snapshot.get("TagList", [])}
-
-
-def own_snapshots(rds: Any, config: CustomerConfig) -> list[dict[str, Any]]:
-    """The automation's snapshots of the cluster, newest first: manual type, created-by tag, our name.
-    AWS's automated backups (type automated) and people's snapshots (no such tag) are never among them."""
-    found: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"DBClusterIdentifier": config.rds.cluster, "SnapshotType": "manual"}
-    while True:
-        page = rds.describe_db_cluster_snapshots(**kwargs)
-        found += page.get("DBClusterSnapshots", [])
-        if not page.get("Marker"):
-            break
-        kwargs["Marker"] = page["Marker"]
-    ours = [s for s in found if s.get("SnapshotType") == "manual"
-            and _tags(s).get(naming.CREATED_BY_TAG) == naming.CREATED_BY
-            and str(s.get("DBClusterSnapshotIdentifier", "")).startswith(naming.snapshot_prefix(config.customer))]
-    return sorted(ours, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)
-
-
 def prune_candidates(snapshots: list[dict[str, Any]], *, keep: str, cutoff: datetime) -> tuple[list[str], list[str]]:
     """(to delete, to keep) among the automation's snapshots (newest first): older than the cutoff goes, except
     the newest one and the one just taken."""
@@ -132,7 +113,7 @@ def prune(rds: Any, config: CustomerConfig, *, keep: str, now: datetime) -> tupl
             rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=name)
             deleted.append(name)
         except ClientError as exc:
-            problems.append(f"could not delete {name}: {_code(exc)}: {exc.response.get('Error', {}).get('Message')}")
+            problems.append(f"could not delete {name}: {aws.error_code(exc)}: {exc.response.get('Error', {}).get('Message')}")
     return deleted, kept, problems
 
 
@@ -149,9 +130,8 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
                            f"(configured: {config.rds.cluster!r}); nothing was changed")
     if not execution:
         raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's name (the state machine passes it)")
-    switch, mode_note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode)
-    dry_run = inp.dry_run or mode == "dry-run"
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     reason = inp.reason or {"manual": "by hand", "alarm": "on alarm", "schedule": "daily schedule"}[inp.trigger]
     name = snapshot_name(config.customer, inp.trigger, started, execution)
     plan = SnapshotPlan(
@@ -163,7 +143,7 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
     )
     plan.proceed = False
     if mode == "off":
-        source = f"{settings.mode_parameter} = off" if switch == "off" else "the input's mode is off"
+        source = run.off_source(settings.mode_parameter)
         plan.outcome, plan.message = "refused", (f"automation is off for customer {config.customer} ({source}); "
                                                  f"no snapshot of {inp.cluster} was taken")
         return plan
@@ -224,11 +204,11 @@ def check_plan(raw: object, config: CustomerConfig) -> SnapshotPlan:
         raise InvalidPlan(f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
                           f"{config.rds.cluster!r}; nothing was changed")
     plan = parse_step(SnapshotPlan, raw, "plan rejected", InvalidPlan)
-    expected = snapshot_name(config.customer, plan.trigger, _started(plan.started), plan.execution)
+    expected = snapshot_name(config.customer, plan.trigger, kit.started_at(RUNBOOK, plan.started), plan.execution)
     if plan.snapshot != expected:
         raise InvalidPlan(f"plan rejected: snapshot name {plan.snapshot[:100]!r} is not the automation's name for "
                           f"execution {plan.execution[:80]!r} ({expected}); nothing was changed")
-    if plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY or plan.tags.get("execution") != _tag_value(
+    if plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY or plan.tags.get("execution") != rds_restore.tag_value(
             plan.execution) or plan.tags.get("customer") != config.customer:
         raise InvalidPlan("plan rejected: the snapshot's tags are not the automation's (created-by, customer, "
                           "execution); nothing was changed")
@@ -268,7 +248,7 @@ def take_snapshot(plan: SnapshotPlan, *, rds: Any) -> SnapshotPlan:
         rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=p.snapshot, DBClusterIdentifier=p.cluster,
                                        Tags=[{"Key": k, "Value": v} for k, v in p.tags.items()])
     except ClientError as exc:
-        code, text = _code(exc), str(exc.response.get("Error", {}).get("Message", ""))
+        code, text = aws.error_code(exc), str(exc.response.get("Error", {}).get("Message", ""))
         if code == "InvalidDBClusterStateFault":
             return _busy(p, f"InvalidDBClusterStateFault: {text}")
         if code == "SnapshotQuotaExceeded":
@@ -289,20 +269,10 @@ def take_snapshot(plan: SnapshotPlan, *, rds: Any) -> SnapshotPlan:
     return p
 
 
-def _describe_snapshot(rds: Any, name: str) -> dict[str, Any] | None:
-    try:
-        found = rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=name).get("DBClusterSnapshots", [])
-    except ClientError as exc:
-        if _code(exc) == "DBClusterSnapshotNotFoundFault":
-            return None
-        raise
-    return dict(found[0]) if found else None
-
-
 def _adopt(p: SnapshotPlan, rds: Any) -> SnapshotPlan | None:
     """The name exists: this execution made it before (act retried, a redrive) -> None, carry on with it."""
-    existing = _describe_snapshot(rds, p.snapshot)
-    if existing is not None and _tags(existing).get("execution") == p.tags["execution"]:
+    existing = rds_restore.describe_snapshot(rds, p.snapshot)
+    if existing is not None and rds_restore.tags(existing).get("execution") == p.tags["execution"]:
         p.notes.append(f"snapshot {p.snapshot} was already made by this execution: adopted, not made again")
         return None
     return _finish(p, "snapshot_failed", f"a snapshot named {p.snapshot} exists but was not made by execution "
@@ -314,14 +284,14 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
         return take_snapshot(plan, rds=rds)
     p = plan.model_copy(deep=True)
     p.polls += 1
-    found = _describe_snapshot(rds, p.snapshot)
+    found = rds_restore.describe_snapshot(rds, p.snapshot)
     if found is None:
         return _finish(p, "snapshot_failed", f"snapshot {p.snapshot} of {p.cluster} disappeared while it was "
                                              f"being created")
     p.status = str(found.get("Status"))
     if p.status == "available":
         p.size_gb = int(found.get("AllocatedStorage") or 0)
-        p.took_seconds = max(int((now - _started(p.started)).total_seconds()), 0)
+        p.took_seconds = max(int((now - kit.started_at(RUNBOOK, p.started)).total_seconds()), 0)
         p.pruned, p.kept, problems = prune(rds, config, keep=p.snapshot, now=now)
         p.notes += problems
         pruned = f"pruned {len(p.pruned)} ({', '.join(p.pruned)})" if p.pruned else "pruned none"
@@ -342,24 +312,5 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
     return p
 
 
-# --- Lambda steps: wire the environment to the logic -------------------------------------------
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, SnapshotRdsClusterInput)
-    return plan_snapshot(inp, settings=settings, rds=aws.client("rds"), ssm=aws.client("ssm"),
-                         store=make_store(settings, now), now=now, execution=str(event.get("execution") or ""),
-                         started=_started(event.get("started"))).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    return take_snapshot(check_plan(event.get("plan"), settings.customer), rds=aws.client("rds")).to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = check_plan(event.get("plan"), settings.customer)
-    return check_snapshot(plan, rds=aws.client("rds"), config=settings.customer, now=now).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, SnapshotPlan, guard=kit.guard(plan_snapshot), act=kit.act(take_snapshot, check=check_plan),
+                      verify=kit.verify(check_snapshot, check=check_plan))

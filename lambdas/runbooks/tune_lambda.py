@@ -7,61 +7,43 @@ guard   read the function's configuration; check the new memory and timeout agai
 act     re-read the configuration: a different RevisionId or different values than shown -> target_changed,
         nothing done. Else keep the current values in the table, then UpdateFunctionConfiguration with the
         shown RevisionId (Lambda refuses it if the function changed in between).
+
+
 verify  the update is applied (LastUpdateStatus Successful) and the values are the new ones.
 """
 
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from catalog import runbook
+from catalog import CustomerConfig, runbook
 from catalog.runbooks import TuneLambdaInput
-from lambdas import aws
-from lambdas.deps import store as make_store
-from lambdas.errors import InvalidInput
-from lambdas.logic.mode import read_mode, strictest
+from lambdas.errors import InvalidInput, InvalidPlan
+from lambdas.logic.mode import strictest
 from lambdas.logic.store import Store
-from lambdas.models.steps import StepModel, parse_step
-from lambdas.runbooks import guard_input, runbook_handler
+from lambdas.models.steps import PlanBase, parse_step
+from lambdas.runbooks import kit
+from lambdas.runbooks.kit import run_mode
 from lambdas.settings import Settings
 
 RUNBOOK = runbook("tune-lambda")
 
 
-class TunePlan(StepModel):
-    runbook: str
-    customer: str
+class TunePlan(PlanBase):
     function: str
-    mode: str
-    dry_run: bool
     restore: bool = False
-    incident_id: str | None = None
-    reason: str | None = None
     revision: str = ""  # the configuration revision shown to the approver
     memory_from: int
     timeout_from: int
     memory_to: int
     timeout_to: int
-    polls: int = 0
-    max_polls: int
-    wait_seconds: int
     approval_summary: str | None = None
-    proceed: bool | None = None
-    outcome: str | None = None
-    message: str | None = None
-    verify: bool | None = None
-    settled: bool | None = None
     kept: dict[str, Any] | None = Field(default=None, description="the values kept for restore")
 
 
-def _scope(function: str) -> str:
-    return f"state#{RUNBOOK.name}#{function}"
-
-
 def kept_values(store: Store, function: str) -> dict[str, Any] | None:
-    item = store.table.get_item(Key={"pk": _scope(function), "sk": "previous"}, ConsistentRead=True).get("Item")
+    item = store.remembered(RUNBOOK.name, function, "previous")
     return {"memory_mb": int(item["memory_mb"]), "timeout_seconds": int(item["timeout_seconds"]),
             "at": str(item["at"]), "approved_by": str(item.get("approved_by", ""))} if item else None
 
@@ -71,8 +53,9 @@ def plan_tune(inp: TuneLambdaInput, *, settings: Settings, lambda_: Any, ssm: An
     if inp.function != config.function:
         raise InvalidInput(f"function {inp.function[:140]!r} is not the configured function of customer "
                            f"{config.customer} ({config.function!r})")
-    switch, note = read_mode(ssm, settings.mode_parameter)
-    mode = strictest(switch, inp.mode, "dry-run" if inp.dry_run else None)
+    run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
+    # its plan's mode says dry-run for a dry-run too (off stays off): the mode approvers and the audit see
+    mode, note = strictest(run.mode, "dry-run" if run.dry_run else None), run.note
     current = lambda_.get_function_configuration(FunctionName=inp.function)
     memory, timeout = int(current["MemorySize"]), int(current["Timeout"])
     memory_to, timeout_to = inp.memory_mb or memory, inp.timeout_seconds or timeout
@@ -113,6 +96,22 @@ def plan_tune(inp: TuneLambdaInput, *, settings: Settings, lambda_: Any, ssm: An
     return plan
 
 
+def check_plan(raw: object, config: CustomerConfig) -> TunePlan:
+    """act trusts nothing it is given: the plan must be one guard let proceed, for the configured function, with
+    values within the customer's lambda_tuning bounds."""
+    plan = parse_step(TunePlan, raw, "tune-lambda act: plan")
+    if plan.runbook != RUNBOOK.name or plan.proceed is not True:
+        raise InvalidInput("tune-lambda: act was given a plan guard did not approve; nothing was changed")
+    bounds = config.lambda_tuning
+    if plan.function != config.function or not (
+            bounds.min_memory_mb <= plan.memory_to <= bounds.max_memory_mb
+            and bounds.min_timeout_seconds <= plan.timeout_to <= bounds.max_timeout_seconds):
+        raise InvalidPlan(f"plan rejected: {plan.function[:140]!r} memory {plan.memory_to} MB, timeout "
+                          f"{plan.timeout_to} s is not the configured function within its lambda_tuning bounds; "
+                          f"nothing was changed")
+    return plan
+
+
 def apply_tune(plan: TunePlan, *, lambda_: Any, store: Store, approved_by: str = "") -> TunePlan:
     if plan.runbook != RUNBOOK.name or plan.proceed is not True:
         raise InvalidInput("tune-lambda: act was given a plan guard did not approve; nothing was changed")
@@ -125,9 +124,9 @@ def apply_tune(plan: TunePlan, *, lambda_: Any, store: Store, approved_by: str =
             f"{plan.timeout_from} -> {now[2]} s, revision {plan.revision[:12]} -> {now[0][:12]}): nothing was changed")
         return plan
     if not plan.restore:  # keep what to put back; a restore leaves the record of the original values
-        store.table.put_item(Item={"pk": _scope(plan.function), "sk": "previous", "memory_mb": plan.memory_from,
-                                   "timeout_seconds": plan.timeout_from, "at": store.now.isoformat(),
-                                   "approved_by": approved_by})
+        store.remember(RUNBOOK.name, plan.function, "previous", {
+            "memory_mb": plan.memory_from, "timeout_seconds": plan.timeout_from, "at": store.now.isoformat(),
+            "approved_by": approved_by})
     try:
         lambda_.update_function_configuration(FunctionName=plan.function, MemorySize=plan.memory_to,
                                               Timeout=plan.timeout_to, RevisionId=plan.revision)
@@ -161,24 +160,5 @@ def check_tune(plan: TunePlan, *, lambda_: Any) -> TunePlan:
     return plan
 
 
-def _guard(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    inp = guard_input(RUNBOOK, event, TuneLambdaInput)
-    return plan_tune(inp, settings=settings, lambda_=aws.client("lambda"), ssm=aws.client("ssm"),
-                     store=make_store(settings, now)).to_json()
-
-
-def _act(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    settings = Settings.from_env()
-    plan = parse_step(TunePlan, event.get("plan"), "tune-lambda act: plan")
-    given = event.get("approval")
-    return apply_tune(plan, lambda_=aws.client("lambda"), store=make_store(settings, now),
-                      approved_by=str(given.get("by", "")) if isinstance(given, dict) else "").to_json()
-
-
-def _verify(event: dict[str, Any], now: datetime) -> dict[str, Any]:
-    plan = parse_step(TunePlan, event.get("plan"), "tune-lambda verify: plan")
-    return check_tune(plan, lambda_=aws.client("lambda")).to_json()
-
-
-handler = runbook_handler(RUNBOOK, {"guard": _guard, "act": _act, "verify": _verify})
+handler = kit.handler(RUNBOOK, TunePlan, guard=kit.guard(plan_tune), act=kit.act(apply_tune, check=check_plan),
+                      verify=kit.verify(check_tune, what="tune-lambda verify: plan"))

@@ -4,6 +4,7 @@ Adding a kind or a runbook touches no generic code; a forgotten piece fails here
 """
 
 import importlib
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,58 @@ def test_every_runbook_has_its_module_a_known_target_kind_and_declared_outcomes(
     names = [o.name for o in rb.outcomes]
     assert len(names) == len(set(names)) and names
     assert {o.kind for o in rb.outcomes} <= {"ok", "skipped", "refused", "failed"}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(RUNBOOKS))
+def test_every_runbook_is_a_declaration_a_module_a_test_file_and_a_docs_page(name):
+    module = naming.module_name(name)
+    declaration = importlib.import_module(f"catalog.runbooks.{module}")
+    # the declaration lives in its own module, and registered itself under its name
+    assert any(value is RUNBOOKS[name] for value in vars(declaration).values()), f"catalog/runbooks/{module}.py"
+    assert RUNBOOKS[name].input_model.__module__ == declaration.__name__
+    for path in (f"lambdas/runbooks/{module}.py", f"tests/unit/runbooks/test_{module}.py", f"docs/runbooks/{name}.md"):
+        assert (ROOT / path).is_file(), f"runbook {name} has no {path}"
+
+
+@pytest.mark.parametrize("name", sorted(KINDS))
+def test_each_kinds_alarm_kinds_are_the_ones_customer_files_may_name(name):
+    from catalog.alarms import ALARMS_BY_KIND
+
+    assert KINDS[name].alarm_kinds == ALARMS_BY_KIND.get(name, ())
+    assert set(ALARMS_BY_KIND) <= set(KINDS)
+
+
+def test_the_catalog_has_no_import_circle():
+    import ast
+
+    imports: dict[str, set[str]] = {}
+    for path in (ROOT / "catalog").rglob("*.py"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("catalog"):
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("catalog")}
+        imports[module] = found
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for dep in imports.get(start, ()):
+            if dep in imports and dep != "catalog" and dep not in seen:
+                if dep == target or reaches(dep, target, seen | {dep}):
+                    return True
+        return False
+
+    circles = sorted(m for m in imports if m != "catalog" and reaches(m, m, set()))
+    assert circles == [], f"catalog modules that import themselves back: {circles}"
+
+
+def test_runbooks_registered_are_the_modules_in_catalog_runbooks():
+    modules = {p.stem for p in (ROOT / "catalog" / "runbooks").glob("[a-z]*.py")}
+    assert modules == {naming.module_name(n) for n in RUNBOOKS}
 
 
 def test_outcomes_that_need_a_person_are_refused_failed_or_undeclared():
