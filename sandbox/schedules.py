@@ -48,7 +48,8 @@ def _cron(expression: str):
             _field(fields[0], 0, 59), _field(fields[1], 0, 23), _field(fields[2], 1, 31), _field(fields[3], 1, 12),
             _field(fields[4], 1, 7), _field(fields[5], 1970, 2199))
     except ValueError:
-        raise ScheduleError(f"{expression}: the sandbox's scheduler knows numbers, lists, ranges, steps, * and ?")
+        raise ScheduleError(f"{expression}: the sandbox's scheduler knows numbers, lists, ranges, steps, * and ?") \
+            from None
     any_dom, any_dow = fields[2] in ("*", "?"), fields[4] in ("*", "?")
 
     def matches(at: datetime) -> bool:

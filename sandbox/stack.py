@@ -7,7 +7,6 @@ from sandbox.deploy import Deployment, deploy
 from sandbox.synth import synthesize
 
 
-
 def routing_key(team: str, customer: str | None = None) -> str:
     """Each customer's and team's fake key (32 characters, like a PagerDuty integration key); the report tells
     customers and teams apart by their keys."""

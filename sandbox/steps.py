@@ -7,8 +7,8 @@ import uuid
 
 from catalog import naming
 from operators import approvals
-from sandbox.moto_gaps import ALARM_EVENTS
 from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
+from sandbox.moto_gaps import ALARM_EVENTS
 
 
 class Driver:

@@ -153,7 +153,7 @@ def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(
         name = f"console-{runbook}"
         started = live_sandbox.aws(DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn,
                                    "--name", name, "--input", json.dumps(payload))["executionArn"]
-        d = live_sandbox.wait_for(lambda: _finished_or_waiting(live_sandbox, started), what=f"{runbook} to settle")
+        d = live_sandbox.wait_for(lambda a=started: _finished_or_waiting(live_sandbox, a), what=f"{runbook} to settle")
         if d.get("waiting") and runbook in APPROVAL_RUNBOOKS:
             assert name in live_sandbox.cli("pending", "-c", "dhbw").stdout
             live_sandbox.cli("approve", name, "-c", "dhbw", "--comment", "console input of the README")
@@ -161,8 +161,8 @@ def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(
             assert runbook == "maintenance-window", f"{runbook} waits: {d}"
             live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")
         if d.get("waiting"):
-            d = live_sandbox.wait_for(lambda: (e := live_sandbox.aws(
-                DHBW, "stepfunctions", "describe-execution", "--execution-arn", started))["status"] != "RUNNING"
+            d = live_sandbox.wait_for(lambda a=started: (e := live_sandbox.aws(
+                DHBW, "stepfunctions", "describe-execution", "--execution-arn", a))["status"] != "RUNNING"
                 and e, what=f"{runbook} to end")
         assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
         output = json.loads(d["output"])
