@@ -33,7 +33,9 @@ def test_cli_rejects_an_unknown_runbook_and_customer(capsys):
 
 def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assembly, tmp_path, capsys):
     with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path) as sb:
-        session = boto3.Session()
+        key = sb.aws.keys(sb.config.account)  # credentials of dhbw's account, as its profile holds them
+        session = boto3.Session(aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
+                                region_name=sb.config.region)
         assert cli.main(["mode", "-c", "dhbw", "dry-run"], session=session) == 0
         assert capsys.readouterr().out.strip() == "dry-run"
         assert cli.main(["mode", "-c", "dhbw", "enforce"], session=session) == 0
