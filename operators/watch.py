@@ -4,6 +4,7 @@ maintenance window's "done"): then it says how to answer."""
 
 import itertools
 import json
+import math
 import time
 from typing import Any, TextIO
 
@@ -12,6 +13,7 @@ from operators.output import short, short_time
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 WAITING = "WAITING_FOR_APPROVAL"  # not a Step Functions status: the execution is RUNNING, a task token is out
 SPINNER = "|/-\\"
+WAITING_GRACE_SECONDS = 1.0
 
 
 def history(sfn: Any, arn: str) -> list[dict[str, Any]]:
@@ -136,6 +138,7 @@ def watch(sfn: Any, arn: str, out: TextIO, *, poll_seconds: float, deadline_seco
     tty = out.isatty()
     spin = itertools.cycle(SPINNER)
     started = time.monotonic()
+    waiting_polls = 0
     while True:
         described = sfn.describe_execution(executionArn=arn)
         events = history(sfn, arn)
@@ -146,7 +149,10 @@ def watch(sfn: Any, arn: str, out: TextIO, *, poll_seconds: float, deadline_seco
         if status in TERMINAL:  # read again: history written after the first read is shown too
             progress.feed(history(sfn, arn))
             return _result(sfn.describe_execution(executionArn=arn))
-        if progress.waiting_token:
+        # a wait for a person is reported once it lasts (about a second of polls): an answer just sent takes a
+        # moment to show in the history, and a watch right after an approve must follow what it resumes
+        waiting_polls = waiting_polls + 1 if progress.waiting_token else 0
+        if waiting_polls >= max(2, math.ceil(WAITING_GRACE_SECONDS / max(poll_seconds, 0.001))):
             result = _result(described)
             result["status"], result["waiting_in"] = WAITING, progress.waiting_token
             return result

@@ -17,6 +17,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from catalog import naming
 from customers import load_customer
 from sandbox import report as report_mod
@@ -353,8 +355,12 @@ class Sandbox:
                  or r["body"].get("routing_key") not in self._all_keys()]
         actions = [a for a in self.recorder.actions if a.get("customer") in (customer, None)]
         notifications = tenant.updates.received if tenant.updates else []
-        return report_mod.build(customer, self.executions(customer), actions, pages, notifications,
-                                self.world_snapshot(customer), teams=teams, approvals=self.approvals(customer))
+        try:
+            world = self.world_snapshot(customer)
+        except ClientError as exc:  # the live sandbox: a customer whose stack is not deployed (yet)
+            world = {"unavailable": f"{naming.stack_name(customer)} is not deployed ({exc})"}
+        return report_mod.build(customer, self.executions(customer), actions, pages, notifications, world,
+                                teams=teams, approvals=self.approvals(customer))
 
     def _all_keys(self) -> set:
         return {k for t in self.tenants.values() for k in team_of_key(t.config)}

@@ -191,6 +191,11 @@ class LiveServer:
                                                           "GET /_sandbox/report, GET|POST /_sandbox/clock"}
         except ValueError as exc:
             status, body = "400 Bad Request", {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - the endpoint stays up and says what went wrong
+            import traceback
+
+            status, body = "500 Internal Server Error", {"error": f"{type(exc).__name__}: {exc}",
+                                                         "trace": traceback.format_exc().splitlines()[-6:]}
         payload = json.dumps(body, indent=2, default=str).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]

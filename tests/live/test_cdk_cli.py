@@ -23,6 +23,7 @@ def app_copy(tmp_path):
         else:
             shutil.copy(source, app / part)
     (app / "node_modules").symlink_to(ROOT / "node_modules")
+    (app / ".venv").symlink_to(ROOT / ".venv")  # cdk.json's app: .venv/bin/python app.py
     return app
 
 

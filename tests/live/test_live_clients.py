@@ -67,7 +67,7 @@ def test_an_approval_is_started_approved_and_read_back_in_separate_commands(live
     live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "dhbw").stdout,
                           what="the approval to be pending")
     live_sandbox.cli("approve", execution, "-c", "dhbw", "--comment", "load test passed")
-    watched = live_sandbox.cli("watch", execution, "-c", "dhbw")
+    watched = live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"])
     assert json.loads(watched.stdout)["status"] == "SUCCEEDED"
     history = live_sandbox.cli("history", "-c", "dhbw").stdout
     assert execution in history and "tuned" in history
@@ -83,7 +83,7 @@ def test_a_rejected_approval_changes_nothing(live_sandbox):
     live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
                           what="the approval to be pending")
     live_sandbox.cli("reject", execution, "-c", "edt", "--comment", "a run is going on")
-    watched = json.loads(live_sandbox.cli("watch", execution, "-c", "edt").stdout)
+    watched = json.loads(live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"]).stdout)
     assert watched["status"] == "SUCCEEDED" and watched["output"]["outcome"] == "rejected"
     locks = live_sandbox.aws(EDT, "dynamodb", "scan", "--table-name", "terraform-state-lock")["Items"]
     assert any(item["LockID"]["S"].endswith("terraform.tfstate") for item in locks)  # still held
