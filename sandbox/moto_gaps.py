@@ -682,8 +682,11 @@ def fix_change_sets(patches: Patches) -> None:
     - DeleteChangeSet of a name it does not find crashes (UnboundLocalError, HTTP 500), so `cdk diff` falls back
       and every later deploy with a change fails; DescribeChangeSet after that. Both answer as AWS does.
     """
-    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
     from moto.cloudformation.models import CloudFormationBackend
+
+    class ChangeSetNotFound(CloudFormationError):  # what AWS answers (the CDK CLI tells it from other errors)
+        code = "ChangeSetNotFound"
 
     def _find(self, change_set_name: str, stack_name: str | None = None):
         if change_set_name in self.change_sets:
@@ -724,7 +727,7 @@ def fix_change_sets(patches: Patches) -> None:
     def describe_change_set(self, change_set_name: str):
         change_set = _find(self, change_set_name)
         if change_set is None:
-            raise ValidationError(change_set_name, message=f"ChangeSet [{change_set_name}] does not exist")
+            raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
         return change_set
 
     patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
