@@ -3,6 +3,7 @@ deploy with a real change (the mode in the customer file), destroy. Nothing is d
 
 import json
 import shutil
+import sys
 
 import pytest
 
@@ -25,7 +26,9 @@ def app_copy(tmp_path):
         else:
             shutil.copy(source, app / part)
     (app / "node_modules").symlink_to(ROOT / "node_modules")
-    (app / ".venv").symlink_to(ROOT / ".venv")  # cdk.json's app: .venv/bin/python app.py
+    cdk_json = json.loads((app / "cdk.json").read_text())  # its app runs with this interpreter (.venv's)
+    cdk_json["app"] = f"{sys.executable} app.py"
+    (app / "cdk.json").write_text(json.dumps(cdk_json, indent=2))
     return app
 
 
