@@ -9,9 +9,8 @@ stack or the world."""
 import os
 import threading
 
-import boto3
 
-from sandbox.moto_gaps import Patches
+from sandbox.moto_gaps import Patches, signed_client
 
 OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile
 
@@ -67,6 +66,16 @@ class OfflineAws:
                 self._keys[account] = {"id": key.access_key_id, "secret": key.secret_access_key, "arn": user.arn}
             return self._keys[account]
 
+    def account_keys(self) -> dict[str, dict]:
+        """account -> its operator user's key, as made so far (kept with a deployed snapshot)."""
+        with self._lock:
+            return {account: dict(key) for account, key in self._keys.items()}
+
+    def adopt_keys(self, keys: dict[str, dict]) -> None:
+        """The operator users' keys of accounts put back from a snapshot (their users are in its IAM)."""
+        with self._lock:
+            self._keys.update({account: dict(key) for account, key in keys.items()})
+
     def role_credentials(self, role_arn: str) -> dict:
         """Credentials of the role (STS AssumeRole, as Lambda does for a function's execution role): calls made
         with them land in the role's account."""
@@ -90,8 +99,7 @@ class OfflineAws:
         with self._lock:
             if cache not in self._clients:
                 key = self.keys(account)
-                c = boto3.Session(aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
-                                  region_name=region).client(service)
+                c = signed_client("client", service, key["id"], key["secret"], region_name=region)
                 c._sandbox_own = True
                 self._clients[cache] = c
             return self._clients[cache]

@@ -228,6 +228,25 @@ def _serialise_powertools_metrics(patches: Patches) -> None:
         patches.set(AmazonCloudWatchEMFProvider, name, guarded)
 
 
+_SHARED: dict = {}
+_SHARED_LOCK = threading.RLock()
+
+
+def signed_client(factory: str, service: str, key_id: str, secret: str, token: str | None = None, **kwargs):
+    """A boto3 client (or resource) signed with these keys, made from one boto3 Session that the whole process
+    shares: a new Session reads botocore's service and endpoint data again (about 0.15 s each), which made clients
+    the largest cost of a sandbox's start and of each invocation's first call."""
+    import boto3
+
+    with _SHARED_LOCK:
+        session = _SHARED.get("session")
+        if session is None:
+            session = _SHARED["session"] = boto3.Session()
+            session._sandbox_made = True
+        return getattr(session, factory)(service, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                         aws_session_token=token, **kwargs)
+
+
 class _PerInvocation:
     """A boto3 client or resource made inside an invocation and cached by the handler's module (as a warm Lambda
     does): in AWS each function has its own process and credentials; here they share one process, so each call
@@ -245,12 +264,16 @@ class _PerInvocation:
         key = (self._factory, self._args, tuple(sorted(self._kwargs.items())), creds)
         with _PerInvocation._lock:
             if key not in _PerInvocation._made:
-                import boto3
+                if creds[0]:
+                    made = signed_client(self._factory, *self._args, key_id=creds[0], secret=creds[1],
+                                         token=creds[2], **self._kwargs)
+                else:
+                    import boto3
 
-                session = boto3.Session(aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
-                                        aws_session_token=creds[2]) if creds[0] else boto3.Session()
-                session._sandbox_made = True
-                _PerInvocation._made[key] = getattr(session, self._factory)(*self._args, **self._kwargs)
+                    session = boto3.Session()
+                    session._sandbox_made = True
+                    made = getattr(session, self._factory)(*self._args, **self._kwargs)
+                _PerInvocation._made[key] = made
             return _PerInvocation._made[key]
 
     def __getattr__(self, name):
@@ -612,14 +635,17 @@ def fix_interpreter_account(patches: Patches, keys) -> None:
 
 
 def boto3_client_like(client, service: str, region: str, key: dict):
-    """The same client (endpoint, config), signed with ``key``."""
-    import boto3
-
-    kwargs = {}
-    if client.meta.endpoint_url and "amazonaws.com" not in client.meta.endpoint_url:
-        kwargs["endpoint_url"] = client.meta.endpoint_url
-    return boto3.client(service, region_name=region, aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
-                        config=client.meta.config, **kwargs)
+    """The same client (endpoint, config), signed with ``key``; made once per service, region, key and endpoint
+    (the interpreter asks for a client at every task)."""
+    endpoint = client.meta.endpoint_url if client.meta.endpoint_url and "amazonaws.com" not in \
+        client.meta.endpoint_url else None
+    cache_key = ("interpreter", service, region, key["id"], endpoint)
+    with _SHARED_LOCK:
+        if cache_key not in _SHARED:
+            _SHARED[cache_key] = signed_client("client", service, key["id"], key["secret"], region_name=region,
+                                               config=client.meta.config,
+                                               **({"endpoint_url": endpoint} if endpoint else {}))
+        return _SHARED[cache_key]
 
 
 def executing_cloudformation_state_machines(patches: Patches) -> None:

@@ -25,3 +25,17 @@ def dhbw_assembly(tmp_path_factory) -> Path:
     from sandbox.synth import synthesize
 
     return synthesize(tmp_path_factory.mktemp("cdk") / "cdk.out", "dhbw")
+
+
+@pytest.fixture(scope="session")
+def dhbw_deployed(dhbw_assembly, tmp_path_factory):
+    """The dhbw stack deployed once per test worker; each sandbox given it starts from that deployed stack
+    (``Sandbox(..., deployed=...)``, sandbox/snapshot.py) instead of deploying again."""
+    from sandbox.engine import Sandbox
+
+    sb = Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path_factory.mktemp("deploy"), keep_deployed=True)
+    sb.start()
+    try:
+        return sb.deployed_snapshot
+    finally:
+        sb.stop()
