@@ -43,8 +43,8 @@ def run(argv, clients=no_aws, **kw):
 
 
 @pytest.fixture
-def sandbox(dhbw_assembly, tmp_path):
-    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path) as sb:
+def sandbox(dhbw_assembly, dhbw_deployed, tmp_path):
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sb:
         yield sb
 
 
