@@ -9,7 +9,6 @@ stack or the world."""
 import os
 import threading
 
-
 from sandbox.moto_gaps import Patches, signed_client
 
 OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile
