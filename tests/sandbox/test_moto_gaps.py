@@ -105,6 +105,60 @@ def test_a_change_set_creates_the_stack_as_create_stack_does(patched):
         cfn.describe_change_set(ChangeSetName="cs2", StackName="s")
 
 
+BOOTSTRAPPED = {  # what every CDK template carries: the bootstrap version, read from SSM
+    "Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>",
+                                        "Default": "/cdk-bootstrap/hnb659fds/version"}},
+    "Resources": {"Mode": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": "/app/mode", "Type": "String", "Value": "enforce"}}},
+    "Outputs": {"Mode": {"Value": {"Fn::GetAtt": ["Mode", "Value"]}}},
+}
+
+
+def _update_as_the_cdk_does(cfn, template: dict, name: str):
+    cfn.create_change_set(StackName="s", ChangeSetName=name, ChangeSetType="UPDATE", TemplateBody=json.dumps(template),
+                          Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+    cfn.execute_change_set(ChangeSetName=name, StackName="s")
+
+
+def test_an_update_keeping_an_ssm_typed_parameter_fails_in_moto(patched):
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    from sandbox.moto_gaps import fix_change_sets
+
+    moto_own = CloudFormationResponse.create_change_set
+    fix_change_sets(patched)  # the CREATE and UPDATE fixes, without the UsePreviousValue one:
+    patched.set(CloudFormationResponse, "create_change_set", moto_own)
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30",
+                                                          Type="String")
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
+                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
+    changed = json.loads(json.dumps(BOOTSTRAPPED))
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
+    with pytest.raises(Exception):  # noqa: B017 - moto crashes (AttributeError: the value "30" read as an SSM path)
+        _update_as_the_cdk_does(cfn, changed, "cs2")
+
+
+def test_an_update_keeping_an_ssm_typed_parameter_reads_it_again(patched):
+    from sandbox.moto_gaps import fix_change_sets
+
+    fix_change_sets(patched)
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
+                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
+    changed = json.loads(json.dumps(BOOTSTRAPPED))
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
+    _update_as_the_cdk_does(cfn, changed, "cs2")
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert ssm.get_parameter(Name="/app/mode")["Parameter"]["Value"] == "dry-run"
+    assert [p["ParameterKey"] for p in stack["Parameters"]] == ["BootstrapVersion"]
+
+
 def test_a_template_url_on_127_0_0_1_is_read_from_its_bucket(patched):
     from sandbox.moto_gaps import fix_template_url_on_loopback
 
