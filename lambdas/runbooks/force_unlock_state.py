@@ -20,7 +20,7 @@ from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import ForceUnlockStateInput
+from catalog.runbooks.force_unlock_state import ForceUnlockStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import dynamodb_lock_info, lock_from_info, tflock_object

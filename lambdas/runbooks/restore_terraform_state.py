@@ -24,7 +24,7 @@ from pydantic import Field
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import RestoreTerraformStateInput
+from catalog.runbooks.restore_terraform_state import RestoreTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import find_locks
