@@ -352,8 +352,8 @@ def redirect_official_hosts(patches: Any, fake: FakePagerDuty) -> None:
         if parts.scheme == "https" and parts.netloc in hosts:
             target = fake.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
             if isinstance(request, urllib.request.Request):
-                request = urllib.request.Request(target, data=request.data, method=request.get_method(),  # noqa: S310 - only https PagerDuty hosts, redirected to the fake
-                                                 headers=dict(request.header_items()))
+                headers = dict(request.header_items())
+                request = urllib.request.Request(target, data=request.data, method=request.get_method(), headers=headers)  # noqa: S310 - only https PagerDuty hosts, redirected to the fake
             else:
                 request = target
         return original(request, *args, **kwargs)
