@@ -45,6 +45,7 @@ docs: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 synth: $(VENV)/.installed node_modules/.installed

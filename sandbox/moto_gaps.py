@@ -700,6 +700,29 @@ def fix_template_url_on_loopback(patches: Patches) -> None:
     patches.set(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
 
 
+def _find_change_set(backend, change_set_name: str, stack_name: str | None = None):
+    """A change set by its id, or by its name (within the stack, when one is named); None if there is none."""
+    if change_set_name in backend.change_sets:
+        return backend.change_sets[change_set_name]
+    for cs in backend.change_sets.values():
+        if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
+            return cs
+    return None
+
+
+def _create_stack_from(stack, change_set) -> None:
+    """A CREATE change set executed as CreateStack does it."""
+    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.template = change_set.template
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.parameters = change_set.parameters
+    stack.resource_map = stack._create_resource_map()
+    stack.create_resources()
+    stack.output_map = stack._create_output_map()
+    stack.status = "CREATE_COMPLETE"
+
+
 def fix_change_sets(patches: Patches) -> None:
     """The CDK CLI deploys through change sets; moto's are thin:
     - a CREATE change set applies the template to an empty stack as an update: resources in no dependency order,
@@ -714,29 +737,13 @@ def fix_change_sets(patches: Patches) -> None:
     class ChangeSetNotFound(CloudFormationError):  # what AWS answers (the CDK CLI tells it from other errors)
         code = "ChangeSetNotFound"
 
-    def _find(self, change_set_name: str, stack_name: str | None = None):
-        if change_set_name in self.change_sets:
-            return self.change_sets[change_set_name]
-        for cs in self.change_sets.values():
-            if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
-                return cs
-        return None
-
     def execute_change_set(self, change_set_name: str, stack_name: str | None = None) -> None:
-        change_set = _find(self, change_set_name, stack_name)
+        change_set = _find_change_set(self, change_set_name, stack_name)
         if change_set is None:
             raise ValidationError(stack_name, message=f"ChangeSet [{change_set_name}] does not exist")
         stack = self.stacks[change_set.stack_id]
         if change_set.change_set_type == "CREATE":
-            stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-            stack.template = change_set.template
-            stack._parse_template()
-            stack.description = stack.template_dict.get("Description")
-            stack.parameters = change_set.parameters
-            stack.resource_map = stack._create_resource_map()
-            stack.create_resources()
-            stack.output_map = stack._create_output_map()
-            stack.status = "CREATE_COMPLETE"
+            _create_stack_from(stack, change_set)
         else:
             stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters,
                          tags=change_set.tags)
@@ -746,12 +753,12 @@ def fix_change_sets(patches: Patches) -> None:
         change_set.status = "EXECUTE_COMPLETE"
 
     def delete_change_set(self, change_set_name: str) -> None:
-        change_set = _find(self, change_set_name)
+        change_set = _find_change_set(self, change_set_name)
         if change_set is not None:
             self.change_sets.pop(change_set.change_set_id, None)
 
     def describe_change_set(self, change_set_name: str):
-        change_set = _find(self, change_set_name)
+        change_set = _find_change_set(self, change_set_name)
         if change_set is None:
             raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
         return change_set

@@ -24,7 +24,7 @@ from pydantic import Field
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import RestoreTerraformStateInput
+from catalog.runbooks.restore_terraform_state import RestoreTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import find_locks
@@ -163,6 +163,30 @@ def _signed(n: int) -> str:
     return f"{n:+d}"
 
 
+def _lineage_holds(plan: RestoreStatePlan, state: StateFile, backup: StateFile, *, allowed: bool) -> bool:
+    """False: the backup is of another state (another lineage) and the input did not allow that. Notes what it
+    could not compare, or the lineage change it allowed."""
+    if state.lineage is not None and state.lineage != backup.lineage:
+        if not allowed:
+            return False
+        plan.notes.append(f"lineage changes from {state.lineage} to {backup.lineage} (allow_lineage_change)")
+    elif state.lineage is None and state.etag is not None:
+        plan.notes.append(f"the state has no readable lineage ({state.problem}): the lineage was not compared")
+    return True
+
+
+def _difference(plan: RestoreStatePlan, state: StateFile, backup: StateFile) -> str:
+    """What the restore changes in serial and resources, set on the plan and in words."""
+    diff = []
+    if state.serial is not None and backup.serial is not None:
+        plan.serial_change = backup.serial - state.serial
+        diff.append(f"serial {state.serial} -> {backup.serial} ({_signed(plan.serial_change)})")
+    if state.resources is not None and backup.resources is not None:
+        plan.resource_change = backup.resources - state.resources
+        diff.append(f"resources {state.resources} -> {backup.resources} ({_signed(plan.resource_change)})")
+    return "; ".join(diff) or "serial and resources of the state unreadable"
+
+
 def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any, dynamodb: Any, ssm: Any,
                  now: datetime, started: str | None = None) -> RestoreStatePlan:
     config = settings.customer
@@ -203,26 +227,15 @@ def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any
     if state.etag is None:
         plan.notes.append(f"the state {state_where} {state.problem}: the backup is written only if there is still "
                           f"none (If-None-Match), and there is no corrupted state to keep")
-    if state.lineage is not None and state.lineage != backup.lineage:
-        if not inp.allow_lineage_change:
-            return _end(plan, "lineage_changed", (
-                f"the backup {backup_where} has lineage {backup.lineage}, the state {state_where} has lineage "
-                f"{state.lineage}: it is a backup of another state. Nothing was restored; start again with "
-                f"\"allow_lineage_change\": true only if that state is the one to restore"))
-        plan.notes.append(f"lineage changes from {state.lineage} to {backup.lineage} (allow_lineage_change)")
-    elif state.lineage is None and state.etag is not None:
-        plan.notes.append(f"the state has no readable lineage ({state.problem}): the lineage was not compared")
+    if not _lineage_holds(plan, state, backup, allowed=inp.allow_lineage_change):
+        return _end(plan, "lineage_changed", (
+            f"the backup {backup_where} has lineage {backup.lineage}, the state {state_where} has lineage "
+            f"{state.lineage}: it is a backup of another state. Nothing was restored; start again with "
+            f"\"allow_lineage_change\": true only if that state is the one to restore"))
     if state.digest == backup.digest:
         return _end(plan, "noop", f"the state {state_where} already is the backup {backup_where} "
                                   f"({_describe(backup)}); nothing to restore")
-    diff = []
-    if state.serial is not None and backup.serial is not None:
-        plan.serial_change = backup.serial - state.serial
-        diff.append(f"serial {state.serial} -> {backup.serial} ({_signed(plan.serial_change)})")
-    if state.resources is not None and backup.resources is not None:
-        plan.resource_change = backup.resources - state.resources
-        diff.append(f"resources {state.resources} -> {backup.resources} ({_signed(plan.resource_change)})")
-    difference = "; ".join(diff) or "serial and resources of the state unreadable"
+    difference = _difference(plan, state, backup)
     current = _describe(state) if state.etag is not None else str(state.problem)
     what = (f"restore {state_where} from {backup_where} ({_describe(backup)}); the state now: {current}; "
             f"{difference}")
