@@ -763,18 +763,25 @@ def fix_change_sets(patches: Patches) -> None:
             raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
         return change_set
 
+    _keep_previous_parameters(patches)
+    patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
+    patches.set(CloudFormationBackend, "delete_change_set", delete_change_set)
+    patches.set(CloudFormationBackend, "describe_change_set", describe_change_set)
+
+
+def _keep_previous_parameters(patches: Patches) -> None:
+    """``UsePreviousValue`` takes the previous value as the stack resolved it (the SSM parameter's value for an
+    SSM-typed parameter, such as the CDK's ``BootstrapVersion``), which the update then reads as an SSM path and
+    crashes on (HTTP 500). The previous value is the one given before, or the template's default."""
     from moto.cloudformation.responses import CloudFormationResponse
 
     original_create = CloudFormationResponse.create_change_set
 
     def create_change_set(self):
-        """``UsePreviousValue`` takes the previous value as the stack resolved it (the SSM parameter's value for an
-        SSM-typed parameter, such as the CDK's ``BootstrapVersion``), which the update then reads as an SSM path and
-        crashes on (HTTP 500). The previous value is the one given before, or the template's default."""
         get_param = self._get_param
 
         def previous(key: str):
-            stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+            stack = self.cloudformation_backend.get_stack(get_param("StackName"))
             given = stack.parameters or {}
             if key in given:
                 return given[key]
@@ -782,7 +789,7 @@ def fix_change_sets(patches: Patches) -> None:
 
         def _get_param(name, *args, **kwargs):
             value = get_param(name, *args, **kwargs)
-            if name == "Parameters" and value and self._get_param("ChangeSetType", "CREATE") == "UPDATE":
+            if name == "Parameters" and value and get_param("ChangeSetType", "CREATE") == "UPDATE":
                 value = [{"ParameterKey": p["ParameterKey"], "ParameterValue": previous(p["ParameterKey"])}
                          if str(p.get("UsePreviousValue", "")).lower() == "true" else p for p in value]
             return value
@@ -791,9 +798,6 @@ def fix_change_sets(patches: Patches) -> None:
         return original_create(self)
 
     patches.set(CloudFormationResponse, "create_change_set", create_change_set)
-    patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
-    patches.set(CloudFormationBackend, "delete_change_set", delete_change_set)
-    patches.set(CloudFormationBackend, "describe_change_set", describe_change_set)
 
 
 def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
