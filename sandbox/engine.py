@@ -43,6 +43,7 @@ from sandbox.moto_gaps import (
     fix_nested_start_execution,
     fix_task_failure_cause,
     fix_template_url_on_loopback,
+    public_layers,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
@@ -188,6 +189,7 @@ class Sandbox:
             executing_cloudformation_state_machines(patches)
             fix_template_url_on_loopback(patches)
             fix_change_sets(patches)
+            public_layers(patches)
             alarm_state_changes(patches, self._on_alarm_change)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does

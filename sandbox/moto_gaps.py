@@ -800,6 +800,28 @@ def _keep_previous_parameters(patches: Patches) -> None:
     patches.set(CloudFormationResponse, "create_change_set", create_change_set)
 
 
+
+def public_layers(patches: Patches) -> None:
+    """A function's layers must exist in moto, and a layer that AWS or a vendor publishes (the Powertools layer, in
+    account 017000801446) cannot: an update of a function with such a layer (the CDK CLI's second deploy) fails
+    with ResourceNotFoundException, which moto's CloudFormation answers as JSON inside its XML API. A layer of
+    another account is taken as published; one of the function's own account must still exist."""
+    from moto.awslambda.exceptions import UnknownLayerVersionException
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._get_layers_data
+
+    def _get_layers_data(self, layers_versions_arns):
+        own = [arn for arn in layers_versions_arns if arn.split(":")[4:5] == [self.account_id]]
+        known = original(self, own)
+        if len(known) != len(own):
+            raise UnknownLayerVersionException(own)
+        published = iter({"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns if arn not in own)
+        by_arn = {layer["Arn"]: layer for layer in known}
+        return [by_arn[arn] if arn in own else next(published) for arn in layers_versions_arns]
+
+    patches.set(LambdaFunction, "_get_layers_data", _get_layers_data)
+
 def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
     """CloudTrail reports every PutParameter (the mode switch set with `aws ssm put-parameter` or the console) as an
     "AWS API Call via CloudTrail" event; moto has no trail. Call ``on_change(name, caller_arn, account, region)``

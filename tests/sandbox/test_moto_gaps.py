@@ -159,6 +159,40 @@ def test_an_update_keeping_an_ssm_typed_parameter_reads_it_again(patched):
     assert [p["ParameterKey"] for p in stack["Parameters"]] == ["BootstrapVersion"]
 
 
+POWERTOOLS = "arn:aws:lambda:eu-central-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
+
+
+def _function_with_layers(layers: list[str]):
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("h.py", "def handler(e, c): return e")
+    lam.create_function(FunctionName="fn", Runtime="python3.13", Role=role, Handler="h.handler",
+                        Code={"ZipFile": buf.getvalue()})
+    return lam, lam.update_function_configuration(FunctionName="fn", Layers=layers)
+
+
+def test_a_published_layer_is_unknown_to_moto(patched):
+    with pytest.raises(Exception, match="LayerVersion does not exist"):  # noqa: B017
+        _function_with_layers([POWERTOOLS])
+
+
+def test_a_published_layer_is_taken_and_an_own_missing_one_still_refused(patched):
+    from sandbox.moto_gaps import public_layers
+
+    public_layers(patched)
+    lam, updated = _function_with_layers([POWERTOOLS])
+    assert [layer["Arn"] for layer in updated["Layers"]] == [POWERTOOLS]
+    own = "arn:aws:lambda:eu-central-1:123456789012:layer:mine:1"
+    with pytest.raises(lam.exceptions.ResourceNotFoundException, match="mine"):
+        lam.update_function_configuration(FunctionName="fn", Layers=[POWERTOOLS, own])
+
+
 def test_a_template_url_on_127_0_0_1_is_read_from_its_bucket(patched):
     from sandbox.moto_gaps import fix_template_url_on_loopback
 
