@@ -25,7 +25,7 @@ from sandbox import report as report_mod
 from sandbox import snapshot
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deployed_state_machines
-from sandbox.eventbus import EventBus, alarm_event, parameter_change_event
+from sandbox.eventbus import EventBus, alarm_event, parameter_change_event, security_group_event
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
 from sandbox.moto_gaps import (
@@ -35,6 +35,7 @@ from sandbox.moto_gaps import (
     alarm_state_changes,
     atomic_dynamodb,
     cloudtrail_parameter_changes,
+    cloudtrail_security_group_changes,
     current_function,
     executing_cloudformation_state_machines,
     fix_change_sets,
@@ -192,6 +193,7 @@ class Sandbox:
             public_layers(patches)
             alarm_state_changes(patches, self._on_alarm_change)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
+            cloudtrail_security_group_changes(patches, self._on_security_group_change)
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
             world_mod.install(patches)
             self.recorder.install()
@@ -296,6 +298,18 @@ class Sandbox:
             return
         self.timeline.add("mode", f"[{tenant.customer}] {caller} puts {name}")
         event = parameter_change_event(name, caller, account, region)
+        threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
+
+    def _on_security_group_change(self, event_name: str, group: str, permissions: list, caller: str, account: str,
+                                  region: str, request: dict) -> None:
+        """A security group changed through the API (the AWS CLI, the console): CloudTrail tells EventBridge. The
+        sandbox's own world building makes no such call (moto's backend directly)."""
+        tenant = self.tenant_of_account(account)
+        if tenant is None or tenant.driver.bus is None or not self.live:
+            return
+        self.timeline.add("security", f"[{tenant.customer}] {caller}: {event_name} {group}")
+        event = security_group_event(event_name, group, caller, account, region, permissions=permissions or None,
+                                     group_name=request.get("group_name"), vpc_id=request.get("vpc_id"))
         threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
     # --- the world ---------------------------------------------------------------------------
