@@ -79,6 +79,16 @@ class Pager:
         _count_page("change" if "event_action" not in event else str(event["event_action"]))
         return answer
 
+    def _note(self, event: dict[str, Any], url: str | None = None) -> str | None:
+        """Send a note that nothing waits on (an approval's request or its resolve, a runbook's outcome told to a
+        team): when PagerDuty still fails after its retries, the page-fallback is published (``_post``) and the
+        failure is returned, not raised. The approval's own path (table, SNS, CLI) does not need PagerDuty."""
+        try:
+            self._post(event, url)
+        except PagerDutyError as exc:
+            return str(exc)
+        return None
+
     def _fallback(self, event: dict[str, Any], error: str) -> None:
         if not self.topic_arn:
             return
@@ -306,20 +316,24 @@ class Pager:
             custom_details={"runbook": runbook, "execution": execution, "what": summary, "expires": expires,
                             "approve": how["approve"], "reject": how["reject"], "team": self.team},
             links=[pagerduty.link(console, f"Step Functions execution {execution}")])
-        return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
+        error = self._note(event)
+        return {"sent": "trigger" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
     def approval_answered(self, *, runbook: str, execution: str, text: str) -> dict[str, Any]:
-        """The answer closes the note (resolve) and is told in a status update."""
+        """The answer closes the note (resolve) and is told in a status update. A resolve PagerDuty does not take
+        is reported (the page-fallback, ``error``), never fatal: the answer stands, the runbook goes on."""
         self.team = "infrastructure"
         self._status(f"{self.config.customer}-approval-{execution}"[:200], "P3", status="Resolved",
                      impact=text[:500], identified_at=self.now.isoformat(), actions=text, eta="-")
-        self._post(pagerduty.resolve_event(self._routing_key(),
-                                           naming.dedup_key(self.config.customer, f"approval/{execution}")))
-        return {"sent": "resolve", "team": self.team}
+        error = self._note(pagerduty.resolve_event(self._routing_key(),
+                                                   naming.dedup_key(self.config.customer, f"approval/{execution}")))
+        return {"sent": "resolve" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
     def runbook_outcome(self, *, runbook: str, execution: str, outcome: Outcome, approved: str,
                         teams: tuple[str, ...]) -> list[str]:
-        """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update."""
+        """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update.
+        A change event PagerDuty does not take is reported (the page-fallback; "change <team> not sent: ..."), not
+        fatal: the change was made and recorded already."""
         sent = []
         summary = f"{self.group} {runbook} {outcome.outcome}: {outcome.message or outcome.outcome}; {approved}"
         for team in teams:
@@ -333,8 +347,8 @@ class Pager:
                                 "approved": approved, "team": team},
                 links=[pagerduty.link(execution_console_url(self.config, runbook, execution),
                                       f"Step Functions execution {execution}")])
-            self._post(event, pagerduty.change_url(self.events_url))
-            sent.append(f"change {team}")
+            error = self._note(event, pagerduty.change_url(self.events_url))
+            sent.append(f"change {team}" if error is None else f"change {team} not sent: {error}")
         return sent
 
     def automation_failed(self, state: dict[str, Any], execution: str) -> dict[str, Any]:

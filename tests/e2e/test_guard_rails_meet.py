@@ -1,0 +1,98 @@
+"""Where the guard rails meet (issue 15): game days that combine an approval, a PagerDuty outage, a maintenance
+window, the autoscaling floor and an oversized or unreadable security event. Each failed on the main of before."""
+
+from tests.e2e.conftest import executions
+from tests.e2e.test_operator_state import DIGEST, STALE, UNLOCK
+
+
+def pending_items(report) -> list[dict]:
+    return [i for i in report["_table"] if i["pk"]["S"] == "approval#pending"]
+
+
+def approval_notes(report) -> list[dict]:
+    return [p for p in report["pages"] if "/approval/" in str(p.get("dedup_key", ""))]
+
+
+def the_unlock(report) -> dict:
+    [run] = executions(report, "-force-unlock-state")
+    return run
+
+
+# --- 2. a PagerDuty blip does not cancel an approved change ----------------------------------------------------
+def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_unlock(run_scenario):
+    # the note is triggered (202); resolving it once answered gets 503 three times; PagerDuty is back afterwards
+    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"responses": [202, 503, 503, 503]}},
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
+    run = the_unlock(report)
+    assert run["status"] == "SUCCEEDED", run
+    assert run["output"]["outcome"] == "unlocked" and "approved by alice" in run["output"]["message"]
+    assert report["world"]["locks"] == [] and report["world"]["state"]["digest_item"] == DIGEST
+    # the note that could not be resolved is reported: tried 3 times, a page-fallback, a status update, an audit row
+    assert [p["http_status"] for p in approval_notes(report)] == [202, 503, 503, 503]
+    [fallback] = report["sns_pages"]
+    assert fallback["subject"].startswith("PAGE NOT DELIVERED: resolve of lecture-dhbw/approval/")
+    assert "503" in fallback["message"]
+    told = [n for n in report["notifications"] if "approved by alice" in n["message"]]
+    assert told  # the answer's status update went out before PagerDuty was tried
+    rows = [i for i in report["_table"] if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") ==
+            "approval-note"]
+    assert len(rows) == 1 and "PagerDuty unavailable after 3 attempts" in rows[0]["error"]["S"]
+    assert "approval-note" not in str(report["approvals"])  # the approval itself is recorded once, as before
+    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", "alice")]
+    assert "SNS page fallback: PAGE NOT DELIVERED: resolve of" in report["_timeline"]
+    assert pending_items(report) == []
+
+
+# --- 3. with PagerDuty down, an approval can still be asked for and answered -----------------------------------
+def test_with_pagerduty_down_the_approval_is_asked_through_the_table_and_sns_and_answered(run_scenario):
+    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
+    run = the_unlock(report)
+    assert run["status"] == "SUCCEEDED", run
+    assert run["output"]["outcome"] == "unlocked" and report["world"]["locks"] == []
+    # every PagerDuty request failed (the note, its resolve, the teams' change events), and each is reported
+    assert {p["http_status"] for p in report["pages"]} == {503}
+    asked = [n for n in report["notifications"] if "waiting for approval" in n["message"]]
+    assert len(asked) == 1 and "python cli.py approve" in asked[0]["message"]
+    assert "the PagerDuty note was not sent (PagerDuty unavailable after 3 attempts" in report["_timeline"]
+    # the note, its resolve, the change events of both teams: each told on the status topic instead
+    subjects = [p["subject"] for p in report["sns_pages"]]
+    assert len(subjects) == 4 and subjects[0].startswith("PAGE NOT DELIVERED: [approval]"), subjects
+    noted = sorted(i["note"]["S"] for i in report["_table"] if i.get("step", {}).get("S") == "approval-note")
+    assert noted == ["outcome", "request", "resolve"]
+    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", "alice")]
+    assert pending_items(report) == []
+
+
+def test_with_pagerduty_down_an_unanswered_approval_times_out_and_leaves_no_pending_item(run_scenario):
+    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
+                           "steps": [UNLOCK, {"wait_minutes": 31}]})
+    run = the_unlock(report)
+    assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "rejected", run
+    assert run["output"]["approval"]["answer"] == "timed_out"
+    assert len(report["world"]["locks"]) == 2 and report["actions"] == []
+    assert pending_items(report) == []
+
+
+def test_a_request_that_fails_for_another_reason_leaves_no_approval_pending(dhbw_assembly, tmp_path):
+    from sandbox import scenario as scenarios
+    from sandbox.engine import Sandbox
+
+    world = scenarios.parse({"customer": "dhbw", "world": {"locks": STALE}, "steps": [UNLOCK]}).world
+    sb = Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, world=world)
+    sb.start()
+    try:
+        # the status topic is gone: the request's status update fails after the token was stored
+        sns = sb.client("sns")
+        [topic] = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":lecture-dhbw-status-updates")]
+        sns.delete_topic(TopicArn=topic)
+        sb.start_runbook("force-unlock-state", UNLOCK["input"])
+        report = sb.report()
+        table = sb.client("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
+    finally:
+        sb.stop()
+    [run] = executions(report, "-force-unlock-state")
+    assert run["status"] == "FAILED" and "NotFound" in f"{run['error']} {run['cause']}", run
+    assert len(report["world"]["locks"]) == 2
+    # the execution is dead: no approval of it is left pending for `pending` to list
+    assert not [i for i in table if i["pk"]["S"] == "approval#pending"]
