@@ -81,6 +81,7 @@ class RespondWorkflow(Construct):
                                   f"diagnosis reads that have no resource-level permissions ({', '.join(unscoped)}); "
                                   "read-only, and limited by a condition where IAM has one (ecs:cluster)")
         f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
+        f.grant_window_read(self.page_fn)  # a re-check during an open maintenance window does not escalate
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
             f.grant_routing_key_read(fn)

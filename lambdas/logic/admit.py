@@ -181,7 +181,7 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
             inc = str(opened["incident_id"]) if opened else change
             result, holder = store.transition(claim_key, inc, alarm=alarm, state=state, at_ms=at_ms,
                                               expected=inc if opened else None, then="keep" if opened else "open",
-                                              opened_at=base["state_timestamp"])
+                                              opened_at=base["state_timestamp"], severity=base["severity"])
             if result != CHANGED:
                 break
         if result == STALE:
@@ -225,7 +225,15 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
                 return stale()
             if result == DUPLICATE:
                 return duplicate(holder)
-            resolved = Decision(**base, incident_id=inc, decision="resolve", note=f"alarm {alarm} returned to OK",
+            # the OK resolves the page the incident opened with: one paged before a maintenance window opened on
+            # the service is resolved in PagerDuty, not only told at P3 (the alert would stay open for good)
+            paged = str((opened or {}).get("severity") or "")
+            note = f"alarm {alarm} returned to OK"
+            if window and paged and paged != Severity.P3.value:
+                base["severity"] = paged
+                note += (f"; the {paged} alert opened before the maintenance window on {target} (execution "
+                         f"{window['execution']}) is resolved")
+            resolved = Decision(**base, incident_id=inc, decision="resolve", note=note,
                                 opened_at=str(opened["opened_at"]) if opened else None)
             hook = runbook(kind.runbook).on_resolve if kind.runbook else None
             if hook and kind.runbook:

@@ -252,10 +252,21 @@ class Pager:
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": event["payload"]["summary"], "pagerduty": answer, "team": self.team}
 
-    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str) -> dict[str, Any]:
-        """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up."""
+    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str,
+                 window: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up. Not
+        while a maintenance window is open on the resource (``window``, its row): the window holds its alarms at
+        P3, so a status update says so and the alert stays as paged, for the OK to resolve."""
         sev, self.team = Severity(admit.severity), admit.team
         up = sev.escalated
+        if window:
+            held = (f"not escalated: {admit.alarm} is still {alarm_state} {minutes} min after {admit.runbook} "
+                    f"succeeded ({done}), but a maintenance window is open on {admit.target} (execution "
+                    f"{window.get('execution')}, until {window.get('expires')}): its alarms are held at P3; the "
+                    f"{sev.value} alert stays open until the alarm returns to OK")
+            self._status(_incident(admit), severity=sev.value, status="Monitoring", impact=admit.impact,
+                         identified_at=admit.state_timestamp, actions=held, eta="end of the maintenance window")
+            return {"sent": "status-update", "dedup_key": admit.dedup_key, "held": held}
         why = (f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
                f"{admit.runbook} succeeded ({done})")
         self._status(_incident(admit), severity=up.value, status="Identified", impact=admit.impact,

@@ -1,8 +1,10 @@
 """Where the guard rails meet (issue 15): game days that combine an approval, a PagerDuty outage, a maintenance
 window, the autoscaling floor and an oversized or unreadable security event. Each failed on the main of before."""
 
-from tests.e2e.conftest import executions
+from tests.e2e.conftest import CPU_HIGH, executions
 from tests.e2e.test_operator_state import DIGEST, STALE, UNLOCK
+
+SERVICE = "lecture-backend-service"
 
 
 def pending_items(report) -> list[dict]:
@@ -96,3 +98,27 @@ def test_a_request_that_fails_for_another_reason_leaves_no_approval_pending(dhbw
     assert len(report["world"]["locks"]) == 2
     # the execution is dead: no approval of it is left pending for `pending` to list
     assert not [i for i in table if i["pk"]["S"] == "approval#pending"]
+
+
+# --- 4. a maintenance window opened while an alarm is open ------------------------------------------------------
+# open until an operator says done: the re-check and the OK come while it is open
+WINDOW = {"start": "maintenance-window", "input": {"services": [SERVICE], "until": "done", "reason": "db upgrade"}}
+DONE = {"approve": "maintenance-window", "by": "alice", "comment": "upgrade finished"}
+
+
+def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_the_alert_open(run_scenario):
+    report = run_scenario({"steps": [
+        {"alarm": CPU_HIGH, "state": "ALARM"},  # P2 page, scaled out; the re-check waits 15 minutes
+        WINDOW,  # the window opens; the re-check comes while it is open
+        {"alarm": CPU_HIGH, "state": "OK"},  # the OK comes during the window
+        DONE]})
+    alert = [p for p in report["pages"] if p.get("dedup_key", "").endswith(CPU_HIGH)]
+    # triggered once at P2, never escalated during the window, and resolved
+    assert [(p["kind"], p.get("payload", {}).get("severity")) for p in alert] == [("trigger", "warning"),
+                                                                                  ("resolve", None)]
+    first = executions(report, "-respond")[0]
+    assert first["status"] == "SUCCEEDED" and first["output"]["escalation"]["sent"] == "status-update"
+    assert "escalated_to" not in first["output"]["escalation"]
+    held = [n for n in report["notifications"] if "not escalated" in n["message"]]
+    assert len(held) == 1 and "maintenance window" in held[0]["message"]
+    assert executions(report, "-maintenance-window")[0]["output"]["outcome"] == "completed"
