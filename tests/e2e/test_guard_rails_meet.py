@@ -122,3 +122,23 @@ def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_th
     held = [n for n in report["notifications"] if "not escalated" in n["message"]]
     assert len(held) == 1 and "maintenance window" in held[0]["message"]
     assert executions(report, "-maintenance-window")[0]["output"]["outcome"] == "completed"
+
+
+# --- 5. the floor raised by the alarm's scale-out, then a window ------------------------------------------------
+def test_after_the_window_and_the_ok_the_floor_is_the_configured_minimum(run_scenario):
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}}, "steps": [
+        {"alarm": CPU_HIGH, "state": "ALARM"},  # 2 -> 3, floor 2 -> 3 (remembered: 2)
+        WINDOW,  # records 3 tasks, floor 3; sets floor 0, desired 0
+        {"alarm": CPU_HIGH, "state": "OK"},  # the OK's restore comes while the window holds the floor at 0
+        DONE]})
+    world = report["world"]["ecs"][SERVICE]
+    assert world["autoscaling"]["min"] == 2, world  # the configured minimum, not 3
+    assert "maintenance_window" not in world
+    ok = [e for e in executions(report, "-respond") if e["output"].get("outcome") == "resolved"]
+    assert len(ok) == 1
+    message = ok[0]["output"]["message"]
+    assert "put back from 0 to 2" not in message
+    assert "maintenance window" in message and "goes back to 2" in message
+    window = executions(report, "-maintenance-window")[0]["output"]
+    assert window["outcome"] == "completed" and "autoscaling floor 2" in window["message"]
+    assert not [i for i in report["_table"] if i["pk"]["S"].startswith("floor#")]
