@@ -22,6 +22,7 @@ from lambdas import aws
 from lambdas.errors import ConfigurationError, PagerDutyError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
+from lambdas.logic.security import is_cloudtrail, unreadable
 from lambdas.models.steps import Alert, Decision, Outcome
 from lambdas.observability import SERVICE
 from lambdas.settings import Settings
@@ -387,7 +388,41 @@ class Pager:
                               and admit.get("condition") != "schedule" else None),
         )
         answer = self._post(event)
-        return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
+        sent = {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
+        raw = _event_of(state)
+        if not admit and is_cloudtrail(raw):  # admit could not read an event of a security rule
+            sent["security"] = self.security_unreadable(raw, f"{name}: {message}", execution)
+        return sent
+
+    def security_unreadable(self, event: dict[str, Any], error: str, execution: str) -> dict[str, Any]:
+        """An event from a security rule that admit could not read goes to the security team too (at the kind's
+        severity, P1 by default) with who, what and where as far as they can be read. A PagerDuty failure here is
+        reported (the page-fallback), not raised: the infrastructure page went out already."""
+        info = unreadable(event, error)
+        self.team = info["team"] if info["team"] in self.config.paging.teams else "infrastructure"
+        sev = Severity(info["severity"] or Severity.P1)
+        key = f"security/unreadable/{_event_key(event)}"
+        summary = (f"[{sev.value}] {self.group} {info['title']} - the event could not be read whole ({error[:300]}); "
+                   f"what could be read: {info['sentence']}")
+        incident = f"{self.config.customer}-security-unreadable-{execution}"[:200]
+        self._status(incident, sev.value, status="Investigating", impact=f"security: {summary}"[:500],
+                     identified_at=self.now.isoformat(), actions="a person judges the event in CloudTrail",
+                     eta="security team to act")
+        page = pagerduty.trigger_event(
+            self._routing_key(), naming.dedup_key(self.config.customer, key), summary=summary,
+            source=f"{self.group}/security", severity=sev.pagerduty_severity, group=self.group,
+            event_class=info["kind"] or "security-event",
+            custom_details={"incident_id": incident, "execution": execution, "team": self.team,
+                            "error": info["error"], "security_event": {k: info[k] for k in ("kind", "who", "what",
+                                                                                             "where")}})
+        error_sent = self._note(page)
+        return {"sent": "trigger" if error_sent is None else None, "team": self.team,
+                **({"error": error_sent} if error_sent else {})}
+
+
+def _event_of(state: dict[str, Any]) -> dict[str, Any]:
+    """The event respond was started with: its state without what the workflow added."""
+    return {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
 
 
 def _count_page(kind: str) -> None:
@@ -418,7 +453,7 @@ def _incident(admit: Decision) -> str:
 
 def _event_key(state: dict[str, Any]) -> str:
     """What stays the same across redeliveries of one event: its id, else a hash of the event itself."""
-    event = {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
+    event = _event_of(state)
     event_id = event.get("id")
     if isinstance(event_id, str) and 0 < len(event_id) <= 64 and all(c.isalnum() or c in "-_" for c in event_id):
         return f"event-{event_id}"

@@ -1,10 +1,17 @@
 """Where the guard rails meet (issue 15): game days that combine an approval, a PagerDuty outage, a maintenance
 window, the autoscaling floor and an oversized or unreadable security event. Each failed on the main of before."""
 
+import copy
+from datetime import UTC, datetime, timedelta
+
+from sandbox.eventbus import security_group_event
 from tests.e2e.conftest import CPU_HIGH, executions
 from tests.e2e.test_operator_state import DIGEST, STALE, UNLOCK
 
 SERVICE = "lecture-backend-service"
+ACCOUNT, REGION = "111111111111", "eu-central-1"
+ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
+AT = datetime(2026, 11, 26, 9, 20, 0, tzinfo=UTC)
 
 
 def pending_items(report) -> list[dict]:
@@ -142,3 +149,53 @@ def test_after_the_window_and_the_ok_the_floor_is_the_configured_minimum(run_sce
     window = executions(report, "-maintenance-window")[0]["output"]
     assert window["outcome"] == "completed" and "autoscaling floor 2" in window["message"]
     assert not [i for i in report["_table"] if i["pk"]["S"].startswith("floor#")]
+
+
+# --- 6. security events too large to keep whole, or unreadable --------------------------------------------------
+def _sixty_rules() -> dict:
+    rules = [{"protocol": "tcp", "from": 1000 + i, "cidr": f"10.{i}.0.0/16"} for i in range(60)]
+    event = security_group_event("AuthorizeSecurityGroupIngress", "sg-0123456789abcdef0", ALICE, ACCOUNT, REGION,
+                                 at=AT, permissions=rules)
+    for item in event["detail"]["requestParameters"]["ipPermissions"]["items"]:  # as a console call carries them
+        item["ipRanges"]["items"][0]["description"] = "temporary access for the migration, remove after " * 3
+    return event
+
+
+def test_a_security_group_change_with_sixty_rules_pages_security_with_what_fits(run_scenario):
+    import json
+
+    event = _sixty_rules()
+    assert len(json.dumps(event["detail"]["requestParameters"])) > 16 * 1024
+    report = run_scenario({"steps": [{"event": event}]})
+    [respond] = executions(report, "-respond")
+    assert respond["status"] == "SUCCEEDED", respond
+    assert respond["output"]["decision"] == "page"
+    [page] = [p for p in report["pages"] if p["kind"] == "trigger"]
+    assert page["team"] == "security" and page["payload"]["severity"] == "error"
+    summary = page["payload"]["summary"]
+    assert "AuthorizeSecurityGroupIngress on sg-0123456789abcdef0" in summary and ALICE in summary  # what, who
+    assert f"account {ACCOUNT}" in summary and "cut" in summary  # where, and that it was cut
+    cut = page["payload"]["custom_details"]["security_event"]["cut"]
+    assert cut and "requestParameters" in cut[0] and "60" in cut[0]
+    assert "60 rules" in summary or "50 more" in summary
+    assert not [p for p in report["pages"] if "automation failed" in p["payload"].get("summary", "")]
+
+
+def test_an_unreadable_event_from_a_security_rule_pages_the_security_team_too(run_scenario):
+    event = security_group_event("AuthorizeSecurityGroupIngress", "sg-0123456789abcdef0", ALICE, ACCOUNT, REGION,
+                                 at=AT + timedelta(minutes=30),
+                                 permissions=[{"protocol": "tcp", "from": 22, "cidr": "0.0.0.0/0"}])
+    event = copy.deepcopy(event)
+    del event["detail"]["eventTime"]  # a field missing: admit cannot read it
+    report = run_scenario({"steps": [{"event": event}]})
+    [respond] = executions(report, "-respond")
+    assert respond["status"] == "FAILED" and respond["cause"].startswith("InvalidEvent: ")
+    triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
+    security = [p for p in triggers if p["team"] == "security"]
+    assert len(security) == 1, triggers
+    summary = security[0]["payload"]["summary"]
+    assert "could not be read whole" in summary and "detail.eventTime" in summary
+    assert "AuthorizeSecurityGroupIngress" in summary and ALICE in summary and f"account {ACCOUNT}" in summary
+    # and the infrastructure team hears that the automation failed, as before
+    assert [p["team"] for p in triggers if "automation failed" in p["payload"]["summary"]] == ["infrastructure"]
+    assert report["actions"] == []
