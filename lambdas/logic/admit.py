@@ -2,13 +2,14 @@
 
 Decisions: remediate (page, then run a runbook; a runbook that runs before the page first), run (a runbook on
 its schedule: no page before it), page (page only), resolve (the alarm cleared), duplicate (another execution
-holds this state change or firing), ignore (nothing to do, a stale state change older than the last one handled
-for the alarm, or a scheduled run while the automation is off, or a security event of a burst already paged;
-recorded). Security events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
+holds this state change or firing), ignore (nothing to do, an alarm event the alarm's own state does not confirm
+(DescribeAlarms: forged, or superseded), a stale state change older than the last one handled for the alarm, or a
+scheduled run while the automation is off, or a security event of a burst already paged; recorded). Security
+events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
 """
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -53,6 +54,35 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
             f"alarm {name!r} does not belong to customer {config.customer}; its alarms are: {', '.join(sorted(alarms))}"
         )
     return parsed, alarms[name]
+
+
+# CloudWatch stamps the event with the time of the alarm's state change; a little slack for its rounding
+SAME_CHANGE = timedelta(seconds=1)
+
+
+def unconfirmed(cloudwatch: Any, alarm: str, state: str, at: datetime) -> str | None:
+    """Why the alarm itself (DescribeAlarms) does not confirm this state change, or None. An event can be forged
+    (respond started directly) or late (the alarm changed again since): neither opens, closes or acts."""
+    found = cloudwatch.describe_alarms(AlarmNames=[alarm], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    current = next(iter([*found.get("MetricAlarms", []), *found.get("CompositeAlarms", [])]), None)
+    if current is None:
+        raise InvalidEvent(f"alarm {alarm} does not exist in CloudWatch: the event cannot be confirmed, nothing "
+                           f"was done")
+    now_state = str(current.get("StateValue"))
+    since = current.get("StateTransitionedTimestamp") or current.get("StateUpdatedTimestamp")
+    if not isinstance(since, datetime):
+        raise InvalidEvent(f"alarm {alarm}: CloudWatch gave no time of its state; the event cannot be confirmed")
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if at > since + SAME_CHANGE:
+        return (f"not confirmed: {alarm} has been {now_state} since {since.isoformat()} and made no change at "
+                f"{at.isoformat()}: a forged event (or a clock ahead); ignored")
+    if state == now_state:
+        return None
+    if at < since - SAME_CHANGE:
+        return (f"stale: this {state} of {at.isoformat()} was superseded: {alarm} is {now_state} since "
+                f"{since.isoformat()}; ignored")
+    return (f"not confirmed: {alarm} is {now_state} since {since.isoformat()}, not {state}: a forged event; "
+            f"ignored")
 
 
 def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> str:
@@ -124,7 +154,9 @@ def admit_schedule(event: object, *, config: CustomerConfig, store: Store, ssm: 
                     note=f"{rb.name} on its schedule ({'dry-run' if mode == 'dry-run' else 'enforce'})")
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str,
+          cloudwatch: Any) -> Decision:
+    """cloudwatch: an alarm event is confirmed against the alarm's own state before anything is written."""
     if is_scheduled(event):
         return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
     if is_cloudtrail(event):
@@ -152,14 +184,17 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         "description": kind.description,
         "runbook": "",  # always present: the workflow's Choice states compare it
     }
+    at_ms = _ms(detail.state.timestamp)
+    change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
+    problem = unconfirmed(cloudwatch, alarm, state, detail.state.timestamp)
+    if problem:  # recorded (Record's audit row), nothing opened, closed or run
+        return Decision(**base, incident_id=change, decision="ignore", note=problem)
     # A maintenance window is open on the service: its alarms page at P3 (a status update) and remediate nothing.
     window = store.open_window(target) if watched.kind.maintenance_window else None
     held = (f"maintenance window open on {target} (execution {window['execution']}, until {window['expires']}): "
             f"P3, no action") if window else ""
     if window:
         base["severity"] = Severity.P3.value
-    at_ms = _ms(detail.state.timestamp)
-    change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
     claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
 
     def stale() -> Decision:
