@@ -15,6 +15,7 @@ lives in its own account, all at once (``Sandbox(["dhbw", "edt"])``); ``Sandbox(
 
 import tempfile
 import threading
+from datetime import UTC
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -280,7 +281,9 @@ class Sandbox:
                      "MetricName": alarm.metric_name, "Period": alarm.period, "Statistic": alarm.statistic,
                      "AlarmDescription": alarm.description,
                      "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions]}
-        event = alarm_event(described, alarm.state_value, previous, alarm.state_reason, account, region)
+        stamp = alarm.state_updated_timestamp  # the state's time, as CloudWatch stamps its event
+        event = alarm_event(described, alarm.state_value, previous, alarm.state_reason, account, region,
+                            at=stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
         self.timeline.add("alarm", f"[{tenant.customer}] alarm {alarm.name}: {previous} -> {alarm.state_value}")
 
         def deliver() -> None:
@@ -334,8 +337,13 @@ class Sandbox:
     def fire_schedule(self, runbook: str, deliveries: int = 1, customer: str | None = None) -> list:
         return self.tenant(customer).driver.fire_schedule(runbook, deliveries)
 
-    def deliver(self, event: dict, deliveries: int = 1, customer: str | None = None) -> list:
-        return self.tenant(customer).driver.deliver(event, deliveries)
+    def deliver(self, event: dict, deliveries: int = 1, customer: str | None = None, forged: bool = False) -> list:
+        """Deliver a raw event. An alarm event is a state change that happened (the alarm is put in its state)
+        unless ``forged``: then the alarm stays as it is, and admit does not confirm the event."""
+        driver = self.tenant(customer).driver
+        if not forged:
+            driver.alarm_happened(event)
+        return driver.deliver(event, deliveries)
 
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)
