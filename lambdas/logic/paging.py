@@ -22,7 +22,6 @@ from lambdas import aws
 from lambdas.errors import ConfigurationError, PagerDutyError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
-from lambdas.logic.security import is_cloudtrail, unreadable
 from lambdas.models.steps import Alert, Decision, Outcome
 from lambdas.observability import SERVICE
 from lambdas.settings import Settings
@@ -390,6 +389,8 @@ class Pager:
         answer = self._post(event)
         sent = {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
         raw = _event_of(state)
+        from lambdas.logic.security import is_cloudtrail  # the failure path only: runbooks' functions stay lean
+
         if not admit and is_cloudtrail(raw):  # admit could not read an event of a security rule
             sent["security"] = self.security_unreadable(raw, f"{name}: {message}", execution)
         return sent
@@ -398,6 +399,8 @@ class Pager:
         """An event from a security rule that admit could not read goes to the security team too (at the kind's
         severity, P1 by default) with who, what and where as far as they can be read. A PagerDuty failure here is
         reported (the page-fallback), not raised: the infrastructure page went out already."""
+        from lambdas.logic.security import unreadable
+
         info = unreadable(event, error)
         self.team = info["team"] if info["team"] in self.config.paging.teams else "infrastructure"
         sev = Severity(info["severity"] or Severity.P1)
