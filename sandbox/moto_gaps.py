@@ -701,10 +701,12 @@ def fix_template_url_on_loopback(patches: Patches) -> None:
 
 
 def _find_change_set(backend, change_set_name: str, stack_name: str | None = None):
-    """A change set by its id, or by its name (within the stack, when one is named); None if there is none."""
+    """A change set by its id, or by its name (within the stack, when one is named); None if there is none. By name,
+    the newest: moto keeps executed change sets, so the CDK CLI's second deploy (its change set is always named
+    cdk-deploy-change-set) would otherwise read the first deploy's, EXECUTE_COMPLETE, and refuse to execute."""
     if change_set_name in backend.change_sets:
         return backend.change_sets[change_set_name]
-    for cs in backend.change_sets.values():
+    for cs in reversed(list(backend.change_sets.values())):
         if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
             return cs
     return None

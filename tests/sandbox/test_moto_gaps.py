@@ -153,6 +153,15 @@ def test_an_update_keeping_an_ssm_typed_parameter_reads_it_again(patched):
     changed = json.loads(json.dumps(BOOTSTRAPPED))
     changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
     _update_as_the_cdk_does(cfn, changed, "cs2")
+    # the CDK CLI names every deploy's change set the same: the newest of that name is the one it reads
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "off"
+    cfn.create_change_set(StackName="s", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=json.dumps(changed),
+                          Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+    assert cfn.describe_change_set(ChangeSetName="cs2", StackName="s")["ExecutionStatus"] == "AVAILABLE"
+    cfn.execute_change_set(ChangeSetName="cs2", StackName="s")
+    assert ssm.get_parameter(Name="/app/mode")["Parameter"]["Value"] == "off"
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
+    _update_as_the_cdk_does(cfn, changed, "cs3")
     stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert ssm.get_parameter(Name="/app/mode")["Parameter"]["Value"] == "dry-run"
