@@ -256,7 +256,26 @@ def check_plan(raw: object, config: CustomerConfig) -> RestoreStatePlan:
         raise InvalidPlan(f"plan rejected: it is not a restore of the configured state s3://{tf.state_bucket}/"
                           f"{tf.state_key} from s3://{tf.backup_bucket}/{prefix}terraform.tfstate.<backup|YYYYMMDD>; "
                           f"nothing was restored")
+    if plan.state.lineage is not None and plan.state.lineage != plan.backup.lineage and not plan.allow_lineage_change:
+        raise InvalidPlan("plan rejected: the backup is of another lineage than the state and the plan does not "
+                          "allow a lineage change; nothing was restored")
     return plan
+
+
+def _recheck(done: RestoreStatePlan, current: StateFile, source: StateFile) -> RestoreStatePlan | None:
+    """Guard's checks again, on the objects as act reads them, not as the plan says they were."""
+    if not source.valid:
+        return _end(done, "backup_invalid", f"the backup s3://{done.backup_bucket}/{done.backup_key} "
+                                            f"{source.problem}; nothing was restored")
+    if current.lineage is not None and current.lineage != source.lineage and not done.allow_lineage_change:
+        return _end(done, "lineage_changed", (
+            f"the backup s3://{done.backup_bucket}/{done.backup_key} has lineage {source.lineage}, the state has "
+            f"lineage {current.lineage}: it is a backup of another state. Nothing was restored"))
+    if current.serial is not None and source.serial is not None and source.serial - current.serial != \
+            done.serial_change:
+        return _changed(done, f"the serial change is {_signed(source.serial - current.serial)}, not the "
+                              f"{done.serial_change} that was approved")
+    return None
 
 
 def _changed(done: RestoreStatePlan, message: str) -> RestoreStatePlan:
@@ -278,6 +297,20 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     if held:
         return _changed(done, f"a Terraform lock was taken since the approval ({held[0].kind} lock "
                               f"{held[0].id or '(unreadable)'} by {held[0].who or 'unknown'})")
+    # 0. guard's checks again, on the objects themselves: a plan cannot say another lineage or serial
+    try:
+        source, _ = read_file(s3, plan.backup_bucket, plan.backup_key, if_match=backup.etag)
+        current, _ = (read_file(s3, plan.state_bucket, plan.state_key, if_match=state.etag) if state.etag is not None
+                      else (state, b""))
+    except ClientError as exc:
+        if aws.error_code(exc) not in _CONFLICT:
+            raise
+        return _changed(done, f"the state {state_where} or the backup changed since guard read them")
+    if source.etag is None or (state.etag is not None and current.etag is None):
+        return _changed(done, f"the state {state_where} or the backup is gone since guard read them")
+    refused = _recheck(done, current, source)
+    if refused is not None:
+        return refused
     # 1. keep the corrupted state: exactly the version guard read, or nothing
     if state.etag is not None:
         corrupted = f"s3://{plan.backup_bucket}/{plan.corrupted_key}"
