@@ -6,7 +6,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: demo sandbox test test-unit test-infra test-e2e bench synth lint clean
+.PHONY: demo sandbox test test-unit test-infra test-e2e bench synth lint docs clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +39,13 @@ test-e2e: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m bench
 
+# the README's and docs/'s generated tables, from the catalog and bench/results.json (tests/unit/test_docs.py checks them)
+docs: $(VENV)/.installed
+	$(PY) -m tools.docs
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 synth: $(VENV)/.installed node_modules/.installed

@@ -5,9 +5,12 @@ Each resource kind (catalog/kinds.py) lists its alarm kinds; the metric dimensio
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from catalog.severity import Severity
+
+# The states a CloudWatch alarm can be in (its events, admit's decision)
+AlarmStateValue = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
 
 
 @dataclass(frozen=True)

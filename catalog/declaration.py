@@ -44,7 +44,8 @@ APPROVAL_OUTCOMES = (
 class RunbookInput(BaseModel):
     """Fields every runbook accepts besides its own: set by the respond workflow, optional by hand."""
 
-    model_config = ConfigDict(extra="forbid")
+    # built on first use: a runbook's function validates its own input only, the stacks and docs none (cold start)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     dry_run: bool = Field(default=False, description="report what would be done, change nothing")
     mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the "

@@ -18,7 +18,7 @@ quiet.install()
 from customers import CustomerConfigError, load_customer  # noqa: E402
 from sandbox import scenario as scenarios  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
-from sandbox.synth import SynthError, synthesize  # noqa: E402
+from sandbox.synth import SynthError, synthesized  # noqa: E402
 
 DEMO_ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
 DEMO_DATA_PROTECTION = Path(__file__).resolve().parent.parent / "scenarios" / "backup-and-snapshot.json"
@@ -26,8 +26,9 @@ DEMO_DATA_PROTECTION = Path(__file__).resolve().parent.parent / "scenarios" / "b
 
 def demo() -> int:
     with tempfile.TemporaryDirectory(prefix="sandbox-demo-") as tmp:
-        print("1. Synthesizing the CDK app (all customers, cdk-nag checks included) ...", flush=True)
-        assembly = synthesize(Path(tmp) / "cdk.out")
+        print("1. Synthesizing the CDK app (all customers, cdk-nag checks included; kept in .sandbox/synth until "
+              "the sources change) ...", flush=True)
+        assembly = synthesized()
         stacks = sorted(p.name.removesuffix(".template.json") for p in assembly.glob("*.template.json"))
         print(f"   synthesized: {', '.join(stacks)}")
         print("2. Deploying lecture-dhbw-remediation into the offline AWS (moto) ...", flush=True)
@@ -88,7 +89,7 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
         print(f"invalid scenario: {exc}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as tmp:
-        assembly = synthesize(Path(tmp) / "cdk.out", scenario.customer)
+        assembly = synthesized(scenario.customer)
         try:
             with Sandbox(scenario.customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode,
                          world=scenario.world) as sb:
@@ -133,7 +134,7 @@ def cli(customer: str | None, scenario_path: str | None, commands: list[list[str
         print(f"invalid scenario: {exc}" if scenario_path else f"error: {exc}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-cli-") as tmp:
-        assembly = synthesize(Path(tmp) / "cdk.out", customer)
+        assembly = synthesized(customer)
         with Sandbox(customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode if scenario else None,
                      world=scenario.world if scenario else None) as sb:
             if scenario is not None:

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from catalog import naming
 from customers import load_customer
 from sandbox import report as report_mod
+from sandbox import snapshot
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deployed_state_machines
 from sandbox.eventbus import EventBus, alarm_event, parameter_change_event
@@ -42,13 +43,14 @@ from sandbox.moto_gaps import (
     fix_nested_start_execution,
     fix_task_failure_cause,
     fix_template_url_on_loopback,
+    public_layers,
     sts_checks_signatures,
     sts_over_https,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
-from sandbox.stack import create_secrets, deploy_customer, team_of_key
+from sandbox.stack import announce_deployment, create_secrets, deploy_customer, team_of_key
 from sandbox.steps import Driver
 from sandbox.synth import ROOT
 from sandbox.timeline import Timeline
@@ -109,7 +111,7 @@ class Sandbox:
     def __init__(self, customer: "str | list[str]", *, assembly: Path | None = None, workdir: Path | None = None,
                  mode: str | None = None, world: world_mod.World | None = None, time_factor: float = 0.0,
                  timeout_seconds: float = 600.0, worlds: dict | None = None, deploy: bool = True,
-                 live: bool = False):
+                 live: bool = False, deployed: "snapshot.Snapshot | None" = None, keep_deployed: bool = False):
         self.customers = [customer] if isinstance(customer, str) else list(customer)
         if not self.customers:
             raise ValueError("a sandbox needs at least one customer")
@@ -122,6 +124,9 @@ class Sandbox:
         self.timeline = Timeline()
         self.live = live  # a long-running endpoint: waits run on the sandbox's clock, not the scenario's steps
         self.deploy_at_start = deploy
+        self.deployed = deployed  # the stacks as deployed before (deployed_snapshot), put back instead of deploying
+        self.keep_deployed = keep_deployed  # keep the deployed stacks (deployed_snapshot) before the worlds are built
+        self.deployed_snapshot: snapshot.Snapshot | None = None
         self.aws = OfflineAws(load_customer(self.customer).region)
         worlds = dict(worlds or {})
         if world is not None:
@@ -187,6 +192,7 @@ class Sandbox:
             executing_cloudformation_state_machines(patches)
             fix_template_url_on_loopback(patches)
             fix_change_sets(patches)
+            public_layers(patches)
             sts_checks_signatures(patches)
             sts_over_https(patches)
             alarm_state_changes(patches, self._on_alarm_change)
@@ -194,6 +200,7 @@ class Sandbox:
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
             world_mod.install(patches)
             self.recorder.install()
+            self._deploy()
             for tenant in self.tenants.values():
                 self._prepare(tenant)
         except BaseException:
@@ -217,16 +224,35 @@ class Sandbox:
         self.aws.stop()
         self._started = False
 
+    def _deploy(self) -> None:
+        """Every customer's account as an operator has it before the world: the PagerDuty secrets, then the stack
+        (unless the CDK CLI deploys it). A sandbox given the stacks as deployed before puts them back instead (the
+        same accounts, stacks and keys: a test suite deploys once, sandbox/snapshot.py)."""
+        if self.deployed is not None:
+            if set(self.deployed.extra["deployments"]) != set(self.tenants):
+                raise ValueError(f"the deployed snapshot holds {', '.join(self.deployed.extra['deployments'])}, "
+                                 f"not {', '.join(self.tenants)}")
+            extra = snapshot.put_back(self.deployed)
+            self.aws.adopt_keys(extra["keys"])
+            for tenant in self.tenants.values():
+                tenant.deployment = extra["deployments"][tenant.customer]
+                announce_deployment(self.timeline, tenant.deployment)
+                tenant.attach()
+            return
+        for tenant in self.tenants.values():
+            create_secrets(tenant.client, tenant.config)
+            if self.deploy_at_start:
+                tenant.deployment = deploy_customer(tenant.client, tenant.customer, tenant.config, self.assembly,
+                                                    self.workdir, self.timeline)
+                tenant.attach()
+        if self.keep_deployed:
+            self.deployed_snapshot = snapshot.take(keys=self.aws.account_keys(),
+                                                   deployments={c: t.deployment for c, t in self.tenants.items()})
+
     def _prepare(self, tenant: Tenant) -> None:
-        """The customer's account as an operator has it before deploying: the PagerDuty secrets, the world; then the
-        stack (unless the CDK CLI deploys it) and the mode."""
-        create_secrets(tenant.client, tenant.config)
-        if self.deploy_at_start:
-            tenant.deployment = deploy_customer(tenant.client, tenant.customer, tenant.config, self.assembly,
-                                                self.workdir, self.timeline)
-            tenant.attach()
-            if tenant.mode:
-                tenant.driver.set_mode(tenant.mode, announce=False)
+        """The customer's world, and the mode the scenario starts in."""
+        if tenant.deployment is not None and tenant.mode:
+            tenant.driver.set_mode(tenant.mode, announce=False)
         world_mod.build(tenant.client, tenant.config, tenant.world, tenant.config.account, tenant.config.region)
         if tenant.customer == self.customer:
             self._script_pagerduty(tenant.world)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SERVICE_PREFIX = {"stepfunctions": "states"}
@@ -104,35 +105,45 @@ class Policies:
         if len(value) != 1 or not next(iter(value)).startswith(("Ref", "Fn::")):
             return {k: self.resolve(v) for k, v in value.items()}
         fn, arg = next(iter(value.items()))
-        if fn == "Ref":
-            return self._ref(arg)
-        if fn == "Fn::GetAtt":
-            logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-            return self._get_att(logical, attr)
-        if fn == "Fn::Join":
-            sep, parts = arg
-            parts = [self.resolve(p) for p in parts]
-            text = sep.join(str(p) for p in parts)
-            return Unresolved(text) if any(isinstance(p, Unresolved) for p in parts) else text
-        if fn == "Fn::Select":
-            index, items = self.resolve(arg[0]), self.resolve(arg[1])
-            return items[int(index)] if isinstance(items, list) else Unresolved(str(items))
-        if fn == "Fn::Split":
-            sep, text = arg[0], self.resolve(arg[1])
-            return str(text).split(sep)
-        if fn == "Fn::Sub":
-            template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+        intrinsic = self._INTRINSICS.get(fn)
+        return intrinsic(self, arg) if intrinsic else Unresolved(str(value))
 
-            def sub(m):
-                name = m.group(1)
-                if name in variables:
-                    return str(variables[name])
-                if "." in name:
-                    return str(self._get_att(*name.split(".", 1)))
-                return str(self._ref(name))
+    def _fn_get_att(self, arg):
+        logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+        return self._get_att(logical, attr)
 
-            return re.sub(r"\$\{([^}!]+)\}", sub, template)
-        return Unresolved(str(value))
+    def _fn_join(self, arg):
+        sep, parts = arg
+        parts = [self.resolve(p) for p in parts]
+        text = sep.join(str(p) for p in parts)
+        return Unresolved(text) if any(isinstance(p, Unresolved) for p in parts) else text
+
+    def _fn_select(self, arg):
+        index, items = self.resolve(arg[0]), self.resolve(arg[1])
+        return items[int(index)] if isinstance(items, list) else Unresolved(str(items))
+
+    def _fn_split(self, arg):
+        sep, text = arg[0], self.resolve(arg[1])
+        return str(text).split(sep)
+
+    def _fn_sub(self, arg):
+        template, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def sub(m):
+            name = m.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                return str(self._get_att(*name.split(".", 1)))
+            return str(self._ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", sub, template)
+
+    # the intrinsic functions the templates use, by name; any other stays Unresolved
+    _INTRINSICS: dict[str, Callable] = {
+        "Ref": lambda self, arg: self._ref(arg), "Fn::GetAtt": _fn_get_att, "Fn::Join": _fn_join,
+        "Fn::Select": _fn_select, "Fn::Split": _fn_split, "Fn::Sub": _fn_sub,
+    }
 
     def _ref(self, name: str):
         pseudo = {"AWS::Partition": "aws", "AWS::Region": self.region, "AWS::AccountId": self.account,
@@ -212,39 +223,65 @@ def requests_for(call: dict, account: str, region: str, partition_keys: dict[str
     region = call.get("region") or region
     base = {"aws:RequestedRegion": [region]}
     arn = f"arn:aws:{{}}:{region}:{account}:{{}}".format
-    partition_keys = partition_keys or {}
     if service == "dynamodb":
-        if op == "TransactWriteItems":
-            out = []
-            for item in p.get("TransactItems", []):
-                kind, body = next(iter(item.items()))
-                table = body["TableName"]
-                out.append(Request(f"dynamodb:{_TRANSACT.get(kind, kind)}", [arn("dynamodb", f"table/{table}")],
-                                   base | _leading(body, partition_keys.get(table))))
-            return out
-        if op == "BatchWriteItem":
-            out = []
-            for table, writes in p.get("RequestItems", {}).items():
-                keys = [w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key") or {}
-                        for w in writes]
-                leading = [_s(k.get(partition_keys.get(table, "pk"))) for k in keys]
-                out.append(Request("dynamodb:BatchWriteItem", [arn("dynamodb", f"table/{table}")],
-                                   base | {"dynamodb:LeadingKeys": [v for v in leading if v is not None]}))
-            return out
-        table = p.get("TableName")
-        resources = [arn("dynamodb", f"table/{table}")] if table else None
-        return [Request(f"dynamodb:{op}", resources, base | _leading(p, partition_keys.get(table)))]
+        return _dynamodb_requests(op, p, base, arn, partition_keys or {})
     if service == "ecs":
-        cluster = (p.get("cluster") or "default").split("/")[-1]
-        ctx = base | {"ecs:cluster": [arn("ecs", f"cluster/{cluster}")]}
-        if op in ("UpdateService", "DescribeServices"):
-            names = [p["service"]] if "service" in p else p.get("services", [])
-            return [Request(f"ecs:{op}", [n if n.startswith("arn:") else arn("ecs", f"service/{cluster}/{n}")
-                                          for n in names], ctx)]
-        if op == "DescribeTasks":
-            return [Request("ecs:DescribeTasks", [t if t.startswith("arn:") else arn("ecs", f"task/{cluster}/{t}")
-                                                  for t in p.get("tasks", [])], ctx)]
-        return [Request(f"ecs:{op}", None, ctx)]
+        return _ecs_requests(op, p, base, arn)
+    named = _named_requests(service, op, p, base, arn)
+    if named is not None:
+        return named
+    if service == "s3" and "Bucket" in p:
+        return _s3_requests(op, p, base)
+    if service == "application-autoscaling":
+        ctx = dict(base)
+        if "ServiceNamespace" in p:
+            ctx["application-autoscaling:service-namespace"] = [p["ServiceNamespace"]]
+        if "ScalableDimension" in p:
+            ctx["application-autoscaling:scalable-dimension"] = [p["ScalableDimension"]]
+        return [Request(f"application-autoscaling:{op}", None, ctx)]
+    return [Request(f"{prefix}:{op}", None, base)]
+
+
+def _dynamodb_requests(op: str, p: dict, base: dict, arn: Callable[..., str],
+                       partition_keys: dict[str, str]) -> list[Request]:
+    """A transaction or a batch is authorised per item's table and action; the partition keys are its LeadingKeys."""
+    if op == "TransactWriteItems":
+        out = []
+        for item in p.get("TransactItems", []):
+            kind, body = next(iter(item.items()))
+            table = body["TableName"]
+            out.append(Request(f"dynamodb:{_TRANSACT.get(kind, kind)}", [arn("dynamodb", f"table/{table}")],
+                               base | _leading(body, partition_keys.get(table))))
+        return out
+    if op == "BatchWriteItem":
+        out = []
+        for table, writes in p.get("RequestItems", {}).items():
+            keys = [w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key") or {}
+                    for w in writes]
+            leading = [_s(k.get(partition_keys.get(table, "pk"))) for k in keys]
+            out.append(Request("dynamodb:BatchWriteItem", [arn("dynamodb", f"table/{table}")],
+                               base | {"dynamodb:LeadingKeys": [v for v in leading if v is not None]}))
+        return out
+    table = p.get("TableName")
+    resources = [arn("dynamodb", f"table/{table}")] if table else None
+    return [Request(f"dynamodb:{op}", resources, base | _leading(p, partition_keys.get(table)))]
+
+
+def _ecs_requests(op: str, p: dict, base: dict, arn: Callable[..., str]) -> list[Request]:
+    cluster = (p.get("cluster") or "default").split("/")[-1]
+    ctx = base | {"ecs:cluster": [arn("ecs", f"cluster/{cluster}")]}
+    if op in ("UpdateService", "DescribeServices"):
+        names = [p["service"]] if "service" in p else p.get("services", [])
+        return [Request(f"ecs:{op}", [n if n.startswith("arn:") else arn("ecs", f"service/{cluster}/{n}")
+                                      for n in names], ctx)]
+    if op == "DescribeTasks":
+        return [Request("ecs:DescribeTasks", [t if t.startswith("arn:") else arn("ecs", f"task/{cluster}/{t}")
+                                              for t in p.get("tasks", [])], ctx)]
+    return [Request(f"ecs:{op}", None, ctx)]
+
+
+def _named_requests(service: str, op: str, p: dict, base: dict, arn: Callable[..., str]) -> list[Request] | None:
+    """A call whose parameters name its resource (a topic, parameters, a secret, a state machine); None: not one."""
     if service == "sns" and "TopicArn" in p:
         return [Request(f"sns:{op}", [p["TopicArn"]], base)]
     if service == "ssm" and ("Name" in p or "Names" in p):
@@ -259,16 +296,7 @@ def requests_for(call: dict, account: str, region: str, partition_keys: dict[str
     if service == "stepfunctions":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Request(f"states:{op}", [target] if target else None, base)]
-    if service == "s3" and "Bucket" in p:
-        return _s3_requests(op, p, base)
-    if service == "application-autoscaling":
-        ctx = dict(base)
-        if "ServiceNamespace" in p:
-            ctx["application-autoscaling:service-namespace"] = [p["ServiceNamespace"]]
-        if "ScalableDimension" in p:
-            ctx["application-autoscaling:scalable-dimension"] = [p["ScalableDimension"]]
-        return [Request(f"application-autoscaling:{op}", None, ctx)]
-    return [Request(f"{prefix}:{op}", None, base)]
+    return None
 
 
 def _s3_requests(op: str, p: dict, base: dict) -> list[Request]:

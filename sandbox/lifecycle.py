@@ -9,9 +9,7 @@ stack or the world."""
 import os
 import threading
 
-import boto3
-
-from sandbox.moto_gaps import Patches
+from sandbox.moto_gaps import Patches, signed_client
 
 OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile: not an approver
 # The IAM user behind a customer's lecture-<c>-approver profile: a named approver (approvals.approvers in the
@@ -73,6 +71,16 @@ class OfflineAws:
                                                "arn": found.arn}
             return self._keys[(account, user)]
 
+    def account_keys(self) -> dict[tuple[str, str], dict]:
+        """(account, user) -> that IAM user's key, as made so far (kept with a deployed snapshot)."""
+        with self._lock:
+            return {account: dict(key) for account, key in self._keys.items()}
+
+    def adopt_keys(self, keys: dict[tuple[str, str], dict]) -> None:
+        """The IAM users' keys of accounts put back from a snapshot (their users are in its IAM)."""
+        with self._lock:
+            self._keys.update({account: dict(key) for account, key in keys.items()})
+
     def role_credentials(self, role_arn: str) -> dict:
         """Credentials of the role (STS AssumeRole, as Lambda does for a function's execution role): calls made
         with them land in the role's account."""
@@ -96,8 +104,7 @@ class OfflineAws:
         with self._lock:
             if cache not in self._clients:
                 key = self.keys(account, user)
-                c = boto3.Session(aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
-                                  region_name=region).client(service)
+                c = signed_client("client", service, key["id"], key["secret"], region_name=region)
                 c._sandbox_own = True
                 self._clients[cache] = c
             return self._clients[cache]

@@ -228,6 +228,25 @@ def _serialise_powertools_metrics(patches: Patches) -> None:
         patches.set(AmazonCloudWatchEMFProvider, name, guarded)
 
 
+_SHARED: dict = {}
+_SHARED_LOCK = threading.RLock()
+
+
+def signed_client(factory: str, service: str, key_id: str, secret: str, token: str | None = None, **kwargs):
+    """A boto3 client (or resource) signed with these keys, made from one boto3 Session that the whole process
+    shares: a new Session reads botocore's service and endpoint data again (about 0.15 s each), which made clients
+    the largest cost of a sandbox's start and of each invocation's first call."""
+    import boto3
+
+    with _SHARED_LOCK:
+        session = _SHARED.get("session")
+        if session is None:
+            session = _SHARED["session"] = boto3.Session()
+            session._sandbox_made = True
+        return getattr(session, factory)(service, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                                         aws_session_token=token, **kwargs)
+
+
 class _PerInvocation:
     """A boto3 client or resource made inside an invocation and cached by the handler's module (as a warm Lambda
     does): in AWS each function has its own process and credentials; here they share one process, so each call
@@ -245,12 +264,16 @@ class _PerInvocation:
         key = (self._factory, self._args, tuple(sorted(self._kwargs.items())), creds)
         with _PerInvocation._lock:
             if key not in _PerInvocation._made:
-                import boto3
+                if creds[0]:
+                    made = signed_client(self._factory, *self._args, key_id=creds[0], secret=creds[1],
+                                         token=creds[2], **self._kwargs)
+                else:
+                    import boto3
 
-                session = boto3.Session(aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
-                                        aws_session_token=creds[2]) if creds[0] else boto3.Session()
-                session._sandbox_made = True
-                _PerInvocation._made[key] = getattr(session, self._factory)(*self._args, **self._kwargs)
+                    session = boto3.Session()
+                    session._sandbox_made = True
+                    made = getattr(session, self._factory)(*self._args, **self._kwargs)
+                _PerInvocation._made[key] = made
             return _PerInvocation._made[key]
 
     def __getattr__(self, name):
@@ -656,14 +679,17 @@ def fix_interpreter_account(patches: Patches, keys) -> None:
 
 
 def boto3_client_like(client, service: str, region: str, key: dict):
-    """The same client (endpoint, config), signed with ``key``."""
-    import boto3
-
-    kwargs = {}
-    if client.meta.endpoint_url and "amazonaws.com" not in client.meta.endpoint_url:
-        kwargs["endpoint_url"] = client.meta.endpoint_url
-    return boto3.client(service, region_name=region, aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
-                        config=client.meta.config, **kwargs)
+    """The same client (endpoint, config), signed with ``key``; made once per service, region, key and endpoint
+    (the interpreter asks for a client at every task)."""
+    endpoint = client.meta.endpoint_url if client.meta.endpoint_url and "amazonaws.com" not in \
+        client.meta.endpoint_url else None
+    cache_key = ("interpreter", service, region, key["id"], endpoint)
+    with _SHARED_LOCK:
+        if cache_key not in _SHARED:
+            _SHARED[cache_key] = signed_client("client", service, key["id"], key["secret"], region_name=region,
+                                               config=client.meta.config,
+                                               **({"endpoint_url": endpoint} if endpoint else {}))
+        return _SHARED[cache_key]
 
 
 def executing_cloudformation_state_machines(patches: Patches) -> None:
@@ -718,6 +744,29 @@ def fix_template_url_on_loopback(patches: Patches) -> None:
     patches.set(CloudFormationResponse, "_get_stack_from_s3_url", _get_stack_from_s3_url)
 
 
+def _find_change_set(backend, change_set_name: str, stack_name: str | None = None):
+    """A change set by its id, or by its name (within the stack, when one is named); None if there is none."""
+    if change_set_name in backend.change_sets:
+        return backend.change_sets[change_set_name]
+    for cs in backend.change_sets.values():
+        if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
+            return cs
+    return None
+
+
+def _create_stack_from(stack, change_set) -> None:
+    """A CREATE change set executed as CreateStack does it."""
+    stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
+    stack.template = change_set.template
+    stack._parse_template()
+    stack.description = stack.template_dict.get("Description")
+    stack.parameters = change_set.parameters
+    stack.resource_map = stack._create_resource_map()
+    stack.create_resources()
+    stack.output_map = stack._create_output_map()
+    stack.status = "CREATE_COMPLETE"
+
+
 def fix_change_sets(patches: Patches) -> None:
     """The CDK CLI deploys through change sets; moto's are thin:
     - a CREATE change set applies the template to an empty stack as an update: resources in no dependency order,
@@ -732,29 +781,13 @@ def fix_change_sets(patches: Patches) -> None:
     class ChangeSetNotFound(CloudFormationError):  # what AWS answers (the CDK CLI tells it from other errors)
         code = "ChangeSetNotFound"
 
-    def _find(self, change_set_name: str, stack_name: str | None = None):
-        if change_set_name in self.change_sets:
-            return self.change_sets[change_set_name]
-        for cs in self.change_sets.values():
-            if cs.change_set_name == change_set_name and stack_name in (None, cs.stack_name, cs.stack_id):
-                return cs
-        return None
-
     def execute_change_set(self, change_set_name: str, stack_name: str | None = None) -> None:
-        change_set = _find(self, change_set_name, stack_name)
+        change_set = _find_change_set(self, change_set_name, stack_name)
         if change_set is None:
             raise ValidationError(stack_name, message=f"ChangeSet [{change_set_name}] does not exist")
         stack = self.stacks[change_set.stack_id]
         if change_set.change_set_type == "CREATE":
-            stack._add_stack_event("CREATE_IN_PROGRESS", resource_status_reason="User Initiated")
-            stack.template = change_set.template
-            stack._parse_template()
-            stack.description = stack.template_dict.get("Description")
-            stack.parameters = change_set.parameters
-            stack.resource_map = stack._create_resource_map()
-            stack.create_resources()
-            stack.output_map = stack._create_output_map()
-            stack.status = "CREATE_COMPLETE"
+            _create_stack_from(stack, change_set)
         else:
             stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters,
                          tags=change_set.tags)
@@ -764,20 +797,74 @@ def fix_change_sets(patches: Patches) -> None:
         change_set.status = "EXECUTE_COMPLETE"
 
     def delete_change_set(self, change_set_name: str) -> None:
-        change_set = _find(self, change_set_name)
+        change_set = _find_change_set(self, change_set_name)
         if change_set is not None:
             self.change_sets.pop(change_set.change_set_id, None)
 
     def describe_change_set(self, change_set_name: str):
-        change_set = _find(self, change_set_name)
+        change_set = _find_change_set(self, change_set_name)
         if change_set is None:
             raise ChangeSetNotFound(f"ChangeSet [{change_set_name}] does not exist")
         return change_set
 
+    _keep_previous_parameters(patches)
     patches.set(CloudFormationBackend, "execute_change_set", execute_change_set)
     patches.set(CloudFormationBackend, "delete_change_set", delete_change_set)
     patches.set(CloudFormationBackend, "describe_change_set", describe_change_set)
 
+
+def _keep_previous_parameters(patches: Patches) -> None:
+    """``UsePreviousValue`` takes the previous value as the stack resolved it (the SSM parameter's value for an
+    SSM-typed parameter, such as the CDK's ``BootstrapVersion``), which the update then reads as an SSM path and
+    crashes on (HTTP 500). The previous value is the one given before, or the template's default."""
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    original_create = CloudFormationResponse.create_change_set
+
+    def create_change_set(self):
+        get_param = self._get_param
+
+        def previous(key: str):
+            stack = self.cloudformation_backend.get_stack(get_param("StackName"))
+            given = stack.parameters or {}
+            if key in given:
+                return given[key]
+            return stack.template_dict.get("Parameters", {}).get(key, {}).get("Default")
+
+        def _get_param(name, *args, **kwargs):
+            value = get_param(name, *args, **kwargs)
+            if name == "Parameters" and value and get_param("ChangeSetType", "CREATE") == "UPDATE":
+                value = [{"ParameterKey": p["ParameterKey"], "ParameterValue": previous(p["ParameterKey"])}
+                         if str(p.get("UsePreviousValue", "")).lower() == "true" else p for p in value]
+            return value
+
+        self._get_param = _get_param
+        return original_create(self)
+
+    patches.set(CloudFormationResponse, "create_change_set", create_change_set)
+
+
+
+def public_layers(patches: Patches) -> None:
+    """A function's layers must exist in moto, and a layer that AWS or a vendor publishes (the Powertools layer, in
+    account 017000801446) cannot: an update of a function with such a layer (the CDK CLI's second deploy) fails
+    with ResourceNotFoundException, which moto's CloudFormation answers as JSON inside its XML API. A layer of
+    another account is taken as published; one of the function's own account must still exist."""
+    from moto.awslambda.exceptions import UnknownLayerVersionException
+    from moto.awslambda.models import LambdaFunction
+
+    original = LambdaFunction._get_layers_data
+
+    def _get_layers_data(self, layers_versions_arns):
+        own = [arn for arn in layers_versions_arns if arn.split(":")[4:5] == [self.account_id]]
+        known = original(self, own)
+        if len(known) != len(own):
+            raise UnknownLayerVersionException(own)
+        published = iter({"Arn": arn, "CodeSize": 0} for arn in layers_versions_arns if arn not in own)
+        by_arn = {layer["Arn"]: layer for layer in known}
+        return [by_arn[arn] if arn in own else next(published) for arn in layers_versions_arns]
+
+    patches.set(LambdaFunction, "_get_layers_data", _get_layers_data)
 
 def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
     """CloudTrail reports every PutParameter (the mode switch set with `aws ssm put-parameter` or the console) as an

@@ -243,22 +243,8 @@ class FakePagerDuty:
     def _handle(self, handler: _Handler, method: str) -> None:
         path = urlsplit(handler.path).path
         data, read_error = self._read_body(handler)
-        oversized = len(data) > MAX_BODY_BYTES
-        raw = data.decode("utf-8", errors="replace")
-        body: Any = raw
-        parsed = False
-        if data and not oversized:
-            try:
-                body, parsed = json.loads(data), True
-            except ValueError:
-                pass
-
-        with self._lock:
-            scripted = self._script.pop(0) if self._script else None
-            if scripted is not None and scripted < 300:
-                scripted = None  # a scripted success: answered as usual
-            elif scripted is None and self._failures:
-                scripted = self._failures.pop(0)
+        body, parsed = _parse_body(data)
+        scripted = self._next_scripted()
         if scripted is not None:
             self._respond(handler, path, scripted, body, [], _scripted_body(scripted))
             return
@@ -274,14 +260,7 @@ class FakePagerDuty:
                           {"Allow": "POST"})
             return
 
-        if read_error is not None:
-            errors = [read_error]
-        elif oversized:
-            errors = [f"event body is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes (512 KB)"]
-        elif not parsed:
-            errors = ["request body is not valid JSON"]
-        else:
-            errors = _readable_errors(validator, body)
+        errors = _request_errors(validator, data, body, parsed=parsed, read_error=read_error)
         if errors:
             self._respond(handler, path, 400, body, errors, {**_INVALID, "errors": errors})
             return
@@ -290,6 +269,16 @@ class FakePagerDuty:
         if path == self._base_path + _EVENTS_PATH:
             answer["dedup_key"] = body.get("dedup_key") or uuid.uuid4().hex
         self._respond(handler, path, 202, body, [], answer, accepted=True)
+
+    def _next_scripted(self) -> int | None:
+        """The status the next request is answered with instead of as usual (``script``, then ``fail_next``)."""
+        with self._lock:
+            scripted = self._script.pop(0) if self._script else None
+            if scripted is not None and scripted < 300:
+                scripted = None  # a scripted success: answered as usual
+            elif scripted is None and self._failures:
+                scripted = self._failures.pop(0)
+        return scripted
 
     @staticmethod
     def _read_body(handler: _Handler) -> tuple[bytes, str | None]:
@@ -314,6 +303,27 @@ class FakePagerDuty:
             if accepted:
                 self._accepted.append(copy.deepcopy(body))
         handler.send_json(status, payload, headers)
+
+
+def _parse_body(data: bytes) -> tuple[Any, bool]:
+    """The request body as JSON, and whether it is; else its text (an oversized body is not parsed)."""
+    if data and len(data) <= MAX_BODY_BYTES:
+        try:
+            return json.loads(data), True
+        except ValueError:
+            pass
+    return data.decode("utf-8", errors="replace"), False
+
+
+def _request_errors(validator: jsonschema.protocols.Validator, data: bytes, body: Any, *, parsed: bool,
+                    read_error: str | None) -> list[str]:
+    if read_error is not None:
+        return [read_error]
+    if len(data) > MAX_BODY_BYTES:
+        return [f"event body is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes (512 KB)"]
+    if not parsed:
+        return ["request body is not valid JSON"]
+    return _readable_errors(validator, body)
 
 
 def _scripted_body(status: int) -> dict[str, Any]:
@@ -342,8 +352,8 @@ def redirect_official_hosts(patches: Any, fake: FakePagerDuty) -> None:
         if parts.scheme == "https" and parts.netloc in hosts:
             target = fake.base_url + parts.path + (f"?{parts.query}" if parts.query else "")
             if isinstance(request, urllib.request.Request):
-                request = urllib.request.Request(target, data=request.data, method=request.get_method(),  # noqa: S310 - only https PagerDuty hosts, redirected to the fake
-                                                 headers=dict(request.header_items()))
+                headers = dict(request.header_items())
+                request = urllib.request.Request(target, data=request.data, method=request.get_method(), headers=headers)  # noqa: S310 - only https PagerDuty hosts, redirected to the fake
             else:
                 request = target
         return original(request, *args, **kwargs)

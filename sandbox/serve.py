@@ -37,7 +37,7 @@ from sandbox.engine import Sandbox, Tenant
 from sandbox.eventbus import scheduled_event
 from sandbox.lifecycle import APPROVER_USER, OPERATOR_USER
 from sandbox.stack import deploy_customer
-from sandbox.synth import ROOT, synthesize
+from sandbox.synth import ROOT, synthesized
 from sandbox.world import World
 from sandbox.world import check as world_check
 
@@ -330,7 +330,7 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
     customers = list(known_customers())
     tmp = tempfile.TemporaryDirectory(prefix="sandbox-serve-")
     workdir = workdir or Path(tmp.name)
-    assembly = synthesize(workdir / "cdk.out") if to_deploy else None
+    assembly = synthesized() if to_deploy else None
     worlds = {c: default_world(load_customer(c)) for c in customers}
     if world:
         worlds[world.customer] = world.world

@@ -31,9 +31,13 @@ def create_secrets(client, config) -> None:
 def deploy_customer(client, customer: str, config, assembly: Path | None, workdir: Path, timeline) -> Deployment:
     assembly = assembly or synthesize(workdir / "cdk.out", customer)
     deployment = deploy(client, assembly, naming.stack_name(customer), {})
+    announce_deployment(timeline, deployment)
+    return deployment
+
+
+def announce_deployment(timeline, deployment: Deployment) -> None:
     timeline.add("deploy", f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
                            f"state machines {', '.join(deployment.state_machines)}")
     if deployment.skipped_types:
         timeline.add("deploy", "moto has no model for " + ", ".join(deployment.skipped_types)
                      + ": not deployed (access policies; nothing the sandbox runs depends on them)", 1)
-    return deployment

@@ -21,7 +21,21 @@ for _key, _value in QUIET_NODE.items():  # jsii's Node version banners, before a
 
 @pytest.fixture(scope="session")
 def dhbw_assembly(tmp_path_factory) -> Path:
-    """The dhbw stack, synthesized once per test worker exactly as `cdk synth` would."""
-    from sandbox.synth import synthesize
+    """The dhbw stack, synthesized exactly as `cdk synth` would, once for the current sources (sandbox/synth.py)."""
+    from sandbox.synth import synthesized
 
-    return synthesize(tmp_path_factory.mktemp("cdk") / "cdk.out", "dhbw")
+    return synthesized("dhbw")
+
+
+@pytest.fixture(scope="session")
+def dhbw_deployed(dhbw_assembly, tmp_path_factory):
+    """The dhbw stack deployed once per test worker; each sandbox given it starts from that deployed stack
+    (``Sandbox(..., deployed=...)``, sandbox/snapshot.py) instead of deploying again."""
+    from sandbox.engine import Sandbox
+
+    sb = Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path_factory.mktemp("deploy"), keep_deployed=True)
+    sb.start()
+    try:
+        return sb.deployed_snapshot
+    finally:
+        sb.stop()

@@ -8,6 +8,7 @@ recorded). Security events (CloudTrail, catalog/security.py) are in lambdas/logi
 """
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.security import admit_security, is_cloudtrail
-from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Store
+from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Item, Store
 from lambdas.models.events import AlarmStateChangeEvent, ScheduledEvent
 from lambdas.models.steps import Decision
 
@@ -124,12 +125,29 @@ def admit_schedule(event: object, *, config: CustomerConfig, store: Store, ssm: 
                     note=f"{rb.name} on its schedule ({'dry-run' if mode == 'dry-run' else 'enforce'})")
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
-    if is_scheduled(event):
-        return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
-    if is_cloudtrail(event):
-        return admit_security(event, config=config, store=store)
-    parsed, watched = parse_event(event, config)
+@dataclass(frozen=True)
+class _StateChange:
+    """One alarm state change as admit handles it: what every decision about it carries, and how it is claimed."""
+
+    watched: WatchedAlarm
+    state: str
+    previous: str | None
+    base: dict[str, Any]  # the fields every decision about it carries
+    change: str  # the incident id of this state change
+    at_ms: int
+    held: str  # why it is held back (a maintenance window is open), or ""
+
+    @property
+    def alarm(self) -> str:
+        return str(self.base["alarm"])
+
+    @property
+    def claim_key(self) -> str:
+        return f"{self.alarm}#{self.state}#{self.base['state_timestamp']}"
+
+
+def _state_change(parsed: AlarmStateChangeEvent, watched: WatchedAlarm, config: CustomerConfig,
+                  store: Store) -> _StateChange:
     kind, target = watched.alarm, watched.target
     detail = parsed.detail
     state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
@@ -158,85 +176,114 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
             f"P3, no action") if window else ""
     if window:
         base["severity"] = Severity.P3.value
-    at_ms = _ms(detail.state.timestamp)
     change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
-    claim_key = f"{alarm}#{state}#{base['state_timestamp']}"
+    return _StateChange(watched, state, previous, base, change, _ms(detail.state.timestamp), held)
 
-    def stale() -> Decision:
-        last = store.last_state(alarm)
-        return Decision(**base, incident_id=change, decision="ignore",
-                        note=f"stale: this {state} of {base['state_timestamp']} is older than the last state change "
-                             f"handled for {alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
-                             f"ignored")
 
-    def duplicate(holder: str | None) -> Decision:
-        return Decision(**base, incident_id=holder, decision="duplicate",
-                        note=f"duplicate delivery of this state change; incident {holder} already handles it")
+def _stale(c: _StateChange, store: Store) -> Decision:
+    last = store.last_state(c.alarm)
+    return Decision(**c.base, incident_id=c.change, decision="ignore",
+                    note=f"stale: this {c.state} of {c.base['state_timestamp']} is older than the last state change "
+                         f"handled for {c.alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
+                         f"ignored")
 
-    if state == "ALARM":
-        for _ in range(_ATTEMPTS):
-            # An incident stays open through INSUFFICIENT_DATA: a new ALARM continues it (same incident,
-            # same alert) instead of overwriting it; its runbook run is named after this state change.
-            opened = store.open_incident_of(alarm)
-            inc = str(opened["incident_id"]) if opened else change
-            result, holder = store.transition(claim_key, inc, alarm=alarm, state=state, at_ms=at_ms,
-                                              expected=inc if opened else None, then="keep" if opened else "open",
-                                              opened_at=base["state_timestamp"])
-            if result != CHANGED:
-                break
-        if result == STALE:
-            return stale()
-        if result == DUPLICATE:
-            return duplicate(holder)
+
+def _duplicate(c: _StateChange, holder: str | None) -> Decision:
+    return Decision(**c.base, incident_id=holder, decision="duplicate",
+                    note=f"duplicate delivery of this state change; incident {holder} already handles it")
+
+
+def _claim_alarm(c: _StateChange, store: Store) -> tuple[str, str | None, Item | None, str]:
+    """Claims an ALARM: (result, holder, the open incident it continues or None, the incident id)."""
+    for _ in range(_ATTEMPTS):
+        # An incident stays open through INSUFFICIENT_DATA: a new ALARM continues it (same incident,
+        # same alert) instead of overwriting it; its runbook run is named after this state change.
+        opened = store.open_incident_of(c.alarm)
+        inc = str(opened["incident_id"]) if opened else c.change
+        result, holder = store.transition(c.claim_key, inc, alarm=c.alarm, state=c.state, at_ms=c.at_ms,
+                                          expected=inc if opened else None, then="keep" if opened else "open",
+                                          opened_at=c.base["state_timestamp"])
+        if result != CHANGED:
+            break
+    return result, holder, opened, inc
+
+
+def _on_alarm(c: _StateChange, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+    result, holder, opened, inc = _claim_alarm(c, store)
+    if result == STALE:
+        return _stale(c, store)
+    if result == DUPLICATE:
+        return _duplicate(c, holder)
+    if result == CHANGED:
+        raise IncidentConflict(f"alarm {c.alarm}: its open incident kept changing under concurrent deliveries")
+    continued = f"; continues incident {inc} (opened {opened['opened_at']})" if opened else ""
+    mode, mode_note = read_mode(ssm, mode_parameter)
+    decision = {**c.base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
+    kind = c.watched.alarm
+    if c.held:
+        return Decision(**decision, decision="page", note=f"{c.held}{continued}")
+    if kind.runbook is None:
+        return Decision(**decision, decision="page",
+                        note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")
+    if mode == "off":
+        return Decision(**decision, decision="page",
+                        note=f"automation is off for customer {config.customer} ({mode_parameter}); "
+                             f"no action taken{continued}")
+    runbook_input = {c.watched.kind.target_field: c.watched.target, **kind.runbook_input, "mode": mode,
+                     "incident_id": inc, "reason": f"alarm {c.alarm} is in ALARM", "trigger": "alarm"}
+    return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
+                    # named after the state change: easy to find in the console, unique even when it continues
+                    child_execution_name=naming.execution_name(c.change),
+                    note=f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}")
+
+
+def _resolved(c: _StateChange, inc: str, opened: Item | None) -> Decision:
+    resolved = Decision(**c.base, incident_id=inc, decision="resolve", note=f"alarm {c.alarm} returned to OK",
+                        opened_at=str(opened["opened_at"]) if opened else None)
+    kind = c.watched.alarm
+    hook = runbook(kind.runbook).on_resolve if kind.runbook else None
+    if hook and kind.runbook:
+        # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
+        resolved.runbook = kind.runbook
+        resolved.restore_input = {c.watched.kind.target_field: c.watched.target, "alarm": c.alarm,
+                                  "incident_id": inc}
+    return resolved
+
+
+def _on_ok(c: _StateChange, store: Store) -> Decision | None:
+    """OK closes the open incident; None: there is none to close (nor an ALARM just before)."""
+    # An incident stays open through INSUFFICIENT_DATA; OK closes it whatever came just before.
+    # Claim and close are one conditional write: of two concurrent deliveries, one closes, one is a duplicate.
+    for _ in range(_ATTEMPTS):
+        opened = store.open_incident_of(c.alarm)
+        if not opened and c.previous != "ALARM":
+            return None
+        inc = str(opened["incident_id"]) if opened else c.change
+        result, holder = store.transition(c.claim_key, inc, alarm=c.alarm, state=c.state, at_ms=c.at_ms,
+                                          expected=inc if opened else None, then="close" if opened else "none")
         if result == CHANGED:
-            raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
-        continued = f"; continues incident {inc} (opened {opened['opened_at']})" if opened else ""
-        mode, mode_note = read_mode(ssm, mode_parameter)
-        decision = {**base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
-        if window:
-            return Decision(**decision, decision="page", note=f"{held}{continued}")
-        if kind.runbook is None:
-            return Decision(**decision, decision="page",
-                            note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")
-        if mode == "off":
-            return Decision(**decision, decision="page",
-                            note=f"automation is off for customer {config.customer} ({mode_parameter}); "
-                                 f"no action taken{continued}")
-        runbook_input = {watched.kind.target_field: target, **kind.runbook_input, "mode": mode, "incident_id": inc,
-                         "reason": f"alarm {alarm} is in ALARM", "trigger": "alarm"}
-        return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
-                        # named after the state change: easy to find in the console, unique even when it continues
-                        child_execution_name=naming.execution_name(change),
-                        note=f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}")
+            continue
+        if result == STALE:
+            return _stale(c, store)
+        if result == DUPLICATE:
+            return _duplicate(c, holder)
+        return _resolved(c, inc, opened)
+    raise IncidentConflict(f"alarm {c.alarm}: its open incident kept changing under concurrent deliveries")
 
-    if state == "OK":
-        # An incident stays open through INSUFFICIENT_DATA; OK closes it whatever came just before.
-        # Claim and close are one conditional write: of two concurrent deliveries, one closes, one is a duplicate.
-        for _ in range(_ATTEMPTS):
-            opened = store.open_incident_of(alarm)
-            if not opened and previous != "ALARM":
-                break
-            inc = str(opened["incident_id"]) if opened else change
-            result, holder = store.transition(claim_key, inc, alarm=alarm, state=state, at_ms=at_ms,
-                                              expected=inc if opened else None, then="close" if opened else "none")
-            if result == CHANGED:
-                continue
-            if result == STALE:
-                return stale()
-            if result == DUPLICATE:
-                return duplicate(holder)
-            resolved = Decision(**base, incident_id=inc, decision="resolve", note=f"alarm {alarm} returned to OK",
-                                opened_at=str(opened["opened_at"]) if opened else None)
-            hook = runbook(kind.runbook).on_resolve if kind.runbook else None
-            if hook and kind.runbook:
-                # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
-                resolved.runbook = kind.runbook
-                resolved.restore_input = {watched.kind.target_field: target, "alarm": alarm, "incident_id": inc}
-            return resolved
-        else:
-            raise IncidentConflict(f"alarm {alarm}: its open incident kept changing under concurrent deliveries")
 
-    if not store.see_state(alarm, state, at_ms):
-        return stale()
-    return Decision(**base, incident_id=change, decision="ignore",
-                    note=f"no action for a change from {previous} to {state}")
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+    if is_scheduled(event):
+        return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
+    if is_cloudtrail(event):
+        return admit_security(event, config=config, store=store)
+    parsed, watched = parse_event(event, config)
+    c = _state_change(parsed, watched, config, store)
+    if c.state == "ALARM":
+        return _on_alarm(c, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
+    closed = _on_ok(c, store) if c.state == "OK" else None
+    if closed is not None:
+        return closed
+    if not store.see_state(c.alarm, c.state, c.at_ms):
+        return _stale(c, store)
+    return Decision(**c.base, incident_id=c.change, decision="ignore",
+                    note=f"no action for a change from {c.previous} to {c.state}")

@@ -55,6 +55,44 @@ def parse(event: object) -> AnswerRequest:
 def answer(req: AnswerRequest, *, config: CustomerConfig, store: Store, sfn: Any, now: datetime,
            verify: Any = identity.verify) -> dict[str, Any]:
     """Record the caller's answer; answer the token once enough approvals (or a rejection) are in."""
+    caller = _caller(req, config, now, verify)
+    pending = store.table.get_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution},
+                                   ConsistentRead=True).get("Item")
+    name = req.execution.rsplit(":", 1)[-1]
+    if not pending:
+        raise Refused(f"no approval is pending for execution {name} of customer {config.customer}", caller)
+    runbook, kind = str(pending.get("runbook")), str(pending.get("kind") or "approval")
+    executions.confirm(sfn, req.execution, config=config, workflow=runbook, at=naming.REQUEST_STATES)
+    requester = str(pending.get("requester") or proofs.UNVERIFIED)
+    if kind == "approval":
+        _may_answer(caller, requester, config, name)
+    votes = [str(v) for v in pending.get("approvers") or []]
+    needed = config.approvals.min_approvals if kind == "approval" else 1
+    if req.answer == "approved":
+        if caller in votes:
+            raise Refused(f"{caller} approved {name} already: another named approver must approve "
+                          f"({len(votes)} of {needed})", caller)
+        votes, pending["comments"] = _vote(store, req.execution, caller, req.comment)
+        if len(votes) < needed:
+            store.audit(name, "approval_vote", {"runbook": runbook, "execution_arn": req.execution, "by": caller,
+                                               "comment": req.comment, "approvals": len(votes), "needed": needed})
+            return {"answer": "recorded", "execution": name, "runbook": runbook, "by": caller,
+                    "approvals": len(votes), "needed": needed, "summary": str(pending.get("summary") or ""),
+                    "at": now.isoformat(), "requested": str(pending.get("requested") or "")}
+    approvers = votes if req.answer == "approved" else [caller]
+    comments = [str(c) for c in pending.get("comments") or [] if c]
+    comment = req.comment if req.answer == "rejected" or len(votes) <= 1 else "; ".join(comments)
+    record = {"pk": naming.ANSWERS_PK, "sk": req.execution, "runbook": runbook, "kind": kind, "answer": req.answer,
+              "approvers": approvers, "comment": comment[:1000], "at": now.isoformat(),
+              "requested": str(pending.get("requested") or ""), "requester": requester,
+              "plan_digest": str(pending.get("plan_digest") or ""), "execution": name}
+    body = _decide(store, sfn, req, record, str(pending["token"]), caller)
+    return {**body, "execution": name, "execution_arn": req.execution, "runbook": runbook, "approvers": approvers,
+            "summary": str(pending.get("summary") or "")}
+
+
+def _caller(req: AnswerRequest, config: CustomerConfig, now: datetime, verify: Any) -> str:
+    """Who answers, as STS says, over the purpose of exactly this answer; of the customer's account."""
     purpose = proofs.answer_purpose(config.customer, req.execution, req.answer, req.comment)
     try:
         caller = verify(req.proof, region=config.region, purpose=purpose, now=now)
@@ -63,66 +101,46 @@ def answer(req: AnswerRequest, *, config: CustomerConfig, store: Store, sfn: Any
     if caller.account != config.account:
         raise Refused(f"{caller.arn} is not of customer {config.customer}'s account {config.account}; nothing was "
                       "answered", caller.arn, security=True)
-    pending = store.table.get_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution},
-                                   ConsistentRead=True).get("Item")
-    name = req.execution.rsplit(":", 1)[-1]
-    if not pending:
-        raise Refused(f"no approval is pending for execution {name} of customer {config.customer}", caller.arn)
-    runbook, kind = str(pending.get("runbook")), str(pending.get("kind") or "approval")
-    executions.confirm(sfn, req.execution, config=config, workflow=runbook, at=naming.REQUEST_STATES)
-    requester = str(pending.get("requester") or proofs.UNVERIFIED)
-    if kind == "approval":
-        if not proofs.matches(caller.arn, config.approvals.approvers):
-            raise Refused(f"{caller.arn} is not a named approver of customer {config.customer} (approvals.approvers "
-                          f"in customers/{config.customer}.yaml: {', '.join(config.approvals.approvers) or 'none'}); "
-                          f"nothing was answered", caller.arn, security=True)
-        if requester == caller.arn:
-            raise Refused(f"{caller.arn} started {name} and cannot approve or reject it: another named approver "
-                          "must answer (four eyes)", caller.arn, security=True)
-    votes = [str(v) for v in pending.get("approvers") or []]
-    needed = config.approvals.min_approvals if kind == "approval" else 1
-    if req.answer == "approved":
-        if caller.arn in votes:
-            raise Refused(f"{caller.arn} approved {name} already: another named approver must approve "
-                          f"({len(votes)} of {needed})", caller.arn)
-        votes, said = _vote(store, req.execution, caller.arn, req.comment)
-        pending["comments"] = said
-        if len(votes) < needed:
-            store.audit(name, "approval_vote", {"runbook": runbook, "execution_arn": req.execution, "by": caller.arn,
-                                               "comment": req.comment, "approvals": len(votes), "needed": needed})
-            return {"answer": "recorded", "execution": name, "runbook": runbook, "by": caller.arn,
-                    "approvals": len(votes), "needed": needed, "summary": str(pending.get("summary") or ""),
-                    "at": now.isoformat(), "requested": str(pending.get("requested") or "")}
-    approvers = votes if req.answer == "approved" else [caller.arn]
-    comments = [str(c) for c in pending.get("comments") or [] if c]
-    comment = req.comment if req.answer == "rejected" or len(votes) <= 1 else "; ".join(comments)
-    record = {"pk": naming.ANSWERS_PK, "sk": req.execution, "runbook": runbook, "kind": kind, "answer": req.answer,
-              "approvers": approvers, "comment": comment[:1000], "at": now.isoformat(),
-              "requested": str(pending.get("requested") or ""), "requester": requester,
-              "plan_digest": str(pending.get("plan_digest") or ""), "execution": name}
+    return str(caller.arn)
+
+
+def _may_answer(caller: str, requester: str, config: CustomerConfig, name: str) -> None:
+    """An approval is answered by a named approver who did not ask for it."""
+    if not proofs.matches(caller, config.approvals.approvers):
+        raise Refused(f"{caller} is not a named approver of customer {config.customer} (approvals.approvers "
+                      f"in customers/{config.customer}.yaml: {', '.join(config.approvals.approvers) or 'none'}); "
+                      f"nothing was answered", caller, security=True)
+    if requester == caller:
+        raise Refused(f"{caller} started {name} and cannot approve or reject it: another named approver "
+                      "must answer (four eyes)", caller, security=True)
+
+
+def _decide(store: Store, sfn: Any, req: AnswerRequest, record: dict[str, Any], token: str, caller: str
+            ) -> dict[str, Any]:
+    """The verified answer, written once, then the token answered and the pending item removed."""
+    name = str(record["execution"])
     try:
         store.table.put_item(Item=record, ConditionExpression="attribute_not_exists(sk)")
     except ClientError as exc:
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise
-        raise Refused(f"{name} was answered already", caller.arn) from None
-    body = {"answer": req.answer, "by": ", ".join(approvers), "comment": comment[:1000], "at": record["at"],
-            "requested": record["requested"]}
+        raise Refused(f"{name} was answered already", caller) from None
+    body = {"answer": req.answer, "by": ", ".join(record["approvers"]), "comment": record["comment"],
+            "at": record["at"], "requested": record["requested"]}
     try:
         if req.answer == "approved":
-            sfn.send_task_success(taskToken=str(pending["token"]), output=json.dumps(body))
+            sfn.send_task_success(taskToken=token, output=json.dumps(body))
         else:
-            sfn.send_task_failure(taskToken=str(pending["token"]), error="Rejected", cause=json.dumps(body))
+            sfn.send_task_failure(taskToken=token, error="Rejected", cause=json.dumps(body))
     except ClientError as exc:
         code = aws.error_code(exc)
         if code not in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
             raise
         store.table.delete_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution})
         raise Refused(f"the approval of {name} can no longer be answered ({code}): it timed out or was answered "
-                      "already, and a time-out is a rejection", caller.arn) from None
+                      "already, and a time-out is a rejection", caller) from None
     store.table.delete_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution})  # `pending` is exact at once
-    return {**body, "execution": name, "execution_arn": req.execution, "runbook": runbook, "approvers": approvers,
-            "summary": str(pending.get("summary") or "")}
+    return body
 
 
 def _vote(store: Store, execution_arn: str, caller: str, comment: str) -> tuple[list[str], list[str]]:

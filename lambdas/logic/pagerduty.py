@@ -100,8 +100,8 @@ def send(event: dict[str, Any], url: str, *, attempts: int = 3, backoff_seconds:
         raise PagerDutyError(f"event is {len(body)} bytes, above PagerDuty's limit of {MAX_BYTES}")
     last = ""
     for attempt in range(1, attempts + 1):
-        request = urllib.request.Request(url, data=body, method="POST",  # noqa: S310 - URL is configuration
-                                         headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - URL is configuration
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - URL is configuration
                 return _answer(resp.read(ANSWER_MAX_BYTES + 1))

@@ -13,17 +13,18 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from catalog.alarms import AlarmStateValue
 from catalog.customer import Mode
 from catalog.validation import describe
 from lambdas.errors import InvalidInput
-from lambdas.models.events import AlarmStateValue
 
 # run: a scheduled runbook run (no page before it; record pages what needs a person)
 DecisionName = Literal["remediate", "run", "page", "resolve", "duplicate", "ignore"]
 
 
 class StepModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    # built on first use: a function uses a few of these shapes, never all (cold start, `make bench`)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     def to_json(self) -> dict[str, Any]:
         """The dict this step returns to Step Functions: the keys it set, by their JSON names."""

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
-from catalog.runbooks import BackupTerraformStateInput
+from catalog.runbooks.backup_terraform_state import BackupTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.models.steps import Alert, PlanBase, StepModel, parse_step

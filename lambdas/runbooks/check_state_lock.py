@@ -14,7 +14,7 @@ from pydantic import Field
 
 from catalog import naming, runbook
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import CheckStateLockInput
+from catalog.runbooks.check_state_lock import CheckStateLockInput
 from lambdas.errors import InvalidInput
 from lambdas.logic.state_locks import find_locks
 from lambdas.logic.store import Store

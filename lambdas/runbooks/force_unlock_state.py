@@ -20,7 +20,7 @@ from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import ForceUnlockStateInput
+from catalog.runbooks.force_unlock_state import ForceUnlockStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import dynamodb_lock_info, lock_from_info, tflock_object
@@ -141,11 +141,8 @@ def check_plan(raw: object, config: CustomerConfig) -> UnlockPlan:
 
 
 
-def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
-                 approval: dict[str, Any] | None = None) -> UnlockPlan:
-    """Re-read the lock; if it is still the one approved, delete it conditionally; otherwise change nothing."""
-    done = plan.model_copy(deep=True)
-    done.verify = False
+def _changes_since_approval(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime) -> tuple[list[str], list[str]]:
+    """The lock read again: (how it differs from the approved one, which of its parts are gone)."""
     differences, gone = [], []
     if plan.dynamodb_info is not None:
         info = dynamodb_lock_info(dynamodb, plan.lock_table, plan.lock_path)
@@ -161,6 +158,49 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
             differences.append(f"s3://{plan.state_bucket}/{plan.tflock_key} is now "
                                f"{describe_lock(lock_from_info('s3', tflock[0], now, 0))} (ETag {tflock[1]}, "
                                f"approved: {plan.tflock_etag})")
+    return differences, gone
+
+
+def _delete_dynamodb_lock(plan: UnlockPlan, done: UnlockPlan, dynamodb: Any) -> bool:
+    """Deletes the DynamoDB lock item if it is still the approved one; False (``done`` says why): it was not."""
+    try:
+        dynamodb.delete_item(TableName=plan.lock_table, Key={"LockID": {"S": plan.lock_path}},
+                             ConditionExpression="Info = :info",
+                             ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}})
+    except ClientError as exc:
+        if aws.error_code(exc) != "ConditionalCheckFailedException":
+            raise
+        done.outcome = "target_changed"
+        done.message = (f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
+                        f"(conditional delete refused); nothing was removed")
+        return False
+    done.removed.append(f"dynamodb {plan.lock_table}/{plan.lock_path}")
+    return True
+
+
+def _delete_tflock(plan: UnlockPlan, done: UnlockPlan, s3: Any) -> bool:
+    """Deletes the S3 .tflock if it still has the approved ETag; False (``done`` says why): it had not."""
+    try:
+        s3.delete_object(Bucket=plan.state_bucket, Key=plan.tflock_key, IfMatch=plan.tflock_etag)
+    except ClientError as exc:
+        # 412: another ETag; 409: a concurrent PUT/DELETE won; 404: gone (S3 conditional deletes)
+        if aws.error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
+            raise
+        done.outcome = "target_changed"
+        done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
+                        f"(If-Match {plan.tflock_etag} refused); "
+                        + (f"already removed: {', '.join(done.removed)}" if done.removed else "nothing was removed"))
+        return False
+    done.removed.append(f"s3 s3://{plan.state_bucket}/{plan.tflock_key}")
+    return True
+
+
+def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
+                 approval: dict[str, Any] | None = None) -> UnlockPlan:
+    """Re-read the lock; if it is still the one approved, delete it conditionally; otherwise change nothing."""
+    done = plan.model_copy(deep=True)
+    done.verify = False
+    differences, gone = _changes_since_approval(plan, dynamodb=dynamodb, s3=s3, now=now)
     if not differences and gone and len(gone) == (plan.dynamodb_info is not None) + (plan.tflock_etag is not None):
         done.outcome = "no_lock"
         done.message = (f"lock {plan.lock_id} was released meanwhile ({'; '.join(gone)}); nothing was removed")
@@ -170,32 +210,10 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
         done.message = (f"the lock changed since it was shown for approval: {'; '.join(differences + gone)}; "
                         f"nothing was removed. Run check-state-lock, then ask again for the lock held now")
         return done
-    if plan.dynamodb_info is not None:
-        try:
-            dynamodb.delete_item(TableName=plan.lock_table, Key={"LockID": {"S": plan.lock_path}},
-                                 ConditionExpression="Info = :info",
-                                 ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}})
-        except ClientError as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
-                raise
-            done.outcome = "target_changed"
-            done.message = (f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
-                            f"(conditional delete refused); nothing was removed")
-            return done
-        done.removed.append(f"dynamodb {plan.lock_table}/{plan.lock_path}")
-    if plan.tflock_etag is not None:
-        try:
-            s3.delete_object(Bucket=plan.state_bucket, Key=plan.tflock_key, IfMatch=plan.tflock_etag)
-        except ClientError as exc:
-            # 412: another ETag; 409: a concurrent PUT/DELETE won; 404: gone (S3 conditional deletes)
-            if aws.error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
-                raise
-            done.outcome = "target_changed"
-            done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
-                            f"(If-Match {plan.tflock_etag} refused); "
-                            + (f"already removed: {', '.join(done.removed)}" if done.removed else "nothing was removed"))
-            return done
-        done.removed.append(f"s3 s3://{plan.state_bucket}/{plan.tflock_key}")
+    if plan.dynamodb_info is not None and not _delete_dynamodb_lock(plan, done, dynamodb):
+        return done
+    if plan.tflock_etag is not None and not _delete_tflock(plan, done, s3):
+        return done
     lock = next(lk for lk in plan.locks if lk.id == plan.lock_id)
     by = f", approved by {approval.get('by')}" if approval and approval.get("by") else ""
     done.outcome = "unlocked"

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from pydantic import Field
 
 from catalog import CustomerConfig, naming, runbook
-from catalog.runbooks import HealthCheckInput
+from catalog.runbooks.health_check import HealthCheckInput
 from lambdas import aws
 from lambdas.errors import InvalidInput
 from lambdas.logic import status_update

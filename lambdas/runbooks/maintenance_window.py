@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import Field
 
 from catalog import CustomerConfig, naming, runbook
-from catalog.runbooks import MaintenanceWindowInput
+from catalog.runbooks.maintenance_window import MaintenanceWindowInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.ecs import describe_service, scalable_target
 from lambdas.logic.paging import Pager

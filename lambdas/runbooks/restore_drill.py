@@ -15,7 +15,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
-from catalog.runbooks import RestoreDrillInput
+from catalog.runbooks.restore_drill import RestoreDrillInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
 from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags

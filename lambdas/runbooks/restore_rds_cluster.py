@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
-from catalog.runbooks import RestoreRdsClusterInput
+from catalog.runbooks.restore_rds_cluster import RestoreRdsClusterInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore
 from lambdas.logic.rds_restore import ClusterRestore, snapshot_tags

@@ -24,7 +24,7 @@ from pydantic import Field
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
 from catalog.kinds import lock_path as configured_lock_path
-from catalog.runbooks import RestoreTerraformStateInput
+from catalog.runbooks.restore_terraform_state import RestoreTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.state_locks import find_locks
@@ -163,6 +163,30 @@ def _signed(n: int) -> str:
     return f"{n:+d}"
 
 
+def _lineage_holds(plan: RestoreStatePlan, state: StateFile, backup: StateFile, *, allowed: bool) -> bool:
+    """False: the backup is of another state (another lineage) and the input did not allow that. Notes what it
+    could not compare, or the lineage change it allowed."""
+    if state.lineage is not None and state.lineage != backup.lineage:
+        if not allowed:
+            return False
+        plan.notes.append(f"lineage changes from {state.lineage} to {backup.lineage} (allow_lineage_change)")
+    elif state.lineage is None and state.etag is not None:
+        plan.notes.append(f"the state has no readable lineage ({state.problem}): the lineage was not compared")
+    return True
+
+
+def _difference(plan: RestoreStatePlan, state: StateFile, backup: StateFile) -> str:
+    """What the restore changes in serial and resources, set on the plan and in words."""
+    diff = []
+    if state.serial is not None and backup.serial is not None:
+        plan.serial_change = backup.serial - state.serial
+        diff.append(f"serial {state.serial} -> {backup.serial} ({_signed(plan.serial_change)})")
+    if state.resources is not None and backup.resources is not None:
+        plan.resource_change = backup.resources - state.resources
+        diff.append(f"resources {state.resources} -> {backup.resources} ({_signed(plan.resource_change)})")
+    return "; ".join(diff) or "serial and resources of the state unreadable"
+
+
 def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any, dynamodb: Any, ssm: Any,
                  now: datetime, started: str | None = None) -> RestoreStatePlan:
     config = settings.customer
@@ -203,26 +227,15 @@ def plan_restore(inp: RestoreTerraformStateInput, *, settings: Settings, s3: Any
     if state.etag is None:
         plan.notes.append(f"the state {state_where} {state.problem}: the backup is written only if there is still "
                           f"none (If-None-Match), and there is no corrupted state to keep")
-    if state.lineage is not None and state.lineage != backup.lineage:
-        if not inp.allow_lineage_change:
-            return _end(plan, "lineage_changed", (
-                f"the backup {backup_where} has lineage {backup.lineage}, the state {state_where} has lineage "
-                f"{state.lineage}: it is a backup of another state. Nothing was restored; start again with "
-                f"\"allow_lineage_change\": true only if that state is the one to restore"))
-        plan.notes.append(f"lineage changes from {state.lineage} to {backup.lineage} (allow_lineage_change)")
-    elif state.lineage is None and state.etag is not None:
-        plan.notes.append(f"the state has no readable lineage ({state.problem}): the lineage was not compared")
+    if not _lineage_holds(plan, state, backup, allowed=inp.allow_lineage_change):
+        return _end(plan, "lineage_changed", (
+            f"the backup {backup_where} has lineage {backup.lineage}, the state {state_where} has lineage "
+            f"{state.lineage}: it is a backup of another state. Nothing was restored; start again with "
+            f"\"allow_lineage_change\": true only if that state is the one to restore"))
     if state.digest == backup.digest:
         return _end(plan, "noop", f"the state {state_where} already is the backup {backup_where} "
                                   f"({_describe(backup)}); nothing to restore")
-    diff = []
-    if state.serial is not None and backup.serial is not None:
-        plan.serial_change = backup.serial - state.serial
-        diff.append(f"serial {state.serial} -> {backup.serial} ({_signed(plan.serial_change)})")
-    if state.resources is not None and backup.resources is not None:
-        plan.resource_change = backup.resources - state.resources
-        diff.append(f"resources {state.resources} -> {backup.resources} ({_signed(plan.resource_change)})")
-    difference = "; ".join(diff) or "serial and resources of the state unreadable"
+    difference = _difference(plan, state, backup)
     current = _describe(state) if state.etag is not None else str(state.problem)
     what = (f"restore {state_where} from {backup_where} ({_describe(backup)}); the state now: {current}; "
             f"{difference}")
@@ -262,6 +275,31 @@ def check_plan(raw: object, config: CustomerConfig) -> RestoreStatePlan:
     return plan
 
 
+def _held(done: RestoreStatePlan, config: CustomerConfig, dynamodb: Any, s3: Any, now: datetime
+          ) -> RestoreStatePlan | None:
+    held = _locks(done, config, dynamodb, s3, now)
+    if not held:
+        return None
+    return _changed(done, f"a Terraform lock was taken since the approval ({held[0].kind} lock "
+                          f"{held[0].id or '(unreadable)'} by {held[0].who or 'unknown'})")
+
+
+def _check_objects_again(done: RestoreStatePlan, s3: Any, state: StateFile, backup: StateFile,
+                         state_where: str) -> RestoreStatePlan | None:
+    """Read the backup and the state as guard read them (If-Match) and check them again; a refusal, or None."""
+    try:
+        source, _ = read_file(s3, done.backup_bucket, done.backup_key, if_match=backup.etag)
+        current, _ = (read_file(s3, done.state_bucket, done.state_key, if_match=state.etag) if state.etag is not None
+                      else (state, b""))
+    except ClientError as exc:
+        if aws.error_code(exc) not in _CONFLICT:
+            raise
+        return _changed(done, f"the state {state_where} or the backup changed since guard read them")
+    if source.etag is None or (state.etag is not None and current.etag is None):
+        return _changed(done, f"the state {state_where} or the backup is gone since guard read them")
+    return _recheck(done, current, source)
+
+
 def _recheck(done: RestoreStatePlan, current: StateFile, source: StateFile) -> RestoreStatePlan | None:
     """Guard's checks again, on the objects as act reads them, not as the plan says they were."""
     if not source.valid:
@@ -293,22 +331,8 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     state, backup = plan.state, plan.backup
     assert state is not None and backup is not None  # check_plan
     state_where = f"s3://{plan.state_bucket}/{plan.state_key}"
-    held = _locks(done, config, dynamodb, s3, now)
-    if held:
-        return _changed(done, f"a Terraform lock was taken since the approval ({held[0].kind} lock "
-                              f"{held[0].id or '(unreadable)'} by {held[0].who or 'unknown'})")
-    # 0. guard's checks again, on the objects themselves: a plan cannot say another lineage or serial
-    try:
-        source, _ = read_file(s3, plan.backup_bucket, plan.backup_key, if_match=backup.etag)
-        current, _ = (read_file(s3, plan.state_bucket, plan.state_key, if_match=state.etag) if state.etag is not None
-                      else (state, b""))
-    except ClientError as exc:
-        if aws.error_code(exc) not in _CONFLICT:
-            raise
-        return _changed(done, f"the state {state_where} or the backup changed since guard read them")
-    if source.etag is None or (state.etag is not None and current.etag is None):
-        return _changed(done, f"the state {state_where} or the backup is gone since guard read them")
-    refused = _recheck(done, current, source)
+    # 0. no lock taken since, and guard's checks again on the objects themselves (not another lineage or serial)
+    refused = _held(done, config, dynamodb, s3, now) or _check_objects_again(done, s3, state, backup, state_where)
     if refused is not None:
         return refused
     # 1. keep the corrupted state: exactly the version guard read, or nothing

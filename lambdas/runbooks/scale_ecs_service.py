@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field
 
 from catalog import CustomerConfig, runbook
-from catalog.runbooks import ScaleEcsServiceInput
+from catalog.runbooks.scale_ecs_service import ScaleEcsServiceInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.ecs import describe_service, scalable_target
 from lambdas.logic.store import Store

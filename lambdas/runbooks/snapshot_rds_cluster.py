@@ -15,7 +15,7 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from catalog import CustomerConfig, naming, runbook
-from catalog.runbooks import SnapshotRdsClusterInput
+from catalog.runbooks.snapshot_rds_cluster import SnapshotRdsClusterInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic import rds_restore

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from pydantic import Field
 
 from catalog import CustomerConfig, runbook
-from catalog.runbooks import TuneLambdaInput
+from catalog.runbooks.tune_lambda import TuneLambdaInput
 from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.mode import strictest
 from lambdas.logic.store import Store

@@ -108,9 +108,43 @@ def _build_cluster(clients, backend, name: str, spec: RdsClusterWorld) -> None:
         snapshot.created = now - timedelta(days=s.age_days)
 
 
+def _shown_cluster(c):
+    """A cluster as describe shows it: creating for its first checks after a restore, then busy for its busy checks."""
+    if getattr(c, "sandbox_creating_checks", 0) > 0:
+        c.sandbox_creating_checks -= 1
+        c = copy.copy(c)
+        c.status = "creating"
+    elif getattr(c, "sandbox_busy_checks", 0) > 0:
+        c.sandbox_busy_checks -= 1
+        c = copy.copy(c)
+        c.status = BUSY_STATUS
+    return c
+
+
+def _refuse_manual_snapshot(backend, cluster, cluster_id: str) -> None:
+    """A manual snapshot of a busy cluster, or beyond the quota, is refused as RDS does."""
+    from moto.rds.exceptions import InvalidDBClusterStateFault, SnapshotQuotaExceededFault
+
+    if getattr(cluster, "sandbox_busy_creates", 0) > 0:
+        cluster.sandbox_busy_creates -= 1
+        raise InvalidDBClusterStateFault(f"DbCluster {cluster_id} is not in available state (it is {BUSY_STATUS})")
+    quota = getattr(backend, "sandbox_snapshot_quota", None)
+    if quota is not None and sum(s.snapshot_type == "manual" for s in backend.cluster_snapshots.values()) >= quota:
+        raise SnapshotQuotaExceededFault()
+
+
+def _shown_snapshot(s):
+    """Seen creating once, available from the next describe on."""
+    if s.status != "creating":
+        return s
+    view = copy.copy(s)
+    s.status, s.percent_progress = "available", 100
+    view.percent_progress = 40
+    return view
+
+
 def install(patches) -> None:
     """Busy checks, busy creates, the quota, and snapshots that take one describe to become available."""
-    from moto.rds.exceptions import InvalidDBClusterStateFault, SnapshotQuotaExceededFault
     from moto.rds.models import RDSBackend
 
     describe_clusters = RDSBackend.describe_db_clusters
@@ -127,19 +161,7 @@ def install(patches) -> None:
         return shown
 
     def describe_db_clusters(self, *args, **kwargs):
-        clusters = describe_clusters(self, *args, **kwargs)
-        shown = []
-        for c in clusters:
-            if getattr(c, "sandbox_creating_checks", 0) > 0:
-                c.sandbox_creating_checks -= 1
-                c = copy.copy(c)
-                c.status = "creating"
-            elif getattr(c, "sandbox_busy_checks", 0) > 0:
-                c.sandbox_busy_checks -= 1
-                c = copy.copy(c)
-                c.status = BUSY_STATUS
-            shown.append(c)
-        return shown
+        return [_shown_cluster(c) for c in describe_clusters(self, *args, **kwargs)]
 
     def create_db_cluster_snapshot(self, *args, **kwargs):
         names = ("db_cluster_identifier", "db_cluster_snapshot_identifier", "snapshot_type")
@@ -148,28 +170,14 @@ def install(patches) -> None:
         manual = given.get("snapshot_type", "manual") == "manual"
         cluster = self.clusters.get(cluster_id)
         if manual and cluster is not None and snapshot_id not in self.cluster_snapshots:
-            if getattr(cluster, "sandbox_busy_creates", 0) > 0:
-                cluster.sandbox_busy_creates -= 1
-                raise InvalidDBClusterStateFault(f"DbCluster {cluster_id} is not in available state "
-                                                 f"(it is {BUSY_STATUS})")
-            quota = getattr(self, "sandbox_snapshot_quota", None)
-            if quota is not None and sum(s.snapshot_type == "manual" for s in self.cluster_snapshots.values()) >= quota:
-                raise SnapshotQuotaExceededFault()
+            _refuse_manual_snapshot(self, cluster, cluster_id)
         snapshot = create_snapshot(self, *args, **kwargs)
         if manual and getattr(self, "sandbox_built", False):
             snapshot.status = "creating"
         return snapshot
 
     def describe_db_cluster_snapshots(self, *args, **kwargs):
-        shown = []
-        for s in describe_snapshots(self, *args, **kwargs):
-            if s.status == "creating":  # seen creating once, available from the next describe on
-                view = copy.copy(s)
-                s.status, s.percent_progress = "available", 100
-                view.percent_progress = 40
-                s = view
-            shown.append(s)
-        return shown
+        return [_shown_snapshot(s) for s in describe_snapshots(self, *args, **kwargs)]
 
     patches.set(RDSBackend, "describe_db_clusters", describe_db_clusters)
     patches.set(RDSBackend, "create_db_cluster_snapshot", create_db_cluster_snapshot)

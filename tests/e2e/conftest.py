@@ -9,13 +9,13 @@ from sandbox.engine import Sandbox
 
 
 @pytest.fixture
-def run_scenario(dhbw_assembly, tmp_path):
+def run_scenario(dhbw_assembly, dhbw_deployed, tmp_path):
     """Run a scenario (a dict, as in a scenario file) to completion; returns (report, sandbox)."""
 
     def run(data: dict):
         scenario = scenarios.parse({"customer": "dhbw", **data})
         sb = Sandbox(scenario.customer, assembly=dhbw_assembly, workdir=tmp_path, mode=scenario.mode,
-                     world=scenario.world)
+                     world=scenario.world, deployed=dhbw_deployed if scenario.customer == "dhbw" else None)
         sb.start()
         try:
             report = scenarios.run_steps(scenario, sb)

@@ -26,8 +26,8 @@ BOB = "arn:aws:iam::111111111111:user/approvers/bob"
 
 
 @pytest.fixture
-def sb(dhbw_assembly, tmp_path):
-    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path) as sandbox:
+def sb(dhbw_assembly, dhbw_deployed, tmp_path):
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sandbox:
         yield sandbox
 
 

@@ -33,8 +33,9 @@ def test_cli_rejects_an_unknown_runbook_and_customer(capsys):
     assert "known customers: dhbw, edt, unilux" in capsys.readouterr().err
 
 
-def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assembly, tmp_path, capsys):
-    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path) as sb:
+def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assembly, dhbw_deployed, tmp_path,
+                                                                     capsys):
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sb:
         key = sb.aws.keys(sb.config.account)  # credentials of dhbw's account, as its profile holds them
         session = boto3.Session(aws_access_key_id=key["id"], aws_secret_access_key=key["secret"],
                                 region_name=sb.config.region)
@@ -50,11 +51,11 @@ def test_cli_starts_a_runbook_and_sets_the_mode_in_the_deployed_stack(dhbw_assem
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
-def test_every_shipped_scenario_runs_and_meets_its_expectations(path, dhbw_assembly, tmp_path):
+def test_every_shipped_scenario_runs_and_meets_its_expectations(path, dhbw_assembly, dhbw_deployed, tmp_path):
     scenario = scenarios.load(path)
     assert scenario.expect is not None and scenario.expect.executions, "a shipped game day asserts its outcome"
     with Sandbox(scenario.customer, assembly=dhbw_assembly, workdir=tmp_path, mode=scenario.mode,
-                 world=scenario.world) as sb:
+                 world=scenario.world, deployed=dhbw_deployed if scenario.customer == "dhbw" else None) as sb:
         report = scenarios.run_steps(scenario, sb)
     assert report["executions"], "a scenario that runs nothing is not a game day"
     assert scenarios.check_expectations(scenario, report) == []

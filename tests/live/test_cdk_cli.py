@@ -5,8 +5,6 @@ import json
 import shutil
 import sys
 
-import pytest
-
 from tests.live.conftest import ROOT
 
 SERVE_ARGS: list[str] = []  # the CDK CLI deploys
@@ -69,8 +67,6 @@ def test_bootstrap_deploy_diff_and_destroy(live_sandbox, tmp_path):
     assert sb.aws(PROFILE, "stepfunctions", "list-state-machines")["stateMachines"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: the CDK CLI's update through a change set (the second deploy "
-                                       "with a change) ends in HTTP 500 from moto's ExecuteChangeSet; not filled yet")
 def test_a_second_deploy_with_a_real_change_updates_the_stack(live_sandbox, tmp_path):
     sb, app = live_sandbox, app_copy(tmp_path)
 

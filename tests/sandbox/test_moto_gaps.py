@@ -105,6 +105,94 @@ def test_a_change_set_creates_the_stack_as_create_stack_does(patched):
         cfn.describe_change_set(ChangeSetName="cs2", StackName="s")
 
 
+BOOTSTRAPPED = {  # what every CDK template carries: the bootstrap version, read from SSM
+    "Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>",
+                                        "Default": "/cdk-bootstrap/hnb659fds/version"}},
+    "Resources": {"Mode": {"Type": "AWS::SSM::Parameter", "Properties": {
+        "Name": "/app/mode", "Type": "String", "Value": "enforce"}}},
+    "Outputs": {"Mode": {"Value": {"Fn::GetAtt": ["Mode", "Value"]}}},
+}
+
+
+def _update_as_the_cdk_does(cfn, template: dict, name: str):
+    cfn.create_change_set(StackName="s", ChangeSetName=name, ChangeSetType="UPDATE", TemplateBody=json.dumps(template),
+                          Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+    cfn.execute_change_set(ChangeSetName=name, StackName="s")
+
+
+def test_an_update_keeping_an_ssm_typed_parameter_fails_in_moto(patched):
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    from sandbox.moto_gaps import fix_change_sets
+
+    moto_own = CloudFormationResponse.create_change_set
+    fix_change_sets(patched)  # the CREATE and UPDATE fixes, without the UsePreviousValue one:
+    patched.set(CloudFormationResponse, "create_change_set", moto_own)
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30",
+                                                          Type="String")
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
+                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
+    changed = json.loads(json.dumps(BOOTSTRAPPED))
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
+    with pytest.raises(Exception):  # noqa: B017 - moto crashes (AttributeError: the value "30" read as an SSM path)
+        _update_as_the_cdk_does(cfn, changed, "cs2")
+
+
+def test_an_update_keeping_an_ssm_typed_parameter_reads_it_again(patched):
+    from sandbox.moto_gaps import fix_change_sets
+
+    fix_change_sets(patched)
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
+                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
+    changed = json.loads(json.dumps(BOOTSTRAPPED))
+    changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
+    _update_as_the_cdk_does(cfn, changed, "cs2")
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert ssm.get_parameter(Name="/app/mode")["Parameter"]["Value"] == "dry-run"
+    assert [p["ParameterKey"] for p in stack["Parameters"]] == ["BootstrapVersion"]
+
+
+POWERTOOLS = "arn:aws:lambda:eu-central-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:27"
+
+
+def _function_with_layers(layers: list[str]):
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = boto3.client("lambda", region_name=REGION)
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("h.py", "def handler(e, c): return e")
+    lam.create_function(FunctionName="fn", Runtime="python3.13", Role=role, Handler="h.handler",
+                        Code={"ZipFile": buf.getvalue()})
+    return lam, lam.update_function_configuration(FunctionName="fn", Layers=layers)
+
+
+def test_a_published_layer_is_unknown_to_moto(patched):
+    with pytest.raises(Exception, match="LayerVersion does not exist"):  # noqa: B017
+        _function_with_layers([POWERTOOLS])
+
+
+def test_a_published_layer_is_taken_and_an_own_missing_one_still_refused(patched):
+    from sandbox.moto_gaps import public_layers
+
+    public_layers(patched)
+    lam, updated = _function_with_layers([POWERTOOLS])
+    assert [layer["Arn"] for layer in updated["Layers"]] == [POWERTOOLS]
+    own = "arn:aws:lambda:eu-central-1:123456789012:layer:mine:1"
+    with pytest.raises(lam.exceptions.ResourceNotFoundException, match="mine"):
+        lam.update_function_configuration(FunctionName="fn", Layers=[POWERTOOLS, own])
+
+
 def test_a_template_url_on_127_0_0_1_is_read_from_its_bucket(patched):
     from sandbox.moto_gaps import fix_template_url_on_loopback
 

@@ -215,8 +215,10 @@ def test_the_dynamodb_delete_is_conditional_on_the_info_shown(given, guard, act,
 def test_the_s3_delete_is_conditional_on_the_etag_shown(given, guard, act, s3):
     given({"kind": "s3", "id": LOCK_ID})
     plan = guard()
-    rewrite = lambda: s3.put_object(Bucket=STATE_BUCKET, Key=TFLOCK,  # noqa: E731
-                                    Body=json.dumps({"ID": OTHER_ID}).encode())
+
+    def rewrite():
+        return s3.put_object(Bucket=STATE_BUCKET, Key=TFLOCK, Body=json.dumps({"ID": OTHER_ID}).encode())
+
     done = act(plan, s3_client=_ChangesAfterRead(s3, rewrite))
     assert done.outcome == "target_changed" and "If-Match" in done.message
     assert json.loads(s3.get_object(Bucket=STATE_BUCKET, Key=TFLOCK)["Body"].read())["ID"] == OTHER_ID

@@ -425,9 +425,8 @@ def test_input_that_is_not_an_object_is_rejected_with_an_example(raw):
 
 def test_the_key_step_functions_adds_to_a_child_execution_is_ignored():
     # given the input as a child execution started by respond receives it
-    raw = {"service": SERVICE, "delta": 1, "mode": "enforce",
-           "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID":
-               "arn:aws:states:eu-central-1:111111111111:execution:lecture-dhbw-respond:abc"}
+    respond = "arn:aws:states:eu-central-1:111111111111:execution:lecture-dhbw-respond:abc"
+    raw = {"service": SERVICE, "delta": 1, "mode": "enforce", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": respond}
     # when
     parsed = parse_input(RUNBOOK, raw)
     # then

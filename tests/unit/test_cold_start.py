@@ -1,0 +1,43 @@
+"""A function loads the kit and its own runbook, not the whole catalog (cold start, `make bench`): checked in a
+fresh interpreter, since this test process has loaded everything already."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog import RUNBOOKS, naming
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def loaded_by(module: str) -> set[str]:
+    code = f"import sys, json; import {module}; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("name", sorted(RUNBOOKS))
+def test_a_runbooks_function_loads_its_own_declaration_and_no_other(name):
+    loaded = loaded_by(f"lambdas.runbooks.{naming.module_name(name)}")
+    declarations = {m for m in loaded if m.startswith("catalog.runbooks.") and not m.startswith("catalog.runbooks._")}
+    assert declarations == {f"catalog.runbooks.{naming.module_name(name)}"}
+    assert "lambdas.models.events" not in loaded  # admit's events: no runbook reads them
+
+
+def test_the_full_catalog_is_still_there_for_whoever_needs_it():
+    code = "import sys; from catalog.runbooks import runbook; runbook('scale-ecs-service'); from catalog import RUNBOOKS; " \
+           "print(len(RUNBOOKS), len([m for m in sys.modules if m.startswith('catalog.runbooks.')]))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    count, modules = map(int, out.stdout.split())
+    assert count == len(RUNBOOKS) and list(RUNBOOKS) == sorted(RUNBOOKS, key=naming.module_name)
+    assert modules >= len(RUNBOOKS)
+
+
+def test_an_unknown_runbook_is_a_clear_error_without_importing_anything_named_after_it():
+    with pytest.raises(KeyError, match="unknown runbook '_permissions'; known: "):
+        from catalog.runbooks import runbook
+
+        runbook("_permissions")
