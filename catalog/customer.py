@@ -73,6 +73,9 @@ class RdsConfig(_Strict):
     """The customer's Aurora PostgreSQL cluster and its snapshots."""
 
     cluster: str = Field(default="", max_length=63)  # default: lecture-<c>-cluster, the runbook's name
+    # the cluster's DB subnet group: a restore may join only this one (IAM subgrp:<name>), and act refuses when the
+    # original is in another; empty: whichever the original is in (IAM subgrp:*)
+    subnet_group: str = Field(default="", max_length=255, pattern=r"^([A-Za-z0-9._ -]*)$")
     snapshot_retention_days: int = Field(default=7, ge=1, le=35)
     snapshot_on_alarm_cooldown_minutes: int = Field(default=360, ge=0, le=10080)
 

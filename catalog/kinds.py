@@ -255,8 +255,9 @@ RDS_CLUSTER = ResourceKind(
                                           _rds_arn(c, f"cluster-snapshot:rds:{c.rds.cluster}-*")],
         # every cluster of the account (read only: restore-drill looks for drill clusters left over)
         "any_cluster": lambda c: [_rds_arn(c, "cluster:*")],
-        # a restore joins the original cluster's DB subnet group (its name is the customer's)
-        "subnet_group": lambda c: [_rds_arn(c, "subgrp:*")],
+        # a restore joins the original cluster's DB subnet group: the configured one (rds.subnet_group), else any
+        # (its name is the customer's; act reads it from the original, never from the plan)
+        "subnet_group": lambda c: [_rds_arn(c, f"subgrp:{c.rds.subnet_group or '*'}")],
     },
     dimensions=lambda c, name: {"DBClusterIdentifier": name},
     console_url=lambda c, name: console(c, f"rds/home?region={c.region}#database:id={name};is-cluster=true"),

@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from catalog import naming, proofs
 from operators.identity import sign
 
@@ -40,7 +42,24 @@ def pending(clients: Clients, config: Any) -> list[dict[str, Any]]:
     out = [{"execution": i.get("execution") or execution_name(i["sk"]), "runbook": i.get("runbook", ""),
             "summary": i.get("summary", ""), "requested": i.get("requested", ""), "expires": i.get("expires", ""),
             "execution_arn": i.get("execution_arn") or i["sk"]} for i in items]
-    return sorted(out, key=lambda p: (p["requested"], p["execution"]))
+    live = [p for p in out if not _dead(clients, config, p)]
+    return sorted(live, key=lambda p: (p["requested"], p["execution"]))
+
+
+def _dead(clients: Clients, config: Any, item: dict[str, Any]) -> bool:
+    """An approval whose execution has ended (stopped, failed or timed out where no step could tidy up) can never
+    be answered: it is removed, not listed. One whose execution cannot be read is listed as before."""
+    if not item["execution_arn"]:
+        return False
+    try:
+        status = clients("stepfunctions").describe_execution(executionArn=item["execution_arn"])["status"]
+    except ClientError:
+        return False
+    if status in ("RUNNING", "PENDING_REDRIVE"):
+        return False
+    clients("dynamodb").delete_item(TableName=naming.table_name(config.customer),
+                                    Key={"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": item["execution_arn"]}})
+    return True
 
 
 def execution_name(execution: str) -> str:

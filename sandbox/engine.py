@@ -15,6 +15,7 @@ lives in its own account, all at once (``Sandbox(["dhbw", "edt"])``); ``Sandbox(
 
 import tempfile
 import threading
+from datetime import UTC
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -25,7 +26,7 @@ from sandbox import report as report_mod
 from sandbox import snapshot
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deployed_state_machines
-from sandbox.eventbus import EventBus, alarm_event, parameter_change_event
+from sandbox.eventbus import EventBus, alarm_event, parameter_change_event, security_group_event
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
 from sandbox.moto_gaps import (
@@ -35,6 +36,7 @@ from sandbox.moto_gaps import (
     alarm_state_changes,
     atomic_dynamodb,
     cloudtrail_parameter_changes,
+    cloudtrail_security_group_changes,
     current_function,
     executing_cloudformation_state_machines,
     fix_change_sets,
@@ -197,6 +199,7 @@ class Sandbox:
             sts_over_https(patches)
             alarm_state_changes(patches, self._on_alarm_change)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
+            cloudtrail_security_group_changes(patches, self._on_security_group_change)
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
             world_mod.install(patches)
             self.recorder.install()
@@ -283,7 +286,9 @@ class Sandbox:
                      "MetricName": alarm.metric_name, "Period": alarm.period, "Statistic": alarm.statistic,
                      "AlarmDescription": alarm.description,
                      "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions]}
-        event = alarm_event(described, alarm.state_value, previous, alarm.state_reason, account, region)
+        stamp = alarm.state_updated_timestamp  # the state's time, as CloudWatch stamps its event
+        event = alarm_event(described, alarm.state_value, previous, alarm.state_reason, account, region,
+                            at=stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
         self.timeline.add("alarm", f"[{tenant.customer}] alarm {alarm.name}: {previous} -> {alarm.state_value}")
 
         def deliver() -> None:
@@ -301,6 +306,18 @@ class Sandbox:
             return
         self.timeline.add("mode", f"[{tenant.customer}] {caller} puts {name}")
         event = parameter_change_event(name, caller, account, region)
+        threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
+
+    def _on_security_group_change(self, event_name: str, group: str, permissions: list, caller: str, account: str,
+                                  region: str, request: dict) -> None:
+        """A security group changed through the API (the AWS CLI, the console): CloudTrail tells EventBridge. The
+        sandbox's own world building makes no such call (moto's backend directly)."""
+        tenant = self.tenant_of_account(account)
+        if tenant is None or tenant.driver.bus is None or not self.live:
+            return
+        self.timeline.add("security", f"[{tenant.customer}] {caller}: {event_name} {group}")
+        event = security_group_event(event_name, group, caller, account, region, permissions=permissions or None,
+                                     group_name=request.get("group_name"), vpc_id=request.get("vpc_id"))
         threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
     # --- the world ---------------------------------------------------------------------------
@@ -325,8 +342,13 @@ class Sandbox:
     def fire_schedule(self, runbook: str, deliveries: int = 1, customer: str | None = None) -> list:
         return self.tenant(customer).driver.fire_schedule(runbook, deliveries)
 
-    def deliver(self, event: dict, deliveries: int = 1, customer: str | None = None) -> list:
-        return self.tenant(customer).driver.deliver(event, deliveries)
+    def deliver(self, event: dict, deliveries: int = 1, customer: str | None = None, forged: bool = False) -> list:
+        """Deliver a raw event. An alarm event is a state change that happened (the alarm is put in its state)
+        unless ``forged``: then the alarm stays as it is, and admit does not confirm the event."""
+        driver = self.tenant(customer).driver
+        if not forged:
+            driver.alarm_happened(event)
+        return driver.deliver(event, deliveries)
 
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)

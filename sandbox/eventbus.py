@@ -57,7 +57,8 @@ def _stamp(at: datetime) -> str:
 
 def security_group_event(event_name: str, group_id: str, caller_arn: str, account: str, region: str, *,
                          permissions: list[dict] | None = None, source_ip: str = "203.0.113.7",
-                         caller_type: str = "IAMUser", at: datetime | None = None) -> dict:
+                         caller_type: str = "IAMUser", at: datetime | None = None, group_name: str | None = None,
+                         vpc_id: str | None = None) -> dict:
     """An "AWS API Call via CloudTrail" event of an EC2 security-group call (Authorize/Revoke...Ingress/Egress,
     Create/DeleteSecurityGroup), as a trail delivers it. ``permissions``: [{"protocol": "tcp", "from": 22,
     "to": 22, "cidr": "0.0.0.0/0"}] -> requestParameters.ipPermissions in CloudTrail's {"items": [...]} shape."""
@@ -65,7 +66,8 @@ def security_group_event(event_name: str, group_id: str, caller_arn: str, accoun
     request: dict = {"groupId": group_id}
     response: dict = {"requestId": str(uuid.uuid4()), "_return": True}
     if event_name == "CreateSecurityGroup":
-        request = {"groupName": f"{group_id}-name", "groupDescription": "created by hand", "vpcId": "vpc-0a1b2c3d"}
+        request = {"groupName": group_name or f"{group_id}-name", "groupDescription": "created by hand",
+                   "vpcId": vpc_id or "vpc-0a1b2c3d"}
         response["groupId"] = group_id
     if permissions:
         request["ipPermissions"] = {"items": [{

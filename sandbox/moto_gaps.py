@@ -845,6 +845,51 @@ def _keep_previous_parameters(patches: Patches) -> None:
 
 
 
+SECURITY_GROUP_CALLS = {  # moto's response method -> CloudTrail's eventName
+    "authorize_security_group_ingress": "AuthorizeSecurityGroupIngress",
+    "authorize_security_group_egress": "AuthorizeSecurityGroupEgress",
+    "revoke_security_group_ingress": "RevokeSecurityGroupIngress",
+    "revoke_security_group_egress": "RevokeSecurityGroupEgress",
+    "create_security_group": "CreateSecurityGroup",
+    "delete_security_group": "DeleteSecurityGroup",
+}
+
+
+def _permissions(response) -> list[dict]:
+    """The rules of an EC2 security-group request, one per CIDR: {"protocol", "from", "to", "cidr"}."""
+    out = []
+    for rule in response._process_rules_from_querystring():
+        for cidr in [r.get("CidrIp") for r in rule.get("ip_ranges") or []] or [None]:
+            out.append({"protocol": rule.get("ip_protocol"), "from": rule.get("from_port"),
+                        "to": rule.get("to_port"), "cidr": cidr})
+    return out
+
+
+def cloudtrail_security_group_changes(patches: Patches, on_change) -> None:
+    """CloudTrail reports every security-group change (``aws ec2 authorize-security-group-ingress`` ...) as an "AWS
+    API Call via CloudTrail" event; moto has no trail. Call ``on_change(event_name, group_id, permissions,
+    caller_arn, account, region, request)`` after each such call that succeeds, with the caller's ARN as STS knows
+    it; ``request``: the group name and VPC given, if any."""
+    from moto.ec2.responses.security_groups import SecurityGroups
+    from moto.sts.models import sts_backends
+
+    for method, event_name in SECURITY_GROUP_CALLS.items():
+        original = getattr(SecurityGroups, method)
+
+        def call(self, __original=original, __event=event_name):
+            permissions = _permissions(self) if __event.startswith(("Authorize", "Revoke")) else []
+            result = __original(self)
+            made = getattr(result, "result", None)
+            group = self._get_param("GroupId") or (made.get("GroupId") if isinstance(made, dict) else None) or \
+                self._get_param("GroupName")
+            account, region = self.current_account, self.region
+            _, caller, _ = sts_backends[account]["aws"].get_caller_identity(self.get_access_key(), region)
+            request = {"group_name": self._get_param("GroupName"), "vpc_id": self._get_param("VpcId")}
+            on_change(__event, group, permissions, caller, account, region, request)
+            return result
+
+        patches.set(SecurityGroups, method, call)
+
 def public_layers(patches: Patches) -> None:
     """A function's layers must exist in moto, and a layer that AWS or a vendor publishes (the Powertools layer, in
     account 017000801446) cannot: an update of a function with such a layer (the CDK CLI's second deploy) fails

@@ -42,6 +42,8 @@ class EventStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
     event: Any = Field(description="delivered as is, even when malformed")
     deliveries: int = Field(default=1, ge=1, le=50)
+    forged: bool = Field(default=False, description="an alarm event that did not happen: the alarm is not put in "
+                                                    "its state (by default it is, unless a newer one came first)")
 
 
 class ScheduleStep(BaseModel):
@@ -179,7 +181,7 @@ def run_steps(scenario: Scenario, sb) -> dict:
             if isinstance(step, AlarmStep):
                 sb.fire_alarm(step.alarm, step.state, step.deliveries, step.reason)
             elif isinstance(step, EventStep):
-                sb.deliver(step.event, step.deliveries)
+                sb.deliver(step.event, step.deliveries, forged=step.forged)
             elif isinstance(step, ScheduleStep):
                 sb.fire_schedule(step.schedule, step.deliveries)
             elif isinstance(step, StartStep):

@@ -4,6 +4,9 @@ Each step returns once everything it started has finished."""
 import json
 import threading
 import uuid
+from datetime import UTC, datetime
+
+from pydantic import TypeAdapter
 
 from catalog import naming
 from operators import approvals
@@ -25,6 +28,7 @@ class Driver:
         self.on_step = on_step  # a new scenario step begins (parked waits of earlier steps resume after it)
         self.bus = None  # the EventBus, set once deployed
         self.state_machines: dict = {}
+        self._happened: dict = {}  # alarm -> the time of the newest raw alarm event the scenario delivered
 
     def set_mode(self, mode: str, announce: bool = True) -> None:
         ALARM_EVENTS.quiet = True  # the step delivers CloudTrail's event itself (or none, at setup)
@@ -53,9 +57,36 @@ class Driver:
         finally:
             ALARM_EVENTS.quiet = False
         alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
-        event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region)
+        # stamped with the state's time, as CloudWatch stamps it (admit confirms the event with DescribeAlarms)
+        event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region,
+                            at=alarm["StateUpdatedTimestamp"])
         self.timeline.add("alarm", f"alarm {name}: {previous} -> {state}")
         return self.deliver(event, deliveries)
+
+    def alarm_happened(self, event) -> bool:
+        """A scenario's raw alarm event is a state change that happened: the alarm is put in its state, at its
+        time (no event of its own), unless a newer one was delivered already (a late event stays late), so admit's
+        DescribeAlarms confirms it as CloudWatch would. True when the alarm was set."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        detail = event.get("detail") if isinstance(event, dict) else None
+        state = detail.get("state") if isinstance(detail, dict) else None
+        if not isinstance(state, dict) or event.get("source") != "aws.cloudwatch" or \
+                state.get("value") not in ("OK", "ALARM", "INSUFFICIENT_DATA"):
+            return False
+        try:
+            at = TypeAdapter(datetime).validate_python(state.get("timestamp"))
+        except ValueError:
+            return False  # malformed: admit refuses it before it asks CloudWatch
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        alarm = cloudwatch_backends[self.config.account][self.config.region].alarms.get(detail.get("alarmName"))
+        latest = self._happened.get(str(detail.get("alarmName")))
+        if alarm is None or (latest is not None and at < latest):
+            return False
+        self._happened[alarm.name] = at
+        alarm.state_value, alarm.state_reason = state["value"], str(state.get("reason") or "")
+        alarm.state_updated_timestamp = at.astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC
+        return True
 
     def fire_schedule(self, runbook: str, deliveries: int = 1) -> list:
         """The runbook's schedule rule fires, as EventBridge would at its time (delivered ``deliveries`` times)."""

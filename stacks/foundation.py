@@ -96,6 +96,13 @@ class Foundation(Construct):
         c = self.config
         return f"arn:aws:states:{c.region}:{c.account}:execution:{naming.state_machine_name(c.customer, '')}*:*"
 
+    def grant_window_read(self, grantee: iam.IGrantable) -> None:
+        """GetItem on the open maintenance windows (window#<service>) only: no other row, no write."""
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["dynamodb:GetItem"], resources=[self.table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [naming.window_key("*")]}}))
+        self.key.grant_decrypt(grantee)
+
     def audit_puts_only(self, grantee: iam.IGrantable) -> None:
         """A workflow that writes audit rows itself (CDK's DynamoPutItem grants PutItem on the whole table):
         an explicit Deny keeps its puts to audit# rows; its writes also carry attribute_not_exists(pk)."""

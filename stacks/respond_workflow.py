@@ -8,6 +8,7 @@ that cannot be sent does not hold back the runbook; record then fails the execut
 """
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -56,8 +57,12 @@ class RespondWorkflow(Construct):
 
     def _build_functions(self) -> None:
         f, config = self.foundation, self.config
+        # an alarm event is confirmed against the alarm's own state: this customer's alarms only
+        alarms = [f"arn:aws:cloudwatch:{config.region}:{config.account}:alarm:{name}"
+                  for name in sorted(watched_alarms(config))]
         self.admit_fn = f.function(self, "AdmitFunction", component="admit", handler="lambdas.handlers.admit.handler",
-                                   statements=[])
+                                   statements=[iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"],
+                                                                   resources=alarms)])
         # the claim and the open/close of an incident are one transaction (put, update, delete, condition check)
         f.grant_table(self.admit_fn, ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"))
         f.grant_mode_read(self.admit_fn)
@@ -81,6 +86,7 @@ class RespondWorkflow(Construct):
                                   f"diagnosis reads that have no resource-level permissions ({', '.join(unscoped)}); "
                                   "read-only, and limited by a condition where IAM has one (ecs:cluster)")
         f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
+        f.grant_window_read(self.page_fn)  # a re-check during an open maintenance window does not escalate
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)
             f.grant_routing_key_read(fn)

@@ -44,9 +44,12 @@ SCALE_ECS_SERVICE = register(Runbook(
         "with an Application Auto Scaling target, a scale-out raises its MinCapacity to the new count (so the "
         "autoscaler does not undo it); a scale-in lowers MinCapacity only as far as needed",
         "the MinCapacity from before an incident's first raise is put back once the alarm is OK and the cooldown "
-        "has passed",
+        "has passed; while a maintenance window holds the service, it goes into the window's record instead, so "
+        "the window's end puts back that floor, not the raised one",
         "act re-checks the plan it is given against the configuration: a forged plan changes nothing",
     ),
     on_resolve="restore",
+    # cooldowns and the remembered floor; UpdateItem: an open maintenance window's recorded floor (restore)
+    table_actions=("GetItem", "PutItem", "DeleteItem", "UpdateItem"),
     example_input={"service": "lecture-backend-service", "delta": 1},
 ))

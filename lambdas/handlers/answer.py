@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdas import aws
 from lambdas.deps import store as make_store
+from lambdas.errors import RemediationError
 from lambdas.logic import answers
 from lambdas.logic.paging import Pager
 from lambdas.observability import logger, metrics
@@ -31,9 +32,13 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         store.audit(name, "answer_refused", {"execution_arn": req.execution, "answer": req.answer,
                                              "by": exc.caller or "unproven", "reason": str(exc)})
         if exc.security:  # an identity STS vouched for: someone real tried an answer they may not give
-            Pager.from_settings(settings, now).security_refusal(
-                subject=f"answer/{name}", summary=f"answer refused: {exc}",
-                details={"execution": req.execution, "answer": req.answer, "by": exc.caller})
+            try:
+                Pager.from_settings(settings, now).security_refusal(
+                    subject=f"answer/{name}", summary=f"answer refused: {exc}",
+                    details={"execution": req.execution, "answer": req.answer, "by": exc.caller})
+            except RemediationError as failed:  # the refusal stands (and says why); the audit row has it
+                logger.error("the security page about a refused answer could not be sent",
+                             extra={"error": str(failed)})
         metrics.add_metric(name="answer_refused", unit="Count", value=1)
         logger.warning("answer refused", extra={"reason": str(exc), "by": exc.caller})
         raise

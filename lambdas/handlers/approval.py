@@ -75,12 +75,20 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
                                        kind="approval" if rb.approval else "done",
                                        plan_digest=proofs.plan_digest(event.get("plan")),
                                        requester=_requester(event, settings, execution, now))
-        pager.approval_request(runbook=rb.name, execution=execution, summary=summary, expires=item["expires"],
-                               how=approvals.commands(settings.customer, execution))
+        try:
+            note = pager.approval_request(runbook=rb.name, execution=execution, summary=summary,
+                                          expires=item["expires"], how=approvals.commands(settings.customer, execution))
+            _note_failed(store, rb.name, execution, "request", note)
+        except Exception:
+            approvals.close_pending(store, arn)  # the wait fails with this error: nothing is left pending
+            raise
         metrics.add_metric(name="approval_requested", unit="Count", value=1)
         logger.info("approval requested", extra={"summary": summary, "expires": item["expires"],
                                                  "requester": item["requester"]})
-        return {"requested": item["requested"], "expires": item["expires"]}  # ignored: the wait is for the token
+        # ignored by the workflow (the wait is for the token); the timeline shows the message
+        told = f"; the PagerDuty note was not sent ({note['error']})" if note.get("error") else ""
+        return {"requested": item["requested"], "expires": item["expires"],
+                "message": f"approval asked, pending until {item['expires']}{told}"}
     if step == "answered":
         old = approvals.close_pending(store, arn)
         approval = approvals.answered(store, arn, event.get("answer"), now=now,
@@ -92,7 +100,8 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
                 f"{rb.name} {execution}: its wait for a person was answered with the task token alone, not through "
                 f"the answer function; counted as a rejection, nothing was changed"),
                 details={"execution": arn, "runbook": rb.name, "answer": event.get("answer")})
-        pager.approval_answered(runbook=rb.name, execution=execution, text=approval.message)
+        note = pager.approval_answered(runbook=rb.name, execution=execution, text=approval.message)
+        _note_failed(store, rb.name, execution, "resolve", note)
         metrics.add_metric(name=f"approval_{approval.answer}", unit="Count", value=1)
         logger.info("approval answered", extra={"answer": approval.answer, "by": approval.by, "comment": approval.comment})
         return approval.model_dump()
@@ -103,5 +112,18 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
                     if isinstance(given, dict) else "no approval was asked")
         sent = pager.runbook_outcome(runbook=rb.name, execution=execution, outcome=outcome_of(plan),
                                      approved=approved, teams=rb.notify_teams)
+        not_sent = [s for s in sent if " not sent: " in s]
+        if not_sent:
+            _note_failed(store, rb.name, execution, "outcome", {"error": "; ".join(not_sent)})
         return {"sent": sent}
     raise InvalidInput(f"approval: unknown step {step!r}; expected request, answered or notify")
+
+
+def _note_failed(store: Any, runbook: str, execution: str, note: str, sent: dict[str, Any]) -> None:
+    """A PagerDuty note that could not be sent is reported, not fatal: the page-fallback went to the status topic
+    (paging.Pager._note), and here an audit row, a warning and a metric."""
+    if not sent.get("error"):
+        return
+    store.audit(execution, "approval-note", {"runbook": runbook, "note": note, "error": sent["error"]})
+    metrics.add_metric(name="approval_note_failed", unit="Count", value=1)
+    logger.warning("approval note not sent", extra={"note": note, "error": sent["error"]})

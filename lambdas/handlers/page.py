@@ -3,7 +3,8 @@
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lambdas import aws
+from catalog.kinds import KINDS
+from lambdas import aws, deps
 from lambdas.diagnosis import diagnose
 from lambdas.errors import InvalidInput
 from lambdas.logic.paging import Pager, outcome_of
@@ -38,8 +39,12 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         done = str((state.get("record") or {}).get("message") or "")
         read = recheck.get("alarm")
         alarm: dict[str, Any] = read if isinstance(read, dict) else {}
+        kind = KINDS.get(admit.kind)
+        window = (deps.store(settings, datetime.now(UTC)).open_window(admit.target)
+                  if kind is not None and kind.maintenance_window else None)
         result = pager.escalate(admit, alarm_state=str(alarm.get("StateValue", "ALARM")),
-                                minutes=int(settings.customer.paging.recheck_minutes or 0), done=done[:500])
+                                minutes=int(settings.customer.paging.recheck_minutes or 0), done=done[:500],
+                                window=window)
     elif action == "automation_failed":
         result = pager.automation_failed(state, execution=str(event.get("execution", "")))
     else:

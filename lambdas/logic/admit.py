@@ -2,14 +2,15 @@
 
 Decisions: remediate (page, then run a runbook; a runbook that runs before the page first), run (a runbook on
 its schedule: no page before it), page (page only), resolve (the alarm cleared), duplicate (another execution
-holds this state change or firing), ignore (nothing to do, a stale state change older than the last one handled
-for the alarm, or a scheduled run while the automation is off, or a security event of a burst already paged;
-recorded). Security events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
+holds this state change or firing), ignore (nothing to do, an alarm event the alarm's own state does not confirm
+(DescribeAlarms: forged, or superseded), a stale state change older than the last one handled for the alarm, or a
+scheduled run while the automation is off, or a security event of a burst already paged; recorded). Security
+events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
 """
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -54,6 +55,35 @@ def parse_event(event: object, config: CustomerConfig) -> tuple[AlarmStateChange
             f"alarm {name!r} does not belong to customer {config.customer}; its alarms are: {', '.join(sorted(alarms))}"
         )
     return parsed, alarms[name]
+
+
+# CloudWatch stamps the event with the time of the alarm's state change; a little slack for its rounding
+SAME_CHANGE = timedelta(seconds=1)
+
+
+def unconfirmed(cloudwatch: Any, alarm: str, state: str, at: datetime) -> str | None:
+    """Why the alarm itself (DescribeAlarms) does not confirm this state change, or None. An event can be forged
+    (respond started directly) or late (the alarm changed again since): neither opens, closes or acts."""
+    found = cloudwatch.describe_alarms(AlarmNames=[alarm], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    current = next(iter([*found.get("MetricAlarms", []), *found.get("CompositeAlarms", [])]), None)
+    if current is None:
+        raise InvalidEvent(f"alarm {alarm} does not exist in CloudWatch: the event cannot be confirmed, nothing "
+                           f"was done")
+    now_state = str(current.get("StateValue"))
+    since = current.get("StateTransitionedTimestamp") or current.get("StateUpdatedTimestamp")
+    if not isinstance(since, datetime):
+        raise InvalidEvent(f"alarm {alarm}: CloudWatch gave no time of its state; the event cannot be confirmed")
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if at > since + SAME_CHANGE:
+        return (f"not confirmed: {alarm} has been {now_state} since {since.isoformat()} and made no change at "
+                f"{at.isoformat()}: a forged event (or a clock ahead); ignored")
+    if state == now_state:
+        return None
+    if at < since - SAME_CHANGE:
+        return (f"stale: this {state} of {at.isoformat()} was superseded: {alarm} is {now_state} since "
+                f"{since.isoformat()}; ignored")
+    return (f"not confirmed: {alarm} is {now_state} since {since.isoformat()}, not {state}: a forged event; "
+            f"ignored")
 
 
 def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> str:
@@ -136,6 +166,8 @@ class _StateChange:
     change: str  # the incident id of this state change
     at_ms: int
     held: str  # why it is held back (a maintenance window is open), or ""
+    window: Item | None  # the maintenance window open on the target, if any
+    timestamp: datetime  # of the state change
 
     @property
     def alarm(self) -> str:
@@ -177,7 +209,8 @@ def _state_change(parsed: AlarmStateChangeEvent, watched: WatchedAlarm, config: 
     if window:
         base["severity"] = Severity.P3.value
     change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
-    return _StateChange(watched, state, previous, base, change, _ms(detail.state.timestamp), held)
+    return _StateChange(watched, state, previous, base, change, _ms(detail.state.timestamp), held, window,
+                        detail.state.timestamp)
 
 
 def _stale(c: _StateChange, store: Store) -> Decision:
@@ -202,7 +235,7 @@ def _claim_alarm(c: _StateChange, store: Store) -> tuple[str, str | None, Item |
         inc = str(opened["incident_id"]) if opened else c.change
         result, holder = store.transition(c.claim_key, inc, alarm=c.alarm, state=c.state, at_ms=c.at_ms,
                                           expected=inc if opened else None, then="keep" if opened else "open",
-                                          opened_at=c.base["state_timestamp"])
+                                          opened_at=c.base["state_timestamp"], severity=c.base["severity"])
         if result != CHANGED:
             break
     return result, holder, opened, inc
@@ -238,7 +271,15 @@ def _on_alarm(c: _StateChange, *, config: CustomerConfig, store: Store, ssm: Any
 
 
 def _resolved(c: _StateChange, inc: str, opened: Item | None) -> Decision:
-    resolved = Decision(**c.base, incident_id=inc, decision="resolve", note=f"alarm {c.alarm} returned to OK",
+    # the OK resolves the page the incident opened with: one paged before a maintenance window opened on the
+    # service is resolved in PagerDuty, not only told at P3 (the alert would stay open for good)
+    paged = str((opened or {}).get("severity") or "")
+    base, note = dict(c.base), f"alarm {c.alarm} returned to OK"
+    if c.window and paged and paged != Severity.P3.value:
+        base["severity"] = paged
+        note += (f"; the {paged} alert opened before the maintenance window on {c.watched.target} (execution "
+                 f"{c.window['execution']}) is resolved")
+    resolved = Decision(**base, incident_id=inc, decision="resolve", note=note,
                         opened_at=str(opened["opened_at"]) if opened else None)
     kind = c.watched.alarm
     hook = runbook(kind.runbook).on_resolve if kind.runbook else None
@@ -271,13 +312,18 @@ def _on_ok(c: _StateChange, store: Store) -> Decision | None:
     raise IncidentConflict(f"alarm {c.alarm}: its open incident kept changing under concurrent deliveries")
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str) -> Decision:
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str,
+          cloudwatch: Any) -> Decision:
+    """cloudwatch: an alarm event is confirmed against the alarm's own state before anything is written."""
     if is_scheduled(event):
         return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
     if is_cloudtrail(event):
         return admit_security(event, config=config, store=store)
     parsed, watched = parse_event(event, config)
     c = _state_change(parsed, watched, config, store)
+    problem = unconfirmed(cloudwatch, c.alarm, c.state, c.timestamp)
+    if problem:  # recorded (Record's audit row), nothing opened, closed or run
+        return Decision(**c.base, incident_id=c.change, decision="ignore", note=problem)
     if c.state == "ALARM":
         return _on_alarm(c, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
     closed = _on_ok(c, store) if c.state == "OK" else None

@@ -22,6 +22,7 @@ from lambdas import aws
 from lambdas.errors import ConfigurationError, PagerDutyError
 from lambdas.logic import pagerduty, status_update
 from lambdas.logic.errors_text import explain
+from lambdas.logic.security import is_cloudtrail, unreadable
 from lambdas.models.steps import Alert, Decision, Outcome
 from lambdas.observability import SERVICE
 from lambdas.settings import Settings
@@ -78,6 +79,16 @@ class Pager:
             raise
         _count_page("change" if "event_action" not in event else str(event["event_action"]))
         return answer
+
+    def _note(self, event: dict[str, Any], url: str | None = None) -> str | None:
+        """Send a note that nothing waits on (an approval's request or its resolve, a runbook's outcome told to a
+        team): when PagerDuty still fails after its retries, the page-fallback is published (``_post``) and the
+        failure is returned, not raised. The approval's own path (table, SNS, CLI) does not need PagerDuty."""
+        try:
+            self._post(event, url)
+        except PagerDutyError as exc:
+            return str(exc)
+        return None
 
     def _fallback(self, event: dict[str, Any], error: str) -> None:
         if not self.topic_arn:
@@ -242,10 +253,21 @@ class Pager:
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": event["payload"]["summary"], "pagerduty": answer, "team": self.team}
 
-    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str) -> dict[str, Any]:
-        """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up."""
+    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str,
+                 window: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up. Not
+        while a maintenance window is open on the resource (``window``, its row): the window holds its alarms at
+        P3, so a status update says so and the alert stays as paged, for the OK to resolve."""
         sev, self.team = Severity(admit.severity), admit.team
         up = sev.escalated
+        if window:
+            held = (f"not escalated: {admit.alarm} is still {alarm_state} {minutes} min after {admit.runbook} "
+                    f"succeeded ({done}), but a maintenance window is open on {admit.target} (execution "
+                    f"{window.get('execution')}, until {window.get('expires')}): its alarms are held at P3; the "
+                    f"{sev.value} alert stays open until the alarm returns to OK")
+            self._status(_incident(admit), severity=sev.value, status="Monitoring", impact=admit.impact,
+                         identified_at=admit.state_timestamp, actions=held, eta="end of the maintenance window")
+            return {"sent": "status-update", "dedup_key": admit.dedup_key, "held": held}
         why = (f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
                f"{admit.runbook} succeeded ({done})")
         self._status(_incident(admit), severity=up.value, status="Identified", impact=admit.impact,
@@ -306,16 +328,18 @@ class Pager:
             custom_details={"runbook": runbook, "execution": execution, "what": summary, "expires": expires,
                             "approve": how["approve"], "reject": how["reject"], "team": self.team},
             links=[pagerduty.link(console, f"Step Functions execution {execution}")])
-        return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
+        error = self._note(event)
+        return {"sent": "trigger" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
     def approval_answered(self, *, runbook: str, execution: str, text: str) -> dict[str, Any]:
-        """The answer closes the note (resolve) and is told in a status update."""
+        """The answer closes the note (resolve) and is told in a status update. A resolve PagerDuty does not take
+        is reported (the page-fallback, ``error``), never fatal: the answer stands, the runbook goes on."""
         self.team = "infrastructure"
         self._status(f"{self.config.customer}-approval-{execution}"[:200], "P3", status="Resolved",
                      impact=text[:500], identified_at=self.now.isoformat(), actions=text, eta="-")
-        self._post(pagerduty.resolve_event(self._routing_key(),
-                                           naming.dedup_key(self.config.customer, f"approval/{execution}")))
-        return {"sent": "resolve", "team": self.team}
+        error = self._note(pagerduty.resolve_event(self._routing_key(),
+                                                   naming.dedup_key(self.config.customer, f"approval/{execution}")))
+        return {"sent": "resolve" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
     def security_refusal(self, *, subject: str, summary: str, details: dict[str, Any]) -> dict[str, Any]:
         """Something asked for a change it had no proof for (a direct invoke of act, a forged answer, an answer by
@@ -332,7 +356,9 @@ class Pager:
 
     def runbook_outcome(self, *, runbook: str, execution: str, outcome: Outcome, approved: str,
                         teams: tuple[str, ...]) -> list[str]:
-        """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update."""
+        """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update.
+        A change event PagerDuty does not take is reported (the page-fallback; "change <team> not sent: ..."), not
+        fatal: the change was made and recorded already."""
         sent = []
         summary = f"{self.group} {runbook} {outcome.outcome}: {outcome.message or outcome.outcome}; {approved}"
         for team in teams:
@@ -346,8 +372,8 @@ class Pager:
                                 "approved": approved, "team": team},
                 links=[pagerduty.link(execution_console_url(self.config, runbook, execution),
                                       f"Step Functions execution {execution}")])
-            self._post(event, pagerduty.change_url(self.events_url))
-            sent.append(f"change {team}")
+            error = self._note(event, pagerduty.change_url(self.events_url))
+            sent.append(f"change {team}" if error is None else f"change {team} not sent: {error}")
         return sent
 
     def automation_failed(self, state: dict[str, Any], execution: str) -> dict[str, Any]:
@@ -375,7 +401,41 @@ class Pager:
                               and admit.get("condition") != "schedule" else None),
         )
         answer = self._post(event)
-        return {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
+        sent = {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
+        raw = _event_of(state)
+        if not admit and is_cloudtrail(raw):  # admit could not read an event of a security rule
+            sent["security"] = self.security_unreadable(raw, f"{name}: {message}", execution)
+        return sent
+
+    def security_unreadable(self, event: dict[str, Any], error: str, execution: str) -> dict[str, Any]:
+        """An event from a security rule that admit could not read goes to the security team too (at the kind's
+        severity, P1 by default) with who, what and where as far as they can be read. A PagerDuty failure here is
+        reported (the page-fallback), not raised: the infrastructure page went out already."""
+        info = unreadable(event, error)
+        self.team = info["team"] if info["team"] in self.config.paging.teams else "infrastructure"
+        sev = Severity(info["severity"] or Severity.P1)
+        key = f"security/unreadable/{_event_key(event)}"
+        summary = (f"[{sev.value}] {self.group} {info['title']} - the event could not be read whole ({error[:300]}); "
+                   f"what could be read: {info['sentence']}")
+        incident = f"{self.config.customer}-security-unreadable-{execution}"[:200]
+        self._status(incident, sev.value, status="Investigating", impact=f"security: {summary}"[:500],
+                     identified_at=self.now.isoformat(), actions="a person judges the event in CloudTrail",
+                     eta="security team to act")
+        page = pagerduty.trigger_event(
+            self._routing_key(), naming.dedup_key(self.config.customer, key), summary=summary,
+            source=f"{self.group}/security", severity=sev.pagerduty_severity, group=self.group,
+            event_class=info["kind"] or "security-event",
+            custom_details={"incident_id": incident, "execution": execution, "team": self.team,
+                            "error": info["error"], "security_event": {k: info[k] for k in ("kind", "who", "what",
+                                                                                             "where")}})
+        error_sent = self._note(page)
+        return {"sent": "trigger" if error_sent is None else None, "team": self.team,
+                **({"error": error_sent} if error_sent else {})}
+
+
+def _event_of(state: dict[str, Any]) -> dict[str, Any]:
+    """The event respond was started with: its state without what the workflow added."""
+    return {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
 
 
 def _count_page(kind: str) -> None:
@@ -406,7 +466,7 @@ def _incident(admit: Decision) -> str:
 
 def _event_key(state: dict[str, Any]) -> str:
     """What stays the same across redeliveries of one event: its id, else a hash of the event itself."""
-    event = {k: v for k, v in state.items() if k not in ("admit", "error", "page", "page_error", "record")}
+    event = _event_of(state)
     event_id = event.get("id")
     if isinstance(event_id, str) and 0 < len(event_id) <= 64 and all(c.isalnum() or c in "-_" for c in event_id):
         return f"event-{event_id}"

@@ -85,6 +85,21 @@ def network_of(original: dict[str, Any] | None) -> tuple[str | None, list[str]]:
     return (str(group) if group else None), security
 
 
+def network_problem(config: CustomerConfig, cluster: str, subnet_group: str | None, security_groups: list[str], *,
+                    approved: tuple[str | None, list[str]] | None = None) -> str | None:
+    """Why a restore must not join the network read from the original cluster, or None. ``approved``: the network
+    shown when the restore was approved (it must still be the original's)."""
+    configured = config.rds.subnet_group
+    if configured and subnet_group != configured:
+        return (f"the original cluster {cluster} is in DB subnet group {subnet_group or 'none (it was not found)'}, "
+                f"not the configured {configured} (rds.subnet_group); nothing was restored")
+    if approved is not None and (approved[0], sorted(approved[1])) != (subnet_group, sorted(security_groups)):
+        return (f"the network of {cluster} is not the one approved: subnet group {approved[0] or 'default'} and "
+                f"security groups {', '.join(approved[1]) or 'none'} then, {subnet_group or 'default'} and "
+                f"{', '.join(security_groups) or 'none'} now; nothing was restored")
+    return None
+
+
 def restore(rds: Any, *, cluster: str, snapshot: str, engine: str, subnet_group: str | None,
             security_groups: list[str], tags: dict[str, str]) -> dict[str, Any]:
     """RestoreDBClusterFromSnapshot (the runbook's command) into the original's network; only the cluster (no

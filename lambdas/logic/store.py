@@ -68,12 +68,13 @@ class Store:
         return _item(self.table.get_item(Key={"pk": f"state#{alarm}", "sk": "state"}, ConsistentRead=True)) or {}
 
     def transition(self, key: str, incident_id: str, *, alarm: str, state: str, at_ms: int, expected: str | None,
-                   then: str, opened_at: str = "") -> tuple[str, str | None]:
+                   then: str, opened_at: str = "", severity: str = "") -> tuple[str, str | None]:
         """One conditional write (a transaction) for one alarm state change: remember it as the latest, claim
         it, and open / keep / close the alarm's incident, or none of these.
 
         expected: the open incident read just before (None: none was open). then: "open" (expected None),
-        "keep" or "close" (expected set), "none" (expected None, nothing opens).
+        "keep" or "close" (expected set), "none" (expected None, nothing opens). severity: what an incident that
+        opens was paged at (its OK resolves that page, even when a maintenance window opened meanwhile).
         Returns (DONE, None), (DUPLICATE, holder), (STALE, None) or (CHANGED, None): the open incident is no
         longer ``expected`` (another execution opened or closed it): read again and retry."""
         # The table resource's client serializes Python values itself, like put_item does.
@@ -85,7 +86,7 @@ class Store:
         if then == "open":
             incident = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
                 **open_key, "incident_id": incident_id, "opened_at": opened_at,
-                "expires_at": _epoch(self.now + OPEN_TTL)}}}
+                **({"severity": severity} if severity else {}), "expires_at": _epoch(self.now + OPEN_TTL)}}}
         elif then == "none":
             incident = {"ConditionCheck": {"TableName": name, "Key": open_key,
                                            "ConditionExpression": "attribute_not_exists(pk)"}}

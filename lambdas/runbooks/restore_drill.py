@@ -149,15 +149,20 @@ def check_plan(raw: object, config: CustomerConfig) -> DrillPlan:
     return plan
 
 
-def start_drill(plan: DrillPlan, *, rds: Any, now: datetime) -> DrillPlan:
+def start_drill(plan: DrillPlan, *, rds: Any, now: datetime, config: CustomerConfig) -> DrillPlan:
     p = plan.model_copy(deep=True)
     found = rds_restore.describe_snapshot(rds, p.snapshot)
     if found is None or found.get("Status") != "available":
         return _finish(p, "no_snapshot", f"snapshot {p.snapshot} is gone or not available since guard chose it; "
                                          f"no drill")
+    # the network comes from the original cluster, read here, never from the plan
+    subnet_group, security_groups = rds_restore.network_of(rds_restore.describe_cluster(rds, p.cluster))
+    problem = rds_restore.network_problem(config, p.cluster, subnet_group, security_groups)
+    if problem:
+        return _finish(p, "drill_failed", problem)
     try:
         created = rds_restore.restore(rds, cluster=p.drill_cluster, snapshot=p.snapshot, engine=p.engine,
-                                      subnet_group=p.subnet_group, security_groups=p.security_groups, tags=p.tags)
+                                      subnet_group=subnet_group, security_groups=security_groups, tags=p.tags)
     except ClientError as exc:
         if rds_restore.code(exc) == "DBClusterAlreadyExistsFault":
             return _finish(p, "drill_running", f"cluster {p.drill_cluster} exists already; no drill")

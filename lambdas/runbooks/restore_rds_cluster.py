@@ -165,9 +165,15 @@ def start_restore(plan: RestoreClusterPlan, *, rds: Any, config: CustomerConfig,
     existing = rds_restore.describe_cluster(rds, p.restored_cluster)
     if existing is not None:
         return _finish(p, "already_exists", _exists_message(p.restored_cluster, existing))
+    # the network comes from the original cluster, read here, never from the plan: the plan only showed it
+    subnet_group, security_groups = rds_restore.network_of(rds_restore.describe_cluster(rds, p.cluster))
+    problem = rds_restore.network_problem(config, p.cluster, subnet_group, security_groups,
+                                          approved=(p.subnet_group, p.security_groups))
+    if problem:
+        return _finish(p, "target_changed", problem)
     try:
         created_cluster = rds_restore.restore(rds, cluster=p.restored_cluster, snapshot=p.snapshot, engine=p.engine,
-                                              subnet_group=p.subnet_group, security_groups=p.security_groups,
+                                              subnet_group=subnet_group, security_groups=security_groups,
                                               tags=p.tags)
     except ClientError as exc:
         if rds_restore.code(exc) == "DBClusterAlreadyExistsFault":

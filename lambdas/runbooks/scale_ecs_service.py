@@ -253,6 +253,12 @@ def plan_restore(inp: object, *, settings: Settings, aas: Any, store: Store, now
     until = store.cooldown_until(_scope(service)) or now
     at = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     floor = int(remembered["floor"])
+    window = store.open_window(service)
+    if window:
+        return RestorePlan(due=True, service=service, at=at, floor=floor, current=st.min,
+                           message=f"the maintenance window open on {service} holds its autoscaling floor "
+                                   f"(MinCapacity) at {st.min}; at {at}, once the cooldown has passed, the floor the "
+                                   f"window puts back when it ends becomes {floor}")
     return RestorePlan(due=True, service=service, at=at, floor=floor, current=st.min,
                        message=f"the autoscaling floor (MinCapacity) of {service} is {st.min}; it goes back to "
                                f"{floor} at {at}, once the cooldown has passed, and the autoscaler then scales in "
@@ -279,6 +285,20 @@ def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store:
         return RestoreResult(restored=False, service=service,
                              message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} "
                                      f"to {floor}")
+    window = store.open_window(service)
+    recorded = window.get("floor") if window else None
+    if window and recorded is not None:
+        # the window holds the service stopped (its floor at st.min) and puts back what it recorded, which this
+        # incident raised: its record gets the floor instead, and the window's end puts that back
+        if int(recorded) > floor:
+            store.mark_window(service, str(window["execution"]), floor=floor)
+        store.forget_floor(_scope(service), int(remembered["floor"]))
+        return RestoreResult(restored=True, service=service, floor=floor,
+                             message=f"the maintenance window open on {service} (execution {window['execution']}) "
+                                     f"holds its autoscaling floor (MinCapacity) at {st.min}; when the window ends, "
+                                     f"the floor goes back to {floor}"
+                                     + (f", not the {int(recorded)} it recorded (raised by this incident)"
+                                        if int(recorded) > floor else ""))
     if floor < st.min:
         aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service}",
                                      ScalableDimension="ecs:service:DesiredCount", MinCapacity=floor,

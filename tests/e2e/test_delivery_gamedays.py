@@ -125,3 +125,37 @@ def test_huge_manual_input_is_refused_before_any_write_and_keeps_the_cooldown(ru
     # the cooldown was not used up: the following valid run scales
     assert valid["status"] == "SUCCEEDED" and valid["output"]["outcome"] == "scaled"
     assert [a["params"]["desiredCount"] for a in report["actions"]] == [3]
+
+
+# --- forged events: admit confirms the alarm's state with DescribeAlarms (issue 15, Low 4) ---------------------
+def _now_event(state, previous):
+    """An event of a state change that never happened, stamped later than anything the scenario does."""
+    from datetime import UTC, datetime, timedelta
+
+    at = datetime.now(UTC) + timedelta(minutes=10)
+    e = copy.deepcopy(GOOD_EVENT)
+    e["id"] = f"forged-{state.lower()}"
+    e["time"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    e["detail"]["state"] = {"value": state, "reason": "forged", "timestamp": at.isoformat(timespec="milliseconds")}
+    e["detail"]["previousState"] = {"value": previous, "reason": "before", "timestamp": "2026-11-26T09:00:00.000+0000"}
+    return e
+
+
+def test_a_forged_ok_started_directly_does_not_resolve_the_real_page(run_scenario):
+    report = run_scenario({"steps": [alarm("ALARM"), {"start": "respond", "input": _now_event("OK", "ALARM")}]})
+    real, forged = executions(report, "-respond")
+    assert forged["status"] == "SUCCEEDED" and forged["output"]["decision"] == "ignore"
+    assert "not confirmed" in forged["output"]["message"] and "has been ALARM since" in forged["output"]["message"]
+    # the real page was never resolved; the incident is still open (its re-check escalates it, as it should)
+    assert "resolve" not in [p["kind"] for p in report["pages"]]
+    assert [i for i in report["_table"] if i["pk"]["S"] == f"open#{CPU_HIGH}"]
+    ignored = [r for r in audit_rows(report) if r.get("outcome", {}).get("S") == "ignore"]
+    assert ignored and "not confirmed" in ignored[0]["message"]["S"]
+
+
+def test_a_forged_alarm_raises_no_page_and_changes_nothing(run_scenario):
+    report = run_scenario({"steps": [{"event": _now_event("ALARM", "OK"), "forged": True}]})
+    [respond] = executions(report, "-respond")
+    assert respond["output"]["decision"] == "ignore" and "not confirmed" in respond["output"]["message"]
+    assert report["pages"] == [] and report["actions"] == []
+    assert executions(report, "-scale-ecs-service") == []

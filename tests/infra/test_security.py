@@ -146,7 +146,9 @@ STATE_ACTIONS = {
     "RespondAdmitFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
                                  "dynamodb:ConditionCheckItem"},
     "RespondRecordFunctionRole": {"dynamodb:GetItem"},
-    "RunbookscaleecsserviceFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"},
+    # UpdateItem: the floor restore writes into an open maintenance window's record (issue 15)
+    "RunbookscaleecsserviceFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+                                           "dynamodb:UpdateItem"},
 }
 
 

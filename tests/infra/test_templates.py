@@ -236,10 +236,13 @@ def test_respond_rechecks_the_alarm_without_a_lambda_and_reads_only_this_custome
     c = load_customer("dhbw")
     role_policies = [p for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
                      if "describeAlarms".lower() in json.dumps(p).lower()]
-    [statement] = [st for p in role_policies for st in p["Properties"]["PolicyDocument"]["Statement"]
-                   if st["Action"] == "cloudwatch:DescribeAlarms"]
-    assert sorted(statement["Resource"]) == sorted(f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}"
-                                                   for name in watched_alarms(c))
+    # the re-check's, and admit's (issue 15: it confirms an alarm event's state before it acts): both scoped alike
+    statements = [st for p in role_policies for st in p["Properties"]["PolicyDocument"]["Statement"]
+                  if st["Action"] == "cloudwatch:DescribeAlarms"]
+    assert len(statements) == 2
+    for statement in statements:
+        assert sorted(statement["Resource"]) == sorted(f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}"
+                                                       for name in watched_alarms(c))
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)

@@ -138,6 +138,25 @@ def test_the_mode_switch_set_with_the_aws_cli_is_reported_as_cloudtrail_would(li
                      "--overwrite")
 
 
+def test_a_security_group_opened_with_the_aws_cli_pages_the_security_team(live_sandbox):
+    [default] = live_sandbox.aws(EDT, "ec2", "describe-security-groups", "--group-names", "default")["SecurityGroups"]
+    group = default["GroupId"]
+    live_sandbox.aws(EDT, "ec2", "authorize-security-group-ingress", "--group-id", group, "--protocol", "tcp",
+                     "--port", "22", "--cidr", "0.0.0.0/0")
+
+    def security_pages():
+        edt = live_sandbox.control("GET", "/_sandbox/report")["customers"]["edt"]
+        return [p for p in edt["pages"] if p.get("team") == "security" and group in json.dumps(p)]
+
+    pages = live_sandbox.wait_for(security_pages, what="the security team's page")
+    event = pages[0]["payload"]["custom_details"]["security_event"]
+    assert event["event_name"] == "AuthorizeSecurityGroupIngress"
+    assert "0.0.0.0/0" in json.dumps(event["what"]["rules"]) and "22" in json.dumps(event["what"]["rules"])
+    assert "arn:aws:iam::222222222222:user/sandbox-operator" in json.dumps(pages[0])  # who: the verified caller
+    dhbw = live_sandbox.control("GET", "/_sandbox/report")["customers"]["dhbw"]
+    assert group not in json.dumps(dhbw["pages"])
+
+
 def _finished_or_waiting(sb, arn: str):
     d = sb.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", arn)
     if d["status"] != "RUNNING":

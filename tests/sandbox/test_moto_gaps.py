@@ -178,7 +178,7 @@ def _function_with_layers(layers: list[str]):
 
 
 def test_a_published_layer_is_unknown_to_moto(patched):
-    with pytest.raises(Exception, match="LayerVersion does not exist"):  # noqa: B017
+    with pytest.raises(Exception, match="LayerVersion does not exist"):
         _function_with_layers([POWERTOOLS])
 
 
@@ -275,3 +275,21 @@ def test_the_interpreter_calls_back_in_the_state_machines_account(patched):
         time.sleep(0.02)
     assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
     assert sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"] == "hello"
+
+
+def test_a_security_group_change_is_told_as_cloudtrail_would_with_its_caller_and_rules(patched):
+    from sandbox.moto_gaps import cloudtrail_security_group_changes
+
+    told = []
+    cloudtrail_security_group_changes(patched, lambda *args: told.append(args))
+    ec2 = boto3.client("ec2", region_name=REGION)
+    [group] = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
+    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    assert told == [("AuthorizeSecurityGroupIngress", group["GroupId"],
+                     [{"protocol": "tcp", "from": 22, "to": 22, "cidr": "0.0.0.0/0"}],
+                     told[0][3], "123456789012", REGION, {"group_name": None, "vpc_id": None})]
+    assert told[0][3].startswith("arn:aws:")  # the caller, as STS knows the key
+    with pytest.raises(ec2.exceptions.ClientError):
+        ec2.revoke_security_group_ingress(GroupId="sg-nope", IpPermissions=[])
+    assert len(told) == 1  # a call that fails is not told

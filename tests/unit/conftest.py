@@ -19,7 +19,16 @@ from lambdas.logic.admit import admit
 from lambdas.logic.paging import Pager
 from lambdas.logic.store import Store
 from sandbox.pagerduty import FakePagerDuty
-from tests.unit.builders import ACCOUNT, MODE_PARAMETER, NOW, REGION, ROUTING_KEY, TABLE_NAME, status_queue
+from tests.unit.builders import (
+    ACCOUNT,
+    MODE_PARAMETER,
+    NOW,
+    REGION,
+    ROUTING_KEY,
+    TABLE_NAME,
+    AsDelivered,
+    status_queue,
+)
 
 # moto resets boto3's default session for every mock, so each test would parse the service models again
 # (most of a test's time). One loader, shared by the sessions of all tests, keeps the parsed models.
@@ -116,7 +125,8 @@ def world(session, dhbw, table, ssm, pd, monkeypatch):
                                send=functools.partial(pagerduty.send, sleep=lambda s: None))
 
         def admit(self, event):
-            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER)
+            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER,
+                         cloudwatch=AsDelivered(event))
 
         def status_updates(self) -> list[dict]:
             """Every SNS notification published so far: {"Subject", "Message", "Attributes" (name -> value)}."""

@@ -1,5 +1,7 @@
 """admit: validate and classify the alarm event, claim the incident, read the mode switch."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from catalog import RUNBOOKS
@@ -9,13 +11,16 @@ from lambdas.logic.store import Store
 from lambdas.models.steps import Decision
 from lambdas.runbooks import parse_input
 from tests.unit.builders import (
+    ACCOUNT,
     ALARM_AT,
     CPU_ALARM,
     MODE_PARAMETER,
     NOW,
     OK_AT,
+    REGION,
     SERVICE,
     TASKS_ALARM,
+    AsDelivered,
     alarm_event,
     all_items,
     item,
@@ -31,7 +36,8 @@ def run(dhbw, table, ssm):
     """admit() wired as the handler wires it: dhbw's config, the table, the mode switch."""
     def call(event, *, now=NOW):
         # the JSON admit's Lambda returns: the keys the workflow's JSONPaths read
-        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
+        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event)).to_json()
     return call
 
 
@@ -408,7 +414,8 @@ class _Interleave:
 
 def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event)).to_json()
 
     opened = run(alarm_event("ALARM", "OK", at=ALARM_AT), Store(table, NOW))
     ok = alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT)
@@ -425,7 +432,8 @@ def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing
 
 def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER).to_json()
+        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event)).to_json()
 
     # A (an ALARM) reads "no open incident"; meanwhile B (another ALARM of the same alarm, later) opens one
     first_at, second_at = "2026-11-26T09:12:33.123+0000", "2026-11-26T09:12:34.000+0000"
@@ -437,3 +445,72 @@ def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm)
     assert b["b"]["decision"] == "remediate"
     assert a["decision"] == "ignore" and a["note"].startswith("stale: ")
     assert item(table, f"open#{CPU_ALARM}", "open")["incident_id"] == b["b"]["incident_id"]
+
+
+# --- admit confirms the alarm's state with DescribeAlarms (issue 15, Low 4) ------------------------------------
+@pytest.fixture
+def cloudwatch(session):
+    """CloudWatch (moto) with the CPU alarm, put in a state at a given time as CloudWatch would have it."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    client = session.client("cloudwatch")
+    client.put_metric_alarm(AlarmName=CPU_ALARM, MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
+                            Period=60, EvaluationPeriods=3, Threshold=80.0, ComparisonOperator="GreaterThanThreshold")
+
+    def set_state(value: str, at: str) -> None:
+        alarm = cloudwatch_backends[ACCOUNT][REGION].alarms[CPU_ALARM]
+        alarm.state_value = value
+        alarm.state_updated_timestamp = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).replace(
+            tzinfo=None)
+
+    client.set_state = set_state
+    return client
+
+
+def confirmed_by(cloudwatch, dhbw, table, ssm):
+    def call(event):
+        return admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=cloudwatch).to_json()
+    return call
+
+
+def test_a_forged_ok_does_not_close_the_open_incident(cloudwatch, dhbw, table, ssm):
+    # given the alarm in ALARM since 09:12:33 and its incident open
+    cloudwatch.set_state("ALARM", ALARM_AT)
+    run = confirmed_by(cloudwatch, dhbw, table, ssm)
+    opened = run(alarm_event("ALARM", "OK"))
+    assert opened["decision"] == "remediate"
+    # when an OK that never happened arrives (respond started directly)
+    forged = run(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT))
+    # then it is ignored, with why, and the incident stays open
+    assert forged["decision"] == "ignore" and forged["note"].startswith("not confirmed: ")
+    assert f"{CPU_ALARM} has been ALARM since 2026-11-26T09:12:33.123000+00:00" in forged["note"]
+    assert item(table, f"open#{CPU_ALARM}", "open")["incident_id"] == opened["incident_id"]
+
+
+def test_a_forged_alarm_in_the_alarms_own_time_but_another_state_opens_nothing(cloudwatch, dhbw, table, ssm):
+    cloudwatch.set_state("OK", ALARM_AT)
+    decision = confirmed_by(cloudwatch, dhbw, table, ssm)(alarm_event("ALARM", "OK"))
+    assert decision["decision"] == "ignore" and "is OK since" in decision["note"] and "not ALARM" in decision["note"]
+    assert all_items(table) == []  # nothing claimed, opened or remembered
+
+
+def test_a_late_event_superseded_by_a_later_change_is_stale(cloudwatch, dhbw, table, ssm):
+    # the alarm went back to OK at 09:31; the ALARM of 09:12 arrives only now
+    cloudwatch.set_state("OK", OK_AT)
+    decision = confirmed_by(cloudwatch, dhbw, table, ssm)(alarm_event("ALARM", "OK"))
+    assert decision["decision"] == "ignore" and decision["note"].startswith("stale: this ALARM of ")
+    assert "superseded" in decision["note"] and all_items(table) == []
+
+
+def test_a_late_event_of_the_state_the_alarm_is_still_in_is_handled(cloudwatch, dhbw, table, ssm):
+    # ALARM at 09:12, OK, ALARM again at 09:31: the first ALARM arrives late, the alarm is in ALARM: it counts
+    cloudwatch.set_state("ALARM", OK_AT)
+    assert confirmed_by(cloudwatch, dhbw, table, ssm)(alarm_event("ALARM", "OK"))["decision"] == "remediate"
+
+
+def test_an_alarm_cloudwatch_does_not_have_cannot_be_confirmed(session, dhbw, table, ssm):
+    with pytest.raises(InvalidEvent, match="does not exist in CloudWatch"):
+        admit(alarm_event("ALARM", "OK"), config=dhbw, store=Store(table, NOW), ssm=ssm,
+              mode_parameter=MODE_PARAMETER, cloudwatch=session.client("cloudwatch"))
+    assert all_items(table) == []

@@ -178,6 +178,29 @@ def test_pending_lists_the_approval_and_approve_or_reject_goes_through_the_answe
         "manual-2"]
 
 
+def test_pending_removes_the_approval_of_an_execution_that_has_ended_and_lists_the_others(aws):
+    # given two pending approvals: one of an execution that ended (stopped, failed) without tidying up, one waiting
+    ended = aws("stepfunctions").start_execution(
+        stateMachineArn=_machine(aws, "restore-terraform-state", {"Done": {"Type": "Pass", "End": True}}, "Done"),
+        name="ended-1")["executionArn"]
+    for _ in range(600):
+        if aws("stepfunctions").describe_execution(executionArn=ended)["status"] != "RUNNING":
+            break
+        watching.time.sleep(0.01)
+    _pending_item(aws, ended, "token-ended", runbook="restore-terraform-state")
+    waiting = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-3")["executionArn"]
+    aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item={
+        "pk": {"S": "approval#pending"}, "sk": {"S": "manual-3"}, "token": {"S": _wait_until_token(aws, waiting)},
+        "runbook": {"S": "force-unlock-state"}, "execution_arn": {"S": waiting}, "summary": {"S": SUMMARY},
+        "requested": {"S": "2026-11-27T07:05:00+00:00"}, "expires": {"S": "2026-11-27T07:35:00+00:00"}})
+    # when the operator lists them
+    code, out, _ = _run(["pending", "-c", "dhbw", "--output", "json"], aws)
+    # then only the one that can still be answered is listed, and the dead one's item is gone
+    assert code == 0 and [p["execution"] for p in json.loads(out)] == ["manual-3"]
+    items = aws("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
+    assert sorted(i["sk"]["S"] for i in items if i["pk"]["S"] == "approval#pending") == ["manual-3"]
+
+
 def test_status_shows_an_open_maintenance_window_beside_the_task_counts_and_the_pending_approvals(aws):
     # given dhbw at 0/0 tasks inside an open maintenance window (3 a.m.: no outage), an approval pending
     arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:lecture-dhbw-force-unlock-state:manual-9"

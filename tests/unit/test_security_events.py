@@ -156,8 +156,6 @@ def test_a_change_of_another_parameter_is_refused(world):
     pytest.param(lambda e: e["detail"].update(eventTime="yesterday"), "field 'detail.eventTime'", id="bad-time"),
     pytest.param(lambda e: e["detail"].pop("userIdentity"), "field 'detail.userIdentity': Field required",
                  id="no-identity"),
-    pytest.param(lambda e: e["detail"]["requestParameters"].update(blob="x" * 20000),
-                 "field 'detail.requestParameters': .*above the limit", id="oversized"),
     pytest.param(lambda e: e["detail"].update(eventName="RunInstances"),
                  "ec2.amazonaws.com RunInstances .* is not a security event", id="unwatched-call"),
     pytest.param(lambda e: e.update(account="222222222222"), "from account 222222222222, but this automation "
@@ -170,6 +168,45 @@ def test_a_malformed_or_foreign_cloudtrail_event_is_refused_clearly_and_changes_
     with pytest.raises(InvalidEvent, match=message):
         world.admit(event)
     assert all_items(world.table) == []
+
+
+def test_an_oversized_security_event_is_cut_to_fit_and_paged_to_security_saying_so(world):
+    # given a change of 60 rules with a padded request (issue 15: it was refused, and security never heard of it)
+    rules = [{"protocol": "tcp", "from": 1000 + i, "cidr": f"10.{i}.0.0/16"} for i in range(60)]
+    event = sg_event(permissions=rules)
+    event["detail"]["requestParameters"]["blob"] = "x" * 20000
+    # when admit reads it
+    decision = world.admit(event)
+    # then it pages the security team with who, what and where, and says it was cut
+    assert decision.decision == "page" and decision.team == "security" and decision.severity == "P1"
+    for part in (ALICE, "AuthorizeSecurityGroupIngress on sg-0abc1234", "tcp port 1000 from 10.0.0.0/16", "50 more",
+                 f"account {ACCOUNT}", "too large to keep whole and was cut", "detail.requestParameters was"):
+        assert part in decision.note, part
+    sec = decision.security_event
+    assert sec["what"]["rule_count"] == 60 and len(sec["what"]["rules"]) == 11
+    [cut] = sec["cut"]
+    assert "cut to" in cut and "above the limit of 16384" in cut  # the long text kept its first 200 characters
+    assert len(json.dumps(decision.to_json())) < 8 * 1024  # the decision stays small
+
+
+def test_an_unreadable_event_of_a_security_rule_is_paged_to_security_too(world):
+    # given an event of a security rule that admit could not read (a field missing)
+    event = sg_event()
+    del event["detail"]["eventTime"]
+    state = {**event, "error": {"Error": "InvalidEvent",
+                                "Cause": "malformed CloudTrail event: field 'detail.eventTime': Field required"}}
+    # when the failure is paged
+    sent = world.pager.automation_failed(state, "exec-7")
+    # then the infrastructure team hears that the automation failed, and the security team of the event
+    infra, security = world.pd.accepted
+    assert "automation failed" in infra["payload"]["summary"]
+    assert sent["security"]["team"] == "security" and sent["security"]["sent"] == "trigger"
+    summary = security["payload"]["summary"]
+    assert summary.startswith("[P1] lecture-dhbw Security-group change - the event could not be read whole")
+    for part in ("detail.eventTime", "AuthorizeSecurityGroupIngress on sg-0abc1234", ALICE, "from 203.0.113.7",
+                 f"account {ACCOUNT}"):
+        assert part in summary, part
+    assert security["payload"]["severity"] == "error" and security["payload"]["class"] == "security-group-change"
 
 
 def test_the_rule_pattern_and_admit_agree_on_what_is_caught(dhbw):

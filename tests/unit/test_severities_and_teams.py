@@ -13,7 +13,7 @@ from lambdas.logic import pagerduty
 from lambdas.logic.admit import admit
 from lambdas.logic.paging import Pager
 from lambdas.models.steps import Outcome
-from tests.unit.builders import CPU_ALARM, MODE_PARAMETER, NOW, ROUTING_KEY, SERVICE, alarm_event
+from tests.unit.builders import CPU_ALARM, MODE_PARAMETER, NOW, ROUTING_KEY, SERVICE, AsDelivered, alarm_event
 from tests.unit.test_customers import VALID, write
 
 KEYS = {"infrastructure": ROUTING_KEY, "security": "5ec0000000000000000000000000000a"}
@@ -80,8 +80,9 @@ def test_a_severity_that_is_not_p0_to_p3_is_refused(tmp_path):
 def test_p0_to_p2_page_pagerduty_with_the_matrix_severity(world, severity, expected):
     # given a customer file that sets the CPU alarm's severity
     config = with_severities(world.config, {"ecs_service/cpu-high": severity})
-    decision = admit(alarm_event("ALARM", "OK"), config=config, store=world.store, ssm=world.ssm,
-                     mode_parameter=MODE_PARAMETER)
+    event = alarm_event("ALARM", "OK")
+    decision = admit(event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event))
     # when
     pager_for(world, config).trigger_alarm(decision, {"desired": 2})
     # then admit carried the effective severity and the page used the matrix
@@ -102,8 +103,9 @@ def test_without_an_override_the_alarm_kinds_default_applies(world):
 def test_a_p3_alarm_sends_no_pagerduty_request_only_a_status_update(world):
     # given the CPU alarm made P3 by the customer file
     config = with_severities(world.config, {"ecs_service/cpu-high": "P3"})
-    decision = admit(alarm_event("ALARM", "OK"), config=config, store=world.store, ssm=world.ssm,
-                     mode_parameter=MODE_PARAMETER)
+    event = alarm_event("ALARM", "OK")
+    decision = admit(event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event))
     pager = pager_for(world, config)
     # when it is paged, the runbook scales (a change) and refuses later (an outcome page), then it resolves
     sent = pager.trigger_alarm(decision, {"desired": 2})

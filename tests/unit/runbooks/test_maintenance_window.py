@@ -26,6 +26,7 @@ from tests.unit.builders import (
     NOW,
     SERVICE,
     TABLE_NAME,
+    AsDelivered,
     alarm_event,
     create_service,
     desired_count,
@@ -169,16 +170,18 @@ def open_window(table, *, expires):
 
 def test_an_alarm_during_an_open_window_pages_p3_and_remediates_nothing(dhbw, table, ssm):
     open_window(table, expires=NOW + timedelta(minutes=20))
-    decision = admit(alarm_event("ALARM", "OK", alarm=CPU_ALARM), config=dhbw, store=Store(table, NOW), ssm=ssm,
-                     mode_parameter=MODE_PARAMETER)
+    event = alarm_event("ALARM", "OK", alarm=CPU_ALARM)
+    decision = admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event))
     assert decision.decision == "page" and decision.severity == "P3" and decision.runbook == ""
     assert "maintenance window open" in decision.note and "mw-1" in decision.note
 
 
 def test_an_expired_window_does_not_suppress(dhbw, table, ssm):
     open_window(table, expires=NOW - timedelta(seconds=1))  # its execution crashed: it expired by itself
-    decision = admit(alarm_event("ALARM", "OK", alarm=CPU_ALARM), config=dhbw, store=Store(table, NOW), ssm=ssm,
-                     mode_parameter=MODE_PARAMETER)
+    event = alarm_event("ALARM", "OK", alarm=CPU_ALARM)
+    decision = admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
+                     cloudwatch=AsDelivered(event))
     assert decision.decision == "remediate" and decision.severity == "P2"
 
 

@@ -23,7 +23,7 @@ def drill_guard(settings, rds, ssm):
 
 
 def run_drill(plan, rds, dhbw, *, max_steps=10):
-    p = drill.start_drill(drill.check_plan(plan.to_json(), dhbw), rds=rds, now=NOW)
+    p = drill.start_drill(drill.check_plan(plan.to_json(), dhbw), rds=rds, now=NOW, config=dhbw)
     while p.verify and not p.settled and max_steps:
         p = drill.check_drill(drill.check_plan(p.to_json(), dhbw), rds=rds, config=dhbw,
                               now=NOW + timedelta(seconds=420))
@@ -53,7 +53,7 @@ def test_drill_restores_the_latest_snapshot_times_it_and_deletes_only_its_own_cl
 def test_a_drill_cluster_without_the_tags_is_never_deleted(drill_guard, rds, dhbw, cluster, monkeypatch):
     seed("lecture-dhbw-auto-20261125-020000-bbbbbb", age_days=1, tags=OURS)
     plan = drill_guard({})
-    p = drill.start_drill(drill.check_plan(plan.to_json(), dhbw), rds=rds, now=NOW)
+    p = drill.start_drill(drill.check_plan(plan.to_json(), dhbw), rds=rds, now=NOW, config=dhbw)
     # someone removed the drill tag from the restored cluster meanwhile
     arn = rds.describe_db_clusters(DBClusterIdentifier=p.drill_cluster)["DBClusters"][0]["DBClusterArn"]
     rds.remove_tags_from_resource(ResourceName=arn, TagKeys=[naming.DRILL_TAG])

@@ -131,3 +131,33 @@ def test_act_refuses_a_forged_plan(guard, rds, dhbw, cluster, field, value):
     with pytest.raises(InvalidPlan):
         restore.check_plan(forged, dhbw)
     assert clusters() == {CLUSTER}
+
+
+# --- the network comes from the original cluster, in act (issue 15, Low 1) -------------------------------------
+def test_act_restores_into_the_network_read_from_the_original_not_the_one_the_plan_names(guard, rds, dhbw, cluster):
+    seed("lecture-dhbw-manual-20261125-020000-dddddd", age_days=1, tags=OURS)
+    plan = guard({"snapshot": "lecture-dhbw-manual-20261125-020000-dddddd"})
+    # a plan that names another network (forged, or edited on its way to act)
+    forged = plan.model_copy(update={"subnet_group": "attacker-subnets", "security_groups": ["sg-0attacker"]})
+    final = run_restore(forged, rds, dhbw)
+    assert final.outcome == "target_changed" and "not the one approved" in final.message
+    assert "attacker-subnets" in final.message and clusters() == {CLUSTER}  # nothing restored
+
+
+def test_act_refuses_when_the_original_left_the_configured_subnet_group(guard, rds, dhbw, cluster):
+    seed("lecture-dhbw-manual-20261125-020000-eeeeee", age_days=1, tags=OURS)
+    configured = dhbw.model_copy(update={"rds": dhbw.rds.model_copy(update={"subnet_group": "lecture-dhbw-db"})})
+    cluster.db_subnet_group_name = "someone-elses-subnets"
+    plan = guard({"snapshot": "lecture-dhbw-manual-20261125-020000-eeeeee"})
+    final = run_restore(plan, rds, configured)
+    assert final.outcome == "target_changed" and "not the configured lecture-dhbw-db" in final.message
+    assert clusters() == {CLUSTER}
+
+
+def test_the_subnet_group_grant_is_the_configured_one_when_given(dhbw):
+    from catalog.kinds import KINDS
+
+    assert KINDS["rds_cluster"].arns["subnet_group"](dhbw) == ["arn:aws:rds:eu-central-1:111111111111:subgrp:*"]
+    named = dhbw.model_copy(update={"rds": dhbw.rds.model_copy(update={"subnet_group": "lecture-dhbw-db"})})
+    assert KINDS["rds_cluster"].arns["subnet_group"](named) == [
+        "arn:aws:rds:eu-central-1:111111111111:subgrp:lecture-dhbw-db"]
