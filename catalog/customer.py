@@ -143,10 +143,18 @@ DEFAULT_TEAMS: tuple[str, ...] = ("infrastructure", "security")
 TeamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
 
 
+ApproverPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*?-]+$",
+                                       max_length=512)]
+
+
 class ApprovalsConfig(_Strict):
-    """How long a runbook that needs approval waits for an answer; no answer in time is a rejection."""
+    """Who may approve, how many must, and how long a runbook that needs approval waits for an answer (no answer in
+    time is a rejection), like SSM Automation's aws:approve: ``approvers`` are IAM principal ARN patterns (a role
+    pattern also names its sessions), ``min_approvals`` of them must approve, the requester never counts."""
 
     timeout_minutes: int = Field(default=30, ge=1, le=1440)
+    approvers: tuple[ApproverPattern, ...] = ()
+    min_approvals: int = Field(default=1, ge=1, le=5)
 
 
 class LambdaTuningConfig(_Strict):

@@ -8,7 +8,16 @@ PREFIX = "lecture"
 # window#: open maintenance windows (maintenance-window writes them; health-check reads them)
 STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#",
                                        "window#")
-APPROVALS_PK = "approval#pending"  # sk: the execution's name; one item per pending approval
+APPROVALS_PK = "approval#pending"  # sk: the execution's ARN; one item per pending approval
+# The verified answers (sk: the execution's ARN): written only by the answer function (its own prefix, granted to
+# it alone), read by act before it changes anything (docs/runbooks/approvals.md).
+ANSWERS_PK = "answer#verified"
+ANSWER_KEY_PREFIX = "answer#"
+ANSWER_COMPONENT = "answer"  # lecture-<c>-remediation-answer: the one entry point for a person's answer
+# The states of a wait for a person (stacks/workflow_parts.py): the approval function takes its request and
+# answered steps only from an execution that is at one of them.
+REQUEST_STATES: tuple[str, ...] = ("WaitForApproval", "WaitForDone")
+ANSWERED_STATES: tuple[str, ...] = ("RecordAnswer", "RecordDone")
 AUDIT_KEY_PREFIX = "audit#"
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
 

@@ -35,3 +35,11 @@ class PagingFailed(RemediationError):
 
 class IncidentConflict(RemediationError):
     """Concurrent deliveries kept changing an alarm's open incident; retried, then given up. Nothing was changed."""
+
+
+class IdentityNotProven(RemediationError):
+    """A person's answer (or a run's start) came without a valid proof of who they are. Nothing was changed."""
+
+
+class ApprovalNotProven(RemediationError):
+    """A step that asks for approval was called without a proof of it (a direct invoke, a forged answer)."""

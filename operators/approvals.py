@@ -1,19 +1,20 @@
 """Pending approvals (and a maintenance window's "done"): list them and answer them.
 
-A runbook that needs approval waits for a Step Functions task token; the approval function stores the token in the
-remediation table (pk ``approval#pending``, sk the execution's name). Answering sends the token back
-(SendTaskSuccess / SendTaskFailure) with who answered, when and their comment, then removes the pending item.
-The CLI and the sandbox's approve / reject steps both answer through here.
+A runbook that needs approval waits for a Step Functions task token; the approval function stores it in the
+remediation table (pk ``approval#pending``, sk the execution's ARN). An answer goes through the answer function
+(lambda:Invoke, lecture-<c>-remediation-answer) with the proof of who answers (operators/identity.py): it checks that
+they are a named approver and not the requester, records the verified answer and answers the token. Nobody's answer
+is taken from what they say about themselves. The CLI and the sandbox's approve / reject steps both answer here.
 """
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import naming
+from catalog import naming, proofs
+from operators.identity import sign
 
 Clients = Callable[[str], Any]
 
@@ -38,9 +39,9 @@ def pending(clients: Clients, config: Any) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in resp:
             break
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-    out = [{"execution": i["sk"], "runbook": i.get("runbook", ""), "summary": i.get("summary", ""),
-            "requested": i.get("requested", ""), "expires": i.get("expires", ""),
-            "execution_arn": i.get("execution_arn", "")} for i in items]
+    out = [{"execution": i.get("execution") or execution_name(i["sk"]), "runbook": i.get("runbook", ""),
+            "summary": i.get("summary", ""), "requested": i.get("requested", ""), "expires": i.get("expires", ""),
+            "execution_arn": i.get("execution_arn") or i["sk"]} for i in items]
     live = [p for p in out if not _dead(clients, config, p)]
     return sorted(live, key=lambda p: (p["requested"], p["execution"]))
 
@@ -57,7 +58,7 @@ def _dead(clients: Clients, config: Any, item: dict[str, Any]) -> bool:
     if status in ("RUNNING", "PENDING_REDRIVE"):
         return False
     clients("dynamodb").delete_item(TableName=naming.table_name(config.customer),
-                                    Key={"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": item["execution"]}})
+                                    Key={"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": item["execution_arn"]}})
     return True
 
 
@@ -66,35 +67,29 @@ def execution_name(execution: str) -> str:
     return execution.rsplit(":", 1)[-1] if execution.startswith("arn:") else execution
 
 
-def answer(clients: Clients, config: Any, execution: str, *, approve: bool, by: str, comment: str = "") -> dict:
-    """Approve or reject the pending approval of ``execution`` (its name or ARN). Returns what was sent."""
+def answer(clients: Clients, config: Any, execution: str, *, approve: bool, comment: str = "") -> dict:
+    """Approve or reject the pending approval of ``execution`` (its name or ARN), as the caller of ``clients``.
+    Returns what the answer function recorded (``answer`` "recorded" while more approvals are needed)."""
     name = execution_name(execution)
-    if not by:
-        raise ApprovalError("say who answers (by): the audit trail records it")
-    ddb = clients("dynamodb")
-    table = naming.table_name(config.customer)
-    key = {"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": name}}
-    item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
-    if not item:
-        waiting = ", ".join(f"{p['execution']} ({p['runbook']})" for p in pending(clients, config)) or "none"
+    waiting = pending(clients, config)
+    mine = [p for p in waiting if name in (p["execution"], execution_name(p["execution_arn"]))]
+    if not mine:
+        listed = ", ".join(f"{p['execution']} ({p['runbook']})" for p in waiting) or "none"
         raise ApprovalError(f"no approval is pending for execution {name} of customer {config.customer}; "
-                            f"pending: {waiting}")
-    found = _plain(item)
-    body = {"answer": "approved" if approve else "rejected", "by": by[:300], "comment": comment[:1000],
-            "at": datetime.now(UTC).isoformat(), "requested": found.get("requested", "")}
-    sfn = clients("stepfunctions")
+                            f"pending: {listed}")
+    arn, verb = mine[0]["execution_arn"], "approved" if approve else "rejected"
+    comment = comment[:1000]
+    proof = sign(clients("sts"), config.region, proofs.answer_purpose(config.customer, arn, verb, comment))
+    resp = clients("lambda").invoke(
+        FunctionName=naming.function_name(config.customer, naming.ANSWER_COMPONENT),
+        Payload=json.dumps({"execution": arn, "answer": verb, "comment": comment, "proof": proof}).encode())
+    body = resp["Payload"].read()
     try:
-        if approve:
-            sfn.send_task_success(taskToken=found["token"], output=json.dumps(body))
-        else:
-            sfn.send_task_failure(taskToken=found["token"], error="Rejected", cause=json.dumps(body))
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
-            ddb.delete_item(TableName=table, Key=key)
-            raise ApprovalError(f"the approval of {name} can no longer be answered ({code}): it timed out or was "
-                                "answered already, and a time-out is a rejection") from None
-        raise
-    # the workflow removes it too once it has the answer; removing it here keeps `pending` exact at once
-    ddb.delete_item(TableName=table, Key=key)
-    return {**body, "execution": name, "runbook": found.get("runbook", ""), "summary": found.get("summary", "")}
+        result = json.loads(body or b"{}")
+    except ValueError:
+        result = {"errorMessage": body.decode(errors="replace")[:500]}
+    if resp.get("FunctionError"):
+        message = result.get("errorMessage") if isinstance(result, dict) else None
+        raise ApprovalError(f"the answer was refused: {message or 'no reason given'}")
+    return {**result, "execution": name, "runbook": result.get("runbook") or mine[0]["runbook"],
+            "summary": result.get("summary") or mine[0]["summary"]}

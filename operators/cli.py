@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from catalog import KINDS, RUNBOOKS, naming
+from catalog import KINDS, RUNBOOKS, naming, proofs
 from catalog.customer import MODES
 from catalog.runbooks import RunbookInput
 from catalog.validation import describe
@@ -45,6 +45,7 @@ from operators.aws import (
     is_aws_error,
     profile_clients,
 )
+from operators.identity import sign
 from operators.output import OUTPUTS, as_json, short, short_time, table
 
 __all__ = ["main", "validate", "UsageError", "CliError", "WrongAccount", "parse_assignments"]
@@ -160,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("approve", "reject"):
         a = command(verb, f"{verb} the pending approval of an execution", customer=False)
         a.add_argument("execution", help="the execution's ARN, or its name with -c")
-        a.add_argument("--comment", default="", help="why (kept with the answer)")
-        a.add_argument("--by", help="who answers (default: your identity ARN, from sts:GetCallerIdentity)")
+        a.add_argument("--comment", default="", help="why (kept with the answer); who answers is your identity, "
+                                                     "proven to the answer function (sts:GetCallerIdentity)")
     command("pending", "the approvals waiting for an answer")
     h = command("history", "recent runbook executions and their outcomes, from the audit table")
     h.add_argument("--limit", type=int, default=20)
@@ -271,6 +272,9 @@ class Cli:
         # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
         name = naming.execution_name(f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-"
                                      f"{getpass.getuser()}-{secrets.token_hex(2)}")
+        if RUNBOOKS[a.runbook].approval:  # who starts it, proven: they cannot approve their own request
+            payload[proofs.REQUESTER_KEY] = sign(self.clients_of(config)("sts"), config.region, proofs.request_purpose(
+                config.customer, naming.state_machine_name(config.customer, a.runbook), name))
         arn = sfn.start_execution(stateMachineArn=_state_machine_arn(config, a.runbook), input=json.dumps(payload),
                                   name=name)["executionArn"]
         self.say(f"started {arn}\nconsole: {console_url(arn, config.region)}")
@@ -335,9 +339,13 @@ class Cli:
         customer, _, _ = _parse_execution(a.execution, a.customer, None)
         config = self.customer(customer, " (or give the execution's ARN)")
         clients = self.clients_of(config)
-        by = a.by or str(clients.caller()["Arn"])  # the account check's identity: no second call
-        result = approvals.answer(clients, config, a.execution, approve=approve, by=by, comment=a.comment)
-        self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
+        by = str(clients.caller()["Arn"])  # the account check's identity; the answer function verifies it itself
+        result = approvals.answer(clients, config, a.execution, approve=approve, comment=a.comment)
+        if result.get("answer") == "recorded":
+            self.say(f"approval of {a.execution} recorded as {by}: {result.get('approvals')} of "
+                     f"{result.get('needed')} named approvers so far")
+        else:
+            self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
         self.emit({**result, "at": short_time(result.get("at")), "requested": short_time(result.get("requested"))})
         return 0
 

@@ -46,6 +46,8 @@ from sandbox.moto_gaps import (
     fix_task_failure_cause,
     fix_template_url_on_loopback,
     public_layers,
+    sts_checks_signatures,
+    sts_over_https,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
@@ -78,7 +80,8 @@ class Tenant:
         self.updates: StatusUpdates | None = None
         self.schedule_rules: list[dict] = []  # the deployed schedule rules (as of the last attach)
         self.driver = Driver(customer, self.config, self.client, sandbox.timeline, sandbox.wait_all,
-                             on_step=sandbox._next_step)
+                             on_step=sandbox._next_step, clients_as=lambda user: sandbox.aws.clients_for(
+                                 self.config.account, self.config.region, user=user))
         self.driver.bus = None
 
     def state_machines(self) -> dict:
@@ -192,6 +195,8 @@ class Sandbox:
             fix_template_url_on_loopback(patches)
             fix_change_sets(patches)
             public_layers(patches)
+            sts_checks_signatures(patches)
+            sts_over_https(patches)
             alarm_state_changes(patches, self._on_alarm_change)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
             cloudtrail_security_group_changes(patches, self._on_security_group_change)
@@ -348,7 +353,7 @@ class Sandbox:
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)
 
-    def answer_approval(self, runbook: str, *, approve: bool, by: str, comment: str = "",
+    def answer_approval(self, runbook: str, *, approve: bool, by: str | None = None, comment: str = "",
                         customer: str | None = None) -> dict:
         return self.tenant(customer).driver.answer_approval(runbook, approve=approve, by=by, comment=comment)
 

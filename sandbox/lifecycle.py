@@ -11,7 +11,10 @@ import threading
 
 from sandbox.moto_gaps import Patches, signed_client
 
-OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile
+OPERATOR_USER = "sandbox-operator"  # the IAM user behind a customer's lecture-<c>-prod profile: not an approver
+# The IAM user behind a customer's lecture-<c>-approver profile: a named approver (approvals.approvers in the
+# customer files name user/approvers/*). A scenario's approve / reject step answers as it unless it names another.
+APPROVER_USER = "approvers/sandbox-approver"
 
 
 class OfflineAws:
@@ -21,7 +24,7 @@ class OfflineAws:
         self._mock = None
         self._env_saved: dict = {}
         self._clients: dict = {}
-        self._keys: dict[str, dict] = {}  # account -> {"id", "secret", "arn"} of its operator user
+        self._keys: dict[tuple[str, str], dict] = {}  # (account, user) -> {"id", "secret", "arn"} of that IAM user
         self._role_keys: dict[str, dict] = {}  # role ARN -> assumed-role credentials (Lambda functions)
         self._lock = threading.RLock()
 
@@ -52,26 +55,29 @@ class OfflineAws:
         self._clients, self._keys, self._role_keys = {}, {}, {}
 
     # --- accounts ----------------------------------------------------------------------------------
-    def keys(self, account: str) -> dict:
-        """The access key of the account's operator user (created on first use): requests signed with it land in
-        that account, in moto as they would in AWS."""
+    def keys(self, account: str, user: str = OPERATOR_USER) -> dict:
+        """The access key of an IAM user of the account (created on first use; ``path/name`` puts it under a path,
+        as approvers/alice): requests signed with it land in that account, in moto as they would in AWS. By
+        default the account's operator."""
         from moto.iam.models import iam_backends
 
+        path, _, name = user.rpartition("/")
         with self._lock:
-            if account not in self._keys:
+            if (account, user) not in self._keys:
                 iam = iam_backends[account]["aws"]
-                user = iam.users.get(OPERATOR_USER) or iam.create_user(self.region, OPERATOR_USER)
-                key = iam.create_access_key(OPERATOR_USER)
-                self._keys[account] = {"id": key.access_key_id, "secret": key.secret_access_key, "arn": user.arn}
-            return self._keys[account]
+                found = iam.users.get(name) or iam.create_user(self.region, name, path=f"/{path}/" if path else "/")
+                key = iam.create_access_key(name)
+                self._keys[(account, user)] = {"id": key.access_key_id, "secret": key.secret_access_key,
+                                               "arn": found.arn}
+            return self._keys[(account, user)]
 
-    def account_keys(self) -> dict[str, dict]:
-        """account -> its operator user's key, as made so far (kept with a deployed snapshot)."""
+    def account_keys(self) -> dict[tuple[str, str], dict]:
+        """(account, user) -> that IAM user's key, as made so far (kept with a deployed snapshot)."""
         with self._lock:
             return {account: dict(key) for account, key in self._keys.items()}
 
-    def adopt_keys(self, keys: dict[str, dict]) -> None:
-        """The operator users' keys of accounts put back from a snapshot (their users are in its IAM)."""
+    def adopt_keys(self, keys: dict[tuple[str, str], dict]) -> None:
+        """The IAM users' keys of accounts put back from a snapshot (their users are in its IAM)."""
         with self._lock:
             self._keys.update({account: dict(key) for account, key in keys.items()})
 
@@ -91,21 +97,22 @@ class OfflineAws:
                                              "AWS_SESSION_TOKEN": role.session_token}
             return self._role_keys[role_arn]
 
-    def client(self, service: str, account: str, region: str | None = None):
-        """A client of the sandbox itself in ``account``: its calls are not the automation's actions."""
+    def client(self, service: str, account: str, region: str | None = None, user: str = OPERATOR_USER):
+        """A client of the sandbox itself in ``account`` (as ``user``): its calls are not the automation's actions."""
         region = region or self.region
-        cache = (service, account, region)
+        cache = (service, account, region, user)
         with self._lock:
             if cache not in self._clients:
-                key = self.keys(account)
+                key = self.keys(account, user)
                 c = signed_client("client", service, key["id"], key["secret"], region_name=region)
                 c._sandbox_own = True
                 self._clients[cache] = c
             return self._clients[cache]
 
-    def clients_for(self, account: str, region: str | None = None):
-        """service -> the sandbox's own client in ``account``."""
+    def clients_for(self, account: str, region: str | None = None, user: str = OPERATOR_USER):
+        """service -> the sandbox's own client in ``account``, as ``user``."""
         def clients(service: str):
-            return self.client(service, account, region)
+            return self.client(service, account, region, user)
         clients.account = account  # type: ignore[attr-defined]
+        clients.user = user  # type: ignore[attr-defined]
         return clients

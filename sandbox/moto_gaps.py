@@ -598,6 +598,50 @@ def atomic_dynamodb(patches: Patches) -> None:
         patches.set(DynamoDBBackend, name, atomic)
 
 
+def sts_checks_signatures(patches: Patches) -> None:
+    """STS answers GetCallerIdentity only to a request signed with the caller's secret key, as AWS does; moto reads
+    the access key id from the request and believes it. The answer function proves who answers this way
+    (lambdas/logic/identity.py): with the check, a proof signed with someone else's key id fails here too."""
+    from moto.iam.access_control import IAMRequest
+    from moto.sts.responses import TokenResponse
+
+    original = TokenResponse.get_caller_identity
+
+    def get_caller_identity(self):
+        if "Authorization" in self.headers:  # a SignatureDoesNotMatch or InvalidClientTokenId, as STS answers
+            IAMRequest(account_id=self.current_account, method=self.method, path=self.raw_path, data=self.data,
+                       body=self.raw_body, headers=self.headers, action="GetCallerIdentity").check_signature()
+        return original(self)
+
+    patches.set(TokenResponse, "get_caller_identity", get_caller_identity)
+
+
+def sts_over_https(patches: Patches) -> None:
+    """A Lambda's own HTTPS request to STS (urllib, as in AWS: the answer function sends the signed
+    GetCallerIdentity itself) reaches moto: through ``requests``, which moto intercepts for AWS hosts."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    import requests
+
+    original = urllib.request.urlopen
+
+    def urlopen(request, *args, **kwargs):
+        url = request.full_url if isinstance(request, urllib.request.Request) else str(request)
+        parts = urlsplit(url)
+        if not (parts.scheme == "https" and parts.netloc.startswith("sts.") and parts.netloc.endswith(".amazonaws.com")
+                and isinstance(request, urllib.request.Request)):
+            return original(request, *args, **kwargs)
+        resp = requests.request(request.get_method(), url, data=request.data, headers=dict(request.header_items()),
+                                timeout=kwargs.get("timeout") or 10)
+        if resp.status_code >= 400:
+            raise urllib.error.HTTPError(url, resp.status_code, resp.reason, resp.headers, io.BytesIO(resp.content))
+        return io.BytesIO(resp.content)
+
+    patches.set(urllib.request, "urlopen", urlopen)
+
+
 def fix_task_failure_cause(patches: Patches) -> None:
     """moto's SendTaskFailure drops ``cause``; AWS hands it to the waiting task's Catch ($.Cause). A rejected
     approval carries who rejected it, and why, in the cause."""

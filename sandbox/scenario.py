@@ -64,19 +64,24 @@ class ModeStep(BaseModel):
     mode: Mode
 
 
+BY = ("who answers, an IAM user of the customer's account: approver (the lecture-<c>-approver profile's named "
+      "approver, the default), operator (the lecture-<c>-prod profile's, not an approver), or a user name with its "
+      "path, e.g. approvers/alice (a named approver) or mallory (not one)")
+
+
 class ApproveStep(BaseModel):
-    """Approve the oldest pending approval of the runbook, as ``python cli.py approve`` does."""
+    """Approve the oldest pending approval of the runbook, as ``python cli.py approve`` does, as ``by``."""
     model_config = ConfigDict(extra="forbid")
     approve: str = Field(description="the runbook's name, e.g. force-unlock-state")
-    by: str = Field(default="game-day operator", min_length=1, max_length=300)
+    by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
     comment: str = Field(default="", max_length=1000)
 
 
 class RejectStep(BaseModel):
-    """Reject the oldest pending approval of the runbook, as ``python cli.py reject`` does."""
+    """Reject the oldest pending approval of the runbook, as ``python cli.py reject`` does, as ``by``."""
     model_config = ConfigDict(extra="forbid")
     reject: str = Field(description="the runbook's name")
-    by: str = Field(default="game-day operator", min_length=1, max_length=300)
+    by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
     comment: str = Field(default="", max_length=1000)
 
 

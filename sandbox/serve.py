@@ -2,8 +2,9 @@
 
 moto's own HTTP server (``ThreadedMotoServer``) runs inside the sandbox's process, beside the in-process engine
 (sandbox/engine.py), so the CDK CLI, the AWS CLI and ``python cli.py`` reach the same moto that runs the Lambdas,
-delivers the events and keeps the clock. Every customer lives in its own account: ``.sandbox/aws-config`` has one
-profile per customer (``lecture-<c>-prod``) whose keys land in that customer's account.
+delivers the events and keeps the clock. Every customer lives in its own account: ``.sandbox/aws-config`` has two
+profiles per customer whose keys land in that customer's account: ``lecture-<c>-prod`` (an operator) and
+``lecture-<c>-approver`` (a named approver: answer with ``--profile lecture-<c>-approver``).
 
 Control (on the same port):
   GET  /_sandbox/report                      the JSON report of everything so far, one section per customer
@@ -34,6 +35,7 @@ from customers import CustomerConfigError, known_customers, load_customer
 from sandbox import schedules
 from sandbox.engine import Sandbox, Tenant
 from sandbox.eventbus import scheduled_event
+from sandbox.lifecycle import APPROVER_USER, OPERATOR_USER
 from sandbox.stack import deploy_customer
 from sandbox.synth import ROOT, synthesized
 from sandbox.world import World
@@ -120,15 +122,23 @@ def check_port(port: int) -> None:
             raise ServeError(f"port {port} on 127.0.0.1 is already in use ({exc.strerror}): give --port") from None
 
 
+def approver_profile(customer: str) -> str:
+    return f"lecture-{customer}-approver"
+
+
 def aws_config(sb: Sandbox, endpoint: str) -> str:
-    """One profile per customer, as the runbook names them, whose keys land in the customer's own account."""
+    """Two profiles per customer, whose keys land in the customer's own account: lecture-<c>-prod (an operator, as
+    the runbook names it) and lecture-<c>-approver (a named approver of the customer file)."""
     lines = ["# Written by `python -m sandbox serve`: AWS_CONFIG_FILE=$PWD/.sandbox/aws-config is all a client needs.",
              "# Each profile's keys belong to an IAM user of the customer's own account in the sandbox.", ""]
     for tenant in sb.tenants.values():
-        key = sb.aws.keys(tenant.config.account)
-        lines += [f"[profile {tenant.config.aws_profile}]", f"region = {tenant.config.region}",
-                  f"endpoint_url = {endpoint}", f"aws_access_key_id = {key['id']}",
-                  f"aws_secret_access_key = {key['secret']}", "output = json", ""]
+        # an operator (not an approver) and a named approver (approvals.approvers): four eyes can be tried by hand
+        for profile, user in ((tenant.config.aws_profile, OPERATOR_USER),
+                              (approver_profile(tenant.config.customer), APPROVER_USER)):
+            key = sb.aws.keys(tenant.config.account, user)
+            lines += [f"# {key['arn']}", f"[profile {profile}]", f"region = {tenant.config.region}",
+                      f"endpoint_url = {endpoint}", f"aws_access_key_id = {key['id']}",
+                      f"aws_secret_access_key = {key['secret']}", "output = json", ""]
     default = sb.tenants[sb.customer]
     key = sb.aws.keys(default.config.account)
     lines += ["[default]", f"region = {default.config.region}", f"endpoint_url = {endpoint}",
@@ -353,7 +363,7 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
               f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
               f"{time.perf_counter() - started:.1f} s", flush=True)
         print(f"  export AWS_CONFIG_FILE={config_dir / 'aws-config'}   # profiles "
-              + ", ".join(t.config.aws_profile for t in sb.tenants.values()), flush=True)
+              + ", ".join(f"{t.config.aws_profile}, {approver_profile(c)}" for c, t in sb.tenants.items()), flush=True)
 
         def on_signal(signum, frame):
             stop.set()

@@ -11,12 +11,19 @@ from pydantic import TypeAdapter
 from catalog import naming
 from operators import approvals
 from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
+from sandbox.lifecycle import APPROVER_USER, OPERATOR_USER
 from sandbox.moto_gaps import ALARM_EVENTS
 
 
+def principal_user(by: str | None) -> str:
+    """A scenario's principal: ``approver`` (default), ``operator``, or an IAM user name (with its path)."""
+    return {None: APPROVER_USER, "": APPROVER_USER, "approver": APPROVER_USER, "operator": OPERATOR_USER}.get(by, by or "")
+
+
 class Driver:
-    def __init__(self, customer: str, config, client, timeline, wait_all, on_step=lambda: None):
+    def __init__(self, customer: str, config, client, timeline, wait_all, on_step=lambda: None, clients_as=None):
         self.customer, self.config, self.client, self.timeline = customer, config, client, timeline
+        self.clients_as = clients_as or (lambda user: client)  # IAM user -> clients of the account, as that user
         self.wait_all = wait_all
         self.on_step = on_step  # a new scenario step begins (parked waits of earlier steps resume after it)
         self.bus = None  # the EventBus, set once deployed
@@ -132,19 +139,28 @@ class Driver:
         self.wait_all()
         return arn
 
-    def answer_approval(self, runbook: str, *, approve: bool, by: str, comment: str = "") -> dict:
-        """Answer the oldest pending approval of ``runbook`` through operators/approvals.py, as the CLI does."""
+    def answer_approval(self, runbook: str, *, approve: bool, by: str | None = None, comment: str = "") -> dict:
+        """Answer the oldest pending approval of ``runbook`` through operators/approvals.py, as the CLI does, as the
+        IAM user ``by`` of the customer's account (``approver``: the named approver of the lecture-<c>-approver
+        profile, the default; ``operator``: the lecture-<c>-prod operator, who is not one; else a user name, with
+        its path: ``approvers/alice``)."""
         waiting = approvals.pending(self.client, self.config)
         mine = [p for p in waiting if p["runbook"] == runbook]
         if not mine:
             raise ValueError(f"no approval of {runbook!r} is pending; pending: "
                              + (", ".join(f"{p['runbook']} ({p['execution']})" for p in waiting) or "none"))
         self.on_step()
+        user = principal_user(by)
+        clients = self.clients_as(user)
+        arn = clients("sts").get_caller_identity()["Arn"]
         verb = "approves" if approve else "rejects"
-        self.timeline.add("answer", f"{by} {verb} {runbook} ({mine[0]['execution']})"
+        self.timeline.add("answer", f"{arn} {verb} {runbook} ({mine[0]['execution']})"
                           + (f": {comment}" if comment else ""))
-        sent = approvals.answer(self.client, self.config, mine[0]["execution"], approve=approve, by=by,
-                                comment=comment)
+        try:
+            sent = approvals.answer(clients, self.config, mine[0]["execution"], approve=approve, comment=comment)
+        except approvals.ApprovalError as exc:
+            self.timeline.add("answer", str(exc), depth=1)
+            raise
         self.wait_all()
         return sent
 

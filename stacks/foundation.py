@@ -73,6 +73,29 @@ class Foundation(Construct):
             conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
         self.key.grant_encrypt_decrypt(grantee)
 
+    def grant_answers(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
+        """``actions`` on the verified answers (answer#): GetItem for the steps that check a proof, PutItem for the
+        answer function alone (no other function's grant names the prefix, so no other may write one)."""
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=[f"dynamodb:{a}" for a in actions], resources=[self.table.table_arn],
+            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.ANSWER_KEY_PREFIX}*"]}}))
+        self.key.grant_encrypt_decrypt(grantee)
+
+    def grant_executions_read(self, grantee: iam.IGrantable) -> None:
+        """DescribeExecution / GetExecutionHistory on the customer's own executions: whether a call is made by the
+        state machine's own running execution (lambdas/logic/executions.py)."""
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
+            actions=["states:DescribeExecution", "states:GetExecutionHistory"],
+            resources=[self.executions_arn]))
+        role = getattr(grantee, "role", None) or grantee
+        acknowledge_wildcards(role, [f"Resource::{self.executions_arn}"],
+                              "executions of this customer's own state machines (their names are chosen at start)")
+
+    @property
+    def executions_arn(self) -> str:
+        c = self.config
+        return f"arn:aws:states:{c.region}:{c.account}:execution:{naming.state_machine_name(c.customer, '')}*:*"
+
     def grant_window_read(self, grantee: iam.IGrantable) -> None:
         """GetItem on the open maintenance windows (window#<service>) only: no other row, no write."""
         grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(

@@ -105,7 +105,10 @@ class MaintenanceWorkflow(RunbookWorkflow):
                        .when(sfn.Condition.boolean_equals("$.plan.until_done", True), wait_for_done)
                        .otherwise(window.next(restore)))
         # each child in turn; the last one's ok goes on to the scale down, any other end to backup_failed
-        after: sfn.IChainable = scale_down.next(open_window)
+        # the mode switch, read again by scale_down, may hold it back: then nothing is stopped, the window ends
+        after: sfn.IChainable = scale_down.next(
+            sfn.Choice(self, "ScaledDown?").when(sfn.Condition.boolean_equals("$.plan.proceed", False), notify_end)
+            .otherwise(open_window))
         for run, child in reversed(runs):
             after = child.next(sfn.Choice(self, run.question).when(self._ok(run), after).otherwise(failed_backup))
         return start.next(guard).next(

@@ -46,6 +46,13 @@ class RunbookWorkflow(Construct):
             foundation.grant_table(self.function, runbook.table_actions)
         if runbook.reads_mode:
             foundation.grant_mode_read(self.function)
+        if runbook.approval:  # act proves the approval (its execution, the verified answer) or pages security
+            foundation.grant_executions_read(self.function)
+            foundation.grant_answers(self.function, ("GetItem",))
+            foundation.grant_routing_key_read(self.function, ("security",))
+            if not runbook.publishes_status:
+                foundation.topic.grant_publish(self.function)
+                foundation.key.grant_encrypt_decrypt(self.function)
         if runbook.publishes_status:  # e.g. health-check's summary; the topic is encrypted with the stack's key
             foundation.topic.grant_publish(self.function)
             foundation.key.grant_encrypt_decrypt(self.function)
@@ -73,7 +80,9 @@ class RunbookWorkflow(Construct):
         guard = lambda_step(self, "Guard", fn, {"step": "guard", "input": S.object_at("$.input"),
                                                 "execution": S.execution_name, "started": S.execution_start_time},
                             result_path="$.plan", comment="validate input; bounds, mode, cooldown -> plan")
-        act_payload = {"step": "act", "plan": S.object_at("$.plan")}
+        # its execution's ARN: act of a runbook that asks for approval confirms with Step Functions that it is called
+        # by this running execution, whose approval the answer function verified
+        act_payload = {"step": "act", "plan": S.object_at("$.plan"), "execution_arn": S.string_at("$$.Execution.Id")}
         if self.runbook.approval:  # act is told who approved (the output and the audit row keep it)
             act_payload["approval"] = S.object_at("$.approval")
         act = lambda_step(self, "Act", fn, act_payload, result_path="$.plan")

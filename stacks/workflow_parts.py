@@ -41,7 +41,8 @@ def state_machine(scope: Construct, construct_id: str, *, name: str, definition:
         scope, construct_id, state_machine_name=name, comment=comment,
         definition_body=sfn.DefinitionBody.from_chainable(definition),
         state_machine_type=sfn.StateMachineType.STANDARD, timeout=timeout, tracing_enabled=True,
-        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        # every state's events, without their data: a wait's task token, a plan, an input stay out of the logs
+        logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         removal_policy=RemovalPolicy.DESTROY,
     )
     acknowledge_wildcards(machine.role, ["Resource::*"], (
@@ -99,18 +100,25 @@ def wait_for_answer(scope: Construct, *, fn: lambda_.IFunction, runbook: str, re
                     answered_comment: str, extra: dict[str, Any] | None = None
                     ) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:
     """A person's answer through a task token (an approval, an operator's "done"): the request stores the token
-    and tells them; the answer, a rejection or the time-out is recorded next. Returns (request, answered): the
+    and tells them (with the plan's digest, and who started the run); the verified answer (the answer function's
+    record, never the task's output alone), a rejection or the time-out is recorded next. The state ids are
+    catalog/naming.py's REQUEST_STATES and ANSWERED_STATES: the approval function checks them. Returns (request, answered): the
     request already goes on to answered; the caller adds its failure catches and what follows."""
+    if request_id not in naming.REQUEST_STATES or answered_id not in naming.ANSWERED_STATES:
+        raise ValueError(f"{request_id}/{answered_id}: name a wait's states in catalog/naming.py (the approval "
+                         "function takes its calls only at those states)")
     request = tasks.LambdaInvoke(
         scope, request_id, lambda_function=fn, integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         retry_on_service_exceptions=False, result_path="$.answer", task_timeout=task_timeout, comment=comment,
         payload=sfn.TaskInput.from_object({
             "step": "request", "runbook": runbook, "execution": S.execution_name,
             "execution_arn": S.string_at("$$.Execution.Id"), "token": S.task_token,
-            "summary": S.string_at(summary_path), **(extra or {})}))
+            "summary": S.string_at(summary_path), "plan": S.object_at("$.plan"),
+            "execution_input": S.object_at("$$.Execution.Input"), **(extra or {})}))
     request.add_retry(errors=LAMBDA_TRANSIENT_ERRORS, interval=Duration.seconds(2), max_attempts=3, backoff_rate=2)
     answered = lambda_step(scope, answered_id, fn, {
-        "step": "answered", "runbook": runbook, "execution": S.execution_name, "answer": S.object_at("$.answer")},
+        "step": "answered", "runbook": runbook, "execution": S.execution_name,
+        "execution_arn": S.string_at("$$.Execution.Id"), "answer": S.object_at("$.answer")},
         result_path=answered_path, comment=answered_comment)
     request.add_catch(answered, errors=["Rejected", "States.Timeout"], result_path="$.answer")
     request.next(answered)

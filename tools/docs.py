@@ -41,7 +41,9 @@ RESPOND_FUNCTIONS = (
     ("record", "lambdas/handlers/record.py", "respond: the audit row, the page again, change events"),
 )
 APPROVAL_FUNCTION = ("approval", "lambdas/handlers/approval.py",
-                     "pending approvals: asks the approvers, records the answer, tells the declared teams")
+                     "pending approvals: asks the approvers, records the verified answer, tells the declared teams")
+ANSWER_FUNCTION = (naming.ANSWER_COMPONENT, "lambdas/handlers/answer.py",
+                   "a person's answer to an approval: verifies who answers (IAM), the only one to answer a token")
 UNRESERVED_MINIMUM = 100  # Lambda keeps at least this many unreserved executions per account and region
 
 
@@ -69,7 +71,7 @@ def has_approval_function() -> bool:
 
 def functions() -> list[tuple[str, str, str]]:
     """(component, code, what it does) of every Lambda function: lecture-<c>-remediation-<component>."""
-    found = list(RESPOND_FUNCTIONS) + ([APPROVAL_FUNCTION] if has_approval_function() else [])
+    found = list(RESPOND_FUNCTIONS) + ([APPROVAL_FUNCTION, ANSWER_FUNCTION] if has_approval_function() else [])
     found += [(rb.name, f"lambdas/runbooks/{naming.module_name(rb.name)}.py", f"{rb.name}: the steps of its state machine")
               for rb in RUNBOOKS.values()]
     return found

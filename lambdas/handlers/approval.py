@@ -1,13 +1,16 @@
-"""A runbook's approval step: request (store the task token, tell the approvers), answered (record the answer or
-the time-out), notify (tell the declared teams of the outcome). See lambdas/logic/approvals.py."""
+"""A runbook's approval step: request (store the task token, tell the approvers), answered (record the verified
+answer or the time-out), notify (tell the declared teams of the outcome). request and answered take calls only from
+the state machine's own execution, at that step. See lambdas/logic/approvals.py."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from catalog import naming, proofs
 from catalog import runbook as declared_runbook
+from lambdas import aws
 from lambdas.deps import store as make_store
-from lambdas.errors import InvalidInput
-from lambdas.logic import approvals
+from lambdas.errors import IdentityNotProven, InvalidInput
+from lambdas.logic import approvals, executions, identity
 from lambdas.logic.paging import Pager, outcome_of
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
@@ -23,6 +26,23 @@ def _text(event: dict[str, Any], key: str, limit: int = 1000) -> str:
     return value[:limit]
 
 
+def _requester(event: dict[str, Any], settings: Settings, execution: str, now: datetime) -> str:
+    """Who started the run: verified from the proof the CLI put into its input, else "unverified"."""
+    given = event.get("execution_input")
+    proof = given.get(proofs.REQUESTER_KEY) if isinstance(given, dict) else None
+    if proof is None:
+        return proofs.UNVERIFIED
+    config = settings.customer
+    machine = naming.state_machine_name(config.customer, str(event.get("runbook")))
+    try:  # STS's own limit on a signature's age: the request comes seconds after the start
+        caller = identity.verify(proof, region=config.region, purpose=proofs.request_purpose(
+            config.customer, machine, execution), now=now, max_age=timedelta(minutes=15))
+    except IdentityNotProven as exc:
+        logger.warning("the starter's proof does not hold: requester unverified", extra={"reason": str(exc)})
+        return proofs.UNVERIFIED
+    return caller.arn if caller.account == config.account else proofs.UNVERIFIED
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path="execution", clear_state=True)
 def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
@@ -36,6 +56,12 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     store = make_store(settings, now)
     pager = Pager.from_settings(settings, now)
     logger.append_keys(runbook=rb.name, step=step)
+    if step in ("request", "answered"):  # only the state machine's own execution, at that very step
+        arn = executions.confirm(aws.client("stepfunctions"), event.get("execution_arn"), config=settings.customer,
+                                 workflow=rb.name, at=naming.REQUEST_STATES if step == "request"
+                                 else naming.ANSWERED_STATES)["executionArn"]
+        if arn.rsplit(":", 1)[-1] != execution:
+            raise InvalidInput(f"approval: execution {execution!r} is not the one of {arn}")
     if step == "request":
         # a maintenance window's "done" is answered like an approval; it waits until the window's end
         if not rb.approval and rb.workflow != "maintenance":
@@ -44,28 +70,36 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         given = event.get("timeout_seconds")
         timeout = (-(-given // 60) if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= 86400
                    else settings.customer.approvals.timeout_minutes)
-        item = approvals.store_pending(store, runbook=rb.name, execution=execution,
-                                       execution_arn=_text(event, "execution_arn", 400), token=_text(event, "token", 4096),
-                                       summary=summary, timeout_minutes=timeout)
+        item = approvals.store_pending(store, runbook=rb.name, execution=execution, execution_arn=arn,
+                                       token=_text(event, "token", 4096), summary=summary, timeout_minutes=timeout,
+                                       kind="approval" if rb.approval else "done",
+                                       plan_digest=proofs.plan_digest(event.get("plan")),
+                                       requester=_requester(event, settings, execution, now))
         try:
             note = pager.approval_request(runbook=rb.name, execution=execution, summary=summary,
                                           expires=item["expires"], how=approvals.commands(settings.customer, execution))
             _note_failed(store, rb.name, execution, "request", note)
         except Exception:
-            approvals.close_pending(store, execution)  # the wait fails with this error: nothing is left pending
+            approvals.close_pending(store, arn)  # the wait fails with this error: nothing is left pending
             raise
         metrics.add_metric(name="approval_requested", unit="Count", value=1)
-        logger.info("approval requested", extra={"summary": summary, "expires": item["expires"]})
+        logger.info("approval requested", extra={"summary": summary, "expires": item["expires"],
+                                                 "requester": item["requester"]})
         # ignored by the workflow (the wait is for the token); the timeline shows the message
         told = f"; the PagerDuty note was not sent ({note['error']})" if note.get("error") else ""
         return {"requested": item["requested"], "expires": item["expires"],
                 "message": f"approval asked, pending until {item['expires']}{told}"}
     if step == "answered":
-        old = approvals.close_pending(store, execution)
-        approval = approvals.read_answer(event.get("answer"), now=now,
-                                         requested=str((old or {}).get("requested") or ""))
+        old = approvals.close_pending(store, arn)
+        approval = approvals.answered(store, arn, event.get("answer"), now=now,
+                                      requested=str((old or {}).get("requested") or ""))
         approval.message = approvals.describe(approval, rb.name)
         store.audit(execution, "approval", {"runbook": rb.name, **approval.model_dump()})
+        if not approval.verified and approval.answer != "timed_out":
+            pager.security_refusal(subject=f"{rb.name}/{execution}", summary=(
+                f"{rb.name} {execution}: its wait for a person was answered with the task token alone, not through "
+                f"the answer function; counted as a rejection, nothing was changed"),
+                details={"execution": arn, "runbook": rb.name, "answer": event.get("answer")})
         note = pager.approval_answered(runbook=rb.name, execution=execution, text=approval.message)
         _note_failed(store, rb.name, execution, "resolve", note)
         metrics.add_metric(name=f"approval_{approval.answer}", unit="Count", value=1)

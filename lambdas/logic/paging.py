@@ -340,6 +340,19 @@ class Pager:
                                                    naming.dedup_key(self.config.customer, f"approval/{execution}")))
         return {"sent": "resolve" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
+    def security_refusal(self, *, subject: str, summary: str, details: dict[str, Any]) -> dict[str, Any]:
+        """Something asked for a change it had no proof for (a direct invoke of act, a forged answer, an answer by
+        someone who may not give it): refused, and the security team paged, like a mode switch change."""
+        self.team = "security"
+        incident = f"{self.config.customer}-refused-{subject}"[:200]
+        self._status(incident, "P2", status="Investigating", impact=summary[:500], identified_at=self.now.isoformat(),
+                     actions=f"refused, nothing was changed: {summary}", eta="the security team looks into it")
+        event = pagerduty.trigger_event(
+            self._routing_key(), naming.dedup_key(self.config.customer, f"refused/{subject}"[:200]),
+            summary=f"[security] {self.group}: {summary}", source=f"{self.group}/{subject}"[:255], severity="error",
+            group=self.group, event_class="approval_refused", custom_details={**details, "team": self.team})
+        return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
+
     def runbook_outcome(self, *, runbook: str, execution: str, outcome: Outcome, approved: str,
                         teams: tuple[str, ...]) -> list[str]:
         """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update.

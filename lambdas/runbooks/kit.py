@@ -10,7 +10,8 @@ verify logic, each a function of its input or plan that names what it needs as k
 - the mode rule (``run_mode``): the switch is always read, the stricter mode applies, dry-run is honoured;
 - the one path every step that changes something takes (``_change``): its plan was checked against the
   configuration again, and the mode switch is read again first, so a switch turned off (or to dry-run) after
-  guard changes nothing. The approval hook sits there too;
+  guard changes nothing; a runbook that asks for approval changes nothing without the proof of it (its running
+  execution, per Step Functions, and the answer function's verified record for exactly this plan);
 - logging, metrics and ``to_json``.
 """
 
@@ -24,11 +25,13 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
+from catalog import proofs
 from catalog.customer import CustomerConfig, Mode
 from catalog.declaration import Runbook, RunbookInput
 from catalog.validation import describe
 from lambdas import aws
-from lambdas.errors import InvalidInput
+from lambdas.errors import ApprovalNotProven, InvalidInput, RemediationError
+from lambdas.logic import approvals, executions
 from lambdas.logic.mode import read_mode, strictest
 from lambdas.logic.store import Store
 from lambdas.models.steps import PlanBase, StepModel, parse_step
@@ -72,7 +75,7 @@ def run_mode(ssm: Any, parameter: str, *asked: Mode | None, dry_run: bool = Fals
 # --- parsing ----------------------------------------------------------------------------------------------
 
 # Keys Step Functions adds to a child execution's input; not part of any runbook's input.
-_STEP_FUNCTIONS_KEYS = ("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",)
+_STEP_FUNCTIONS_KEYS = ("AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID", proofs.REQUESTER_KEY)
 
 
 def parse_input(runbook: Runbook, raw: object) -> RunbookInput:
@@ -214,13 +217,71 @@ def _plan(call: Call, s: Step, model: type[PlanBase]) -> PlanBase:
 
 
 def _change(call: Call, s: Step, plan: PlanBase | None, do: Callable[[], Any]) -> Any:
-    """Every step that changes something runs through here, and only here does it change anything."""
-    # The approvals issue checks the approval proof here: before any change, against state the caller cannot forge.
+    """Every step that changes something runs through here, and only here does it change anything: the plan was
+    checked against the configuration again (``check``), the mode switch is read again, and a runbook that asks for
+    approval proves it, against state the caller cannot forge."""
     if plan is not None and s.recheck_mode and call.runbook.reads_mode:
         held = _mode_holds_back(call, plan)
         if held is not None:
             return held
+    if plan is not None and call.runbook.approval:
+        refused = _approval_not_proven(call, plan)
+        if refused is not None:
+            return refused
     return do()
+
+
+def _approval_not_proven(call: Call, plan: PlanBase) -> PlanBase | None:
+    """The approval holds only when Step Functions says the caller is this runbook's running execution and the
+    answer function's verified record approves exactly this plan (its digest, taken when the approval was asked),
+    by enough named approvers, none of them the requester. Else: refused, an audit row, a page to security."""
+    arn = call.event.get("execution_arn")
+    try:
+        executions.confirm(call.client("stepfunctions"), arn, config=call.config, workflow=call.runbook.name)
+        record = approvals.verified_answer(call.store, str(arn))
+        if record is None:
+            raise ApprovalNotProven(f"no verified answer approves execution {str(arn).rsplit(':', 1)[-1]} (an answer "
+                                    "counts only through the answer function)")
+        if record.get("answer") != "approved":
+            raise ApprovalNotProven(f"the verified answer is {record.get('answer')}, not approved")
+        if record.get("plan_digest") != proofs.plan_digest(call.event.get("plan")):
+            raise ApprovalNotProven("the plan is not the one that was approved (its digest differs)")
+        rules = call.config.approvals
+        approvers = [str(a) for a in record.get("approvers") or []]
+        counted = {a for a in approvers if proofs.matches(a, rules.approvers) and a != record.get("requester")}
+        if len(counted) < rules.min_approvals:
+            raise ApprovalNotProven(f"{len(counted)} named approver(s) other than the requester approved, "
+                                    f"{rules.min_approvals} must")
+    except ApprovalNotProven as exc:
+        return _refuse(call, plan, str(exc))
+    call.approval = {"answer": "approved", "by": ", ".join(approvers), "approvers": approvers,
+                     "comment": str(record.get("comment") or ""), "at": str(record.get("at") or ""),
+                     "requested": str(record.get("requested") or ""), "requester": str(record.get("requester") or ""),
+                     "verified": True, **({"message": call.approval["message"]} if call.approval
+                                          and "message" in call.approval else {})}
+    return None
+
+
+def _refuse(call: Call, plan: PlanBase, reason: str) -> PlanBase:
+    held = plan.model_copy(deep=True)
+    held.verify, held.settled = False, True
+    end(held, "refused", f"{call.runbook.name} asks for approval and has no proof of it: {reason}; nothing was "
+                         "changed")
+    arn = call.event.get("execution_arn")
+    subject = str(arn).rsplit(":", 1)[-1] if isinstance(arn, str) and arn else f"direct-{call.runbook.name}"
+    call.store.audit(subject[:200], "act_refused", {"runbook": call.runbook.name, "execution_arn": arn,
+                                                    "reason": reason, "plan": call.event.get("plan")})
+    from lambdas.logic.paging import Pager  # only on this path: it costs cold start
+
+    try:
+        Pager.from_settings(call.settings, call.now).security_refusal(
+            subject=f"{call.runbook.name}/{subject}", summary=f"{call.runbook.name} act refused: {reason}",
+            details={"runbook": call.runbook.name, "execution_arn": arn, "reason": reason,
+                     "incident_id": plan.incident_id})
+    except RemediationError as exc:  # the refusal stands; the audit row has it
+        logger.error("the security page about a refused act could not be sent", extra={"error": str(exc)})
+    metrics.add_metric(name="act_refused_unapproved", unit="Count", value=1)
+    return held
 
 
 def _mode_holds_back(call: Call, plan: PlanBase) -> PlanBase | None:
@@ -279,8 +340,8 @@ def handler(runbook: Runbook, plan: type[PlanBase], **steps: Step) -> Handler:
             event = {**event, "plan": raw_plan}
         call = Call(runbook, event, datetime.now(UTC), approval if isinstance(approval, dict) else None)
         result = _run(call, steps[name], plan)
-        if isinstance(approval, dict):
-            result["approval"] = approval
+        if call.approval is not None:  # act replaced what it was told with the verified record
+            result["approval"] = call.approval
         metrics.add_metric(name=f"step_{name}", unit="Count", value=1)
         logger.info("step done", extra={"outcome": result.get("outcome"), "detail": result.get("message")})
         if result.get("outcome"):

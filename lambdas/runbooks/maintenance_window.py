@@ -133,6 +133,9 @@ def check_plan(raw: object, config: CustomerConfig) -> MaintenancePlan:
     plan = parse_step(MaintenancePlan, raw, "plan rejected", InvalidPlan)
     if plan.proceed is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
+    if plan.dry_run or plan.mode != "enforce":  # guard lets no dry-run plan proceed: a forged one
+        raise InvalidPlan(f"plan rejected: mode {plan.mode} (dry-run {plan.dry_run}) changes nothing; nothing was "
+                          "changed")
     if plan.cluster != config.ecs.cluster:
         raise InvalidPlan(f"plan rejected: cluster {plan.cluster[:100]!r} is not the configured "
                           f"{config.ecs.cluster!r}; nothing was changed")
@@ -295,11 +298,11 @@ def _lift(call: kit.Call) -> dict[str, Any]:
                 aas=call.client("aas"), store=call.store, restore_first=call.event.get("restore") is True)
 
 
-# The window's workflow has no branch for a refusal after its backups ran: scale_down and restore check the plan
-# again, the mode switch was read by guard (a window opened in dry-run changes nothing).
+# scale_down reads the mode switch again (a switch turned off during the backups stops nothing but the scale-down:
+# the workflow goes on to its end and lifts the windows); restore puts back whatever the switch says.
 handler = kit.handler(
     RUNBOOK, MaintenancePlan, guard=kit.guard(plan_window), notify=kit.step(_notify),
-    scale_down=kit.act(scale_down, check=check_plan, recheck_mode=False),
+    scale_down=kit.act(scale_down, check=check_plan),
     restore=kit.act(restore, check=check_plan, recheck_mode=False),
     verify=kit.verify(check_running, what="verify: the plan restore returned"),
     backup_failed=kit.step(_backup_failed), lift=kit.step(_lift, changes=True))

@@ -269,7 +269,51 @@ def check_plan(raw: object, config: CustomerConfig) -> RestoreStatePlan:
         raise InvalidPlan(f"plan rejected: it is not a restore of the configured state s3://{tf.state_bucket}/"
                           f"{tf.state_key} from s3://{tf.backup_bucket}/{prefix}terraform.tfstate.<backup|YYYYMMDD>; "
                           f"nothing was restored")
+    if plan.state.lineage is not None and plan.state.lineage != plan.backup.lineage and not plan.allow_lineage_change:
+        raise InvalidPlan("plan rejected: the backup is of another lineage than the state and the plan does not "
+                          "allow a lineage change; nothing was restored")
     return plan
+
+
+def _held(done: RestoreStatePlan, config: CustomerConfig, dynamodb: Any, s3: Any, now: datetime
+          ) -> RestoreStatePlan | None:
+    held = _locks(done, config, dynamodb, s3, now)
+    if not held:
+        return None
+    return _changed(done, f"a Terraform lock was taken since the approval ({held[0].kind} lock "
+                          f"{held[0].id or '(unreadable)'} by {held[0].who or 'unknown'})")
+
+
+def _check_objects_again(done: RestoreStatePlan, s3: Any, state: StateFile, backup: StateFile,
+                         state_where: str) -> RestoreStatePlan | None:
+    """Read the backup and the state as guard read them (If-Match) and check them again; a refusal, or None."""
+    try:
+        source, _ = read_file(s3, done.backup_bucket, done.backup_key, if_match=backup.etag)
+        current, _ = (read_file(s3, done.state_bucket, done.state_key, if_match=state.etag) if state.etag is not None
+                      else (state, b""))
+    except ClientError as exc:
+        if aws.error_code(exc) not in _CONFLICT:
+            raise
+        return _changed(done, f"the state {state_where} or the backup changed since guard read them")
+    if source.etag is None or (state.etag is not None and current.etag is None):
+        return _changed(done, f"the state {state_where} or the backup is gone since guard read them")
+    return _recheck(done, current, source)
+
+
+def _recheck(done: RestoreStatePlan, current: StateFile, source: StateFile) -> RestoreStatePlan | None:
+    """Guard's checks again, on the objects as act reads them, not as the plan says they were."""
+    if not source.valid:
+        return _end(done, "backup_invalid", f"the backup s3://{done.backup_bucket}/{done.backup_key} "
+                                            f"{source.problem}; nothing was restored")
+    if current.lineage is not None and current.lineage != source.lineage and not done.allow_lineage_change:
+        return _end(done, "lineage_changed", (
+            f"the backup s3://{done.backup_bucket}/{done.backup_key} has lineage {source.lineage}, the state has "
+            f"lineage {current.lineage}: it is a backup of another state. Nothing was restored"))
+    if current.serial is not None and source.serial is not None and source.serial - current.serial != \
+            done.serial_change:
+        return _changed(done, f"the serial change is {_signed(source.serial - current.serial)}, not the "
+                              f"{done.serial_change} that was approved")
+    return None
 
 
 def _changed(done: RestoreStatePlan, message: str) -> RestoreStatePlan:
@@ -287,10 +331,10 @@ def apply_restore(plan: RestoreStatePlan, *, s3: Any, dynamodb: Any, config: Cus
     state, backup = plan.state, plan.backup
     assert state is not None and backup is not None  # check_plan
     state_where = f"s3://{plan.state_bucket}/{plan.state_key}"
-    held = _locks(done, config, dynamodb, s3, now)
-    if held:
-        return _changed(done, f"a Terraform lock was taken since the approval ({held[0].kind} lock "
-                              f"{held[0].id or '(unreadable)'} by {held[0].who or 'unknown'})")
+    # 0. no lock taken since, and guard's checks again on the objects themselves (not another lineage or serial)
+    refused = _held(done, config, dynamodb, s3, now) or _check_objects_again(done, s3, state, backup, state_where)
+    if refused is not None:
+        return refused
     # 1. keep the corrupted state: exactly the version guard read, or nothing
     if state.etag is not None:
         corrupted = f"s3://{plan.backup_bucket}/{plan.corrupted_key}"

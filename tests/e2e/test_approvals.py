@@ -4,6 +4,10 @@ import json
 
 from tests.e2e.conftest import executions
 
+# who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
+ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
+BOB = "arn:aws:iam::111111111111:user/approvers/bob"
+
 FN = "lecture-dhbw-function"
 START = {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 1024, "timeout_seconds": 60,
                                            "reason": "timeouts under exam load"}}
@@ -20,16 +24,16 @@ def _the_run(report):
 
 
 def test_approved_change_is_made_and_records_who_approved_it(run_scenario):
-    report = run_scenario({"steps": [START, {"approve": "tune-lambda", "by": "alice", "comment": "exam week"}]})
+    report = run_scenario({"steps": [START, {"approve": "tune-lambda", "by": "approvers/alice", "comment": "exam week"}]})
     run = _the_run(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "tuned", run
-    assert run["output"]["approval"]["by"] == "alice" and run["output"]["approval"]["comment"] == "exam week"
+    assert run["output"]["approval"]["by"] == ALICE and run["output"]["approval"]["comment"] == "exam week"
     assert report["world"]["lambda"][FN] == {"runtime": "python3.12", "memory_mb": 1024, "timeout_seconds": 60}
     [change] = _lambda_changes(report)
     assert change["operation"] == "UpdateFunctionConfiguration"
     [approval] = report["approvals"]
     assert approval["runbook"] == "tune-lambda" and approval["answer"] == "approved"
-    assert approval["by"] == "alice" and approval["comment"] == "exam week" and approval["requested"]
+    assert approval["by"] == ALICE and approval["comment"] == "exam week" and approval["requested"]
     # the approvers were told what will be done and how to answer: a low-urgency note, resolved once answered
     notes = [p for p in report["pages"] if (p.get("payload") or {}).get("class") == "approval"]
     assert len(notes) == 1 and notes[0]["payload"]["severity"] == "info"
@@ -43,14 +47,14 @@ def test_approved_change_is_made_and_records_who_approved_it(run_scenario):
 
 
 def test_rejected_change_changes_nothing_and_ends_rejected_not_failed(run_scenario):
-    report = run_scenario({"steps": [START, {"reject": "tune-lambda", "by": "bob", "comment": "not in exam week"}]})
+    report = run_scenario({"steps": [START, {"reject": "tune-lambda", "by": "approvers/bob", "comment": "not in exam week"}]})
     run = _the_run(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "rejected", run
-    assert run["output"]["approval"]["answer"] == "rejected" and run["output"]["approval"]["by"] == "bob"
+    assert run["output"]["approval"]["answer"] == "rejected" and run["output"]["approval"]["by"] == BOB
     assert "not in exam week" in run["output"]["message"]
     assert _lambda_changes(report) == []
     assert report["world"]["lambda"][FN]["memory_mb"] == 512
-    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("rejected", "bob")]
+    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("rejected", BOB)]
     assert not [i for i in report["_table"] if i["pk"]["S"].startswith("state#tune-lambda")]
 
 
@@ -64,7 +68,7 @@ def test_no_answer_in_time_is_a_rejection(run_scenario):
 
 
 def test_a_wait_shorter_than_the_timeout_leaves_the_approval_pending(run_scenario):
-    report = run_scenario({"steps": [START, {"wait_minutes": 20}, {"approve": "tune-lambda", "by": "carol"}]})
+    report = run_scenario({"steps": [START, {"wait_minutes": 20}, {"approve": "tune-lambda", "by": "approvers/carol"}]})
     assert _the_run(report)["output"]["outcome"] == "tuned"
 
 
@@ -77,7 +81,7 @@ def test_a_function_changed_after_the_approval_was_asked_is_not_changed(run_scen
         sb.start_runbook("tune-lambda", START["input"])
         # someone changes the function by hand while the approval waits
         sb.client("lambda").update_function_configuration(FunctionName=FN, MemorySize=768)
-        sb.answer_approval("tune-lambda", approve=True, by="alice")
+        sb.answer_approval("tune-lambda", approve=True, by="approvers/alice")
         report = sb.report()
     finally:
         sb.stop()
@@ -89,8 +93,8 @@ def test_a_function_changed_after_the_approval_was_asked_is_not_changed(run_scen
 
 def test_restore_puts_back_the_values_from_before_the_change(run_scenario):
     report = run_scenario({"steps": [
-        START, {"approve": "tune-lambda", "by": "alice"},
-        {"start": "tune-lambda", "input": {"function": FN, "restore": True}}, {"approve": "tune-lambda", "by": "bob"}]})
+        START, {"approve": "tune-lambda", "by": "approvers/alice"},
+        {"start": "tune-lambda", "input": {"function": FN, "restore": True}}, {"approve": "tune-lambda", "by": "approvers/bob"}]})
     first, second = executions(report, "-tune-lambda")
     assert first["output"]["outcome"] == second["output"]["outcome"] == "tuned"
     assert report["world"]["lambda"][FN]["memory_mb"] == 512 and report["world"]["lambda"][FN]["timeout_seconds"] == 30

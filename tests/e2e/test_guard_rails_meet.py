@@ -8,6 +8,8 @@ from sandbox.eventbus import security_group_event
 from tests.e2e.conftest import CPU_HIGH, executions
 from tests.e2e.test_operator_state import DIGEST, STALE, UNLOCK
 
+APPROVER = "arn:aws:iam::111111111111:user/approvers/alice"  # a named approver, as IAM verified her
+
 SERVICE = "lecture-backend-service"
 ACCOUNT, REGION = "111111111111", "eu-central-1"
 ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
@@ -31,23 +33,23 @@ def the_unlock(report) -> dict:
 def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_unlock(run_scenario):
     # the note is triggered (202); resolving it once answered gets 503 three times; PagerDuty is back afterwards
     report = run_scenario({"world": {"locks": STALE, "pagerduty": {"responses": [202, 503, 503, 503]}},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}]})
     run = the_unlock(report)
     assert run["status"] == "SUCCEEDED", run
-    assert run["output"]["outcome"] == "unlocked" and "approved by alice" in run["output"]["message"]
+    assert run["output"]["outcome"] == "unlocked" and f"approved by {APPROVER}" in run["output"]["message"]
     assert report["world"]["locks"] == [] and report["world"]["state"]["digest_item"] == DIGEST
     # the note that could not be resolved is reported: tried 3 times, a page-fallback, a status update, an audit row
     assert [p["http_status"] for p in approval_notes(report)] == [202, 503, 503, 503]
     [fallback] = report["sns_pages"]
     assert fallback["subject"].startswith("PAGE NOT DELIVERED: resolve of lecture-dhbw/approval/")
     assert "503" in fallback["message"]
-    told = [n for n in report["notifications"] if "approved by alice" in n["message"]]
+    told = [n for n in report["notifications"] if f"approved by {APPROVER}" in n["message"]]
     assert told  # the answer's status update went out before PagerDuty was tried
     rows = [i for i in report["_table"] if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") ==
             "approval-note"]
     assert len(rows) == 1 and "PagerDuty unavailable after 3 attempts" in rows[0]["error"]["S"]
     assert "approval-note" not in str(report["approvals"])  # the approval itself is recorded once, as before
-    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", "alice")]
+    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", APPROVER)]
     assert "SNS page fallback: PAGE NOT DELIVERED: resolve of" in report["_timeline"]
     assert pending_items(report) == []
 
@@ -55,7 +57,7 @@ def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_un
 # --- 3. with PagerDuty down, an approval can still be asked for and answered -----------------------------------
 def test_with_pagerduty_down_the_approval_is_asked_through_the_table_and_sns_and_answered(run_scenario):
     report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}]})
     run = the_unlock(report)
     assert run["status"] == "SUCCEEDED", run
     assert run["output"]["outcome"] == "unlocked" and report["world"]["locks"] == []
@@ -69,7 +71,7 @@ def test_with_pagerduty_down_the_approval_is_asked_through_the_table_and_sns_and
     assert len(subjects) == 4 and subjects[0].startswith("PAGE NOT DELIVERED: [approval]"), subjects
     noted = sorted(i["note"]["S"] for i in report["_table"] if i.get("step", {}).get("S") == "approval-note")
     assert noted == ["outcome", "request", "resolve"]
-    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", "alice")]
+    assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", APPROVER)]
     assert pending_items(report) == []
 
 
@@ -110,7 +112,7 @@ def test_a_request_that_fails_for_another_reason_leaves_no_approval_pending(dhbw
 # --- 4. a maintenance window opened while an alarm is open ------------------------------------------------------
 # open until an operator says done: the re-check and the OK come while it is open
 WINDOW = {"start": "maintenance-window", "input": {"services": [SERVICE], "until": "done", "reason": "db upgrade"}}
-DONE = {"approve": "maintenance-window", "by": "alice", "comment": "upgrade finished"}
+DONE = {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"}
 
 
 def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_the_alert_open(run_scenario):

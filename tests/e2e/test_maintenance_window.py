@@ -3,6 +3,9 @@
 
 from tests.e2e.conftest import CPU_HIGH, executions
 
+# who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
+ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
+
 SERVICE = "lecture-backend-service"
 START = {"start": "maintenance-window", "input": {"services": [SERVICE], "minutes": 30, "reason": "db upgrade"}}
 # a service at 3 tasks whose autoscaling floor is 3: not the runbook's usual 2
@@ -101,7 +104,7 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
     report = run_scenario({"world": AT_THREE, "steps": [
         UNTIL_DONE,  # returns while the window waits for an operator's done
         {"alarm": CPU_HIGH},
-        {"approve": "maintenance-window", "by": "alice", "comment": "upgrade finished"}]})
+        {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"}]})
     # the alarm during the window: P3 (a status update only), nothing scaled by scale-ecs-service
     assert executions(report, "-scale-ecs-service") == []
     assert [p for p in report["pages"] if p["kind"] == "trigger" and CPU_HIGH in p["dedup_key"]] == []
@@ -119,7 +122,7 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
     assert "maintenance_window" not in world
     [done] = report["approvals"]
     assert (done["runbook"], done["answer"], done["by"], done["comment"]) == (
-        "maintenance-window", "approved", "alice", "upgrade finished")
+        "maintenance-window", "approved", ALICE, "upgrade finished")
 
 
 def test_until_done_with_no_answer_ends_at_the_maximum_and_restores(run_scenario):

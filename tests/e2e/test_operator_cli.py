@@ -16,6 +16,7 @@ from operators import cli
 from operators.aws import AccountClients
 from operators.output import short
 from sandbox.engine import Sandbox
+from sandbox.lifecycle import APPROVER_USER
 from sandbox.synth import ROOT
 
 SERVICE = "lecture-backend-service"
@@ -182,10 +183,14 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     assert code == 0 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", running.pop("time"))
     assert running == {"runbook": "tune-lambda", "execution": name, "outcome": "running",
                        "message": f"waiting for approval: {started['approval_summary']}"}
-    # when another operator answers (by: their identity) and the first watches on
-    code, out, err = run([verb, name, "-c", "dhbw", "--comment", "exam week"], sandbox.client)
-    caller = sandbox.client("sts").get_caller_identity()["Arn"]
-    assert code == 0 and f"{'approved' if verb == 'approve' else 'rejected'} {name} as {caller}" in err
+    # the operator who started it may not answer it (not a named approver, and the requester)
+    code, out, err = run([verb, name, "-c", "dhbw", "--comment", "mine"], sandbox.client)
+    assert code == 1 and "is not a named approver of customer dhbw" in err, err
+    # when a named approver answers (who: their verified identity) and the operator watches on
+    approver = sandbox.driver.clients_as(APPROVER_USER)
+    code, out, err = run([verb, name, "-c", "dhbw", "--comment", "exam week"], approver)
+    caller = approver("sts").get_caller_identity()["Arn"]
+    assert code == 0 and f"{'approved' if verb == 'approve' else 'rejected'} {name} as {caller}" in err, err
     code, out, err = run(["watch", started["executionArn"]], sandbox.client)
     # then
     result = json.loads(out)

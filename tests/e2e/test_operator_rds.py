@@ -4,6 +4,10 @@ import json
 
 from tests.e2e.conftest import executions
 
+# who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
+ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
+BOB = "arn:aws:iam::111111111111:user/approvers/bob"
+
 CLUSTER = "lecture-dhbw-cluster"
 SERVICE = "lecture-backend-service"
 OURS = {"created-by": "lecture-remediation", "customer": "dhbw"}
@@ -85,12 +89,12 @@ def restore_steps(answer: dict) -> list[dict]:
 
 def test_an_approved_restore_makes_the_restored_cluster_available_and_leaves_the_original(run_scenario):
     report = run_scenario({"world": SEEDED, "steps": restore_steps(
-        {"approve": "restore-rds-cluster", "by": "alice", "comment": "ok, go"})})
+        {"approve": "restore-rds-cluster", "by": "approvers/alice", "comment": "ok, go"})})
     [run] = outputs(report, "restore-rds-cluster")
     assert run["outcome"] == "restored", run.get("message")
     assert run["snapshot"] == SNAPSHOT and run["endpoint"] and run["endpoint"] in run["message"]
     assert isinstance(run["took_seconds"], int) and run["polls"] >= 1
-    assert run["approval"]["by"] == "alice" and run["approval"]["comment"] == "ok, go"
+    assert run["approval"]["by"] == ALICE and run["approval"]["comment"] == "ok, go"
     world = report["world"]["rds"]
     assert world[RESTORED]["status"] == "available" and world[RESTORED]["endpoint"] == run["endpoint"]
     assert world[RESTORED]["tags"]["restored-from"] == SNAPSHOT
@@ -99,18 +103,18 @@ def test_an_approved_restore_makes_the_restored_cluster_available_and_leaves_the
                if a["operation"] not in ("DescribeDBClusters", "DescribeDBClusterSnapshots")}
     assert touched == {RESTORED}  # the original cluster is never the subject of a change
     [approval] = report["approvals"]
-    assert (approval["runbook"], approval["answer"], approval["by"]) == ("restore-rds-cluster", "approved", "alice")
+    assert (approval["runbook"], approval["answer"], approval["by"]) == ("restore-rds-cluster", "approved", ALICE)
 
 
 def test_a_rejected_restore_restores_nothing(run_scenario):
     report = run_scenario({"world": SEEDED, "steps": restore_steps(
-        {"reject": "restore-rds-cluster", "by": "bob", "comment": "wrong snapshot"})})
+        {"reject": "restore-rds-cluster", "by": "approvers/bob", "comment": "wrong snapshot"})})
     [execution] = executions(report, "-restore-rds-cluster")
     assert execution["status"] == "SUCCEEDED" and execution["output"]["outcome"] == "rejected"
     assert not [a for a in report["actions"] if a["operation"] == "RestoreDBClusterFromSnapshot"]
     assert set(report["world"]["rds"]) == {CLUSTER}
     [approval] = report["approvals"]
-    assert (approval["answer"], approval["by"], approval["comment"]) == ("rejected", "bob", "wrong snapshot")
+    assert (approval["answer"], approval["by"], approval["comment"]) == ("rejected", BOB, "wrong snapshot")
 
 
 def test_a_restore_whose_approval_times_out_restores_nothing(run_scenario):

@@ -8,6 +8,9 @@ import pytest
 
 from tests.e2e.conftest import executions
 
+# who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
+ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
+
 LOCK_ID = "6b1d7c1e-2f0a-4d7e-9a55-1c3b8e2f4a10"
 NEW_ID = "0c9f8e7d-6b5a-4c3d-9e2f-1a0b9c8d7e6f"
 TABLE = "terraform-state-lock"
@@ -64,20 +67,20 @@ def operations(report) -> list[tuple[str, str]]:
 # --- force-unlock-state ---------------------------------------------------------------------------------------
 def test_an_approved_unlock_removes_the_lock_shown_and_never_the_digest_item(run_scenario):
     report = run_scenario({"world": {"locks": STALE},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice",
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice",
                                               "comment": "no run going on"}]})
     out = only_run(report, "-force-unlock-state")
-    assert out["outcome"] == "unlocked" and "approved by alice" in out["message"]
-    assert out["approval"]["answer"] == "approved" and out["approval"]["by"] == "alice"
+    assert out["outcome"] == "unlocked" and f"approved by {ALICE}" in out["message"]
+    assert out["approval"]["answer"] == "approved" and out["approval"]["by"] == ALICE
     assert report["world"]["locks"] == []
     assert report["world"]["state"]["digest_item"] == DIGEST  # the -md5 item survives, untouched
     assert operations(report) == [("dynamodb", "DeleteItem"), ("s3", "DeleteObject")]
     [approval] = report["approvals"]
-    assert (approval["runbook"], approval["answer"], approval["by"]) == ("force-unlock-state", "approved", "alice")
+    assert (approval["runbook"], approval["answer"], approval["by"]) == ("force-unlock-state", "approved", ALICE)
 
 
 @pytest.mark.parametrize("answer,answered", [
-    ({"reject": "force-unlock-state", "by": "bob", "comment": "a run is going on"}, "rejected"),
+    ({"reject": "force-unlock-state", "by": "approvers/bob", "comment": "a run is going on"}, "rejected"),
     ({"wait_minutes": 31}, "timed_out"),
 ])
 def test_a_rejected_or_timed_out_unlock_removes_nothing(run_scenario, answer, answered):
@@ -105,7 +108,7 @@ def test_a_lock_that_changed_while_waiting_for_approval_is_not_removed(run_scena
 
     between(before_answer=new_run_takes_the_lock)
     report = run_scenario({"world": {"locks": STALE[:1]},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "alice"}]})
+                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}]})
     out = only_run(report, "-force-unlock-state")
     assert out["outcome"] == "target_changed" and NEW_ID in out["message"] and "nothing was removed" in out["message"]
     assert [(lk["kind"], lk["id"]) for lk in report["world"]["locks"]] == [("dynamodb", NEW_ID)]
@@ -134,10 +137,10 @@ def test_the_corrupted_state_is_backed_up_first_then_the_backup_restored(run_sce
 
     between(end=read_back)
     report = run_scenario({"world": {"state": {"body": BROKEN, "backup": {"serial": 12}}},
-                           "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "alice",
+                           "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "approvers/alice",
                                                "comment": "checked the difference"}]})
     out = only_run(report, "-restore-terraform-state")
-    assert out["outcome"] == "restored" and out["approval"]["by"] == "alice"
+    assert out["outcome"] == "restored" and out["approval"]["by"] == ALICE
     # the corrupted state was copied to its own dated key, with its content, before the state was written
     [(key, content)] = seen["corrupted"].items()
     assert key == out["corrupted_key"] and content == BROKEN.encode()
@@ -166,7 +169,7 @@ def test_a_lineage_change_is_restored_when_explicitly_allowed_and_approved(run_s
                            "steps": [{"start": "restore-terraform-state",
                                       "input": {"reason": "the state was replaced by mistake",
                                                 "allow_lineage_change": True}},
-                                     {"approve": "restore-terraform-state", "by": "alice"}]})
+                                     {"approve": "restore-terraform-state", "by": "approvers/alice"}]})
     out = only_run(report, "-restore-terraform-state")
     assert out["outcome"] == "restored"
     assert (report["world"]["state"]["serial"], report["world"]["state"]["lineage"]) == (12, LINEAGE)
@@ -176,7 +179,7 @@ def test_a_lineage_change_is_restored_when_explicitly_allowed_and_approved(run_s
 
 def test_a_rejected_restore_writes_nothing(run_scenario):
     report = run_scenario({"world": {"state": {"body": BROKEN, "backup": {"serial": 12}}},
-                           "steps": [RESTORE, {"reject": "restore-terraform-state", "by": "bob", "comment": "no"}]})
+                           "steps": [RESTORE, {"reject": "restore-terraform-state", "by": "approvers/bob", "comment": "no"}]})
     out = only_run(report, "-restore-terraform-state")
     assert out["outcome"] == "rejected" and report["actions"] == []
     assert report["world"]["state"]["serial"] is None and list(report["world"]["state"]["backups"]) == [BACKUP]
@@ -189,7 +192,7 @@ def test_a_state_changed_while_waiting_for_approval_is_not_overwritten(run_scena
 
     between(before_answer=fixed_by_hand)
     report = run_scenario({"world": {"state": {"body": BROKEN, "backup": {"serial": 12}}},
-                           "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "alice"}]})
+                           "steps": [RESTORE, {"approve": "restore-terraform-state", "by": "approvers/alice"}]})
     out = only_run(report, "-restore-terraform-state")
     assert out["outcome"] == "target_changed" and "nothing was written" in out["message"]
     assert report["world"]["state"]["serial"] == 14 and list(report["world"]["state"]["backups"]) == [BACKUP]

@@ -119,6 +119,9 @@ def test_paging_parts(synthesized, templates, customer):
 
 
 READ_PREFIXES = ("Describe", "Get", "List", "BatchGet", "Query", "Scan", "ConditionCheck")
+# SendTaskSuccess / SendTaskFailure take a task token, which IAM cannot scope to a state machine: granted on '*' to
+# the answer function alone (test_only_the_answer_function_answers_a_token)
+TASK_ANSWERS = ["states:SendTaskFailure", "states:SendTaskSuccess"]
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
@@ -138,6 +141,8 @@ def test_every_write_action_is_scoped_to_the_customers_resources(templates, cust
             if not writes:
                 continue
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if sorted(writes) == TASK_ANSWERS and res == ["*"]:
+                continue  # a task token is the only "resource": the answer function's, checked below
             for r in res:
                 checked += 1
                 assert r != "*", f"{writes} on '*'"
@@ -238,3 +243,23 @@ def test_respond_rechecks_the_alarm_without_a_lambda_and_reads_only_this_custome
     for statement in statements:
         assert sorted(statement["Resource"]) == sorted(f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}"
                                                        for name in watched_alarms(c))
+
+
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_only_the_answer_function_answers_a_token_and_writes_verified_answers(templates, customer):
+    template = templates[customer]
+    roles = {logical: res for logical, res in resources(template, "AWS::Lambda::Function").items()}
+    answer_role = next(json.dumps(fn["Properties"]["Role"]) for fn in roles.values()
+                       if fn["Properties"].get("FunctionName") == f"lecture-{customer}-remediation-answer")
+    answering, writing = set(), set()
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            who = json.dumps(policy["Properties"]["Roles"])
+            if st["Effect"] == "Allow" and set(actions) & set(TASK_ANSWERS):
+                answering.add(who)
+            keys = json.dumps(st.get("Condition", {}))
+            if st["Effect"] == "Allow" and "dynamodb:PutItem" in actions and "answer#" in keys:
+                writing.add(who)
+    logical = json.loads(answer_role)["Fn::GetAtt"][0]
+    assert answering == writing == {json.dumps([{"Ref": logical}])}

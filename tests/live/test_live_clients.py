@@ -66,7 +66,11 @@ def test_an_approval_is_started_approved_and_read_back_in_separate_commands(live
     execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
     live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "dhbw").stdout,
                           what="the approval to be pending")
-    live_sandbox.cli("approve", execution, "-c", "dhbw", "--comment", "load test passed")
+    # the operator who started it is not a named approver: refused; the customer's approver profile answers
+    refused = live_sandbox.cli("approve", execution, "-c", "dhbw", "--comment", "mine", check=False)
+    assert refused.returncode == 1 and "is not a named approver of customer dhbw" in refused.stderr
+    live_sandbox.cli("approve", execution, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment",
+                     "load test passed")
     watched = live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"])
     assert json.loads(watched.stdout)["status"] == "SUCCEEDED"
     history = live_sandbox.cli("history", "-c", "dhbw").stdout
@@ -82,7 +86,8 @@ def test_a_rejected_approval_changes_nothing(live_sandbox):
     execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
     live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
                           what="the approval to be pending")
-    live_sandbox.cli("reject", execution, "-c", "edt", "--comment", "a run is going on")
+    live_sandbox.cli("reject", execution, "-c", "edt", "--profile", "lecture-edt-approver", "--comment",
+                     "a run is going on")
     watched = json.loads(live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"]).stdout)
     assert watched["status"] == "SUCCEEDED" and watched["output"]["outcome"] == "rejected"
     locks = live_sandbox.aws(EDT, "dynamodb", "scan", "--table-name", "terraform-state-lock")["Items"]
@@ -175,7 +180,8 @@ def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(
         d = live_sandbox.wait_for(lambda a=started: _finished_or_waiting(live_sandbox, a), what=f"{runbook} to settle")
         if d.get("waiting") and runbook in APPROVAL_RUNBOOKS:
             assert name in live_sandbox.cli("pending", "-c", "dhbw").stdout
-            live_sandbox.cli("approve", name, "-c", "dhbw", "--comment", "console input of the README")
+            live_sandbox.cli("approve", name, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment",
+                             "console input of the README")
         elif d.get("waiting"):
             assert runbook == "maintenance-window", f"{runbook} waits: {d}"
             live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")

@@ -170,7 +170,7 @@ COMMANDS = [
     ["start", "scale-ecs-service", "-c", "dhbw", "service=lecture-backend-service", "delta=1", "--no-wait"],
     ["watch", ARN],
     ["approve", "manual-1", "-c", "dhbw"],
-    ["reject", "manual-1", "-c", "dhbw", "--by", "alice"],
+    ["reject", "manual-1", "-c", "dhbw", "--comment", "no"],
     ["pending", "-c", "dhbw"],
     ["history", "-c", "dhbw"],
     ["history", "-c", "dhbw", "--wide"],
@@ -225,7 +225,7 @@ def test_status_all_shows_another_accounts_credentials_as_that_customers_row(oth
 
 
 def test_the_check_is_made_once_per_customer_and_command(aws_env, monkeypatch):
-    # given dhbw's account, an approval to answer: approve asks for the identity (--by) and answers
+    # given dhbw's account, an approval to answer: approve asks for the identity, then looks for the pending item
     made: list[tuple[str, str]] = []
     with mock_aws():
         def clients(service):
@@ -236,4 +236,4 @@ def test_the_check_is_made_once_per_customer_and_command(aws_env, monkeypatch):
     # then (no table: the stack is not deployed) the identity was asked once, before the table
     assert code == 1 and "not deployed" in err
     assert made[0] == ("sts", "GetCallerIdentity") and made.count(("sts", "GetCallerIdentity")) == 1
-    assert ("dynamodb", "GetItem") in made
+    assert ("dynamodb", "Query") in made

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from catalog import RUNBOOKS
-from lambdas.errors import InvalidInput
+from lambdas.errors import InvalidInput, InvalidPlan
 from lambdas.logic.admit import admit
 from lambdas.logic.store import Store
 from lambdas.runbooks import parse_input
@@ -92,6 +92,18 @@ def test_dry_run_changes_nothing_and_says_what_it_would_restore(guard, ecs, aas,
     assert plan.proceed is False and plan.outcome == "would_run"
     assert f"{SERVICE}: 3 tasks, autoscaling floor 3" in plan.message
     assert desired_count(ecs) == 3 and table.scan()["Items"] == []
+
+
+def test_a_dry_run_plan_sent_to_scale_down_as_if_it_may_proceed_is_refused(guard, settings, ecs, aas, table):
+    # given the plan of a dry run (guard let it not proceed), forged to proceed
+    with_floor(ecs, aas, desired=3, floor=3)
+    forged = {**guard({"services": [SERVICE], "minutes": 30, "dry_run": True}).to_json(), "proceed": True}
+    # then the kit's check of the plan refuses it: a dry run changes nothing
+    with pytest.raises(InvalidPlan, match="changes nothing"):
+        check_plan(forged, settings.customer)
+    with pytest.raises(InvalidPlan, match="changes nothing"):
+        check_plan({**forged, "dry_run": False, "mode": "dry-run"}, settings.customer)
+    assert desired_count(ecs) == 3
 
 
 def test_scale_down_records_counts_then_restore_puts_back_exactly_those(guard, settings, ecs, aas, table):

@@ -251,3 +251,27 @@ def test_a_forged_plan_writes_nothing(given, guard, dhbw, s3, change):
     with pytest.raises(InvalidPlan):
         check_plan({**guard().to_json(), **change}, dhbw)
     assert read(s3, STATE_BUCKET, STATE_KEY) == BROKEN.encode()
+
+
+def test_act_checks_lineage_and_serial_again_on_the_objects_a_forged_plan_cannot_change(given, guard, act, s3):
+    # given a state and a backup of another lineage: guard refuses (lineage_changed)
+    given(body(13), body(12, lineage="0c5d8f2b-aaaa-4e2a-9b1f-000000000000"))
+    refused = guard()
+    assert refused.outcome == "lineage_changed"
+    # when the same plan is sent to act saying it may proceed and the lineages agree (the state's forged)
+    forged = refused.model_copy(deep=True)
+    forged.proceed, forged.outcome, forged.message = True, None, None
+    forged.state.lineage = forged.backup.lineage
+    done = act(forged)
+    # then act reads both objects itself: the lineage differs, nothing is written
+    assert done.outcome == "lineage_changed" and "Nothing was restored" in done.message, done.message
+    assert read(s3, STATE_BUCKET, STATE_KEY) == body(13) and backup_keys(s3) == [BACKUP]
+
+
+def test_act_refuses_a_serial_change_other_than_the_one_approved(given, guard, act, s3):
+    given(body(15), body(12))
+    plan = guard()
+    plan.serial_change = -1  # the approver was shown another difference than the objects hold
+    done = act(plan)
+    assert done.outcome == "target_changed" and "not the -1 that was approved" in done.message
+    assert read(s3, STATE_BUCKET, STATE_KEY) == body(15)
