@@ -40,8 +40,13 @@ from sandbox.synth import synthesize  # noqa: E402
 
 RUNS = 20
 ALARM = "lecture-dhbw-lecture-backend-service-cpu-high"
-HANDLERS = ["lambdas.handlers.admit", "lambdas.handlers.page", "lambdas.handlers.record", "lambdas.handlers.approval",
-            *(f"lambdas.runbooks.{naming.module_name(r)}" for r in RUNBOOKS)]
+HANDLERS = [
+    "lambdas.handlers.admit",
+    "lambdas.handlers.page",
+    "lambdas.handlers.record",
+    "lambdas.handlers.approval",
+    *(f"lambdas.runbooks.{naming.module_name(r)}" for r in RUNBOOKS),
+]
 # List prices (us-east-1 / eu-central-1 are the same for these): Standard workflows, Lambda x86.
 PRICE_PER_TRANSITION = 0.025 / 1000
 PRICE_PER_LAMBDA_REQUEST = 0.20 / 1_000_000
@@ -107,8 +112,11 @@ def count_incident(sb: Sandbox) -> dict:
 DATA_PROTECTION_RUNS = [
     ("snapshot-rds-cluster (schedule)", {}, lambda sb: sb.fire_schedule("snapshot-rds-cluster")),
     ("snapshot-rds-cluster (RDS alarm)", {}, lambda sb: sb.fire_alarm("lecture-dhbw-cluster-cpu-high", "ALARM")),
-    ("snapshot-rds-cluster (busy for 2 checks)", {"rds": {"lecture-dhbw-cluster": {"busy_checks": 2}}},
-     lambda sb: sb.fire_schedule("snapshot-rds-cluster")),
+    (
+        "snapshot-rds-cluster (busy for 2 checks)",
+        {"rds": {"lecture-dhbw-cluster": {"busy_checks": 2}}},
+        lambda sb: sb.fire_schedule("snapshot-rds-cluster"),
+    ),
     ("backup-terraform-state (schedule)", {}, lambda sb: sb.fire_schedule("backup-terraform-state")),
     ("check-state-lock (schedule)", {}, lambda sb: sb.fire_schedule("check-state-lock")),
 ]
@@ -127,10 +135,16 @@ def count_run(sb: Sandbox) -> dict:
             scheduled = h.get("taskScheduledEventDetails") or {}
             if h["type"] == "LambdaFunctionScheduled" or scheduled.get("resourceType") == "lambda":
                 lambdas += 1
-    return {"state_transitions": transitions, "state_transitions_polling": loop,
-            "state_transitions_without_polling": transitions - loop, "lambda_invocations": lambdas,
-            "lambda_invocations_polling": polls, "lambda_invocations_without_polling": lambdas - polls,
-            "polls": polls, "simulated_wait_seconds": round(sb.clock.simulated_seconds, 1)}
+    return {
+        "state_transitions": transitions,
+        "state_transitions_polling": loop,
+        "state_transitions_without_polling": transitions - loop,
+        "lambda_invocations": lambdas,
+        "lambda_invocations_polling": polls,
+        "lambda_invocations_without_polling": lambdas - polls,
+        "polls": polls,
+        "simulated_wait_seconds": round(sb.clock.simulated_seconds, 1),
+    }
 
 
 def data_protection_runs(assembly: Path, workdir: Path) -> dict:
@@ -143,8 +157,7 @@ def data_protection_runs(assembly: Path, workdir: Path) -> dict:
             sb.finish()  # the re-check's wait resumes (an RDS alarm that stays in ALARM is escalated)
             run = count_run(sb)
             outputs = [e.get("output") or {} for e in sb.executions()]
-            run["outcome"] = next((o.get("outcome") for o in outputs if isinstance(o, dict) and o.get("outcome")),
-                                  None)
+            run["outcome"] = next((o.get("outcome") for o in outputs if isinstance(o, dict) and o.get("outcome")), None)
             out[label] = run
     return out
 
@@ -156,8 +169,10 @@ LIBRARIES = "import boto3, aws_lambda_powertools; from pydantic import BaseModel
 def cold_import(module: str, statement: str = "") -> tuple[float, float]:
     """Seconds of wall time and of the process's CPU time. On a shared machine the other tenants' load is in the
     wall time; the CPU time is what the import itself costs (it reads files from the page cache)."""
-    code = ("import time; t, c = time.perf_counter(), time.process_time(); "
-            f"{statement or f'import {module}'}; print(time.perf_counter() - t, time.process_time() - c)")
+    code = (
+        "import time; t, c = time.perf_counter(), time.process_time(); "
+        f"{statement or f'import {module}'}; print(time.perf_counter() - t, time.process_time() - c)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     wall, cpu = out.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
@@ -179,13 +194,19 @@ def cold_imports(rounds: int = 11) -> dict:
             cpu_ratios[m].append(cpu / base_cpu)
 
     def figures(m: str) -> dict:
-        return {"seconds": round(statistics.median(seconds[m]), 4),
-                "ratio_to_boto3": round(statistics.median(ratios[m]), 2),
-                "cpu_ratio_to_boto3": round(statistics.median(cpu_ratios[m]), 2)}
+        return {
+            "seconds": round(statistics.median(seconds[m]), 4),
+            "ratio_to_boto3": round(statistics.median(ratios[m]), 2),
+            "cpu_ratio_to_boto3": round(statistics.median(cpu_ratios[m]), 2),
+        }
 
-    return {"rounds": rounds, "boto3_seconds": round(statistics.median(seconds["boto3"]), 4),
-            "target_ratio_max": 1.5, "libraries": {"imports": LIBRARIES, **figures("libraries")},
-            "handlers": {m: figures(m) for m in HANDLERS}}
+    return {
+        "rounds": rounds,
+        "boto3_seconds": round(statistics.median(seconds["boto3"]), 4),
+        "target_ratio_max": 1.5,
+        "libraries": {"imports": LIBRARIES, **figures("libraries")},
+        "handlers": {m: figures(m) for m in HANDLERS},
+    }
 
 
 def asset_size(assembly: Path) -> dict:
@@ -197,17 +218,23 @@ def asset_size(assembly: Path) -> dict:
         for f in sorted(folder.rglob("*")):
             if f.is_file():
                 zf.write(f, f.relative_to(folder).as_posix())
-    return {"zip_bytes": len(buf.getvalue()),
-            "unzipped_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
-            "files": sum(1 for f in folder.rglob("*") if f.is_file())}
+    return {
+        "zip_bytes": len(buf.getvalue()),
+        "unzipped_bytes": sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()),
+        "files": sum(1 for f in folder.rglob("*") if f.is_file()),
+    }
 
 
 def print_cold_imports(cold: dict) -> None:
-    print(f"cold import, import boto3 = {cold['boto3_seconds']:.3f} s (ratios: wall time, CPU time; target <= "
-          f"{cold['target_ratio_max']}):")
+    print(
+        f"cold import, import boto3 = {cold['boto3_seconds']:.3f} s (ratios: wall time, CPU time; target <= "
+        f"{cold['target_ratio_max']}):"
+    )
     libraries = cold["libraries"]
-    print(f"  {'the libraries alone':<40} {libraries['seconds']:.3f} s  ratio {libraries['ratio_to_boto3']:.2f}, "
-          f"CPU {libraries['cpu_ratio_to_boto3']:.2f}  ({libraries['imports']})")
+    print(
+        f"  {'the libraries alone':<40} {libraries['seconds']:.3f} s  ratio {libraries['ratio_to_boto3']:.2f}, "
+        f"CPU {libraries['cpu_ratio_to_boto3']:.2f}  ({libraries['imports']})"
+    )
     for m, v in cold["handlers"].items():
         print(f"  {m:<40} {v['seconds']:.3f} s  ratio {v['ratio_to_boto3']:.2f}, CPU {v['cpu_ratio_to_boto3']:.2f}")
 
@@ -251,8 +278,12 @@ def main() -> int:
         print("running the data-protection runbooks once each ...", flush=True)
         results["data_protection_runs"] = data_protection_runs(assembly, Path(tmp))
     results["alarm_to_scaling_call_seconds"] = {
-        "runs": RUNS, "median": round(statistics.median(samples), 4), "min": round(min(samples), 4),
-        "max": round(max(samples), 4), "first_run_cold": round(samples[0], 4)}
+        "runs": RUNS,
+        "median": round(statistics.median(samples), 4),
+        "min": round(min(samples), 4),
+        "max": round(max(samples), 4),
+        "first_run_cold": round(samples[0], 4),
+    }
     results["per_incident"] = {**incident, "targets": {"state_transitions_max": 30, "lambda_invocations_max": 6}}
     print("starting the live sandbox with every customer deployed ...", flush=True)
     results["live"] = live_figures()
@@ -260,25 +291,35 @@ def main() -> int:
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     t, inc = results["alarm_to_scaling_call_seconds"], results["per_incident"]
-    print(f"\nalarm -> scaling call (sandbox, {RUNS} runs): median {t['median']:.3f} s "
-          f"(min {t['min']:.3f}, max {t['max']:.3f}, first/cold {t['first_run_cold']:.3f})")
-    print(f"per ECS scale-out incident: {inc['state_transitions']} state transitions "
-          f"({inc['state_transitions_excluding_extra_verify_polls']} without extra verify polls, "
-          f"{inc['state_transitions_recheck']} of them the alarm re-check; target <= 30), "
-          f"{inc['lambda_invocations']} Lambda invocations (target <= 6), {inc['verify_polls']} verify poll(s)")
+    print(
+        f"\nalarm -> scaling call (sandbox, {RUNS} runs): median {t['median']:.3f} s "
+        f"(min {t['min']:.3f}, max {t['max']:.3f}, first/cold {t['first_run_cold']:.3f})"
+    )
+    print(
+        f"per ECS scale-out incident: {inc['state_transitions']} state transitions "
+        f"({inc['state_transitions_excluding_extra_verify_polls']} without extra verify polls, "
+        f"{inc['state_transitions_recheck']} of them the alarm re-check; target <= 30), "
+        f"{inc['lambda_invocations']} Lambda invocations (target <= 6), {inc['verify_polls']} verify poll(s)"
+    )
     c = inc["cost_usd"]
-    print(f"cost per incident at list prices: ${c['total']:.8f} (Step Functions ${c['step_functions']:.8f}, "
-          f"Lambda requests ${c['lambda_requests']:.8f}, Lambda compute ${c['lambda_compute']:.8f}; "
-          "compute from sandbox durations at 256 MB)")
+    print(
+        f"cost per incident at list prices: ${c['total']:.8f} (Step Functions ${c['step_functions']:.8f}, "
+        f"Lambda requests ${c['lambda_requests']:.8f}, Lambda compute ${c['lambda_compute']:.8f}; "
+        "compute from sandbox durations at 256 MB)"
+    )
     print("per data-protection run (all executions: respond + the runbook; polling = the verify loop):")
     for label, r in results["data_protection_runs"].items():
-        print(f"  {label:<42} {r['state_transitions']:>3} transitions ({r['state_transitions_polling']} polling), "
-              f"{r['lambda_invocations']} Lambda invocations ({r['lambda_invocations_polling']} polls), "
-              f"outcome {r['outcome']}")
+        print(
+            f"  {label:<42} {r['state_transitions']:>3} transitions ({r['state_transitions_polling']} polling), "
+            f"{r['lambda_invocations']} Lambda invocations ({r['lambda_invocations_polling']} polls), "
+            f"outcome {r['outcome']}"
+        )
     print_cold_imports(results["cold_import"])
     a = results["asset"]
-    print(f"Lambda code asset: {a['zip_bytes']} bytes zipped, {a['unzipped_bytes']} unzipped, {a['files']} files "
-          f"(target <= {a['target_max_bytes']})")
+    print(
+        f"Lambda code asset: {a['zip_bytes']} bytes zipped, {a['unzipped_bytes']} unzipped, {a['files']} files "
+        f"(target <= {a['target_max_bytes']})"
+    )
     print_live(results["live"])
     print(f"written to {out.relative_to(ROOT)}")
     return 0

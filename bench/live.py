@@ -53,9 +53,13 @@ def live_figures() -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
         config = Path(tmp) / "aws-config"
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--deploy", "all",
-                                 "--config-dir", tmp], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sandbox", "serve", "--port", str(port), "--deploy", "all", "--config-dir", tmp],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             for line in proc.stdout:
@@ -68,14 +72,35 @@ def live_figures() -> dict:
             threading.Thread(target=lambda: [None for _ in output], daemon=True).start()
             rss_ready = _rss_mib(proc.pid)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-            env.update({"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(Path(tmp) / "none"),
-                        "AWS_EC2_METADATA_DISABLED": "true"})
+            env.update(
+                {
+                    "AWS_CONFIG_FILE": str(config),
+                    "AWS_SHARED_CREDENTIALS_FILE": str(Path(tmp) / "none"),
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                }
+            )
             cli_one = _timed([sys.executable, "cli.py", "status", "-c", "dhbw"], env)
             cli_all = _timed([sys.executable, "cli.py", "status", "--all"], env, runs=3)
             fired = time.perf_counter()
-            subprocess.run([str(BIN / "aws"), "--profile", "lecture-dhbw-prod", "cloudwatch", "set-alarm-state",
-                            "--alarm-name", ALARM, "--state-value", "ALARM", "--state-reason", "bench"], env=env,
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                [
+                    str(BIN / "aws"),
+                    "--profile",
+                    "lecture-dhbw-prod",
+                    "cloudwatch",
+                    "set-alarm-state",
+                    "--alarm-name",
+                    ALARM,
+                    "--state-value",
+                    "ALARM",
+                    "--state-reason",
+                    "bench",
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             to_scale = None
             while time.perf_counter() - fired < 120:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/_sandbox/report", timeout=30) as r:
@@ -91,7 +116,9 @@ def live_figures() -> dict:
             proc.wait(timeout=60)
     return {
         "ready_seconds_deploy_all": round(ready, 2),
-        "rss_mib_ready": rss_ready, "rss_mib_after_incident": rss_after, "rss_target_max_mib": 1024,
+        "rss_mib_ready": rss_ready,
+        "rss_mib_after_incident": rss_after,
+        "rss_target_max_mib": 1024,
         "cli_status_one_customer": {**cli_one, "target_max_seconds": 2.0},
         "cli_status_all": cli_all,
         "set_alarm_state_to_update_service_seconds": round(to_scale, 2) if to_scale is not None else None,
@@ -99,8 +126,12 @@ def live_figures() -> dict:
 
 
 def print_live(live: dict) -> None:
-    print(f"live sandbox (--deploy all): ready in {live['ready_seconds_deploy_all']} s, RSS {live['rss_mib_ready']} MiB"
-          f" ready / {live['rss_mib_after_incident']} MiB after an incident (target < 1024)")
-    print(f"  cli.py status -c dhbw: median {live['cli_status_one_customer']['median_seconds']} s (target <= 2 s); "
-          f"status --all: median {live['cli_status_all']['median_seconds']} s")
+    print(
+        f"live sandbox (--deploy all): ready in {live['ready_seconds_deploy_all']} s, RSS {live['rss_mib_ready']} MiB"
+        f" ready / {live['rss_mib_after_incident']} MiB after an incident (target < 1024)"
+    )
+    print(
+        f"  cli.py status -c dhbw: median {live['cli_status_one_customer']['median_seconds']} s (target <= 2 s); "
+        f"status --all: median {live['cli_status_all']['median_seconds']} s"
+    )
     print(f"  aws cloudwatch set-alarm-state -> UpdateService: {live['set_alarm_state_to_update_service_seconds']} s")

@@ -16,11 +16,17 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "AlarmKind": "catalog.alarms", "KINDS": "catalog.kinds", "ResourceKind": "catalog.kinds",
+    "AlarmKind": "catalog.alarms",
+    "KINDS": "catalog.kinds",
+    "ResourceKind": "catalog.kinds",
     "watched_alarms": "catalog.kinds",
-    "CustomerConfig": "catalog.customer", "EcsServiceConfig": "catalog.customer",
-    "RUNBOOKS": "catalog.runbooks", "Permission": "catalog.permissions", "Runbook": "catalog.runbooks",
-    "runbook": "catalog.runbooks", "Severity": "catalog.severity",
+    "CustomerConfig": "catalog.customer",
+    "EcsServiceConfig": "catalog.customer",
+    "RUNBOOKS": "catalog.runbooks",
+    "Permission": "catalog.permissions",
+    "Runbook": "catalog.runbooks",
+    "runbook": "catalog.runbooks",
+    "Severity": "catalog.severity",
 }
 
 

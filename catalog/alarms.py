@@ -266,11 +266,14 @@ CLOUDFRONT_ALARMS: tuple[AlarmKind, ...] = (
 # Each resource kind's alarm kinds, by the kind's name: catalog/kinds.py declares the same (a test checks), and a
 # customer file names one as "<kind>/<condition>" (severities) without the model importing the kinds.
 ALARMS_BY_KIND: dict[str, tuple[AlarmKind, ...]] = {
-    "ecs_service": ECS_SERVICE_ALARMS, "lambda_function": LAMBDA_FUNCTION_ALARMS, "api_gateway": API_GATEWAY_ALARMS,
-    "cloudfront": CLOUDFRONT_ALARMS, "rds_cluster": RDS_CLUSTER_ALARMS,
+    "ecs_service": ECS_SERVICE_ALARMS,
+    "lambda_function": LAMBDA_FUNCTION_ALARMS,
+    "api_gateway": API_GATEWAY_ALARMS,
+    "cloudfront": CLOUDFRONT_ALARMS,
+    "rds_cluster": RDS_CLUSTER_ALARMS,
 }
 
 
 def alarm_kind_keys() -> set[str]:
-    """"<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
+    """ "<resource kind>/<condition>" of every alarm kind: how a customer file names one (severities)."""
     return {f"{kind}/{a.condition}" for kind, alarms in ALARMS_BY_KIND.items() for a in alarms}

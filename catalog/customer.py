@@ -94,8 +94,7 @@ class TerraformConfig(_Strict):
 
 DailyTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, UTC")]
 # "<day of the month 1-28> HH:MM", UTC: the 28th at most, so it runs in every month
-MonthlyTime = Annotated[str, Field(pattern=r"^([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d$",
-                                   description="<day 1-28> HH:MM, UTC")]
+MonthlyTime = Annotated[str, Field(pattern=r"^([1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d$", description="<day 1-28> HH:MM, UTC")]
 
 
 class SchedulesConfig(_Strict):
@@ -143,8 +142,7 @@ DEFAULT_TEAMS: tuple[str, ...] = ("infrastructure", "security")
 TeamName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,40}$")]
 
 
-ApproverPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*?-]+$",
-                                       max_length=512)]
+ApproverPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[A-Za-z0-9+=,.@_/*?-]+$", max_length=512)]
 
 
 class ApprovalsConfig(_Strict):
@@ -170,8 +168,9 @@ class LambdaTuningConfig(_Strict):
         if self.min_memory_mb > self.max_memory_mb:
             raise ValueError(f"min_memory_mb {self.min_memory_mb} is above max_memory_mb {self.max_memory_mb}")
         if self.min_timeout_seconds > self.max_timeout_seconds:
-            raise ValueError(f"min_timeout_seconds {self.min_timeout_seconds} is above max_timeout_seconds "
-                             f"{self.max_timeout_seconds}")
+            raise ValueError(
+                f"min_timeout_seconds {self.min_timeout_seconds} is above max_timeout_seconds {self.max_timeout_seconds}"
+            )
         return self
 
 
@@ -199,8 +198,7 @@ class PagingConfig(_Strict):
     def _default_teams(self) -> "PagingConfig":
         missing = [t for t in DEFAULT_TEAMS if t not in self.teams]
         if missing:
-            raise ValueError(f"paging.teams lacks {', '.join(missing)}; every customer pages "
-                             f"{' and '.join(DEFAULT_TEAMS)}")
+            raise ValueError(f"paging.teams lacks {', '.join(missing)}; every customer pages {' and '.join(DEFAULT_TEAMS)}")
         return self
 
     def team_secret(self, team: str) -> str:
@@ -275,8 +273,7 @@ class CustomerConfig(_Strict):
         known = alarm_kind_keys()
         unknown = sorted(k for k in severities if k not in known)
         if unknown:
-            raise ValueError(f"severities names unknown alarm kinds: {', '.join(unknown)}; "
-                             f"known: {', '.join(sorted(known))}")
+            raise ValueError(f"severities names unknown alarm kinds: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return severities
 
     def severity_of(self, kind: str, condition: str, default: Severity) -> Severity:
@@ -289,5 +286,3 @@ class CustomerConfig(_Strict):
                 return s
         known = ", ".join(s.name for s in self.ecs.services)
         raise KeyError(f"service {name!r} is not configured for customer {self.customer} (configured: {known})")
-
-

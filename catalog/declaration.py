@@ -36,8 +36,11 @@ class Outcome:
 # Every runbook that asks for approval ends in one of these when the approval does not hold.
 APPROVAL_OUTCOMES = (
     Outcome("rejected", "skipped", "the approval was rejected or timed out: nothing was changed"),
-    Outcome("target_changed", "refused", "the target changed after it was approved (a different lock, snapshot or "
-                                         "version): nothing was changed"),
+    Outcome(
+        "target_changed",
+        "refused",
+        "the target changed after it was approved (a different lock, snapshot or version): nothing was changed",
+    ),
 )
 
 
@@ -48,8 +51,9 @@ class RunbookInput(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     dry_run: bool = Field(default=False, description="report what would be done, change nothing")
-    mode: Mode | None = Field(default=None, description="the mode respond read; the switch is read again and the "
-                                                       "stricter one applies")
+    mode: Mode | None = Field(
+        default=None, description="the mode respond read; the switch is read again and the stricter one applies"
+    )
     # Bounded, so no execution state can approach Step Functions' 256 KB (States.DataLimitExceeded is not
     # caught by States.ALL: the execution would die with no page and no audit row).
     incident_id: str | None = Field(default=None, max_length=200)
@@ -139,7 +143,7 @@ class Runbook:
 
 
 def daily(at: str | None) -> str | None:
-    """"02:30" (UTC) -> cron(30 2 * * ? *); None (switched off) -> None."""
+    """ "02:30" (UTC) -> cron(30 2 * * ? *); None (switched off) -> None."""
     if at is None:
         return None
     hours, minutes = at.split(":")
@@ -152,8 +156,9 @@ def every(minutes: int | None) -> str | None:
         return None
     return f"rate({minutes} minute{'s' if minutes != 1 else ''})"
 
+
 def monthly(at: str | None) -> str | None:
-    """"15 03:00" (the 15th, 03:00 UTC) -> cron(0 3 15 * ? *); None (switched off) -> None."""
+    """ "15 03:00" (the 15th, 03:00 UTC) -> cron(0 3 15 * ? *); None (switched off) -> None."""
     if at is None:
         return None
     day, time = at.split(" ")

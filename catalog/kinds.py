@@ -49,8 +49,10 @@ class ResourceKind:
 
     def resource_arns(self, part: str, config: CustomerConfig) -> list[str]:
         if part not in self.arns:
-            raise KeyError(f"resource kind {self.name} declares no ARNs for {part or 'its instances'!r}; "
-                           f"it declares: {', '.join(repr(p) for p in self.arns)}")
+            raise KeyError(
+                f"resource kind {self.name} declares no ARNs for {part or 'its instances'!r}; "
+                f"it declares: {', '.join(repr(p) for p in self.arns)}"
+            )
         return self.arns[part](config)
 
 
@@ -87,20 +89,19 @@ ECS_SERVICE = ResourceKind(
         # the content bucket the services serve (content_bucket, default content-<c>-prod): health-check's HeadBucket
         "content_bucket": lambda c: [_s3_arn(c.content_bucket)],
         # the services' log groups (ecs.services[].log_group): streams and their events
-        "log_group": lambda c: [f"arn:aws:logs:{c.region}:{c.account}:log-group:{s.log_group}:*"
-                                for s in c.ecs.services],
+        "log_group": lambda c: [f"arn:aws:logs:{c.region}:{c.account}:log-group:{s.log_group}:*" for s in c.ecs.services],
     },
     dimensions=lambda c, name: {"ClusterName": c.ecs.cluster, "ServiceName": name},
     cooldown_seconds=lambda c, name: c.service(name).cooldown_seconds,
-    console_url=lambda c, name: console(c, f"ecs/v2/clusters/{c.ecs.cluster}/services/{name}/health"
-                                           f"?region={c.region}"),
+    console_url=lambda c, name: console(c, f"ecs/v2/clusters/{c.ecs.cluster}/services/{name}/health?region={c.region}"),
     alarm_kinds=ECS_SERVICE_ALARMS,
     diagnosis_permissions=(
         Permission(("ecs:DescribeServices",), resource="ecs_service"),
         Permission(("ecs:DescribeTasks",), resource="ecs_service.task"),
         # ListTasks has no resource-level permission; the condition keeps it to the customer's cluster.
-        Permission(("ecs:ListTasks",), resource="*",
-                   conditions=(Condition("ArnEquals", "ecs:cluster", resource="ecs_service.cluster"),)),
+        Permission(
+            ("ecs:ListTasks",), resource="*", conditions=(Condition("ArnEquals", "ecs:cluster", resource="ecs_service.cluster"),)
+        ),
         # DescribeTaskDefinition has no resource-level permission (Service Authorization Reference); read-only
         Permission(("ecs:DescribeTaskDefinition",), resource="*"),
         Permission(("logs:DescribeLogStreams", "logs:GetLogEvents"), resource="ecs_service.log_group"),
@@ -132,8 +133,9 @@ API_GATEWAY = ResourceKind(
     instances=lambda c: (c.api.name,) if c.api else (),
     arns={
         # API Gateway ARNs have no account; the API's id is AWS's, so its stages are found by name
-        "": lambda c: [f"arn:aws:apigateway:{c.region}::/restapis", f"arn:aws:apigateway:{c.region}::/restapis/*"]
-        if c.api else [],
+        "": lambda c: (
+            [f"arn:aws:apigateway:{c.region}::/restapis", f"arn:aws:apigateway:{c.region}::/restapis/*"] if c.api else []
+        ),
     },
     dimensions=lambda c, name: {"ApiName": name, "Stage": c.api.stage if c.api else ""},
     alarm_kinds=API_GATEWAY_ALARMS,
@@ -154,7 +156,6 @@ CLOUDFRONT = ResourceKind(
     alarm_kinds=CLOUDFRONT_ALARMS,
     diagnosis_permissions=(Permission(("cloudfront:GetDistribution",), resource="cloudfront"),),
 )
-
 
 
 def _s3_arn(bucket: str, key: str = "") -> str:
@@ -201,11 +202,17 @@ TERRAFORM_STATE = ResourceKind(
 # Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
 # S3 .tflock (its listing, to tell a missing one from a refused read). The diagnosis and several runbooks need it.
 STATE_LOCK_READS: tuple[Permission, ...] = (
-    Permission(("dynamodb:GetItem",), resource="state_lock", conditions=(
-        Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),)),
+    Permission(
+        ("dynamodb:GetItem",),
+        resource="state_lock",
+        conditions=(Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),),
+    ),
     Permission(("s3:GetObject",), resource="state_lock.tflock"),
-    Permission(("s3:ListBucket",), resource="state_lock.state_bucket", conditions=(
-        Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),)),
+    Permission(
+        ("s3:ListBucket",),
+        resource="state_lock.state_bucket",
+        conditions=(Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),),
+    ),
 )
 
 STATE_LOCK = ResourceKind(
@@ -251,8 +258,10 @@ RDS_CLUSTER = ResourceKind(
         "drill": lambda c: [_rds_arn(c, f"cluster:{naming.drill_cluster_prefix(c.customer)}*")],
         # snapshots a restore may read from: the automation's (lecture-<c>-*) and AWS's automated ones of the
         # cluster (rds:<cluster>-<date>)
-        "restorable_snapshot": lambda c: [_rds_arn(c, f"cluster-snapshot:{naming.snapshot_prefix(c.customer)}*"),
-                                          _rds_arn(c, f"cluster-snapshot:rds:{c.rds.cluster}-*")],
+        "restorable_snapshot": lambda c: [
+            _rds_arn(c, f"cluster-snapshot:{naming.snapshot_prefix(c.customer)}*"),
+            _rds_arn(c, f"cluster-snapshot:rds:{c.rds.cluster}-*"),
+        ],
         # every cluster of the account (read only: restore-drill looks for drill clusters left over)
         "any_cluster": lambda c: [_rds_arn(c, "cluster:*")],
         # a restore joins the original cluster's DB subnet group: the configured one (rds.subnet_group), else any
@@ -270,8 +279,9 @@ RDS_CLUSTER = ResourceKind(
     ),
 )
 
-KINDS: dict[str, ResourceKind] = {k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, LAMBDA_FUNCTION, API_GATEWAY, CLOUDFRONT,
-                                                       TERRAFORM_STATE, STATE_LOCK)}
+KINDS: dict[str, ResourceKind] = {
+    k.name: k for k in (ECS_SERVICE, RDS_CLUSTER, LAMBDA_FUNCTION, API_GATEWAY, CLOUDFRONT, TERRAFORM_STATE, STATE_LOCK)
+}
 
 
 def kind(name: str) -> ResourceKind:
@@ -303,5 +313,7 @@ def watched_alarms(config: CustomerConfig) -> dict[str, WatchedAlarm]:
     """Every alarm this customer's stack creates, by name."""
     return {
         (name := naming.alarm_name(config.customer, target, alarm.condition)): WatchedAlarm(name, k, alarm, target)
-        for k in KINDS.values() for target in k.instances(config) for alarm in k.alarm_kinds
+        for k in KINDS.values()
+        for target in k.instances(config)
+        for alarm in k.alarm_kinds
     }

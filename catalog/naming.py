@@ -6,8 +6,7 @@ PREFIX = "lecture"
 # under STATE_KEY_PREFIXES; audit rows they may only put (IAM dynamodb:LeadingKeys). A new kind of row
 # needs its prefix here, or its writes are denied.
 # window#: open maintenance windows (maintenance-window writes them; health-check reads them)
-STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#",
-                                       "window#")
+STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#", "window#")
 APPROVALS_PK = "approval#pending"  # sk: the execution's ARN; one item per pending approval
 # The verified answers (sk: the execution's ARN): written only by the answer function (its own prefix, granted to
 # it alone), read by act before it changes anything (docs/runbooks/approvals.md).

@@ -25,8 +25,9 @@ def sts_url(region: str) -> str:
 
 
 def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                     default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def plan_digest(plan: object) -> str:
@@ -38,14 +39,12 @@ def plan_digest(plan: object) -> str:
 
 
 def answer_purpose(customer: str, execution_arn: str, answer: str, comment: str) -> str:
-    return _digest({"for": "answer", "customer": customer, "execution": execution_arn, "answer": answer,
-                    "comment": comment})
+    return _digest({"for": "answer", "customer": customer, "execution": execution_arn, "answer": answer, "comment": comment})
 
 
 def request_purpose(customer: str, state_machine: str, execution_name: str) -> str:
     """The proof a starter puts into the run's input: bound to the execution's name, chosen before the start."""
-    return _digest({"for": "request", "customer": customer, "state_machine": state_machine,
-                    "execution": execution_name})
+    return _digest({"for": "request", "customer": customer, "state_machine": state_machine, "execution": execution_name})
 
 
 _ASSUMED = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/.+$")
@@ -63,4 +62,3 @@ def principal_forms(arn: str) -> list[str]:
 def matches(arn: str, patterns: tuple[str, ...] | list[str]) -> bool:
     """Whether the principal is one the patterns name (``*`` and ``?`` are wildcards, case matters)."""
     return any(fnmatch.fnmatchcase(form, p) for form in principal_forms(arn) for p in patterns)
-

@@ -19,8 +19,7 @@ CONSOLE_SIGN_IN = "AWS Console Sign In via CloudTrail"
 
 # SSM calls that change or remove the mode switch: the one-parameter calls name it in requestParameters.name,
 # DeleteParameters in requestParameters.names. The mode-change notice (stacks/mode_watch.py) watches the same.
-MODE_SWITCH_CHANGES_ONE: tuple[str, ...] = (
-    "PutParameter", "DeleteParameter", "LabelParameterVersion", "UnlabelParameterVersion")
+MODE_SWITCH_CHANGES_ONE: tuple[str, ...] = ("PutParameter", "DeleteParameter", "LabelParameterVersion", "UnlabelParameterVersion")
 MODE_SWITCH_CHANGES_MANY: tuple[str, ...] = ("DeleteParameters",)
 
 
@@ -58,14 +57,22 @@ class SecurityEventKind(BaseModel):
         names = mode_switch_names(config)
         one = [e for e in self.event_names if e not in MODE_SWITCH_CHANGES_MANY]
         many = [e for e in self.event_names if e in MODE_SWITCH_CHANGES_MANY]
-        return {**detail, "$or": [{"eventName": one, "requestParameters": {"name": names}},
-                                  {"eventName": many, "requestParameters": {"names": names}}]}
+        return {
+            **detail,
+            "$or": [
+                {"eventName": one, "requestParameters": {"name": names}},
+                {"eventName": many, "requestParameters": {"names": names}},
+            ],
+        }
 
     def matches(self, source: str, detail_type: str, detail: dict[str, Any], config: CustomerConfig) -> bool:
         """Whether a delivered event (its source, detail-type and detail) is one of this kind, as the rule
         decides it."""
-        if (source, detail_type) != (self.source, self.detail_type) or \
-                detail.get("eventSource") != self.event_source or detail.get("eventName") not in self.event_names:
+        if (
+            (source, detail_type) != (self.source, self.detail_type)
+            or detail.get("eventSource") != self.event_source
+            or detail.get("eventName") not in self.event_names
+        ):
             return False
         if not _contains(detail, self.detail_match):
             return False
@@ -89,24 +96,47 @@ def _contains(value: Any, pattern: dict[str, Any]) -> bool:
     return True
 
 
-SECURITY_EVENTS: dict[str, SecurityEventKind] = {k.name: k for k in (
-    SecurityEventKind(
-        name="security-group-change", title="Security-group change",
-        impact="a security group of the customer's account changed: network exposure may have changed",
-        source="aws.ec2", detail_type=API_CALL, event_source="ec2.amazonaws.com",
-        event_names=("AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress",
-                     "RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup")),
-    SecurityEventKind(
-        name="console-sign-in-failure", title="Failed console sign-in",
-        impact="someone failed to sign in to the customer's AWS console",
-        source="aws.signin", detail_type=CONSOLE_SIGN_IN, event_source="signin.amazonaws.com",
-        event_names=("ConsoleLogin",), detail_match={"responseElements": {"ConsoleLogin": ["Failure"]}}),
-    SecurityEventKind(
-        name="mode-switch-change", title="Remediation mode switch changed",
-        impact="the automation's own mode switch changed: what it may do for the customer changed",
-        source="aws.ssm", detail_type=API_CALL, event_source="ssm.amazonaws.com",
-        event_names=MODE_SWITCH_CHANGES_ONE + MODE_SWITCH_CHANGES_MANY, on_mode_switch=True),
-)}
+SECURITY_EVENTS: dict[str, SecurityEventKind] = {
+    k.name: k
+    for k in (
+        SecurityEventKind(
+            name="security-group-change",
+            title="Security-group change",
+            impact="a security group of the customer's account changed: network exposure may have changed",
+            source="aws.ec2",
+            detail_type=API_CALL,
+            event_source="ec2.amazonaws.com",
+            event_names=(
+                "AuthorizeSecurityGroupIngress",
+                "AuthorizeSecurityGroupEgress",
+                "RevokeSecurityGroupIngress",
+                "RevokeSecurityGroupEgress",
+                "CreateSecurityGroup",
+                "DeleteSecurityGroup",
+            ),
+        ),
+        SecurityEventKind(
+            name="console-sign-in-failure",
+            title="Failed console sign-in",
+            impact="someone failed to sign in to the customer's AWS console",
+            source="aws.signin",
+            detail_type=CONSOLE_SIGN_IN,
+            event_source="signin.amazonaws.com",
+            event_names=("ConsoleLogin",),
+            detail_match={"responseElements": {"ConsoleLogin": ["Failure"]}},
+        ),
+        SecurityEventKind(
+            name="mode-switch-change",
+            title="Remediation mode switch changed",
+            impact="the automation's own mode switch changed: what it may do for the customer changed",
+            source="aws.ssm",
+            detail_type=API_CALL,
+            event_source="ssm.amazonaws.com",
+            event_names=MODE_SWITCH_CHANGES_ONE + MODE_SWITCH_CHANGES_MANY,
+            on_mode_switch=True,
+        ),
+    )
+}
 
 # The detail-types admit reads as CloudTrail events (any other source is an alarm or a schedule).
 DETAIL_TYPES: frozenset[str] = frozenset(k.detail_type for k in SECURITY_EVENTS.values())

@@ -31,17 +31,29 @@ def pending(clients: Clients, config: Any) -> list[dict[str, Any]]:
     """The pending approvals of the customer, oldest first: execution, runbook, summary, requested, expires."""
     ddb = clients("dynamodb")
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"TableName": naming.table_name(config.customer), "KeyConditionExpression": "pk = :pk",
-                              "ExpressionAttributeValues": {":pk": {"S": naming.APPROVALS_PK}}, "ConsistentRead": True}
+    kwargs: dict[str, Any] = {
+        "TableName": naming.table_name(config.customer),
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": naming.APPROVALS_PK}},
+        "ConsistentRead": True,
+    }
     while True:
         resp = ddb.query(**kwargs)
         items += [_plain(i) for i in resp.get("Items", [])]
         if "LastEvaluatedKey" not in resp:
             break
         kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-    out = [{"execution": i.get("execution") or execution_name(i["sk"]), "runbook": i.get("runbook", ""),
-            "summary": i.get("summary", ""), "requested": i.get("requested", ""), "expires": i.get("expires", ""),
-            "execution_arn": i.get("execution_arn") or i["sk"]} for i in items]
+    out = [
+        {
+            "execution": i.get("execution") or execution_name(i["sk"]),
+            "runbook": i.get("runbook", ""),
+            "summary": i.get("summary", ""),
+            "requested": i.get("requested", ""),
+            "expires": i.get("expires", ""),
+            "execution_arn": i.get("execution_arn") or i["sk"],
+        }
+        for i in items
+    ]
     live = [p for p in out if not _dead(clients, config, p)]
     return sorted(live, key=lambda p: (p["requested"], p["execution"]))
 
@@ -57,8 +69,9 @@ def _dead(clients: Clients, config: Any, item: dict[str, Any]) -> bool:
         return False
     if status in ("RUNNING", "PENDING_REDRIVE"):
         return False
-    clients("dynamodb").delete_item(TableName=naming.table_name(config.customer),
-                                    Key={"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": item["execution_arn"]}})
+    clients("dynamodb").delete_item(
+        TableName=naming.table_name(config.customer), Key={"pk": {"S": naming.APPROVALS_PK}, "sk": {"S": item["execution_arn"]}}
+    )
     return True
 
 
@@ -75,14 +88,14 @@ def answer(clients: Clients, config: Any, execution: str, *, approve: bool, comm
     mine = [p for p in waiting if name in (p["execution"], execution_name(p["execution_arn"]))]
     if not mine:
         listed = ", ".join(f"{p['execution']} ({p['runbook']})" for p in waiting) or "none"
-        raise ApprovalError(f"no approval is pending for execution {name} of customer {config.customer}; "
-                            f"pending: {listed}")
+        raise ApprovalError(f"no approval is pending for execution {name} of customer {config.customer}; pending: {listed}")
     arn, verb = mine[0]["execution_arn"], "approved" if approve else "rejected"
     comment = comment[:1000]
     proof = sign(clients("sts"), config.region, proofs.answer_purpose(config.customer, arn, verb, comment))
     resp = clients("lambda").invoke(
         FunctionName=naming.function_name(config.customer, naming.ANSWER_COMPONENT),
-        Payload=json.dumps({"execution": arn, "answer": verb, "comment": comment, "proof": proof}).encode())
+        Payload=json.dumps({"execution": arn, "answer": verb, "comment": comment, "proof": proof}).encode(),
+    )
     body = resp["Payload"].read()
     try:
         result = json.loads(body or b"{}")
@@ -91,5 +104,9 @@ def answer(clients: Clients, config: Any, execution: str, *, approve: bool, comm
     if resp.get("FunctionError"):
         message = result.get("errorMessage") if isinstance(result, dict) else None
         raise ApprovalError(f"the answer was refused: {message or 'no reason given'}")
-    return {**result, "execution": name, "runbook": result.get("runbook") or mine[0]["runbook"],
-            "summary": result.get("summary") or mine[0]["summary"]}
+    return {
+        **result,
+        "execution": name,
+        "runbook": result.get("runbook") or mine[0]["runbook"],
+        "summary": result.get("summary") or mine[0]["summary"],
+    }

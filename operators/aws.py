@@ -19,15 +19,29 @@ from catalog import naming
 Clients = Callable[[str], Any]
 ClientsFor = Callable[[Any, "str | None"], Clients]  # (customer config, --profile) -> Clients
 
-EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId",
-                 "UnrecognizedClientException", "InvalidSignatureException", "SignatureDoesNotMatch"}
+EXPIRED_CODES = {
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+}
 # What a missing stack looks like from each service the CLI reads first.
 NOT_DEPLOYED_CODES = {"StateMachineDoesNotExist", "ResourceNotFoundException", "ParameterNotFound"}
 # botocore's name of where the default chain found the credentials -> the operator's
-CREDENTIAL_METHODS = {"env": "environment variables", "shared-credentials-file": "~/.aws/credentials",
-                      "config-file": "~/.aws/config", "sso": "SSO", "assume-role": "an assumed role",
-                      "assume-role-with-web-identity": "a web identity", "iam-role": "the instance role",
-                      "container-role": "the container role", "custom-process": "a credential_process"}
+CREDENTIAL_METHODS = {
+    "env": "environment variables",
+    "shared-credentials-file": "~/.aws/credentials",
+    "config-file": "~/.aws/config",
+    "sso": "SSO",
+    "assume-role": "an assumed role",
+    "assume-role-with-web-identity": "a web identity",
+    "iam-role": "the instance role",
+    "container-role": "the container role",
+    "custom-process": "a credential_process",
+}
 
 
 class CliError(Exception):
@@ -69,7 +83,8 @@ class AccountClients:
                 raise WrongAccount(
                     f"wrong AWS account for customer {self.config.customer}: expected {expected} "
                     f"(customers/{self.config.customer}.yaml), got {got} from {self.source}; nothing was done "
-                    f"(use the customer's credentials, e.g. --profile {self.config.aws_profile})")
+                    f"(use the customer's credentials, e.g. --profile {self.config.aws_profile})"
+                )
             self.identity = identity
         return self.identity
 
@@ -84,8 +99,9 @@ def profile_clients(config: Any, profile: str | None) -> AccountClients:
         try:
             session = boto3.Session(profile_name=profile)
         except bx.ProfileNotFound:
-            raise CliError(f"AWS profile {profile!r} is not configured (~/.aws/config): add it, or give another "
-                           "--profile") from None
+            raise CliError(
+                f"AWS profile {profile!r} is not configured (~/.aws/config): add it, or give another --profile"
+            ) from None
         source, login = f"profile {profile!r}", profile
     elif config.aws_profile in botocore.session.Session().available_profiles:  # ~/.aws/config and credentials
         session = boto3.Session(profile_name=config.aws_profile)
@@ -96,12 +112,16 @@ def profile_clients(config: Any, profile: str | None) -> AccountClients:
             session = boto3.Session()
             credentials = session.get_credentials()
         except bx.ProfileNotFound:
-            raise CliError(f"AWS profile {env_profile!r} (AWS_PROFILE) is not configured (~/.aws/config): set "
-                           f"AWS_PROFILE to a configured one, or give --profile") from None
+            raise CliError(
+                f"AWS profile {env_profile!r} (AWS_PROFILE) is not configured (~/.aws/config): set "
+                f"AWS_PROFILE to a configured one, or give --profile"
+            ) from None
         if credentials is None:
-            raise CliError(f"no AWS credentials for customer {config.customer}: its profile {config.aws_profile!r} "
-                           "is not configured (~/.aws/config) and the default credential chain (environment, "
-                           "AWS_PROFILE, SSO, instance role) has none; add the profile, give --profile, or log in")
+            raise CliError(
+                f"no AWS credentials for customer {config.customer}: its profile {config.aws_profile!r} "
+                "is not configured (~/.aws/config) and the default credential chain (environment, "
+                "AWS_PROFILE, SSO, instance role) has none; add the profile, give --profile, or log in"
+            )
         if env_profile:
             source, login = f"profile {env_profile!r} (AWS_PROFILE)", env_profile
         else:
@@ -149,8 +169,9 @@ def explain(exc: Exception, config: Any, source: str, profile: str | None) -> Cl
 
 def not_deployed(config: Any) -> CliError:
     stack = naming.stack_name(config.customer)
-    return CliError(f"the stack {stack} is not deployed in {config.account}/{config.region}? "
-                    f"run npx cdk deploy -c customer={config.customer}")
+    return CliError(
+        f"the stack {stack} is not deployed in {config.account}/{config.region}? run npx cdk deploy -c customer={config.customer}"
+    )
 
 
 def error_code(exc: Exception) -> str:

@@ -69,8 +69,10 @@ def validate(runbook: str, payload: Any, config: Any = None) -> dict[str, Any]:
     kind = KINDS[rb.target_kind]  # the input names one instance of the runbook's target kind
     target = payload.get(kind.target_field)
     if config is not None and target is not None and target not in kind.instances(config):
-        raise UsageError(f"{kind.target_field} {target!r} is not configured for customer {config.customer} "
-                         f"(configured: {', '.join(kind.instances(config))})")
+        raise UsageError(
+            f"{kind.target_field} {target!r} is not configured for customer {config.customer} "
+            f"(configured: {', '.join(kind.instances(config))})"
+        )
     return payload
 
 
@@ -122,15 +124,23 @@ def input_fields(runbook: str) -> list[dict[str, Any]]:
     """The runbook's own input fields (the common ones apart): name, type, required, description."""
     model = RUNBOOKS[runbook].input_model
     props = model.model_json_schema().get("properties", {})
-    return [{"name": name, "type": _schema_type(props.get(name, {})), "required": field.is_required(),
-             "description": field.description or ""}
-            for name, field in model.model_fields.items() if name not in COMMON_FIELDS]
+    return [
+        {
+            "name": name,
+            "type": _schema_type(props.get(name, {})),
+            "required": field.is_required(),
+            "description": field.description or "",
+        }
+        for name, field in model.model_fields.items()
+        if name not in COMMON_FIELDS
+    ]
 
 
 # --- the parser ----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     # --output before or after the command, as with the AWS CLI
     output_help = "text (default) or json: one JSON document on stdout (a list of rows for a table)"
     parser.add_argument("--output", choices=OUTPUTS, default="text", help=output_help)
@@ -140,18 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text, **kw)
         if customer is not None:
             p.add_argument("-c", "--customer", required=customer, help=f"one of {', '.join(known_customers())}")
-            p.add_argument("--profile", help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod, if "
-                                             "it is configured, else the default credential chain)")
+            p.add_argument(
+                "--profile",
+                help="AWS profile (default: the customer's aws_profile, lecture-<c>-prod, if "
+                "it is configured, else the default credential chain)",
+            )
         p.add_argument("--output", choices=OUTPUTS, default=argparse.SUPPRESS, help=output_help)
         return p
 
-
-    command("runbooks", "the runbooks, with their input fields and an example input", customer=None,
-            aliases=["list"])
+    command("runbooks", "the runbooks, with their input fields and an example input", customer=None, aliases=["list"])
     s = command("start", "start a runbook, then watch it")
     s.add_argument("runbook", help=", ".join(RUNBOOKS))
-    s.add_argument("assignments", nargs="*", metavar="key=value",
-                   help="input fields; a value is JSON when it parses (delta=1, services='[\"a\"]')")
+    s.add_argument(
+        "assignments",
+        nargs="*",
+        metavar="key=value",
+        help="input fields; a value is JSON when it parses (delta=1, services='[\"a\"]')",
+    )
     s.add_argument("--input", help="the input as a JSON object, or a file holding one (key=value pairs override it)")
     s.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
     s.add_argument("--no-wait", action="store_true", help="print the execution and return")
@@ -161,16 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     for verb in ("approve", "reject"):
         a = command(verb, f"{verb} the pending approval of an execution", customer=False)
         a.add_argument("execution", help="the execution's ARN, or its name with -c")
-        a.add_argument("--comment", default="", help="why (kept with the answer); who answers is your identity, "
-                                                     "proven to the answer function (sts:GetCallerIdentity)")
+        a.add_argument(
+            "--comment",
+            default="",
+            help="why (kept with the answer); who answers is your identity, "
+            "proven to the answer function (sts:GetCallerIdentity)",
+        )
     command("pending", "the approvals waiting for an answer")
     h = command("history", "recent runbook executions and their outcomes, from the audit table")
     h.add_argument("--limit", type=int, default=20)
     h.add_argument("--runbook", help="only this runbook's executions")
-    h.add_argument("--wide", action="store_true",
-                   help="whole messages, and the executions still running (Step Functions) first")
-    st = command("status", "per customer: ECS running/desired (and open maintenance windows), RDS, open incidents, "
-                           "mode, pending approvals", customer=False)
+    h.add_argument("--wide", action="store_true", help="whole messages, and the executions still running (Step Functions) first")
+    st = command(
+        "status",
+        "per customer: ECS running/desired (and open maintenance windows), RDS, open incidents, mode, pending approvals",
+        customer=False,
+    )
     st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
     m = command("mode", "show or set the customer's mode switch")
     m.add_argument("value", nargs="?", choices=MODES)
@@ -179,8 +200,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 # --- the commands --------------------------------------------------------------------------------
 class Cli:
-    def __init__(self, args: argparse.Namespace, clients: Clients | None, clients_for: ClientsFor | None,
-                 session: Any, out: TextIO, err: TextIO, poll_seconds: float):
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        clients: Clients | None,
+        clients_for: ClientsFor | None,
+        session: Any,
+        out: TextIO,
+        err: TextIO,
+        poll_seconds: float,
+    ):
         self.args, self.out, self.err, self.poll_seconds = args, out, err, poll_seconds
         self._clients, self._clients_for, self._session = clients, clients_for, session
         self.config: Any = None  # the customer being worked on, for error messages
@@ -199,12 +228,17 @@ class Cli:
                 made, source = self._clients_for(config, profile), "the clients given to the CLI"
             elif self._session is not None:
                 session = self._session
-                made, source = (lambda service: session.client(service, region_name=config.region),
-                                "the session given to the CLI")
+                made, source = (
+                    lambda service: session.client(service, region_name=config.region),
+                    "the session given to the CLI",
+                )
             else:
                 made, source = profile_clients(config, profile), ""
-            self._made[config.customer] = made if isinstance(made, AccountClients) else \
-                AccountClients(made, config, getattr(made, "source", source), getattr(made, "profile", profile))
+            self._made[config.customer] = (
+                made
+                if isinstance(made, AccountClients)
+                else AccountClients(made, config, getattr(made, "source", source), getattr(made, "profile", profile))
+            )
         return self._made[config.customer]
 
     def explain(self, exc: Exception, config: Any) -> CliError | None:
@@ -235,19 +269,28 @@ class Cli:
     # runbooks / list
     def runbooks(self) -> int:
         if self.json:
-            self.emit([{"name": rb.name, "title": rb.title, "approval": bool(rb.approval),
-                        "fields": input_fields(rb.name), "common_fields": list(COMMON_FIELDS),
-                        "example_input": rb.example_input, "guard_rails": list(rb.guard_rails)}
-                       for rb in RUNBOOKS.values()])
+            self.emit(
+                [
+                    {
+                        "name": rb.name,
+                        "title": rb.title,
+                        "approval": bool(rb.approval),
+                        "fields": input_fields(rb.name),
+                        "common_fields": list(COMMON_FIELDS),
+                        "example_input": rb.example_input,
+                        "guard_rails": list(rb.guard_rails),
+                    }
+                    for rb in RUNBOOKS.values()
+                ]
+            )
             return 0
         for rb in RUNBOOKS.values():
-            print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""),
-                  file=self.out)
+            print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""), file=self.out)
             fields = input_fields(rb.name)
-            rows = [[f["name"], f["type"], "required" if f["required"] else "optional", f["description"]]
-                    for f in fields]
-            print("\n".join("    " + line for line in table(rows, ["field", "type", "", "description"])
-                            .splitlines()), file=self.out)
+            rows = [[f["name"], f["type"], "required" if f["required"] else "optional", f["description"]] for f in fields]
+            print(
+                "\n".join("    " + line for line in table(rows, ["field", "type", "", "description"]).splitlines()), file=self.out
+            )
             print(f"  example input: {json.dumps(rb.example_input)}", file=self.out)
             for rail in rb.guard_rails:
                 print(f"  - {rail}", file=self.out)
@@ -270,13 +313,18 @@ class Cli:
         validate(a.runbook, payload, config)
         sfn = self.clients_of(config)("stepfunctions")
         # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
-        name = naming.execution_name(f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-"
-                                     f"{getpass.getuser()}-{secrets.token_hex(2)}")
+        name = naming.execution_name(
+            f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}-{secrets.token_hex(2)}"
+        )
         if RUNBOOKS[a.runbook].approval:  # who starts it, proven: they cannot approve their own request
-            payload[proofs.REQUESTER_KEY] = sign(self.clients_of(config)("sts"), config.region, proofs.request_purpose(
-                config.customer, naming.state_machine_name(config.customer, a.runbook), name))
-        arn = sfn.start_execution(stateMachineArn=_state_machine_arn(config, a.runbook), input=json.dumps(payload),
-                                  name=name)["executionArn"]
+            payload[proofs.REQUESTER_KEY] = sign(
+                self.clients_of(config)("sts"),
+                config.region,
+                proofs.request_purpose(config.customer, naming.state_machine_name(config.customer, a.runbook), name),
+            )
+        arn = sfn.start_execution(stateMachineArn=_state_machine_arn(config, a.runbook), input=json.dumps(payload), name=name)[
+            "executionArn"
+        ]
         self.say(f"started {arn}\nconsole: {console_url(arn, config.region)}")
         if a.no_wait:
             self.emit({"executionArn": arn, "status": "RUNNING", "console": console_url(arn, config.region)})
@@ -284,18 +332,21 @@ class Cli:
         return self._follow(self.clients_of(config), config, arn, _timeout_minutes(config, a.runbook))
 
     def _follow(self, clients: Clients, config: Any, arn: str, timeout_minutes: int) -> int:
-        result = watching.watch(clients("stepfunctions"), arn, self.err, poll_seconds=self.poll_seconds,
-                                deadline_seconds=timeout_minutes * 60 + 60)
+        result = watching.watch(
+            clients("stepfunctions"), arn, self.err, poll_seconds=self.poll_seconds, deadline_seconds=timeout_minutes * 60 + 60
+        )
         if result["status"] == watching.WAITING:
             execution = arn.rsplit(":", 1)[1]
             summary = self._pending_summary(clients, config, execution)
             if summary:
                 result["approval_summary"] = summary
                 self.say(f"asks for approval of: {summary}")
-            self.say(f"waiting for an answer in {result['waiting_in']}: nothing is changed until someone answers.\n"
-                     f"  approve: {PROG} approve {execution} -c {config.customer} --comment \"...\"\n"
-                     f"  reject:  {PROG} reject {execution} -c {config.customer} --comment \"...\"\n"
-                     f"  then follow it: {PROG} watch {arn}")
+            self.say(
+                f"waiting for an answer in {result['waiting_in']}: nothing is changed until someone answers.\n"
+                f'  approve: {PROG} approve {execution} -c {config.customer} --comment "..."\n'
+                f'  reject:  {PROG} reject {execution} -c {config.customer} --comment "..."\n'
+                f"  then follow it: {PROG} watch {arn}"
+            )
         else:
             self.say(watching.summary(result))
         self.emit(result)
@@ -319,8 +370,10 @@ class Cli:
                 raise
             machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
             sfn.describe_state_machine(stateMachineArn=machine)  # StateMachineDoesNotExist: not deployed
-            raise CliError(f"no execution {arn.rsplit(':', 1)[1]!r} of {machine.rsplit(':', 1)[1]}: "
-                           f"`{PROG} history -c {config.customer}` lists the recent ones") from None
+            raise CliError(
+                f"no execution {arn.rsplit(':', 1)[1]!r} of {machine.rsplit(':', 1)[1]}: "
+                f"`{PROG} history -c {config.customer}` lists the recent ones"
+            ) from None
         return self._follow(self.clients_of(config), config, arn, timeout)
 
     def _pending_summary(self, clients: Clients, config: Any, execution: str) -> str:
@@ -342,8 +395,10 @@ class Cli:
         by = str(clients.caller()["Arn"])  # the account check's identity; the answer function verifies it itself
         result = approvals.answer(clients, config, a.execution, approve=approve, comment=a.comment)
         if result.get("answer") == "recorded":
-            self.say(f"approval of {a.execution} recorded as {by}: {result.get('approvals')} of "
-                     f"{result.get('needed')} named approvers so far")
+            self.say(
+                f"approval of {a.execution} recorded as {by}: {result.get('approvals')} of "
+                f"{result.get('needed')} named approvers so far"
+            )
         else:
             self.say(f"{'approved' if approve else 'rejected'} {a.execution} as {by}")
         self.emit({**result, "at": short_time(result.get("at")), "requested": short_time(result.get("requested"))})
@@ -351,12 +406,26 @@ class Cli:
 
     def pending(self) -> int:
         config = self.customer(self.args.customer)
-        items = [{**p, "requested": short_time(p.get("requested")), "expires": short_time(p.get("expires"))}
-                 for p in approvals.pending(self.clients_of(config), config)]
-        rows = [[str(p.get("execution", "")), str(p.get("runbook", "")), p["requested"], p["expires"],
-                 short(str(p.get("summary", "")), 100)] for p in items]
-        self.rows(items, table(rows, ["execution", "runbook", "requested", "expires", "summary"]) if rows
-                  else f"no pending approvals for {config.customer}")
+        items = [
+            {**p, "requested": short_time(p.get("requested")), "expires": short_time(p.get("expires"))}
+            for p in approvals.pending(self.clients_of(config), config)
+        ]
+        rows = [
+            [
+                str(p.get("execution", "")),
+                str(p.get("runbook", "")),
+                p["requested"],
+                p["expires"],
+                short(str(p.get("summary", "")), 100),
+            ]
+            for p in items
+        ]
+        self.rows(
+            items,
+            table(rows, ["execution", "runbook", "requested", "expires", "summary"])
+            if rows
+            else f"no pending approvals for {config.customer}",
+        )
         return 0
 
     # history
@@ -373,11 +442,22 @@ class Cli:
             done = {r["execution"] for r in rows}
             rows = [r for r in reads.running(clients, config, runbook=a.runbook) if r["execution"] not in done] + rows
         rows = [{**r, "time": short_time(r["time"])} for r in rows]
-        cells = [[r["time"], r["runbook"], r["execution"], r["outcome"],
-                  " ".join(str(r["message"]).split()) if a.wide else short(r["message"])] for r in rows]
-        self.rows(rows, table(cells, ["time", "runbook", "execution", "outcome", "message"]) if rows
-                  else f"no runbook executions in the audit table of {config.customer}"
-                  + (" and none running" if a.wide else ""))
+        cells = [
+            [
+                r["time"],
+                r["runbook"],
+                r["execution"],
+                r["outcome"],
+                " ".join(str(r["message"]).split()) if a.wide else short(r["message"]),
+            ]
+            for r in rows
+        ]
+        self.rows(
+            rows,
+            table(cells, ["time", "runbook", "execution", "outcome", "message"])
+            if rows
+            else f"no runbook executions in the audit table of {config.customer}" + (" and none running" if a.wide else ""),
+        )
         return 0
 
     # status
@@ -411,11 +491,18 @@ class Cli:
             ecs = ", ".join(_ecs_cell(e) for e in s["ecs"])
             incidents = ", ".join(i["alarm"] for i in s["open_incidents"]) or "none"
             pending = ", ".join(s["pending_approvals"]) or "none"
-            rows.append([config.customer, f"{config.account}/{config.region}", s["mode"], ecs, s["rds"],
-                         f"{len(s['open_incidents'])}: {incidents}" if s["open_incidents"] else "none",
-                         f"{len(s['pending_approvals'])}: {pending}" if s["pending_approvals"] else "none"])
-        header = ["customer", "account/region", "mode", "ECS running/desired", "RDS", "open incidents",
-                  "pending approvals"]
+            rows.append(
+                [
+                    config.customer,
+                    f"{config.account}/{config.region}",
+                    s["mode"],
+                    ecs,
+                    s["rds"],
+                    f"{len(s['open_incidents'])}: {incidents}" if s["open_incidents"] else "none",
+                    f"{len(s['pending_approvals'])}: {pending}" if s["pending_approvals"] else "none",
+                ]
+            )
+        header = ["customer", "account/region", "mode", "ECS running/desired", "RDS", "open incidents", "pending approvals"]
         self.rows(found, table(rows, header))
         return code
 
@@ -441,8 +528,7 @@ def _ecs_cell(e: dict[str, Any]) -> str:
     cell = f"{e['service']} {e['running']}/{e['desired']}"
     if "window" in e:
         window = e["window"]
-        cell += (f" (maintenance window until {window.get('expires') or '?'}, execution "
-                 f"{window.get('execution') or '?'})")
+        cell += f" (maintenance window until {window.get('expires') or '?'}, execution {window.get('execution') or '?'})"
     return cell
 
 
@@ -455,33 +541,42 @@ def _timeout_minutes(config: Any, workflow: str) -> int:
 
 
 def _state_machine_arn(config: Any, workflow: str) -> str:
-    return (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
-            f"{naming.state_machine_name(config.customer, workflow)}")
+    return f"arn:aws:states:{config.region}:{config.account}:stateMachine:{naming.state_machine_name(config.customer, workflow)}"
 
 
-def _parse_execution(execution: str, customer: str | None, workflow: str | None) -> tuple[str | None, str | None,
-                                                                                            str | None]:
+def _parse_execution(execution: str, customer: str | None, workflow: str | None) -> tuple[str | None, str | None, str | None]:
     """(customer, workflow, ARN or None) from an execution ARN arn:aws:states:<r>:<a>:execution:lecture-<c>-<w>:<n>
     or a name (then -c and --runbook say the rest)."""
     if not execution.startswith("arn:"):
         return customer, workflow, None
     parts = execution.split(":")
     if len(parts) != 8 or parts[2] != "states" or parts[5] != "execution":
-        raise UsageError(f"not a Step Functions execution ARN: {execution!r} "
-                         "(arn:aws:states:<region>:<account>:execution:<state machine>:<name>)")
+        raise UsageError(
+            f"not a Step Functions execution ARN: {execution!r} "
+            "(arn:aws:states:<region>:<account>:execution:<state machine>:<name>)"
+        )
     machine = parts[6]
     for c in sorted(known_customers(), key=len, reverse=True):
         prefix = naming.state_machine_name(c, "")
         if machine.startswith(prefix) and (customer is None or customer == c):
             return c, machine.removeprefix(prefix), execution
-    raise UsageError(f"state machine {machine!r} of {execution!r} is not one of "
-                     f"{'customer ' + customer if customer else 'the known customers'} "
-                     f"({', '.join(known_customers())})")
+    raise UsageError(
+        f"state machine {machine!r} of {execution!r} is not one of "
+        f"{'customer ' + customer if customer else 'the known customers'} "
+        f"({', '.join(known_customers())})"
+    )
 
 
-def main(argv: list[str] | None = None, clients: Clients | None = None, *, clients_for: ClientsFor | None = None,
-         session: Any = None, out: TextIO | None = None, err: TextIO | None = None,
-         poll_seconds: float = 2.0) -> int:
+def main(
+    argv: list[str] | None = None,
+    clients: Clients | None = None,
+    *,
+    clients_for: ClientsFor | None = None,
+    session: Any = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    poll_seconds: float = 2.0,
+) -> int:
     """Run one command. ``clients`` (service -> boto3 client) replaces every customer's profile (a sandbox);
     ``clients_for(config, profile)`` makes one per customer; ``session`` is a boto3 Session for every customer."""
     out, err = out or sys.stdout, err or sys.stderr
@@ -496,9 +591,18 @@ def main(argv: list[str] | None = None, clients: Clients | None = None, *, clien
     except SystemExit as exc:  # argparse has printed the usage error
         return int(exc.code or 0)
     cli = Cli(args, clients, clients_for, session, out, err, poll_seconds)
-    command = {"runbooks": cli.runbooks, "list": cli.runbooks, "start": cli.start, "watch": cli.watch,
-               "approve": lambda: cli.answer(True), "reject": lambda: cli.answer(False), "pending": cli.pending,
-               "history": cli.history, "status": cli.status, "mode": cli.mode}[args.command]
+    command = {
+        "runbooks": cli.runbooks,
+        "list": cli.runbooks,
+        "start": cli.start,
+        "watch": cli.watch,
+        "approve": lambda: cli.answer(True),
+        "reject": lambda: cli.answer(False),
+        "pending": cli.pending,
+        "history": cli.history,
+        "status": cli.status,
+        "mode": cli.mode,
+    }[args.command]
     try:
         return command()
     except CustomerConfigError as exc:

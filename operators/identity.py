@@ -36,8 +36,11 @@ def sign(sts: Any, region: str, purpose: str) -> dict[str, Any]:
     try:
         sts.get_caller_identity()
     except _Signed as signed:
-        taken = {k: v for k, v in signed.headers.items()
-                 if k.lower() in ("authorization", "x-amz-date", "x-amz-security-token", "content-type")}
+        taken = {
+            k: v
+            for k, v in signed.headers.items()
+            if k.lower() in ("authorization", "x-amz-date", "x-amz-security-token", "content-type")
+        }
         return {"headers": taken}
     finally:
         events.unregister(f"before-sign.{event}", unique_id=f"proof-sign-{tag}")

@@ -15,9 +15,11 @@ from operators.aws import Clients, error_code, not_deployed
 def _scan(clients: Clients, config: Any, prefix: str) -> list[dict[str, Any]]:
     """Every item of the automation table whose pk starts with ``prefix`` (all pages)."""
     ddb = clients("dynamodb")
-    kwargs: dict[str, Any] = {"TableName": naming.table_name(config.customer),
-                              "FilterExpression": "begins_with(pk, :p)",
-                              "ExpressionAttributeValues": {":p": {"S": prefix}}}
+    kwargs: dict[str, Any] = {
+        "TableName": naming.table_name(config.customer),
+        "FilterExpression": "begins_with(pk, :p)",
+        "ExpressionAttributeValues": {":p": {"S": prefix}},
+    }
     items: list[dict[str, Any]] = []
     while True:
         resp = ddb.scan(**kwargs)
@@ -43,9 +45,15 @@ def history(clients: Clients, config: Any, *, limit: int, runbook: str | None = 
         message = plan.get("message", "") if isinstance(plan, dict) else ""
         if item.get("error"):
             message = f"{item['error']}: {item.get('cause', '')}"
-        rows.append({"time": item["sk"].removesuffix("#report"), "runbook": item.get("runbook", ""),
-                     "execution": item["pk"].removeprefix(naming.AUDIT_KEY_PREFIX),
-                     "outcome": item.get("outcome", ""), "message": message})
+        rows.append(
+            {
+                "time": item["sk"].removesuffix("#report"),
+                "runbook": item.get("runbook", ""),
+                "execution": item["pk"].removeprefix(naming.AUDIT_KEY_PREFIX),
+                "outcome": item.get("outcome", ""),
+                "message": message,
+            }
+        )
     rows.sort(key=lambda r: r["time"], reverse=True)
     return rows[:limit]
 
@@ -58,17 +66,22 @@ def running(clients: Clients, config: Any, *, runbook: str | None = None) -> lis
     waiting = {p["execution"]: p for p in approvals.pending(clients, config)}
     rows = []
     for name in [runbook] if runbook else list(RUNBOOKS):
-        arn = (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
-               f"{naming.state_machine_name(config.customer, name)}")
+        arn = f"arn:aws:states:{config.region}:{config.account}:stateMachine:{naming.state_machine_name(config.customer, name)}"
         kwargs: dict[str, Any] = {"stateMachineArn": arn, "statusFilter": "RUNNING"}
         try:
             while True:
                 resp = sfn.list_executions(**kwargs)
                 for e in resp.get("executions", []):
                     pending = waiting.get(e["name"])
-                    rows.append({"time": _iso(e["startDate"]), "runbook": name, "execution": e["name"],
-                                 "outcome": "running", "message": f"waiting for approval: {pending['summary']}"
-                                 if pending else "running"})
+                    rows.append(
+                        {
+                            "time": _iso(e["startDate"]),
+                            "runbook": name,
+                            "execution": e["name"],
+                            "outcome": "running",
+                            "message": f"waiting for approval: {pending['summary']}" if pending else "running",
+                        }
+                    )
                 if not resp.get("nextToken"):
                     break
                 kwargs["nextToken"] = resp["nextToken"]
@@ -111,11 +124,15 @@ def status(clients: Clients, config: Any) -> dict[str, Any]:
     for e in ecs:
         if e["service"] in windows:
             e["window"] = windows[e["service"]]
-    return {"customer": config.customer, "mode": _mode(clients, config), "ecs": ecs,
-            "rds": _rds(clients, config), "open_incidents": _open_incidents(clients, config),
-            "pending_approvals": [p.get("runbook", "?") for p in pending],
-            "approvals": [{k: p[k] for k in ("execution", "runbook", "requested", "expires", "summary")}
-                          for p in pending]}
+    return {
+        "customer": config.customer,
+        "mode": _mode(clients, config),
+        "ecs": ecs,
+        "rds": _rds(clients, config),
+        "open_incidents": _open_incidents(clients, config),
+        "pending_approvals": [p.get("runbook", "?") for p in pending],
+        "approvals": [{k: p[k] for k in ("execution", "runbook", "requested", "expires", "summary")} for p in pending],
+    }
 
 
 def open_windows(clients: Clients, config: Any, now: datetime | None = None) -> dict[str, dict[str, Any]]:
@@ -125,8 +142,11 @@ def open_windows(clients: Clients, config: Any, now: datetime | None = None) -> 
     ddb = clients("dynamodb")
     found = {}
     for s in config.ecs.services:
-        item = ddb.get_item(TableName=naming.table_name(config.customer), ConsistentRead=True,
-                            Key={"pk": {"S": naming.window_key(s.name)}, "sk": {"S": "open"}}).get("Item")
+        item = ddb.get_item(
+            TableName=naming.table_name(config.customer),
+            ConsistentRead=True,
+            Key={"pk": {"S": naming.window_key(s.name)}, "sk": {"S": "open"}},
+        ).get("Item")
         if not item:
             continue
         window = {k: _plain(item[k]) for k in ("execution", "opened", "expires") if k in item}
@@ -158,9 +178,12 @@ def _ecs(clients: Clients, config: Any) -> list[dict[str, Any]]:
             return [{"service": n, "problem": f"cluster {config.ecs.cluster} not found"} for n in names]
         raise
     found = {s["serviceName"]: s for s in resp.get("services", [])}
-    return [{"service": n, "running": found[n]["runningCount"], "desired": found[n]["desiredCount"]}
-            if n in found and found[n].get("status") != "INACTIVE" else {"service": n, "problem": "not found"}
-            for n in names]
+    return [
+        {"service": n, "running": found[n]["runningCount"], "desired": found[n]["desiredCount"]}
+        if n in found and found[n].get("status") != "INACTIVE"
+        else {"service": n, "problem": "not found"}
+        for n in names
+    ]
 
 
 def _rds(clients: Clients, config: Any) -> str:
@@ -175,6 +198,8 @@ def _rds(clients: Clients, config: Any) -> str:
 
 def _open_incidents(clients: Clients, config: Any) -> list[dict[str, Any]]:
     """Open incidents: items pk open#<alarm> (lambdas/logic/store.py), oldest first."""
-    rows = [{"alarm": i["pk"].removeprefix("open#"), "incident": i.get("incident_id", ""),
-             "opened": i.get("opened_at", "")} for i in _scan(clients, config, "open#")]
+    rows = [
+        {"alarm": i["pk"].removeprefix("open#"), "incident": i.get("incident_id", ""), "opened": i.get("opened_at", "")}
+        for i in _scan(clients, config, "open#")
+    ]
     return sorted(rows, key=lambda r: r["opened"])

@@ -48,12 +48,16 @@ def _error_text(error: str, cause: str | None) -> str:
 
 
 # Step Functions' events that end a task attempt (a Lambda step, a service integration)
-FAILED_EVENTS = {"LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
-                 "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
-                 "LambdaFunctionStartFailed": "lambdaFunctionStartFailedEventDetails",
-                 "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
-                 "TaskFailed": "taskFailedEventDetails", "TaskTimedOut": "taskTimedOutEventDetails",
-                 "TaskStartFailed": "taskStartFailedEventDetails", "TaskSubmitFailed": "taskSubmitFailedEventDetails"}
+FAILED_EVENTS = {
+    "LambdaFunctionFailed": "lambdaFunctionFailedEventDetails",
+    "LambdaFunctionTimedOut": "lambdaFunctionTimedOutEventDetails",
+    "LambdaFunctionStartFailed": "lambdaFunctionStartFailedEventDetails",
+    "LambdaFunctionScheduleFailed": "lambdaFunctionScheduleFailedEventDetails",
+    "TaskFailed": "taskFailedEventDetails",
+    "TaskTimedOut": "taskTimedOutEventDetails",
+    "TaskStartFailed": "taskStartFailedEventDetails",
+    "TaskSubmitFailed": "taskSubmitFailedEventDetails",
+}
 # how a wait for a person ends without an approval (the workflow goes on: the runbook's outcome is rejected)
 ANSWERS = {"Rejected": "-> rejected", "States.Timeout": "-> no answer in time"}
 QUIET = ("Choice", "Succeed", "Fail")  # a decision, or the end (the summary line says how it ended)
@@ -83,16 +87,16 @@ class Progress:
             kind = e["type"]
             if kind.endswith("StateEntered"):
                 details = e["stateEnteredEventDetails"]
-                self.current, self.kind, self.entered = details["name"], kind.removesuffix("StateEntered"), \
-                    e["timestamp"]
+                self.current, self.kind, self.entered = details["name"], kind.removesuffix("StateEntered"), e["timestamp"]
                 self.outcome_before, self.failure = _outcome_of(_state(details.get("input"))), ""
                 if self.kind == "Wait":
                     self._line(e["timestamp"], f"{self.current} (waiting)")
             elif kind.endswith("StateExited"):
                 self._exited(e)
                 self.waiting_token = ""
-            elif kind == "TaskScheduled" and \
-                    e.get("taskScheduledEventDetails", {}).get("resource", "").endswith("waitForTaskToken"):
+            elif kind == "TaskScheduled" and e.get("taskScheduledEventDetails", {}).get("resource", "").endswith(
+                "waitForTaskToken"
+            ):
                 self.waiting_token = self.current
                 self._line(e["timestamp"], f"{self.current} (waiting for an answer)")
             elif kind in FAILED_EVENTS:
@@ -130,8 +134,9 @@ class Progress:
         self.out.flush()
 
 
-def watch(sfn: Any, arn: str, out: TextIO, *, poll_seconds: float, deadline_seconds: float,
-          sleep: Any = time.sleep) -> dict[str, Any]:
+def watch(
+    sfn: Any, arn: str, out: TextIO, *, poll_seconds: float, deadline_seconds: float, sleep: Any = time.sleep
+) -> dict[str, Any]:
     """Follow the execution until it ends, waits for a person, or ``deadline_seconds`` pass. Returns
     {executionArn, status, output | error+cause, waiting_in (when it waits for a person)}."""
     progress = Progress(out)

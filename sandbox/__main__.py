@@ -26,16 +26,21 @@ DEMO_DATA_PROTECTION = Path(__file__).resolve().parent.parent / "scenarios" / "b
 
 def demo() -> int:
     with tempfile.TemporaryDirectory(prefix="sandbox-demo-") as tmp:
-        print("1. Synthesizing the CDK app (all customers, cdk-nag checks included; kept in .sandbox/synth until "
-              "the sources change) ...", flush=True)
+        print(
+            "1. Synthesizing the CDK app (all customers, cdk-nag checks included; kept in .sandbox/synth until "
+            "the sources change) ...",
+            flush=True,
+        )
         assembly = synthesized()
         stacks = sorted(p.name.removesuffix(".template.json") for p in assembly.glob("*.template.json"))
         print(f"   synthesized: {', '.join(stacks)}")
         print("2. Deploying lecture-dhbw-remediation into the offline AWS (moto) ...", flush=True)
         world = scenarios.World.model_validate({"ecs": {"lecture-backend-service": {"desired": 2}}})
         with Sandbox("dhbw", assembly=assembly, workdir=Path(tmp), world=world) as sb:
-            print("3. Simulated environment: ECS cluster lecture-dhbw-cluster, "
-                  f"service lecture-backend-service {sb.world_snapshot()['ecs']['lecture-backend-service']}")
+            print(
+                "3. Simulated environment: ECS cluster lecture-dhbw-cluster, "
+                f"service lecture-backend-service {sb.world_snapshot()['ecs']['lecture-backend-service']}"
+            )
             print(f"4. Firing {DEMO_ALARM} -> ALARM", flush=True)
             sb.fire_alarm(DEMO_ALARM, "ALARM")
             print(f"5. Firing {DEMO_ALARM} -> OK", flush=True)
@@ -53,20 +58,26 @@ def summary(report: dict, *, with_params: bool) -> None:
     for e in report["executions"]:
         out = e["output"] or {}
         print(f"  {e['state_machine']:<36} {e['status']:<9} {out.get('outcome') or out.get('decision') or ''}")
-    print(f"  AWS changes: {len(report['actions'])}  " + "; ".join(
-        f"{a['service']} {a['operation']}" + (f" {a['params']}" if with_params else "") for a in report["actions"]))
-    print("  PagerDuty: " + ", ".join(f"{p.get('kind')} {p.get('http_status')} ({p.get('dedup_key') or p.get('team')})"
-                                      for p in report["pages"]))
+    print(
+        f"  AWS changes: {len(report['actions'])}  "
+        + "; ".join(f"{a['service']} {a['operation']}" + (f" {a['params']}" if with_params else "") for a in report["actions"])
+    )
+    print(
+        "  PagerDuty: "
+        + ", ".join(f"{p.get('kind')} {p.get('http_status')} ({p.get('dedup_key') or p.get('team')})" for p in report["pages"])
+    )
     print(f"  Status updates (SNS): {len(report['notifications'])}")
 
 
 def data_protection_demo(assembly: Path, workdir: Path) -> int:
     """The second game day: the schedules (snapshot, state backup, lock check) and an RDS alarm."""
     scenario = scenarios.load(DEMO_DATA_PROTECTION)
-    print(f"\n6. Data protection game day ({DEMO_DATA_PROTECTION.relative_to(DEMO_DATA_PROTECTION.parent.parent)}): "
-          "daily snapshot, state backup delivered twice, stale-lock check, an RDS alarm then OK", flush=True)
-    with Sandbox(scenario.customer, assembly=assembly, workdir=workdir, mode=scenario.mode,
-                 world=scenario.world) as sb:
+    print(
+        f"\n6. Data protection game day ({DEMO_DATA_PROTECTION.relative_to(DEMO_DATA_PROTECTION.parent.parent)}): "
+        "daily snapshot, state backup delivered twice, stale-lock check, an RDS alarm then OK",
+        flush=True,
+    )
+    with Sandbox(scenario.customer, assembly=assembly, workdir=workdir, mode=scenario.mode, world=scenario.world) as sb:
         report = scenarios.run_steps(scenario, sb)
         print("\nTimeline\n--------")
         print(sb.timeline.render())
@@ -91,8 +102,7 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as tmp:
         assembly = synthesized(scenario.customer)
         try:
-            with Sandbox(scenario.customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode,
-                         world=scenario.world) as sb:
+            with Sandbox(scenario.customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode, world=scenario.world) as sb:
                 report = scenarios.run_steps(scenario, sb)
                 unmet = scenarios.check_expectations(scenario, report)
                 timeline = sb.timeline.render()
@@ -106,8 +116,10 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(timeline)
-        print(f"\nexecutions: {len(report['executions'])}, AWS changes: {len(report['actions'])}, "
-              f"pages: {len(report['pages'])}, status updates: {len(report['notifications'])}")
+        print(
+            f"\nexecutions: {len(report['executions'])}, AWS changes: {len(report['actions'])}, "
+            f"pages: {len(report['pages'])}, status updates: {len(report['notifications'])}"
+        )
     if unmet:
         print(f"expectations not met ({path}):\n" + "\n".join(f"  - {p}" for p in unmet), file=sys.stderr)
         return 3
@@ -135,8 +147,13 @@ def cli(customer: str | None, scenario_path: str | None, commands: list[list[str
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-cli-") as tmp:
         assembly = synthesized(customer)
-        with Sandbox(customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode if scenario else None,
-                     world=scenario.world if scenario else None) as sb:
+        with Sandbox(
+            customer,
+            assembly=assembly,
+            workdir=Path(tmp),
+            mode=scenario.mode if scenario else None,
+            world=scenario.world if scenario else None,
+        ) as sb:
             if scenario is not None:
                 scenarios.run_steps(scenario, sb)
             codes = []
@@ -154,7 +171,7 @@ def _split_cli_args(argv: list[str]) -> tuple[list[str], list[list[str]]]:
         return argv, []
     cut = argv.index("--")
     commands: list[list[str]] = [[]]
-    for arg in argv[cut + 1:]:
+    for arg in argv[cut + 1 :]:
         if arg == "--":
             commands.append([])
         else:
@@ -169,27 +186,37 @@ def main(argv=None) -> int:
         argv, commands = _split_cli_args(argv)
     parser = argparse.ArgumentParser(prog="python -m sandbox", description="The offline AWS sandbox.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="synthesize, deploy dhbw, fire CPU high then OK, then the data-protection "
-                                "game day; print the timelines")
+    sub.add_parser(
+        "demo", help="synthesize, deploy dhbw, fire CPU high then OK, then the data-protection game day; print the timelines"
+    )
     run_p = sub.add_parser("run", help="run a scenario file (JSON or YAML)")
     run_p.add_argument("scenario")
     run_p.add_argument("--json", action="store_true", help="print the report as JSON")
     run_p.add_argument("--logs", action="store_true", help="print the Lambda handlers' logs to stderr")
-    cli_p = sub.add_parser("cli", help="run operators' CLI commands (python cli.py ...) against a sandbox",
-                           description="python -m sandbox cli [--customer C | --scenario FILE] -- CLI ARGS "
-                                       "[-- CLI ARGS ...]: deploy the customer into a sandbox (a scenario's world, "
-                                       "then its steps), then run each command against it.")
+    cli_p = sub.add_parser(
+        "cli",
+        help="run operators' CLI commands (python cli.py ...) against a sandbox",
+        description="python -m sandbox cli [--customer C | --scenario FILE] -- CLI ARGS "
+        "[-- CLI ARGS ...]: deploy the customer into a sandbox (a scenario's world, "
+        "then its steps), then run each command against it.",
+    )
     cli_p.add_argument("--customer", help="the customer to deploy (default: the scenario's, else dhbw)")
     cli_p.add_argument("--scenario", help="a scenario file: its world, mode and steps come first")
     from sandbox.serve import DEFAULT_PORT
 
-    serve_p = sub.add_parser("serve", help="a live offline AWS on 127.0.0.1 for the CDK CLI, the AWS CLI and "
-                                           "python cli.py; every customer in its own account (make sandbox)")
+    serve_p = sub.add_parser(
+        "serve",
+        help="a live offline AWS on 127.0.0.1 for the CDK CLI, the AWS CLI and "
+        "python cli.py; every customer in its own account (make sandbox)",
+    )
     serve_p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    serve_p.add_argument("--deploy", help="all | C,C: deploy these customers' synthesized stacks at start "
-                                          "(default: none; deploy them with npx cdk deploy)")
-    serve_p.add_argument("--world", help="a scenario file (or {customer, mode, world}): that customer's world "
-                                         "(default: each customer's file)")
+    serve_p.add_argument(
+        "--deploy",
+        help="all | C,C: deploy these customers' synthesized stacks at start (default: none; deploy them with npx cdk deploy)",
+    )
+    serve_p.add_argument(
+        "--world", help="a scenario file (or {customer, mode, world}): that customer's world (default: each customer's file)"
+    )
     serve_p.add_argument("--config-dir", default=".sandbox", help="where aws-config is written (default .sandbox)")
     args = parser.parse_args(argv)
     try:

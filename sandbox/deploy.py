@@ -56,15 +56,25 @@ def deploy(clients, assembly: Path, stack_name: str, parameters: dict[str, str])
     ssm.put_parameter(Name=BOOTSTRAP_VERSION_PARAMETER, Value="30", Type="String", Overwrite=True)
     publish_assets(s3, assembly, stack_name)
     template = json.loads((assembly / f"{stack_name}.template.json").read_text())
-    cfn.create_stack(StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"],
-                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_IAM"],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
     stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
     if stack["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"stack {stack_name} did not deploy: {stack['StackStatus']} {stack.get('StackStatusReason')}")
-    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
-                 for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]}
-    deployment = Deployment(stack_name=stack_name, template=template, resources=resources,
-                            outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])})
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    }
+    deployment = Deployment(
+        stack_name=stack_name,
+        template=template,
+        resources=resources,
+        outputs={o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])},
+    )
     deployment.state_machines = {name: arn for name, arn in deployed_state_machines(clients, stack_name).items()}
     deployment.skipped_types = unsupported_types(template)
     return deployment
@@ -79,8 +89,7 @@ def deployed_state_machines(clients, customer_or_stack: str) -> dict:
     sfn = clients("stepfunctions")
     while True:
         resp = sfn.list_state_machines(**kwargs)
-        out.update({m["name"]: m["stateMachineArn"] for m in resp["stateMachines"]
-                    if m["name"].startswith(prefix + "-")})
+        out.update({m["name"]: m["stateMachineArn"] for m in resp["stateMachines"] if m["name"].startswith(prefix + "-")})
         if not resp.get("nextToken"):
             return dict(sorted(out.items(), key=lambda kv: (kv[0].endswith("-respond"), kv[0])))
         kwargs["nextToken"] = resp["nextToken"]
@@ -91,5 +100,6 @@ def unsupported_types(template: dict) -> list[str]:
     from moto.cloudformation.parsing import get_model_map
 
     known = set(get_model_map())
-    return sorted({r["Type"] for r in template["Resources"].values()
-                   if r["Type"] not in known and not r["Type"].startswith("AWS::CDK::")})
+    return sorted(
+        {r["Type"] for r in template["Resources"].values() if r["Type"] not in known and not r["Type"].startswith("AWS::CDK::")}
+    )

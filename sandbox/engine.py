@@ -79,9 +79,15 @@ class Tenant:
         self.deployment: Deployment | None = None
         self.updates: StatusUpdates | None = None
         self.schedule_rules: list[dict] = []  # the deployed schedule rules (as of the last attach)
-        self.driver = Driver(customer, self.config, self.client, sandbox.timeline, sandbox.wait_all,
-                             on_step=sandbox._next_step, clients_as=lambda user: sandbox.aws.clients_for(
-                                 self.config.account, self.config.region, user=user))
+        self.driver = Driver(
+            customer,
+            self.config,
+            self.client,
+            sandbox.timeline,
+            sandbox.wait_all,
+            on_step=sandbox._next_step,
+            clients_as=lambda user: sandbox.aws.clients_for(self.config.account, self.config.region, user=user),
+        )
         self.driver.bus = None
 
     def state_machines(self) -> dict:
@@ -97,8 +103,7 @@ class Tenant:
             self.updates = StatusUpdates(self.client, topic)
         self.driver.state_machines = deployed_state_machines(self.client, self.customer)
         self.driver.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"))
-        self.schedule_rules = [r for r in self.client("events").list_rules().get("Rules", [])
-                               if "ScheduleExpression" in r]
+        self.schedule_rules = [r for r in self.client("events").list_rules().get("Rules", []) if "ScheduleExpression" in r]
 
     def deployed(self) -> bool:
         cfn = self.client("cloudformation")
@@ -110,10 +115,22 @@ class Tenant:
 
 
 class Sandbox:
-    def __init__(self, customer: "str | list[str]", *, assembly: Path | None = None, workdir: Path | None = None,
-                 mode: str | None = None, world: world_mod.World | None = None, time_factor: float = 0.0,
-                 timeout_seconds: float = 600.0, worlds: dict | None = None, deploy: bool = True,
-                 live: bool = False, deployed: "snapshot.Snapshot | None" = None, keep_deployed: bool = False):
+    def __init__(
+        self,
+        customer: "str | list[str]",
+        *,
+        assembly: Path | None = None,
+        workdir: Path | None = None,
+        mode: str | None = None,
+        world: world_mod.World | None = None,
+        time_factor: float = 0.0,
+        timeout_seconds: float = 600.0,
+        worlds: dict | None = None,
+        deploy: bool = True,
+        live: bool = False,
+        deployed: "snapshot.Snapshot | None" = None,
+        keep_deployed: bool = False,
+    ):
         self.customers = [customer] if isinstance(customer, str) else list(customer)
         if not self.customers:
             raise ValueError("a sandbox needs at least one customer")
@@ -135,8 +152,7 @@ class Sandbox:
             worlds.setdefault(self.customer, world)
         self.tenants = {c: Tenant(self, c, worlds.get(c), mode) for c in self.customers}
         primary = self.tenants[self.customer]
-        self.config, self.world, self.client, self.driver = primary.config, primary.world, primary.client, \
-            primary.driver
+        self.config, self.world, self.client, self.driver = primary.config, primary.world, primary.client, primary.driver
         self.executions_log = ExecutionLog(self._client_of_arn, self._all_state_machines)
         self._started = False
         self._lock = threading.RLock()
@@ -177,12 +193,17 @@ class Sandbox:
         try:
             self.pagerduty = FakePagerDuty().start()
             redirect_official_hosts(patches, self.pagerduty)  # the stack pages PagerDuty's own hosts only
-            self.recorder = Recorder({naming.table_name(c) for c in self.customers}, before_after=self._before_after,
-                                     customer_of=customer_of_function)
-            self.observer = Observer(self.timeline, self.recorder, self.pagerduty, self.executions_log,
-                                     updates=lambda: [t.updates for t in self.tenants.values() if t.updates])
-            self.lambdas = InProcessLambda(self.workdir, on_invoke=self.observer.on_invoke,
-                                           credentials=self.aws.role_credentials)
+            self.recorder = Recorder(
+                {naming.table_name(c) for c in self.customers}, before_after=self._before_after, customer_of=customer_of_function
+            )
+            self.observer = Observer(
+                self.timeline,
+                self.recorder,
+                self.pagerduty,
+                self.executions_log,
+                updates=lambda: [t.updates for t in self.tenants.values() if t.updates],
+            )
+            self.lambdas = InProcessLambda(self.workdir, on_invoke=self.observer.on_invoke, credentials=self.aws.role_credentials)
             self.waiter = Waiter(self.executions_log, self.lambdas, self.clock)
             self.lambdas.install(patches)
             self.clock.install(patches)
@@ -233,8 +254,9 @@ class Sandbox:
         same accounts, stacks and keys: a test suite deploys once, sandbox/snapshot.py)."""
         if self.deployed is not None:
             if set(self.deployed.extra["deployments"]) != set(self.tenants):
-                raise ValueError(f"the deployed snapshot holds {', '.join(self.deployed.extra['deployments'])}, "
-                                 f"not {', '.join(self.tenants)}")
+                raise ValueError(
+                    f"the deployed snapshot holds {', '.join(self.deployed.extra['deployments'])}, not {', '.join(self.tenants)}"
+                )
             extra = snapshot.put_back(self.deployed)
             self.aws.adopt_keys(extra["keys"])
             for tenant in self.tenants.values():
@@ -245,12 +267,14 @@ class Sandbox:
         for tenant in self.tenants.values():
             create_secrets(tenant.client, tenant.config)
             if self.deploy_at_start:
-                tenant.deployment = deploy_customer(tenant.client, tenant.customer, tenant.config, self.assembly,
-                                                    self.workdir, self.timeline)
+                tenant.deployment = deploy_customer(
+                    tenant.client, tenant.customer, tenant.config, self.assembly, self.workdir, self.timeline
+                )
                 tenant.attach()
         if self.keep_deployed:
-            self.deployed_snapshot = snapshot.take(keys=self.aws.account_keys(),
-                                                   deployments={c: t.deployment for c, t in self.tenants.items()})
+            self.deployed_snapshot = snapshot.take(
+                keys=self.aws.account_keys(), deployments={c: t.deployment for c, t in self.tenants.items()}
+            )
 
     def _prepare(self, tenant: Tenant) -> None:
         """The customer's world, and the mode the scenario starts in."""
@@ -266,8 +290,9 @@ class Sandbox:
             self.timeline.add("world", f"PagerDuty answers the next requests with {world.pagerduty.responses}")
         if world.pagerduty and world.pagerduty.failures:
             self.pagerduty.fail_next(world.pagerduty.fail_status, world.pagerduty.failures)
-            self.timeline.add("world", f"PagerDuty answers {world.pagerduty.fail_status} "
-                                       f"to the next {world.pagerduty.failures} requests")
+            self.timeline.add(
+                "world", f"PagerDuty answers {world.pagerduty.fail_status} to the next {world.pagerduty.failures} requests"
+            )
 
     def refresh(self) -> None:
         """Pick up stacks deployed, changed or destroyed since (by the CDK CLI): state machines, topics, rules."""
@@ -282,13 +307,26 @@ class Sandbox:
         tenant = self.tenant_of_account(account)
         if tenant is None:
             return
-        described = {"AlarmName": alarm.name, "AlarmArn": alarm.alarm_arn, "Namespace": alarm.namespace,
-                     "MetricName": alarm.metric_name, "Period": alarm.period, "Statistic": alarm.statistic,
-                     "AlarmDescription": alarm.description,
-                     "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions]}
+        described = {
+            "AlarmName": alarm.name,
+            "AlarmArn": alarm.alarm_arn,
+            "Namespace": alarm.namespace,
+            "MetricName": alarm.metric_name,
+            "Period": alarm.period,
+            "Statistic": alarm.statistic,
+            "AlarmDescription": alarm.description,
+            "Dimensions": [{"Name": d.name, "Value": d.value} for d in alarm.dimensions],
+        }
         stamp = alarm.state_updated_timestamp  # the state's time, as CloudWatch stamps its event
-        event = alarm_event(described, alarm.state_value, previous, alarm.state_reason, account, region,
-                            at=stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC))
+        event = alarm_event(
+            described,
+            alarm.state_value,
+            previous,
+            alarm.state_reason,
+            account,
+            region,
+            at=stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC),
+        )
         self.timeline.add("alarm", f"[{tenant.customer}] alarm {alarm.name}: {previous} -> {alarm.state_value}")
 
         def deliver() -> None:
@@ -308,16 +346,25 @@ class Sandbox:
         event = parameter_change_event(name, caller, account, region)
         threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
-    def _on_security_group_change(self, event_name: str, group: str, permissions: list, caller: str, account: str,
-                                  region: str, request: dict) -> None:
+    def _on_security_group_change(
+        self, event_name: str, group: str, permissions: list, caller: str, account: str, region: str, request: dict
+    ) -> None:
         """A security group changed through the API (the AWS CLI, the console): CloudTrail tells EventBridge. The
         sandbox's own world building makes no such call (moto's backend directly)."""
         tenant = self.tenant_of_account(account)
         if tenant is None or tenant.driver.bus is None or not self.live:
             return
         self.timeline.add("security", f"[{tenant.customer}] {caller}: {event_name} {group}")
-        event = security_group_event(event_name, group, caller, account, region, permissions=permissions or None,
-                                     group_name=request.get("group_name"), vpc_id=request.get("vpc_id"))
+        event = security_group_event(
+            event_name,
+            group,
+            caller,
+            account,
+            region,
+            permissions=permissions or None,
+            group_name=request.get("group_name"),
+            vpc_id=request.get("vpc_id"),
+        )
         threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
     # --- the world ---------------------------------------------------------------------------
@@ -335,8 +382,9 @@ class Sandbox:
         return world_mod.before_after(tenant.client, tenant.config, service, operation, params)
 
     # --- steps ---------------------------------------------------------------------------------
-    def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None,
-                   customer: str | None = None) -> list:
+    def fire_alarm(
+        self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None, customer: str | None = None
+    ) -> list:
         return self.tenant(customer).driver.fire_alarm(name, state, deliveries, reason)
 
     def fire_schedule(self, runbook: str, deliveries: int = 1, customer: str | None = None) -> list:
@@ -353,8 +401,9 @@ class Sandbox:
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)
 
-    def answer_approval(self, runbook: str, *, approve: bool, by: str | None = None, comment: str = "",
-                        customer: str | None = None) -> dict:
+    def answer_approval(
+        self, runbook: str, *, approve: bool, by: str | None = None, comment: str = "", customer: str | None = None
+    ) -> dict:
         return self.tenant(customer).driver.answer_approval(runbook, approve=approve, by=by, comment=comment)
 
     def wait_minutes(self, minutes: float) -> None:
@@ -403,17 +452,29 @@ class Sandbox:
         if tenant.updates:
             tenant.updates.drain()
         teams = team_of_key(tenant.config)
-        pages = [r for r in self.pagerduty.requests
-                 if not isinstance(r.get("body"), dict) or r["body"].get("routing_key") in teams
-                 or r["body"].get("routing_key") not in self._all_keys()]
+        pages = [
+            r
+            for r in self.pagerduty.requests
+            if not isinstance(r.get("body"), dict)
+            or r["body"].get("routing_key") in teams
+            or r["body"].get("routing_key") not in self._all_keys()
+        ]
         actions = [a for a in self.recorder.actions if a.get("customer") in (customer, None)]
         notifications = tenant.updates.received if tenant.updates else []
         try:
             world = self.world_snapshot(customer)
         except ClientError as exc:  # the live sandbox: a customer whose stack is not deployed (yet)
             world = {"unavailable": f"{naming.stack_name(customer)} is not deployed ({exc})"}
-        return report_mod.build(customer, self.executions(customer), actions, pages, notifications, world,
-                                teams=teams, approvals=self.approvals(customer))
+        return report_mod.build(
+            customer,
+            self.executions(customer),
+            actions,
+            pages,
+            notifications,
+            world,
+            teams=teams,
+            approvals=self.approvals(customer),
+        )
 
     def _all_keys(self) -> set:
         return {k for t in self.tenants.values() for k in team_of_key(t.config)}
@@ -422,10 +483,15 @@ class Sandbox:
         """Every approval answered or timed out, from the audit trail (rows <time>#approval), in time order."""
         tenant = self.tenant(customer)
         table = naming.table_name(tenant.customer)
-        rows, kwargs = [], {"TableName": table, "FilterExpression": "begins_with(pk, :a) AND #s = :step",
-                            "ExpressionAttributeNames": {"#s": "step"},
-                            "ExpressionAttributeValues": {":a": {"S": naming.AUDIT_KEY_PREFIX},
-                                                          ":step": {"S": "approval"}}}
+        rows, kwargs = (
+            [],
+            {
+                "TableName": table,
+                "FilterExpression": "begins_with(pk, :a) AND #s = :step",
+                "ExpressionAttributeNames": {"#s": "step"},
+                "ExpressionAttributeValues": {":a": {"S": naming.AUDIT_KEY_PREFIX}, ":step": {"S": "approval"}},
+            },
+        )
         ddb = tenant.client("dynamodb")
         try:
             while True:

@@ -11,39 +11,64 @@ import uuid
 from datetime import UTC, datetime
 
 
-def alarm_event(alarm: dict, state: str, previous: str, reason: str, account: str, region: str,
-                at: datetime | None = None) -> dict:
+def alarm_event(
+    alarm: dict, state: str, previous: str, reason: str, account: str, region: str, at: datetime | None = None
+) -> dict:
     """A "CloudWatch Alarm State Change" event as CloudWatch emits it for a metric alarm."""
     at = at or datetime.now(UTC)
     stamp = at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}+0000"
-    metric = {"id": "m1", "metricStat": {"metric": {
-        "namespace": alarm.get("Namespace"), "name": alarm.get("MetricName"),
-        "dimensions": {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}},
-        "period": alarm.get("Period"), "stat": alarm.get("Statistic")}, "returnData": True}
+    metric = {
+        "id": "m1",
+        "metricStat": {
+            "metric": {
+                "namespace": alarm.get("Namespace"),
+                "name": alarm.get("MetricName"),
+                "dimensions": {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])},
+            },
+            "period": alarm.get("Period"),
+            "stat": alarm.get("Statistic"),
+        },
+        "returnData": True,
+    }
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "CloudWatch Alarm State Change",
-        "source": "aws.cloudwatch", "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": account,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
         "resources": [alarm["AlarmArn"]],
         "detail": {
             "alarmName": alarm["AlarmName"],
-            "state": {"value": state, "reason": reason, "reasonData": json.dumps({"version": "1.0"}),
-                      "timestamp": stamp},
+            "state": {"value": state, "reason": reason, "reasonData": json.dumps({"version": "1.0"}), "timestamp": stamp},
             "previousState": {"value": previous, "reason": "previous state", "timestamp": stamp},
             "configuration": {"description": alarm.get("AlarmDescription", ""), "metrics": [metric]},
         },
     }
 
 
-def parameter_change_event(name: str, caller_arn: str, account: str, region: str, event_name: str = "PutParameter",
-                           at: datetime | None = None) -> dict:
+def parameter_change_event(
+    name: str, caller_arn: str, account: str, region: str, event_name: str = "PutParameter", at: datetime | None = None
+) -> dict:
     """An "AWS API Call via CloudTrail" event for an SSM parameter change, as a trail delivers it."""
     at = at or datetime.now(UTC)
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ssm",
-        "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region, "resources": [],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ssm",
+        "account": account,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [],
         "detail": {
-            "eventVersion": "1.08", "eventSource": "ssm.amazonaws.com", "eventName": event_name,
-            "awsRegion": region, "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventType": "AwsApiCall",
+            "eventVersion": "1.08",
+            "eventSource": "ssm.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "eventTime": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "eventType": "AwsApiCall",
             "userIdentity": {"type": "IAMUser", "arn": caller_arn, "accountId": account},
             "requestParameters": {"name": name, "type": "String", "overwrite": True},
             "responseElements": {"version": 2, "tier": "Standard"},
@@ -55,10 +80,20 @@ def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def security_group_event(event_name: str, group_id: str, caller_arn: str, account: str, region: str, *,
-                         permissions: list[dict] | None = None, source_ip: str = "203.0.113.7",
-                         caller_type: str = "IAMUser", at: datetime | None = None, group_name: str | None = None,
-                         vpc_id: str | None = None) -> dict:
+def security_group_event(
+    event_name: str,
+    group_id: str,
+    caller_arn: str,
+    account: str,
+    region: str,
+    *,
+    permissions: list[dict] | None = None,
+    source_ip: str = "203.0.113.7",
+    caller_type: str = "IAMUser",
+    at: datetime | None = None,
+    group_name: str | None = None,
+    vpc_id: str | None = None,
+) -> dict:
     """An "AWS API Call via CloudTrail" event of an EC2 security-group call (Authorize/Revoke...Ingress/Egress,
     Create/DeleteSecurityGroup), as a trail delivers it. ``permissions``: [{"protocol": "tcp", "from": 22,
     "to": 22, "cidr": "0.0.0.0/0"}] -> requestParameters.ipPermissions in CloudTrail's {"items": [...]} shape."""
@@ -66,55 +101,114 @@ def security_group_event(event_name: str, group_id: str, caller_arn: str, accoun
     request: dict = {"groupId": group_id}
     response: dict = {"requestId": str(uuid.uuid4()), "_return": True}
     if event_name == "CreateSecurityGroup":
-        request = {"groupName": group_name or f"{group_id}-name", "groupDescription": "created by hand",
-                   "vpcId": vpc_id or "vpc-0a1b2c3d"}
+        request = {
+            "groupName": group_name or f"{group_id}-name",
+            "groupDescription": "created by hand",
+            "vpcId": vpc_id or "vpc-0a1b2c3d",
+        }
         response["groupId"] = group_id
     if permissions:
-        request["ipPermissions"] = {"items": [{
-            "ipProtocol": p.get("protocol", "tcp"), "fromPort": p.get("from"), "toPort": p.get("to", p.get("from")),
-            "groups": {}, "ipRanges": {"items": [{"cidrIp": p.get("cidr", "0.0.0.0/0")}]}, "ipv6Ranges": {},
-            "prefixListIds": {}} for p in permissions]}
+        request["ipPermissions"] = {
+            "items": [
+                {
+                    "ipProtocol": p.get("protocol", "tcp"),
+                    "fromPort": p.get("from"),
+                    "toPort": p.get("to", p.get("from")),
+                    "groups": {},
+                    "ipRanges": {"items": [{"cidrIp": p.get("cidr", "0.0.0.0/0")}]},
+                    "ipv6Ranges": {},
+                    "prefixListIds": {},
+                }
+                for p in permissions
+            ]
+        }
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail", "source": "aws.ec2",
-        "account": account, "time": _stamp(at), "region": region, "resources": [],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [],
         "detail": {
-            "eventVersion": "1.09", "eventSource": "ec2.amazonaws.com", "eventName": event_name,
-            "awsRegion": region, "eventTime": _stamp(at), "eventType": "AwsApiCall", "eventID": str(uuid.uuid4()),
-            "userIdentity": {"type": caller_type, "arn": caller_arn, "accountId": account,
-                             "principalId": "AIDAEXAMPLE", "userName": caller_arn.rsplit("/", 1)[-1]},
-            "sourceIPAddress": source_ip, "userAgent": "aws-cli/2.15.0",
-            "requestParameters": request, "responseElements": response,
+            "eventVersion": "1.09",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "eventTime": _stamp(at),
+            "eventType": "AwsApiCall",
+            "eventID": str(uuid.uuid4()),
+            "userIdentity": {
+                "type": caller_type,
+                "arn": caller_arn,
+                "accountId": account,
+                "principalId": "AIDAEXAMPLE",
+                "userName": caller_arn.rsplit("/", 1)[-1],
+            },
+            "sourceIPAddress": source_ip,
+            "userAgent": "aws-cli/2.15.0",
+            "requestParameters": request,
+            "responseElements": response,
         },
     }
 
 
-def console_sign_in_event(user: str, account: str, region: str, *, success: bool = False,
-                          source_ip: str = "198.51.100.23", at: datetime | None = None) -> dict:
+def console_sign_in_event(
+    user: str, account: str, region: str, *, success: bool = False, source_ip: str = "198.51.100.23", at: datetime | None = None
+) -> dict:
     """An "AWS Console Sign In via CloudTrail" event of an IAM user's sign-in (failed unless ``success``)."""
     at = at or datetime.now(UTC)
     detail: dict = {
-        "eventVersion": "1.08", "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
-        "awsRegion": region, "eventTime": _stamp(at), "eventType": "AwsConsoleSignIn", "eventID": str(uuid.uuid4()),
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": account, "userName": user,
-                         "arn": f"arn:aws:iam::{account}:user/{user}"},
-        "sourceIPAddress": source_ip, "userAgent": "Mozilla/5.0", "requestParameters": None,
+        "eventVersion": "1.08",
+        "eventSource": "signin.amazonaws.com",
+        "eventName": "ConsoleLogin",
+        "awsRegion": region,
+        "eventTime": _stamp(at),
+        "eventType": "AwsConsoleSignIn",
+        "eventID": str(uuid.uuid4()),
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLE",
+            "accountId": account,
+            "userName": user,
+            "arn": f"arn:aws:iam::{account}:user/{user}",
+        },
+        "sourceIPAddress": source_ip,
+        "userAgent": "Mozilla/5.0",
+        "requestParameters": None,
         "responseElements": {"ConsoleLogin": "Success" if success else "Failure"},
-        "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No",
-                                "MFAUsed": "No"},
+        "additionalEventData": {"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"},
     }
     if not success:
         detail["errorMessage"] = "Failed authentication"
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS Console Sign In via CloudTrail",
-            "source": "aws.signin", "account": account, "time": _stamp(at), "region": region, "resources": [],
-            "detail": detail}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS Console Sign In via CloudTrail",
+        "source": "aws.signin",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
 
 
 def scheduled_event(rule_arn: str, account: str, region: str, at: datetime | None = None) -> dict:
     """A "Scheduled Event" as EventBridge delivers it to a schedule rule's targets."""
     at = at or datetime.now(UTC)
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "account": account, "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
-            "resources": [rule_arn], "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }
 
 
 def _path(data, path: str):
@@ -153,8 +247,12 @@ class EventBus:
         for rule in self.events.list_rules().get("Rules", []):
             if rule.get("State") != "ENABLED":
                 continue
-            if "ScheduleExpression" in rule and rule["Arn"] in fired or \
-                    "EventPattern" in rule and EventPattern.load(rule["EventPattern"]).matches_event(event):
+            if (
+                "ScheduleExpression" in rule
+                and rule["Arn"] in fired
+                or "EventPattern" in rule
+                and EventPattern.load(rule["EventPattern"]).matches_event(event)
+            ):
                 for target in self.events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
                     matches.append((rule, target))
         return matches
@@ -169,10 +267,8 @@ class EventBus:
             for _ in range(attempts):
                 try:
                     # EventBridge names the execution with a fresh id, as the console does
-                    resp = self.sfn.start_execution(stateMachineArn=target["Arn"], input=payload,
-                                                    name=str(uuid.uuid4()))
-                    deliveries.append({"rule": rule["Name"], "target": target["Arn"],
-                                       "execution": resp["executionArn"]})
+                    resp = self.sfn.start_execution(stateMachineArn=target["Arn"], input=payload, name=str(uuid.uuid4()))
+                    deliveries.append({"rule": rule["Name"], "target": target["Arn"], "execution": resp["executionArn"]})
                     break
                 except Exception as exc:  # noqa: BLE001 - EventBridge retries any failure
                     last_error = f"{type(exc).__name__}: {exc}"
@@ -180,8 +276,10 @@ class EventBus:
                 dlq = target.get("DeadLetterConfig", {}).get("Arn")
                 if dlq:
                     url = self.sqs.get_queue_url(QueueName=dlq.rsplit(":", 1)[-1])["QueueUrl"]
-                    self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event), MessageAttributes={
-                        "ERROR_MESSAGE": {"DataType": "String", "StringValue": str(last_error)[:256]}})
-                deliveries.append({"rule": rule["Name"], "target": target["Arn"], "dead_lettered": dlq,
-                                   "error": last_error})
+                    self.sqs.send_message(
+                        QueueUrl=url,
+                        MessageBody=json.dumps(event),
+                        MessageAttributes={"ERROR_MESSAGE": {"DataType": "String", "StringValue": str(last_error)[:256]}},
+                    )
+                deliveries.append({"rule": rule["Name"], "target": target["Arn"], "dead_lettered": dlq, "error": last_error})
         return deliveries

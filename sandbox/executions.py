@@ -41,17 +41,30 @@ class ExecutionLog:
             sfn = self.client_of_arn(arn)("stepfunctions")
             for e in _list_executions(sfn, arn):
                 d = sfn.describe_execution(executionArn=e["executionArn"])
-                out.append({
-                    "state_machine": name, "name": e["name"], "status": d["status"],
-                    "input": _json(d.get("input")), "output": _json(d.get("output")),
-                    "error": d.get("error"), "cause": d.get("cause"), "arn": d["executionArn"],
-                    "started": e["startDate"].isoformat(),
-                })
+                out.append(
+                    {
+                        "state_machine": name,
+                        "name": e["name"],
+                        "status": d["status"],
+                        "input": _json(d.get("input")),
+                        "output": _json(d.get("output")),
+                        "error": d.get("error"),
+                        "cause": d.get("cause"),
+                        "arn": d["executionArn"],
+                        "started": e["startDate"].isoformat(),
+                    }
+                )
         return sorted(out, key=lambda e: (e["started"], self.seen_order(e["arn"])))
 
     def running(self) -> int:
-        return sum(len(self.client_of_arn(arn)("stepfunctions").list_executions(
-            stateMachineArn=arn, statusFilter="RUNNING")["executions"]) for arn in self.state_machines().values())
+        return sum(
+            len(
+                self.client_of_arn(arn)("stepfunctions").list_executions(stateMachineArn=arn, statusFilter="RUNNING")[
+                    "executions"
+                ]
+            )
+            for arn in self.state_machines().values()
+        )
 
     def history(self, execution_arn: str) -> list[dict]:
         sfn = self.client_of_arn(execution_arn)("stepfunctions")

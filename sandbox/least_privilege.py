@@ -43,6 +43,7 @@ class Unresolved(str):
 @dataclass
 class Request:
     """One IAM authorisation that a call needs."""
+
     action: str
     resources: list[str] | None  # None: not known from the call's parameters
     context: dict[str, list[str]] = field(default_factory=dict)
@@ -60,8 +61,9 @@ class Verdict:
 class Policies:
     """The Lambda functions' role statements of one deployed stack, resolved."""
 
-    def __init__(self, template: dict, physical: dict[str, str], account: str, region: str,
-                 parameters: dict[str, str] | None = None):
+    def __init__(
+        self, template: dict, physical: dict[str, str], account: str, region: str, parameters: dict[str, str] | None = None
+    ):
         self.template, self.physical, self.account, self.region = template, physical, account, region
         self.parameters = parameters or {}
         self.resources = template.get("Resources", {})
@@ -141,13 +143,21 @@ class Policies:
 
     # the intrinsic functions the templates use, by name; any other stays Unresolved
     _INTRINSICS: dict[str, Callable] = {
-        "Ref": lambda self, arg: self._ref(arg), "Fn::GetAtt": _fn_get_att, "Fn::Join": _fn_join,
-        "Fn::Select": _fn_select, "Fn::Split": _fn_split, "Fn::Sub": _fn_sub,
+        "Ref": lambda self, arg: self._ref(arg),
+        "Fn::GetAtt": _fn_get_att,
+        "Fn::Join": _fn_join,
+        "Fn::Select": _fn_select,
+        "Fn::Split": _fn_split,
+        "Fn::Sub": _fn_sub,
     }
 
     def _ref(self, name: str):
-        pseudo = {"AWS::Partition": "aws", "AWS::Region": self.region, "AWS::AccountId": self.account,
-                  "AWS::URLSuffix": "amazonaws.com"}
+        pseudo = {
+            "AWS::Partition": "aws",
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -172,8 +182,7 @@ class Policies:
         statements = self.by_function.get(function)
         requests = requests_for(call, self.account, self.region, self.partition_keys)
         if statements is None:
-            return [Verdict(function, call, r, False, f"no role statements found for function {function}")
-                    for r in requests]
+            return [Verdict(function, call, r, False, f"no role statements found for function {function}") for r in requests]
         return [self._decide(function, call, r, statements) for r in requests]
 
     def _decide(self, function: str, call: dict, request: Request, statements: list[dict]) -> Verdict:
@@ -212,8 +221,10 @@ class Policies:
 
     def granted_actions(self) -> dict[str, set[str]]:
         """Per function, the action patterns its role allows (lower case)."""
-        return {fn: {a.lower() for s in sts if s.get("Effect") == "Allow" for a in s.get("Action", [])}
-                for fn, sts in self.by_function.items()}
+        return {
+            fn: {a.lower() for s in sts if s.get("Effect") == "Allow" for a in s.get("Action", [])}
+            for fn, sts in self.by_function.items()
+        }
 
 
 def requests_for(call: dict, account: str, region: str, partition_keys: dict[str, str] | None = None) -> list[Request]:
@@ -242,25 +253,33 @@ def requests_for(call: dict, account: str, region: str, partition_keys: dict[str
     return [Request(f"{prefix}:{op}", None, base)]
 
 
-def _dynamodb_requests(op: str, p: dict, base: dict, arn: Callable[..., str],
-                       partition_keys: dict[str, str]) -> list[Request]:
+def _dynamodb_requests(op: str, p: dict, base: dict, arn: Callable[..., str], partition_keys: dict[str, str]) -> list[Request]:
     """A transaction or a batch is authorised per item's table and action; the partition keys are its LeadingKeys."""
     if op == "TransactWriteItems":
         out = []
         for item in p.get("TransactItems", []):
             kind, body = next(iter(item.items()))
             table = body["TableName"]
-            out.append(Request(f"dynamodb:{_TRANSACT.get(kind, kind)}", [arn("dynamodb", f"table/{table}")],
-                               base | _leading(body, partition_keys.get(table))))
+            out.append(
+                Request(
+                    f"dynamodb:{_TRANSACT.get(kind, kind)}",
+                    [arn("dynamodb", f"table/{table}")],
+                    base | _leading(body, partition_keys.get(table)),
+                )
+            )
         return out
     if op == "BatchWriteItem":
         out = []
         for table, writes in p.get("RequestItems", {}).items():
-            keys = [w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key") or {}
-                    for w in writes]
+            keys = [w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key") or {} for w in writes]
             leading = [_s(k.get(partition_keys.get(table, "pk"))) for k in keys]
-            out.append(Request("dynamodb:BatchWriteItem", [arn("dynamodb", f"table/{table}")],
-                               base | {"dynamodb:LeadingKeys": [v for v in leading if v is not None]}))
+            out.append(
+                Request(
+                    "dynamodb:BatchWriteItem",
+                    [arn("dynamodb", f"table/{table}")],
+                    base | {"dynamodb:LeadingKeys": [v for v in leading if v is not None]},
+                )
+            )
         return out
     table = p.get("TableName")
     resources = [arn("dynamodb", f"table/{table}")] if table else None
@@ -272,11 +291,15 @@ def _ecs_requests(op: str, p: dict, base: dict, arn: Callable[..., str]) -> list
     ctx = base | {"ecs:cluster": [arn("ecs", f"cluster/{cluster}")]}
     if op in ("UpdateService", "DescribeServices"):
         names = [p["service"]] if "service" in p else p.get("services", [])
-        return [Request(f"ecs:{op}", [n if n.startswith("arn:") else arn("ecs", f"service/{cluster}/{n}")
-                                      for n in names], ctx)]
+        return [Request(f"ecs:{op}", [n if n.startswith("arn:") else arn("ecs", f"service/{cluster}/{n}") for n in names], ctx)]
     if op == "DescribeTasks":
-        return [Request("ecs:DescribeTasks", [t if t.startswith("arn:") else arn("ecs", f"task/{cluster}/{t}")
-                                              for t in p.get("tasks", [])], ctx)]
+        return [
+            Request(
+                "ecs:DescribeTasks",
+                [t if t.startswith("arn:") else arn("ecs", f"task/{cluster}/{t}") for t in p.get("tasks", [])],
+                ctx,
+            )
+        ]
     return [Request(f"ecs:{op}", None, ctx)]
 
 
@@ -286,13 +309,15 @@ def _named_requests(service: str, op: str, p: dict, base: dict, arn: Callable[..
         return [Request(f"sns:{op}", [p["TopicArn"]], base)]
     if service == "ssm" and ("Name" in p or "Names" in p):
         names = [p["Name"]] if "Name" in p else p["Names"]
-        return [Request(f"ssm:{op}", [arn("ssm", "parameter" + (n if n.startswith("/") else "/" + n))
-                                      for n in names], base)]
+        return [Request(f"ssm:{op}", [arn("ssm", "parameter" + (n if n.startswith("/") else "/" + n)) for n in names], base)]
     if service == "secretsmanager" and "SecretId" in p:
         sid = p["SecretId"]
         # AWS appends six random characters to a secret's name in its ARN
-        return [Request(f"secretsmanager:{op}", [sid if sid.startswith("arn:") else arn("secretsmanager",
-                                                                                         f"secret:{sid}-AbCdEf")], base)]
+        return [
+            Request(
+                f"secretsmanager:{op}", [sid if sid.startswith("arn:") else arn("secretsmanager", f"secret:{sid}-AbCdEf")], base
+            )
+        ]
     if service == "stepfunctions":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Request(f"states:{op}", [target] if target else None, base)]
@@ -312,8 +337,7 @@ def _s3_requests(op: str, p: dict, base: dict) -> list[Request]:
         else:
             path, _, query = str(source).partition("?versionId=")
             src, version = f"arn:aws:s3:::{path.lstrip('/')}", query
-        return [Request("s3:GetObjectVersion" if version else "s3:GetObject", [src], base),
-                Request("s3:PutObject", [obj], base)]
+        return [Request("s3:GetObjectVersion" if version else "s3:GetObject", [src], base), Request("s3:PutObject", [obj], base)]
     if op in ("ListObjectsV2", "ListObjects"):
         return [Request("s3:ListBucket", [bucket], base | {"s3:prefix": [p.get("Prefix", "")]})]
     if op == "HeadBucket":  # authorised by s3:ListBucket (S3 API reference, HeadBucket)
@@ -373,8 +397,16 @@ def _arn_match(arn: str, pattern: str) -> bool:
 
 def _known_operator(operator: str) -> bool:
     op = operator.split(":")[-1].removesuffix("IfExists")
-    return op in ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "ArnEquals", "ArnLike",
-                  "ArnNotEquals", "ArnNotLike")
+    return op in (
+        "StringEquals",
+        "StringNotEquals",
+        "StringLike",
+        "StringNotLike",
+        "ArnEquals",
+        "ArnLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+    )
 
 
 def _evaluate(operator: str, values: list[str], expected: list[str]) -> bool:

@@ -32,13 +32,17 @@ class OfflineAws:
         from moto import mock_aws
 
         # keys no account knows: a client that names no account lands in moto's default one, never a customer's
-        env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-               "AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        env = {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
         self._env_saved = {k: os.environ.get(k) for k in (*env, "MOTO_ACCOUNT_ID")}
         os.environ.update(env)
         os.environ.pop("MOTO_ACCOUNT_ID", None)
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
-                                      "lambda": {"use_docker": False}})
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
 
     def stop(self) -> None:
@@ -67,8 +71,7 @@ class OfflineAws:
                 iam = iam_backends[account]["aws"]
                 found = iam.users.get(name) or iam.create_user(self.region, name, path=f"/{path}/" if path else "/")
                 key = iam.create_access_key(name)
-                self._keys[(account, user)] = {"id": key.access_key_id, "secret": key.secret_access_key,
-                                               "arn": found.arn}
+                self._keys[(account, user)] = {"id": key.access_key_id, "secret": key.secret_access_key, "arn": found.arn}
             return self._keys[(account, user)]
 
     def account_keys(self) -> dict[tuple[str, str], dict]:
@@ -90,11 +93,18 @@ class OfflineAws:
             if role_arn not in self._role_keys:
                 account = role_arn.split(":")[4]
                 role = sts_backends[account]["aws"].assume_role(
-                    region_name=self.region, role_session_name="sandbox", role_arn=role_arn, policy="",
-                    duration=43200, external_id="")
-                self._role_keys[role_arn] = {"AWS_ACCESS_KEY_ID": role.access_key_id,
-                                             "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
-                                             "AWS_SESSION_TOKEN": role.session_token}
+                    region_name=self.region,
+                    role_session_name="sandbox",
+                    role_arn=role_arn,
+                    policy="",
+                    duration=43200,
+                    external_id="",
+                )
+                self._role_keys[role_arn] = {
+                    "AWS_ACCESS_KEY_ID": role.access_key_id,
+                    "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
+                    "AWS_SESSION_TOKEN": role.session_token,
+                }
             return self._role_keys[role_arn]
 
     def client(self, service: str, account: str, region: str | None = None, user: str = OPERATOR_USER):
@@ -111,8 +121,10 @@ class OfflineAws:
 
     def clients_for(self, account: str, region: str | None = None, user: str = OPERATOR_USER):
         """service -> the sandbox's own client in ``account``, as ``user``."""
+
         def clients(service: str):
             return self.client(service, account, region, user)
+
         clients.account = account  # type: ignore[attr-defined]
         clients.user = user  # type: ignore[attr-defined]
         return clients

@@ -69,14 +69,21 @@ class AlarmModel(CloudFormationModel):
 
         p = cloudformation_json["Properties"]
         alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
-            name=p.get("AlarmName", resource_name), namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
-            comparison_operator=p["ComparisonOperator"], evaluation_periods=int(p["EvaluationPeriods"]),
-            period=int(p.get("Period", 60)), threshold=float(p.get("Threshold", 0)), statistic=p.get("Statistic"),
-            description=p.get("AlarmDescription", ""), dimensions=[
-                {"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
-            alarm_actions=p.get("AlarmActions", []), ok_actions=p.get("OKActions", []),
+            name=p.get("AlarmName", resource_name),
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p.get("Period", 60)),
+            threshold=float(p.get("Threshold", 0)),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription", ""),
+            dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in p.get("Dimensions", [])],
+            alarm_actions=p.get("AlarmActions", []),
+            ok_actions=p.get("OKActions", []),
             insufficient_data_actions=p.get("InsufficientDataActions", []),
-            treat_missing_data=p.get("TreatMissingData"), actions_enabled=p.get("ActionsEnabled", True),
+            treat_missing_data=p.get("TreatMissingData"),
+            actions_enabled=p.get("ActionsEnabled", True),
         )
         return cls(alarm)
 
@@ -243,8 +250,9 @@ def signed_client(factory: str, service: str, key_id: str, secret: str, token: s
         if session is None:
             session = _SHARED["session"] = boto3.Session()
             session._sandbox_made = True
-        return getattr(session, factory)(service, aws_access_key_id=key_id, aws_secret_access_key=secret,
-                                         aws_session_token=token, **kwargs)
+        return getattr(session, factory)(
+            service, aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, **kwargs
+        )
 
 
 class _PerInvocation:
@@ -265,8 +273,9 @@ class _PerInvocation:
         with _PerInvocation._lock:
             if key not in _PerInvocation._made:
                 if creds[0]:
-                    made = signed_client(self._factory, *self._args, key_id=creds[0], secret=creds[1],
-                                         token=creds[2], **self._kwargs)
+                    made = signed_client(
+                        self._factory, *self._args, key_id=creds[0], secret=creds[1], token=creds[2], **self._kwargs
+                    )
                 else:
                     import boto3
 
@@ -356,8 +365,9 @@ class InProcessLambda:
             payload, result, error, started, ended = self._run(fn, event, response_headers)
             seconds = ended - started
             with self._lock:
-                self.invocations.append({"function": fn.function_name, "started": started, "ended": ended,
-                                         "seconds": seconds, "error": error})
+                self.invocations.append(
+                    {"function": fn.function_name, "started": started, "ended": ended, "seconds": seconds, "error": error}
+                )
             if self.on_invoke:
                 self.on_invoke(fn.function_name, event, result, error, seconds)
         finally:
@@ -367,9 +377,14 @@ class InProcessLambda:
 
     def _run(self, fn, event, response_headers):
         module_name, _, attr = fn.handler.rpartition(".")
-        env = {**fn.environment_vars, "AWS_REGION": fn.region, "AWS_DEFAULT_REGION": fn.region,
-               "AWS_LAMBDA_FUNCTION_NAME": fn.function_name, "POWERTOOLS_TRACE_DISABLED": "true",
-               "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"}
+        env = {
+            **fn.environment_vars,
+            "AWS_REGION": fn.region,
+            "AWS_DEFAULT_REGION": fn.region,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "_X_AMZN_TRACE_ID": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+        }
         if self.credentials is not None:
             env.update(self.credentials(fn.role))
         saved = CURRENT.function, CURRENT.env
@@ -381,8 +396,11 @@ class InProcessLambda:
             result = handler(event, _Context(fn, fn.timeout))
             payload, error = json.dumps(result, default=str), None
         except Exception as exc:  # noqa: BLE001 - reported to Step Functions as Lambda does
-            error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
-                     "stackTrace": traceback.format_tb(exc.__traceback__)[-3:]}
+            error = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "stackTrace": traceback.format_tb(exc.__traceback__)[-3:],
+            }
             response_headers["x-amz-function-error"] = "Unhandled"
             payload, result = json.dumps(error), None
         finally:
@@ -440,17 +458,22 @@ class CompressedClock:
         """Executions waiting for the world: parked waits, and task-token waits neither answered nor timed out
         (read from their events, so an answer counts at once: the waiter then waits for what it resumes)."""
         with self._lock:
-            return (sum(1 for _, event in self._parked if not event.is_set()) + len(self._parked_until)
-                    + sum(1 for _, answered, expired in self._callbacks
-                          if not answered.is_set() and not expired.is_set()))
+            return (
+                sum(1 for _, event in self._parked if not event.is_set())
+                + len(self._parked_until)
+                + sum(1 for _, answered, expired in self._callbacks if not answered.is_set() and not expired.is_set())
+            )
 
     def advance(self, seconds: float) -> int:
         """Simulated time passes: task-token waits whose timeout has come time out. How many did."""
         with self._lock:
             self.now += seconds
             self.simulated_seconds += seconds
-            due = [expired for deadline, answered, expired in self._callbacks
-                   if deadline <= self.now and not answered.is_set() and not expired.is_set()]
+            due = [
+                expired
+                for deadline, answered, expired in self._callbacks
+                if deadline <= self.now and not answered.is_set() and not expired.is_set()
+            ]
             woken = [event for deadline, event in self._parked_until if deadline <= self.now]
             self._parked_until = [(d, e) for d, e in self._parked_until if d > self.now]
         for event in due + woken:
@@ -535,8 +558,9 @@ class CompressedClock:
             return None  # moto then fails the task with States.Timeout, as AWS does
 
         patches.set(WaitFunction, "_wait_interval", _wait_interval)
-        patches.set(state_task_service_callback.StateTaskServiceCallback, "_wait_for_task_token_timeout",
-                    _wait_for_task_token_timeout)
+        patches.set(
+            state_task_service_callback.StateTaskServiceCallback, "_wait_for_task_token_timeout", _wait_for_task_token_timeout
+        )
         patches.set(retrier_decl, "time", _Time())
         # how often a parent polls a .sync child: 0.5 s by default, far above our compressed steps
         patches.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.05)
@@ -585,8 +609,17 @@ def atomic_dynamodb(patches: Patches) -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item", "query", "scan",
-                 "batch_get_item", "transact_get_items"):
+    for name in (
+        "put_item",
+        "update_item",
+        "delete_item",
+        "transact_write_items",
+        "get_item",
+        "query",
+        "scan",
+        "batch_get_item",
+        "transact_get_items",
+    ):
         original = getattr(DynamoDBBackend, name, None)
         if original is None:
             continue
@@ -609,8 +642,15 @@ def sts_checks_signatures(patches: Patches) -> None:
 
     def get_caller_identity(self):
         if "Authorization" in self.headers:  # a SignatureDoesNotMatch or InvalidClientTokenId, as STS answers
-            IAMRequest(account_id=self.current_account, method=self.method, path=self.raw_path, data=self.data,
-                       body=self.raw_body, headers=self.headers, action="GetCallerIdentity").check_signature()
+            IAMRequest(
+                account_id=self.current_account,
+                method=self.method,
+                path=self.raw_path,
+                data=self.data,
+                body=self.raw_body,
+                headers=self.headers,
+                action="GetCallerIdentity",
+            ).check_signature()
         return original(self)
 
     patches.set(TokenResponse, "get_caller_identity", get_caller_identity)
@@ -630,11 +670,20 @@ def sts_over_https(patches: Patches) -> None:
     def urlopen(request, *args, **kwargs):
         url = request.full_url if isinstance(request, urllib.request.Request) else str(request)
         parts = urlsplit(url)
-        if not (parts.scheme == "https" and parts.netloc.startswith("sts.") and parts.netloc.endswith(".amazonaws.com")
-                and isinstance(request, urllib.request.Request)):
+        if not (
+            parts.scheme == "https"
+            and parts.netloc.startswith("sts.")
+            and parts.netloc.endswith(".amazonaws.com")
+            and isinstance(request, urllib.request.Request)
+        ):
             return original(request, *args, **kwargs)
-        resp = requests.request(request.get_method(), url, data=request.data, headers=dict(request.header_items()),
-                                timeout=kwargs.get("timeout") or 10)
+        resp = requests.request(
+            request.get_method(),
+            url,
+            data=request.data,
+            headers=dict(request.header_items()),
+            timeout=kwargs.get("timeout") or 10,
+        )
         if resp.status_code >= 400:
             raise urllib.error.HTTPError(url, resp.status_code, resp.reason, resp.headers, io.BytesIO(resp.content))
         return io.BytesIO(resp.content)
@@ -649,8 +698,9 @@ def fix_task_failure_cause(patches: Patches) -> None:
     from moto.stepfunctions.responses import StepFunctionResponse
 
     def send_task_failure(self):
-        self.stepfunction_backend.send_task_failure(self._get_param("taskToken"), error=self._get_param("error"),
-                                                    cause=self._get_param("cause"))
+        self.stepfunction_backend.send_task_failure(
+            self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+        )
         return EmptyResult()
 
     patches.set(StepFunctionResponse, "send_task_failure", send_task_failure)
@@ -673,22 +723,28 @@ def fix_interpreter_account(patches: Patches, keys) -> None:
         return client
 
     for module in list(sys.modules.values()):
-        if getattr(module, "boto_client_for", None) is original and \
-                getattr(module, "__name__", "").startswith("moto.stepfunctions.parser"):
+        if getattr(module, "boto_client_for", None) is original and getattr(module, "__name__", "").startswith(
+            "moto.stepfunctions.parser"
+        ):
             patches.set(module, "boto_client_for", boto_client_for)
 
 
 def boto3_client_like(client, service: str, region: str, key: dict):
     """The same client (endpoint, config), signed with ``key``; made once per service, region, key and endpoint
     (the interpreter asks for a client at every task)."""
-    endpoint = client.meta.endpoint_url if client.meta.endpoint_url and "amazonaws.com" not in \
-        client.meta.endpoint_url else None
+    endpoint = client.meta.endpoint_url if client.meta.endpoint_url and "amazonaws.com" not in client.meta.endpoint_url else None
     cache_key = ("interpreter", service, region, key["id"], endpoint)
     with _SHARED_LOCK:
         if cache_key not in _SHARED:
-            _SHARED[cache_key] = signed_client("client", service, key["id"], key["secret"], region_name=region,
-                                               config=client.meta.config,
-                                               **({"endpoint_url": endpoint} if endpoint else {}))
+            _SHARED[cache_key] = signed_client(
+                "client",
+                service,
+                key["id"],
+                key["secret"],
+                region_name=region,
+                config=client.meta.config,
+                **({"endpoint_url": endpoint} if endpoint else {}),
+            )
         return _SHARED[cache_key]
 
 
@@ -791,8 +847,9 @@ def fix_change_sets(patches: Patches) -> None:
         if change_set.change_set_type == "CREATE":
             _create_stack_from(stack, change_set)
         else:
-            stack.update(change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters,
-                         tags=change_set.tags)
+            stack.update(
+                change_set.template, role_arn=change_set.role_arn, parameters=change_set.parameters, tags=change_set.tags
+            )
         for export in stack.exports:
             self.exports[export.name] = export
         change_set.execution_status = "EXECUTE_COMPLETE"
@@ -836,15 +893,18 @@ def _keep_previous_parameters(patches: Patches) -> None:
         def _get_param(name, *args, **kwargs):
             value = get_param(name, *args, **kwargs)
             if name == "Parameters" and value and get_param("ChangeSetType", "CREATE") == "UPDATE":
-                value = [{"ParameterKey": p["ParameterKey"], "ParameterValue": previous(p["ParameterKey"])}
-                         if str(p.get("UsePreviousValue", "")).lower() == "true" else p for p in value]
+                value = [
+                    {"ParameterKey": p["ParameterKey"], "ParameterValue": previous(p["ParameterKey"])}
+                    if str(p.get("UsePreviousValue", "")).lower() == "true"
+                    else p
+                    for p in value
+                ]
             return value
 
         self._get_param = _get_param
         return original_create(self)
 
     patches.set(CloudFormationResponse, "create_change_set", create_change_set)
-
 
 
 SECURITY_GROUP_CALLS = {  # moto's response method -> CloudTrail's eventName
@@ -862,8 +922,9 @@ def _permissions(response) -> list[dict]:
     out = []
     for rule in response._process_rules_from_querystring():
         for cidr in [r.get("CidrIp") for r in rule.get("ip_ranges") or []] or [None]:
-            out.append({"protocol": rule.get("ip_protocol"), "from": rule.get("from_port"),
-                        "to": rule.get("to_port"), "cidr": cidr})
+            out.append(
+                {"protocol": rule.get("ip_protocol"), "from": rule.get("from_port"), "to": rule.get("to_port"), "cidr": cidr}
+            )
     return out
 
 
@@ -882,8 +943,11 @@ def cloudtrail_security_group_changes(patches: Patches, on_change) -> None:
             permissions = _permissions(self) if __event.startswith(("Authorize", "Revoke")) else []
             result = __original(self)
             made = getattr(result, "result", None)
-            group = self._get_param("GroupId") or (made.get("GroupId") if isinstance(made, dict) else None) or \
-                self._get_param("GroupName")
+            group = (
+                self._get_param("GroupId")
+                or (made.get("GroupId") if isinstance(made, dict) else None)
+                or self._get_param("GroupName")
+            )
             account, region = self.current_account, self.region
             _, caller, _ = sts_backends[account]["aws"].get_caller_identity(self.get_access_key(), region)
             request = {"group_name": self._get_param("GroupName"), "vpc_id": self._get_param("VpcId")}
@@ -891,6 +955,7 @@ def cloudtrail_security_group_changes(patches: Patches, on_change) -> None:
             return result
 
         patches.set(SecurityGroups, method, call)
+
 
 def public_layers(patches: Patches) -> None:
     """A function's layers must exist in moto, and a layer that AWS or a vendor publishes (the Powertools layer, in
@@ -912,6 +977,7 @@ def public_layers(patches: Patches) -> None:
         return [by_arn[arn] if arn in own else next(published) for arn in layers_versions_arns]
 
     patches.set(LambdaFunction, "_get_layers_data", _get_layers_data)
+
 
 def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
     """CloudTrail reports every PutParameter (the mode switch set with `aws ssm put-parameter` or the console) as an

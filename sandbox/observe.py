@@ -14,8 +14,7 @@ class StatusUpdates:
         self.client, self.topic_arn = client, topic_arn
         sqs = client("sqs")
         self.queue_url = sqs.create_queue(QueueName="sandbox-status-updates")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url,
-                                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
         self.received: list[dict] = []
         self._lock = threading.Lock()
@@ -32,8 +31,14 @@ class StatusUpdates:
                 for m in msgs:
                     body = json.loads(m["Body"])
                     attributes = {k: v.get("Value") for k, v in (body.get("MessageAttributes") or {}).items()}
-                    fresh.append({"topic": body.get("TopicArn"), "subject": body.get("Subject"),
-                                  "message": body.get("Message"), "attributes": attributes})
+                    fresh.append(
+                        {
+                            "topic": body.get("TopicArn"),
+                            "subject": body.get("Subject"),
+                            "message": body.get("Message"),
+                            "attributes": attributes,
+                        }
+                    )
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
             self.received.extend(fresh)
         return fresh
@@ -76,10 +81,10 @@ class Observer:
 
     def _fresh_pages(self) -> list:
         requests = self.pagerduty.requests
-        fresh, self._pages_seen = requests[self._pages_seen:], len(requests)
+        fresh, self._pages_seen = requests[self._pages_seen :], len(requests)
         return fresh
 
     def _fresh_actions(self) -> list:
         actions = self.recorder.actions
-        fresh, self._actions_seen = actions[self._actions_seen:], len(actions)
+        fresh, self._actions_seen = actions[self._actions_seen :], len(actions)
         return fresh

@@ -71,12 +71,9 @@ def _load_spec(schema_path: str) -> tuple[str, dict[str, jsonschema.protocols.Va
         if "schema" not in content.get("application/json", {}):
             continue
         pointer = "/".join(
-            ["", "paths", _pointer_escape(path), "post", "requestBody", "content",
-             _pointer_escape("application/json"), "schema"]
+            ["", "paths", _pointer_escape(path), "post", "requestBody", "content", _pointer_escape("application/json"), "schema"]
         )
-        validators[base_path + path] = jsonschema.Draft4Validator(
-            {"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry
-        )
+        validators[base_path + path] = jsonschema.Draft4Validator({"$ref": f"{_SPEC_URI}#{pointer}"}, registry=registry)
     return base_path, validators
 
 
@@ -170,8 +167,10 @@ class FakePagerDuty:
         server.fake = self
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="fake-pagerduty", daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-pagerduty",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -251,13 +250,20 @@ class FakePagerDuty:
 
         validator = self._validators.get(path)
         if validator is None:
-            self._respond(handler, path, 404, body, [f"no such path: {path}"],
-                          {"status": "not found", "message": f"Path {path} not found"})
+            self._respond(
+                handler, path, 404, body, [f"no such path: {path}"], {"status": "not found", "message": f"Path {path} not found"}
+            )
             return
         if method != "POST":
-            self._respond(handler, path, 405, body, [f"method {method} not allowed"],
-                          {"status": "method not allowed", "message": "Only POST is supported"},
-                          {"Allow": "POST"})
+            self._respond(
+                handler,
+                path,
+                405,
+                body,
+                [f"method {method} not allowed"],
+                {"status": "method not allowed", "message": "Only POST is supported"},
+                {"Allow": "POST"},
+            )
             return
 
         errors = _request_errors(validator, data, body, parsed=parsed, read_error=read_error)
@@ -293,13 +299,20 @@ class FakePagerDuty:
             return b"", f"invalid Content-Length header: {header!r}"
         return (handler.rfile.read(length) if length else b""), None
 
-    def _respond(self, handler: _Handler, path: str, status: int, body: Any, errors: list[str],
-                 payload: dict[str, Any], headers: dict[str, str] | None = None,
-                 accepted: bool = False) -> None:
+    def _respond(
+        self,
+        handler: _Handler,
+        path: str,
+        status: int,
+        body: Any,
+        errors: list[str],
+        payload: dict[str, Any],
+        headers: dict[str, str] | None = None,
+        accepted: bool = False,
+    ) -> None:
         # Record before answering so a client that has its response can read it back.
         with self._lock:
-            self._requests.append({"path": path, "status": status, "body": copy.deepcopy(body),
-                                   "errors": list(errors)})
+            self._requests.append({"path": path, "status": status, "body": copy.deepcopy(body), "errors": list(errors)})
             if accepted:
                 self._accepted.append(copy.deepcopy(body))
         handler.send_json(status, payload, headers)
@@ -315,8 +328,9 @@ def _parse_body(data: bytes) -> tuple[Any, bool]:
     return data.decode("utf-8", errors="replace"), False
 
 
-def _request_errors(validator: jsonschema.protocols.Validator, data: bytes, body: Any, *, parsed: bool,
-                    read_error: str | None) -> list[str]:
+def _request_errors(
+    validator: jsonschema.protocols.Validator, data: bytes, body: Any, *, parsed: bool, read_error: str | None
+) -> list[str]:
     if read_error is not None:
         return [read_error]
     if len(data) > MAX_BODY_BYTES:

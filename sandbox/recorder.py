@@ -16,15 +16,58 @@ import botocore.client
 from catalog import RUNBOOKS
 from sandbox.moto_gaps import current_function
 
-MUTATING_PREFIXES = ("Create", "Delete", "Put", "Update", "Register", "Deregister", "Start", "Stop", "Restore",
-                     "Modify", "Copy", "Set", "Tag", "Untag", "Reboot", "Terminate", "Run", "Batch", "Remove",
-                     "Add", "Attach", "Detach", "Execute", "Publish", "Send", "Invoke", "Enable", "Disable")
-BOOKKEEPING_SERVICES = {"sns", "sqs", "stepfunctions", "logs", "cloudwatch", "lambda", "sts", "xray",
-                        "secretsmanager", "ssm", "events"}
+MUTATING_PREFIXES = (
+    "Create",
+    "Delete",
+    "Put",
+    "Update",
+    "Register",
+    "Deregister",
+    "Start",
+    "Stop",
+    "Restore",
+    "Modify",
+    "Copy",
+    "Set",
+    "Tag",
+    "Untag",
+    "Reboot",
+    "Terminate",
+    "Run",
+    "Batch",
+    "Remove",
+    "Add",
+    "Attach",
+    "Detach",
+    "Execute",
+    "Publish",
+    "Send",
+    "Invoke",
+    "Enable",
+    "Disable",
+)
+BOOKKEEPING_SERVICES = {
+    "sns",
+    "sqs",
+    "stepfunctions",
+    "logs",
+    "cloudwatch",
+    "lambda",
+    "sts",
+    "xray",
+    "secretsmanager",
+    "ssm",
+    "events",
+}
 # ...but a call that a runbook declares as a write (catalog: Permission(write=True)) changes the customer's
 # resources: an action, whatever the service (e.g. lambda:UpdateFunctionConfiguration)
-CUSTOMER_CHANGES = {(action.split(":", 1)[0], action.split(":", 1)[1]) for rb in RUNBOOKS.values()
-                    for permission in rb.permissions if permission.write for action in permission.actions}
+CUSTOMER_CHANGES = {
+    (action.split(":", 1)[0], action.split(":", 1)[1])
+    for rb in RUNBOOKS.values()
+    for permission in rb.permissions
+    if permission.write
+    for action in permission.actions
+}
 
 
 class Recorder:
@@ -57,8 +100,15 @@ class Recorder:
             function = current_function()
             if function:
                 with recorder._lock:
-                    recorder.calls.append({"function": function, "service": service, "operation": operation_name,
-                                           "params": _plain(api_params), "region": client.meta.region_name})
+                    recorder.calls.append(
+                        {
+                            "function": function,
+                            "service": service,
+                            "operation": operation_name,
+                            "params": _plain(api_params),
+                            "region": client.meta.region_name,
+                        }
+                    )
             if not recorder.is_action(service, operation_name, api_params):
                 return original(client, operation_name, api_params)
             customer = recorder.customer_of(function)
@@ -73,8 +123,13 @@ class Recorder:
                 raise
             finally:
                 after = snapshot(customer, service, operation_name, api_params) if snapshot else None
-                action = {"service": service, "operation": operation_name, "params": _plain(api_params),
-                          "at": started, "customer": customer}
+                action = {
+                    "service": service,
+                    "operation": operation_name,
+                    "params": _plain(api_params),
+                    "at": started,
+                    "customer": customer,
+                }
                 if before is not None or after is not None:
                     action["before"], action["after"] = before, after
                 if error:

@@ -22,25 +22,42 @@ def sns_page(note: dict) -> dict:
 
 def approvals(rows: list[dict]) -> list[dict]:
     """Audit rows of answered approvals -> [{runbook, execution, requested, answer, by, comment, at}], by time."""
-    out = [{"runbook": r.get("runbook"), "execution": str(r.get("pk", "")).split("#", 1)[-1],
-            "requested": r.get("requested"), "answer": r.get("answer"), "by": r.get("by"),
-            "comment": r.get("comment"), "at": r.get("at")} for r in rows]
+    out = [
+        {
+            "runbook": r.get("runbook"),
+            "execution": str(r.get("pk", "")).split("#", 1)[-1],
+            "requested": r.get("requested"),
+            "answer": r.get("answer"),
+            "by": r.get("by"),
+            "comment": r.get("comment"),
+            "at": r.get("at"),
+        }
+        for r in rows
+    ]
     return sorted(out, key=lambda a: (str(a["requested"]), str(a["at"]), a["execution"]))
 
 
-def build(customer: str, executions: list[dict], actions: list[dict], page_requests: list[dict],
-          notifications: list[dict], world: dict, teams: dict[str, str] | None = None,
-          approvals: list[dict] | None = None) -> dict:
+def build(
+    customer: str,
+    executions: list[dict],
+    actions: list[dict],
+    page_requests: list[dict],
+    notifications: list[dict],
+    world: dict,
+    teams: dict[str, str] | None = None,
+    approvals: list[dict] | None = None,
+) -> dict:
     return {
         "customer": customer,
         "executions": [{k: v for k, v in e.items() if k not in ("arn", "started")} for e in executions],
-        "actions": [{k: a[k] for k in ("service", "operation", "params")} | (
-            {"error": a["error"]} if "error" in a else {}) for a in actions],
+        "actions": [
+            {k: a[k] for k in ("service", "operation", "params")} | ({"error": a["error"]} if "error" in a else {})
+            for a in actions
+        ],
         "pages": [page_entry(r, teams) for r in page_requests],
         "notifications": notifications,
         # pages that PagerDuty did not take (after its retries), published to the status topic instead
-        "sns_pages": [sns_page(n) for n in notifications
-                      if (n.get("attributes") or {}).get("kind") == "page-fallback"],
+        "sns_pages": [sns_page(n) for n in notifications if (n.get("attributes") or {}).get("kind") == "page-fallback"],
         "world": world,
         # every approval asked for, and how it ended (approved, rejected, timed_out), who answered and why
         "approvals": approvals or [],

@@ -42,12 +42,16 @@ class EventStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
     event: Any = Field(description="delivered as is, even when malformed")
     deliveries: int = Field(default=1, ge=1, le=50)
-    forged: bool = Field(default=False, description="an alarm event that did not happen: the alarm is not put in "
-                                                    "its state (by default it is, unless a newer one came first)")
+    forged: bool = Field(
+        default=False,
+        description="an alarm event that did not happen: the alarm is not put in "
+        "its state (by default it is, unless a newer one came first)",
+    )
 
 
 class ScheduleStep(BaseModel):
     """The runbook's schedule rule fires, as EventBridge would at the scheduled time."""
+
     model_config = ConfigDict(extra="forbid")
     schedule: str = Field(description="the runbook's name, e.g. backup-terraform-state")
     deliveries: int = Field(default=1, ge=1, le=50)
@@ -64,13 +68,16 @@ class ModeStep(BaseModel):
     mode: Mode
 
 
-BY = ("who answers, an IAM user of the customer's account: approver (the lecture-<c>-approver profile's named "
-      "approver, the default), operator (the lecture-<c>-prod profile's, not an approver), or a user name with its "
-      "path, e.g. approvers/alice (a named approver) or mallory (not one)")
+BY = (
+    "who answers, an IAM user of the customer's account: approver (the lecture-<c>-approver profile's named "
+    "approver, the default), operator (the lecture-<c>-prod profile's, not an approver), or a user name with its "
+    "path, e.g. approvers/alice (a named approver) or mallory (not one)"
+)
 
 
 class ApproveStep(BaseModel):
     """Approve the oldest pending approval of the runbook, as ``python cli.py approve`` does, as ``by``."""
+
     model_config = ConfigDict(extra="forbid")
     approve: str = Field(description="the runbook's name, e.g. force-unlock-state")
     by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
@@ -79,6 +86,7 @@ class ApproveStep(BaseModel):
 
 class RejectStep(BaseModel):
     """Reject the oldest pending approval of the runbook, as ``python cli.py reject`` does, as ``by``."""
+
     model_config = ConfigDict(extra="forbid")
     reject: str = Field(description="the runbook's name")
     by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
@@ -87,6 +95,7 @@ class RejectStep(BaseModel):
 
 class WaitStep(BaseModel):
     """Simulated time passes: approvals (and a maintenance window's wait) whose timeout has come time out."""
+
     model_config = ConfigDict(extra="forbid")
     wait_minutes: float = Field(gt=0, le=10080)
 
@@ -97,6 +106,7 @@ STEP_KINDS = ("alarm", "event", "schedule", "start", "mode", "approve", "reject"
 
 class ExpectedExecution(BaseModel):
     """What one execution ended with; fields left out are not checked."""
+
     model_config = ConfigDict(extra="forbid")
     status: Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] | None = None
     outcome: str | None = Field(default=None, description="output.outcome")
@@ -112,13 +122,15 @@ class AnyOrder(BaseModel):
 
 class Expect(BaseModel):
     """Checked after the steps ran: what a game day says must have happened."""
+
     model_config = ConfigDict(extra="forbid")
     executions: dict[str, list[ExpectedExecution] | AnyOrder] = Field(
-        default_factory=dict, description="per workflow (respond, a runbook): every execution, in start order")
+        default_factory=dict, description="per workflow (respond, a runbook): every execution, in start order"
+    )
     actions: int | None = Field(default=None, ge=0, description="number of AWS changes")
     pages: dict[str, int] | None = Field(
-        default=None, description='requests per "<kind> <http_status>" (trigger, resolve, change), e.g. '
-                                  '{"trigger 202": 1}; exact')
+        default=None, description='requests per "<kind> <http_status>" (trigger, resolve, change), e.g. {"trigger 202": 1}; exact'
+    )
     notifications: int | None = Field(default=None, ge=0, description="number of SNS status updates")
     world: dict[str, Any] = Field(default_factory=dict, description="values the world must have; others ignored")
 
@@ -137,8 +149,9 @@ class Scenario(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("steps"), list):
             for i, step in enumerate(data["steps"]):
                 if not isinstance(step, dict) or not (set(STEP_KINDS) & set(step)):
-                    raise ValueError(f"steps[{i}] must have one of " + ", ".join(f"'{k}'" for k in STEP_KINDS[:-1])
-                                     + f" or '{STEP_KINDS[-1]}'")
+                    raise ValueError(
+                        f"steps[{i}] must have one of " + ", ".join(f"'{k}'" for k in STEP_KINDS[:-1]) + f" or '{STEP_KINDS[-1]}'"
+                    )
         return data
 
 
@@ -148,8 +161,9 @@ def load(path: Path) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} "
-                            f"({exc.reason})") from None
+        raise ScenarioError(
+            f"{path}: not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} ({exc.reason})"
+        ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
@@ -210,8 +224,10 @@ def check_expectations(scenario: Scenario, report: dict) -> list[str]:
         ran = [e for e in report["executions"] if e["state_machine"] == name]
         problems += _check_executions(workflow, expected, ran)
     if expect.actions is not None and len(report["actions"]) != expect.actions:
-        problems.append(f"actions: expected {expect.actions} AWS change(s), got {len(report['actions'])}: "
-                        + (", ".join(f"{a['service']} {a['operation']}" for a in report["actions"]) or "none"))
+        problems.append(
+            f"actions: expected {expect.actions} AWS change(s), got {len(report['actions'])}: "
+            + (", ".join(f"{a['service']} {a['operation']}" for a in report["actions"]) or "none")
+        )
     if expect.pages is not None:
         got: dict[str, int] = {}
         for p in report["pages"]:
@@ -227,10 +243,17 @@ def check_expectations(scenario: Scenario, report: dict) -> list[str]:
 
 def _execution_differences(expected: ExpectedExecution, got: dict) -> list[str]:
     out = got.get("output") if isinstance(got.get("output"), dict) else {}
-    actual = {"status": got.get("status"), "outcome": out.get("outcome"), "decision": out.get("decision"),
-              "error": got.get("error")}
-    diffs = [f"{k} {v!r}, got {actual[k]!r}" for k, v in expected.model_dump(exclude_none=True).items()
-             if k != "cause_contains" and actual[k] != v]
+    actual = {
+        "status": got.get("status"),
+        "outcome": out.get("outcome"),
+        "decision": out.get("decision"),
+        "error": got.get("error"),
+    }
+    diffs = [
+        f"{k} {v!r}, got {actual[k]!r}"
+        for k, v in expected.model_dump(exclude_none=True).items()
+        if k != "cause_contains" and actual[k] != v
+    ]
     if expected.cause_contains is not None and expected.cause_contains not in (got.get("cause") or ""):
         diffs.append(f"cause containing {expected.cause_contains!r}, got {got.get('cause')!r}")
     return diffs
@@ -245,13 +268,17 @@ def _check_executions(workflow: str, expected, ran: list[dict]) -> list[str]:
         for i, want in enumerate(wanted):
             hit = next((e for e in unmatched if not _execution_differences(want, e)), None)
             if hit is None:
-                return [f"executions.{workflow}.any_order[{i}]: no execution matches "
-                        f"{want.model_dump(exclude_none=True)}; got "
-                        + "; ".join(_summary(e) for e in ran)]
+                return [
+                    f"executions.{workflow}.any_order[{i}]: no execution matches "
+                    f"{want.model_dump(exclude_none=True)}; got " + "; ".join(_summary(e) for e in ran)
+                ]
             unmatched.remove(hit)
         return []
-    return [f"executions.{workflow}[{i}]: expected " + "; ".join(diffs)
-            for i, (want, got) in enumerate(zip(wanted, ran, strict=False)) if (diffs := _execution_differences(want, got))]
+    return [
+        f"executions.{workflow}[{i}]: expected " + "; ".join(diffs)
+        for i, (want, got) in enumerate(zip(wanted, ran, strict=False))
+        if (diffs := _execution_differences(want, got))
+    ]
 
 
 def _summary(e: dict) -> str:

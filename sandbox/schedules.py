@@ -40,22 +40,26 @@ def _field(text: str, low: int, high: int) -> set[int]:
 
 
 def _cron(expression: str):
-    fields = expression[len("cron("):-1].split()
+    fields = expression[len("cron(") : -1].split()
     if len(fields) != 6:
         raise ScheduleError(f"{expression}: a cron expression has 6 fields")
     try:
         minute, hour, dom, month, dow, year = (
-            _field(fields[0], 0, 59), _field(fields[1], 0, 23), _field(fields[2], 1, 31), _field(fields[3], 1, 12),
-            _field(fields[4], 1, 7), _field(fields[5], 1970, 2199))
+            _field(fields[0], 0, 59),
+            _field(fields[1], 0, 23),
+            _field(fields[2], 1, 31),
+            _field(fields[3], 1, 12),
+            _field(fields[4], 1, 7),
+            _field(fields[5], 1970, 2199),
+        )
     except ValueError:
-        raise ScheduleError(f"{expression}: the sandbox's scheduler knows numbers, lists, ranges, steps, * and ?") \
-            from None
+        raise ScheduleError(f"{expression}: the sandbox's scheduler knows numbers, lists, ranges, steps, * and ?") from None
     any_dom, any_dow = fields[2] in ("*", "?"), fields[4] in ("*", "?")
 
     def matches(at: datetime) -> bool:
         aws_dow = (at.isoweekday() % 7) + 1  # SUN=1 ... SAT=7
         day_ok = (at.day in dom if not any_dom else True) and (aws_dow in dow if not any_dow else True)
-        return (at.minute in minute and at.hour in hour and at.month in month and at.year in year and day_ok)
+        return at.minute in minute and at.hour in hour and at.month in month and at.year in year and day_ok
 
     return matches
 

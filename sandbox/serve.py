@@ -53,6 +53,7 @@ class ServeError(Exception):
 class WorldFile(BaseModel):
     """--world FILE: a scenario file (its customer, mode and world; its steps and expect are not run here) or a file
     with just those."""
+
     model_config = ConfigDict(extra="ignore")
     customer: str
     mode: Mode | None = None
@@ -92,13 +93,24 @@ def default_world(config) -> World:
         return value.replace("dhbw", config.customer)
 
     snapshot = theirs(RUNBOOKS["restore-rds-cluster"].example_input["snapshot"])
-    return World.model_validate({
-        "rds": {config.rds.cluster: {"snapshots": [{"id": snapshot, "age_days": 1,
-                                                    "tags": {naming.CREATED_BY_TAG: naming.CREATED_BY}}]}},
-        "locks": [{"kind": "dynamodb", "age_minutes": 180, "who": "ci@runner-7",
-                   "id": RUNBOOKS["force-unlock-state"].example_input["lock_id"]}],
-        "state": {"serial": 12, "backup": {"serial": 11}},
-    })
+    return World.model_validate(
+        {
+            "rds": {
+                config.rds.cluster: {
+                    "snapshots": [{"id": snapshot, "age_days": 1, "tags": {naming.CREATED_BY_TAG: naming.CREATED_BY}}]
+                }
+            },
+            "locks": [
+                {
+                    "kind": "dynamodb",
+                    "age_minutes": 180,
+                    "who": "ci@runner-7",
+                    "id": RUNBOOKS["force-unlock-state"].example_input["lock_id"],
+                }
+            ],
+            "state": {"serial": 12, "backup": {"serial": 11}},
+        }
+    )
 
 
 def parse_customers(text: str | None, flag: str) -> list[str]:
@@ -129,20 +141,38 @@ def approver_profile(customer: str) -> str:
 def aws_config(sb: Sandbox, endpoint: str) -> str:
     """Two profiles per customer, whose keys land in the customer's own account: lecture-<c>-prod (an operator, as
     the runbook names it) and lecture-<c>-approver (a named approver of the customer file)."""
-    lines = ["# Written by `python -m sandbox serve`: AWS_CONFIG_FILE=$PWD/.sandbox/aws-config is all a client needs.",
-             "# Each profile's keys belong to an IAM user of the customer's own account in the sandbox.", ""]
+    lines = [
+        "# Written by `python -m sandbox serve`: AWS_CONFIG_FILE=$PWD/.sandbox/aws-config is all a client needs.",
+        "# Each profile's keys belong to an IAM user of the customer's own account in the sandbox.",
+        "",
+    ]
     for tenant in sb.tenants.values():
         # an operator (not an approver) and a named approver (approvals.approvers): four eyes can be tried by hand
-        for profile, user in ((tenant.config.aws_profile, OPERATOR_USER),
-                              (approver_profile(tenant.config.customer), APPROVER_USER)):
+        for profile, user in (
+            (tenant.config.aws_profile, OPERATOR_USER),
+            (approver_profile(tenant.config.customer), APPROVER_USER),
+        ):
             key = sb.aws.keys(tenant.config.account, user)
-            lines += [f"# {key['arn']}", f"[profile {profile}]", f"region = {tenant.config.region}",
-                      f"endpoint_url = {endpoint}", f"aws_access_key_id = {key['id']}",
-                      f"aws_secret_access_key = {key['secret']}", "output = json", ""]
+            lines += [
+                f"# {key['arn']}",
+                f"[profile {profile}]",
+                f"region = {tenant.config.region}",
+                f"endpoint_url = {endpoint}",
+                f"aws_access_key_id = {key['id']}",
+                f"aws_secret_access_key = {key['secret']}",
+                "output = json",
+                "",
+            ]
     default = sb.tenants[sb.customer]
     key = sb.aws.keys(default.config.account)
-    lines += ["[default]", f"region = {default.config.region}", f"endpoint_url = {endpoint}",
-              f"aws_access_key_id = {key['id']}", f"aws_secret_access_key = {key['secret']}", ""]
+    lines += [
+        "[default]",
+        f"region = {default.config.region}",
+        f"endpoint_url = {endpoint}",
+        f"aws_access_key_id = {key['id']}",
+        f"aws_secret_access_key = {key['secret']}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -197,15 +227,19 @@ class LiveServer:
             elif path == "/_sandbox/clock" and method == "GET":
                 status, body = "200 OK", self.live.clock_state()
             else:
-                status, body = "404 Not Found", {"error": f"no control route {method} {path}; routes: "
-                                                          "GET /_sandbox/report, GET|POST /_sandbox/clock"}
+                status, body = (
+                    "404 Not Found",
+                    {"error": f"no control route {method} {path}; routes: GET /_sandbox/report, GET|POST /_sandbox/clock"},
+                )
         except ValueError as exc:
             status, body = "400 Bad Request", {"error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - the endpoint stays up and says what went wrong
             import traceback
 
-            status, body = "500 Internal Server Error", {"error": f"{type(exc).__name__}: {exc}",
-                                                         "trace": traceback.format_exc().splitlines()[-6:]}
+            status, body = (
+                "500 Internal Server Error",
+                {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc().splitlines()[-6:]},
+            )
         payload = json.dumps(body, indent=2, default=str).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
@@ -257,10 +291,13 @@ class Live:
         with self._lock:
             before = self.now()
             fired, timed_out = self._move(seconds)
-            self.sb.timeline.add("clock", f"{seconds / 60:g} simulated minutes pass ({before:%H:%M} -> "
-                                          f"{self.now():%Y-%m-%d %H:%M}Z)"
-                                 + (f": {timed_out} wait(s) for an answer time out" if timed_out else "")
-                                 + (f"; schedules fired: {', '.join(fired)}" if fired else ""))
+            self.sb.timeline.add(
+                "clock",
+                f"{seconds / 60:g} simulated minutes pass ({before:%H:%M} -> "
+                f"{self.now():%Y-%m-%d %H:%M}Z)"
+                + (f": {timed_out} wait(s) for an answer time out" if timed_out else "")
+                + (f"; schedules fired: {', '.join(fired)}" if fired else ""),
+            )
             return {**self.clock_state(), "schedules_fired": fired, "timed_out": timed_out}
 
     def _move(self, seconds: float) -> tuple[list[str], int]:
@@ -288,8 +325,7 @@ class Live:
                 fired.append(rule["Name"])
                 self.sb.timeline.add("schedule", f"[{tenant.customer}] schedule {rule['Name']} fires ({expression})")
                 event = scheduled_event(rule["Arn"], tenant.config.account, tenant.config.region, at=until)
-                threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False},
-                                 daemon=True).start()
+                threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
         return fired
 
     def _pick_up_stacks(self) -> None:
@@ -306,9 +342,12 @@ class Live:
             self._stacks[tenant.customer] = seen
             if seen and seen.split()[1].endswith("_COMPLETE") and "DELETE" not in seen:
                 tenant.attach()
-                self.sb.timeline.add("deploy", f"[{tenant.customer}] {naming.stack_name(tenant.customer)} is "
-                                               f"{seen.split()[1]}: {len(tenant.state_machines())} state machines "
-                                               "live")
+                self.sb.timeline.add(
+                    "deploy",
+                    f"[{tenant.customer}] {naming.stack_name(tenant.customer)} is "
+                    f"{seen.split()[1]}: {len(tenant.state_machines())} state machines "
+                    "live",
+                )
             elif not seen or "DELETE_COMPLETE" in seen:
                 tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
 
@@ -317,8 +356,14 @@ class Live:
         return {"clock": self.clock_state(), "customers": {c: self.sb.customer_report(c) for c in self.sb.tenants}}
 
 
-def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path | None = None,
-          stop_event: threading.Event | None = None, config_dir: Path = CONFIG_DIR) -> int:
+def serve(
+    port: int,
+    deploy: str | None,
+    world_path: str | None,
+    workdir: Path | None = None,
+    stop_event: threading.Event | None = None,
+    config_dir: Path = CONFIG_DIR,
+) -> int:
     """Run until SIGINT/SIGTERM (or ``stop_event``); returns the exit code."""
     try:
         to_deploy = parse_customers(deploy, "--deploy")
@@ -334,8 +379,7 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
     worlds = {c: default_world(load_customer(c)) for c in customers}
     if world:
         worlds[world.customer] = world.world
-    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True,
-                 mode=None)
+    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True, mode=None)
     sb.timeline.live = sys.stdout
     sb.timeline.tag_customers = True
     sb.clock.live = True
@@ -346,8 +390,7 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
         sb.start()
         for customer in to_deploy:
             tenant = sb.tenant(customer)
-            tenant.deployment = deploy_customer(tenant.client, customer, tenant.config, assembly, workdir,
-                                                sb.timeline)
+            tenant.deployment = deploy_customer(tenant.client, customer, tenant.config, assembly, workdir, sb.timeline)
             tenant.attach()
         if world and world.mode:
             sb.tenant(world.customer).driver.set_mode(world.mode, announce=False)
@@ -359,11 +402,17 @@ def serve(port: int, deploy: str | None, world_path: str | None, workdir: Path |
         (config_dir / "aws-config").write_text(aws_config(sb, endpoint))
         live.start()
         print(f"sandbox ready: {endpoint}", flush=True)
-        print(f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
-              f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
-        print(f"  export AWS_CONFIG_FILE={config_dir / 'aws-config'}   # profiles "
-              + ", ".join(f"{t.config.aws_profile}, {approver_profile(c)}" for c, t in sb.tenants.items()), flush=True)
+        print(
+            f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
+            f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        print(
+            f"  export AWS_CONFIG_FILE={config_dir / 'aws-config'}   # profiles "
+            + ", ".join(f"{t.config.aws_profile}, {approver_profile(c)}" for c, t in sb.tenants.items()),
+            flush=True,
+        )
 
         def on_signal(signum, frame):
             stop.set()

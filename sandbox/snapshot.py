@@ -27,10 +27,12 @@ class Snapshot:
 
 
 def _in_use() -> list[tuple[BackendDict, str, str, BaseBackend]]:
-    return [(backends, account, region, backend)
-            for backends in list(BackendDict._instances)  # type: ignore[misc]
-            for account, by_region in list(backends.items())
-            for region, backend in list(by_region.items())]
+    return [
+        (backends, account, region, backend)
+        for backends in list(BackendDict._instances)  # type: ignore[misc]
+        for account, by_region in list(backends.items())
+        for region, backend in list(by_region.items())
+    ]
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -72,8 +74,7 @@ def take(**extra: Any) -> Snapshot:
     live = _in_use()
     memo: dict = {id(backends): backends for backends, *_ in live}  # the backend dicts themselves are not copied
     copied = _copy([backend for *_, backend in live], memo)
-    return Snapshot(backends=[(b, a, r, c) for (b, a, r, _), c in zip(live, copied, strict=True)],
-                    extra=_copy(extra, memo))
+    return Snapshot(backends=[(b, a, r, c) for (b, a, r, _), c in zip(live, copied, strict=True)], extra=_copy(extra, memo))
 
 
 def put_back(snapshot: Snapshot) -> dict[str, Any]:

@@ -36,8 +36,16 @@ def deploy_customer(client, customer: str, config, assembly: Path | None, workdi
 
 
 def announce_deployment(timeline, deployment: Deployment) -> None:
-    timeline.add("deploy", f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
-                           f"state machines {', '.join(deployment.state_machines)}")
+    timeline.add(
+        "deploy",
+        f"deployed {deployment.stack_name}: {len(deployment.resources)} resources, "
+        f"state machines {', '.join(deployment.state_machines)}",
+    )
     if deployment.skipped_types:
-        timeline.add("deploy", "moto has no model for " + ", ".join(deployment.skipped_types)
-                     + ": not deployed (access policies; nothing the sandbox runs depends on them)", 1)
+        timeline.add(
+            "deploy",
+            "moto has no model for "
+            + ", ".join(deployment.skipped_types)
+            + ": not deployed (access policies; nothing the sandbox runs depends on them)",
+            1,
+        )

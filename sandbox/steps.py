@@ -33,22 +33,26 @@ class Driver:
     def set_mode(self, mode: str, announce: bool = True) -> None:
         ALARM_EVENTS.quiet = True  # the step delivers CloudTrail's event itself (or none, at setup)
         try:
-            self.client("ssm").put_parameter(Name=naming.mode_parameter_name(self.customer), Value=mode,
-                                             Type="String", Overwrite=True)
+            self.client("ssm").put_parameter(
+                Name=naming.mode_parameter_name(self.customer), Value=mode, Type="String", Overwrite=True
+            )
         finally:
             ALARM_EVENTS.quiet = False
         self.timeline.add("mode", f"mode switch {naming.mode_parameter_name(self.customer)} = {mode}")
         if announce and self.bus is not None:  # a step, not the initial setup: CloudTrail reports the call
             caller = self.client("sts").get_caller_identity()["Arn"]
-            self.deliver(parameter_change_event(naming.mode_parameter_name(self.customer), caller,
-                                                self.config.account, self.config.region))
+            self.deliver(
+                parameter_change_event(naming.mode_parameter_name(self.customer), caller, self.config.account, self.config.region)
+            )
 
     def fire_alarm(self, name: str, state: str = "ALARM", deliveries: int = 1, reason: str | None = None) -> list:
         cw = self.client("cloudwatch")
         alarms = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
         if not alarms:
-            raise ValueError(f"alarm {name!r} is not deployed; deployed alarms: "
-                             f"{', '.join(a['AlarmName'] for a in cw.describe_alarms()['MetricAlarms'])}")
+            raise ValueError(
+                f"alarm {name!r} is not deployed; deployed alarms: "
+                f"{', '.join(a['AlarmName'] for a in cw.describe_alarms()['MetricAlarms'])}"
+            )
         previous = alarms[0]["StateValue"]
         reason = reason or f"Sandbox: threshold crossed ({state})"
         ALARM_EVENTS.quiet = True  # the step delivers the event itself (``deliveries`` times)
@@ -58,8 +62,9 @@ class Driver:
             ALARM_EVENTS.quiet = False
         alarm = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
         # stamped with the state's time, as CloudWatch stamps it (admit confirms the event with DescribeAlarms)
-        event = alarm_event(alarm, state, previous, reason, self.config.account, self.config.region,
-                            at=alarm["StateUpdatedTimestamp"])
+        event = alarm_event(
+            alarm, state, previous, reason, self.config.account, self.config.region, at=alarm["StateUpdatedTimestamp"]
+        )
         self.timeline.add("alarm", f"alarm {name}: {previous} -> {state}")
         return self.deliver(event, deliveries)
 
@@ -71,8 +76,11 @@ class Driver:
 
         detail = event.get("detail") if isinstance(event, dict) else None
         state = detail.get("state") if isinstance(detail, dict) else None
-        if not isinstance(state, dict) or event.get("source") != "aws.cloudwatch" or \
-                state.get("value") not in ("OK", "ALARM", "INSUFFICIENT_DATA"):
+        if (
+            not isinstance(state, dict)
+            or event.get("source") != "aws.cloudwatch"
+            or state.get("value") not in ("OK", "ALARM", "INSUFFICIENT_DATA")
+        ):
             return False
         try:
             at = TypeAdapter(datetime).validate_python(state.get("timestamp"))
@@ -95,11 +103,12 @@ class Driver:
         deployed = {r["Name"]: r for r in events.list_rules().get("Rules", []) if "ScheduleExpression" in r}
         if name not in deployed:
             schedules = ", ".join(f"{n} ({r['ScheduleExpression']})" for n, r in sorted(deployed.items()))
-            raise ValueError(f"runbook {runbook!r} has no schedule deployed for customer {self.customer} (is it "
-                             f"switched off in customers/{self.customer}.yaml?); deployed schedules: {schedules or 'none'}")
+            raise ValueError(
+                f"runbook {runbook!r} has no schedule deployed for customer {self.customer} (is it "
+                f"switched off in customers/{self.customer}.yaml?); deployed schedules: {schedules or 'none'}"
+            )
         self.timeline.add("schedule", f"schedule {name} fires ({deployed[name]['ScheduleExpression']})")
-        return self.deliver(scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region),
-                            deliveries)
+        return self.deliver(scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region), deliveries)
 
     def deliver(self, event, deliveries: int = 1, wait: bool = True) -> list:
         """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may; unless ``wait`` is
@@ -134,8 +143,8 @@ class Driver:
         self.on_step()
         self.timeline.add("start", f"operator starts {name} with {json.dumps(payload)}")
         arn = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.state_machines[name], input=json.dumps(payload),
-            name=str(uuid.uuid4()))["executionArn"]
+            stateMachineArn=self.state_machines[name], input=json.dumps(payload), name=str(uuid.uuid4())
+        )["executionArn"]
         self.wait_all()
         return arn
 
@@ -147,15 +156,16 @@ class Driver:
         waiting = approvals.pending(self.client, self.config)
         mine = [p for p in waiting if p["runbook"] == runbook]
         if not mine:
-            raise ValueError(f"no approval of {runbook!r} is pending; pending: "
-                             + (", ".join(f"{p['runbook']} ({p['execution']})" for p in waiting) or "none"))
+            raise ValueError(
+                f"no approval of {runbook!r} is pending; pending: "
+                + (", ".join(f"{p['runbook']} ({p['execution']})" for p in waiting) or "none")
+            )
         self.on_step()
         user = principal_user(by)
         clients = self.clients_as(user)
         arn = clients("sts").get_caller_identity()["Arn"]
         verb = "approves" if approve else "rejects"
-        self.timeline.add("answer", f"{arn} {verb} {runbook} ({mine[0]['execution']})"
-                          + (f": {comment}" if comment else ""))
+        self.timeline.add("answer", f"{arn} {verb} {runbook} ({mine[0]['execution']})" + (f": {comment}" if comment else ""))
         try:
             sent = approvals.answer(clients, self.config, mine[0]["execution"], approve=approve, comment=comment)
         except approvals.ApprovalError as exc:
@@ -167,6 +177,8 @@ class Driver:
     def wait_minutes(self, minutes: float, clock) -> None:
         self.on_step()
         timed_out = clock.advance(minutes * 60)
-        self.timeline.add("clock", f"{minutes:g} simulated minutes pass" +
-                          (f": {timed_out} wait(s) for an answer time out" if timed_out else ""))
+        self.timeline.add(
+            "clock",
+            f"{minutes:g} simulated minutes pass" + (f": {timed_out} wait(s) for an answer time out" if timed_out else ""),
+        )
         self.wait_all()

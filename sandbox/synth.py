@@ -13,8 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".sandbox" / "synth"
 # What the synthesized assembly is made of: the app, its context, its code and the pinned versions.
 SOURCES = ("app.py", "cdk.json", "package-lock.json", "requirements.txt", "catalog", "customers", "lambdas", "stacks")
-QUIET_NODE = {"JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-              "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1"}
+QUIET_NODE = {
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+}
 
 
 class SynthError(Exception):
@@ -37,8 +40,13 @@ def source_digest(customer: str | None = None) -> str:
     digest = hashlib.sha256((customer or "*all*").encode())
     for source in SOURCES:
         path = ROOT / source
-        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
-            if path.is_dir() else [path] if path.exists() else []
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+            if path.exists()
+            else []
+        )
         for file in files:
             digest.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:20]

@@ -52,9 +52,20 @@ def _describe_step(component: str, event, result) -> str:
     return f"{component}/{step}: " + (str(r["message"]) if r.get("message") else _short(r))
 
 
-MARKERS = {"alarm": "ALARM", "event": "EVENT", "start": "START", "deploy": "DEPLOY", "mode": "MODE",
-           "schedule": "SCHED", "execution": "DONE", "step": "STEP", "action": "CHANGE", "page": "PAGE",
-           "notify": "NOTIFY", "scenario": "STEP"}
+MARKERS = {
+    "alarm": "ALARM",
+    "event": "EVENT",
+    "start": "START",
+    "deploy": "DEPLOY",
+    "mode": "MODE",
+    "schedule": "SCHED",
+    "execution": "DONE",
+    "step": "STEP",
+    "action": "CHANGE",
+    "page": "PAGE",
+    "notify": "NOTIFY",
+    "scenario": "STEP",
+}
 
 
 def render_entry(e: dict) -> str:
@@ -101,10 +112,9 @@ class Timeline:
         if str(request.get("path", "")).endswith("/change/enqueue"):
             text = f"PagerDuty change event -> HTTP {request.get('status')}"
         else:
-            text = (f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} "
-                    f"-> HTTP {request.get('status')}")
+            text = f"PagerDuty {body.get('event_action')} dedup_key={body.get('dedup_key')} -> HTTP {request.get('status')}"
         if summary:
-            text += f"\n      \"{_short(summary, 200)}\""
+            text += f'\n      "{_short(summary, 200)}"'
         team = ((body.get("payload") or {}).get("custom_details") or {}).get("team")
         if team:
             text += f"\n      team: {team}"

@@ -18,8 +18,9 @@ from stacks.foundation import Foundation
 class Approvals(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, foundation: Foundation) -> None:
         super().__init__(scope, construct_id)
-        self.function = foundation.function(self, "Function", component="approval",
-                                            handler="lambdas.handlers.approval.handler", statements=[])
+        self.function = foundation.function(
+            self, "Function", component="approval", handler="lambdas.handlers.approval.handler", statements=[]
+        )
         # the pending item (put, then removed once answered), the audit row of the answer; the verified answer read
         foundation.grant_table(self.function, ("PutItem", "DeleteItem"))
         foundation.grant_answers(self.function, ("GetItem",))
@@ -31,11 +32,16 @@ class Approvals(Construct):
         self.answer_function = self._build_answer_function(foundation)
 
     def _build_answer_function(self, foundation: Foundation):
-        fn = foundation.function(self, "AnswerFunction", component=naming.ANSWER_COMPONENT,
-                                 handler="lambdas.handlers.answer.handler", statements=[
-                                     # a task token names no resource IAM can scope to (the activity's ARN only)
-                                     iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                                                         resources=["*"])])
+        fn = foundation.function(
+            self,
+            "AnswerFunction",
+            component=naming.ANSWER_COMPONENT,
+            handler="lambdas.handlers.answer.handler",
+            statements=[
+                # a task token names no resource IAM can scope to (the activity's ARN only)
+                iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"])
+            ],
+        )
         # (its Resource::* finding is acknowledged on every function's role, for X-Ray, by foundation.function)
         foundation.grant_table(fn, ("GetItem", "UpdateItem", "DeleteItem"))  # the pending item, its votes
         foundation.grant_answers(fn, ("PutItem",))  # the only writer of verified answers

@@ -36,60 +36,90 @@ class Foundation(Construct):
         self.mode = self._build_mode_switch()
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
-            self, "Powertools",
-            POWERTOOLS_LAYER.format(region=config.region, version=config.powertools_layer_version))
+            self, "Powertools", POWERTOOLS_LAYER.format(region=config.region, version=config.powertools_layer_version)
+        )
 
     def _build_key(self) -> kms.Key:
-        key = kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
-                      description=f"{naming.group(self.config.customer)} remediation: status topic and logs")
+        key = kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            description=f"{naming.group(self.config.customer)} remediation: status topic and logs",
+        )
         # CloudWatch alarms publish to the encrypted topic: only this customer's alarms, in this account.
-        key.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsOfThisCustomer", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"], conditions=self._alarm_conditions()))
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisCustomer",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=self._alarm_conditions(),
+            )
+        )
         # CloudWatch Logs encrypts this stack's log groups, and only those (the list grows in log_group()).
         self._logs_statement = iam.PolicyStatement(
             sid="CloudWatchLogsOfThisStack",
             principals=[iam.ServicePrincipal(f"logs.{self.config.region}.amazonaws.com")],
             actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-            resources=["*"])
+            resources=["*"],
+        )
         key.add_to_resource_policy(self._logs_statement)
         return key
 
     def _alarm_conditions(self) -> dict:
         c = self.config
-        return {"StringEquals": {"aws:SourceAccount": c.account},
-                "ArnLike": {"aws:SourceArn": naming.alarm_arn_pattern(c.customer, c.region, c.account)}}
+        return {
+            "StringEquals": {"aws:SourceAccount": c.account},
+            "ArnLike": {"aws:SourceArn": naming.alarm_arn_pattern(c.customer, c.region, c.account)},
+        }
 
     def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...]) -> None:
         """``state_actions`` on incident state rows (claims, open incidents, cooldowns, ...); the audit trail
         put-only (dynamodb:LeadingKeys), so no function can change or delete an audit row."""
         table_arn = self.table.table_arn
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=[f"dynamodb:{a}" for a in state_actions], resources=[table_arn],
-            conditions={"ForAllValues:StringLike": {
-                "dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}}))
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["dynamodb:PutItem"], resources=[table_arn],
-            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[f"dynamodb:{a}" for a in state_actions],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}},
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
+            )
+        )
         self.key.grant_encrypt_decrypt(grantee)
 
     def grant_answers(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
         """``actions`` on the verified answers (answer#): GetItem for the steps that check a proof, PutItem for the
         answer function alone (no other function's grant names the prefix, so no other may write one)."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=[f"dynamodb:{a}" for a in actions], resources=[self.table.table_arn],
-            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.ANSWER_KEY_PREFIX}*"]}}))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[f"dynamodb:{a}" for a in actions],
+                resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.ANSWER_KEY_PREFIX}*"]}},
+            )
+        )
         self.key.grant_encrypt_decrypt(grantee)
 
     def grant_executions_read(self, grantee: iam.IGrantable) -> None:
         """DescribeExecution / GetExecutionHistory on the customer's own executions: whether a call is made by the
         state machine's own running execution (lambdas/logic/executions.py)."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["states:DescribeExecution", "states:GetExecutionHistory"],
-            resources=[self.executions_arn]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:GetExecutionHistory"], resources=[self.executions_arn]
+            )
+        )
         role = getattr(grantee, "role", None) or grantee
-        acknowledge_wildcards(role, [f"Resource::{self.executions_arn}"],
-                              "executions of this customer's own state machines (their names are chosen at start)")
+        acknowledge_wildcards(
+            role,
+            [f"Resource::{self.executions_arn}"],
+            "executions of this customer's own state machines (their names are chosen at start)",
+        )
 
     @property
     def executions_arn(self) -> str:
@@ -98,17 +128,26 @@ class Foundation(Construct):
 
     def grant_window_read(self, grantee: iam.IGrantable) -> None:
         """GetItem on the open maintenance windows (window#<service>) only: no other row, no write."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["dynamodb:GetItem"], resources=[self.table.table_arn],
-            conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [naming.window_key("*")]}}))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [naming.window_key("*")]}},
+            )
+        )
         self.key.grant_decrypt(grantee)
 
     def audit_puts_only(self, grantee: iam.IGrantable) -> None:
         """A workflow that writes audit rows itself (CDK's DynamoPutItem grants PutItem on the whole table):
         an explicit Deny keeps its puts to audit# rows; its writes also carry attribute_not_exists(pk)."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            effect=iam.Effect.DENY, actions=["dynamodb:PutItem"], resources=[self.table.table_arn],
-            conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}}))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["dynamodb:PutItem"],
+                resources=[self.table.table_arn],
+                conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
+            )
+        )
 
     def grant_routing_key_read(self, grantee: iam.IGrantable, teams: tuple[str, ...] | None = None) -> None:
         """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams, or just ``teams``; CDK's
@@ -116,75 +155,126 @@ class Foundation(Construct):
         secret's ARN."""
         c = self.config
         secrets = sorted({team.secret for name, team in c.paging.teams.items() if teams is None or name in teams})
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["secretsmanager:GetSecretValue"],
-            resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{name}-??????" for name in secrets]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[f"arn:aws:secretsmanager:{c.region}:{c.account}:secret:{name}-??????" for name in secrets],
+            )
+        )
 
     def grant_mode_read(self, grantee: iam.IGrantable) -> None:
         """The one read the Lambdas make of the mode switch (CDK's grant_read adds three more)."""
-        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(
-            actions=["ssm:GetParameter"], resources=[self.mode.parameter_arn]))
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.mode.parameter_arn])
+        )
 
     def _build_table(self) -> dynamodb.Table:
         return dynamodb.Table(
-            self, "Table", table_name=naming.table_name(self.config.customer),
+            self,
+            "Table",
+            table_name=naming.table_name(self.config.customer),
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST, time_to_live_attribute="expires_at",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.key,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=self.key,
             removal_policy=RemovalPolicy.RETAIN,  # the audit trail outlives a stack
         )
 
     def _build_topic(self) -> sns.Topic:
-        topic = sns.Topic(self, "StatusUpdates", topic_name=naming.topic_name(self.config.customer),
-                          display_name=f"{naming.group(self.config.customer)} status updates",
-                          master_key=self.key, enforce_ssl=True)
+        topic = sns.Topic(
+            self,
+            "StatusUpdates",
+            topic_name=naming.topic_name(self.config.customer),
+            display_name=f"{naming.group(self.config.customer)} status updates",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
         # The self-watch alarms (DLQ, failed executions) publish here; only this customer's alarms may.
-        topic.add_to_resource_policy(iam.PolicyStatement(
-            sid="CloudWatchAlarmsOfThisCustomer", principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["sns:Publish"], resources=[topic.topic_arn], conditions=self._alarm_conditions()))
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisCustomer",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions=self._alarm_conditions(),
+            )
+        )
         for email in self.config.paging.status_update_emails:
             topic.add_subscription(subscriptions.EmailSubscription(email))
         return topic
 
     def _build_mode_switch(self) -> ssm.StringParameter:
         return ssm.StringParameter(
-            self, "Mode", parameter_name=naming.mode_parameter_name(self.config.customer),
-            string_value=self.config.mode, allowed_pattern=f"^({'|'.join(MODES)})$",
-            description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)")
+            self,
+            "Mode",
+            parameter_name=naming.mode_parameter_name(self.config.customer),
+            string_value=self.config.mode,
+            allowed_pattern=f"^({'|'.join(MODES)})$",
+            description="Remediation mode: enforce | dry-run (report, change nothing) | off (page only)",
+        )
 
     def log_group(self, scope: Construct, construct_id: str, name: str, *, retain: bool = False) -> logs.LogGroup:
         """retain: kept when the stack is deleted (the workflows' execution history is part of the audit)."""
         c = self.config
         self._log_group_arns.append(f"arn:aws:logs:{c.region}:{c.account}:log-group:{name}")
-        self._logs_statement.add_condition(
-            "ArnLike", {"kms:EncryptionContext:aws:logs:arn": list(self._log_group_arns)})
-        return logs.LogGroup(scope, construct_id, log_group_name=name, retention=LOG_RETENTION,
-                             encryption_key=self.key,
-                             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY)
+        self._logs_statement.add_condition("ArnLike", {"kms:EncryptionContext:aws:logs:arn": list(self._log_group_arns)})
+        return logs.LogGroup(
+            scope,
+            construct_id,
+            log_group_name=name,
+            retention=LOG_RETENTION,
+            encryption_key=self.key,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
 
-    def function(self, scope: Construct, construct_id: str, *, component: str, handler: str,
-                 statements: list[iam.PolicyStatement], timeout_seconds: int = 30) -> lambda_.Function:
+    def function(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        component: str,
+        handler: str,
+        statements: list[iam.PolicyStatement],
+        timeout_seconds: int = 30,
+    ) -> lambda_.Function:
         """A Lambda with its own role (least privilege), log group and the shared environment."""
         name = naming.function_name(self.config.customer, component)
         log_group = self.log_group(scope, f"{construct_id}Logs", naming.function_log_group(name))
-        role = iam.Role(scope, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description=f"{name}: only what this step needs")
-        role.add_to_policy(iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                                               resources=[f"{log_group.log_group_arn}:*"]))
+        role = iam.Role(
+            scope,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{name}: only what this step needs",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{log_group.log_group_arn}:*"])
+        )
         for statement in statements:
             role.add_to_policy(statement)
         acknowledge_wildcards(role, [f"Resource::{arn_of(log_group)}:*"], "log streams of this function's own log group")
-        acknowledge_wildcards(role, ["Resource::*"], "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) "
-                                                    "have no resource-level permissions")
+        acknowledge_wildcards(
+            role,
+            ["Resource::*"],
+            "X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have no resource-level permissions",
+        )
         acknowledge_key_grants(role)
         reserved = self.config.lambda_reserved_concurrency or None  # 0 / null: off
         fn = lambda_.Function(
-            scope, construct_id, function_name=name, runtime=RUNTIME, handler=handler, code=self.code,
-            layers=[self.layer], role=role, log_group=log_group, memory_size=256,
-            timeout=Duration.seconds(timeout_seconds), tracing=lambda_.Tracing.ACTIVE,
+            scope,
+            construct_id,
+            function_name=name,
+            runtime=RUNTIME,
+            handler=handler,
+            code=self.code,
+            layers=[self.layer],
+            role=role,
+            log_group=log_group,
+            memory_size=256,
+            timeout=Duration.seconds(timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved,
             environment={
                 "CUSTOMER_CONFIG": self.config.model_dump_json(),
@@ -198,4 +288,3 @@ class Foundation(Construct):
             },
         )
         return fn
-

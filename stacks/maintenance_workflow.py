@@ -25,32 +25,59 @@ S = sfn.JsonPath
 class MaintenanceWorkflow(RunbookWorkflow):
     """Its children (catalog: Runbook.children) run first, in their declared order."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, runbook: Runbook, config: CustomerConfig,
-                 foundation: Foundation, children: dict[str, RunbookWorkflow], approvals: Approvals | None = None) -> None:
-        super().__init__(scope, construct_id, runbook=runbook, config=config, foundation=foundation,
-                         approvals=approvals, children={c.runbook: children[c.runbook] for c in runbook.children})
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runbook: Runbook,
+        config: CustomerConfig,
+        foundation: Foundation,
+        children: dict[str, RunbookWorkflow],
+        approvals: Approvals | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            runbook=runbook,
+            config=config,
+            foundation=foundation,
+            approvals=approvals,
+            children={c.runbook: children[c.runbook] for c in runbook.children},
+        )
         foundation.topic.grant_publish(self.function)  # the start and end status updates
         foundation.grant_routing_key_read(self.function)  # the change events
         if approvals is not None:
-            acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(approvals.function)}:*"],
-                                  "versions of the stack's approval function (an operator's done)")
-        executions = grant_child_starts(self.state_machine, config,
-                                        {name: child.state_machine for name, child in self.children.items()})
-        acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn}" for arn in executions],
-                              "executions of the backup runbooks' state machines (exact name, then ':', for sync:2 "
-                              "polling)")
+            acknowledge_wildcards(
+                self.state_machine.role,
+                [f"Resource::{arn_of(approvals.function)}:*"],
+                "versions of the stack's approval function (an operator's done)",
+            )
+        executions = grant_child_starts(
+            self.state_machine, config, {name: child.state_machine for name, child in self.children.items()}
+        )
+        acknowledge_wildcards(
+            self.state_machine.role,
+            [f"Resource::{arn}" for arn in executions],
+            "executions of the backup runbooks' state machines (exact name, then ':', for sync:2 polling)",
+        )
 
     def _child(self, run: ChildRun) -> sfn.CustomState:
         child = self.children[run.runbook]
-        return start_child(self, f"Run {child.runbook.name}", machine=child.state_machine, title=child.runbook.title,
-                           input_path=f"$.plan.{run.input_field}", name_path=f"$.plan.{run.execution_field}",
-                           result_path=f"$.backups.{run.key}")
+        return start_child(
+            self,
+            f"Run {child.runbook.name}",
+            machine=child.state_machine,
+            title=child.runbook.title,
+            input_path=f"$.plan.{run.input_field}",
+            name_path=f"$.plan.{run.execution_field}",
+            result_path=f"$.backups.{run.key}",
+        )
 
     def _ok(self, run: ChildRun) -> sfn.Condition:
         child = self.children[run.runbook].runbook
         ok = [o.name for o in child.outcomes if o.kind == "ok"] + list(run.also_ok)
-        return sfn.Condition.or_(*[sfn.Condition.string_equals(f"$.backups.{run.key}.Output.outcome", name)
-                                   for name in ok])
+        return sfn.Condition.or_(*[sfn.Condition.string_equals(f"$.backups.{run.key}.Output.outcome", name) for name in ok])
 
     def _build_definition(self, foundation: Foundation) -> sfn.IChainable:
         fn, plan = self.function, S.object_at("$.plan")
@@ -58,29 +85,50 @@ class MaintenanceWorkflow(RunbookWorkflow):
         def step(construct_id: str, payload: dict, result_path: str = "$.plan", comment: str | None = None):
             return lambda_step(self, construct_id, fn, payload, result_path=result_path, comment=comment)
 
-        start = sfn.Pass(self, "Start", parameters={"input": S.entire_payload},
-                         comment="keep the input, whatever its shape, under $.input")
-        guard = step("Guard", {"step": "guard", "input": S.object_at("$.input"), "execution": S.execution_name,
-                               "started": S.execution_start_time}, comment="validate input, mode, open windows")
-        notify_start = step("NotifyStart", {"step": "notify", "phase": "start", "plan": plan}, "$.notified",
-                            comment="status update + PagerDuty change event")
+        start = sfn.Pass(
+            self, "Start", parameters={"input": S.entire_payload}, comment="keep the input, whatever its shape, under $.input"
+        )
+        guard = step(
+            "Guard",
+            {"step": "guard", "input": S.object_at("$.input"), "execution": S.execution_name, "started": S.execution_start_time},
+            comment="validate input, mode, open windows",
+        )
+        notify_start = step(
+            "NotifyStart",
+            {"step": "notify", "phase": "start", "plan": plan},
+            "$.notified",
+            comment="status update + PagerDuty change event",
+        )
         runs = [(run, self._child(run)) for run in self.runbook.children]
-        failed_backup = step("BackupFailed", {"step": "backup_failed", "plan": plan,
-                                              "backups": S.object_at("$.backups")},
-                             comment="nothing was scaled down")
-        scale_down = step("ScaleDown", {"step": "scale_down", "plan": plan},
-                          comment="record desired counts and floors, open the windows, scale to 0")
-        window = sfn.Wait(self, "MaintenanceWindow", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"),
-                          comment="the planned minutes")
+        failed_backup = step(
+            "BackupFailed",
+            {"step": "backup_failed", "plan": plan, "backups": S.object_at("$.backups")},
+            comment="nothing was scaled down",
+        )
+        scale_down = step(
+            "ScaleDown",
+            {"step": "scale_down", "plan": plan},
+            comment="record desired counts and floors, open the windows, scale to 0",
+        )
+        window = sfn.Wait(
+            self, "MaintenanceWindow", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"), comment="the planned minutes"
+        )
         restore = step("Restore", {"step": "restore", "plan": plan}, comment="back to the recorded counts and floors")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
         verify = step("Verify", {"step": "verify", "plan": plan})
         notify_end = step("NotifyEnd", {"step": "notify", "phase": "end", "plan": plan}, "$.notified")
-        lift = step("Lift", {"step": "lift", "input": S.object_at("$.input"), "execution": S.execution_name},
-                    "$.lifted", comment="the services' alarms page as usual again")
-        lift_after_failure = step("LiftAfterFailure", {"step": "lift", "input": S.object_at("$.input"),
-                                                       "execution": S.execution_name, "restore": True},
-                                  "$.lifted", comment="restore what was stopped, then lift the windows")
+        lift = step(
+            "Lift",
+            {"step": "lift", "input": S.object_at("$.input"), "execution": S.execution_name},
+            "$.lifted",
+            comment="the services' alarms page as usual again",
+        )
+        lift_after_failure = step(
+            "LiftAfterFailure",
+            {"step": "lift", "input": S.object_at("$.input"), "execution": S.execution_name, "restore": True},
+            "$.lifted",
+            comment="restore what was stopped, then lift the windows",
+        )
         tail = audit_tail(self, table=foundation.table, runbook=self.runbook.name)
         report, done, report_failure = tail.report, tail.done, tail.report_failure
         lift_after_failure.next(report_failure)
@@ -95,27 +143,32 @@ class MaintenanceWorkflow(RunbookWorkflow):
         report.next(done)
         notify_end.next(lift).next(report)
         failed_backup.next(notify_end)
-        settled = (sfn.Choice(self, "Settled?").when(sfn.Condition.boolean_equals("$.plan.settled", True), notify_end)
-                   .otherwise(wait))
+        settled = (
+            sfn.Choice(self, "Settled?").when(sfn.Condition.boolean_equals("$.plan.settled", True), notify_end).otherwise(wait)
+        )
         restore.next(wait).next(verify).next(settled)
         wait_for_done, record_done = self._until_done(restore)
         for task in (wait_for_done, record_done):
             task.add_catch(lift_after_failure, errors=["States.ALL"], result_path="$.error")
-        open_window = (sfn.Choice(self, "UntilDone?")
-                       .when(sfn.Condition.boolean_equals("$.plan.until_done", True), wait_for_done)
-                       .otherwise(window.next(restore)))
+        open_window = (
+            sfn.Choice(self, "UntilDone?")
+            .when(sfn.Condition.boolean_equals("$.plan.until_done", True), wait_for_done)
+            .otherwise(window.next(restore))
+        )
         # each child in turn; the last one's ok goes on to the scale down, any other end to backup_failed
         # the mode switch, read again by scale_down, may hold it back: then nothing is stopped, the window ends
         after: sfn.IChainable = scale_down.next(
-            sfn.Choice(self, "ScaledDown?").when(sfn.Condition.boolean_equals("$.plan.proceed", False), notify_end)
-            .otherwise(open_window))
+            sfn.Choice(self, "ScaledDown?")
+            .when(sfn.Condition.boolean_equals("$.plan.proceed", False), notify_end)
+            .otherwise(open_window)
+        )
         for run, child in reversed(runs):
             after = child.next(sfn.Choice(self, run.question).when(self._ok(run), after).otherwise(failed_backup))
         return start.next(guard).next(
             sfn.Choice(self, "Proceed?")
-            .when(sfn.Condition.boolean_equals("$.plan.proceed", True),
-                  notify_start.next(after))
-            .otherwise(report))
+            .when(sfn.Condition.boolean_equals("$.plan.proceed", True), notify_start.next(after))
+            .otherwise(report)
+        )
 
     def _until_done(self, restore: sfn.IChainable) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:
         """An operator's "done" ends the window: a task token answered like an approval (operators/approvals.py,
@@ -123,11 +176,17 @@ class MaintenanceWorkflow(RunbookWorkflow):
         if self.approvals is None:
             raise ValueError(f"runbook {self.runbook.name} waits for an operator's done: give it the Approvals")
         request, answered = wait_for_answer(
-            self, fn=self.approvals.function, runbook=self.runbook.name, request_id="WaitForDone",
-            answered_id="RecordDone", summary_path="$.plan.done_summary",
-            task_timeout=sfn.Timeout.at("$.plan.wait_seconds"), answered_path="$.done",
+            self,
+            fn=self.approvals.function,
+            runbook=self.runbook.name,
+            request_id="WaitForDone",
+            answered_id="RecordDone",
+            summary_path="$.plan.done_summary",
+            task_timeout=sfn.Timeout.at("$.plan.wait_seconds"),
+            answered_path="$.done",
             extra={"timeout_seconds": S.number_at("$.plan.wait_seconds")},
             comment="until an operator answers (approve: done) or the window's maximum has passed",
-            answered_comment="who said done and when (or the maximum passed): audit row, the pending item removed")
+            answered_comment="who said done and when (or the maximum passed): audit row, the pending item removed",
+        )
         answered.next(restore)
         return request, answered

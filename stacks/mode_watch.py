@@ -31,48 +31,84 @@ class ModeChangeWatch(Construct):
         parameter_arn = f"arn:aws:ssm:{config.region}:{config.account}:parameter{parameter}"
         name = naming.state_machine_name(config.customer, naming.MODE_CHANGE_WORKFLOW)
         self.state_machine = state_machine(
-            self, "StateMachine", name=name, definition=self._build_definition(parameter, parameter_arn),
+            self,
+            "StateMachine",
+            name=name,
+            definition=self._build_definition(parameter, parameter_arn),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
-            timeout=Duration.minutes(5), comment="mode switch changed (CloudTrail) -> audit row + status update")
+            timeout=Duration.minutes(5),
+            comment="mode switch changed (CloudTrail) -> audit row + status update",
+        )
         foundation.key.grant_encrypt_decrypt(self.state_machine)
         foundation.topic.grant_publish(self.state_machine)
         acknowledge_key_grants(self.state_machine.role)
         foundation.audit_puts_only(self.state_machine)
         names = [parameter, parameter_arn]  # a caller may name the parameter by its ARN
         self.rule = events.Rule(
-            self, "ModeChanges", rule_name=naming.rule_name(config.customer, "mode-changes"),
+            self,
+            "ModeChanges",
+            rule_name=naming.rule_name(config.customer, "mode-changes"),
             description=f"changes of {parameter} (CloudTrail) -> {name}",
             event_pattern=events.EventPattern(
-                source=["aws.ssm"], detail_type=["AWS API Call via CloudTrail"], account=[config.account],
+                source=["aws.ssm"],
+                detail_type=["AWS API Call via CloudTrail"],
+                account=[config.account],
                 region=[config.region],
-                detail={"eventSource": ["ssm.amazonaws.com"], "$or": [
-                    {"eventName": CHANGING_ONE, "requestParameters": {"name": names}},
-                    {"eventName": list(MODE_SWITCH_CHANGES_MANY), "requestParameters": {"names": names}}]}),
-            targets=[targets.SfnStateMachine(self.state_machine, retry_attempts=8, max_event_age=Duration.hours(2),
-                                             dead_letter_queue=None)])
+                detail={
+                    "eventSource": ["ssm.amazonaws.com"],
+                    "$or": [
+                        {"eventName": CHANGING_ONE, "requestParameters": {"name": names}},
+                        {"eventName": list(MODE_SWITCH_CHANGES_MANY), "requestParameters": {"names": names}},
+                    ],
+                },
+            ),
+            targets=[
+                targets.SfnStateMachine(
+                    self.state_machine, retry_attempts=8, max_event_age=Duration.hours(2), dead_letter_queue=None
+                )
+            ],
+        )
 
     def _build_definition(self, parameter: str, parameter_arn: str) -> sfn.IChainable:
         c, f = self.config, self.foundation
-        failed = sfn.Fail(self, "Failed", error="ModeChangeNotRecorded",
-                          cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")))
-        caller = sfn.Pass(self, "Caller", parameters={"value": S.string_at("$.detail.userIdentity.arn")},
-                          result_path="$.who")
-        other_caller = sfn.Pass(self, "OtherCaller", result_path="$.who",  # e.g. an AWS service: no ARN
-                                parameters={"value": S.json_to_string(S.object_at("$.detail.userIdentity"))})
+        failed = sfn.Fail(
+            self,
+            "Failed",
+            error="ModeChangeNotRecorded",
+            cause_path=S.format("{}: {}", S.string_at("$.error.Error"), S.string_at("$.error.Cause")),
+        )
+        caller = sfn.Pass(self, "Caller", parameters={"value": S.string_at("$.detail.userIdentity.arn")}, result_path="$.who")
+        other_caller = sfn.Pass(
+            self,
+            "OtherCaller",
+            result_path="$.who",  # e.g. an AWS service: no ARN
+            parameters={"value": S.json_to_string(S.object_at("$.detail.userIdentity"))},
+        )
         read = tasks.CallAwsService(
-            self, "ReadMode", service="ssm", action="getParameter", parameters={"Name": parameter},
-            iam_resources=[parameter_arn], result_selector={"value": S.string_at("$.Parameter.Value")},
-            result_path="$.mode", comment="the value now in force")
-        unreadable = sfn.Pass(self, "ModeUnreadable", parameters={"value": "unreadable (deleted?)"},
-                              result_path="$.mode")
+            self,
+            "ReadMode",
+            service="ssm",
+            action="getParameter",
+            parameters={"Name": parameter},
+            iam_resources=[parameter_arn],
+            result_selector={"value": S.string_at("$.Parameter.Value")},
+            result_path="$.mode",
+            comment="the value now in force",
+        )
+        unreadable = sfn.Pass(self, "ModeUnreadable", parameters={"value": "unreadable (deleted?)"}, result_path="$.mode")
         read.add_catch(unreadable, errors=["States.ALL"], result_path="$.read_error")
         audit = tasks.DynamoPutItem(
-            self, "Audit", table=f.table, result_path=S.DISCARD, comment="audit row, never overwritten",
+            self,
+            "Audit",
+            table=f.table,
+            result_path=S.DISCARD,
+            comment="audit row, never overwritten",
             condition_expression="attribute_not_exists(pk)",
             item={
                 "pk": tasks.DynamoAttributeValue.from_string(f"{naming.AUDIT_KEY_PREFIX}mode-switch"),
-                "sk": tasks.DynamoAttributeValue.from_string(S.format("{}#mode-change#{}", S.string_at("$.time"),
-                                                                      S.string_at("$.id"))),
+                "sk": tasks.DynamoAttributeValue.from_string(
+                    S.format("{}#mode-change#{}", S.string_at("$.time"), S.string_at("$.id"))
+                ),
                 "step": tasks.DynamoAttributeValue.from_string("mode-change"),
                 "parameter": tasks.DynamoAttributeValue.from_string(parameter),
                 "event_name": tasks.DynamoAttributeValue.from_string(S.string_at("$.detail.eventName")),
@@ -80,22 +116,33 @@ class ModeChangeWatch(Construct):
                 "mode": tasks.DynamoAttributeValue.from_string(S.string_at("$.mode.value")),
                 "event_id": tasks.DynamoAttributeValue.from_string(S.string_at("$.id")),
                 "execution": tasks.DynamoAttributeValue.from_string(S.execution_name),
-            })
+            },
+        )
         notify = tasks.SnsPublish(
-            self, "Notify", topic=f.topic, result_path=S.DISCARD,
+            self,
+            "Notify",
+            topic=f.topic,
+            result_path=S.DISCARD,
             subject=f"[{naming.group(c.customer)}] - Remediation mode switch changed",
-            message=sfn.TaskInput.from_text(S.format(
-                "The remediation mode switch {} was changed by {} ({} at {}). It now reads: {}. "
-                "Affected customers: {}. Contact: {}",
-                parameter, S.string_at("$.who.value"), S.string_at("$.detail.eventName"), S.string_at("$.time"),
-                S.string_at("$.mode.value"), c.customer, c.paging.on_call_contact)))
+            message=sfn.TaskInput.from_text(
+                S.format(
+                    "The remediation mode switch {} was changed by {} ({} at {}). It now reads: {}. "
+                    "Affected customers: {}. Contact: {}",
+                    parameter,
+                    S.string_at("$.who.value"),
+                    S.string_at("$.detail.eventName"),
+                    S.string_at("$.time"),
+                    S.string_at("$.mode.value"),
+                    c.customer,
+                    c.paging.on_call_contact,
+                )
+            ),
+        )
         for step in (audit, notify):
             step.add_catch(failed, errors=["States.ALL"], result_path="$.error")
         audit.next(notify)
         unreadable.next(audit)
-        who = (sfn.Choice(self, "Who?")
-               .when(sfn.Condition.is_present("$.detail.userIdentity.arn"), caller)
-               .otherwise(other_caller))
+        who = sfn.Choice(self, "Who?").when(sfn.Condition.is_present("$.detail.userIdentity.arn"), caller).otherwise(other_caller)
         caller.next(read)
         other_caller.next(read)
         read.next(audit)

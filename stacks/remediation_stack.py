@@ -19,43 +19,76 @@ from stacks.security_events import SecurityEvents
 
 class RemediationStack(Stack):
     def __init__(self, scope: Construct, *, config: CustomerConfig, **kwargs) -> None:
-        super().__init__(scope, naming.stack_name(config.customer), stack_name=naming.stack_name(config.customer),
-                         env=Environment(account=config.account, region=config.region),
-                         description=f"Automated runbook remediation for customer {config.customer}", **kwargs)
+        super().__init__(
+            scope,
+            naming.stack_name(config.customer),
+            stack_name=naming.stack_name(config.customer),
+            env=Environment(account=config.account, region=config.region),
+            description=f"Automated runbook remediation for customer {config.customer}",
+            **kwargs,
+        )
         self.config = config
         self.foundation = Foundation(self, "Foundation", config=config)
-        self.approvals = (Approvals(self, "Approvals", config=config, foundation=self.foundation)
-                          if any(rb.approval or rb.notify_teams or rb.workflow == "maintenance"
-                                 for rb in RUNBOOKS.values()) else None)
-        guarded = [RunbookWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config,
-                                   foundation=self.foundation, approvals=self.approvals)
-                   for rb in RUNBOOKS.values() if rb.workflow == "guarded"]
+        self.approvals = (
+            Approvals(self, "Approvals", config=config, foundation=self.foundation)
+            if any(rb.approval or rb.notify_teams or rb.workflow == "maintenance" for rb in RUNBOOKS.values())
+            else None
+        )
+        guarded = [
+            RunbookWorkflow(
+                self, f"Runbook-{rb.name}", runbook=rb, config=config, foundation=self.foundation, approvals=self.approvals
+            )
+            for rb in RUNBOOKS.values()
+            if rb.workflow == "guarded"
+        ]
         by_name = {rb.runbook.name: rb for rb in guarded}
         # workflows of their own shape (catalog: Runbook.workflow), started by hand, not through respond
         self.runbooks = guarded + [
-            MaintenanceWorkflow(self, f"Runbook-{rb.name}", runbook=rb, config=config, foundation=self.foundation,
-                                children=by_name, approvals=self.approvals)
-            for rb in RUNBOOKS.values() if rb.workflow == "maintenance"]
-        self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation,
-                                       runbooks=guarded)
+            MaintenanceWorkflow(
+                self,
+                f"Runbook-{rb.name}",
+                runbook=rb,
+                config=config,
+                foundation=self.foundation,
+                children=by_name,
+                approvals=self.approvals,
+            )
+            for rb in RUNBOOKS.values()
+            if rb.workflow == "maintenance"
+        ]
+        self.respond = RespondWorkflow(self, "Respond", config=config, foundation=self.foundation, runbooks=guarded)
         self.mode_watch = ModeChangeWatch(self, "ModeChanges", config=config, foundation=self.foundation)
         self.alarms = ResourceAlarms(self, "Alarms", config=config)
-        workflows = {"respond": self.respond.state_machine,
-                     **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
-                     naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine}
-        self.routing = AlarmRouting(self, "Routing", config=config, foundation=self.foundation,
-                                    alarm_names=self.alarms.names, respond=self.respond.state_machine,
-                                    watched=workflows)
-        self.dashboard = OverviewDashboard(self, "Overview", config=config, workflows=workflows,
-                                           dead_letters=self.routing.dead_letters)
-        self.schedules = RunbookSchedules(self, "Schedules", config=config, respond=self.respond.state_machine,
-                                          dead_letters=self.routing.dead_letters)
-        self.security = SecurityEvents(self, "SecurityEvents", config=config, respond=self.respond.state_machine,
-                                       dead_letters=self.routing.dead_letters)
+        workflows = {
+            "respond": self.respond.state_machine,
+            **{rb.runbook.name: rb.state_machine for rb in self.runbooks},
+            naming.MODE_CHANGE_WORKFLOW: self.mode_watch.state_machine,
+        }
+        self.routing = AlarmRouting(
+            self,
+            "Routing",
+            config=config,
+            foundation=self.foundation,
+            alarm_names=self.alarms.names,
+            respond=self.respond.state_machine,
+            watched=workflows,
+        )
+        self.dashboard = OverviewDashboard(
+            self, "Overview", config=config, workflows=workflows, dead_letters=self.routing.dead_letters
+        )
+        self.schedules = RunbookSchedules(
+            self, "Schedules", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
+        )
+        self.security = SecurityEvents(
+            self, "SecurityEvents", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
+        )
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
-            CfnOutput(self, f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",
-                      value=rb.state_machine.state_machine_arn)
+            CfnOutput(
+                self,
+                f"{naming.module_name(rb.runbook.name).title().replace('_', '')}StateMachine",
+                value=rb.state_machine.state_machine_arn,
+            )
         CfnOutput(self, "ModeParameter", value=self.foundation.mode.parameter_name)
         CfnOutput(self, "StatusTopic", value=self.foundation.topic.topic_arn)
         acknowledge_stack(self)

@@ -23,24 +23,46 @@ S = sfn.JsonPath
 
 
 class RunbookWorkflow(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, runbook: Runbook, config: CustomerConfig,
-                 foundation: Foundation, approvals: Approvals | None = None,
-                 children: dict[str, "RunbookWorkflow"] | None = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runbook: Runbook,
+        config: CustomerConfig,
+        foundation: Foundation,
+        approvals: Approvals | None = None,
+        children: dict[str, "RunbookWorkflow"] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.runbook, self.config, self.approvals = runbook, config, approvals
         self.children = children or {}  # the workflows its definition starts (Runbook.children)
         if (runbook.approval or runbook.notify_teams) and approvals is None:
             raise ValueError(f"runbook {runbook.name} asks for approval or notifies teams: give it the Approvals")
         self.function = foundation.function(
-            self, "Function", component=runbook.name,
+            self,
+            "Function",
+            component=runbook.name,
             handler=f"lambdas.runbooks.{naming.module_name(runbook.name)}.handler",
-            statements=statements(runbook.permissions, config))
-        scoped = [f"Resource::{arn}" for p in runbook.permissions if p.resource != "*"
-                  for arn in resource_arns(p.resource, config) if arn.endswith("*")]
-        acknowledge_wildcards(self.function.role, scoped, "resource ids that AWS assigns (e.g. scalable-target ids) "
-                                                          "inside the customer's account and region")
-        acknowledge_wildcards(self.function.role, ["Resource::*"],
-                              "application-autoscaling:DescribeScalableTargets (read) has no resource-level permission")
+            statements=statements(runbook.permissions, config),
+        )
+        scoped = [
+            f"Resource::{arn}"
+            for p in runbook.permissions
+            if p.resource != "*"
+            for arn in resource_arns(p.resource, config)
+            if arn.endswith("*")
+        ]
+        acknowledge_wildcards(
+            self.function.role,
+            scoped,
+            "resource ids that AWS assigns (e.g. scalable-target ids) inside the customer's account and region",
+        )
+        acknowledge_wildcards(
+            self.function.role,
+            ["Resource::*"],
+            "application-autoscaling:DescribeScalableTargets (read) has no resource-level permission",
+        )
         # cooldowns and remembered state (e.g. the autoscaling floor), as the runbook declares
         if runbook.table_actions:
             foundation.grant_table(self.function, runbook.table_actions)
@@ -58,36 +80,50 @@ class RunbookWorkflow(Construct):
             foundation.key.grant_encrypt_decrypt(self.function)
         name = naming.state_machine_name(config.customer, runbook.name)
         self.state_machine = state_machine(
-            self, "StateMachine", name=name, definition=self._build_definition(foundation),
+            self,
+            "StateMachine",
+            name=name,
+            definition=self._build_definition(foundation),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
-            timeout=Duration.minutes(runbook.timeout_minutes
-                                     + (config.approvals.timeout_minutes if runbook.approval else 0)),
-            comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}")
+            timeout=Duration.minutes(runbook.timeout_minutes + (config.approvals.timeout_minutes if runbook.approval else 0)),
+            comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}",
+        )
         # Report/ReportFailure write to the table, which is encrypted with the stack's key
         foundation.key.grant_encrypt_decrypt(self.state_machine)
-        acknowledge_wildcards(self.state_machine.role, [f"Resource::{arn_of(self.function)}:*"] + (
-            [f"Resource::{arn_of(approvals.function)}:*"] if approvals is not None and (
-                runbook.approval or runbook.notify_teams) else []),
-                              "versions of this runbook's own function (and of the stack's approval function)")
+        acknowledge_wildcards(
+            self.state_machine.role,
+            [f"Resource::{arn_of(self.function)}:*"]
+            + (
+                [f"Resource::{arn_of(approvals.function)}:*"]
+                if approvals is not None and (runbook.approval or runbook.notify_teams)
+                else []
+            ),
+            "versions of this runbook's own function (and of the stack's approval function)",
+        )
         acknowledge_key_grants(self.state_machine.role)
         foundation.audit_puts_only(self.state_machine)
 
     def _build_definition(self, foundation: Foundation) -> sfn.IChainable:
         fn = self.function
-        start = sfn.Pass(self, "Start", parameters={"input": S.entire_payload},
-                         comment="keep the input, whatever its shape, under $.input")
+        start = sfn.Pass(
+            self, "Start", parameters={"input": S.entire_payload}, comment="keep the input, whatever its shape, under $.input"
+        )
         # the execution's name and start time: what a re-run of the same execution keeps (e.g. a snapshot's name)
-        guard = lambda_step(self, "Guard", fn, {"step": "guard", "input": S.object_at("$.input"),
-                                                "execution": S.execution_name, "started": S.execution_start_time},
-                            result_path="$.plan", comment="validate input; bounds, mode, cooldown -> plan")
+        guard = lambda_step(
+            self,
+            "Guard",
+            fn,
+            {"step": "guard", "input": S.object_at("$.input"), "execution": S.execution_name, "started": S.execution_start_time},
+            result_path="$.plan",
+            comment="validate input; bounds, mode, cooldown -> plan",
+        )
         # its execution's ARN: act of a runbook that asks for approval confirms with Step Functions that it is called
         # by this running execution, whose approval the answer function verified
         act_payload = {"step": "act", "plan": S.object_at("$.plan"), "execution_arn": S.string_at("$$.Execution.Id")}
         if self.runbook.approval:  # act is told who approved (the output and the audit row keep it)
             act_payload["approval"] = S.object_at("$.approval")
         act = lambda_step(self, "Act", fn, act_payload, result_path="$.plan")
-        verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")},
-                             result_path="$.plan")
+        verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")}, result_path="$.plan")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
         tail = audit_tail(self, table=foundation.table, runbook=self.runbook.name)
         report, done, report_failure = tail.report, tail.done, tail.report_failure
@@ -95,25 +131,35 @@ class RunbookWorkflow(Construct):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
 
         if self.runbook.notify_teams and self.approvals is not None:
-            notify = lambda_step(self, "NotifyTeams", self.approvals.function, {
-                "step": "notify", "runbook": self.runbook.name, "execution": S.execution_name,
-                "plan": S.object_at("$.plan")}, result_path=S.DISCARD,
-                comment=f"tell {', '.join(self.runbook.notify_teams)} of the outcome and who approved it")
+            notify = lambda_step(
+                self,
+                "NotifyTeams",
+                self.approvals.function,
+                {"step": "notify", "runbook": self.runbook.name, "execution": S.execution_name, "plan": S.object_at("$.plan")},
+                result_path=S.DISCARD,
+                comment=f"tell {', '.join(self.runbook.notify_teams)} of the outcome and who approved it",
+            )
             notify.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
             report.next(notify).next(done)
         else:
             report.next(done)
-        act.next(sfn.Choice(self, "ChangeMade?")
-                           .when(sfn.Condition.boolean_equals("$.plan.verify", True),
-                                 wait.next(verify).next(
-                                     sfn.Choice(self, "Settled?")
-                                     .when(sfn.Condition.boolean_equals("$.plan.settled", True), report)
-                                     .otherwise(wait)))
-                           .otherwise(report))
+        act.next(
+            sfn.Choice(self, "ChangeMade?")
+            .when(
+                sfn.Condition.boolean_equals("$.plan.verify", True),
+                wait.next(verify).next(
+                    sfn.Choice(self, "Settled?")
+                    .when(sfn.Condition.boolean_equals("$.plan.settled", True), report)
+                    .otherwise(wait)
+                ),
+            )
+            .otherwise(report)
+        )
         return start.next(guard).next(
             sfn.Choice(self, "Proceed?")
             .when(sfn.Condition.boolean_equals("$.plan.proceed", True), self._approval(act, report, report_failure))
-            .otherwise(report))
+            .otherwise(report)
+        )
 
     def _approval(self, act: sfn.IChainable, report: sfn.IChainable, report_failure: sfn.IChainable) -> sfn.IChainable:
         """Ask before act when the plan says what is to be approved; a rejection or no answer in time ends the
@@ -122,21 +168,38 @@ class RunbookWorkflow(Construct):
             return act
         minutes = self.config.approvals.timeout_minutes
         request, answered = wait_for_answer(
-            self, fn=self.approvals.function, runbook=self.runbook.name, request_id="WaitForApproval",
-            answered_id="RecordAnswer", summary_path="$.plan.approval_summary",
-            task_timeout=sfn.Timeout.duration(Duration.minutes(minutes)), answered_path="$.approval",
-            comment=f"store the token as the pending approval, tell the approvers; no answer in {minutes} min "
-                    "is a rejection",
-            answered_comment="who answered, when, their comment: audit row, the note resolved, the pending item removed")
+            self,
+            fn=self.approvals.function,
+            runbook=self.runbook.name,
+            request_id="WaitForApproval",
+            answered_id="RecordAnswer",
+            summary_path="$.plan.approval_summary",
+            task_timeout=sfn.Timeout.duration(Duration.minutes(minutes)),
+            answered_path="$.approval",
+            comment=f"store the token as the pending approval, tell the approvers; no answer in {minutes} min is a rejection",
+            answered_comment="who answered, when, their comment: audit row, the note resolved, the pending item removed",
+        )
         request.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
         answered.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
-        rejected = sfn.Pass(self, "Rejected", result_path="$.plan", parameters={
-            "runbook": self.runbook.name, "outcome": "rejected", "proceed": False,
-            "message": S.string_at("$.approval.message"), "approval": S.object_at("$.approval"),
-            "approval_summary": S.string_at("$.plan.approval_summary")},
-            comment="nothing was changed")
-        answered.next(sfn.Choice(self, "Approved?")
-                      .when(sfn.Condition.string_equals("$.approval.answer", "approved"), act)
-                      .otherwise(rejected.next(report)))
-        return sfn.Choice(self, "NeedsApproval?").when(
-            sfn.Condition.is_present("$.plan.approval_summary"), request).otherwise(act)
+        rejected = sfn.Pass(
+            self,
+            "Rejected",
+            result_path="$.plan",
+            parameters={
+                "runbook": self.runbook.name,
+                "outcome": "rejected",
+                "proceed": False,
+                "message": S.string_at("$.approval.message"),
+                "approval": S.object_at("$.approval"),
+                "approval_summary": S.string_at("$.plan.approval_summary"),
+            },
+            comment="nothing was changed",
+        )
+        answered.next(
+            sfn.Choice(self, "Approved?")
+            .when(sfn.Condition.string_equals("$.approval.answer", "approved"), act)
+            .otherwise(rejected.next(report))
+        )
+        return (
+            sfn.Choice(self, "NeedsApproval?").when(sfn.Condition.is_present("$.plan.approval_summary"), request).otherwise(act)
+        )

@@ -14,13 +14,22 @@ from catalog.runbooks import scheduled_runs
 
 
 class RunbookSchedules(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, respond: sfn.IStateMachine,
-                 dead_letters: sqs.IQueue) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: CustomerConfig, respond: sfn.IStateMachine, dead_letters: sqs.IQueue
+    ) -> None:
         super().__init__(scope, construct_id)
         self.rules = {
             name: events.Rule(
-                self, run.runbook.name, rule_name=name, schedule=events.Schedule.expression(run.expression),
+                self,
+                run.runbook.name,
+                rule_name=name,
+                schedule=events.Schedule.expression(run.expression),
                 description=f"{run.runbook.title}: {run.expression} (UTC) -> respond -> {run.runbook.name}",
-                targets=[targets.SfnStateMachine(respond, dead_letter_queue=dead_letters, retry_attempts=8,
-                                                 max_event_age=Duration.hours(2))])
-            for name, run in scheduled_runs(config).items()}
+                targets=[
+                    targets.SfnStateMachine(
+                        respond, dead_letter_queue=dead_letters, retry_attempts=8, max_event_age=Duration.hours(2)
+                    )
+                ],
+            )
+            for name, run in scheduled_runs(config).items()
+        }

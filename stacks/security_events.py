@@ -19,17 +19,29 @@ from catalog.security import SECURITY_EVENTS
 
 
 class SecurityEvents(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: CustomerConfig, respond: sfn.IStateMachine,
-                 dead_letters: sqs.IQueue) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: CustomerConfig, respond: sfn.IStateMachine, dead_letters: sqs.IQueue
+    ) -> None:
         super().__init__(scope, construct_id)
         self.rules = {
             kind.name: events.Rule(
-                self, kind.name, rule_name=kind.rule_name(config.customer),
+                self,
+                kind.name,
+                rule_name=kind.rule_name(config.customer),
                 description=f"security event: {kind.title} (CloudTrail) -> respond -> page the {kind.team} team "
-                            f"({kind.severity.value}, one page per {kind.burst_window_minutes} min)",
+                f"({kind.severity.value}, one page per {kind.burst_window_minutes} min)",
                 event_pattern=events.EventPattern(
-                    source=[kind.source], detail_type=[kind.detail_type], account=[config.account],
-                    region=[config.region], detail=kind.pattern_detail(config)),
-                targets=[targets.SfnStateMachine(respond, dead_letter_queue=dead_letters, retry_attempts=8,
-                                                 max_event_age=Duration.hours(2))])
-            for kind in SECURITY_EVENTS.values()}
+                    source=[kind.source],
+                    detail_type=[kind.detail_type],
+                    account=[config.account],
+                    region=[config.region],
+                    detail=kind.pattern_detail(config),
+                ),
+                targets=[
+                    targets.SfnStateMachine(
+                        respond, dead_letter_queue=dead_letters, retry_attempts=8, max_event_age=Duration.hours(2)
+                    )
+                ],
+            )
+            for kind in SECURITY_EVENTS.values()
+        }

@@ -29,8 +29,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench" / "results.json"
 
 # An indented region (inside a list item) is generated with the same indentation.
-REGION = re.compile(r"^(?P<open>(?P<indent>[ \t]*)<!-- generated: (?P<name>[a-z-]+)(?: (?P<arg>[^ >]+))? -->\n)"
-                    r"(?P<body>.*?)(?P<close>^(?P=indent)<!-- end generated -->)", re.DOTALL | re.MULTILINE)
+REGION = re.compile(
+    r"^(?P<open>(?P<indent>[ \t]*)<!-- generated: (?P<name>[a-z-]+)(?: (?P<arg>[^ >]+))? -->\n)"
+    r"(?P<body>.*?)(?P<close>^(?P=indent)<!-- end generated -->)",
+    re.DOTALL | re.MULTILINE,
+)
 
 RESPOND = "respond"  # stacks/respond_workflow.py: the workflow every alarm, schedule and security event starts
 # The respond workflow's functions (stacks/respond_workflow.py), and the approval function the stack adds when a
@@ -40,10 +43,16 @@ RESPOND_FUNCTIONS = (
     ("page", "lambdas/handlers/page.py", "respond: the diagnosis, the PagerDuty page and the status update"),
     ("record", "lambdas/handlers/record.py", "respond: the audit row, the page again, change events"),
 )
-APPROVAL_FUNCTION = ("approval", "lambdas/handlers/approval.py",
-                     "pending approvals: asks the approvers, records the verified answer, tells the declared teams")
-ANSWER_FUNCTION = (naming.ANSWER_COMPONENT, "lambdas/handlers/answer.py",
-                   "a person's answer to an approval: verifies who answers (IAM), the only one to answer a token")
+APPROVAL_FUNCTION = (
+    "approval",
+    "lambdas/handlers/approval.py",
+    "pending approvals: asks the approvers, records the verified answer, tells the declared teams",
+)
+ANSWER_FUNCTION = (
+    naming.ANSWER_COMPONENT,
+    "lambdas/handlers/answer.py",
+    "a person's answer to an approval: verifies who answers (IAM), the only one to answer a token",
+)
 UNRESERVED_MINIMUM = 100  # Lambda keeps at least this many unreserved executions per account and region
 
 
@@ -72,8 +81,10 @@ def has_approval_function() -> bool:
 def functions() -> list[tuple[str, str, str]]:
     """(component, code, what it does) of every Lambda function: lecture-<c>-remediation-<component>."""
     found = list(RESPOND_FUNCTIONS) + ([APPROVAL_FUNCTION, ANSWER_FUNCTION] if has_approval_function() else [])
-    found += [(rb.name, f"lambdas/runbooks/{naming.module_name(rb.name)}.py", f"{rb.name}: the steps of its state machine")
-              for rb in RUNBOOKS.values()]
+    found += [
+        (rb.name, f"lambdas/runbooks/{naming.module_name(rb.name)}.py", f"{rb.name}: the steps of its state machine")
+        for rb in RUNBOOKS.values()
+    ]
     return found
 
 
@@ -85,17 +96,22 @@ def output_name(workflow: str) -> str:
 def outputs(config: CustomerConfig) -> list[tuple[str, str]]:
     """(output, value) of the stack's outputs: respond's and each runbook's state machine, the mode switch, the topic."""
     c = config
-    machines = [(output_name(w), f"arn:aws:states:{c.region}:{c.account}:stateMachine:"
-                                 f"{naming.state_machine_name(c.customer, w)}") for w in (RESPOND, *RUNBOOKS)]
-    return machines + [("ModeParameter", naming.mode_parameter_name(c.customer)),
-                       ("StatusTopic", f"arn:aws:sns:{c.region}:{c.account}:{naming.topic_name(c.customer)}")]
+    machines = [
+        (output_name(w), f"arn:aws:states:{c.region}:{c.account}:stateMachine:{naming.state_machine_name(c.customer, w)}")
+        for w in (RESPOND, *RUNBOOKS)
+    ]
+    return machines + [
+        ("ModeParameter", naming.mode_parameter_name(c.customer)),
+        ("StatusTopic", f"arn:aws:sns:{c.region}:{c.account}:{naming.topic_name(c.customer)}"),
+    ]
 
 
 def log_groups(config: CustomerConfig) -> list[str]:
     """Every log group of the stack: one per function, one per state machine."""
     c = config.customer
-    return ([naming.function_log_group(naming.function_name(c, f)) for f, _, _ in functions()]
-            + [naming.state_machine_log_group(naming.state_machine_name(c, w)) for w in workflows()])
+    return [naming.function_log_group(naming.function_name(c, f)) for f, _, _ in functions()] + [
+        naming.state_machine_log_group(naming.state_machine_name(c, w)) for w in workflows()
+    ]
 
 
 def automation_alarms(config: CustomerConfig) -> list[str]:
@@ -106,8 +122,11 @@ def automation_alarms(config: CustomerConfig) -> list[str]:
 
 def reserved_quota(config: CustomerConfig | None = None) -> int:
     """The account concurrency quota the stack needs with reserved concurrency on (default: the model's default)."""
-    value = (config.lambda_reserved_concurrency if config is not None
-             else CustomerConfig.model_fields["lambda_reserved_concurrency"].default)
+    value = (
+        config.lambda_reserved_concurrency
+        if config is not None
+        else CustomerConfig.model_fields["lambda_reserved_concurrency"].default
+    )
     return UNRESERVED_MINIMUM + len(functions()) * (value or 0)
 
 
@@ -130,16 +149,22 @@ def _number(value: float) -> str:
     return text
 
 
-COMPARISONS = {"GreaterThanOrEqualToThreshold": ">=", "GreaterThanThreshold": ">", "LessThanThreshold": "<",
-               "LessThanOrEqualToThreshold": "<="}
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
 
 
 def _threshold(alarm: AlarmKind, config: CustomerConfig, instance: str | None) -> str:
     shown = _number(alarm.threshold_for(config, instance) if instance is not None else alarm.threshold)
     if alarm.threshold_of is not None:  # read from the customer file
         shown += f" (from {config.customer}'s customer file)" if instance is not None else " (from the customer file)"
-    return (f"{alarm.namespace} {alarm.metric} {alarm.statistic} {COMPARISONS.get(alarm.comparison, alarm.comparison)} "
-            f"{shown}, {alarm.evaluation_periods} x {alarm.period_seconds} s")
+    return (
+        f"{alarm.namespace} {alarm.metric} {alarm.statistic} {COMPARISONS.get(alarm.comparison, alarm.comparison)} "
+        f"{shown}, {alarm.evaluation_periods} x {alarm.period_seconds} s"
+    )
 
 
 def _answer(alarm: AlarmKind, page: Page) -> str:
@@ -177,8 +202,7 @@ def _started_by(rb: Runbook, config: CustomerConfig) -> str:
             ways.append(f"{kind.title} alarms ({', '.join(conditions)})")
     if rb.schedule is not None:
         expression = rb.schedule(config)
-        ways.append(f"schedule (`{expression}` for {config.customer})" if expression
-                    else f"schedule (off for {config.customer})")
+        ways.append(f"schedule (`{expression}` for {config.customer})" if expression else f"schedule (off for {config.customer})")
     parents = [p.name for p in RUNBOOKS.values() if any(child.runbook == rb.name for child in p.children)]
     if parents:
         ways.append(", ".join(f"`{p}`" for p in parents))
@@ -187,51 +211,77 @@ def _started_by(rb: Runbook, config: CustomerConfig) -> str:
 
 # --- the sections -----------------------------------------------------------------------------------------------
 def runbooks(page: Page, _: str | None) -> str:
-    rows = [(page.link(f"docs/runbooks/{rb.name}.md", f"`{rb.name}`"), rb.title, _started_by(rb, page.config),
-             "yes" if rb.approval else "")
-            for rb in RUNBOOKS.values()]
+    rows = [
+        (
+            page.link(f"docs/runbooks/{rb.name}.md", f"`{rb.name}`"),
+            rb.title,
+            _started_by(rb, page.config),
+            "yes" if rb.approval else "",
+        )
+        for rb in RUNBOOKS.values()
+    ]
     return _table(("Runbook", "What it does", "Started by", "Approval"), rows)
 
 
 def console_inputs(page: Page, _: str | None) -> str:
     # one row per runbook, `name` [(needs approval)] | `{json}` (tests/live read the rows in this shape and order)
-    rows = [(f"`{rb.name}`" + (" (needs approval)" if rb.approval else ""), f"`{json.dumps(rb.example_input)}`")
-            for rb in RUNBOOKS.values()]
-    return _table((f"Runbook (state machine `{naming.state_machine_name(page.config.customer, '<runbook>')}`)",
-                   "Example input"), rows)
+    rows = [
+        (f"`{rb.name}`" + (" (needs approval)" if rb.approval else ""), f"`{json.dumps(rb.example_input)}`")
+        for rb in RUNBOOKS.values()
+    ]
+    return _table(
+        (f"Runbook (state machine `{naming.state_machine_name(page.config.customer, '<runbook>')}`)", "Example input"), rows
+    )
 
 
 def console_input(page: Page, name: str | None) -> str:
     if name not in RUNBOOKS:
         raise ValueError(f"console-input needs a runbook, one of {', '.join(RUNBOOKS)}; got {name!r}")
     rb, c = RUNBOOKS[name], page.config
-    return (f"Console start: in the Step Functions console open `{naming.state_machine_name(c.customer, rb.name)}`, "
-            f"*Start execution*, with the input\n\n```json\n{json.dumps(rb.example_input)}\n```\n\n"
-            f"or from the operators' CLI: `{_cli_start(rb, c.customer)}`"
-            + (" (it then waits for an approval)" if rb.approval else "") + ".\n")
+    return (
+        f"Console start: in the Step Functions console open `{naming.state_machine_name(c.customer, rb.name)}`, "
+        f"*Start execution*, with the input\n\n```json\n{json.dumps(rb.example_input)}\n```\n\n"
+        f"or from the operators' CLI: `{_cli_start(rb, c.customer)}`"
+        + (" (it then waits for an approval)" if rb.approval else "")
+        + ".\n"
+    )
 
 
 def state_machines(page: Page, _: str | None) -> str:
     c = page.config.customer
-    by_hand = {RESPOND: "alarms, schedules, security events (EventBridge); by hand",
-               naming.MODE_CHANGE_WORKFLOW: "a change of the mode switch (CloudTrail, EventBridge)"}
-    rows = [(f"`{naming.state_machine_name(c, w)}`",
-             by_hand.get(w) or _started_by(RUNBOOKS[w], page.config),
-             f"`{naming.state_machine_log_group(naming.state_machine_name(c, w))}`",
-             f"`{naming.self_alarm_name(c, f'{w}-failed')}`") for w in workflows()]
+    by_hand = {
+        RESPOND: "alarms, schedules, security events (EventBridge); by hand",
+        naming.MODE_CHANGE_WORKFLOW: "a change of the mode switch (CloudTrail, EventBridge)",
+    }
+    rows = [
+        (
+            f"`{naming.state_machine_name(c, w)}`",
+            by_hand.get(w) or _started_by(RUNBOOKS[w], page.config),
+            f"`{naming.state_machine_log_group(naming.state_machine_name(c, w))}`",
+            f"`{naming.self_alarm_name(c, f'{w}-failed')}`",
+        )
+        for w in workflows()
+    ]
     return _table((f"State machine ({c})", "Started by", "Log group", "Alarm on failed executions"), rows)
 
 
 def outputs_section(page: Page, _: str | None) -> str:
-    return _table(("Output", f"Value ({page.config.customer})"),
-                  [(f"`{name}`", f"`{value}`") for name, value in outputs(page.config)])
+    return _table(
+        ("Output", f"Value ({page.config.customer})"), [(f"`{name}`", f"`{value}`") for name, value in outputs(page.config)]
+    )
 
 
 def functions_section(page: Page, _: str | None) -> str:
     c = page.config.customer
-    rows = [(f"`{naming.function_name(c, component)}`", what, page.link(code),
-             f"`{naming.function_log_group(naming.function_name(c, component))}`")
-            for component, code, what in functions()]
+    rows = [
+        (
+            f"`{naming.function_name(c, component)}`",
+            what,
+            page.link(code),
+            f"`{naming.function_log_group(naming.function_name(c, component))}`",
+        )
+        for component, code, what in functions()
+    ]
     return _table((f"Function ({c})", "What it does", "Code", "Log group"), rows)
 
 
@@ -246,9 +296,16 @@ def alarms_section(page: Page, _: str | None) -> str:
         for alarm in kind.alarm_kinds:
             names = [n for n, w in watched.items() if w.kind.name == kind.name and w.alarm.condition == alarm.condition]
             shown = ", ".join(f"`{n}`" for n in names) or f"`{_pattern(kind, alarm, config)}` (when named)"
-            rows.append((shown, kind.title, alarm.description,
-                         _threshold(alarm, config, instances[0] if instances else None),
-                         f"{alarm.severity.value}", _answer(alarm, page)))
+            rows.append(
+                (
+                    shown,
+                    kind.title,
+                    alarm.description,
+                    _threshold(alarm, config, instances[0] if instances else None),
+                    f"{alarm.severity.value}",
+                    _answer(alarm, page),
+                )
+            )
     return _table((f"Alarm ({config.customer})", "Resource", "What", "Metric, threshold", "Priority", "Answered by"), rows)
 
 
@@ -258,8 +315,15 @@ def alarm_severities(page: Page, _: str | None) -> str:
         named = "" if kind.instances(page.config) else " (only when the customer file names one)"
         for alarm in kind.alarm_kinds:
             sev = alarm.severity
-            rows.append((f"{kind.title} `{alarm.condition}`{named}", f"{sev.value} {sev.description}",
-                         f"`{sev.pagerduty_severity}`", f"{sev.response_time} / {sev.escalation}", _answer(alarm, page)))
+            rows.append(
+                (
+                    f"{kind.title} `{alarm.condition}`{named}",
+                    f"{sev.value} {sev.description}",
+                    f"`{sev.pagerduty_severity}`",
+                    f"{sev.response_time} / {sev.escalation}",
+                    _answer(alarm, page),
+                )
+            )
     return _table(("Alarm kind", "Priority", "PagerDuty severity", "Response time / escalation", "Answer"), rows)
 
 
@@ -270,10 +334,17 @@ def _pattern(kind: ResourceKind, alarm: AlarmKind, config: CustomerConfig) -> st
 def automation_alarms_section(page: Page, _: str | None) -> str:
     c = page.config.customer
     dead, *failed = automation_alarms(page.config)
-    rows = [(f"`{dead}`", f"EventBridge could not start `{naming.state_machine_name(c, RESPOND)}`, even after its "
-                          f"retries: the event is in the SQS queue `{naming.dead_letter_queue_name(c)}`")]
-    rows += [(f"`{name}`", f"a `{naming.state_machine_name(c, w)}` execution ended FAILED")
-             for name, w in zip(failed, workflows(), strict=True)]
+    rows = [
+        (
+            f"`{dead}`",
+            f"EventBridge could not start `{naming.state_machine_name(c, RESPOND)}`, even after its "
+            f"retries: the event is in the SQS queue `{naming.dead_letter_queue_name(c)}`",
+        )
+    ]
+    rows += [
+        (f"`{name}`", f"a `{naming.state_machine_name(c, w)}` execution ended FAILED")
+        for name, w in zip(failed, workflows(), strict=True)
+    ]
     return _table(("Alarm (to the status topic)", "Fires when"), rows)
 
 
@@ -281,65 +352,106 @@ def reserved_concurrency(page: Page, _: str | None) -> str:
     default = CustomerConfig.model_fields["lambda_reserved_concurrency"].default
     fixed = [f for f, _, _ in functions() if f not in RUNBOOKS]
     n = len(functions())
-    return (f"Each of the stack's {n} functions ({', '.join(fixed)}, and one per runbook: {len(RUNBOOKS)}) gets "
-            f"`lambda_reserved_concurrency` (default {default}) reserved executions, so a storm elsewhere in the "
-            f"account cannot starve the remediation. Lambda keeps at least {UNRESERVED_MINIMUM} unreserved executions "
-            f"per account and region, so the account's concurrency quota must be at least {UNRESERVED_MINIMUM} + "
-            f"{n} x value ({reserved_quota()} with the default) plus what other functions reserve.\n")
+    return (
+        f"Each of the stack's {n} functions ({', '.join(fixed)}, and one per runbook: {len(RUNBOOKS)}) gets "
+        f"`lambda_reserved_concurrency` (default {default}) reserved executions, so a storm elsewhere in the "
+        f"account cannot starve the remediation. Lambda keeps at least {UNRESERVED_MINIMUM} unreserved executions "
+        f"per account and region, so the account's concurrency quota must be at least {UNRESERVED_MINIMUM} + "
+        f"{n} x value ({reserved_quota()} with the default) plus what other functions reserve.\n"
+    )
 
 
 def scope(page: Page, _: str | None) -> str:
     kinds = [k.title for k in KINDS.values()]
     c = page.config.customer
-    return (f"Each customer's stack (`{naming.stack_name('<c>')}`) holds {len(RUNBOOKS)} runbooks, "
-            f"{len(workflows())} state machines ({RESPOND}, one per runbook, {naming.MODE_CHANGE_WORKFLOW}), "
-            f"{len(functions())} Lambda functions and, for {c}, {len(watched_alarms(page.config))} alarms on its "
-            f"resources plus {len(automation_alarms(page.config))} on the automation itself. Resource kinds: "
-            f"{', '.join(kinds)}.\n")
+    return (
+        f"Each customer's stack (`{naming.stack_name('<c>')}`) holds {len(RUNBOOKS)} runbooks, "
+        f"{len(workflows())} state machines ({RESPOND}, one per runbook, {naming.MODE_CHANGE_WORKFLOW}), "
+        f"{len(functions())} Lambda functions and, for {c}, {len(watched_alarms(page.config))} alarms on its "
+        f"resources plus {len(automation_alarms(page.config))} on the automation itself. Resource kinds: "
+        f"{', '.join(kinds)}.\n"
+    )
 
 
 def bench(page: Page, _: str | None) -> str:
     results = json.loads(BENCH.read_text())
     rows = []
     if latency := results.get("alarm_to_scaling_call_seconds"):
-        rows.append((f"alarm to the scaling call in the sandbox, median of {latency['runs']}",
-                     f"{latency['median']:.2f} s (min {latency['min']:.2f}, max {latency['max']:.2f}, "
-                     f"cold {latency['first_run_cold']:.2f})", "-"))
+        rows.append(
+            (
+                f"alarm to the scaling call in the sandbox, median of {latency['runs']}",
+                f"{latency['median']:.2f} s (min {latency['min']:.2f}, max {latency['max']:.2f}, "
+                f"cold {latency['first_run_cold']:.2f})",
+                "-",
+            )
+        )
     if incident := results.get("per_incident"):
         targets = incident.get("targets", {})
-        rows.append(("state transitions per scale-out incident", str(incident["state_transitions"]),
-                     f"<= {targets['state_transitions_max']}" if "state_transitions_max" in targets else "-"))
-        rows.append(("Lambda invocations per scale-out incident", str(incident["lambda_invocations"]),
-                     f"<= {targets['lambda_invocations_max']}" if "lambda_invocations_max" in targets else "-"))
+        rows.append(
+            (
+                "state transitions per scale-out incident",
+                str(incident["state_transitions"]),
+                f"<= {targets['state_transitions_max']}" if "state_transitions_max" in targets else "-",
+            )
+        )
+        rows.append(
+            (
+                "Lambda invocations per scale-out incident",
+                str(incident["lambda_invocations"]),
+                f"<= {targets['lambda_invocations_max']}" if "lambda_invocations_max" in targets else "-",
+            )
+        )
         cost = incident["cost_usd"]
-        rows.append(("cost per incident at list prices", f"${cost['total']:.5f} (Step Functions "
-                                                          f"${cost['step_functions']:.6f})", "-"))
+        rows.append(
+            ("cost per incident at list prices", f"${cost['total']:.5f} (Step Functions ${cost['step_functions']:.6f})", "-")
+        )
     for run, figures in results.get("data_protection_runs", {}).items():
-        rows.append((f"{run}: state transitions, Lambda invocations",
-                     f"{figures['state_transitions']}, {figures['lambda_invocations']} ({figures['polls']} "
-                     f"poll{'' if figures['polls'] == 1 else 's'}; "
-                     f"outcome {figures['outcome']})", "-"))
+        rows.append(
+            (
+                f"{run}: state transitions, Lambda invocations",
+                f"{figures['state_transitions']}, {figures['lambda_invocations']} ({figures['polls']} "
+                f"poll{'' if figures['polls'] == 1 else 's'}; "
+                f"outcome {figures['outcome']})",
+                "-",
+            )
+        )
     if asset := results.get("asset"):
-        rows.append(("Lambda code asset", f"{asset['zip_bytes'] / 1024:.0f} KB zipped, "
-                                          f"{asset['unzipped_bytes'] / 1024:.0f} KB unzipped",
-                     f"<= {asset['target_max_bytes'] // 1024} KB zipped"))
+        rows.append(
+            (
+                "Lambda code asset",
+                f"{asset['zip_bytes'] / 1024:.0f} KB zipped, {asset['unzipped_bytes'] / 1024:.0f} KB unzipped",
+                f"<= {asset['target_max_bytes'] // 1024} KB zipped",
+            )
+        )
     if imports := results.get("cold_import"):
-        ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}"
-                           for module, v in imports["handlers"].items())
+        ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}" for module, v in imports["handlers"].items())
         worst = max(v["ratio_to_boto3"] for v in imports["handlers"].values())
         met = "" if worst <= imports["target_ratio_max"] else " (**not met**)"
-        rows.append((f"handler cold import / `import boto3`, median of {imports['rounds']}", ratios,
-                     f"<= {imports['target_ratio_max']}{met}"))
+        rows.append(
+            (
+                f"handler cold import / `import boto3`, median of {imports['rounds']}",
+                ratios,
+                f"<= {imports['target_ratio_max']}{met}",
+            )
+        )
     note = f"\n{results['machine_note']}.\n" if results.get("machine_note") else ""
     return _table(("figure", "measured", "target"), rows) + note
 
 
 Section = Callable[[Page, str | None], str]
 SECTIONS: dict[str, Section] = {
-    "scope": scope, "runbooks": runbooks, "console-inputs": console_inputs, "console-input": console_input,
-    "state-machines": state_machines, "outputs": outputs_section, "functions": functions_section,
-    "alarms": alarms_section, "alarm-severities": alarm_severities, "automation-alarms": automation_alarms_section,
-    "reserved-concurrency": reserved_concurrency, "bench": bench,
+    "scope": scope,
+    "runbooks": runbooks,
+    "console-inputs": console_inputs,
+    "console-input": console_input,
+    "state-machines": state_machines,
+    "outputs": outputs_section,
+    "functions": functions_section,
+    "alarms": alarms_section,
+    "alarm-severities": alarm_severities,
+    "automation-alarms": automation_alarms_section,
+    "reserved-concurrency": reserved_concurrency,
+    "bench": bench,
 }
 
 

@@ -92,5 +92,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["APPROVAL_OUTCOMES", "RUNBOOKS", "Outcome", "Runbook", "RunbookInput", "ScheduledRun", "runbook",
-           "scheduled_runs"]
+__all__ = ["APPROVAL_OUTCOMES", "RUNBOOKS", "Outcome", "Runbook", "RunbookInput", "ScheduledRun", "runbook", "scheduled_runs"]

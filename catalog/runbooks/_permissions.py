@@ -10,11 +10,15 @@ ECS_SCALING_PERMISSIONS: tuple[Permission, ...] = (
     Permission(("application-autoscaling:DescribeScalableTargets",), resource="*"),
     # Scalable target ARNs carry a random id and no condition key names the service (Service Authorization
     # Reference); the namespace and dimension conditions keep it to ECS services' desired counts.
-    Permission(("application-autoscaling:RegisterScalableTarget",), resource="ecs_service.scalable_target",
-               write=True, conditions=(
-                   Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
-                   Condition("StringEquals", "application-autoscaling:scalable-dimension",
-                             "ecs:service:DesiredCount"))),
+    Permission(
+        ("application-autoscaling:RegisterScalableTarget",),
+        resource="ecs_service.scalable_target",
+        write=True,
+        conditions=(
+            Condition("StringEquals", "application-autoscaling:service-namespace", "ecs"),
+            Condition("StringEquals", "application-autoscaling:scalable-dimension", "ecs:service:DesiredCount"),
+        ),
+    ),
 )
 
 RDS_READS = (

@@ -14,9 +14,13 @@ def diagnose(clients: Callable[[str], Any], config: CustomerConfig, distribution
     try:
         d = clients("cloudfront").get_distribution(Id=distribution_id)["Distribution"]
         c = d.get("DistributionConfig", {})
-        result.update(status=d.get("Status"), domain=d.get("DomainName"), enabled=c.get("Enabled"),
-                      last_modified=str(d.get("LastModifiedTime")),
-                      origins=[o.get("DomainName") for o in c.get("Origins", {}).get("Items", [])])
+        result.update(
+            status=d.get("Status"),
+            domain=d.get("DomainName"),
+            enabled=c.get("Enabled"),
+            last_modified=str(d.get("LastModifiedTime")),
+            origins=[o.get("DomainName") for o in c.get("Origins", {}).get("Items", [])],
+        )
     except Exception as exc:  # noqa: BLE001 - a diagnosis gap is reported on the page, never fatal
         result["missing"] = {"distribution": f"{type(exc).__name__}: {exc}"[:300]}
     return result

@@ -17,16 +17,26 @@ def diagnose(clients: Callable[[str], Any], config: CustomerConfig, service: str
         log_group: str | None = config.service(service).log_group
     except KeyError:
         log_group = None
-    return ecs_service(clients("ecs"), config.ecs.cluster, service, logs=clients("logs") if log_group else None,
-                       log_group=log_group)
+    return ecs_service(
+        clients("ecs"), config.ecs.cluster, service, logs=clients("logs") if log_group else None, log_group=log_group
+    )
 
 
 def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"[:300]
 
 
-def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stopped: int = 3, logs: Any = None,
-                log_group: str | None = None, log_lines: int = LOG_LINES) -> dict[str, Any]:
+def ecs_service(
+    ecs: Any,
+    cluster: str,
+    service: str,
+    *,
+    events: int = 5,
+    stopped: int = 3,
+    logs: Any = None,
+    log_group: str | None = None,
+    log_lines: int = LOG_LINES,
+) -> dict[str, Any]:
     """Service counts, deployments, recent service events, why recent tasks stopped, the task definition's
     cpu and memory, and (given a logs client and the log group) the last log lines."""
     missing: dict[str, str] = {}
@@ -38,17 +48,19 @@ def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stoppe
             return {"error": f"service {service} not found in cluster {cluster}"}
         svc = found[0]
         task_definition = svc.get("taskDefinition")
-        result.update({
-            "status": svc.get("status"),
-            "desired": svc.get("desiredCount"),
-            "running": svc.get("runningCount"),
-            "pending": svc.get("pendingCount"),
-            "deployments": [
-                {k: d.get(k) for k in ("status", "rolloutState", "desiredCount", "runningCount", "failedTasks")}
-                for d in svc.get("deployments", [])
-            ],
-            "recent_events": [str(e.get("message")) for e in svc.get("events", [])[:events]],
-        })
+        result.update(
+            {
+                "status": svc.get("status"),
+                "desired": svc.get("desiredCount"),
+                "running": svc.get("runningCount"),
+                "pending": svc.get("pendingCount"),
+                "deployments": [
+                    {k: d.get(k) for k in ("status", "rolloutState", "desiredCount", "runningCount", "failedTasks")}
+                    for d in svc.get("deployments", [])
+                ],
+                "recent_events": [str(e.get("message")) for e in svc.get("events", [])[:events]],
+            }
+        )
     except Exception as exc:  # noqa: BLE001 - a diagnosis gap is reported on the page, never fatal
         missing["service"] = _why(exc)
     try:
@@ -56,8 +68,9 @@ def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stoppe
         arns = stopped_tasks.get("taskArns", [])[:stopped]
         if arns:
             tasks = ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", [])
-            result["stopped_tasks"] = [{"task": t.get("taskArn", "").rsplit("/", 1)[-1],
-                                        "reason": t.get("stoppedReason", "")} for t in tasks]
+            result["stopped_tasks"] = [
+                {"task": t.get("taskArn", "").rsplit("/", 1)[-1], "reason": t.get("stoppedReason", "")} for t in tasks
+            ]
     except Exception as exc:  # noqa: BLE001
         missing["stopped_tasks"] = _why(exc)
     if task_definition:
@@ -65,7 +78,8 @@ def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stoppe
             td = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"]
             containers = td.get("containerDefinitions", [])
             result["task_definition"] = {
-                "family": td.get("family"), "revision": td.get("revision"),
+                "family": td.get("family"),
+                "revision": td.get("revision"),
                 # Fargate sets them on the task; otherwise they are the containers' sum
                 "cpu": td.get("cpu") or str(sum(int(c.get("cpu") or 0) for c in containers)),
                 "memory": td.get("memory") or str(sum(int(c.get("memory") or 0) for c in containers)),
@@ -83,11 +97,11 @@ def ecs_service(ecs: Any, cluster: str, service: str, *, events: int = 5, stoppe
 
 
 def _last_lines(logs: Any, log_group: str, lines: int) -> dict[str, Any]:
-    streams = logs.describe_log_streams(logGroupName=log_group, orderBy="LastEventTime", descending=True,
-                                       limit=1).get("logStreams", [])
+    streams = logs.describe_log_streams(logGroupName=log_group, orderBy="LastEventTime", descending=True, limit=1).get(
+        "logStreams", []
+    )
     if not streams:
         return {"stream": None, "lines": []}
     stream = streams[0]["logStreamName"]
-    found = logs.get_log_events(logGroupName=log_group, logStreamName=stream, startFromHead=False,
-                                limit=lines).get("events", [])
+    found = logs.get_log_events(logGroupName=log_group, logStreamName=stream, startFromHead=False, limit=lines).get("events", [])
     return {"stream": stream, "lines": [str(e.get("message", ""))[:500] for e in found][-lines:]}

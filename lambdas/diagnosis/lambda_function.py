@@ -29,8 +29,11 @@ def lambda_function(lambda_: Any, cloudwatch: Any, function: str, *, now: dateti
         found = lambda_.get_function(FunctionName=function)
         c = found.get("Configuration", {})
         result["configuration"] = {
-            "runtime": c.get("Runtime"), "memory_mb": c.get("MemorySize"), "timeout_seconds": c.get("Timeout"),
-            "last_modified": c.get("LastModified"), "state": c.get("State"),
+            "runtime": c.get("Runtime"),
+            "memory_mb": c.get("MemorySize"),
+            "timeout_seconds": c.get("Timeout"),
+            "last_modified": c.get("LastModified"),
+            "state": c.get("State"),
             "reserved_concurrency": found.get("Concurrency", {}).get("ReservedConcurrentExecutions"),
         }
     except Exception as exc:  # noqa: BLE001 - a diagnosis gap is reported on the page, never fatal
@@ -39,9 +42,14 @@ def lambda_function(lambda_: Any, cloudwatch: Any, function: str, *, now: dateti
         sums = {}
         for metric in METRICS:
             points = cloudwatch.get_metric_statistics(
-                Namespace="AWS/Lambda", MetricName=metric, Dimensions=[{"Name": "FunctionName", "Value": function}],
-                StartTime=now - timedelta(minutes=METRIC_MINUTES), EndTime=now, Period=60,
-                Statistics=["Sum"]).get("Datapoints", [])
+                Namespace="AWS/Lambda",
+                MetricName=metric,
+                Dimensions=[{"Name": "FunctionName", "Value": function}],
+                StartTime=now - timedelta(minutes=METRIC_MINUTES),
+                EndTime=now,
+                Period=60,
+                Statistics=["Sum"],
+            ).get("Datapoints", [])
             sums[metric.lower()] = sum(float(p.get("Sum", 0)) for p in points)
         result["last_minutes"] = METRIC_MINUTES
         result["metrics"] = sums

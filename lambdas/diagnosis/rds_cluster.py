@@ -31,15 +31,20 @@ def rds_cluster(rds: Any, cluster: str) -> dict[str, Any]:
             missing["cluster"] = f"cluster {cluster} not found"
         else:
             c = found[0]
-            result.update(status=c.get("Status"), engine=c.get("Engine"), engine_version=c.get("EngineVersion"),
-                          allocated_storage_gb=c.get("AllocatedStorage"))
-            members = [{"instance": m.get("DBInstanceIdentifier"), "writer": bool(m.get("IsClusterWriter"))}
-                       for m in c.get("DBClusterMembers", [])]
+            result.update(
+                status=c.get("Status"),
+                engine=c.get("Engine"),
+                engine_version=c.get("EngineVersion"),
+                allocated_storage_gb=c.get("AllocatedStorage"),
+            )
+            members = [
+                {"instance": m.get("DBInstanceIdentifier"), "writer": bool(m.get("IsClusterWriter"))}
+                for m in c.get("DBClusterMembers", [])
+            ]
     except Exception as exc:  # noqa: BLE001 - a diagnosis gap is reported on the page, never fatal
         missing["cluster"] = _why(exc)
     try:
-        instances = rds.describe_db_instances(
-            Filters=[{"Name": "db-cluster-id", "Values": [cluster]}]).get("DBInstances", [])
+        instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [cluster]}]).get("DBInstances", [])
         by_name = {i.get("DBInstanceIdentifier"): i for i in instances}
         if not members:  # the cluster part failed: the members are still known from the instances
             members = [{"instance": name} for name in by_name]
@@ -50,8 +55,7 @@ def rds_cluster(rds: Any, cluster: str) -> dict[str, Any]:
         missing["members_status"] = _why(exc)
     result["members"] = members
     try:
-        events = rds.describe_events(SourceIdentifier=cluster, SourceType="db-cluster",
-                                     Duration=EVENT_MINUTES).get("Events", [])
+        events = rds.describe_events(SourceIdentifier=cluster, SourceType="db-cluster", Duration=EVENT_MINUTES).get("Events", [])
         events = sorted(events, key=lambda e: str(e.get("Date") or ""), reverse=True)[:EVENTS]
         result["recent_events"] = [{"at": str(e.get("Date")), "message": str(e.get("Message"))[:300]} for e in events]
     except Exception as exc:  # noqa: BLE001

@@ -8,5 +8,7 @@ from catalog.customer import CustomerConfig
 
 
 def diagnose(clients: Callable[[str], Any], config: CustomerConfig, target: str) -> dict[str, Any]:
-    return {"reads": "none: the CloudTrail event is attached as security_event",
-            "automatic_change": "none: a person judges security events"}
+    return {
+        "reads": "none: the CloudTrail event is attached as security_event",
+        "automatic_change": "none: a person judges security events",
+    }

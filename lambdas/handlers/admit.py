@@ -19,9 +19,14 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     try:
         # The workflow passes {"event": <the EventBridge event as delivered>}.
         raw = event.get("event") if isinstance(event, dict) and "event" in event else event
-        decision = admit(raw, config=settings.customer, store=deps.store(settings, datetime.now(UTC)),
-                         ssm=aws.client("ssm"), mode_parameter=settings.mode_parameter,
-                         cloudwatch=aws.client("cloudwatch"))
+        decision = admit(
+            raw,
+            config=settings.customer,
+            store=deps.store(settings, datetime.now(UTC)),
+            ssm=aws.client("ssm"),
+            mode_parameter=settings.mode_parameter,
+            cloudwatch=aws.client("cloudwatch"),
+        )
     except Exception as exc:
         logger.exception("event rejected")
         metrics.add_metric(name="events_rejected", unit="Count", value=1)

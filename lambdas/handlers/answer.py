@@ -29,16 +29,20 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         result = answers.answer(req, config=settings.customer, store=store, sfn=aws.client("stepfunctions"), now=now)
     except answers.Refused as exc:
         # who tried what is the security team's to judge; the caller is told why (the error)
-        store.audit(name, "answer_refused", {"execution_arn": req.execution, "answer": req.answer,
-                                             "by": exc.caller or "unproven", "reason": str(exc)})
+        store.audit(
+            name,
+            "answer_refused",
+            {"execution_arn": req.execution, "answer": req.answer, "by": exc.caller or "unproven", "reason": str(exc)},
+        )
         if exc.security:  # an identity STS vouched for: someone real tried an answer they may not give
             try:
                 Pager.from_settings(settings, now).security_refusal(
-                    subject=f"answer/{name}", summary=f"answer refused: {exc}",
-                    details={"execution": req.execution, "answer": req.answer, "by": exc.caller})
+                    subject=f"answer/{name}",
+                    summary=f"answer refused: {exc}",
+                    details={"execution": req.execution, "answer": req.answer, "by": exc.caller},
+                )
             except RemediationError as failed:  # the refusal stands (and says why); the audit row has it
-                logger.error("the security page about a refused answer could not be sent",
-                             extra={"error": str(failed)})
+                logger.error("the security page about a refused answer could not be sent", extra={"error": str(failed)})
         metrics.add_metric(name="answer_refused", unit="Count", value=1)
         logger.warning("answer refused", extra={"reason": str(exc), "by": exc.caller})
         raise

@@ -35,8 +35,13 @@ def _requester(event: dict[str, Any], settings: Settings, execution: str, now: d
     config = settings.customer
     machine = naming.state_machine_name(config.customer, str(event.get("runbook")))
     try:  # STS's own limit on a signature's age: the request comes seconds after the start
-        caller = identity.verify(proof, region=config.region, purpose=proofs.request_purpose(
-            config.customer, machine, execution), now=now, max_age=timedelta(minutes=15))
+        caller = identity.verify(
+            proof,
+            region=config.region,
+            purpose=proofs.request_purpose(config.customer, machine, execution),
+            now=now,
+            max_age=timedelta(minutes=15),
+        )
     except IdentityNotProven as exc:
         logger.warning("the starter's proof does not hold: requester unverified", extra={"reason": str(exc)})
         return proofs.UNVERIFIED
@@ -57,9 +62,13 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     pager = Pager.from_settings(settings, now)
     logger.append_keys(runbook=rb.name, step=step)
     if step in ("request", "answered"):  # only the state machine's own execution, at that very step
-        arn = executions.confirm(aws.client("stepfunctions"), event.get("execution_arn"), config=settings.customer,
-                                 workflow=rb.name, at=naming.REQUEST_STATES if step == "request"
-                                 else naming.ANSWERED_STATES)["executionArn"]
+        arn = executions.confirm(
+            aws.client("stepfunctions"),
+            event.get("execution_arn"),
+            config=settings.customer,
+            workflow=rb.name,
+            at=naming.REQUEST_STATES if step == "request" else naming.ANSWERED_STATES,
+        )["executionArn"]
         if arn.rsplit(":", 1)[-1] != execution:
             raise InvalidInput(f"approval: execution {execution!r} is not the one of {arn}")
     if step == "request":
@@ -68,38 +77,58 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
             raise InvalidInput(f"approval: runbook {rb.name} does not ask for approval")
         summary = _text(event, "summary")
         given = event.get("timeout_seconds")
-        timeout = (-(-given // 60) if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= 86400
-                   else settings.customer.approvals.timeout_minutes)
-        item = approvals.store_pending(store, runbook=rb.name, execution=execution, execution_arn=arn,
-                                       token=_text(event, "token", 4096), summary=summary, timeout_minutes=timeout,
-                                       kind="approval" if rb.approval else "done",
-                                       plan_digest=proofs.plan_digest(event.get("plan")),
-                                       requester=_requester(event, settings, execution, now))
+        timeout = (
+            -(-given // 60)
+            if isinstance(given, int) and not isinstance(given, bool) and 0 < given <= 86400
+            else settings.customer.approvals.timeout_minutes
+        )
+        item = approvals.store_pending(
+            store,
+            runbook=rb.name,
+            execution=execution,
+            execution_arn=arn,
+            token=_text(event, "token", 4096),
+            summary=summary,
+            timeout_minutes=timeout,
+            kind="approval" if rb.approval else "done",
+            plan_digest=proofs.plan_digest(event.get("plan")),
+            requester=_requester(event, settings, execution, now),
+        )
         try:
-            note = pager.approval_request(runbook=rb.name, execution=execution, summary=summary,
-                                          expires=item["expires"], how=approvals.commands(settings.customer, execution))
+            note = pager.approval_request(
+                runbook=rb.name,
+                execution=execution,
+                summary=summary,
+                expires=item["expires"],
+                how=approvals.commands(settings.customer, execution),
+            )
             _note_failed(store, rb.name, execution, "request", note)
         except Exception:
             approvals.close_pending(store, arn)  # the wait fails with this error: nothing is left pending
             raise
         metrics.add_metric(name="approval_requested", unit="Count", value=1)
-        logger.info("approval requested", extra={"summary": summary, "expires": item["expires"],
-                                                 "requester": item["requester"]})
+        logger.info("approval requested", extra={"summary": summary, "expires": item["expires"], "requester": item["requester"]})
         # ignored by the workflow (the wait is for the token); the timeline shows the message
         told = f"; the PagerDuty note was not sent ({note['error']})" if note.get("error") else ""
-        return {"requested": item["requested"], "expires": item["expires"],
-                "message": f"approval asked, pending until {item['expires']}{told}"}
+        return {
+            "requested": item["requested"],
+            "expires": item["expires"],
+            "message": f"approval asked, pending until {item['expires']}{told}",
+        }
     if step == "answered":
         old = approvals.close_pending(store, arn)
-        approval = approvals.answered(store, arn, event.get("answer"), now=now,
-                                      requested=str((old or {}).get("requested") or ""))
+        approval = approvals.answered(store, arn, event.get("answer"), now=now, requested=str((old or {}).get("requested") or ""))
         approval.message = approvals.describe(approval, rb.name)
         store.audit(execution, "approval", {"runbook": rb.name, **approval.model_dump()})
         if not approval.verified and approval.answer != "timed_out":
-            pager.security_refusal(subject=f"{rb.name}/{execution}", summary=(
-                f"{rb.name} {execution}: its wait for a person was answered with the task token alone, not through "
-                f"the answer function; counted as a rejection, nothing was changed"),
-                details={"execution": arn, "runbook": rb.name, "answer": event.get("answer")})
+            pager.security_refusal(
+                subject=f"{rb.name}/{execution}",
+                summary=(
+                    f"{rb.name} {execution}: its wait for a person was answered with the task token alone, not through "
+                    f"the answer function; counted as a rejection, nothing was changed"
+                ),
+                details={"execution": arn, "runbook": rb.name, "answer": event.get("answer")},
+            )
         note = pager.approval_answered(runbook=rb.name, execution=execution, text=approval.message)
         _note_failed(store, rb.name, execution, "resolve", note)
         metrics.add_metric(name=f"approval_{approval.answer}", unit="Count", value=1)
@@ -108,10 +137,14 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     if step == "notify":
         plan = event.get("plan")
         given = plan.get("approval") if isinstance(plan, dict) else None
-        approved = (approvals.describe(approvals.Approval.model_validate(given), rb.name)
-                    if isinstance(given, dict) else "no approval was asked")
-        sent = pager.runbook_outcome(runbook=rb.name, execution=execution, outcome=outcome_of(plan),
-                                     approved=approved, teams=rb.notify_teams)
+        approved = (
+            approvals.describe(approvals.Approval.model_validate(given), rb.name)
+            if isinstance(given, dict)
+            else "no approval was asked"
+        )
+        sent = pager.runbook_outcome(
+            runbook=rb.name, execution=execution, outcome=outcome_of(plan), approved=approved, teams=rb.notify_teams
+        )
         not_sent = [s for s in sent if " not sent: " in s]
         if not_sent:
             _note_failed(store, rb.name, execution, "outcome", {"error": "; ".join(not_sent)})

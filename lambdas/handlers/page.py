@@ -30,8 +30,10 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         result = pager.trigger_alarm(admit, diagnosis, outcome_of(ran.get("Output")) if isinstance(ran, dict) else None)
     elif action == "resolve":
         restore = state.get("restore")
-        result = pager.resolve(parse_step(Decision, state.get("admit"), "page: admit's decision"),
-                               parse_step(Outcome, restore, "page: the on-resolve step's answer") if restore else None)
+        result = pager.resolve(
+            parse_step(Decision, state.get("admit"), "page: admit's decision"),
+            parse_step(Outcome, restore, "page: the on-resolve step's answer") if restore else None,
+        )
     elif action == "escalate":
         admit = parse_step(Decision, state.get("admit"), "page: admit's decision")
         given = state.get("recheck")
@@ -40,11 +42,18 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         read = recheck.get("alarm")
         alarm: dict[str, Any] = read if isinstance(read, dict) else {}
         kind = KINDS.get(admit.kind)
-        window = (deps.store(settings, datetime.now(UTC)).open_window(admit.target)
-                  if kind is not None and kind.maintenance_window else None)
-        result = pager.escalate(admit, alarm_state=str(alarm.get("StateValue", "ALARM")),
-                                minutes=int(settings.customer.paging.recheck_minutes or 0), done=done[:500],
-                                window=window)
+        window = (
+            deps.store(settings, datetime.now(UTC)).open_window(admit.target)
+            if kind is not None and kind.maintenance_window
+            else None
+        )
+        result = pager.escalate(
+            admit,
+            alarm_state=str(alarm.get("StateValue", "ALARM")),
+            minutes=int(settings.customer.paging.recheck_minutes or 0),
+            done=done[:500],
+            window=window,
+        )
     elif action == "automation_failed":
         result = pager.automation_failed(state, execution=str(event.get("execution", "")))
     else:

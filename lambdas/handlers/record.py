@@ -19,9 +19,13 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     settings = Settings.from_env()
     now = datetime.now(UTC)
     execution = str(event.get("execution", ""))
-    result = record(event.get("state") or {}, store=deps.store(settings, now),
-                    pager=Pager.from_settings(settings, now, execution=execution), execution=execution,
-                    failed=bool(event.get("failed")))
+    result = record(
+        event.get("state") or {},
+        store=deps.store(settings, now),
+        pager=Pager.from_settings(settings, now, execution=execution),
+        execution=execution,
+        failed=bool(event.get("failed")),
+    )
     metrics.add_metric(name=f"outcome_{result.outcome}", unit="Count", value=1)
     logger.info("recorded", extra={"record": result.to_json()})
     return result.to_json()

@@ -30,8 +30,7 @@ from lambdas.models.steps import Decision
 def _origin(parsed: AlarmStateChangeEvent | ScheduledEvent, config: CustomerConfig) -> None:
     if parsed.region != config.region:
         raise InvalidEvent(
-            f"event from region {parsed.region}, but this automation serves customer "
-            f"{config.customer} in region {config.region}"
+            f"event from region {parsed.region}, but this automation serves customer {config.customer} in region {config.region}"
         )
     if parsed.account != config.account:
         raise InvalidEvent(
@@ -67,23 +66,24 @@ def unconfirmed(cloudwatch: Any, alarm: str, state: str, at: datetime) -> str | 
     found = cloudwatch.describe_alarms(AlarmNames=[alarm], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
     current = next(iter([*found.get("MetricAlarms", []), *found.get("CompositeAlarms", [])]), None)
     if current is None:
-        raise InvalidEvent(f"alarm {alarm} does not exist in CloudWatch: the event cannot be confirmed, nothing "
-                           f"was done")
+        raise InvalidEvent(f"alarm {alarm} does not exist in CloudWatch: the event cannot be confirmed, nothing was done")
     now_state = str(current.get("StateValue"))
     since = current.get("StateTransitionedTimestamp") or current.get("StateUpdatedTimestamp")
     if not isinstance(since, datetime):
         raise InvalidEvent(f"alarm {alarm}: CloudWatch gave no time of its state; the event cannot be confirmed")
     since = since if since.tzinfo else since.replace(tzinfo=UTC)
     if at > since + SAME_CHANGE:
-        return (f"not confirmed: {alarm} has been {now_state} since {since.isoformat()} and made no change at "
-                f"{at.isoformat()}: a forged event (or a clock ahead); ignored")
+        return (
+            f"not confirmed: {alarm} has been {now_state} since {since.isoformat()} and made no change at "
+            f"{at.isoformat()}: a forged event (or a clock ahead); ignored"
+        )
     if state == now_state:
         return None
     if at < since - SAME_CHANGE:
-        return (f"stale: this {state} of {at.isoformat()} was superseded: {alarm} is {now_state} since "
-                f"{since.isoformat()}; ignored")
-    return (f"not confirmed: {alarm} is {now_state} since {since.isoformat()}, not {state}: a forged event; "
-            f"ignored")
+        return (
+            f"stale: this {state} of {at.isoformat()} was superseded: {alarm} is {now_state} since {since.isoformat()}; ignored"
+        )
+    return f"not confirmed: {alarm} is {now_state} since {since.isoformat()}, not {state}: a forged event; ignored"
 
 
 def incident_id(customer: str, target: str, kind: AlarmKind, at: datetime) -> str:
@@ -103,8 +103,7 @@ _ATTEMPTS = 3
 
 
 def is_scheduled(event: object) -> bool:
-    return isinstance(event, dict) and event.get("source") == "aws.events" and \
-        event.get("detail-type") == "Scheduled Event"
+    return isinstance(event, dict) and event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event"
 
 
 def parse_schedule(event: object, config: CustomerConfig) -> tuple[ScheduledEvent, ScheduledRun]:
@@ -116,8 +115,10 @@ def parse_schedule(event: object, config: CustomerConfig) -> tuple[ScheduledEven
     rule = parsed.resources[0].rpartition(":rule/")[2]
     runs = scheduled_runs(config)
     if rule not in runs:
-        raise InvalidEvent(f"schedule rule {rule[:100]!r} does not belong to customer {config.customer}; its "
-                           f"schedules are: {', '.join(sorted(runs)) or 'none (all switched off)'}")
+        raise InvalidEvent(
+            f"schedule rule {rule[:100]!r} does not belong to customer {config.customer}; its "
+            f"schedules are: {', '.join(sorted(runs)) or 'none (all switched off)'}"
+        )
     return parsed, runs[rule]
 
 
@@ -133,26 +134,54 @@ def admit_schedule(event: object, *, config: CustomerConfig, store: Store, ssm: 
     at = parsed.time
     inc = f"{config.customer}-{at.strftime('%Y%m%dT%H%M%S')}Z-{rb.name}"
     base: dict[str, Any] = {
-        "customer": config.customer, "alarm": run.rule, "kind": kind.name, "target": target,
-        kind.target_field: target, "condition": "schedule", "reason": f"schedule {run.expression}",
-        "state_timestamp": at.isoformat(), "severity": SCHEDULE_SEVERITY.value, "impact": f"scheduled {rb.title}",
-        "dedup_key": naming.schedule_dedup_key(config.customer, rb.name), "description": rb.title,
-        "runbook": rb.name, "incident_id": inc,
+        "customer": config.customer,
+        "alarm": run.rule,
+        "kind": kind.name,
+        "target": target,
+        kind.target_field: target,
+        "condition": "schedule",
+        "reason": f"schedule {run.expression}",
+        "state_timestamp": at.isoformat(),
+        "severity": SCHEDULE_SEVERITY.value,
+        "impact": f"scheduled {rb.title}",
+        "dedup_key": naming.schedule_dedup_key(config.customer, rb.name),
+        "description": rb.title,
+        "runbook": rb.name,
+        "incident_id": inc,
     }
     holder = store.claim(f"{run.rule}#{at.isoformat()}", inc)
     if holder is not None:
-        return Decision(**{**base, "incident_id": holder}, decision="duplicate",
-                        note=f"duplicate delivery of the {at.isoformat()} run of {run.rule}; {holder} already runs it")
+        return Decision(
+            **{**base, "incident_id": holder},
+            decision="duplicate",
+            note=f"duplicate delivery of the {at.isoformat()} run of {run.rule}; {holder} already runs it",
+        )
     mode, mode_note = read_mode(ssm, mode_parameter)
     if mode == "off":
-        return Decision(**base, mode=mode, mode_note=mode_note, decision="ignore",
-                        note=f"automation is off for customer {config.customer} ({mode_parameter}); the scheduled "
-                             f"{rb.name} did not run")
-    runbook_input = {kind.target_field: target, **rb.schedule_input, "mode": mode, "incident_id": inc,
-                     "reason": f"schedule {run.rule} ({run.expression})", "trigger": "schedule"}
-    return Decision(**base, mode=mode, mode_note=mode_note, decision="run", runbook_input=runbook_input,
-                    child_execution_name=naming.execution_name(inc),
-                    note=f"{rb.name} on its schedule ({'dry-run' if mode == 'dry-run' else 'enforce'})")
+        return Decision(
+            **base,
+            mode=mode,
+            mode_note=mode_note,
+            decision="ignore",
+            note=f"automation is off for customer {config.customer} ({mode_parameter}); the scheduled {rb.name} did not run",
+        )
+    runbook_input = {
+        kind.target_field: target,
+        **rb.schedule_input,
+        "mode": mode,
+        "incident_id": inc,
+        "reason": f"schedule {run.rule} ({run.expression})",
+        "trigger": "schedule",
+    }
+    return Decision(
+        **base,
+        mode=mode,
+        mode_note=mode_note,
+        decision="run",
+        runbook_input=runbook_input,
+        child_execution_name=naming.execution_name(inc),
+        note=f"{rb.name} on its schedule ({'dry-run' if mode == 'dry-run' else 'enforce'})",
+    )
 
 
 @dataclass(frozen=True)
@@ -178,8 +207,7 @@ class _StateChange:
         return f"{self.alarm}#{self.state}#{self.base['state_timestamp']}"
 
 
-def _state_change(parsed: AlarmStateChangeEvent, watched: WatchedAlarm, config: CustomerConfig,
-                  store: Store) -> _StateChange:
+def _state_change(parsed: AlarmStateChangeEvent, watched: WatchedAlarm, config: CustomerConfig, store: Store) -> _StateChange:
     kind, target = watched.alarm, watched.target
     detail = parsed.detail
     state, previous = detail.state.value, (detail.previousState.value if detail.previousState else None)
@@ -204,26 +232,36 @@ def _state_change(parsed: AlarmStateChangeEvent, watched: WatchedAlarm, config: 
     }
     # A maintenance window is open on the service: its alarms page at P3 (a status update) and remediate nothing.
     window = store.open_window(target) if watched.kind.maintenance_window else None
-    held = (f"maintenance window open on {target} (execution {window['execution']}, until {window['expires']}): "
-            f"P3, no action") if window else ""
+    held = (
+        (f"maintenance window open on {target} (execution {window['execution']}, until {window['expires']}): P3, no action")
+        if window
+        else ""
+    )
     if window:
         base["severity"] = Severity.P3.value
     change = incident_id(config.customer, target, kind, detail.state.timestamp)  # this state change
-    return _StateChange(watched, state, previous, base, change, _ms(detail.state.timestamp), held, window,
-                        detail.state.timestamp)
+    return _StateChange(watched, state, previous, base, change, _ms(detail.state.timestamp), held, window, detail.state.timestamp)
 
 
 def _stale(c: _StateChange, store: Store) -> Decision:
     last = store.last_state(c.alarm)
-    return Decision(**c.base, incident_id=c.change, decision="ignore",
-                    note=f"stale: this {c.state} of {c.base['state_timestamp']} is older than the last state change "
-                         f"handled for {c.alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
-                         f"ignored")
+    return Decision(
+        **c.base,
+        incident_id=c.change,
+        decision="ignore",
+        note=f"stale: this {c.state} of {c.base['state_timestamp']} is older than the last state change "
+        f"handled for {c.alarm} ({last.get('state', 'unknown')} at epoch ms {last.get('at_ms')}); "
+        f"ignored",
+    )
 
 
 def _duplicate(c: _StateChange, holder: str | None) -> Decision:
-    return Decision(**c.base, incident_id=holder, decision="duplicate",
-                    note=f"duplicate delivery of this state change; incident {holder} already handles it")
+    return Decision(
+        **c.base,
+        incident_id=holder,
+        decision="duplicate",
+        note=f"duplicate delivery of this state change; incident {holder} already handles it",
+    )
 
 
 def _claim_alarm(c: _StateChange, store: Store) -> tuple[str, str | None, Item | None, str]:
@@ -233,9 +271,17 @@ def _claim_alarm(c: _StateChange, store: Store) -> tuple[str, str | None, Item |
         # same alert) instead of overwriting it; its runbook run is named after this state change.
         opened = store.open_incident_of(c.alarm)
         inc = str(opened["incident_id"]) if opened else c.change
-        result, holder = store.transition(c.claim_key, inc, alarm=c.alarm, state=c.state, at_ms=c.at_ms,
-                                          expected=inc if opened else None, then="keep" if opened else "open",
-                                          opened_at=c.base["state_timestamp"], severity=c.base["severity"])
+        result, holder = store.transition(
+            c.claim_key,
+            inc,
+            alarm=c.alarm,
+            state=c.state,
+            at_ms=c.at_ms,
+            expected=inc if opened else None,
+            then="keep" if opened else "open",
+            opened_at=c.base["state_timestamp"],
+            severity=c.base["severity"],
+        )
         if result != CHANGED:
             break
     return result, holder, opened, inc
@@ -256,18 +302,29 @@ def _on_alarm(c: _StateChange, *, config: CustomerConfig, store: Store, ssm: Any
     if c.held:
         return Decision(**decision, decision="page", note=f"{c.held}{continued}")
     if kind.runbook is None:
-        return Decision(**decision, decision="page",
-                        note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")
+        return Decision(**decision, decision="page", note=f"page only, no automatic action: {kind.no_runbook_reason}{continued}")
     if mode == "off":
-        return Decision(**decision, decision="page",
-                        note=f"automation is off for customer {config.customer} ({mode_parameter}); "
-                             f"no action taken{continued}")
-    runbook_input = {c.watched.kind.target_field: c.watched.target, **kind.runbook_input, "mode": mode,
-                     "incident_id": inc, "reason": f"alarm {c.alarm} is in ALARM", "trigger": "alarm"}
-    return Decision(**{**decision, "runbook": kind.runbook}, decision="remediate", runbook_input=runbook_input,
-                    # named after the state change: easy to find in the console, unique even when it continues
-                    child_execution_name=naming.execution_name(c.change),
-                    note=f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}")
+        return Decision(
+            **decision,
+            decision="page",
+            note=f"automation is off for customer {config.customer} ({mode_parameter}); no action taken{continued}",
+        )
+    runbook_input = {
+        c.watched.kind.target_field: c.watched.target,
+        **kind.runbook_input,
+        "mode": mode,
+        "incident_id": inc,
+        "reason": f"alarm {c.alarm} is in ALARM",
+        "trigger": "alarm",
+    }
+    return Decision(
+        **{**decision, "runbook": kind.runbook},
+        decision="remediate",
+        runbook_input=runbook_input,
+        # named after the state change: easy to find in the console, unique even when it continues
+        child_execution_name=naming.execution_name(c.change),
+        note=f"{kind.runbook} ({'dry-run' if mode == 'dry-run' else 'enforce'}){continued}",
+    )
 
 
 def _resolved(c: _StateChange, inc: str, opened: Item | None) -> Decision:
@@ -277,17 +334,19 @@ def _resolved(c: _StateChange, inc: str, opened: Item | None) -> Decision:
     base, note = dict(c.base), f"alarm {c.alarm} returned to OK"
     if c.window and paged and paged != Severity.P3.value:
         base["severity"] = paged
-        note += (f"; the {paged} alert opened before the maintenance window on {c.watched.target} (execution "
-                 f"{c.window['execution']}) is resolved")
-    resolved = Decision(**base, incident_id=inc, decision="resolve", note=note,
-                        opened_at=str(opened["opened_at"]) if opened else None)
+        note += (
+            f"; the {paged} alert opened before the maintenance window on {c.watched.target} (execution "
+            f"{c.window['execution']}) is resolved"
+        )
+    resolved = Decision(
+        **base, incident_id=inc, decision="resolve", note=note, opened_at=str(opened["opened_at"]) if opened else None
+    )
     kind = c.watched.alarm
     hook = runbook(kind.runbook).on_resolve if kind.runbook else None
     if hook and kind.runbook:
         # the runbook undoes what must not outlast the incident (respond waits for its cooldown)
         resolved.runbook = kind.runbook
-        resolved.restore_input = {c.watched.kind.target_field: c.watched.target, "alarm": c.alarm,
-                                  "incident_id": inc}
+        resolved.restore_input = {c.watched.kind.target_field: c.watched.target, "alarm": c.alarm, "incident_id": inc}
     return resolved
 
 
@@ -300,8 +359,15 @@ def _on_ok(c: _StateChange, store: Store) -> Decision | None:
         if not opened and c.previous != "ALARM":
             return None
         inc = str(opened["incident_id"]) if opened else c.change
-        result, holder = store.transition(c.claim_key, inc, alarm=c.alarm, state=c.state, at_ms=c.at_ms,
-                                          expected=inc if opened else None, then="close" if opened else "none")
+        result, holder = store.transition(
+            c.claim_key,
+            inc,
+            alarm=c.alarm,
+            state=c.state,
+            at_ms=c.at_ms,
+            expected=inc if opened else None,
+            then="close" if opened else "none",
+        )
         if result == CHANGED:
             continue
         if result == STALE:
@@ -312,8 +378,7 @@ def _on_ok(c: _StateChange, store: Store) -> Decision | None:
     raise IncidentConflict(f"alarm {c.alarm}: its open incident kept changing under concurrent deliveries")
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str,
-          cloudwatch: Any) -> Decision:
+def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str, cloudwatch: Any) -> Decision:
     """cloudwatch: an alarm event is confirmed against the alarm's own state before anything is written."""
     if is_scheduled(event):
         return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
@@ -331,5 +396,6 @@ def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode
         return closed
     if not store.see_state(c.alarm, c.state, c.at_ms):
         return _stale(c, store)
-    return Decision(**c.base, incident_id=c.change, decision="ignore",
-                    note=f"no action for a change from {c.previous} to {c.state}")
+    return Decision(
+        **c.base, incident_id=c.change, decision="ignore", note=f"no action for a change from {c.previous} to {c.state}"
+    )

@@ -48,16 +48,15 @@ def parse(event: object) -> AnswerRequest:
     try:
         return AnswerRequest.model_validate(event)
     except ValidationError as exc:
-        raise InvalidInput(describe(exc, "invalid answer (execution ARN, answer approved|rejected, comment, proof)")
-                           ) from None
+        raise InvalidInput(describe(exc, "invalid answer (execution ARN, answer approved|rejected, comment, proof)")) from None
 
 
-def answer(req: AnswerRequest, *, config: CustomerConfig, store: Store, sfn: Any, now: datetime,
-           verify: Any = identity.verify) -> dict[str, Any]:
+def answer(
+    req: AnswerRequest, *, config: CustomerConfig, store: Store, sfn: Any, now: datetime, verify: Any = identity.verify
+) -> dict[str, Any]:
     """Record the caller's answer; answer the token once enough approvals (or a rejection) are in."""
     caller = _caller(req, config, now, verify)
-    pending = store.table.get_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution},
-                                   ConsistentRead=True).get("Item")
+    pending = store.table.get_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution}, ConsistentRead=True).get("Item")
     name = req.execution.rsplit(":", 1)[-1]
     if not pending:
         raise Refused(f"no approval is pending for execution {name} of customer {config.customer}", caller)
@@ -70,25 +69,60 @@ def answer(req: AnswerRequest, *, config: CustomerConfig, store: Store, sfn: Any
     needed = config.approvals.min_approvals if kind == "approval" else 1
     if req.answer == "approved":
         if caller in votes:
-            raise Refused(f"{caller} approved {name} already: another named approver must approve "
-                          f"({len(votes)} of {needed})", caller)
+            raise Refused(
+                f"{caller} approved {name} already: another named approver must approve ({len(votes)} of {needed})", caller
+            )
         votes, pending["comments"] = _vote(store, req.execution, caller, req.comment)
         if len(votes) < needed:
-            store.audit(name, "approval_vote", {"runbook": runbook, "execution_arn": req.execution, "by": caller,
-                                               "comment": req.comment, "approvals": len(votes), "needed": needed})
-            return {"answer": "recorded", "execution": name, "runbook": runbook, "by": caller,
-                    "approvals": len(votes), "needed": needed, "summary": str(pending.get("summary") or ""),
-                    "at": now.isoformat(), "requested": str(pending.get("requested") or "")}
+            store.audit(
+                name,
+                "approval_vote",
+                {
+                    "runbook": runbook,
+                    "execution_arn": req.execution,
+                    "by": caller,
+                    "comment": req.comment,
+                    "approvals": len(votes),
+                    "needed": needed,
+                },
+            )
+            return {
+                "answer": "recorded",
+                "execution": name,
+                "runbook": runbook,
+                "by": caller,
+                "approvals": len(votes),
+                "needed": needed,
+                "summary": str(pending.get("summary") or ""),
+                "at": now.isoformat(),
+                "requested": str(pending.get("requested") or ""),
+            }
     approvers = votes if req.answer == "approved" else [caller]
     comments = [str(c) for c in pending.get("comments") or [] if c]
     comment = req.comment if req.answer == "rejected" or len(votes) <= 1 else "; ".join(comments)
-    record = {"pk": naming.ANSWERS_PK, "sk": req.execution, "runbook": runbook, "kind": kind, "answer": req.answer,
-              "approvers": approvers, "comment": comment[:1000], "at": now.isoformat(),
-              "requested": str(pending.get("requested") or ""), "requester": requester,
-              "plan_digest": str(pending.get("plan_digest") or ""), "execution": name}
+    record = {
+        "pk": naming.ANSWERS_PK,
+        "sk": req.execution,
+        "runbook": runbook,
+        "kind": kind,
+        "answer": req.answer,
+        "approvers": approvers,
+        "comment": comment[:1000],
+        "at": now.isoformat(),
+        "requested": str(pending.get("requested") or ""),
+        "requester": requester,
+        "plan_digest": str(pending.get("plan_digest") or ""),
+        "execution": name,
+    }
     body = _decide(store, sfn, req, record, str(pending["token"]), caller)
-    return {**body, "execution": name, "execution_arn": req.execution, "runbook": runbook, "approvers": approvers,
-            "summary": str(pending.get("summary") or "")}
+    return {
+        **body,
+        "execution": name,
+        "execution_arn": req.execution,
+        "runbook": runbook,
+        "approvers": approvers,
+        "summary": str(pending.get("summary") or ""),
+    }
 
 
 def _caller(req: AnswerRequest, config: CustomerConfig, now: datetime, verify: Any) -> str:
@@ -99,24 +133,33 @@ def _caller(req: AnswerRequest, config: CustomerConfig, now: datetime, verify: A
     except IdentityNotProven as exc:
         raise Refused(f"who answers is not proven: {exc}; nothing was answered") from None
     if caller.account != config.account:
-        raise Refused(f"{caller.arn} is not of customer {config.customer}'s account {config.account}; nothing was "
-                      "answered", caller.arn, security=True)
+        raise Refused(
+            f"{caller.arn} is not of customer {config.customer}'s account {config.account}; nothing was answered",
+            caller.arn,
+            security=True,
+        )
     return str(caller.arn)
 
 
 def _may_answer(caller: str, requester: str, config: CustomerConfig, name: str) -> None:
     """An approval is answered by a named approver who did not ask for it."""
     if not proofs.matches(caller, config.approvals.approvers):
-        raise Refused(f"{caller} is not a named approver of customer {config.customer} (approvals.approvers "
-                      f"in customers/{config.customer}.yaml: {', '.join(config.approvals.approvers) or 'none'}); "
-                      f"nothing was answered", caller, security=True)
+        raise Refused(
+            f"{caller} is not a named approver of customer {config.customer} (approvals.approvers "
+            f"in customers/{config.customer}.yaml: {', '.join(config.approvals.approvers) or 'none'}); "
+            f"nothing was answered",
+            caller,
+            security=True,
+        )
     if requester == caller:
-        raise Refused(f"{caller} started {name} and cannot approve or reject it: another named approver "
-                      "must answer (four eyes)", caller, security=True)
+        raise Refused(
+            f"{caller} started {name} and cannot approve or reject it: another named approver must answer (four eyes)",
+            caller,
+            security=True,
+        )
 
 
-def _decide(store: Store, sfn: Any, req: AnswerRequest, record: dict[str, Any], token: str, caller: str
-            ) -> dict[str, Any]:
+def _decide(store: Store, sfn: Any, req: AnswerRequest, record: dict[str, Any], token: str, caller: str) -> dict[str, Any]:
     """The verified answer, written once, then the token answered and the pending item removed."""
     name = str(record["execution"])
     try:
@@ -125,8 +168,13 @@ def _decide(store: Store, sfn: Any, req: AnswerRequest, record: dict[str, Any], 
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise
         raise Refused(f"{name} was answered already", caller) from None
-    body = {"answer": req.answer, "by": ", ".join(record["approvers"]), "comment": record["comment"],
-            "at": record["at"], "requested": record["requested"]}
+    body = {
+        "answer": req.answer,
+        "by": ", ".join(record["approvers"]),
+        "comment": record["comment"],
+        "at": record["at"],
+        "requested": record["requested"],
+    }
     try:
         if req.answer == "approved":
             sfn.send_task_success(taskToken=token, output=json.dumps(body))
@@ -137,8 +185,11 @@ def _decide(store: Store, sfn: Any, req: AnswerRequest, record: dict[str, Any], 
         if code not in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
             raise
         store.table.delete_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution})
-        raise Refused(f"the approval of {name} can no longer be answered ({code}): it timed out or was answered "
-                      "already, and a time-out is a rejection", caller) from None
+        raise Refused(
+            f"the approval of {name} can no longer be answered ({code}): it timed out or was answered "
+            "already, and a time-out is a rejection",
+            caller,
+        ) from None
     store.table.delete_item(Key={"pk": naming.APPROVALS_PK, "sk": req.execution})  # `pending` is exact at once
     return body
 
@@ -149,15 +200,21 @@ def _vote(store: Store, execution_arn: str, caller: str, comment: str) -> tuple[
         resp = store.table.update_item(
             Key={"pk": naming.APPROVALS_PK, "sk": execution_arn},
             UpdateExpression="SET approvers = list_append(if_not_exists(approvers, :none), :me), "
-                             "comments = list_append(if_not_exists(comments, :none), :comment)",
+            "comments = list_append(if_not_exists(comments, :none), :comment)",
             ConditionExpression="attribute_exists(sk) AND NOT contains(approvers, :arn)",
-            ExpressionAttributeValues={":none": [], ":me": [caller], ":arn": caller,
-                                       ":comment": [f"{caller}: {comment}" if comment else ""]},
-            ReturnValues="ALL_NEW")
+            ExpressionAttributeValues={
+                ":none": [],
+                ":me": [caller],
+                ":arn": caller,
+                ":comment": [f"{caller}: {comment}" if comment else ""],
+            },
+            ReturnValues="ALL_NEW",
+        )
     except ClientError as exc:
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise
-        raise Refused(f"{caller} approved {execution_arn.rsplit(':', 1)[-1]} already, or it is no longer pending",
-                      caller) from None
+        raise Refused(
+            f"{caller} approved {execution_arn.rsplit(':', 1)[-1]} already, or it is no longer pending", caller
+        ) from None
     got = resp["Attributes"]
     return [str(a) for a in got.get("approvers") or []], [str(c) for c in got.get("comments") or []]

@@ -43,29 +43,57 @@ class Approval(BaseModel):
 def commands(config: CustomerConfig, execution: str) -> dict[str, str]:
     """How a person answers: the CLI commands (they go through the answer function, which checks who answers)."""
     c = config.customer
-    return {"approve": f"python cli.py approve {execution} -c {c} --comment \"<why>\"",
-            "reject": f"python cli.py reject {execution} -c {c} --comment \"<why>\"",
-            "pending": f"python cli.py pending -c {c}"}
+    return {
+        "approve": f'python cli.py approve {execution} -c {c} --comment "<why>"',
+        "reject": f'python cli.py reject {execution} -c {c} --comment "<why>"',
+        "pending": f"python cli.py pending -c {c}",
+    }
 
 
-def store_pending(store: Store, *, runbook: str, execution: str, execution_arn: str, token: str, summary: str,
-                  timeout_minutes: int, kind: str = "approval", plan_digest: str = "",
-                  requester: str = proofs.UNVERIFIED) -> dict[str, Any]:
+def store_pending(
+    store: Store,
+    *,
+    runbook: str,
+    execution: str,
+    execution_arn: str,
+    token: str,
+    summary: str,
+    timeout_minutes: int,
+    kind: str = "approval",
+    plan_digest: str = "",
+    requester: str = proofs.UNVERIFIED,
+) -> dict[str, Any]:
     """The pending item, keyed by the execution's ARN; written once (a retried request with the same token
     writes it again, another token for the same execution is refused)."""
     expires = store.now + timedelta(minutes=timeout_minutes)
-    item = {"pk": naming.APPROVALS_PK, "sk": execution_arn, "token": token, "runbook": runbook, "kind": kind,
-            "execution": execution, "execution_arn": execution_arn, "summary": summary[:1000],
-            "requested": store.now.isoformat(), "expires": expires.isoformat(), "plan_digest": plan_digest,
-            "requester": requester, "expires_at": int((expires + timedelta(days=1)).timestamp())}
+    item = {
+        "pk": naming.APPROVALS_PK,
+        "sk": execution_arn,
+        "token": token,
+        "runbook": runbook,
+        "kind": kind,
+        "execution": execution,
+        "execution_arn": execution_arn,
+        "summary": summary[:1000],
+        "requested": store.now.isoformat(),
+        "expires": expires.isoformat(),
+        "plan_digest": plan_digest,
+        "requester": requester,
+        "expires_at": int((expires + timedelta(days=1)).timestamp()),
+    }
     try:
-        store.table.put_item(Item=item, ConditionExpression="attribute_not_exists(sk) OR #t = :t",
-                             ExpressionAttributeNames={"#t": "token"}, ExpressionAttributeValues={":t": token})
+        store.table.put_item(
+            Item=item,
+            ConditionExpression="attribute_not_exists(sk) OR #t = :t",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues={":t": token},
+        )
     except ClientError as exc:
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise
-        raise ApprovalNotProven(f"an approval of {execution_arn[:300]} is pending already, with another token: "
-                                "the first request stands") from None
+        raise ApprovalNotProven(
+            f"an approval of {execution_arn[:300]} is pending already, with another token: the first request stands"
+        ) from None
     return item
 
 
@@ -81,17 +109,27 @@ def answered(store: Store, execution_arn: str, raw: object, *, now: datetime, re
     record = verified_answer(store, execution_arn)
     if record is not None:
         approvers = [str(a) for a in record.get("approvers") or []]
-        return Approval(answer="approved" if record.get("answer") == "approved" else "rejected",
-                        by=", ".join(approvers)[:2000], approvers=approvers, comment=str(record.get("comment") or ""),
-                        at=str(record.get("at") or now.isoformat()), requested=requested or str(record.get("requested")
-                                                                                               or ""),
-                        requester=str(record.get("requester") or ""), verified=True)
+        return Approval(
+            answer="approved" if record.get("answer") == "approved" else "rejected",
+            by=", ".join(approvers)[:2000],
+            approvers=approvers,
+            comment=str(record.get("comment") or ""),
+            at=str(record.get("at") or now.isoformat()),
+            requested=requested or str(record.get("requested") or ""),
+            requester=str(record.get("requester") or ""),
+            verified=True,
+        )
     given: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if given.get("Error") == "States.Timeout" or (given.get("Error") and given.get("Error") != "Rejected"):
         return read_answer(raw, now=now, requested=requested)
-    return Approval(answer="rejected", by="unverified", at=now.isoformat(), requested=requested,
-                    comment="the wait was answered with its task token alone, not through the answer function: "
-                            "no verified answer, so it counts as a rejection")
+    return Approval(
+        answer="rejected",
+        by="unverified",
+        at=now.isoformat(),
+        requested=requested,
+        comment="the wait was answered with its task token alone, not through the answer function: "
+        "no verified answer, so it counts as a rejection",
+    )
 
 
 def read_answer(raw: object, *, now: datetime, requested: str = "") -> Approval:
@@ -106,18 +144,36 @@ def read_answer(raw: object, *, now: datetime, requested: str = "") -> Approval:
         if not isinstance(cause, dict):
             cause = {}
         if given.get("Error") == "Rejected":
-            return Approval(answer="rejected", by=str(cause.get("by") or "unknown")[:300],
-                            comment=str(cause.get("comment") or "")[:1000], at=str(cause.get("at") or now.isoformat()),
-                            requested=requested or str(cause.get("requested") or ""))
-        return Approval(answer="timed_out", by="nobody (timed out)", at=now.isoformat(), requested=requested,
-                        comment=f"{given.get('Error')}: no answer in time")
+            return Approval(
+                answer="rejected",
+                by=str(cause.get("by") or "unknown")[:300],
+                comment=str(cause.get("comment") or "")[:1000],
+                at=str(cause.get("at") or now.isoformat()),
+                requested=requested or str(cause.get("requested") or ""),
+            )
+        return Approval(
+            answer="timed_out",
+            by="nobody (timed out)",
+            at=now.isoformat(),
+            requested=requested,
+            comment=f"{given.get('Error')}: no answer in time",
+        )
     if given.get("answer") != "approved":
         # an answer that is not an approval is not one: never act on it
-        return Approval(answer="rejected", by=str(given.get("by") or "unknown")[:300], at=now.isoformat(),
-                        comment=f"unreadable answer {json.dumps(given)[:300]}", requested=requested)
-    return Approval(answer="approved", by=str(given.get("by") or "unknown")[:300],
-                    comment=str(given.get("comment") or "")[:1000], at=str(given.get("at") or now.isoformat()),
-                    requested=requested or str(given.get("requested") or ""))
+        return Approval(
+            answer="rejected",
+            by=str(given.get("by") or "unknown")[:300],
+            at=now.isoformat(),
+            comment=f"unreadable answer {json.dumps(given)[:300]}",
+            requested=requested,
+        )
+    return Approval(
+        answer="approved",
+        by=str(given.get("by") or "unknown")[:300],
+        comment=str(given.get("comment") or "")[:1000],
+        at=str(given.get("at") or now.isoformat()),
+        requested=requested or str(given.get("requested") or ""),
+    )
 
 
 def close_pending(store: Store, execution_arn: str) -> dict[str, Any] | None:

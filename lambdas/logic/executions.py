@@ -14,19 +14,20 @@ from lambdas.errors import ApprovalNotProven
 
 
 def state_machine_arn(config: CustomerConfig, workflow: str) -> str:
-    return (f"arn:aws:states:{config.region}:{config.account}:stateMachine:"
-            f"{naming.state_machine_name(config.customer, workflow)}")
+    return f"arn:aws:states:{config.region}:{config.account}:stateMachine:{naming.state_machine_name(config.customer, workflow)}"
 
 
-def confirm(sfn: Any, execution_arn: object, *, config: CustomerConfig, workflow: str,
-            at: tuple[str, ...] = ()) -> dict[str, Any]:
+def confirm(
+    sfn: Any, execution_arn: object, *, config: CustomerConfig, workflow: str, at: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """DescribeExecution (and, with ``at``, the latest entered state from its history); ApprovalNotProven with
     the reason when the call is not the execution's own."""
     machine = state_machine_arn(config, workflow)
-    if not isinstance(execution_arn, str) or not execution_arn.startswith(
-            machine.replace(":stateMachine:", ":execution:") + ":"):
-        raise ApprovalNotProven(f"the call names no execution of {naming.state_machine_name(config.customer, workflow)}"
-                                f" (got {str(execution_arn)[:200]!r}): only the state machine calls this step")
+    if not isinstance(execution_arn, str) or not execution_arn.startswith(machine.replace(":stateMachine:", ":execution:") + ":"):
+        raise ApprovalNotProven(
+            f"the call names no execution of {naming.state_machine_name(config.customer, workflow)}"
+            f" (got {str(execution_arn)[:200]!r}): only the state machine calls this step"
+        )
     try:
         described = sfn.describe_execution(executionArn=execution_arn)
     except ClientError as exc:
@@ -40,17 +41,18 @@ def confirm(sfn: Any, execution_arn: object, *, config: CustomerConfig, workflow
     if at:
         current = current_state(sfn, execution_arn)
         if current not in at:
-            raise ApprovalNotProven(f"execution {execution_arn[:300]} is at state {current!r}, not "
-                                    f"{' or '.join(at)}: this step is not its call")
+            raise ApprovalNotProven(
+                f"execution {execution_arn[:300]} is at state {current!r}, not {' or '.join(at)}: this step is not its call"
+            )
     return dict(described)
 
 
 def current_state(sfn: Any, execution_arn: str) -> str | None:
     """The name of the state the execution entered last."""
-    resp = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=25,
-                                     includeExecutionData=False)
-    entered = [e for e in resp.get("events", [])
-               if str(e.get("type", "")).endswith("StateEntered") and e.get("stateEnteredEventDetails")]
+    resp = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=25, includeExecutionData=False)
+    entered = [
+        e for e in resp.get("events", []) if str(e.get("type", "")).endswith("StateEntered") and e.get("stateEnteredEventDetails")
+    ]
     if not entered:
         return None
     latest = max(entered, key=lambda e: int(e.get("id", 0)))  # whatever order the history came in

@@ -31,8 +31,9 @@ class Caller:
     account: str
 
 
-def verify(proof: object, *, region: str, purpose: str, now: datetime | None = None, max_age: timedelta = MAX_AGE,
-           timeout: float = 5.0) -> Caller:
+def verify(
+    proof: object, *, region: str, purpose: str, now: datetime | None = None, max_age: timedelta = MAX_AGE, timeout: float = 5.0
+) -> Caller:
     """The caller the proof was signed by, from STS; ``IdentityNotProven`` (saying why) otherwise."""
     headers = _headers(proof)
     auth = headers.get("authorization", "")
@@ -51,12 +52,15 @@ def verify(proof: object, *, region: str, purpose: str, now: datetime | None = N
         raise IdentityNotProven("the proof has no X-Amz-Date") from None
     now = now or datetime.now(UTC)
     if abs(now - signed_at) > max_age:
-        raise IdentityNotProven(f"the proof was signed at {signed_at.isoformat()}, more than "
-                                f"{int(max_age.total_seconds() // 60)} minutes from now: sign a new one")
+        raise IdentityNotProven(
+            f"the proof was signed at {signed_at.isoformat()}, more than "
+            f"{int(max_age.total_seconds() // 60)} minutes from now: sign a new one"
+        )
     sent = {k: v for k, v in headers.items() if k in _TAKEN}
     sent[proofs.PURPOSE_HEADER] = purpose  # ours, not the caller's: a proof made for another purpose fails
-    request = urllib.request.Request(proofs.sts_url(region), data=proofs.STS_BODY.encode(), method="POST",  # noqa: S310 - https, STS's own host
-                                     headers=sent)
+    request = urllib.request.Request(  # noqa: S310 - https, STS's own host
+        proofs.sts_url(region), data=proofs.STS_BODY.encode(), method="POST", headers=sent
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 - https, STS's own host
             body = resp.read()

@@ -16,8 +16,9 @@ def read_mode(ssm: Any, parameter: str) -> tuple[Mode, str]:
     except Exception as exc:  # noqa: BLE001 - any failure to read means: do not mutate
         return "dry-run", f"mode switch {parameter} could not be read ({exc}); treated as dry-run"
     if not _is_mode(value):
-        return "dry-run", (f"mode switch {parameter} has unknown value {value!r} (expected one of "
-                           f"{', '.join(MODES)}); treated as dry-run")
+        return "dry-run", (
+            f"mode switch {parameter} has unknown value {value!r} (expected one of {', '.join(MODES)}); treated as dry-run"
+        )
     return value, ""
 
 

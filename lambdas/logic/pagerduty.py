@@ -20,22 +20,42 @@ DETAIL_MAX = 500
 CLIENT = "lecture-remediation"
 
 
-def trigger_event(routing_key: str, dedup_key: str, *, summary: str, source: str, severity: str,
-                  timestamp: str | None = None, component: str | None = None, group: str | None = None,
-                  event_class: str | None = None, custom_details: dict[str, Any] | None = None,
-                  links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def trigger_event(
+    routing_key: str,
+    dedup_key: str,
+    *,
+    summary: str,
+    source: str,
+    severity: str,
+    timestamp: str | None = None,
+    component: str | None = None,
+    group: str | None = None,
+    event_class: str | None = None,
+    custom_details: dict[str, Any] | None = None,
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     payload: dict[str, Any] = {"summary": summary[:SUMMARY_MAX], "source": source, "severity": severity}
-    optional: dict[str, Any] = {"timestamp": timestamp, "component": component, "group": group, "class": event_class,
-                "custom_details": custom_details}
+    optional: dict[str, Any] = {
+        "timestamp": timestamp,
+        "component": component,
+        "group": group,
+        "class": event_class,
+        "custom_details": custom_details,
+    }
     payload.update({k: v for k, v in optional.items() if v})
-    event = {"routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup_key,
-             "client": CLIENT, "payload": payload}
+    event = {"routing_key": routing_key, "event_action": "trigger", "dedup_key": dedup_key, "client": CLIENT, "payload": payload}
     return {**event, "links": links} if links else event
 
 
-def change_event(routing_key: str, *, summary: str, source: str, timestamp: str | None = None,
-                 custom_details: dict[str, Any] | None = None,
-                 links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+def change_event(
+    routing_key: str,
+    *,
+    summary: str,
+    source: str,
+    timestamp: str | None = None,
+    custom_details: dict[str, Any] | None = None,
+    links: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """A change the automation made (a scale, a snapshot, a backup): shown on the service's timeline, never
     notifies anyone."""
     payload: dict[str, Any] = {"summary": summary[:SUMMARY_MAX], "source": source}
@@ -66,8 +86,11 @@ def trim(event: dict[str, Any], field: str = "diagnosis", limit: int = MAX_BYTES
     part: dict[str, Any] = dict(details[field])
     notes: list[str] = []
     for _ in range(200):
-        if _size({**event, "payload": {**event["payload"], "custom_details": {
-                **details, field: part, "trimmed": notes}}}) <= limit or not part:
+        if (
+            _size({**event, "payload": {**event["payload"], "custom_details": {**details, field: part, "trimmed": notes}}})
+            <= limit
+            or not part
+        ):
             break
         key = max(part, key=lambda k: _size(part[k]))
         value, before = part[key], _size(part[key])
@@ -93,8 +116,15 @@ def resolve_event(routing_key: str, dedup_key: str) -> dict[str, Any]:
     return {"routing_key": routing_key, "event_action": "resolve", "dedup_key": dedup_key}
 
 
-def send(event: dict[str, Any], url: str, *, attempts: int = 3, backoff_seconds: float = 1.0, timeout: float = 5.0,
-         sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def send(
+    event: dict[str, Any],
+    url: str,
+    *,
+    attempts: int = 3,
+    backoff_seconds: float = 1.0,
+    timeout: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
     body = json.dumps(event, default=str).encode()
     if len(body) > MAX_BYTES:
         raise PagerDutyError(f"event is {len(body)} bytes, above PagerDuty's limit of {MAX_BYTES}")

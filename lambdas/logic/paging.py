@@ -35,9 +35,18 @@ class Pager:
     Status updates are published before PagerDuty is called: when PagerDuty is what fails, the
     topic's subscribers still hear of the incident."""
 
-    def __init__(self, *, config: CustomerConfig, sns: Any, topic_arn: str, events_url: str,
-                 routing_key: Callable[[str], str], now: datetime, send: Sender = pagerduty.send,
-                 execution: str = ""):
+    def __init__(
+        self,
+        *,
+        config: CustomerConfig,
+        sns: Any,
+        topic_arn: str,
+        events_url: str,
+        routing_key: Callable[[str], str],
+        now: datetime,
+        send: Sender = pagerduty.send,
+        execution: str = "",
+    ):
         """routing_key(team) -> that team's key; execution: the respond execution's name (its console link)."""
         self.config, self.sns, self.topic_arn, self.events_url = config, sns, topic_arn, events_url
         self._key_of, self.now, self._send, self.execution = routing_key, now, send, execution
@@ -58,8 +67,15 @@ class Pager:
                 raise ConfigurationError(f"refusing to page: {exc.args[0]}") from None
             return str(parameters.get_secret(secret, max_age=300))
 
-        return cls(config=settings.customer, sns=aws.client("sns"), topic_arn=settings.topic_arn,
-                   events_url=settings.pagerduty_events_url, routing_key=routing_key, now=now, execution=execution)
+        return cls(
+            config=settings.customer,
+            sns=aws.client("sns"),
+            topic_arn=settings.topic_arn,
+            events_url=settings.pagerduty_events_url,
+            routing_key=routing_key,
+            now=now,
+            execution=execution,
+        )
 
     @property
     def group(self) -> str:
@@ -96,27 +112,48 @@ class Pager:
         kind = "change" if "event_action" not in event else str(event["event_action"])
         summary = str(payload.get("summary") or f"{kind} of {event.get('dedup_key')}")
         severity = _severity_of(payload.get("severity"))
-        text = "\n".join([
-            f"PAGE NOT DELIVERED: PagerDuty failed ({error}).",
-            f"Team: {self.team}",
-            f"Kind: {kind}",
-            f"Dedup key: {event.get('dedup_key', '-')}",
-            f"Summary: {summary}",
-            "The on-call must be told by other means (phone, Slack).",
-        ])
-        self.sns.publish(TopicArn=self.topic_arn, Subject=f"PAGE NOT DELIVERED: {summary}"[:status_update.SUBJECT_MAX],
-                         Message=text, MessageAttributes=status_update.attributes(
-                             customer=self.config.customer, severity=severity, status="page-fallback",
-                             team=self.team, kind="page-fallback"))
+        text = "\n".join(
+            [
+                f"PAGE NOT DELIVERED: PagerDuty failed ({error}).",
+                f"Team: {self.team}",
+                f"Kind: {kind}",
+                f"Dedup key: {event.get('dedup_key', '-')}",
+                f"Summary: {summary}",
+                "The on-call must be told by other means (phone, Slack).",
+            ]
+        )
+        self.sns.publish(
+            TopicArn=self.topic_arn,
+            Subject=f"PAGE NOT DELIVERED: {summary}"[: status_update.SUBJECT_MAX],
+            Message=text,
+            MessageAttributes=status_update.attributes(
+                customer=self.config.customer, severity=severity, status="page-fallback", team=self.team, kind="page-fallback"
+            ),
+        )
 
     def _status(self, incident_id: str, severity: str = "", **fields: Any) -> None:
         if not self.topic_arn:
             return
-        text = status_update.message(incident_id=incident_id, customers=[self.config.customer],
-                                     contact=self.config.paging.on_call_contact, now=self.now, **fields)
-        status_update.publish(self.sns, self.topic_arn, incident_id, text, attributes=status_update.attributes(
-            customer=self.config.customer, severity=severity, status=str(fields.get("status", "")), team=self.team,
-            kind="status-update"))
+        text = status_update.message(
+            incident_id=incident_id,
+            customers=[self.config.customer],
+            contact=self.config.paging.on_call_contact,
+            now=self.now,
+            **fields,
+        )
+        status_update.publish(
+            self.sns,
+            self.topic_arn,
+            incident_id,
+            text,
+            attributes=status_update.attributes(
+                customer=self.config.customer,
+                severity=severity,
+                status=str(fields.get("status", "")),
+                team=self.team,
+                kind="status-update",
+            ),
+        )
 
     def _links(self, admit: Decision | None = None, alarm: str | None = None) -> list[dict[str, str]]:
         """Console deep links: the alarm, the resource (when its kind has a console page), the execution."""
@@ -128,8 +165,9 @@ class Pager:
         if admit and kind and kind.console_url:
             links.append(pagerduty.link(kind.console_url(c, admit.target), f"{kind.title} {admit.target}"))
         if self.execution:
-            links.append(pagerduty.link(execution_console_url(c, "respond", self.execution),
-                                        f"Step Functions execution {self.execution}"))
+            links.append(
+                pagerduty.link(execution_console_url(c, "respond", self.execution), f"Step Functions execution {self.execution}")
+            )
         return links
 
     def trigger_alarm(self, admit: Decision, diagnosis: dict[str, Any], outcome: Outcome | None = None) -> dict[str, Any]:
@@ -138,50 +176,86 @@ class Pager:
         done = f"; {outcome.outcome}: {outcome.message}" if outcome else ""
         summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}{done}"
         remediate = admit.decision == "remediate" and outcome is None
-        self._status(_incident(admit), sev.value, status="Identified" if remediate else "Investigating",
-                     impact=admit.impact, identified_at=admit.state_timestamp, actions=f"{admit.note}{done}",
-                     eta="automatic remediation running" if remediate else "awaiting on-call")
+        self._status(
+            _incident(admit),
+            sev.value,
+            status="Identified" if remediate else "Investigating",
+            impact=admit.impact,
+            identified_at=admit.state_timestamp,
+            actions=f"{admit.note}{done}",
+            eta="automatic remediation running" if remediate else "awaiting on-call",
+        )
         if sev == Severity.P3:  # the runbook's matrix: next business day, by email; never a page
-            quiet: dict[str, Any] = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary,
-                                     "team": self.team}
+            quiet: dict[str, Any] = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary, "team": self.team}
             return {**quiet, "outcome": outcome.outcome} if outcome else quiet
         event = pagerduty.trigger_event(
-            self._routing_key(), admit.dedup_key, summary=summary,
-            source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
-            timestamp=admit.state_timestamp, component=admit.target, group=self.group,
+            self._routing_key(),
+            admit.dedup_key,
+            summary=summary,
+            source=f"{self.group}/{admit.target}",
+            severity=sev.pagerduty_severity,
+            timestamp=admit.state_timestamp,
+            component=admit.target,
+            group=self.group,
             event_class=admit.condition,
             custom_details={
-                "incident_id": admit.incident_id, "priority": sev.value,
-                "priority_meaning": sev.description, "response_time": sev.response_time,
-                "escalation": sev.escalation, "team": self.team, "alarm": admit.alarm,
+                "incident_id": admit.incident_id,
+                "priority": sev.value,
+                "priority_meaning": sev.description,
+                "response_time": sev.response_time,
+                "escalation": sev.escalation,
+                "team": self.team,
+                "alarm": admit.alarm,
                 "alarm_reason": admit.reason,
-                "mode": admit.mode, "mode_note": admit.mode_note or None,
-                "automation": admit.note, "diagnosis": diagnosis,
+                "mode": admit.mode,
+                "mode_note": admit.mode_note or None,
+                "automation": admit.note,
+                "diagnosis": diagnosis,
                 **({"automation_outcome": outcome.to_json()} if outcome else {}),
                 **({"security_event": admit.security_event} if admit.security_event else {}),
             },
             links=self._links(admit),
         )
         answer = self._post(pagerduty.trim(event))
-        sent: dict[str, Any] = {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": answer,
-                                "summary": summary, "team": self.team}
+        sent: dict[str, Any] = {
+            "sent": "trigger",
+            "dedup_key": admit.dedup_key,
+            "pagerduty": answer,
+            "summary": summary,
+            "team": self.team,
+        }
         return {**sent, "outcome": outcome.outcome} if outcome else sent
 
     def resolve(self, admit: Decision, restore: Outcome | None = None) -> dict[str, Any]:
         # what the runbook's on-resolve step will undo, and when (e.g. the autoscaling floor going back)
         actions = f"{admit.note}; {restore.message}" if restore and restore.message else admit.note
         self.team = admit.team
-        self._status(_incident(admit), admit.severity, status="Resolved", impact="none: the alarm returned to OK",
-                     identified_at=admit.opened_at or admit.state_timestamp, actions=actions,
-                     eta="resolved",
-                     next_update_minutes=None)
+        self._status(
+            _incident(admit),
+            admit.severity,
+            status="Resolved",
+            impact="none: the alarm returned to OK",
+            identified_at=admit.opened_at or admit.state_timestamp,
+            actions=actions,
+            eta="resolved",
+            next_update_minutes=None,
+        )
         if admit.severity == Severity.P3:  # never paged: nothing to resolve in PagerDuty
             return {"sent": "status-update", "dedup_key": admit.dedup_key, "team": self.team}
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit.dedup_key))
         return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer, "team": self.team}
 
-    def outcome(self, admit: Decision, outcome: Outcome, *, needs_person: bool, resolved: bool = False,
-                already_paged: bool = False, quiet: bool = False, escalate: bool = False) -> dict[str, Any]:
+    def outcome(
+        self,
+        admit: Decision,
+        outcome: Outcome,
+        *,
+        needs_person: bool,
+        resolved: bool = False,
+        already_paged: bool = False,
+        quiet: bool = False,
+        escalate: bool = False,
+    ) -> dict[str, Any]:
         """After the runbook: a status update; page again (same alert) when a person must act, unless the alarm
         was resolved meanwhile (a trigger would reopen the resolved alert) or the page carried this outcome
         already. quiet (a scheduled run): nothing at all unless a person must act. escalate (the runbook failed or
@@ -191,14 +265,26 @@ class Pager:
         if quiet and not needs_person:
             return {"sent": None}
         if resolved:
-            self._status(_incident(admit), admit.severity, status="Resolved", impact="none: the alarm returned to OK",
-                         identified_at=admit.state_timestamp,
-                         actions=f"{message} (the alarm was resolved while the automation ran; not paged again)",
-                         eta="resolved", next_update_minutes=None)
+            self._status(
+                _incident(admit),
+                admit.severity,
+                status="Resolved",
+                impact="none: the alarm returned to OK",
+                identified_at=admit.state_timestamp,
+                actions=f"{message} (the alarm was resolved while the automation ran; not paged again)",
+                eta="resolved",
+                next_update_minutes=None,
+            )
             return {"sent": None}
-        self._status(_incident(admit), admit.severity, status="Identified" if needs_person else "Monitoring",
-                     impact=admit.impact, identified_at=admit.state_timestamp, actions=message,
-                     eta="on-call to act" if needs_person else "monitoring until the alarm clears")
+        self._status(
+            _incident(admit),
+            admit.severity,
+            status="Identified" if needs_person else "Monitoring",
+            impact=admit.impact,
+            identified_at=admit.state_timestamp,
+            actions=message,
+            eta="on-call to act" if needs_person else "monitoring until the alarm clears",
+        )
         if not needs_person or (already_paged and not escalate) or admit.severity == Severity.P3:  # P3: status only
             return {"sent": None}
         sev, why = Severity(admit.severity), ""
@@ -206,15 +292,30 @@ class Pager:
             sev, why = sev.escalated, f" (escalated from {sev.value}: the runbook ended {outcome.outcome})"
         summary = f"[{sev.value}] {self.group} {admit.target}: automation {outcome.outcome}{why} - {message}"
         event = pagerduty.trigger_event(
-            self._routing_key(), admit.dedup_key, summary=summary,
-            source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
-            component=admit.target, group=self.group, event_class=admit.condition,
-            custom_details={"incident_id": admit.incident_id, "team": self.team, "outcome": outcome.to_json(),
-                            "priority": sev.value, **({"escalated_from": admit.severity} if why else {})},
+            self._routing_key(),
+            admit.dedup_key,
+            summary=summary,
+            source=f"{self.group}/{admit.target}",
+            severity=sev.pagerduty_severity,
+            component=admit.target,
+            group=self.group,
+            event_class=admit.condition,
+            custom_details={
+                "incident_id": admit.incident_id,
+                "team": self.team,
+                "outcome": outcome.to_json(),
+                "priority": sev.value,
+                **({"escalated_from": admit.severity} if why else {}),
+            },
             links=self._links(admit),
         )
-        return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "summary": summary,
-                "team": self.team}
+        return {
+            "sent": "trigger",
+            "dedup_key": admit.dedup_key,
+            "pagerduty": self._post(event),
+            "summary": summary,
+            "team": self.team,
+        }
 
     def change(self, admit: Decision, outcome: Outcome) -> dict[str, Any]:
         """A change the automation made (a scale, a snapshot, a backup): a PagerDuty change event, on the
@@ -222,63 +323,118 @@ class Pager:
         self.team = admit.team
         if admit.severity == Severity.P3:
             return {"sent": None}
-        summary = (f"{self.group} {admit.target}: {admit.runbook} {outcome.outcome} - "
-                   f"{outcome.message or outcome.outcome}")
+        summary = f"{self.group} {admit.target}: {admit.runbook} {outcome.outcome} - {outcome.message or outcome.outcome}"
         event = pagerduty.change_event(
-            self._routing_key(), summary=summary, source=f"{self.group}/{admit.target}",
+            self._routing_key(),
+            summary=summary,
+            source=f"{self.group}/{admit.target}",
             timestamp=self.now.isoformat(),
-            custom_details={"incident_id": admit.incident_id, "runbook": admit.runbook, "team": self.team,
-                            "outcome": outcome.outcome, "trigger": admit.condition, "execution": self.execution},
-            links=self._links(admit))
+            custom_details={
+                "incident_id": admit.incident_id,
+                "runbook": admit.runbook,
+                "team": self.team,
+                "outcome": outcome.outcome,
+                "trigger": admit.condition,
+                "execution": self.execution,
+            },
+            links=self._links(admit),
+        )
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": summary, "pagerduty": answer, "team": self.team}
 
-    def maintenance(self, *, incident_id: str, workflow: str, services: list[str], status: str, summary: str,
-                    details: dict[str, Any]) -> dict[str, Any]:
+    def maintenance(
+        self, *, incident_id: str, workflow: str, services: list[str], status: str, summary: str, details: dict[str, Any]
+    ) -> dict[str, Any]:
         """A maintenance window starts or ends: a status update and a PagerDuty change event (it notifies no one;
         the services' alarms are held at P3 while the window is open)."""
         self.team = "infrastructure"
-        self._status(incident_id, status=status, impact=f"planned maintenance of {', '.join(services)}",
-                     identified_at=self.now.isoformat(), actions=summary,
-                     eta="window closed" if status == "Resolved" else "end of the maintenance window",
-                     next_update_minutes=None if status == "Resolved" else 30)
-        links = [pagerduty.link(execution_console_url(self.config, workflow, self.execution),
-                                f"Step Functions execution {self.execution}")] if self.execution else []
-        event = pagerduty.change_event(self._routing_key(), summary=f"{self.group} {summary}",
-                                       source=f"{self.group}/{workflow}", timestamp=self.now.isoformat(),
-                                       custom_details={**details, "incident_id": incident_id, "team": self.team,
-                                                       "execution": self.execution},
-                                       links=links or None)
+        self._status(
+            incident_id,
+            status=status,
+            impact=f"planned maintenance of {', '.join(services)}",
+            identified_at=self.now.isoformat(),
+            actions=summary,
+            eta="window closed" if status == "Resolved" else "end of the maintenance window",
+            next_update_minutes=None if status == "Resolved" else 30,
+        )
+        links = (
+            [
+                pagerduty.link(
+                    execution_console_url(self.config, workflow, self.execution), f"Step Functions execution {self.execution}"
+                )
+            ]
+            if self.execution
+            else []
+        )
+        event = pagerduty.change_event(
+            self._routing_key(),
+            summary=f"{self.group} {summary}",
+            source=f"{self.group}/{workflow}",
+            timestamp=self.now.isoformat(),
+            custom_details={**details, "incident_id": incident_id, "team": self.team, "execution": self.execution},
+            links=links or None,
+        )
         answer = self._post(event, pagerduty.change_url(self.events_url))
         return {"sent": "change", "summary": event["payload"]["summary"], "pagerduty": answer, "team": self.team}
 
-    def escalate(self, admit: Decision, *, alarm_state: str, minutes: int, done: str,
-                 window: dict[str, Any] | None = None) -> dict[str, Any]:
+    def escalate(
+        self, admit: Decision, *, alarm_state: str, minutes: int, done: str, window: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The alarm is still in ALARM ``minutes`` after the runbook succeeded: the same alert, one step up. Not
         while a maintenance window is open on the resource (``window``, its row): the window holds its alarms at
         P3, so a status update says so and the alert stays as paged, for the OK to resolve."""
         sev, self.team = Severity(admit.severity), admit.team
         up = sev.escalated
         if window:
-            held = (f"not escalated: {admit.alarm} is still {alarm_state} {minutes} min after {admit.runbook} "
-                    f"succeeded ({done}), but a maintenance window is open on {admit.target} (execution "
-                    f"{window.get('execution')}, until {window.get('expires')}): its alarms are held at P3; the "
-                    f"{sev.value} alert stays open until the alarm returns to OK")
-            self._status(_incident(admit), severity=sev.value, status="Monitoring", impact=admit.impact,
-                         identified_at=admit.state_timestamp, actions=held, eta="end of the maintenance window")
+            held = (
+                f"not escalated: {admit.alarm} is still {alarm_state} {minutes} min after {admit.runbook} "
+                f"succeeded ({done}), but a maintenance window is open on {admit.target} (execution "
+                f"{window.get('execution')}, until {window.get('expires')}): its alarms are held at P3; the "
+                f"{sev.value} alert stays open until the alarm returns to OK"
+            )
+            self._status(
+                _incident(admit),
+                severity=sev.value,
+                status="Monitoring",
+                impact=admit.impact,
+                identified_at=admit.state_timestamp,
+                actions=held,
+                eta="end of the maintenance window",
+            )
             return {"sent": "status-update", "dedup_key": admit.dedup_key, "held": held}
-        why = (f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
-               f"{admit.runbook} succeeded ({done})")
-        self._status(_incident(admit), severity=up.value, status="Identified", impact=admit.impact,
-                     identified_at=admit.state_timestamp, actions=why, eta="on-call to act")
+        why = (
+            f"escalated from {sev.value} to {up.value}: {admit.alarm} is still {alarm_state} {minutes} min after "
+            f"{admit.runbook} succeeded ({done})"
+        )
+        self._status(
+            _incident(admit),
+            severity=up.value,
+            status="Identified",
+            impact=admit.impact,
+            identified_at=admit.state_timestamp,
+            actions=why,
+            eta="on-call to act",
+        )
         event = pagerduty.trigger_event(
-            self._routing_key(), admit.dedup_key, summary=f"[{up.value}] {self.group} {admit.target}: {why}",
-            source=f"{self.group}/{admit.target}", severity=up.pagerduty_severity, component=admit.target,
-            group=self.group, event_class=admit.condition,
-            custom_details={"incident_id": admit.incident_id, "team": self.team, "priority": up.value,
-                            "escalated_from": sev.value, "alarm": admit.alarm, "alarm_state": alarm_state,
-                            "runbook_outcome": done},
-            links=self._links(admit))
+            self._routing_key(),
+            admit.dedup_key,
+            summary=f"[{up.value}] {self.group} {admit.target}: {why}",
+            source=f"{self.group}/{admit.target}",
+            severity=up.pagerduty_severity,
+            component=admit.target,
+            group=self.group,
+            event_class=admit.condition,
+            custom_details={
+                "incident_id": admit.incident_id,
+                "team": self.team,
+                "priority": up.value,
+                "escalated_from": sev.value,
+                "alarm": admit.alarm,
+                "alarm_state": alarm_state,
+                "runbook_outcome": done,
+            },
+            links=self._links(admit),
+        )
         return {"sent": "trigger", "dedup_key": admit.dedup_key, "pagerduty": self._post(event), "escalated_to": up.value}
 
     def alerts(self, admit: Decision, alerts: list[Alert]) -> list[str]:
@@ -290,43 +446,85 @@ class Pager:
             dedup = naming.dedup_key(self.config.customer, alert.key)
             if alert.severity == Severity.P3:
                 if alert.action == "trigger":
-                    self._status(f"{_incident(admit)}-{alert.key}"[:200], alert.severity, status="Identified",
-                                 impact=f"P3 ({Severity.P3.response_time}): {alert.summary}",
-                                 identified_at=self.now.isoformat(), actions=admit.note, eta="on-call to act")
+                    self._status(
+                        f"{_incident(admit)}-{alert.key}"[:200],
+                        alert.severity,
+                        status="Identified",
+                        impact=f"P3 ({Severity.P3.response_time}): {alert.summary}",
+                        identified_at=self.now.isoformat(),
+                        actions=admit.note,
+                        eta="on-call to act",
+                    )
                     sent.append(f"status-update P3 {alert.key}")
                 continue
             if alert.action == "resolve":
                 self._post(pagerduty.resolve_event(self._routing_key(), dedup))
             else:
                 sev = Severity(alert.severity)
-                self._post(pagerduty.trigger_event(
-                    self._routing_key(), dedup, summary=f"[{sev.value}] {self.group} {alert.summary}",
-                    source=f"{self.group}/{admit.target}", severity=sev.pagerduty_severity,
-                    component=admit.target, group=self.group, event_class=admit.runbook or admit.condition,
-                    custom_details={**alert.details, "incident_id": admit.incident_id, "priority": sev.value,
-                                    "response_time": sev.response_time, "runbook": admit.runbook, "team": self.team},
-                    links=self._links(admit)))
+                self._post(
+                    pagerduty.trigger_event(
+                        self._routing_key(),
+                        dedup,
+                        summary=f"[{sev.value}] {self.group} {alert.summary}",
+                        source=f"{self.group}/{admit.target}",
+                        severity=sev.pagerduty_severity,
+                        component=admit.target,
+                        group=self.group,
+                        event_class=admit.runbook or admit.condition,
+                        custom_details={
+                            **alert.details,
+                            "incident_id": admit.incident_id,
+                            "priority": sev.value,
+                            "response_time": sev.response_time,
+                            "runbook": admit.runbook,
+                            "team": self.team,
+                        },
+                        links=self._links(admit),
+                    )
+                )
             sent.append(f"{alert.action} {alert.severity} {alert.key}")
         return sent
 
-    def approval_request(self, *, runbook: str, execution: str, summary: str, expires: str,
-                         how: dict[str, str]) -> dict[str, Any]:
+    def approval_request(
+        self, *, runbook: str, execution: str, summary: str, expires: str, how: dict[str, str]
+    ) -> dict[str, Any]:
         """Tell the approvers (infrastructure) what waits for them: a status update and a low-urgency PagerDuty
         note (severity info), on its own dedup key, resolved once answered."""
         self.team = "infrastructure"
         incident = f"{self.config.customer}-approval-{execution}"[:200]
         console = execution_console_url(self.config, runbook, execution)
-        actions = (f"approval needed before {runbook} acts: {summary}. Approve: {how['approve']}. "
-                   f"Reject: {how['reject']}. Console: {console}. No answer by {expires} is a rejection.")
-        self._status(incident, "P3", status="Identified", impact=f"waiting for approval: {summary}"[:500],
-                     identified_at=self.now.isoformat(), actions=actions, eta=f"answer by {expires}")
+        actions = (
+            f"approval needed before {runbook} acts: {summary}. Approve: {how['approve']}. "
+            f"Reject: {how['reject']}. Console: {console}. No answer by {expires} is a rejection."
+        )
+        self._status(
+            incident,
+            "P3",
+            status="Identified",
+            impact=f"waiting for approval: {summary}"[:500],
+            identified_at=self.now.isoformat(),
+            actions=actions,
+            eta=f"answer by {expires}",
+        )
         event = pagerduty.trigger_event(
-            self._routing_key(), naming.dedup_key(self.config.customer, f"approval/{execution}"),
-            summary=f"[approval] {self.group} {runbook}: {summary}", source=f"{self.group}/{runbook}",
-            severity="info", group=self.group, event_class="approval",
-            custom_details={"runbook": runbook, "execution": execution, "what": summary, "expires": expires,
-                            "approve": how["approve"], "reject": how["reject"], "team": self.team},
-            links=[pagerduty.link(console, f"Step Functions execution {execution}")])
+            self._routing_key(),
+            naming.dedup_key(self.config.customer, f"approval/{execution}"),
+            summary=f"[approval] {self.group} {runbook}: {summary}",
+            source=f"{self.group}/{runbook}",
+            severity="info",
+            group=self.group,
+            event_class="approval",
+            custom_details={
+                "runbook": runbook,
+                "execution": execution,
+                "what": summary,
+                "expires": expires,
+                "approve": how["approve"],
+                "reject": how["reject"],
+                "team": self.team,
+            },
+            links=[pagerduty.link(console, f"Step Functions execution {execution}")],
+        )
         error = self._note(event)
         return {"sent": "trigger" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
@@ -334,10 +532,18 @@ class Pager:
         """The answer closes the note (resolve) and is told in a status update. A resolve PagerDuty does not take
         is reported (the page-fallback, ``error``), never fatal: the answer stands, the runbook goes on."""
         self.team = "infrastructure"
-        self._status(f"{self.config.customer}-approval-{execution}"[:200], "P3", status="Resolved",
-                     impact=text[:500], identified_at=self.now.isoformat(), actions=text, eta="-")
-        error = self._note(pagerduty.resolve_event(self._routing_key(),
-                                                   naming.dedup_key(self.config.customer, f"approval/{execution}")))
+        self._status(
+            f"{self.config.customer}-approval-{execution}"[:200],
+            "P3",
+            status="Resolved",
+            impact=text[:500],
+            identified_at=self.now.isoformat(),
+            actions=text,
+            eta="-",
+        )
+        error = self._note(
+            pagerduty.resolve_event(self._routing_key(), naming.dedup_key(self.config.customer, f"approval/{execution}"))
+        )
         return {"sent": "resolve" if error is None else None, "team": self.team, **({"error": error} if error else {})}
 
     def security_refusal(self, *, subject: str, summary: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -345,16 +551,30 @@ class Pager:
         someone who may not give it): refused, and the security team paged, like a mode switch change."""
         self.team = "security"
         incident = f"{self.config.customer}-refused-{subject}"[:200]
-        self._status(incident, "P2", status="Investigating", impact=summary[:500], identified_at=self.now.isoformat(),
-                     actions=f"refused, nothing was changed: {summary}", eta="the security team looks into it")
+        self._status(
+            incident,
+            "P2",
+            status="Investigating",
+            impact=summary[:500],
+            identified_at=self.now.isoformat(),
+            actions=f"refused, nothing was changed: {summary}",
+            eta="the security team looks into it",
+        )
         event = pagerduty.trigger_event(
-            self._routing_key(), naming.dedup_key(self.config.customer, f"refused/{subject}"[:200]),
-            summary=f"[security] {self.group}: {summary}", source=f"{self.group}/{subject}"[:255], severity="error",
-            group=self.group, event_class="approval_refused", custom_details={**details, "team": self.team})
+            self._routing_key(),
+            naming.dedup_key(self.config.customer, f"refused/{subject}"[:200]),
+            summary=f"[security] {self.group}: {summary}",
+            source=f"{self.group}/{subject}"[:255],
+            severity="error",
+            group=self.group,
+            event_class="approval_refused",
+            custom_details={**details, "team": self.team},
+        )
         return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
 
-    def runbook_outcome(self, *, runbook: str, execution: str, outcome: Outcome, approved: str,
-                        teams: tuple[str, ...]) -> list[str]:
+    def runbook_outcome(
+        self, *, runbook: str, execution: str, outcome: Outcome, approved: str, teams: tuple[str, ...]
+    ) -> list[str]:
         """A runbook's outcome, told to each declared team: a change event (who approved it) and a status update.
         A change event PagerDuty does not take is reported (the page-fallback; "change <team> not sent: ..."), not
         fatal: the change was made and recorded already."""
@@ -362,15 +582,33 @@ class Pager:
         summary = f"{self.group} {runbook} {outcome.outcome}: {outcome.message or outcome.outcome}; {approved}"
         for team in teams:
             self.team = team
-            self._status(f"{self.config.customer}-{runbook}-{execution}"[:200], "P3", status="Resolved",
-                         impact=summary[:500], identified_at=self.now.isoformat(), actions=summary, eta="-")
+            self._status(
+                f"{self.config.customer}-{runbook}-{execution}"[:200],
+                "P3",
+                status="Resolved",
+                impact=summary[:500],
+                identified_at=self.now.isoformat(),
+                actions=summary,
+                eta="-",
+            )
             event = pagerduty.change_event(
-                self._routing_key(), summary=summary, source=f"{self.group}/{runbook}",
+                self._routing_key(),
+                summary=summary,
+                source=f"{self.group}/{runbook}",
                 timestamp=self.now.isoformat(),
-                custom_details={"runbook": runbook, "execution": execution, "outcome": outcome.outcome,
-                                "approved": approved, "team": team},
-                links=[pagerduty.link(execution_console_url(self.config, runbook, execution),
-                                      f"Step Functions execution {execution}")])
+                custom_details={
+                    "runbook": runbook,
+                    "execution": execution,
+                    "outcome": outcome.outcome,
+                    "approved": approved,
+                    "team": team,
+                },
+                links=[
+                    pagerduty.link(
+                        execution_console_url(self.config, runbook, execution), f"Step Functions execution {execution}"
+                    )
+                ],
+            )
             error = self._note(event, pagerduty.change_url(self.events_url))
             sent.append(f"change {team}" if error is None else f"change {team} not sent: {error}")
         return sent
@@ -387,17 +625,34 @@ class Pager:
         subject = f"{admit.get('target')} " if admit.get("target") else ""
         summary = f"[P1] {self.group} {subject}automation failed: {name}: {message}"
         # The status update goes first: if PagerDuty (or its key) is what failed, subscribers still hear of it.
-        self._status(incident, Severity.P1.value, status="Investigating",
-                     impact=admit.get("impact") or "unknown: the automation failed",
-                     identified_at=self.now.isoformat(), actions=f"automation failed ({name}): {message}",
-                     eta="on-call to act")
+        self._status(
+            incident,
+            Severity.P1.value,
+            status="Investigating",
+            impact=admit.get("impact") or "unknown: the automation failed",
+            identified_at=self.now.isoformat(),
+            actions=f"automation failed ({name}): {message}",
+            eta="on-call to act",
+        )
         event = pagerduty.trigger_event(
-            self._routing_key(), dedup, summary=summary, source=f"{self.group}/remediation",
-            severity=Severity.P1.pagerduty_severity, group=self.group, event_class="automation-failed",
-            custom_details={"incident_id": incident, "execution": execution, "error": name, "message": message,
-                            "alarm": admit.get("alarm"), "team": self.team},
-            links=self._links(alarm=admit.get("alarm") if isinstance(admit.get("alarm"), str)
-                              and admit.get("condition") != "schedule" else None),
+            self._routing_key(),
+            dedup,
+            summary=summary,
+            source=f"{self.group}/remediation",
+            severity=Severity.P1.pagerduty_severity,
+            group=self.group,
+            event_class="automation-failed",
+            custom_details={
+                "incident_id": incident,
+                "execution": execution,
+                "error": name,
+                "message": message,
+                "alarm": admit.get("alarm"),
+                "team": self.team,
+            },
+            links=self._links(
+                alarm=admit.get("alarm") if isinstance(admit.get("alarm"), str) and admit.get("condition") != "schedule" else None
+            ),
         )
         answer = self._post(event)
         sent = {"sent": "trigger", "dedup_key": dedup, "pagerduty": answer, "summary": summary, "team": self.team}
@@ -418,22 +673,42 @@ class Pager:
         self.team = info["team"] if info["team"] in self.config.paging.teams else "infrastructure"
         sev = Severity(info["severity"] or Severity.P1)
         key = f"security/unreadable/{_event_key(event)}"
-        summary = (f"[{sev.value}] {self.group} {info['title']} - the event could not be read whole ({error[:300]}); "
-                   f"what could be read: {info['sentence']}")
+        summary = (
+            f"[{sev.value}] {self.group} {info['title']} - the event could not be read whole ({error[:300]}); "
+            f"what could be read: {info['sentence']}"
+        )
         incident = f"{self.config.customer}-security-unreadable-{execution}"[:200]
-        self._status(incident, sev.value, status="Investigating", impact=f"security: {summary}"[:500],
-                     identified_at=self.now.isoformat(), actions="a person judges the event in CloudTrail",
-                     eta="security team to act")
+        self._status(
+            incident,
+            sev.value,
+            status="Investigating",
+            impact=f"security: {summary}"[:500],
+            identified_at=self.now.isoformat(),
+            actions="a person judges the event in CloudTrail",
+            eta="security team to act",
+        )
         page = pagerduty.trigger_event(
-            self._routing_key(), naming.dedup_key(self.config.customer, key), summary=summary,
-            source=f"{self.group}/security", severity=sev.pagerduty_severity, group=self.group,
+            self._routing_key(),
+            naming.dedup_key(self.config.customer, key),
+            summary=summary,
+            source=f"{self.group}/security",
+            severity=sev.pagerduty_severity,
+            group=self.group,
             event_class=info["kind"] or "security-event",
-            custom_details={"incident_id": incident, "execution": execution, "team": self.team,
-                            "error": info["error"], "security_event": {k: info[k] for k in ("kind", "who", "what",
-                                                                                             "where")}})
+            custom_details={
+                "incident_id": incident,
+                "execution": execution,
+                "team": self.team,
+                "error": info["error"],
+                "security_event": {k: info[k] for k in ("kind", "who", "what", "where")},
+            },
+        )
         error_sent = self._note(page)
-        return {"sent": "trigger" if error_sent is None else None, "team": self.team,
-                **({"error": error_sent} if error_sent else {})}
+        return {
+            "sent": "trigger" if error_sent is None else None,
+            "team": self.team,
+            **({"error": error_sent} if error_sent else {}),
+        }
 
 
 def _event_of(state: dict[str, Any]) -> dict[str, Any]:
@@ -444,8 +719,13 @@ def _event_of(state: dict[str, Any]) -> dict[str, Any]:
 def _count_page(kind: str) -> None:
     """One pages_sent metric per request PagerDuty accepted (the overview dashboard's "pages sent"), in its own
     EMF document so its ``kind`` dimension does not attach to the handler's other metrics."""
-    with single_metric(name=naming.PAGES_SENT_METRIC, unit=MetricUnit.Count, value=1,
-                       namespace=naming.METRICS_NAMESPACE, default_dimensions={"service": SERVICE}) as metric:
+    with single_metric(
+        name=naming.PAGES_SENT_METRIC,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=naming.METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
         metric.add_dimension(name="kind", value=kind)
 
 

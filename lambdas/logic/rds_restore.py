@@ -13,8 +13,15 @@ from lambdas import aws
 from lambdas.models.steps import PlanBase
 
 # statuses a restored cluster never leaves by itself: the restore did not work
-FAILED_STATUSES = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters",
-                   "incompatible-restore", "incompatible-network", "deleting", "stopped")
+FAILED_STATUSES = (
+    "failed",
+    "inaccessible-encryption-credentials",
+    "incompatible-parameters",
+    "incompatible-restore",
+    "incompatible-network",
+    "deleting",
+    "stopped",
+)
 
 
 class ClusterRestore(PlanBase):
@@ -85,27 +92,49 @@ def network_of(original: dict[str, Any] | None) -> tuple[str | None, list[str]]:
     return (str(group) if group else None), security
 
 
-def network_problem(config: CustomerConfig, cluster: str, subnet_group: str | None, security_groups: list[str], *,
-                    approved: tuple[str | None, list[str]] | None = None) -> str | None:
+def network_problem(
+    config: CustomerConfig,
+    cluster: str,
+    subnet_group: str | None,
+    security_groups: list[str],
+    *,
+    approved: tuple[str | None, list[str]] | None = None,
+) -> str | None:
     """Why a restore must not join the network read from the original cluster, or None. ``approved``: the network
     shown when the restore was approved (it must still be the original's)."""
     configured = config.rds.subnet_group
     if configured and subnet_group != configured:
-        return (f"the original cluster {cluster} is in DB subnet group {subnet_group or 'none (it was not found)'}, "
-                f"not the configured {configured} (rds.subnet_group); nothing was restored")
+        return (
+            f"the original cluster {cluster} is in DB subnet group {subnet_group or 'none (it was not found)'}, "
+            f"not the configured {configured} (rds.subnet_group); nothing was restored"
+        )
     if approved is not None and (approved[0], sorted(approved[1])) != (subnet_group, sorted(security_groups)):
-        return (f"the network of {cluster} is not the one approved: subnet group {approved[0] or 'default'} and "
-                f"security groups {', '.join(approved[1]) or 'none'} then, {subnet_group or 'default'} and "
-                f"{', '.join(security_groups) or 'none'} now; nothing was restored")
+        return (
+            f"the network of {cluster} is not the one approved: subnet group {approved[0] or 'default'} and "
+            f"security groups {', '.join(approved[1]) or 'none'} then, {subnet_group or 'default'} and "
+            f"{', '.join(security_groups) or 'none'} now; nothing was restored"
+        )
     return None
 
 
-def restore(rds: Any, *, cluster: str, snapshot: str, engine: str, subnet_group: str | None,
-            security_groups: list[str], tags: dict[str, str]) -> dict[str, Any]:
+def restore(
+    rds: Any,
+    *,
+    cluster: str,
+    snapshot: str,
+    engine: str,
+    subnet_group: str | None,
+    security_groups: list[str],
+    tags: dict[str, str],
+) -> dict[str, Any]:
     """RestoreDBClusterFromSnapshot (the runbook's command) into the original's network; only the cluster (no
     instances), as the runbook does."""
-    kwargs: dict[str, Any] = {"DBClusterIdentifier": cluster, "SnapshotIdentifier": snapshot, "Engine": engine,
-                              "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+    kwargs: dict[str, Any] = {
+        "DBClusterIdentifier": cluster,
+        "SnapshotIdentifier": snapshot,
+        "Engine": engine,
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
     if subnet_group:
         kwargs["DBSubnetGroupName"] = subnet_group
     if security_groups:
@@ -127,8 +156,13 @@ def tag_value(text: str) -> str:
 
 def snapshot_tags(config: CustomerConfig, *, reason: str, execution: str, trigger: str) -> dict[str, str]:
     """The tags of what the automation makes (snapshots, restored and drill clusters): whose, why, which run."""
-    return {"customer": config.customer, "reason": tag_value(reason), "execution": tag_value(execution),
-            "trigger": trigger, naming.CREATED_BY_TAG: naming.CREATED_BY}
+    return {
+        "customer": config.customer,
+        "reason": tag_value(reason),
+        "execution": tag_value(execution),
+        "trigger": trigger,
+        naming.CREATED_BY_TAG: naming.CREATED_BY,
+    }
 
 
 def own_snapshots(rds: Any, config: CustomerConfig) -> list[dict[str, Any]]:
@@ -142,7 +176,11 @@ def own_snapshots(rds: Any, config: CustomerConfig) -> list[dict[str, Any]]:
         if not page.get("Marker"):
             break
         kwargs["Marker"] = page["Marker"]
-    ours = [s for s in found if s.get("SnapshotType") == "manual"
-            and tags(s).get(naming.CREATED_BY_TAG) == naming.CREATED_BY
-            and str(s.get("DBClusterSnapshotIdentifier", "")).startswith(naming.snapshot_prefix(config.customer))]
+    ours = [
+        s
+        for s in found
+        if s.get("SnapshotType") == "manual"
+        and tags(s).get(naming.CREATED_BY_TAG) == naming.CREATED_BY
+        and str(s.get("DBClusterSnapshotIdentifier", "")).startswith(naming.snapshot_prefix(config.customer))
+    ]
     return sorted(ours, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)

@@ -17,8 +17,9 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         partial: dict[str, Any] = given if isinstance(given, dict) else {}
         subject = str(partial.get("incident_id") or f"execution-{execution}")
         name, message = explain(state.get("error"))
-        failure = RecordResult(incident_id=subject, decision=str(partial.get("decision", "rejected")),
-                               outcome="failed", error=name, message=message)
+        failure = RecordResult(
+            incident_id=subject, decision=str(partial.get("decision", "rejected")), outcome="failed", error=name, message=message
+        )
         store.audit(subject, "record", {**failure.to_json(), "execution": execution, "alarm": partial.get("alarm")})
         return failure
 
@@ -39,28 +40,40 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         # An OK may have resolved the alert while the runbook ran (verify polls for minutes): a trigger now
         # would reopen it. Only the same incident still open may be paged.
         still_open = store.open_incident_of(admit.alarm) if decision == "remediate" else None
-        resolved = decision == "remediate" and needs_person and \
-            (still_open or {}).get("incident_id") != admit.incident_id
+        resolved = decision == "remediate" and needs_person and (still_open or {}).get("incident_id") != admit.incident_id
         if resolved:
             result.message = f"{result.message}; the alarm was resolved meanwhile: status update only, not paged again"
         # a runbook that ran before the page: that page carried the outcome already
         carried = bool((state.get("page") or {}).get("outcome"))
         try:
-            result.paged = pager.outcome(admit, outcome, needs_person=needs_person, resolved=resolved,
-                                         already_paged=carried, quiet=decision == "run",
-                                         escalate=failed and decision == "remediate")["sent"] is not None
+            result.paged = (
+                pager.outcome(
+                    admit,
+                    outcome,
+                    needs_person=needs_person,
+                    resolved=resolved,
+                    already_paged=carried,
+                    quiet=decision == "run",
+                    escalate=failed and decision == "remediate",
+                )["sent"]
+                is not None
+            )
             if outcome.alerts:
                 result.alerts = pager.alerts(admit, outcome.alerts)
             # a change the automation made (the runbook declares which outcomes are changes): PagerDuty's timeline
             if runbook(admit.runbook).made_change(result.outcome):
                 result.change_event = pager.change(admit, outcome)["sent"] == "change"
         except Exception as exc:  # noqa: BLE001 - recorded, then raised below as PagingFailed
-            state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__,
-                                                                       "Cause": str(exc)}}
+            state = {**state, "page_error": state.get("page_error") or {"Error": type(exc).__name__, "Cause": str(exc)}}
         # the runbook did its part and the incident is still open: respond looks at the alarm again later
         recheck = pager.config.paging.recheck_minutes
-        if decision == "remediate" and declared is not None and declared.kind == "ok" and recheck and \
-                (still_open or {}).get("incident_id") == admit.incident_id:
+        if (
+            decision == "remediate"
+            and declared is not None
+            and declared.kind == "ok"
+            and recheck
+            and (still_open or {}).get("incident_id") == admit.incident_id
+        ):
             result.recheck = True
     elif decision == "page":
         result.outcome, result.message = "paged", admit.note
@@ -75,6 +88,8 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
         result.page_error = f"{name}: {message}"
     store.audit(subject, "record", {**result.to_json(), "execution": execution})
     if result.page_error:
-        raise PagingFailed(f"incident {subject}: the page could not be sent ({result.page_error}); "
-                           f"automation outcome: {result.outcome}: {result.message}")
+        raise PagingFailed(
+            f"incident {subject}: the page could not be sent ({result.page_error}); "
+            f"automation outcome: {result.outcome}: {result.message}"
+        )
     return result

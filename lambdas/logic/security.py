@@ -35,8 +35,11 @@ def _cut_part(value: dict[str, Any], limit: int) -> tuple[dict[str, Any], dict[s
     """A free-form part above the limit, cut to fit: its scalars (bounded), then each list in CloudTrail's
     {"items": [...]} shape keeps its first items while they fit; anything else that does not fit is dropped.
     Returns (the part, {list: how many items it had}, what was cut)."""
-    cut: dict[str, Any] = {k: (v[:_TEXT_MAX] if isinstance(v, str) else v) for k, v in value.items()
-                           if v is None or isinstance(v, (str, int, float, bool))}
+    cut: dict[str, Any] = {
+        k: (v[:_TEXT_MAX] if isinstance(v, str) else v)
+        for k, v in value.items()
+        if v is None or isinstance(v, (str, int, float, bool))
+    }
     totals: dict[str, int] = {}
     said: list[str] = []
     budget = limit - _size(cut) - 512  # room for the keys and brackets of what is kept
@@ -78,8 +81,10 @@ def _cut(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int], list[st
         if isinstance(value, dict) and (size := _size(value)) > CLOUDTRAIL_PART_MAX_BYTES:
             cut_detail[part], counts, said = _cut_part(value, CLOUDTRAIL_PART_MAX_BYTES)
             totals.update(counts)
-            notes.append(f"detail.{part} was {size} bytes, above the limit of {CLOUDTRAIL_PART_MAX_BYTES}: cut to "
-                         f"{_size(cut_detail[part])} bytes" + (f" ({'; '.join(said)})" if said else ""))
+            notes.append(
+                f"detail.{part} was {size} bytes, above the limit of {CLOUDTRAIL_PART_MAX_BYTES}: cut to "
+                f"{_size(cut_detail[part])} bytes" + (f" ({'; '.join(said)})" if said else "")
+            )
     return ({**event, "detail": cut_detail}, totals, notes) if notes else (event, {}, [])
 
 
@@ -88,8 +93,7 @@ def parse(event: object, config: CustomerConfig) -> tuple[CloudTrailEvent, Secur
     return parsed, kind
 
 
-def parse_cut(event: object, config: CustomerConfig
-              ) -> tuple[CloudTrailEvent, SecurityEventKind, dict[str, int], list[str]]:
+def parse_cut(event: object, config: CustomerConfig) -> tuple[CloudTrailEvent, SecurityEventKind, dict[str, int], list[str]]:
     """parse, with the parts too large to keep whole cut to fit: (event, kind, item totals, what was cut)."""
     totals: dict[str, int] = {}
     notes: list[str] = []
@@ -101,8 +105,9 @@ def parse_cut(event: object, config: CustomerConfig
         raise InvalidEvent(describe(exc, "malformed CloudTrail event")) from None
     for what, got, want in (("region", parsed.region, config.region), ("account", parsed.account, config.account)):
         if got != want:
-            raise InvalidEvent(f"CloudTrail event from {what} {got}, but this automation serves customer "
-                               f"{config.customer} in {what} {want}")
+            raise InvalidEvent(
+                f"CloudTrail event from {what} {got}, but this automation serves customer {config.customer} in {what} {want}"
+            )
     raw = event["detail"] if isinstance(event, dict) else {}
     for kind in SECURITY_EVENTS.values():
         if kind.matches(parsed.source, parsed.detail_type, raw, config):
@@ -111,7 +116,8 @@ def parse_cut(event: object, config: CustomerConfig
     raise InvalidEvent(
         f"CloudTrail event {d.eventSource} {d.eventName} ({parsed.detail_type}) is not a security event this "
         f"automation watches for customer {config.customer}; it watches: "
-        + "; ".join(f"{k.name} ({k.event_source} {', '.join(k.event_names)})" for k in SECURITY_EVENTS.values()))
+        + "; ".join(f"{k.name} ({k.event_source} {', '.join(k.event_names)})" for k in SECURITY_EVENTS.values())
+    )
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
@@ -134,14 +140,23 @@ def _rule(permission: dict[str, Any], toward: str) -> str:
         proto_text = _text(proto)
         if low is not None and low != -1:
             ports = f" port {low}" if low == high or high is None else f" ports {low}-{high}"
-    peers = [_text(p.get(k)) for field, k in (("ipRanges", "cidrIp"), ("ipv6Ranges", "cidrIpv6"),
-                                              ("groups", "groupId"), ("prefixListIds", "prefixListId"))
-             for p in _items(permission.get(field)) if p.get(k)]
+    peers = [
+        _text(p.get(k))
+        for field, k in (
+            ("ipRanges", "cidrIp"),
+            ("ipv6Ranges", "cidrIpv6"),
+            ("groups", "groupId"),
+            ("prefixListIds", "prefixListId"),
+        )
+        for p in _items(permission.get(field))
+        if p.get(k)
+    ]
     return f"{proto_text}{ports} {toward} {', '.join(peers) or 'no peer given'}"[:_TEXT_MAX]
 
 
-def _what(kind: SecurityEventKind, d: CloudTrailDetail, config: CustomerConfig,
-          totals: dict[str, int] | None = None) -> tuple[str, str, dict[str, Any]]:
+def _what(
+    kind: SecurityEventKind, d: CloudTrailDetail, config: CustomerConfig, totals: dict[str, int] | None = None
+) -> tuple[str, str, dict[str, Any]]:
     """(target, sentence, details) of what was done. totals: how many items a cut list had (see _cut)."""
     totals = totals or {}
     request, response = d.requestParameters or {}, d.responseElements or {}
@@ -154,15 +169,24 @@ def _what(kind: SecurityEventKind, d: CloudTrailDetail, config: CustomerConfig,
         rule_ids = _items(request.get("securityGroupRuleIds"))
         rules += [f"rule {_text(r.get('securityGroupRuleId'))}" for r in rule_ids if r.get("securityGroupRuleId")]
         # a cut event still counts every rule it had
-        total = len(rules) + totals.get("ipPermissions", len(permissions)) - len(permissions) \
-            + totals.get("securityGroupRuleIds", len(rule_ids)) - len(rule_ids)
+        total = (
+            len(rules)
+            + totals.get("ipPermissions", len(permissions))
+            - len(permissions)
+            + totals.get("securityGroupRuleIds", len(rule_ids))
+            - len(rule_ids)
+        )
         shown = rules[:_MAX_RULES] + ([f"{total - _MAX_RULES} more"] if total > _MAX_RULES else [])
-        extra = [f"name {_text(request['groupName'])}"] if d.eventName == "CreateSecurityGroup" and \
-            request.get("groupName") else []
+        extra = (
+            [f"name {_text(request['groupName'])}"] if d.eventName == "CreateSecurityGroup" and request.get("groupName") else []
+        )
         extra += [f"vpc {_text(request['vpcId'])}"] if request.get("vpcId") else []
-        details: dict[str, Any] = {"group_id": target, "rules": shown,
-                                   **({"group_name": _text(request["groupName"])} if request.get("groupName") else {}),
-                                   **({"rule_count": total} if totals else {})}  # a cut event: how many it had
+        details: dict[str, Any] = {
+            "group_id": target,
+            "rules": shown,
+            **({"group_name": _text(request["groupName"])} if request.get("groupName") else {}),
+            **({"rule_count": total} if totals else {}),
+        }  # a cut event: how many it had
         inner = "; ".join(shown + extra)
         sentence = f"{d.eventName} on {target}" + (f" ({inner})" if inner else "")
     elif kind.name == "console-sign-in-failure":
@@ -185,9 +209,15 @@ def _who(d: CloudTrailDetail) -> tuple[str, dict[str, Any]]:
     i = d.userIdentity
     caller = i.arn or i.userName or i.invokedBy or i.principalId or "an unknown caller"
     text = f"{caller} ({i.type or 'unknown identity type'})" + (f" from {d.sourceIPAddress}" if d.sourceIPAddress else "")
-    return text, {"arn": i.arn, "type": i.type or None, "user_name": i.userName, "principal_id": i.principalId,
-                  "invoked_by": i.invokedBy, "source_ip": d.sourceIPAddress,
-                  "user_agent": _text(d.userAgent) if d.userAgent else None}
+    return text, {
+        "arn": i.arn,
+        "type": i.type or None,
+        "user_name": i.userName,
+        "principal_id": i.principalId,
+        "invoked_by": i.invokedBy,
+        "source_ip": d.sourceIPAddress,
+        "user_agent": _text(d.userAgent) if d.userAgent else None,
+    }
 
 
 def window_start(kind: SecurityEventKind, at: datetime) -> datetime:
@@ -213,29 +243,55 @@ def admit_security(event: object, *, config: CustomerConfig, store: Store) -> De
     tag = hashlib.sha1(parsed.id.encode(), usedforsecurity=False).hexdigest()[:4]
     inc = f"{config.customer}-{at.strftime('%Y%m%dT%H%M%S')}Z-{kind.name}-{tag}"
     base: dict[str, Any] = {
-        "customer": config.customer, "alarm": kind.rule_name(config.customer), "kind": KIND, "target": target,
-        "condition": kind.name, "reason": sentence, "state_timestamp": at.isoformat(),
-        "severity": kind.severity.value, "impact": f"security: {kind.impact}",
+        "customer": config.customer,
+        "alarm": kind.rule_name(config.customer),
+        "kind": KIND,
+        "target": target,
+        "condition": kind.name,
+        "reason": sentence,
+        "state_timestamp": at.isoformat(),
+        "severity": kind.severity.value,
+        "impact": f"security: {kind.impact}",
         "dedup_key": naming.dedup_key(config.customer, f"security/{kind.name}/{window_id}"),
-        "description": kind.title, "team": kind.team, "runbook": "",
+        "description": kind.title,
+        "team": kind.team,
+        "runbook": "",
         "security_event": {
-            "kind": kind.name, "event_id": parsed.id, "cloudtrail_event_id": d.eventID, "event_name": d.eventName,
-            "event_source": d.eventSource, "who": who_details, "what": what_details,
+            "kind": kind.name,
+            "event_id": parsed.id,
+            "cloudtrail_event_id": d.eventID,
+            "event_name": d.eventName,
+            "event_source": d.eventSource,
+            "who": who_details,
+            "what": what_details,
             "where": {"account": parsed.account, "region": parsed.region, "event_time": at.isoformat()},
             "burst_window": {"start": window.isoformat(), "minutes": kind.burst_window_minutes},
-            **({"cut": cut} if cut else {})},
+            **({"cut": cut} if cut else {}),
+        },
     }
     holder = store.claim(f"security#{kind.name}#{window_id}", inc)
     if holder is None:
-        return Decision(**base, incident_id=inc, decision="page",
-                        note=f"{sentence}; page only, no automatic change (a person judges security events); "
-                             f"further {kind.name} events before {window_end} are recorded, not paged")
+        return Decision(
+            **base,
+            incident_id=inc,
+            decision="page",
+            note=f"{sentence}; page only, no automatic change (a person judges security events); "
+            f"further {kind.name} events before {window_end} are recorded, not paged",
+        )
     if holder == inc:
-        return Decision(**base, incident_id=inc, decision="duplicate",
-                        note=f"duplicate delivery of this event; incident {inc} already pages it")
-    return Decision(**base, incident_id=inc, decision="ignore",
-                    note=f"burst: {sentence}; not paged: incident {holder} already paged a {kind.name} in this "
-                         f"{kind.burst_window_minutes}-minute window (from {window.isoformat()})")
+        return Decision(
+            **base,
+            incident_id=inc,
+            decision="duplicate",
+            note=f"duplicate delivery of this event; incident {inc} already pages it",
+        )
+    return Decision(
+        **base,
+        incident_id=inc,
+        decision="ignore",
+        note=f"burst: {sentence}; not paged: incident {holder} already paged a {kind.name} in this "
+        f"{kind.burst_window_minutes}-minute window (from {window.isoformat()})",
+    )
 
 
 def _lenient(value: Any, *keys: str) -> str | None:
@@ -249,21 +305,40 @@ def unreadable(event: dict[str, Any], error: str) -> dict[str, Any]:
     where, read leniently from what it has, for the security team's page. Never raises."""
     detail = event.get("detail")
     detail = detail if isinstance(detail, dict) else {}
-    kind = next((k for k in SECURITY_EVENTS.values() if event.get("source") == k.source
-                 and event.get("detail-type") == k.detail_type and detail.get("eventName") in k.event_names), None)
+    kind = next(
+        (
+            k
+            for k in SECURITY_EVENTS.values()
+            if event.get("source") == k.source
+            and event.get("detail-type") == k.detail_type
+            and detail.get("eventName") in k.event_names
+        ),
+        None,
+    )
     call = _lenient(detail, "eventName") or "an unknown call"
-    target = (_lenient(detail, "requestParameters", "groupId") or _lenient(detail, "requestParameters", "name")
-              or _lenient(detail, "userIdentity", "userName"))
-    who = (_lenient(detail, "userIdentity", "arn") or _lenient(detail, "userIdentity", "userName")
-           or _lenient(detail, "userIdentity", "principalId") or "an unknown caller")
+    target = (
+        _lenient(detail, "requestParameters", "groupId")
+        or _lenient(detail, "requestParameters", "name")
+        or _lenient(detail, "userIdentity", "userName")
+    )
+    who = (
+        _lenient(detail, "userIdentity", "arn")
+        or _lenient(detail, "userIdentity", "userName")
+        or _lenient(detail, "userIdentity", "principalId")
+        or "an unknown caller"
+    )
     ip = _lenient(detail, "sourceIPAddress")
     when = _lenient(detail, "eventTime") or _lenient(event, "time") or "an unknown time"
-    where = (f"account {_lenient(event, 'account') or 'unknown'}, region {_lenient(event, 'region') or 'unknown'}, "
-             f"at {when}")
-    sentence = (f"{call}" + (f" on {target}" if target else "") + f", by {who}" + (f" from {ip}" if ip else "")
-                + f", in {where}")
-    return {"kind": kind.name if kind else None, "title": kind.title if kind else "Security event",
-            "team": kind.team if kind else "security", "severity": (kind.severity if kind else None),
-            "sentence": sentence, "error": error[:1000],
-            "who": who, "what": {"event_name": call, "target": target, "event_source": _lenient(detail, "eventSource")},
-            "where": {"account": _lenient(event, "account"), "region": _lenient(event, "region"), "event_time": when}}
+    where = f"account {_lenient(event, 'account') or 'unknown'}, region {_lenient(event, 'region') or 'unknown'}, at {when}"
+    sentence = f"{call}" + (f" on {target}" if target else "") + f", by {who}" + (f" from {ip}" if ip else "") + f", in {where}"
+    return {
+        "kind": kind.name if kind else None,
+        "title": kind.title if kind else "Security event",
+        "team": kind.team if kind else "security",
+        "severity": (kind.severity if kind else None),
+        "sentence": sentence,
+        "error": error[:1000],
+        "who": who,
+        "what": {"event_name": call, "target": target, "event_source": _lenient(detail, "eventSource")},
+        "where": {"account": _lenient(event, "account"), "region": _lenient(event, "region"), "event_time": when},
+    }

@@ -37,14 +37,21 @@ def lock_from_info(kind: Literal["dynamodb", "s3"], raw: str, now: datetime, sta
     created = parse_created(created_text) if created_text else None
     age = round((now - created).total_seconds() / 60, 1) if created else None
     lock_id = str(info.get("ID") or "")
-    return StateLock(kind=kind, id=lock_id, who=str(info.get("Who") or ""),
-                     operation=str(info.get("Operation") or ""), created=created_text, age_minutes=age,
-                     stale=age is not None and age > stale_after_minutes,
-                     unlock_command=f"terraform force-unlock {lock_id}" if lock_id else "")
+    return StateLock(
+        kind=kind,
+        id=lock_id,
+        who=str(info.get("Who") or ""),
+        operation=str(info.get("Operation") or ""),
+        created=created_text,
+        age_minutes=age,
+        stale=age is not None and age > stale_after_minutes,
+        unlock_command=f"terraform force-unlock {lock_id}" if lock_id else "",
+    )
 
 
-def dynamodb_lock(dynamodb: Any, table: str, lock_path: str, now: datetime, stale_after_minutes: int,
-                  notes: list[str]) -> StateLock | None:
+def dynamodb_lock(
+    dynamodb: Any, table: str, lock_path: str, now: datetime, stale_after_minutes: int, notes: list[str]
+) -> StateLock | None:
     try:
         item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_path}}, ConsistentRead=True).get("Item")
     except ClientError as exc:
@@ -60,8 +67,7 @@ def dynamodb_lock(dynamodb: Any, table: str, lock_path: str, now: datetime, stal
     return lock
 
 
-def s3_lock(s3: Any, bucket: str, key: str, now: datetime, stale_after_minutes: int,
-            notes: list[str]) -> StateLock | None:
+def s3_lock(s3: Any, bucket: str, key: str, now: datetime, stale_after_minutes: int, notes: list[str]) -> StateLock | None:
     """<key>.tflock, listed first: without ListBucket a missing object answers 403, not 404."""
     tflock = f"{key}.tflock"
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=tflock, MaxKeys=1).get("Contents", [])
@@ -92,12 +98,15 @@ def unreadable(exc: ClientError, *, table: str, bucket: str) -> str:
     return f"{where} is not readable ({code} in {operation})"
 
 
-def find_locks(dynamodb: Any, s3: Any, *, table: str, bucket: str, key: str, now: datetime,
-               stale_after_minutes: int, notes: list[str]) -> list[StateLock]:
+def find_locks(
+    dynamodb: Any, s3: Any, *, table: str, bucket: str, key: str, now: datetime, stale_after_minutes: int, notes: list[str]
+) -> list[StateLock]:
     """Both kinds of lock on one state: the DynamoDB item, then the .tflock object."""
     lock_path = f"{bucket}/{key}"
-    found = [dynamodb_lock(dynamodb, table, lock_path, now, stale_after_minutes, notes),
-             s3_lock(s3, bucket, key, now, stale_after_minutes, notes)]
+    found = [
+        dynamodb_lock(dynamodb, table, lock_path, now, stale_after_minutes, notes),
+        s3_lock(s3, bucket, key, now, stale_after_minutes, notes),
+    ]
     return [lock for lock in found if lock is not None]
 
 

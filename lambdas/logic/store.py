@@ -48,11 +48,13 @@ class Store:
 
     def _state_update(self, alarm: str, state: str, at_ms: int) -> dict[str, Any]:
         # Newer or equal (a redelivery) passes; an older state change is stale.
-        return {"Key": {"pk": f"state#{alarm}", "sk": "state"},
-                "UpdateExpression": "SET at_ms = :ms, #s = :s, expires_at = :exp",
-                "ConditionExpression": "attribute_not_exists(pk) OR at_ms <= :ms",
-                "ExpressionAttributeNames": {"#s": "state"},
-                "ExpressionAttributeValues": {":ms": at_ms, ":s": state, ":exp": _epoch(self.now + OPEN_TTL)}}
+        return {
+            "Key": {"pk": f"state#{alarm}", "sk": "state"},
+            "UpdateExpression": "SET at_ms = :ms, #s = :s, expires_at = :exp",
+            "ConditionExpression": "attribute_not_exists(pk) OR at_ms <= :ms",
+            "ExpressionAttributeNames": {"#s": "state"},
+            "ExpressionAttributeValues": {":ms": at_ms, ":s": state, ":exp": _epoch(self.now + OPEN_TTL)},
+        }
 
     def see_state(self, alarm: str, state: str, at_ms: int) -> bool:
         """Remember the latest state change handled for an alarm. False when this one is older (stale)."""
@@ -67,8 +69,19 @@ class Store:
     def last_state(self, alarm: str) -> Item:
         return _item(self.table.get_item(Key={"pk": f"state#{alarm}", "sk": "state"}, ConsistentRead=True)) or {}
 
-    def transition(self, key: str, incident_id: str, *, alarm: str, state: str, at_ms: int, expected: str | None,
-                   then: str, opened_at: str = "", severity: str = "") -> tuple[str, str | None]:
+    def transition(
+        self,
+        key: str,
+        incident_id: str,
+        *,
+        alarm: str,
+        state: str,
+        at_ms: int,
+        expected: str | None,
+        then: str,
+        opened_at: str = "",
+        severity: str = "",
+    ) -> tuple[str, str | None]:
         """One conditional write (a transaction) for one alarm state change: remember it as the latest, claim
         it, and open / keep / close the alarm's incident, or none of these.
 
@@ -80,20 +93,45 @@ class Store:
         # The table resource's client serializes Python values itself, like put_item does.
         name = self.table.name
         open_key = {"pk": f"open#{alarm}", "sk": "open"}
-        claim = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
-            "pk": f"claim#{key}", "sk": "claim", "incident_id": incident_id, "claimed_at": self.now.isoformat(),
-            "expires_at": _epoch(self.now + CLAIM_TTL)}}}
+        claim = {
+            "Put": {
+                "TableName": name,
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "Item": {
+                    "pk": f"claim#{key}",
+                    "sk": "claim",
+                    "incident_id": incident_id,
+                    "claimed_at": self.now.isoformat(),
+                    "expires_at": _epoch(self.now + CLAIM_TTL),
+                },
+            }
+        }
         if then == "open":
-            incident = {"Put": {"TableName": name, "ConditionExpression": "attribute_not_exists(pk)", "Item": {
-                **open_key, "incident_id": incident_id, "opened_at": opened_at,
-                **({"severity": severity} if severity else {}), "expires_at": _epoch(self.now + OPEN_TTL)}}}
+            incident = {
+                "Put": {
+                    "TableName": name,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "Item": {
+                        **open_key,
+                        "incident_id": incident_id,
+                        "opened_at": opened_at,
+                        **({"severity": severity} if severity else {}),
+                        "expires_at": _epoch(self.now + OPEN_TTL),
+                    },
+                }
+            }
         elif then == "none":
-            incident = {"ConditionCheck": {"TableName": name, "Key": open_key,
-                                           "ConditionExpression": "attribute_not_exists(pk)"}}
+            incident = {"ConditionCheck": {"TableName": name, "Key": open_key, "ConditionExpression": "attribute_not_exists(pk)"}}
         else:
             op = "Delete" if then == "close" else "ConditionCheck"
-            incident = {op: {"TableName": name, "Key": open_key, "ConditionExpression": "incident_id = :inc",
-                             "ExpressionAttributeValues": {":inc": expected}}}
+            incident = {
+                op: {
+                    "TableName": name,
+                    "Key": open_key,
+                    "ConditionExpression": "incident_id = :inc",
+                    "ExpressionAttributeValues": {":inc": expected},
+                }
+            }
         seen = {"Update": {"TableName": name, **self._state_update(alarm, state, at_ms)}}
         try:
             self.table.meta.client.transact_write_items(TransactItems=[claim, incident, seen])
@@ -115,9 +153,16 @@ class Store:
     def claim(self, key: str, holder: str) -> str | None:
         """Claim one delivery (e.g. a schedule's firing). None when claimed now, else who holds it already."""
         try:
-            self.table.put_item(Item={"pk": f"claim#{key}", "sk": "claim", "incident_id": holder,
-                                      "claimed_at": self.now.isoformat(), "expires_at": _epoch(self.now + CLAIM_TTL)},
-                                ConditionExpression="attribute_not_exists(pk)")
+            self.table.put_item(
+                Item={
+                    "pk": f"claim#{key}",
+                    "sk": "claim",
+                    "incident_id": holder,
+                    "claimed_at": self.now.isoformat(),
+                    "expires_at": _epoch(self.now + CLAIM_TTL),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
             return None
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -130,9 +175,15 @@ class Store:
         """Keep the floor from before the first raise; a later raise (same or next incident) keeps the first."""
         try:
             self.table.put_item(
-                Item={"pk": f"floor#{scope}", "sk": "floor", "floor": floor, "incident_id": incident_id,
-                      "saved_at": self.now.isoformat()},
-                ConditionExpression="attribute_not_exists(pk)")
+                Item={
+                    "pk": f"floor#{scope}",
+                    "sk": "floor",
+                    "floor": floor,
+                    "incident_id": incident_id,
+                    "saved_at": self.now.isoformat(),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
             return True
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -145,9 +196,12 @@ class Store:
     def forget_floor(self, scope: str, floor: int) -> None:
         """Drop the remembered floor once it is back, unless another raise replaced it meanwhile."""
         try:
-            self.table.delete_item(Key={"pk": f"floor#{scope}", "sk": "floor"},
-                                   ConditionExpression="#f = :f", ExpressionAttributeNames={"#f": "floor"},
-                                   ExpressionAttributeValues={":f": floor})
+            self.table.delete_item(
+                Key={"pk": f"floor#{scope}", "sk": "floor"},
+                ConditionExpression="#f = :f",
+                ExpressionAttributeNames={"#f": "floor"},
+                ExpressionAttributeValues={":f": floor},
+            )
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -160,8 +214,9 @@ class Store:
 
     def set_paged_alerts(self, scope: str, alerts: dict[str, Any]) -> None:
         if alerts:
-            self.table.put_item(Item={"pk": f"alerts#{scope}", "sk": "alerts", "alerts": json.dumps(alerts),
-                                      "updated_at": self.now.isoformat()})
+            self.table.put_item(
+                Item={"pk": f"alerts#{scope}", "sk": "alerts", "alerts": json.dumps(alerts), "updated_at": self.now.isoformat()}
+            )
         else:
             self.table.delete_item(Key={"pk": f"alerts#{scope}", "sk": "alerts"})
 
@@ -183,9 +238,14 @@ class Store:
         until = self.now + timedelta(seconds=seconds)
         try:
             self.table.put_item(
-                Item={"pk": f"cooldown#{scope}", "sk": "cooldown", "until": until.isoformat(),
-                      "until_epoch": _epoch(until), "holder": holder,
-                      "expires_at": _epoch(until + timedelta(days=1))},
+                Item={
+                    "pk": f"cooldown#{scope}",
+                    "sk": "cooldown",
+                    "until": until.isoformat(),
+                    "until_epoch": _epoch(until),
+                    "holder": holder,
+                    "expires_at": _epoch(until + timedelta(days=1)),
+                },
                 ConditionExpression="attribute_not_exists(pk) OR until_epoch <= :now",
                 ExpressionAttributeValues={":now": _epoch(self.now)},
             )
@@ -213,12 +273,20 @@ class Store:
         opened, else the execution holding a window that has not expired."""
         try:
             self.table.put_item(
-                Item={"pk": naming.window_key(service), "sk": "open", "execution": execution,
-                      "opened": self.now.isoformat(), "expires": expires.isoformat(),
-                      "expires_epoch": _epoch(expires), "expires_at": _epoch(expires + timedelta(days=1)), **recorded},
+                Item={
+                    "pk": naming.window_key(service),
+                    "sk": "open",
+                    "execution": execution,
+                    "opened": self.now.isoformat(),
+                    "expires": expires.isoformat(),
+                    "expires_epoch": _epoch(expires),
+                    "expires_at": _epoch(expires + timedelta(days=1)),
+                    **recorded,
+                },
                 ConditionExpression="attribute_not_exists(pk) OR expires_epoch <= :now OR #e = :me",
                 ExpressionAttributeNames={"#e": "execution"},
-                ExpressionAttributeValues={":now": _epoch(self.now), ":me": execution})
+                ExpressionAttributeValues={":now": _epoch(self.now), ":me": execution},
+            )
             return None
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -234,14 +302,18 @@ class Store:
             UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
             ConditionExpression="#e = :me",
             ExpressionAttributeNames={**names, "#e": "execution"},
-            ExpressionAttributeValues={**{f":v{i}": v for i, v in enumerate(values.values())}, ":me": execution})
+            ExpressionAttributeValues={**{f":v{i}": v for i, v in enumerate(values.values())}, ":me": execution},
+        )
 
     def lift_window(self, service: str, execution: str) -> bool:
         """Delete this execution's window (never another's). False when it had none."""
         try:
-            self.table.delete_item(Key={"pk": naming.window_key(service), "sk": "open"},
-                                   ConditionExpression="#e = :me", ExpressionAttributeNames={"#e": "execution"},
-                                   ExpressionAttributeValues={":me": execution})
+            self.table.delete_item(
+                Key={"pk": naming.window_key(service), "sk": "open"},
+                ConditionExpression="#e = :me",
+                ExpressionAttributeNames={"#e": "execution"},
+                ExpressionAttributeValues={":me": execution},
+            )
             return True
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -258,13 +330,16 @@ class Store:
     # --- audit trail -----------------------------------------------------------------------
     def audit(self, subject: str, step: str, record: dict[str, Any]) -> None:
         """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""
-        self.table.put_item(Item={
-            "pk": f"audit#{subject}", "sk": f"{self.now.isoformat()}#{step}", "step": step,
-            **{k: (v if isinstance(v, str) else json.dumps(v, default=str))
-               for k, v in record.items() if v is not None},
-        }, ConditionExpression="attribute_not_exists(pk)")
+        self.table.put_item(
+            Item={
+                "pk": f"audit#{subject}",
+                "sk": f"{self.now.isoformat()}#{step}",
+                "step": step,
+                **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
 
     def audit_trail(self, subject: str) -> list[Item]:
-        resp = self.table.query(KeyConditionExpression="pk = :pk",
-                                ExpressionAttributeValues={":pk": f"audit#{subject}"})
+        resp = self.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"audit#{subject}"})
         return list(resp.get("Items", []))

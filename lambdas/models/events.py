@@ -131,6 +131,5 @@ class CloudTrailEvent(EventBridgeEvent):
 
     source: str = Field(pattern=r"^aws\.[a-z0-9-]{1,60}$")
     resources: list[Arn] = Field(default_factory=list, max_length=10)
-    detail_type: Literal["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"] = \
-        Field(alias="detail-type")
+    detail_type: Literal["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail

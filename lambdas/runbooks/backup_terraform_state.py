@@ -69,9 +69,6 @@ class StateProblem(Exception):
         self.outcome = outcome
 
 
-
-
-
 def _end(plan: BackupPlan, outcome: str, message: str) -> BackupPlan:
     plan.proceed, plan.outcome, plan.message = False, outcome, message
     return plan
@@ -95,12 +92,15 @@ def parse_state(body: bytes, where: str) -> tuple[int, str]:
         raise StateProblem("state_invalid", f"{where} is not JSON ({exc}); nothing was copied") from None
     if not isinstance(data, dict) or data.get("version") != 4:
         version = data.get("version") if isinstance(data, dict) else type(data).__name__
-        raise StateProblem("state_invalid", f"{where} is not a Terraform state of version 4 (version {version!r}); "
-                                            f"nothing was copied")
+        raise StateProblem(
+            "state_invalid", f"{where} is not a Terraform state of version 4 (version {version!r}); nothing was copied"
+        )
     serial, lineage = data.get("serial"), data.get("lineage")
     if isinstance(serial, bool) or not isinstance(serial, int) or not isinstance(lineage, str) or not lineage:
-        raise StateProblem("state_invalid", f"{where} has no integer 'serial' and 'lineage' "
-                                            f"(serial {serial!r}, lineage {lineage!r}); nothing was copied")
+        raise StateProblem(
+            "state_invalid",
+            f"{where} has no integer 'serial' and 'lineage' (serial {serial!r}, lineage {lineage!r}); nothing was copied",
+        )
     return serial, lineage
 
 
@@ -117,14 +117,22 @@ def read_state(s3: Any, bucket: str, key: str, *, versioned: bool) -> StateVersi
         if code in _MISSING:
             raise StateProblem("state_missing", f"the state {where} does not exist; nothing was copied") from None
         if code in ("AccessDenied", "403"):
-            raise StateProblem("state_missing", f"the state {where} cannot be read (AccessDenied: it does not exist, "
-                                                f"or the read is refused); nothing was copied") from None
+            raise StateProblem(
+                "state_missing",
+                f"the state {where} cannot be read (AccessDenied: it does not exist, or the read is refused); nothing was copied",
+            ) from None
         raise
     body = obj["Body"].read()
     serial, lineage = parse_state(body, f"the state {where}")
     version_id = obj.get("VersionId") if versioned else None
-    return StateVersion(serial=serial, lineage=lineage, digest=_md5(body), etag=obj["ETag"], size=len(body),
-                        version_id=version_id if version_id not in (None, "null") else None)
+    return StateVersion(
+        serial=serial,
+        lineage=lineage,
+        digest=_md5(body),
+        etag=obj["ETag"],
+        size=len(body),
+        version_id=version_id if version_id not in (None, "null") else None,
+    )
 
 
 def read_last_backup(s3: Any, bucket: str, key: str) -> StateVersion | None:
@@ -138,38 +146,63 @@ def read_last_backup(s3: Any, bucket: str, key: str) -> StateVersion | None:
     return StateVersion(serial=serial, lineage=lineage, digest=_md5(body), etag=obj["ETag"], size=len(body))
 
 
-def plan_backup(inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, ssm: Any, now: datetime,
-                started: str | None = None) -> BackupPlan:
+def plan_backup(
+    inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, ssm: Any, now: datetime, started: str | None = None
+) -> BackupPlan:
     config = settings.customer
     tf = config.terraform
     if inp.state_key != tf.state_key:
-        raise InvalidInput(f"state_key {inp.state_key[:200]!r} is not the configured state of customer "
-                           f"{config.customer} ({tf.state_key!r}); nothing was copied")
+        raise InvalidInput(
+            f"state_key {inp.state_key[:200]!r} is not the configured state of customer "
+            f"{config.customer} ({tf.state_key!r}); nothing was copied"
+        )
     run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
     mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = BackupPlan(
-        runbook=RUNBOOK.name, customer=config.customer, state_bucket=tf.state_bucket, state_key=tf.state_key,
-        backup_bucket=tf.backup_bucket, dated_key=backup_key(config, dated_suffix(started, now)),
-        backup_key=backup_key(config, "backup"), mode=mode, dry_run=dry_run, incident_id=inp.incident_id,
-        reason=inp.reason, notes=[n for n in [mode_note] if n], warnings=[], alerts=[], written={},
-        max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        state_bucket=tf.state_bucket,
+        state_key=tf.state_key,
+        backup_bucket=tf.backup_bucket,
+        dated_key=backup_key(config, dated_suffix(started, now)),
+        backup_key=backup_key(config, "backup"),
+        mode=mode,
+        dry_run=dry_run,
+        incident_id=inp.incident_id,
+        reason=inp.reason,
+        notes=[n for n in [mode_note] if n],
+        warnings=[],
+        alerts=[],
+        written={},
+        max_polls=RUNBOOK.verify_max_polls,
+        wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     if mode == "off":
         source = run.off_source(settings.mode_parameter)
-        return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); "
-                                     f"the state was not backed up")
+        return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); the state was not backed up")
     status = s3.get_bucket_versioning(Bucket=tf.state_bucket).get("Status")
     plan.versioning = status == "Enabled"
     if not plan.versioning:
-        warning = (f"the state bucket {tf.state_bucket} has no versioning (status {status or 'never enabled'}): "
-                   f"an overwritten or deleted state cannot be recovered from S3 itself; HashiCorp recommends "
-                   f"versioning on the state bucket")
+        warning = (
+            f"the state bucket {tf.state_bucket} has no versioning (status {status or 'never enabled'}): "
+            f"an overwritten or deleted state cannot be recovered from S3 itself; HashiCorp recommends "
+            f"versioning on the state bucket"
+        )
         plan.warnings.append(warning)
-        plan.alerts.append(Alert(key=f"state-versioning/{tf.state_bucket}", action="trigger", severity="P3",
-                                 summary=f"lecture-{config.customer}: {warning}"[:1024],
-                                 details={"bucket": tf.state_bucket, "versioning": status or "never enabled",
-                                          "fix": f"aws s3api put-bucket-versioning --bucket {tf.state_bucket} "
-                                                 f"--versioning-configuration Status=Enabled"}))
+        plan.alerts.append(
+            Alert(
+                key=f"state-versioning/{tf.state_bucket}",
+                action="trigger",
+                severity="P3",
+                summary=f"lecture-{config.customer}: {warning}"[:1024],
+                details={
+                    "bucket": tf.state_bucket,
+                    "versioning": status or "never enabled",
+                    "fix": f"aws s3api put-bucket-versioning --bucket {tf.state_bucket} "
+                    f"--versioning-configuration Status=Enabled",
+                },
+            )
+        )
     try:
         state = plan.state = read_state(s3, tf.state_bucket, tf.state_key, versioned=plan.versioning)
         last = plan.last_backup = read_last_backup(s3, tf.backup_bucket, plan.backup_key)
@@ -178,30 +211,63 @@ def plan_backup(inp: BackupTerraformStateInput, *, settings: Settings, s3: Any, 
     backup_where = f"s3://{tf.backup_bucket}/{plan.backup_key}"
     if last is not None:
         if state.lineage != last.lineage:
-            return _end(plan, "lineage_changed", _with_warnings(plan, (
-                f"possible state replacement: the state's lineage {state.lineage} (serial {state.serial}) differs "
-                f"from the last backup's lineage {last.lineage} (serial {last.serial}); {backup_where} was left "
-                f"untouched and nothing was copied. Check who replaced the state before the next apply")))
+            return _end(
+                plan,
+                "lineage_changed",
+                _with_warnings(
+                    plan,
+                    (
+                        f"possible state replacement: the state's lineage {state.lineage} (serial {state.serial}) differs "
+                        f"from the last backup's lineage {last.lineage} (serial {last.serial}); {backup_where} was left "
+                        f"untouched and nothing was copied. Check who replaced the state before the next apply"
+                    ),
+                ),
+            )
         if state.serial < last.serial:
-            return _end(plan, "serial_regressed", _with_warnings(plan, (
-                f"possible state rollback: the state's serial {state.serial} is lower than the last backup's "
-                f"serial {last.serial} (lineage {state.lineage}); {backup_where} was left untouched and nothing "
-                f"was copied. Restore from {backup_where} if the rollback was not intended")))
+            return _end(
+                plan,
+                "serial_regressed",
+                _with_warnings(
+                    plan,
+                    (
+                        f"possible state rollback: the state's serial {state.serial} is lower than the last backup's "
+                        f"serial {last.serial} (lineage {state.lineage}); {backup_where} was left untouched and nothing "
+                        f"was copied. Restore from {backup_where} if the rollback was not intended"
+                    ),
+                ),
+            )
         if state.serial == last.serial and state.digest == last.digest:
-            return _end(plan, "unchanged", _with_warnings(plan, (
-                f"the state is unchanged since the last backup (serial {state.serial}, same digest); no new copy")))
+            return _end(
+                plan,
+                "unchanged",
+                _with_warnings(
+                    plan, (f"the state is unchanged since the last backup (serial {state.serial}, same digest); no new copy")
+                ),
+            )
         if state.serial == last.serial:
-            plan.notes.append(f"same serial {state.serial} as the last backup but a different digest: copied, "
-                              f"so .backup holds what Terraform holds")
+            plan.notes.append(
+                f"same serial {state.serial} as the last backup but a different digest: copied, "
+                f"so .backup holds what Terraform holds"
+            )
     else:
         plan.notes.append(f"no earlier backup at {backup_where}: this is the first")
     if dry_run:
-        return _end(plan, "would_back_up", _with_warnings(plan, (
-            f"dry-run: would copy the state (serial {state.serial}, lineage {state.lineage}) to "
-            f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}")))
+        return _end(
+            plan,
+            "would_back_up",
+            _with_warnings(
+                plan,
+                (
+                    f"dry-run: would copy the state (serial {state.serial}, lineage {state.lineage}) to "
+                    f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}"
+                ),
+            ),
+        )
     plan.proceed = True
-    plan.summary = (f"copy s3://{plan.state_bucket}/{plan.state_key} (serial {state.serial}) to "
-                    f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}")
+    plan.summary = (
+        f"copy s3://{plan.state_bucket}/{plan.state_key} (serial {state.serial}) to "
+        f"s3://{tf.backup_bucket}/{plan.dated_key} and {backup_where}"
+    )
     return plan
 
 
@@ -217,14 +283,22 @@ def check_plan(raw: object, config: CustomerConfig) -> BackupPlan:
     if plan.proceed is not True or plan.state is None or not plan.state.etag:
         raise InvalidPlan("plan rejected: guard did not let it proceed with a checked state; nothing was copied")
     if (plan.state_bucket, plan.state_key) != (tf.state_bucket, tf.state_key):
-        raise InvalidPlan(f"plan rejected: s3://{plan.state_bucket[:63]}/{plan.state_key[:200]} is not the "
-                          f"configured state; nothing was copied")
+        raise InvalidPlan(
+            f"plan rejected: s3://{plan.state_bucket[:63]}/{plan.state_key[:200]} is not the configured state; nothing was copied"
+        )
     dated_prefix = backup_key(config, "")
-    suffix = plan.dated_key[len(dated_prefix):]
-    if (plan.backup_bucket != tf.backup_bucket or plan.backup_key != backup_key(config, "backup")
-            or not plan.dated_key.startswith(dated_prefix) or len(suffix) != 8 or not suffix.isdigit()):
-        raise InvalidPlan(f"plan rejected: the backup keys are not s3://{tf.backup_bucket}/{dated_prefix}YYYYMMDD "
-                          f"and .backup; nothing was copied")
+    suffix = plan.dated_key[len(dated_prefix) :]
+    if (
+        plan.backup_bucket != tf.backup_bucket
+        or plan.backup_key != backup_key(config, "backup")
+        or not plan.dated_key.startswith(dated_prefix)
+        or len(suffix) != 8
+        or not suffix.isdigit()
+    ):
+        raise InvalidPlan(
+            f"plan rejected: the backup keys are not s3://{tf.backup_bucket}/{dated_prefix}YYYYMMDD "
+            f"and .backup; nothing was copied"
+        )
     return plan
 
 
@@ -239,16 +313,24 @@ def apply_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
     for key in (plan.dated_key, plan.backup_key):
         try:
             # no ACL: the backup bucket may be another account's, with object ownership "bucket owner enforced"
-            copied = s3.copy_object(Bucket=plan.backup_bucket, Key=key, CopySource=source,
-                                    CopySourceIfMatch=state.etag, TaggingDirective="REPLACE")
+            copied = s3.copy_object(
+                Bucket=plan.backup_bucket, Key=key, CopySource=source, CopySourceIfMatch=state.etag, TaggingDirective="REPLACE"
+            )
         except ClientError as exc:
-            written = (f"already written: {', '.join(f's3://{plan.backup_bucket}/{k}' for k in done.written)}"
-                       if done.written else "nothing was written")
+            written = (
+                f"already written: {', '.join(f's3://{plan.backup_bucket}/{k}' for k in done.written)}"
+                if done.written
+                else "nothing was written"
+            )
             if aws.error_code(exc) in ("PreconditionFailed", "412"):
                 done.verify, done.outcome = False, "state_changed"
-                done.message = _with_warnings(plan, (
-                    f"the state s3://{plan.state_bucket}/{plan.state_key} changed between the check (ETag "
-                    f"{state.etag}, serial {state.serial}) and the copy to {key}; {written}. Run the backup again"))
+                done.message = _with_warnings(
+                    plan,
+                    (
+                        f"the state s3://{plan.state_bucket}/{plan.state_key} changed between the check (ETag "
+                        f"{state.etag}, serial {state.serial}) and the copy to {key}; {written}. Run the backup again"
+                    ),
+                )
                 return done
             raise
         done.written[key] = str(copied.get("CopyObjectResult", {}).get("ETag", ""))
@@ -274,10 +356,14 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
     assert state is not None
     if not problems:
         checked.settled, checked.outcome = True, "backed_up"
-        checked.message = _with_warnings(plan, (
-            f"backed up the state (serial {state.serial}, lineage {state.lineage}"
-            f"{', version ' + state.version_id if state.version_id else ''}) to "
-            f"{' and '.join(f's3://{plan.backup_bucket}/{k}' for k in plan.written)}"))
+        checked.message = _with_warnings(
+            plan,
+            (
+                f"backed up the state (serial {state.serial}, lineage {state.lineage}"
+                f"{', version ' + state.version_id if state.version_id else ''}) to "
+                f"{' and '.join(f's3://{plan.backup_bucket}/{k}' for k in plan.written)}"
+            ),
+        )
         return checked
     if polls >= plan.max_polls:
         checked.settled, checked.outcome = True, "copy_missing"
@@ -287,5 +373,10 @@ def check_backup(plan: BackupPlan, *, s3: Any) -> BackupPlan:
     return checked
 
 
-handler = kit.handler(RUNBOOK, BackupPlan, guard=kit.guard(plan_backup), act=kit.act(apply_backup, check=check_plan),
-                      verify=kit.verify(check_backup))
+handler = kit.handler(
+    RUNBOOK,
+    BackupPlan,
+    guard=kit.guard(plan_backup),
+    act=kit.act(apply_backup, check=check_plan),
+    verify=kit.verify(check_backup),
+)

@@ -58,36 +58,67 @@ def _trigger(customer: str, lock_path: str, lock: StateLock, kinds: list[str], s
     where = " and ".join(kinds)
     start = unlock_start_command(customer, lock.id)
     console_input = json.dumps(unlock_input(lock.id))
-    return Alert(key=alert_key(lock.id), action="trigger", severity="P2", summary=(
-        f"stale Terraform lock {lock.id} on {lock_path} ({where}), held by "
-        f"{lock.who or 'unknown'} for {lock.operation or 'an unknown operation'} since {lock.created} "
-        f"({lock.age_minutes} min, stale after {stale_after}); deploys are blocked. If no run is going on: "
-        f"{start} (or console: {naming.state_machine_name(customer, FORCE_UNLOCK)} with {console_input}; "
-        f"approval needed) or {lock.unlock_command}")[:1024],
-        details={"ID": lock.id, "Who": lock.who, "Operation": lock.operation, "Created": lock.created,
-                 "kind": kinds[0] if len(kinds) == 1 else kinds, "lock_path": lock_path,
-                 "age_minutes": lock.age_minutes, "stale_after_minutes": stale_after,
-                 "force_unlock": lock.unlock_command,
-                 "start_force_unlock": start,
-                 "console": {"state_machine": naming.state_machine_name(customer, FORCE_UNLOCK),
-                             "input": console_input},
-                 "caution": "only when no Terraform run is going on (the runbook: 'with extreme caution'); "
-                            "this automation never removes a lock"})
+    return Alert(
+        key=alert_key(lock.id),
+        action="trigger",
+        severity="P2",
+        summary=(
+            f"stale Terraform lock {lock.id} on {lock_path} ({where}), held by "
+            f"{lock.who or 'unknown'} for {lock.operation or 'an unknown operation'} since {lock.created} "
+            f"({lock.age_minutes} min, stale after {stale_after}); deploys are blocked. If no run is going on: "
+            f"{start} (or console: {naming.state_machine_name(customer, FORCE_UNLOCK)} with {console_input}; "
+            f"approval needed) or {lock.unlock_command}"
+        )[:1024],
+        details={
+            "ID": lock.id,
+            "Who": lock.who,
+            "Operation": lock.operation,
+            "Created": lock.created,
+            "kind": kinds[0] if len(kinds) == 1 else kinds,
+            "lock_path": lock_path,
+            "age_minutes": lock.age_minutes,
+            "stale_after_minutes": stale_after,
+            "force_unlock": lock.unlock_command,
+            "start_force_unlock": start,
+            "console": {"state_machine": naming.state_machine_name(customer, FORCE_UNLOCK), "input": console_input},
+            "caution": "only when no Terraform run is going on (the runbook: 'with extreme caution'); "
+            "this automation never removes a lock",
+        },
+    )
 
 
-def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, s3: Any, store: Store,
-                now: datetime) -> LockCheck:
+def check_locks(
+    inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, s3: Any, store: Store, now: datetime
+) -> LockCheck:
     config = settings.customer
     tf = config.terraform
     expected = configured_lock_path(config)
     if inp.lock_path != expected:
-        raise InvalidInput(f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer "
-                           f"{config.customer} ({expected!r})")
-    check = LockCheck(runbook=RUNBOOK.name, customer=config.customer, lock_path=expected,
-                      stale_after_minutes=tf.stale_lock_minutes, incident_id=inp.incident_id, reason=inp.reason,
-                      locks=[], notes=[], alerts=[], proceed=False)
-    check.locks = find_locks(dynamodb, s3, table=tf.lock_table, bucket=tf.state_bucket, key=tf.state_key, now=now,
-                             stale_after_minutes=tf.stale_lock_minutes, notes=check.notes)
+        raise InvalidInput(
+            f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer {config.customer} ({expected!r})"
+        )
+    check = LockCheck(
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        lock_path=expected,
+        stale_after_minutes=tf.stale_lock_minutes,
+        incident_id=inp.incident_id,
+        reason=inp.reason,
+        locks=[],
+        notes=[],
+        alerts=[],
+        proceed=False,
+    )
+    check.locks = find_locks(
+        dynamodb,
+        s3,
+        table=tf.lock_table,
+        bucket=tf.state_bucket,
+        key=tf.state_key,
+        now=now,
+        stale_after_minutes=tf.stale_lock_minutes,
+        notes=check.notes,
+    )
     stale: dict[str, list[StateLock]] = {}
     for lock in check.locks:
         if lock.stale and lock.id:
@@ -96,14 +127,18 @@ def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, 
     paged = store.paged_alerts(scope)
     for lock_id, locks in stale.items():
         if alert_key(lock_id) not in paged:
-            check.alerts.append(_trigger(config.customer, expected, locks[0], [lk.kind for lk in locks],
-                                         tf.stale_lock_minutes))
+            check.alerts.append(_trigger(config.customer, expected, locks[0], [lk.kind for lk in locks], tf.stale_lock_minutes))
     for key, sent in paged.items():
         if key.removeprefix("state-lock/") not in stale:
-            check.alerts.append(Alert(key=key, action="resolve", severity="P2",
-                                      summary=f"Terraform lock "
-                                              f"{key.removeprefix('state-lock/')} on {expected} is gone",
-                                      details={"ID": key.removeprefix("state-lock/"), "paged_at": sent}))
+            check.alerts.append(
+                Alert(
+                    key=key,
+                    action="resolve",
+                    severity="P2",
+                    summary=f"Terraform lock {key.removeprefix('state-lock/')} on {expected} is gone",
+                    details={"ID": key.removeprefix("state-lock/"), "paged_at": sent},
+                )
+            )
     now_paged = {alert_key(i): paged.get(alert_key(i), now.isoformat()) for i in stale}
     if now_paged != paged:
         store.set_paged_alerts(scope, now_paged)
@@ -116,15 +151,22 @@ def check_locks(inp: CheckStateLockInput, *, settings: Settings, dynamodb: Any, 
         check.message = "; ".join(
             f"stale {lk.kind} lock {lk.id} held by {lk.who or 'unknown'} ({lk.operation or 'unknown operation'}) "
             f"since {lk.created}, {lk.age_minutes} min (stale after {tf.stale_lock_minutes}); if no run is going on: "
-            f"{lk.unlock_command}" for locks in stale.values() for lk in locks)
+            f"{lk.unlock_command}"
+            for locks in stale.values()
+            for lk in locks
+        )
         check.message += "; paged now" if new else "; already paged"
     else:
         check.outcome = "lock_held"
-        check.message = "; ".join(
-            f"{lk.kind} lock {lk.id or '(unreadable)'} held by {lk.who or 'unknown'} "
-            f"({lk.operation or 'unknown operation'}) since {lk.created or 'an unknown time'}"
-            + (f", {lk.age_minutes} min (stale after {tf.stale_lock_minutes})" if lk.age_minutes is not None else "")
-            for lk in check.locks) + ": a run is going on, not paged"
+        check.message = (
+            "; ".join(
+                f"{lk.kind} lock {lk.id or '(unreadable)'} held by {lk.who or 'unknown'} "
+                f"({lk.operation or 'unknown operation'}) since {lk.created or 'an unknown time'}"
+                + (f", {lk.age_minutes} min (stale after {tf.stale_lock_minutes})" if lk.age_minutes is not None else "")
+                for lk in check.locks
+            )
+            + ": a run is going on, not paged"
+        )
     if check.notes:
         check.message += "; " + "; ".join(check.notes)
     return check

@@ -56,35 +56,52 @@ def _end(plan: UnlockPlan, outcome: str, message: str) -> UnlockPlan:
 def describe_lock(lock: StateLock) -> str:
     """lock <ID> (Who ..., Operation ..., Created ...): how a person recognises a lock."""
     age = f", {lock.age_minutes} min ago" if lock.age_minutes is not None else ""
-    return (f"lock {lock.id or '(unreadable info)'} (Who {lock.who or 'unknown'}, Operation "
-            f"{lock.operation or 'unknown'}, Created {lock.created or 'unknown'}{age})")
+    return (
+        f"lock {lock.id or '(unreadable info)'} (Who {lock.who or 'unknown'}, Operation "
+        f"{lock.operation or 'unknown'}, Created {lock.created or 'unknown'}{age})"
+    )
 
 
 def _where(plan: UnlockPlan, kind: str) -> str:
-    return (f"DynamoDB item {plan.lock_table}/{plan.lock_path}" if kind == "dynamodb"
-            else f"s3://{plan.state_bucket}/{plan.tflock_key}")
+    return (
+        f"DynamoDB item {plan.lock_table}/{plan.lock_path}"
+        if kind == "dynamodb"
+        else f"s3://{plan.state_bucket}/{plan.tflock_key}"
+    )
 
 
-def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any, s3: Any, ssm: Any,
-                now: datetime) -> UnlockPlan:
+def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any, s3: Any, ssm: Any, now: datetime) -> UnlockPlan:
     config = settings.customer
     tf = config.terraform
     expected = configured_lock_path(config)
     if inp.lock_path is not None and inp.lock_path != expected:
-        raise InvalidInput(f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer "
-                           f"{config.customer} ({expected!r}); nothing was removed")
+        raise InvalidInput(
+            f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer "
+            f"{config.customer} ({expected!r}); nothing was removed"
+        )
     run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
     mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = UnlockPlan(
-        runbook=RUNBOOK.name, customer=config.customer, lock_path=expected, lock_table=tf.lock_table,
-        state_bucket=tf.state_bucket, tflock_key=f"{tf.state_key}.tflock", lock_id=inp.lock_id, mode=mode,
-        dry_run=dry_run, incident_id=inp.incident_id, reason=inp.reason, notes=[n for n in [mode_note] if n],
-        locks=[], removed=[],
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        lock_path=expected,
+        lock_table=tf.lock_table,
+        state_bucket=tf.state_bucket,
+        tflock_key=f"{tf.state_key}.tflock",
+        lock_id=inp.lock_id,
+        mode=mode,
+        dry_run=dry_run,
+        incident_id=inp.incident_id,
+        reason=inp.reason,
+        notes=[n for n in [mode_note] if n],
+        locks=[],
+        removed=[],
     )
     if mode == "off":
         source = run.off_source(settings.mode_parameter)
-        return _end(plan, "refused", f"automation is off for customer {config.customer} ({source}); "
-                                     f"lock {inp.lock_id} was not removed")
+        return _end(
+            plan, "refused", f"automation is off for customer {config.customer} ({source}); lock {inp.lock_id} was not removed"
+        )
     info = dynamodb_lock_info(dynamodb, tf.lock_table, expected)
     tflock = tflock_object(s3, tf.state_bucket, tf.state_key)
     stale_after = tf.stale_lock_minutes
@@ -93,15 +110,24 @@ def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any
     if tflock is not None:
         plan.locks.append(lock_from_info("s3", tflock[0], now, stale_after))
     if not plan.locks:
-        return _end(plan, "no_lock", f"no lock is held on {expected} (neither a DynamoDB item in {tf.lock_table} "
-                                     f"nor s3://{tf.state_bucket}/{plan.tflock_key}); nothing to remove")
+        return _end(
+            plan,
+            "no_lock",
+            f"no lock is held on {expected} (neither a DynamoDB item in {tf.lock_table} "
+            f"nor s3://{tf.state_bucket}/{plan.tflock_key}); nothing to remove",
+        )
     ours = [lk for lk in plan.locks if lk.id == inp.lock_id]
     others = [lk for lk in plan.locks if lk.id != inp.lock_id]
     if not ours:
         held = "; ".join(f"{describe_lock(lk)} at {_where(plan, lk.kind)}" for lk in others)
-        return _end(plan, "lock_changed", (
-            f"lock {inp.lock_id} is not held on {expected}; held now: {held}. Nothing was removed and no approval "
-            f"was asked: check that no run is going on, then start force-unlock-state with that lock's ID"))
+        return _end(
+            plan,
+            "lock_changed",
+            (
+                f"lock {inp.lock_id} is not held on {expected}; held now: {held}. Nothing was removed and no approval "
+                f"was asked: check that no run is going on, then start force-unlock-state with that lock's ID"
+            ),
+        )
     for lk in others:
         plan.notes.append(f"the {lk.kind} {describe_lock(lk)} is not the input's lock: left alone")
     if any(lk.kind == "dynamodb" for lk in ours):
@@ -111,12 +137,17 @@ def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any
     shown = describe_lock(ours[0])
     where = " and ".join(_where(plan, lk.kind) for lk in ours)
     if dry_run:
-        return _end(plan, "would_unlock", f"dry-run: would remove {shown} on {expected} ({where}); nothing was "
-                                          f"removed and no approval was asked")
+        return _end(
+            plan,
+            "would_unlock",
+            f"dry-run: would remove {shown} on {expected} ({where}); nothing was removed and no approval was asked",
+        )
     plan.proceed = True
     plan.summary = f"remove Terraform {shown} on {expected} ({where})"
-    plan.approval_summary = (f"remove Terraform {shown} on {expected}: {where}. The {expected}-md5 digest item is "
-                             f"kept. Only if no Terraform run is going on. Reason: {inp.reason}")[:1000]
+    plan.approval_summary = (
+        f"remove Terraform {shown} on {expected}: {where}. The {expected}-md5 digest item is "
+        f"kept. Only if no Terraform run is going on. Reason: {inp.reason}"
+    )[:1000]
     return plan
 
 
@@ -128,17 +159,18 @@ def check_plan(raw: object, config: CustomerConfig) -> UnlockPlan:
     if plan.proceed is not True or (plan.dynamodb_info is None and plan.tflock_etag is None):
         raise InvalidPlan("plan rejected: guard did not let it proceed with a lock it read; nothing was removed")
     if (plan.lock_path, plan.lock_table, plan.state_bucket, plan.tflock_key) != (
-            configured_lock_path(config), tf.lock_table, tf.state_bucket, f"{tf.state_key}.tflock"):
-        raise InvalidPlan(f"plan rejected: {plan.lock_path[:300]!r} in {plan.lock_table[:255]!r} is not the "
-                          f"configured state's lock; nothing was removed")
-    if plan.dynamodb_info is not None and lock_from_info("dynamodb", plan.dynamodb_info, datetime.now(UTC),
-                                                         0).id != plan.lock_id:
-        raise InvalidPlan(f"plan rejected: the DynamoDB lock info it names is not lock {plan.lock_id[:100]}; "
-                          f"nothing was removed")
+        configured_lock_path(config),
+        tf.lock_table,
+        tf.state_bucket,
+        f"{tf.state_key}.tflock",
+    ):
+        raise InvalidPlan(
+            f"plan rejected: {plan.lock_path[:300]!r} in {plan.lock_table[:255]!r} is not the "
+            f"configured state's lock; nothing was removed"
+        )
+    if plan.dynamodb_info is not None and lock_from_info("dynamodb", plan.dynamodb_info, datetime.now(UTC), 0).id != plan.lock_id:
+        raise InvalidPlan(f"plan rejected: the DynamoDB lock info it names is not lock {plan.lock_id[:100]}; nothing was removed")
     return plan
-
-
-
 
 
 def _changes_since_approval(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime) -> tuple[list[str], list[str]]:
@@ -155,24 +187,31 @@ def _changes_since_approval(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: da
         if tflock is None:
             gone.append(f"s3://{plan.state_bucket}/{plan.tflock_key} is gone")
         elif tflock[1] != plan.tflock_etag or lock_from_info("s3", tflock[0], now, 0).id != plan.lock_id:
-            differences.append(f"s3://{plan.state_bucket}/{plan.tflock_key} is now "
-                               f"{describe_lock(lock_from_info('s3', tflock[0], now, 0))} (ETag {tflock[1]}, "
-                               f"approved: {plan.tflock_etag})")
+            differences.append(
+                f"s3://{plan.state_bucket}/{plan.tflock_key} is now "
+                f"{describe_lock(lock_from_info('s3', tflock[0], now, 0))} (ETag {tflock[1]}, "
+                f"approved: {plan.tflock_etag})"
+            )
     return differences, gone
 
 
 def _delete_dynamodb_lock(plan: UnlockPlan, done: UnlockPlan, dynamodb: Any) -> bool:
     """Deletes the DynamoDB lock item if it is still the approved one; False (``done`` says why): it was not."""
     try:
-        dynamodb.delete_item(TableName=plan.lock_table, Key={"LockID": {"S": plan.lock_path}},
-                             ConditionExpression="Info = :info",
-                             ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}})
+        dynamodb.delete_item(
+            TableName=plan.lock_table,
+            Key={"LockID": {"S": plan.lock_path}},
+            ConditionExpression="Info = :info",
+            ExpressionAttributeValues={":info": {"S": plan.dynamodb_info}},
+        )
     except ClientError as exc:
         if aws.error_code(exc) != "ConditionalCheckFailedException":
             raise
         done.outcome = "target_changed"
-        done.message = (f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
-                        f"(conditional delete refused); nothing was removed")
+        done.message = (
+            f"the DynamoDB lock {plan.lock_path} changed between the re-read and the delete "
+            f"(conditional delete refused); nothing was removed"
+        )
         return False
     done.removed.append(f"dynamodb {plan.lock_table}/{plan.lock_path}")
     return True
@@ -187,28 +226,33 @@ def _delete_tflock(plan: UnlockPlan, done: UnlockPlan, s3: Any) -> bool:
         if aws.error_code(exc) not in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"):
             raise
         done.outcome = "target_changed"
-        done.message = (f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
-                        f"(If-Match {plan.tflock_etag} refused); "
-                        + (f"already removed: {', '.join(done.removed)}" if done.removed else "nothing was removed"))
+        done.message = (
+            f"s3://{plan.state_bucket}/{plan.tflock_key} changed between the re-read and the delete "
+            f"(If-Match {plan.tflock_etag} refused); "
+            + (f"already removed: {', '.join(done.removed)}" if done.removed else "nothing was removed")
+        )
         return False
     done.removed.append(f"s3 s3://{plan.state_bucket}/{plan.tflock_key}")
     return True
 
 
-def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
-                 approval: dict[str, Any] | None = None) -> UnlockPlan:
+def apply_unlock(
+    plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime, approval: dict[str, Any] | None = None
+) -> UnlockPlan:
     """Re-read the lock; if it is still the one approved, delete it conditionally; otherwise change nothing."""
     done = plan.model_copy(deep=True)
     done.verify = False
     differences, gone = _changes_since_approval(plan, dynamodb=dynamodb, s3=s3, now=now)
     if not differences and gone and len(gone) == (plan.dynamodb_info is not None) + (plan.tflock_etag is not None):
         done.outcome = "no_lock"
-        done.message = (f"lock {plan.lock_id} was released meanwhile ({'; '.join(gone)}); nothing was removed")
+        done.message = f"lock {plan.lock_id} was released meanwhile ({'; '.join(gone)}); nothing was removed"
         return done
     if differences or gone:
         done.outcome = "target_changed"
-        done.message = (f"the lock changed since it was shown for approval: {'; '.join(differences + gone)}; "
-                        f"nothing was removed. Run check-state-lock, then ask again for the lock held now")
+        done.message = (
+            f"the lock changed since it was shown for approval: {'; '.join(differences + gone)}; "
+            f"nothing was removed. Run check-state-lock, then ask again for the lock held now"
+        )
         return done
     if plan.dynamodb_info is not None and not _delete_dynamodb_lock(plan, done, dynamodb):
         return done
@@ -217,8 +261,10 @@ def apply_unlock(plan: UnlockPlan, *, dynamodb: Any, s3: Any, now: datetime,
     lock = next(lk for lk in plan.locks if lk.id == plan.lock_id)
     by = f", approved by {approval.get('by')}" if approval and approval.get("by") else ""
     done.outcome = "unlocked"
-    done.message = (f"removed Terraform {describe_lock(lock)} on {plan.lock_path}: {', '.join(done.removed)}"
-                    f"{by}; the {plan.lock_path}-md5 digest item was not touched")
+    done.message = (
+        f"removed Terraform {describe_lock(lock)} on {plan.lock_path}: {', '.join(done.removed)}"
+        f"{by}; the {plan.lock_path}-md5 digest item was not touched"
+    )
     return done
 
 

@@ -41,25 +41,34 @@ class HealthReport(PlanBase):
     counts: dict[str, int] = Field(default_factory=dict)  # pass / warn / fail
     published: bool = False  # the summary went to the status topic
 
+
 # cluster statuses that mean the database is not serving (the rest but available: busy, warn)
-RDS_FAIL = ("failed", "inaccessible-encryption-credentials", "incompatible-parameters", "incompatible-restore",
-            "incompatible-network", "stopped", "stopping", "deleting", "storage-full")
-
-
-
+RDS_FAIL = (
+    "failed",
+    "inaccessible-encryption-credentials",
+    "incompatible-parameters",
+    "incompatible-restore",
+    "incompatible-network",
+    "stopped",
+    "stopping",
+    "deleting",
+    "storage-full",
+)
 
 
 def check_services(ecs: Any, config: CustomerConfig) -> list[HealthCheckItem]:
     """Running against desired, and failed deployments / tasks of the current deployment."""
     names = [s.name for s in config.ecs.services]
-    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=config.ecs.cluster,
-                                                               services=names).get("services", [])}
+    found = {s["serviceName"]: s for s in ecs.describe_services(cluster=config.ecs.cluster, services=names).get("services", [])}
     items = []
     for name in names:
         svc = found.get(name)
         if svc is None:
-            items.append(HealthCheckItem(name=f"ecs:{name}", status="fail",
-                                         detail=f"service {name} not found in cluster {config.ecs.cluster}"))
+            items.append(
+                HealthCheckItem(
+                    name=f"ecs:{name}", status="fail", detail=f"service {name} not found in cluster {config.ecs.cluster}"
+                )
+            )
             continue
         running, desired = int(svc.get("runningCount", 0)), int(svc.get("desiredCount", 0))
         problems, status = [], "pass"
@@ -69,8 +78,10 @@ def check_services(ecs: Any, config: CustomerConfig) -> list[HealthCheckItem]:
         failed_rollouts = [d for d in svc.get("deployments", []) if d.get("rolloutState") == "FAILED"]
         if failed_rollouts:
             status = "fail"
-            problems.append(f"deployment {failed_rollouts[0].get('id')} FAILED: "
-                            f"{str(failed_rollouts[0].get('rolloutStateReason') or '')[:200]}")
+            problems.append(
+                f"deployment {failed_rollouts[0].get('id')} FAILED: "
+                f"{str(failed_rollouts[0].get('rolloutStateReason') or '')[:200]}"
+            )
         failed_tasks = sum(int(d.get("failedTasks") or 0) for d in svc.get("deployments", []))
         if failed_tasks:
             status = "fail" if status == "fail" else "warn"
@@ -102,8 +113,9 @@ def check_bucket(s3: Any, config: CustomerConfig) -> HealthCheckItem:
         s3.head_bucket(Bucket=bucket)
     except ClientError as exc:
         code = aws.error_code(exc)
-        why = {"404": "does not exist", "NoSuchBucket": "does not exist",
-               "403": "is not reachable (403: access denied)"}.get(code, f"is not reachable ({code})")
+        why = {"404": "does not exist", "NoSuchBucket": "does not exist", "403": "is not reachable (403: access denied)"}.get(
+            code, f"is not reachable ({code})"
+        )
         return HealthCheckItem(name="content_bucket", status="fail", detail=f"s3://{bucket} {why}")
     return HealthCheckItem(name="content_bucket", status="pass", detail=f"s3://{bucket} reachable")
 
@@ -112,32 +124,54 @@ def check_lock(dynamodb: Any, s3: Any, config: CustomerConfig, now: datetime) ->
     tf = config.terraform
     notes: list[str] = []
     try:
-        locks = find_locks(dynamodb, s3, table=tf.lock_table, bucket=tf.state_bucket, key=tf.state_key, now=now,
-                           stale_after_minutes=tf.stale_lock_minutes, notes=notes)
+        locks = find_locks(
+            dynamodb,
+            s3,
+            table=tf.lock_table,
+            bucket=tf.state_bucket,
+            key=tf.state_key,
+            now=now,
+            stale_after_minutes=tf.stale_lock_minutes,
+            notes=notes,
+        )
     except ClientError as exc:  # read-only: a missing or unreadable state bucket is this check's fail, not a crash
-        return HealthCheckItem(name="state_lock", status="fail", detail=(
-            f"cannot tell whether {tf.state_bucket}/{tf.state_key} is locked: "
-            f"{unreadable(exc, table=tf.lock_table, bucket=tf.state_bucket)}"))
+        return HealthCheckItem(
+            name="state_lock",
+            status="fail",
+            detail=(
+                f"cannot tell whether {tf.state_bucket}/{tf.state_key} is locked: "
+                f"{unreadable(exc, table=tf.lock_table, bucket=tf.state_bucket)}"
+            ),
+        )
     stale = [lk for lk in locks if lk.stale]
     if stale:
         lk = stale[0]
-        return HealthCheckItem(name="state_lock", status="warn", detail=(
-            f"stale {lk.kind} lock {lk.id} held by {lk.who or 'unknown'} ({lk.operation or 'unknown operation'}) "
-            f"since {lk.created}, {lk.age_minutes} min (stale after {tf.stale_lock_minutes}); deploys are blocked"))
+        return HealthCheckItem(
+            name="state_lock",
+            status="warn",
+            detail=(
+                f"stale {lk.kind} lock {lk.id} held by {lk.who or 'unknown'} ({lk.operation or 'unknown operation'}) "
+                f"since {lk.created}, {lk.age_minutes} min (stale after {tf.stale_lock_minutes}); deploys are blocked"
+            ),
+        )
     if locks:
         lk = locks[0]
-        return HealthCheckItem(name="state_lock", status="pass", detail=(
-            f"{lk.kind} lock {lk.id or '(unreadable)'} held by {lk.who or 'unknown'}: a Terraform run is going on"))
-    return HealthCheckItem(name="state_lock", status="pass", detail="no lock held" + (
-        f" ({'; '.join(notes)})" if notes else ""))
+        return HealthCheckItem(
+            name="state_lock",
+            status="pass",
+            detail=(f"{lk.kind} lock {lk.id or '(unreadable)'} held by {lk.who or 'unknown'}: a Terraform run is going on"),
+        )
+    return HealthCheckItem(name="state_lock", status="pass", detail="no lock held" + (f" ({'; '.join(notes)})" if notes else ""))
 
 
 def check_mode(ssm: Any, parameter: str) -> HealthCheckItem:
     mode, note = read_mode(ssm, parameter)
     if mode == "enforce" and not note:
         return HealthCheckItem(name="mode", status="pass", detail="enforce")
-    detail = {"dry-run": "dry-run: runbooks report and change nothing",
-              "off": "off: alarms page only, nothing is remediated"}.get(mode, mode)
+    detail = {
+        "dry-run": "dry-run: runbooks report and change nothing",
+        "off": "off: alarms page only, nothing is remediated",
+    }.get(mode, mode)
     return HealthCheckItem(name="mode", status="warn", detail=detail + (f" ({note})" if note else ""))
 
 
@@ -152,13 +186,27 @@ def check_windows(table: Any, config: CustomerConfig, now: datetime) -> list[Hea
             continue
         expires = parse_created(str(item.get("expires") or ""))
         if expires is not None and expires <= now:
-            items.append(HealthCheckItem(name=name, status="pass", detail=(
-                f"no maintenance window open (the one of execution {item.get('execution')} expired at "
-                f"{item.get('expires')})")))
+            items.append(
+                HealthCheckItem(
+                    name=name,
+                    status="pass",
+                    detail=(
+                        f"no maintenance window open (the one of execution {item.get('execution')} expired at "
+                        f"{item.get('expires')})"
+                    ),
+                )
+            )
             continue
-        items.append(HealthCheckItem(name=name, status="warn", detail=(
-            f"maintenance window open since {item.get('opened')} until {item.get('expires')} (execution "
-            f"{item.get('execution')}): its alarms page at P3 and remediate nothing")))
+        items.append(
+            HealthCheckItem(
+                name=name,
+                status="warn",
+                detail=(
+                    f"maintenance window open since {item.get('opened')} until {item.get('expires')} (execution "
+                    f"{item.get('execution')}): its alarms page at P3 and remediate nothing"
+                ),
+            )
+        )
     return items
 
 
@@ -167,15 +215,24 @@ def summary_text(report: HealthReport) -> str:
     return "\n".join(lines)
 
 
-def run_checks(inp: HealthCheckInput, *, settings: Settings, clients: Any, table: Any, now: datetime,
-               execution: str) -> HealthReport:
+def run_checks(
+    inp: HealthCheckInput, *, settings: Settings, clients: Any, table: Any, now: datetime, execution: str
+) -> HealthReport:
     config = settings.customer
     if inp.cluster is not None and inp.cluster != config.rds.cluster:
-        raise InvalidInput(f"cluster {inp.cluster!r} is not customer {config.customer}'s cluster (configured: "
-                           f"{config.rds.cluster!r})")
+        raise InvalidInput(
+            f"cluster {inp.cluster!r} is not customer {config.customer}'s cluster (configured: {config.rds.cluster!r})"
+        )
     incident = inp.incident_id or f"{config.customer}-health-check-{now.astimezone(UTC):%Y%m%dT%H%M%S}Z"
-    report = HealthReport(runbook=RUNBOOK.name, customer=config.customer, checked_at=now.isoformat(),
-                          incident_id=incident, reason=inp.reason, trigger=inp.trigger, proceed=False)
+    report = HealthReport(
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        checked_at=now.isoformat(),
+        incident_id=incident,
+        reason=inp.reason,
+        trigger=inp.trigger,
+        proceed=False,
+    )
     report.checks += check_services(clients("ecs"), config)
     report.checks.append(check_cluster(clients("rds"), config))
     report.checks.append(check_bucket(clients("s3"), config))
@@ -190,17 +247,30 @@ def run_checks(inp: HealthCheckInput, *, settings: Settings, clients: Any, table
     else:
         report.outcome = "healthy"
     bad = [f"{c.name} {c.status}: {c.detail}" for c in report.checks if c.status != "pass"]
-    report.message = (f"{config.customer} is {report.outcome}: {report.counts['pass']} pass, {report.counts['warn']} "
-                      f"warn, {report.counts['fail']} fail" + (f"; {'; '.join(bad)}" if bad else ""))[:4000]
+    report.message = (
+        f"{config.customer} is {report.outcome}: {report.counts['pass']} pass, {report.counts['warn']} "
+        f"warn, {report.counts['fail']} fail" + (f"; {'; '.join(bad)}" if bad else "")
+    )[:4000]
     if settings.topic_arn:
         text = status_update.message(
-            incident_id=incident, status="Monitoring" if report.outcome != "healthy" else "Resolved",
-            impact=report.message[:500], identified_at=now.strftime("%Y-%m-%d %H:%M UTC"),
-            customers=[config.customer], actions=f"health check ({inp.trigger}, execution {execution or '-'})",
-            eta="n/a", contact=config.paging.on_call_contact, now=now, next_update_minutes=None)
-        status_update.publish(clients("sns"), settings.topic_arn, incident, f"{text}\n\nChecks:\n{summary_text(report)}",
-                              status_update.attributes(customer=config.customer, kind="health-check",
-                                                       status=report.outcome))
+            incident_id=incident,
+            status="Monitoring" if report.outcome != "healthy" else "Resolved",
+            impact=report.message[:500],
+            identified_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+            customers=[config.customer],
+            actions=f"health check ({inp.trigger}, execution {execution or '-'})",
+            eta="n/a",
+            contact=config.paging.on_call_contact,
+            now=now,
+            next_update_minutes=None,
+        )
+        status_update.publish(
+            clients("sns"),
+            settings.topic_arn,
+            incident,
+            f"{text}\n\nChecks:\n{summary_text(report)}",
+            status_update.attributes(customer=config.customer, kind="health-check", status=report.outcome),
+        )
         report.published = True
     else:
         report.notes.append("no status topic configured (TOPIC_ARN): the summary was not published")

@@ -53,6 +53,7 @@ def end(plan: Plan, outcome: str, message: str) -> Plan:
 
 # --- the mode rule ----------------------------------------------------------------------------------------
 
+
 class RunMode(NamedTuple):
     mode: Mode  # the strictest of the switch and the modes asked for
     dry_run: bool  # asked for, or the mode is dry-run
@@ -94,8 +95,10 @@ def started_at(runbook: Runbook, value: object) -> datetime:
     try:
         started = datetime.fromisoformat(str(value))
     except ValueError:
-        raise InvalidInput(f"{runbook.name}: guard needs the execution's start time (the state machine passes "
-                           f"$$.Execution.StartTime), got {str(value)[:100]!r}") from None
+        raise InvalidInput(
+            f"{runbook.name}: guard needs the execution's start time (the state machine passes "
+            f"$$.Execution.StartTime), got {str(value)[:100]!r}"
+        ) from None
     return started if started.tzinfo else started.replace(tzinfo=UTC)
 
 
@@ -153,8 +156,22 @@ class Call:
         return getattr(self, name)
 
 
-_PROVIDED = frozenset({*_CLIENTS, "clients", "started", "approved_by", "settings", "config", "execution", "table",
-                       "store", "now", "approval", "event"})
+_PROVIDED = frozenset(
+    {
+        *_CLIENTS,
+        "clients",
+        "started",
+        "approved_by",
+        "settings",
+        "config",
+        "execution",
+        "table",
+        "store",
+        "now",
+        "approval",
+        "event",
+    }
+)
 
 
 def _needs(fn: Callable[..., Any]) -> dict[str, object]:
@@ -171,6 +188,7 @@ def _needs(fn: Callable[..., Any]) -> dict[str, object]:
 
 
 # --- steps ------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Step:
@@ -191,14 +209,23 @@ def guard(fn: Callable[..., StepModel]) -> Step:
     return Step(fn, "input", needs=_needs(fn))
 
 
-def act(fn: Callable[..., StepModel], *, check: Callable[[object, CustomerConfig], PlanBase] | None = None,
-        recheck_mode: bool = True, what: str = "act: the plan guard returned") -> Step:
+def act(
+    fn: Callable[..., StepModel],
+    *,
+    check: Callable[[object, CustomerConfig], PlanBase] | None = None,
+    recheck_mode: bool = True,
+    what: str = "act: the plan guard returned",
+) -> Step:
     """Changes something, as the plan says: only after the plan was checked again, and the mode switch."""
     return Step(fn, "plan", check=check, changes=True, recheck_mode=recheck_mode, needs=_needs(fn), what=what)
 
 
-def verify(fn: Callable[..., StepModel], *, check: Callable[[object, CustomerConfig], PlanBase] | None = None,
-           what: str = "verify: the plan act returned") -> Step:
+def verify(
+    fn: Callable[..., StepModel],
+    *,
+    check: Callable[[object, CustomerConfig], PlanBase] | None = None,
+    what: str = "verify: the plan act returned",
+) -> Step:
     """Reads what act did and says whether it settled; it changes nothing the plan did not."""
     return Step(fn, "plan", check=check, needs=_needs(fn), what=what)
 
@@ -240,8 +267,10 @@ def _approval_not_proven(call: Call, plan: PlanBase) -> PlanBase | None:
         executions.confirm(call.client("stepfunctions"), arn, config=call.config, workflow=call.runbook.name)
         record = approvals.verified_answer(call.store, str(arn))
         if record is None:
-            raise ApprovalNotProven(f"no verified answer approves execution {str(arn).rsplit(':', 1)[-1]} (an answer "
-                                    "counts only through the answer function)")
+            raise ApprovalNotProven(
+                f"no verified answer approves execution {str(arn).rsplit(':', 1)[-1]} (an answer "
+                "counts only through the answer function)"
+            )
         if record.get("answer") != "approved":
             raise ApprovalNotProven(f"the verified answer is {record.get('answer')}, not approved")
         if record.get("plan_digest") != proofs.plan_digest(call.event.get("plan")):
@@ -250,34 +279,44 @@ def _approval_not_proven(call: Call, plan: PlanBase) -> PlanBase | None:
         approvers = [str(a) for a in record.get("approvers") or []]
         counted = {a for a in approvers if proofs.matches(a, rules.approvers) and a != record.get("requester")}
         if len(counted) < rules.min_approvals:
-            raise ApprovalNotProven(f"{len(counted)} named approver(s) other than the requester approved, "
-                                    f"{rules.min_approvals} must")
+            raise ApprovalNotProven(
+                f"{len(counted)} named approver(s) other than the requester approved, {rules.min_approvals} must"
+            )
     except ApprovalNotProven as exc:
         return _refuse(call, plan, str(exc))
-    call.approval = {"answer": "approved", "by": ", ".join(approvers), "approvers": approvers,
-                     "comment": str(record.get("comment") or ""), "at": str(record.get("at") or ""),
-                     "requested": str(record.get("requested") or ""), "requester": str(record.get("requester") or ""),
-                     "verified": True, **({"message": call.approval["message"]} if call.approval
-                                          and "message" in call.approval else {})}
+    call.approval = {
+        "answer": "approved",
+        "by": ", ".join(approvers),
+        "approvers": approvers,
+        "comment": str(record.get("comment") or ""),
+        "at": str(record.get("at") or ""),
+        "requested": str(record.get("requested") or ""),
+        "requester": str(record.get("requester") or ""),
+        "verified": True,
+        **({"message": call.approval["message"]} if call.approval and "message" in call.approval else {}),
+    }
     return None
 
 
 def _refuse(call: Call, plan: PlanBase, reason: str) -> PlanBase:
     held = plan.model_copy(deep=True)
     held.verify, held.settled = False, True
-    end(held, "refused", f"{call.runbook.name} asks for approval and has no proof of it: {reason}; nothing was "
-                         "changed")
+    end(held, "refused", f"{call.runbook.name} asks for approval and has no proof of it: {reason}; nothing was changed")
     arn = call.event.get("execution_arn")
     subject = str(arn).rsplit(":", 1)[-1] if isinstance(arn, str) and arn else f"direct-{call.runbook.name}"
-    call.store.audit(subject[:200], "act_refused", {"runbook": call.runbook.name, "execution_arn": arn,
-                                                    "reason": reason, "plan": call.event.get("plan")})
+    call.store.audit(
+        subject[:200],
+        "act_refused",
+        {"runbook": call.runbook.name, "execution_arn": arn, "reason": reason, "plan": call.event.get("plan")},
+    )
     from lambdas.logic.paging import Pager  # only on this path: it costs cold start
 
     try:
         Pager.from_settings(call.settings, call.now).security_refusal(
-            subject=f"{call.runbook.name}/{subject}", summary=f"{call.runbook.name} act refused: {reason}",
-            details={"runbook": call.runbook.name, "execution_arn": arn, "reason": reason,
-                     "incident_id": plan.incident_id})
+            subject=f"{call.runbook.name}/{subject}",
+            summary=f"{call.runbook.name} act refused: {reason}",
+            details={"runbook": call.runbook.name, "execution_arn": arn, "reason": reason, "incident_id": plan.incident_id},
+        )
     except RemediationError as exc:  # the refusal stands; the audit row has it
         logger.error("the security page about a refused act could not be sent", extra={"error": str(exc)})
     metrics.add_metric(name="act_refused_unapproved", unit="Count", value=1)
@@ -294,8 +333,12 @@ def _mode_holds_back(call: Call, plan: PlanBase) -> PlanBase | None:
         return None
     held = plan.model_copy(deep=True)
     held.verify, held.settled = False, True
-    return end(held, "refused", f"the mode switch {call.settings.mode_parameter} is {now.switch} now (guard planned "
-                                f"in {plan.mode})" + (f"; {now.note}" if now.note else "") + ": nothing was changed")
+    return end(
+        held,
+        "refused",
+        f"the mode switch {call.settings.mode_parameter} is {now.switch} now (guard planned "
+        f"in {plan.mode})" + (f"; {now.note}" if now.note else "") + ": nothing was changed",
+    )
 
 
 def _arguments(call: Call, s: Step) -> dict[str, Any]:
@@ -308,8 +351,9 @@ def _run(call: Call, s: Step, model: type[PlanBase]) -> dict[str, Any]:
         result = s.fn(inp, **_arguments(call, s))
     elif s.reads == "plan":  # the plan is checked against the configuration again (or parsed with its model)
         plan = _plan(call, s, model)
-        result = _change(call, s, plan, lambda: s.fn(plan, **_arguments(call, s))) if s.changes else \
-            s.fn(plan, **_arguments(call, s))
+        result = (
+            _change(call, s, plan, lambda: s.fn(plan, **_arguments(call, s))) if s.changes else s.fn(plan, **_arguments(call, s))
+        )
     else:
         result = _change(call, s, None, lambda: s.fn(call)) if s.changes else s.fn(call)
     return result.to_json() if isinstance(result, StepModel) else dict(result)

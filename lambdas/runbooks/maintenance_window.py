@@ -60,6 +60,8 @@ class MaintenancePlan(PlanBase):
     backups: dict[str, str] = Field(default_factory=dict)  # child runbook -> its outcome
     done_summary: str | None = None  # until done: what the operator's "done" (answered like an approval) ends
     running: dict[str, int] = Field(default_factory=dict)
+
+
 # how long after its planned end a window row still holds alarms back: the restore and its checks
 MARGIN = timedelta(minutes=30)
 _DIMENSION = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCount"}
@@ -72,12 +74,15 @@ def _read(ecs: Any, aas: Any, cluster: str, service: str) -> RecordedService:
 
 
 def _describe(recorded: dict[str, RecordedService]) -> str:
-    return "; ".join(f"{name}: {r.desired} tasks" + (f", autoscaling floor {r.floor}" if r.floor is not None else "")
-                     for name, r in recorded.items())
+    return "; ".join(
+        f"{name}: {r.desired} tasks" + (f", autoscaling floor {r.floor}" if r.floor is not None else "")
+        for name, r in recorded.items()
+    )
 
 
-def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
-                execution: str) -> MaintenancePlan:
+def plan_window(
+    inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store, execution: str
+) -> MaintenancePlan:
     config = settings.customer
     execution = execution or "manual"  # a window opened outside Step Functions (a test, a direct invoke)
     for service in inp.services:
@@ -91,12 +96,21 @@ def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aa
     incident = inp.incident_id or naming.execution_name(f"{config.customer}-maintenance-{execution}")[:200]
     reason = f"maintenance window {execution}" + (f": {inp.reason}" if inp.reason else "")
     plan = MaintenancePlan(
-        runbook=RUNBOOK.name, customer=config.customer, cluster=config.ecs.cluster, services=list(inp.services),
-        minutes=minutes, until_done=inp.until == "done", wait_seconds=minutes * 60, mode=mode,
-        dry_run=inp.dry_run or mode == "dry-run", execution=execution, incident_id=incident, reason=inp.reason,
-        notes=[n for n in [mode_note] if n], max_polls=RUNBOOK.verify_max_polls,
-        backup_input={"state_key": config.terraform.state_key, "reason": reason[:500], "incident_id": incident,
-                      "mode": mode},
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        cluster=config.ecs.cluster,
+        services=list(inp.services),
+        minutes=minutes,
+        until_done=inp.until == "done",
+        wait_seconds=minutes * 60,
+        mode=mode,
+        dry_run=inp.dry_run or mode == "dry-run",
+        execution=execution,
+        incident_id=incident,
+        reason=inp.reason,
+        notes=[n for n in [mode_note] if n],
+        max_polls=RUNBOOK.verify_max_polls,
+        backup_input={"state_key": config.terraform.state_key, "reason": reason[:500], "incident_id": incident, "mode": mode},
         snapshot_input={"cluster": config.rds.cluster, "reason": reason[:500], "incident_id": incident, "mode": mode},
         backup_execution=naming.execution_name(f"{execution}-state-backup"),
         snapshot_execution=naming.execution_name(f"{execution}-snapshot"),
@@ -111,20 +125,27 @@ def plan_window(inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aa
     busy = {s: str(item["execution"]) for s, item in held.items() if item and item.get("execution") != execution}
     if busy:
         plan.proceed, plan.outcome = False, "refused"
-        plan.message = "a maintenance window is already open: " + ", ".join(
-            f"{s} (execution {e})" for s, e in busy.items()) + "; nothing was changed"
+        plan.message = (
+            "a maintenance window is already open: "
+            + ", ".join(f"{s} (execution {e})" for s, e in busy.items())
+            + "; nothing was changed"
+        )
         return plan
     plan.found = {s: _read(ecs, aas, config.ecs.cluster, s) for s in inp.services}
     if plan.dry_run:
         plan.proceed, plan.outcome = False, "would_run"
-        plan.message = (f"dry-run: would back up the Terraform state and snapshot {config.rds.cluster}, then stop "
-                        f"{', '.join(inp.services)} {how_long} and restore them to {_describe(plan.found)}")
+        plan.message = (
+            f"dry-run: would back up the Terraform state and snapshot {config.rds.cluster}, then stop "
+            f"{', '.join(inp.services)} {how_long} and restore them to {_describe(plan.found)}"
+        )
         return plan
     plan.proceed = True
     plan.message = f"maintenance window on {', '.join(inp.services)} {how_long}"
     if plan.until_done:
-        plan.done_summary = (f"maintenance window on {', '.join(inp.services)} is open until done (at most {minutes} "
-                             f"min): approve to end it; the services then go back to {_describe(plan.found)}")[:1000]
+        plan.done_summary = (
+            f"maintenance window on {', '.join(inp.services)} is open until done (at most {minutes} "
+            f"min): approve to end it; the services then go back to {_describe(plan.found)}"
+        )[:1000]
     return plan
 
 
@@ -134,11 +155,11 @@ def check_plan(raw: object, config: CustomerConfig) -> MaintenancePlan:
     if plan.proceed is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
     if plan.dry_run or plan.mode != "enforce":  # guard lets no dry-run plan proceed: a forged one
-        raise InvalidPlan(f"plan rejected: mode {plan.mode} (dry-run {plan.dry_run}) changes nothing; nothing was "
-                          "changed")
+        raise InvalidPlan(f"plan rejected: mode {plan.mode} (dry-run {plan.dry_run}) changes nothing; nothing was changed")
     if plan.cluster != config.ecs.cluster:
-        raise InvalidPlan(f"plan rejected: cluster {plan.cluster[:100]!r} is not the configured "
-                          f"{config.ecs.cluster!r}; nothing was changed")
+        raise InvalidPlan(
+            f"plan rejected: cluster {plan.cluster[:100]!r} is not the configured {config.ecs.cluster!r}; nothing was changed"
+        )
     for service in plan.services:
         try:
             config.service(service)
@@ -160,13 +181,13 @@ def scale_down(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> Ma
         current = _read(ecs, aas, plan.cluster, service)
         held = store.open_window_for(service, plan.execution, expires, current.to_json())
         if held is not None:
-            raise InvalidPlan(f"a maintenance window on {service} is already open (execution {held}); "
-                              f"{service} was not changed")
+            raise InvalidPlan(f"a maintenance window on {service} is already open (execution {held}); {service} was not changed")
         done.recorded[service] = current
     for service, rec in done.recorded.items():
         if rec.floor is not None:
-            aas.register_scalable_target(**_DIMENSION, ResourceId=f"service/{plan.cluster}/{service}",
-                                         MinCapacity=0, MaxCapacity=rec.max)
+            aas.register_scalable_target(
+                **_DIMENSION, ResourceId=f"service/{plan.cluster}/{service}", MinCapacity=0, MaxCapacity=rec.max
+            )
         ecs.update_service(cluster=plan.cluster, service=service, desiredCount=0)
         store.mark_window(service, plan.execution, scaled_down=True)
     done.message = f"recorded and stopped: {_describe(done.recorded)}"
@@ -174,12 +195,19 @@ def scale_down(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> Ma
 
 
 def _restore_one(cluster: str, service: str, item: dict[str, Any], *, ecs: Any, aas: Any) -> RecordedService:
-    rec = RecordedService(desired=int(item["desired"]), floor=None if item.get("floor") is None else int(item["floor"]),
-                          max=None if item.get("max") is None else int(item["max"]))
+    rec = RecordedService(
+        desired=int(item["desired"]),
+        floor=None if item.get("floor") is None else int(item["floor"]),
+        max=None if item.get("max") is None else int(item["max"]),
+    )
     if rec.floor is not None:
         st = scalable_target(aas, cluster, service)
-        aas.register_scalable_target(**_DIMENSION, ResourceId=f"service/{cluster}/{service}", MinCapacity=rec.floor,
-                                     MaxCapacity=max(st.max if st else 0, rec.max or 0, rec.floor))
+        aas.register_scalable_target(
+            **_DIMENSION,
+            ResourceId=f"service/{cluster}/{service}",
+            MinCapacity=rec.floor,
+            MaxCapacity=max(st.max if st else 0, rec.max or 0, rec.floor),
+        )
     ecs.update_service(cluster=cluster, service=service, desiredCount=rec.desired)
     return rec
 
@@ -191,8 +219,10 @@ def restore(plan: MaintenancePlan, *, ecs: Any, aas: Any, store: Store) -> Maint
     for service in plan.services:
         item = store.open_window_of(service, plan.execution)
         if item is None:
-            raise InvalidPlan(f"no maintenance window of execution {plan.execution} on {service}: its recorded count "
-                              f"is unknown, so {service} was not changed")
+            raise InvalidPlan(
+                f"no maintenance window of execution {plan.execution} on {service}: its recorded count "
+                f"is unknown, so {service} was not changed"
+            )
         done.recorded[service] = _restore_one(plan.cluster, service, item, ecs=ecs, aas=aas)
         store.mark_window(service, plan.execution, scaled_down=False)
     done.polls, done.verify, done.settled = 0, True, False
@@ -210,8 +240,9 @@ def check_running(plan: MaintenancePlan, *, ecs: Any) -> MaintenancePlan:
         svc = describe_service(ecs, plan.cluster, service)
         checked.running[service] = int(svc.get("runningCount", 0))
         if not int(svc.get("runningCount", 0)) == int(svc.get("desiredCount", -1)) == rec.desired:
-            missing.append(f"{service}: {svc.get('runningCount', 0)} of {rec.desired} running "
-                           f"(desired {svc.get('desiredCount')})")
+            missing.append(
+                f"{service}: {svc.get('runningCount', 0)} of {rec.desired} running (desired {svc.get('desiredCount')})"
+            )
     if not missing:
         checked.settled, checked.outcome = True, "completed"
         how = f"an operator's done (at most {plan.minutes} min)" if plan.until_done else f"{plan.minutes} min"
@@ -240,13 +271,15 @@ def backup_failed(plan: MaintenancePlan, backups: dict[str, Any]) -> Maintenance
             done.backups[name] = "failed"
             said.append(f"{name}: {str(result.get('Error'))[:100]}: {str(result.get('Cause') or '')[:300]}")
     done.outcome = "backup_failed"
-    done.message = (f"backups before the window did not succeed, so nothing was scaled down: "
-                    f"{'; '.join(said) or 'no backup result'}")
+    done.message = (
+        f"backups before the window did not succeed, so nothing was scaled down: {'; '.join(said) or 'no backup result'}"
+    )
     return done
 
 
-def lift(raw_input: object, execution: str, *, config: CustomerConfig, ecs: Any, aas: Any, store: Store,
-         restore_first: bool) -> dict[str, Any]:
+def lift(
+    raw_input: object, execution: str, *, config: CustomerConfig, ecs: Any, aas: Any, store: Store, restore_first: bool
+) -> dict[str, Any]:
     """Delete this execution's window rows. On a failure path (restore_first), a service still stopped is first
     put back to its recorded count. Reads the raw input leniently: it runs after any failure, guard's included."""
     given = raw_input.get("services") if isinstance(raw_input, dict) else None
@@ -275,16 +308,22 @@ def _notify(call: kit.Call) -> dict[str, Any]:
     services, phase = plan.services, call.event.get("phase")
     if phase == "start":
         how = f"until done (at most {plan.minutes} min)" if plan.until_done else f"for {plan.minutes} min"
-        summary = (f"maintenance window opens on {', '.join(services)} {how}: backups first, then the services "
-                   f"are stopped; their alarms page at P3 only")
+        summary = (
+            f"maintenance window opens on {', '.join(services)} {how}: backups first, then the services "
+            f"are stopped; their alarms page at P3 only"
+        )
         status = "Identified"
     else:
         summary = f"maintenance window ended ({plan.outcome}): {plan.message or ''}"
         status = "Resolved" if plan.outcome == "completed" else "Identified"
-    return pager.maintenance(incident_id=plan.incident_id, workflow=RUNBOOK.name, services=services, status=status,
-                             summary=summary[:1000], details={"phase": phase, "services": services,
-                                                              "minutes": plan.minutes, "outcome": plan.outcome,
-                                                              "reason": plan.reason})
+    return pager.maintenance(
+        incident_id=plan.incident_id,
+        workflow=RUNBOOK.name,
+        services=services,
+        status=status,
+        summary=summary[:1000],
+        details={"phase": phase, "services": services, "minutes": plan.minutes, "outcome": plan.outcome, "reason": plan.reason},
+    )
 
 
 def _backup_failed(call: kit.Call) -> MaintenancePlan:
@@ -294,15 +333,27 @@ def _backup_failed(call: kit.Call) -> MaintenancePlan:
 
 
 def _lift(call: kit.Call) -> dict[str, Any]:
-    return lift(call.event.get("input"), call.execution, config=call.config, ecs=call.client("ecs"),
-                aas=call.client("aas"), store=call.store, restore_first=call.event.get("restore") is True)
+    return lift(
+        call.event.get("input"),
+        call.execution,
+        config=call.config,
+        ecs=call.client("ecs"),
+        aas=call.client("aas"),
+        store=call.store,
+        restore_first=call.event.get("restore") is True,
+    )
 
 
 # scale_down reads the mode switch again (a switch turned off during the backups stops nothing but the scale-down:
 # the workflow goes on to its end and lifts the windows); restore puts back whatever the switch says.
 handler = kit.handler(
-    RUNBOOK, MaintenancePlan, guard=kit.guard(plan_window), notify=kit.step(_notify),
+    RUNBOOK,
+    MaintenancePlan,
+    guard=kit.guard(plan_window),
+    notify=kit.step(_notify),
     scale_down=kit.act(scale_down, check=check_plan),
     restore=kit.act(restore, check=check_plan, recheck_mode=False),
     verify=kit.verify(check_running, what="verify: the plan restore returned"),
-    backup_failed=kit.step(_backup_failed), lift=kit.step(_lift, changes=True))
+    backup_failed=kit.step(_backup_failed),
+    lift=kit.step(_lift, changes=True),
+)

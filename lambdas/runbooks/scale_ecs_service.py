@@ -67,8 +67,17 @@ def _refuse(plan: ScalePlan, outcome: str, message: str) -> ScalePlan:
     return refused
 
 
-def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store,
-               now: datetime, execution: str = "") -> ScalePlan:
+def plan_scale(
+    inp: ScaleEcsServiceInput,
+    *,
+    settings: Settings,
+    ecs: Any,
+    aas: Any,
+    ssm: Any,
+    store: Store,
+    now: datetime,
+    execution: str = "",
+) -> ScalePlan:
     config = settings.customer
     try:
         bounds = config.service(inp.service)
@@ -79,34 +88,45 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: 
     run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
     mode, dry_run, mode_note = run.mode, run.dry_run, run.note
     plan = ScalePlan(
-        runbook=RUNBOOK.name, customer=config.customer, cluster=cluster, service=inp.service,
-        min=bounds.min_tasks, max=bounds.max_tasks, mode=mode, dry_run=dry_run,
-        incident_id=inp.incident_id, reason=inp.reason, notes=[n for n in [mode_note] if n],
-        polls=0, max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        cluster=cluster,
+        service=inp.service,
+        min=bounds.min_tasks,
+        max=bounds.max_tasks,
+        mode=mode,
+        dry_run=dry_run,
+        incident_id=inp.incident_id,
+        reason=inp.reason,
+        notes=[n for n in [mode_note] if n],
+        polls=0,
+        max_polls=RUNBOOK.verify_max_polls,
+        wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     if mode == "off":
         source = run.off_source(settings.mode_parameter)
-        return _refuse(plan, "refused", f"automation is off for customer {config.customer} "
-                                        f"({source}); {inp.service} was not changed")
+        return _refuse(
+            plan, "refused", f"automation is off for customer {config.customer} ({source}); {inp.service} was not changed"
+        )
 
     current = int(describe_service(ecs, cluster, inp.service)["desiredCount"])
     plan.from_ = current
     if inp.desired is not None:
         target = inp.desired
         if target > bounds.max_tasks:
-            return _refuse(plan, "refused", f"desired {target} is above the maximum of {bounds.max_tasks} tasks "
-                                            f"for service {inp.service}")
+            return _refuse(
+                plan, "refused", f"desired {target} is above the maximum of {bounds.max_tasks} tasks for service {inp.service}"
+            )
         if target < bounds.min_tasks:
-            return _refuse(plan, "refused", f"desired {target} is below the minimum of {bounds.min_tasks} tasks "
-                                            f"for service {inp.service}")
+            return _refuse(
+                plan, "refused", f"desired {target} is below the minimum of {bounds.min_tasks} tasks for service {inp.service}"
+            )
     else:
         delta = int(inp.delta or 0)
         if delta > 0 and current >= bounds.max_tasks:
-            return _refuse(plan, "refused", f"service {inp.service} is already at its maximum of "
-                                            f"{bounds.max_tasks} tasks")
+            return _refuse(plan, "refused", f"service {inp.service} is already at its maximum of {bounds.max_tasks} tasks")
         if delta < 0 and current <= bounds.min_tasks:
-            return _refuse(plan, "refused", f"service {inp.service} is already at its minimum of "
-                                            f"{bounds.min_tasks} tasks")
+            return _refuse(plan, "refused", f"service {inp.service} is already at its minimum of {bounds.min_tasks} tasks")
         target = min(max(current + delta, bounds.min_tasks), bounds.max_tasks)
         if target != current + delta:
             plan.notes.append(f"limited to {target} by the bounds {bounds.min_tasks}..{bounds.max_tasks}")
@@ -120,8 +140,11 @@ def plan_scale(inp: ScaleEcsServiceInput, *, settings: Settings, ecs: Any, aas: 
     else:
         until = store.start_cooldown(scope, bounds.cooldown_seconds, holder=execution or inp.incident_id or "manual")
     if until is not None:
-        return _refuse(plan, "refused", f"service {inp.service} is in cooldown until {until.isoformat()} "
-                                        f"(one action per {bounds.cooldown_seconds} s)")
+        return _refuse(
+            plan,
+            "refused",
+            f"service {inp.service} is in cooldown until {until.isoformat()} (one action per {bounds.cooldown_seconds} s)",
+        )
     plan.scalable_target = scalable_target(aas, cluster, inp.service)
     plan.proceed = True
     return plan
@@ -142,25 +165,31 @@ def check_plan(raw: object, config: CustomerConfig) -> ScalePlan:
     if raw.get("proceed") is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
     if raw.get("cluster") != config.ecs.cluster:
-        raise InvalidPlan(f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
-                          f"{config.ecs.cluster!r}; nothing was changed")
+        raise InvalidPlan(
+            f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
+            f"{config.ecs.cluster!r}; nothing was changed"
+        )
     try:
         bounds = config.service(str(raw.get("service")))
     except KeyError as exc:
         raise InvalidPlan(f"plan rejected: {exc.args[0][:300]}; nothing was changed") from None
     target, current = _int(raw, "to"), _int(raw, "from")
     if not bounds.min_tasks <= target <= bounds.max_tasks:
-        raise InvalidPlan(f"plan rejected: {target} tasks is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} "
-                          f"of service {bounds.name}; nothing was changed")
+        raise InvalidPlan(
+            f"plan rejected: {target} tasks is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} "
+            f"of service {bounds.name}; nothing was changed"
+        )
     st = raw.get("scalable_target")
     if st is not None:
         if not isinstance(st, dict):
             raise InvalidPlan("plan rejected: 'scalable_target' must be an object; nothing was changed")
         floor, ceiling = _floor(_int(st, "min"), target, current), _int(st, "max")
         if not bounds.min_tasks <= floor <= bounds.max_tasks or max(ceiling, target) > bounds.max_tasks:
-            raise InvalidPlan(f"plan rejected: autoscaling MinCapacity {floor} / MaxCapacity {max(ceiling, target)} "
-                              f"is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} of service "
-                              f"{bounds.name}; nothing was changed")
+            raise InvalidPlan(
+                f"plan rejected: autoscaling MinCapacity {floor} / MaxCapacity {max(ceiling, target)} "
+                f"is outside the bounds {bounds.min_tasks}..{bounds.max_tasks} of service "
+                f"{bounds.name}; nothing was changed"
+            )
     # the rest of the plan must still be a plan: its model is the last guard
     return parse_step(ScalePlan, raw, "plan rejected", InvalidPlan)
 
@@ -179,9 +208,19 @@ def apply_scale(plan: ScalePlan, *, ecs: Any, aas: Any, store: Store | None = No
     st = plan.scalable_target
     if st:
         floor = _floor(st.min, target, current)
-        calls.append(("application-autoscaling", "RegisterScalableTarget", {
-            "ServiceNamespace": "ecs", "ResourceId": resource_id, "ScalableDimension": "ecs:service:DesiredCount",
-            "MinCapacity": floor, "MaxCapacity": max(st.max, target)}))
+        calls.append(
+            (
+                "application-autoscaling",
+                "RegisterScalableTarget",
+                {
+                    "ServiceNamespace": "ecs",
+                    "ResourceId": resource_id,
+                    "ScalableDimension": "ecs:service:DesiredCount",
+                    "MinCapacity": floor,
+                    "MaxCapacity": max(st.max, target),
+                },
+            )
+        )
     calls.append(("ecs", "UpdateService", {"cluster": cluster, "service": service, "desiredCount": target}))
     described = "; ".join(f"{op} {params}" for _, op, params in calls)
     done = plan.model_copy(deep=True)
@@ -223,19 +262,19 @@ def check_scale(plan: ScalePlan, *, ecs: Any) -> ScalePlan:
     checked.settled = True
     if running == desired == plan.to:
         checked.outcome = "scaled"
-        checked.message = (f"scaled {plan.service} from {plan.from_} to {plan.to} tasks; "
-                           f"{running} of {desired} running")
+        checked.message = f"scaled {plan.service} from {plan.from_} to {plan.to} tasks; {running} of {desired} running"
         return checked
     if polls >= plan.max_polls:
-        primary: dict[str, Any] = next(
-            (d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        primary: dict[str, Any] = next((d for d in svc.get("deployments", []) if d.get("status") == "PRIMARY"), {})
         events = "; ".join(str(e.get("message"))[:300] for e in svc.get("events", [])[:3]) or "no service events"
         st = plan.scalable_target
         floor = f"; autoscaling floor {st.min} (max {st.max})" if st else ""
         checked.outcome = "timed_out"
-        checked.message = (f"{plan.service} did not settle after {polls} checks: {running} of {desired} running, "
-                           f"{pending} pending; deployment {primary.get('rolloutState', 'unknown')} "
-                           f"(failed tasks: {primary.get('failedTasks', 0)}){floor}; recent events: {events}")
+        checked.message = (
+            f"{plan.service} did not settle after {polls} checks: {running} of {desired} running, "
+            f"{pending} pending; deployment {primary.get('rolloutState', 'unknown')} "
+            f"(failed tasks: {primary.get('failedTasks', 0)}){floor}; recent events: {events}"
+        )
         return checked
     checked.settled = False
     return checked
@@ -248,21 +287,34 @@ def plan_restore(inp: object, *, settings: Settings, aas: Any, store: Store, now
     cluster = settings.customer.ecs.cluster
     st = scalable_target(aas, cluster, service)
     if not remembered or not st:
-        return RestorePlan(due=False, service=service, message=f"the autoscaling floor of {service} was not raised; "
-                                                               f"nothing to put back")
+        return RestorePlan(
+            due=False, service=service, message=f"the autoscaling floor of {service} was not raised; nothing to put back"
+        )
     until = store.cooldown_until(_scope(service)) or now
     at = until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     floor = int(remembered["floor"])
     window = store.open_window(service)
     if window:
-        return RestorePlan(due=True, service=service, at=at, floor=floor, current=st.min,
-                           message=f"the maintenance window open on {service} holds its autoscaling floor "
-                                   f"(MinCapacity) at {st.min}; at {at}, once the cooldown has passed, the floor the "
-                                   f"window puts back when it ends becomes {floor}")
-    return RestorePlan(due=True, service=service, at=at, floor=floor, current=st.min,
-                       message=f"the autoscaling floor (MinCapacity) of {service} is {st.min}; it goes back to "
-                               f"{floor} at {at}, once the cooldown has passed, and the autoscaler then scales in "
-                               f"by its own policy")
+        return RestorePlan(
+            due=True,
+            service=service,
+            at=at,
+            floor=floor,
+            current=st.min,
+            message=f"the maintenance window open on {service} holds its autoscaling floor "
+            f"(MinCapacity) at {st.min}; at {at}, once the cooldown has passed, the floor the "
+            f"window puts back when it ends becomes {floor}",
+        )
+    return RestorePlan(
+        due=True,
+        service=service,
+        at=at,
+        floor=floor,
+        current=st.min,
+        message=f"the autoscaling floor (MinCapacity) of {service} is {st.min}; it goes back to "
+        f"{floor} at {at}, once the cooldown has passed, and the autoscaler then scales in "
+        f"by its own policy",
+    )
 
 
 def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store: Store) -> RestoreResult:
@@ -276,15 +328,19 @@ def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store:
         return RestoreResult(restored=False, service=service, message=f"no raised floor of {service} to put back")
     alarm = str(inp.get("alarm") or "") if isinstance(inp, dict) else ""
     if alarm and store.open_incident_of(alarm):
-        return RestoreResult(restored=False, service=service,
-                             message=f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} "
-                                     f"stays at {st.min}")
+        return RestoreResult(
+            restored=False,
+            service=service,
+            message=f"alarm {alarm} is in ALARM again; the autoscaling floor of {service} stays at {st.min}",
+        )
     floor = min(max(int(remembered["floor"]), bounds.min_tasks), bounds.max_tasks, st.max)
     mode = run_mode(ssm, settings.mode_parameter).mode
     if mode != "enforce":
-        return RestoreResult(restored=False, service=service,
-                             message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} "
-                                     f"to {floor}")
+        return RestoreResult(
+            restored=False,
+            service=service,
+            message=f"{mode}: would put the autoscaling floor of {service} back from {st.min} to {floor}",
+        )
     window = store.open_window(service)
     recorded = window.get("floor") if window else None
     if window and recorded is not None:
@@ -293,19 +349,30 @@ def restore_floor(inp: object, *, settings: Settings, aas: Any, ssm: Any, store:
         if int(recorded) > floor:
             store.mark_window(service, str(window["execution"]), floor=floor)
         store.forget_floor(_scope(service), int(remembered["floor"]))
-        return RestoreResult(restored=True, service=service, floor=floor,
-                             message=f"the maintenance window open on {service} (execution {window['execution']}) "
-                                     f"holds its autoscaling floor (MinCapacity) at {st.min}; when the window ends, "
-                                     f"the floor goes back to {floor}"
-                                     + (f", not the {int(recorded)} it recorded (raised by this incident)"
-                                        if int(recorded) > floor else ""))
+        return RestoreResult(
+            restored=True,
+            service=service,
+            floor=floor,
+            message=f"the maintenance window open on {service} (execution {window['execution']}) "
+            f"holds its autoscaling floor (MinCapacity) at {st.min}; when the window ends, "
+            f"the floor goes back to {floor}"
+            + (f", not the {int(recorded)} it recorded (raised by this incident)" if int(recorded) > floor else ""),
+        )
     if floor < st.min:
-        aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{service}",
-                                     ScalableDimension="ecs:service:DesiredCount", MinCapacity=floor,
-                                     MaxCapacity=st.max)
+        aas.register_scalable_target(
+            ServiceNamespace="ecs",
+            ResourceId=f"service/{cluster}/{service}",
+            ScalableDimension="ecs:service:DesiredCount",
+            MinCapacity=floor,
+            MaxCapacity=st.max,
+        )
     store.forget_floor(_scope(service), int(remembered["floor"]))
-    return RestoreResult(restored=True, service=service, floor=floor,
-                         message=f"autoscaling floor (MinCapacity) of {service} put back from {st.min} to {floor}")
+    return RestoreResult(
+        restored=True,
+        service=service,
+        floor=floor,
+        message=f"autoscaling floor (MinCapacity) of {service} put back from {st.min} to {floor}",
+    )
 
 
 def _restore_service(inp: object, settings: Settings) -> str:
@@ -324,5 +391,11 @@ def _restore(call: Call) -> StepModel:
     return restore_floor(inp, settings=settings, aas=aas, ssm=call.client("ssm"), store=call.store)
 
 
-handler = kit.handler(RUNBOOK, ScalePlan, guard=kit.guard(plan_scale), act=kit.act(apply_scale, check=check_plan),
-                      verify=kit.verify(check_scale), **{RUNBOOK.on_resolve or "restore": kit.step(_restore, changes=True)})
+handler = kit.handler(
+    RUNBOOK,
+    ScalePlan,
+    guard=kit.guard(plan_scale),
+    act=kit.act(apply_scale, check=check_plan),
+    verify=kit.verify(check_scale),
+    **{RUNBOOK.on_resolve or "restore": kit.step(_restore, changes=True)},
+)

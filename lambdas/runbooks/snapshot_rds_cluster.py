@@ -122,12 +122,23 @@ def _scope(cluster: str) -> str:
     return f"{RUNBOOK.name}#{cluster}"
 
 
-def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any, ssm: Any, store: Store,
-                  now: datetime, execution: str, started: datetime) -> SnapshotPlan:
+def plan_snapshot(
+    inp: SnapshotRdsClusterInput,
+    *,
+    settings: Settings,
+    rds: Any,
+    ssm: Any,
+    store: Store,
+    now: datetime,
+    execution: str,
+    started: datetime,
+) -> SnapshotPlan:
     config = settings.customer
     if inp.cluster != config.rds.cluster:
-        raise InvalidInput(f"cluster {inp.cluster!r} is not customer {config.customer}'s cluster "
-                           f"(configured: {config.rds.cluster!r}); nothing was changed")
+        raise InvalidInput(
+            f"cluster {inp.cluster!r} is not customer {config.customer}'s cluster "
+            f"(configured: {config.rds.cluster!r}); nothing was changed"
+        )
     if not execution:
         raise InvalidInput(f"{RUNBOOK.name}: guard needs the execution's name (the state machine passes it)")
     run = run_mode(ssm, settings.mode_parameter, inp.mode, dry_run=inp.dry_run)
@@ -135,17 +146,30 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
     reason = inp.reason or {"manual": "by hand", "alarm": "on alarm", "schedule": "daily schedule"}[inp.trigger]
     name = snapshot_name(config.customer, inp.trigger, started, execution)
     plan = SnapshotPlan(
-        runbook=RUNBOOK.name, customer=config.customer, cluster=inp.cluster, mode=mode, dry_run=dry_run,
-        trigger=inp.trigger, execution=execution, started=started.isoformat(), snapshot=name,
+        runbook=RUNBOOK.name,
+        customer=config.customer,
+        cluster=inp.cluster,
+        mode=mode,
+        dry_run=dry_run,
+        trigger=inp.trigger,
+        execution=execution,
+        started=started.isoformat(),
+        snapshot=name,
         tags=snapshot_tags(config, reason=reason, execution=execution, trigger=inp.trigger),
-        incident_id=inp.incident_id, reason=reason, notes=[n for n in [mode_note] if n],
-        max_busy_checks=BUSY_CHECKS, max_polls=RUNBOOK.verify_max_polls, wait_seconds=RUNBOOK.verify_interval_seconds,
+        incident_id=inp.incident_id,
+        reason=reason,
+        notes=[n for n in [mode_note] if n],
+        max_busy_checks=BUSY_CHECKS,
+        max_polls=RUNBOOK.verify_max_polls,
+        wait_seconds=RUNBOOK.verify_interval_seconds,
     )
     plan.proceed = False
     if mode == "off":
         source = run.off_source(settings.mode_parameter)
-        plan.outcome, plan.message = "refused", (f"automation is off for customer {config.customer} ({source}); "
-                                                 f"no snapshot of {inp.cluster} was taken")
+        plan.outcome, plan.message = (
+            "refused",
+            (f"automation is off for customer {config.customer} ({source}); no snapshot of {inp.cluster} was taken"),
+        )
         return plan
     status = _cluster_status(rds, inp.cluster)
     if status is None:
@@ -156,22 +180,29 @@ def plan_snapshot(inp: SnapshotRdsClusterInput, *, settings: Settings, rds: Any,
     if dry_run:
         cutoff = now - timedelta(days=config.rds.snapshot_retention_days)
         # the snapshot it would take is the newest: every old one of the automation's would go
-        plan.pruned, plan.kept = prune_candidates([{"DBClusterSnapshotIdentifier": name}] + own_snapshots(rds, config),
-                                                  keep=name, cutoff=cutoff)
+        plan.pruned, plan.kept = prune_candidates(
+            [{"DBClusterSnapshotIdentifier": name}] + own_snapshots(rds, config), keep=name, cutoff=cutoff
+        )
         plan.kept = [k for k in plan.kept if k != name]
-        return _finish(plan, "would_snapshot", (
-            f"dry-run: would snapshot {inp.cluster} (status {status}) as {name}, then prune "
-            + (f"{len(plan.pruned)} of the automation's snapshots older than {config.rds.snapshot_retention_days} "
-               f"days: {', '.join(plan.pruned)}" if plan.pruned else "nothing (no snapshot of the automation's is "
-                                                                      f"older than {config.rds.snapshot_retention_days}"
-                                                                      f" days)")))
+        return _finish(
+            plan,
+            "would_snapshot",
+            (
+                f"dry-run: would snapshot {inp.cluster} (status {status}) as {name}, then prune "
+                + (
+                    f"{len(plan.pruned)} of the automation's snapshots older than {config.rds.snapshot_retention_days} "
+                    f"days: {', '.join(plan.pruned)}"
+                    if plan.pruned
+                    else f"nothing (no snapshot of the automation's is older than {config.rds.snapshot_retention_days} days)"
+                )
+            ),
+        )
     plan.proceed = True
     plan.summary = f"snapshot {inp.cluster} (status {status}) as {name}, trigger {inp.trigger}"
     return plan
 
 
-def _cooldown(plan: SnapshotPlan, config: CustomerConfig, store: Store, dry_run: bool,
-              now: datetime) -> SnapshotPlan | None:
+def _cooldown(plan: SnapshotPlan, config: CustomerConfig, store: Store, dry_run: bool, now: datetime) -> SnapshotPlan | None:
     """An alarm snapshot at most once per cooldown; a re-run of the execution that holds it goes on."""
     minutes = config.rds.snapshot_on_alarm_cooldown_minutes
     if plan.trigger != "alarm" or minutes <= 0:
@@ -186,10 +217,15 @@ def _cooldown(plan: SnapshotPlan, config: CustomerConfig, store: Store, dry_run:
     if until is None:
         return None
     last = until - timedelta(minutes=minutes)
-    return _finish(plan, "cooldown", (
-        f"no snapshot of {plan.cluster}: the last alarm snapshot was taken at {last:%Y-%m-%dT%H:%M:%SZ}, and "
-        f"alarms snapshot at most once per {minutes} minutes (rds.snapshot_on_alarm_cooldown_minutes); the next "
-        f"is allowed from {until:%Y-%m-%dT%H:%M:%SZ}"))
+    return _finish(
+        plan,
+        "cooldown",
+        (
+            f"no snapshot of {plan.cluster}: the last alarm snapshot was taken at {last:%Y-%m-%dT%H:%M:%SZ}, and "
+            f"alarms snapshot at most once per {minutes} minutes (rds.snapshot_on_alarm_cooldown_minutes); the next "
+            f"is allowed from {until:%Y-%m-%dT%H:%M:%SZ}"
+        ),
+    )
 
 
 # --- act and verify ------------------------------------------------------------------------------------
@@ -201,23 +237,33 @@ def check_plan(raw: object, config: CustomerConfig) -> SnapshotPlan:
     if raw.get("proceed") is not True:
         raise InvalidPlan("plan rejected: guard did not let it proceed; nothing was changed")
     if raw.get("cluster") != config.rds.cluster:
-        raise InvalidPlan(f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
-                          f"{config.rds.cluster!r}; nothing was changed")
+        raise InvalidPlan(
+            f"plan rejected: cluster {str(raw.get('cluster'))[:100]!r} is not the configured "
+            f"{config.rds.cluster!r}; nothing was changed"
+        )
     plan = parse_step(SnapshotPlan, raw, "plan rejected", InvalidPlan)
     expected = snapshot_name(config.customer, plan.trigger, kit.started_at(RUNBOOK, plan.started), plan.execution)
     if plan.snapshot != expected:
-        raise InvalidPlan(f"plan rejected: snapshot name {plan.snapshot[:100]!r} is not the automation's name for "
-                          f"execution {plan.execution[:80]!r} ({expected}); nothing was changed")
-    if plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY or plan.tags.get("execution") != rds_restore.tag_value(
-            plan.execution) or plan.tags.get("customer") != config.customer:
-        raise InvalidPlan("plan rejected: the snapshot's tags are not the automation's (created-by, customer, "
-                          "execution); nothing was changed")
-    if plan.max_polls > RUNBOOK.verify_max_polls or plan.max_busy_checks > BUSY_CHECKS or not (
-            0 <= plan.wait_seconds <= BUSY_WAIT_MAX):
+        raise InvalidPlan(
+            f"plan rejected: snapshot name {plan.snapshot[:100]!r} is not the automation's name for "
+            f"execution {plan.execution[:80]!r} ({expected}); nothing was changed"
+        )
+    if (
+        plan.tags.get(naming.CREATED_BY_TAG) != naming.CREATED_BY
+        or plan.tags.get("execution") != rds_restore.tag_value(plan.execution)
+        or plan.tags.get("customer") != config.customer
+    ):
+        raise InvalidPlan(
+            "plan rejected: the snapshot's tags are not the automation's (created-by, customer, execution); nothing was changed"
+        )
+    if (
+        plan.max_polls > RUNBOOK.verify_max_polls
+        or plan.max_busy_checks > BUSY_CHECKS
+        or not (0 <= plan.wait_seconds <= BUSY_WAIT_MAX)
+    ):
         raise InvalidPlan("plan rejected: its polling bounds exceed the runbook's; nothing was changed")
     if plan.dry_run or plan.mode != "enforce":
-        raise InvalidPlan(f"plan rejected: mode {plan.mode} (dry-run {plan.dry_run}) makes no change; "
-                          f"nothing was changed")
+        raise InvalidPlan(f"plan rejected: mode {plan.mode} (dry-run {plan.dry_run}) makes no change; nothing was changed")
     return plan
 
 
@@ -225,14 +271,21 @@ def _busy(plan: SnapshotPlan, why: str) -> SnapshotPlan:
     plan.busy_checks += 1
     waited = sum(_busy_wait(i) for i in range(1, plan.busy_checks))
     if plan.busy_checks >= plan.max_busy_checks:
-        return _finish(plan, "cluster_busy", (
-            f"cluster {plan.cluster} stayed busy ({why}) through {plan.busy_checks} checks over {waited} s; no "
-            f"snapshot was taken. Take it by hand once the cluster is available: start {RUNBOOK.name} with "
-            f'{{"cluster": "{plan.cluster}"}}'))
+        return _finish(
+            plan,
+            "cluster_busy",
+            (
+                f"cluster {plan.cluster} stayed busy ({why}) through {plan.busy_checks} checks over {waited} s; no "
+                f"snapshot was taken. Take it by hand once the cluster is available: start {RUNBOOK.name} with "
+                f'{{"cluster": "{plan.cluster}"}}'
+            ),
+        )
     plan.phase, plan.verify, plan.settled = "busy", True, False
     plan.wait_seconds = _busy_wait(plan.busy_checks)
-    plan.message = (f"cluster {plan.cluster} is busy ({why}); check {plan.busy_checks} of {plan.max_busy_checks}, "
-                    f"next in {plan.wait_seconds} s")
+    plan.message = (
+        f"cluster {plan.cluster} is busy ({why}); check {plan.busy_checks} of {plan.max_busy_checks}, "
+        f"next in {plan.wait_seconds} s"
+    )
     return plan
 
 
@@ -245,17 +298,25 @@ def take_snapshot(plan: SnapshotPlan, *, rds: Any) -> SnapshotPlan:
     if status != "available":
         return _busy(p, f"status {status}")
     try:
-        rds.create_db_cluster_snapshot(DBClusterSnapshotIdentifier=p.snapshot, DBClusterIdentifier=p.cluster,
-                                       Tags=[{"Key": k, "Value": v} for k, v in p.tags.items()])
+        rds.create_db_cluster_snapshot(
+            DBClusterSnapshotIdentifier=p.snapshot,
+            DBClusterIdentifier=p.cluster,
+            Tags=[{"Key": k, "Value": v} for k, v in p.tags.items()],
+        )
     except ClientError as exc:
         code, text = aws.error_code(exc), str(exc.response.get("Error", {}).get("Message", ""))
         if code == "InvalidDBClusterStateFault":
             return _busy(p, f"InvalidDBClusterStateFault: {text}")
         if code == "SnapshotQuotaExceeded":
-            return _finish(p, "quota_exceeded", (
-                f"no snapshot of {p.cluster}: the account's DB cluster snapshot quota is reached "
-                f"(SnapshotQuotaExceeded). Delete snapshots that are no longer needed or ask AWS for a higher "
-                f"quota, then run {RUNBOOK.name} again"))
+            return _finish(
+                p,
+                "quota_exceeded",
+                (
+                    f"no snapshot of {p.cluster}: the account's DB cluster snapshot quota is reached "
+                    f"(SnapshotQuotaExceeded). Delete snapshots that are no longer needed or ask AWS for a higher "
+                    f"quota, then run {RUNBOOK.name} again"
+                ),
+            )
         if code == "DBClusterNotFoundFault":
             return _finish(p, "cluster_not_found", _not_found(p.cluster))
         if code != "DBClusterSnapshotAlreadyExistsFault":
@@ -275,8 +336,11 @@ def _adopt(p: SnapshotPlan, rds: Any) -> SnapshotPlan | None:
     if existing is not None and rds_restore.tags(existing).get("execution") == p.tags["execution"]:
         p.notes.append(f"snapshot {p.snapshot} was already made by this execution: adopted, not made again")
         return None
-    return _finish(p, "snapshot_failed", f"a snapshot named {p.snapshot} exists but was not made by execution "
-                                         f"{p.execution}; nothing was changed")
+    return _finish(
+        p,
+        "snapshot_failed",
+        f"a snapshot named {p.snapshot} exists but was not made by execution {p.execution}; nothing was changed",
+    )
 
 
 def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now: datetime) -> SnapshotPlan:
@@ -286,8 +350,7 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
     p.polls += 1
     found = rds_restore.describe_snapshot(rds, p.snapshot)
     if found is None:
-        return _finish(p, "snapshot_failed", f"snapshot {p.snapshot} of {p.cluster} disappeared while it was "
-                                             f"being created")
+        return _finish(p, "snapshot_failed", f"snapshot {p.snapshot} of {p.cluster} disappeared while it was being created")
     p.status = str(found.get("Status"))
     if p.status == "available":
         p.size_gb = int(found.get("AllocatedStorage") or 0)
@@ -295,22 +358,37 @@ def check_snapshot(plan: SnapshotPlan, *, rds: Any, config: CustomerConfig, now:
         p.pruned, p.kept, problems = prune(rds, config, keep=p.snapshot, now=now)
         p.notes += problems
         pruned = f"pruned {len(p.pruned)} ({', '.join(p.pruned)})" if p.pruned else "pruned none"
-        return _finish(p, "snapshot_created", (
-            f"snapshot {p.snapshot} of {p.cluster} is available: {p.size_gb} GiB, took {p.took_seconds} s "
-            f"({p.polls} check(s)); {pruned} of the automation's snapshots older than "
-            f"{config.rds.snapshot_retention_days} days, kept {len(p.kept)}"
-            + (f"; {'; '.join(problems)}" if problems else "")))
+        return _finish(
+            p,
+            "snapshot_created",
+            (
+                f"snapshot {p.snapshot} of {p.cluster} is available: {p.size_gb} GiB, took {p.took_seconds} s "
+                f"({p.polls} check(s)); {pruned} of the automation's snapshots older than "
+                f"{config.rds.snapshot_retention_days} days, kept {len(p.kept)}"
+                + (f"; {'; '.join(problems)}" if problems else "")
+            ),
+        )
     if p.status in ("failed", "deleting", "incompatible-restore"):
         return _finish(p, "snapshot_failed", f"snapshot {p.snapshot} of {p.cluster} is {p.status}")
     if p.polls >= p.max_polls:
-        return _finish(p, "snapshot_timed_out", (
-            f"snapshot {p.snapshot} of {p.cluster} is still {p.status} after {p.polls} checks "
-            f"({found.get('PercentProgress', '?')} %); it may still finish: look at it in the RDS console"))
+        return _finish(
+            p,
+            "snapshot_timed_out",
+            (
+                f"snapshot {p.snapshot} of {p.cluster} is still {p.status} after {p.polls} checks "
+                f"({found.get('PercentProgress', '?')} %); it may still finish: look at it in the RDS console"
+            ),
+        )
     p.settled, p.verify = False, True
     p.wait_seconds = RUNBOOK.verify_interval_seconds
     p.message = f"snapshot {p.snapshot} is {p.status} ({found.get('PercentProgress', '?')} %), check {p.polls}"
     return p
 
 
-handler = kit.handler(RUNBOOK, SnapshotPlan, guard=kit.guard(plan_snapshot), act=kit.act(take_snapshot, check=check_plan),
-                      verify=kit.verify(check_snapshot, check=check_plan))
+handler = kit.handler(
+    RUNBOOK,
+    SnapshotPlan,
+    guard=kit.guard(plan_snapshot),
+    act=kit.act(take_snapshot, check=check_plan),
+    verify=kit.verify(check_snapshot, check=check_plan),
+)

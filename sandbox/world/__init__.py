@@ -27,8 +27,9 @@ class PagerDutyWorld(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     fail_status: int = Field(default=500, ge=400, le=599, description="what PagerDuty answers")
-    failures: int = Field(default=0, ge=0, description="for this many requests, then it recovers (with "
-                                                       "responses: none unless given; else 1000)")
+    failures: int = Field(
+        default=0, ge=0, description="for this many requests, then it recovers (with responses: none unless given; else 1000)"
+    )
     # PagerDuty's replies, request by request (e.g. [429, 500, 202]); after the list runs out it answers 202
     responses: list[Annotated[int, Field(ge=200, le=599)]] = Field(default_factory=list, max_length=1000)
 
@@ -44,8 +45,7 @@ World = create_model(  # type: ignore[call-overload]
     "World",
     __config__=ConfigDict(extra="forbid"),
     pagerduty=(PagerDutyWorld | None, Field(default=None, description="an outage of PagerDuty")),
-    **{m.KEY: getattr(m, "FIELD", None) or (dict[str, m.Spec], Field(default_factory=dict))
-       for m in modules().values()},
+    **{m.KEY: getattr(m, "FIELD", None) or (dict[str, m.Spec], Field(default_factory=dict)) for m in modules().values()},
 )
 
 

@@ -22,8 +22,10 @@ def instance_of(operation: str, params: dict) -> str | None:
 def check(config, specs: dict[str, ApiGatewayWorld]) -> None:
     for name in specs:
         if not config.api or name != config.api.name:
-            raise ValueError(f"world.api.{name}: customers/{config.customer}.yaml names "
-                             f"{repr(config.api.name) if config.api else 'no API'} (api.name)")
+            raise ValueError(
+                f"world.api.{name}: customers/{config.customer}.yaml names "
+                f"{repr(config.api.name) if config.api else 'no API'} (api.name)"
+            )
 
 
 def build(clients, config, specs: dict[str, ApiGatewayWorld], account: str, region: str) -> None:

@@ -20,8 +20,10 @@ def instance_of(operation: str, params: dict) -> str | None:
 
 def check(config, specs: dict[str, CloudFrontWorld]) -> None:
     if specs:
-        raise ValueError("world.cdn: the sandbox does not simulate CloudFront distributions (moto cannot create "
-                         "one under the customer file's cdn.distribution_id)")
+        raise ValueError(
+            "world.cdn: the sandbox does not simulate CloudFront distributions (moto cannot create "
+            "one under the customer file's cdn.distribution_id)"
+        )
 
 
 def build(clients, config, specs: dict[str, CloudFrontWorld], account: str, region: str) -> None:

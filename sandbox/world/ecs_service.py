@@ -32,10 +32,13 @@ class EcsServiceWorld(BaseModel):
     floor: int | None = Field(default=None, ge=0, description="its MinCapacity (default: the service's min_tasks)")
     maintenance_window: MaintenanceWindowWorld | None = Field(default=None, description="a window already open")
     tasks_fail_to_start: bool = Field(default=False, description="new tasks never reach RUNNING")
-    log_group_exists: bool = Field(default=True, description="false: the service's log group (ecs.services[]"
-                                                             ".log_group) is missing, so the diagnosis cannot read it")
-    log_lines: list[str] = Field(default_factory=lambda: list(DEFAULT_LOG_LINES),
-                                 description="what the service's newest log stream holds")
+    log_group_exists: bool = Field(
+        default=True,
+        description="false: the service's log group (ecs.services[].log_group) is missing, so the diagnosis cannot read it",
+    )
+    log_lines: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_LOG_LINES), description="what the service's newest log stream holds"
+    )
 
     @model_validator(mode="after")
     def _bounds(self):
@@ -72,13 +75,17 @@ def _check_service(config, name: str, spec: EcsServiceWorld) -> None:
     except KeyError as exc:
         raise ValueError(f"world.ecs.{name}: {exc.args[0]}") from None
     if spec.floor is not None and not (spec.autoscaling and svc.min_tasks <= spec.floor <= svc.max_tasks):
-        raise ValueError(f"world.ecs.{name}.floor {spec.floor} needs autoscaling: true and a value within "
-                         f"{svc.min_tasks}..{svc.max_tasks} (customers/{config.customer}.yaml)")
+        raise ValueError(
+            f"world.ecs.{name}.floor {spec.floor} needs autoscaling: true and a value within "
+            f"{svc.min_tasks}..{svc.max_tasks} (customers/{config.customer}.yaml)"
+        )
     for field, configured in (("min", svc.min_tasks), ("max", svc.max_tasks)):
         given = getattr(spec, field)
         if given is not None and given != configured:
-            raise ValueError(f"world.ecs.{name}.{field} is {given} but customers/{config.customer}.yaml "
-                             f"sets {field}_tasks {configured}; bounds come from the customer file")
+            raise ValueError(
+                f"world.ecs.{name}.{field} is {given} but customers/{config.customer}.yaml "
+                f"sets {field}_tasks {configured}; bounds come from the customer file"
+            )
 
 
 def _ecs_backend(account: str, region: str):
@@ -92,9 +99,14 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
     ecs = clients("ecs")
     cluster = config.ecs.cluster
     ecs.create_cluster(clusterName=cluster)
-    ecs.register_task_definition(family="lecture-backend", requiresCompatibilities=["FARGATE"], cpu="256",
-                                 memory="512", networkMode="awsvpc", containerDefinitions=[
-        {"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}])
+    ecs.register_task_definition(
+        family="lecture-backend",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        networkMode="awsvpc",
+        containerDefinitions=[{"name": "backend", "image": "lecture/backend:latest", "memory": 512, "cpu": 256}],
+    )
     aas, logs = clients("application-autoscaling"), clients("logs")
     # the content bucket the services serve (health-check's HeadBucket), as the customer's Terraform creates it
     clients("s3").create_bucket(Bucket=config.content_bucket, CreateBucketConfiguration={"LocationConstraint": region})
@@ -102,16 +114,24 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
         spec = specs.get(svc.name, EcsServiceWorld(desired=svc.min_tasks))
         if spec.log_group_exists:
             _write_logs(logs, svc.log_group, spec.log_lines)
-        ecs.create_service(cluster=cluster, serviceName=svc.name, taskDefinition="lecture-backend",
-                           desiredCount=spec.desired, launchType="FARGATE")
+        ecs.create_service(
+            cluster=cluster,
+            serviceName=svc.name,
+            taskDefinition="lecture-backend",
+            desiredCount=spec.desired,
+            launchType="FARGATE",
+        )
         service = _ecs_backend(account, region).services[f"{cluster}:{svc.name}"]
         _set_counts(service, spec.desired, spec.desired if spec.running is None else spec.running)
         service.sandbox_tasks_fail_to_start = spec.tasks_fail_to_start
         if spec.autoscaling:
-            aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=f"service/{cluster}/{svc.name}",
-                                         ScalableDimension="ecs:service:DesiredCount",
-                                         MinCapacity=svc.min_tasks if spec.floor is None else spec.floor,
-                                         MaxCapacity=svc.max_tasks)
+            aas.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=f"service/{cluster}/{svc.name}",
+                ScalableDimension="ecs:service:DesiredCount",
+                MinCapacity=svc.min_tasks if spec.floor is None else spec.floor,
+                MaxCapacity=svc.max_tasks,
+            )
         if spec.maintenance_window:
             _open_window(clients, config, svc.name, spec.maintenance_window)
 
@@ -119,18 +139,28 @@ def build(clients, config, specs: dict[str, EcsServiceWorld], account: str, regi
 def _open_window(clients, config, service: str, spec: MaintenanceWindowWorld) -> None:
     now = datetime.now(UTC)
     expires = now + timedelta(minutes=spec.minutes_left)
-    clients("dynamodb").put_item(TableName=naming.table_name(config.customer), Item={
-        "pk": {"S": naming.window_key(service)}, "sk": {"S": "open"}, "execution": {"S": spec.execution},
-        "opened": {"S": now.isoformat()}, "expires": {"S": expires.isoformat()},
-        "expires_epoch": {"N": str(int(expires.timestamp()))}})
+    clients("dynamodb").put_item(
+        TableName=naming.table_name(config.customer),
+        Item={
+            "pk": {"S": naming.window_key(service)},
+            "sk": {"S": "open"},
+            "execution": {"S": spec.execution},
+            "opened": {"S": now.isoformat()},
+            "expires": {"S": expires.isoformat()},
+            "expires_epoch": {"N": str(int(expires.timestamp()))},
+        },
+    )
 
 
 def _windows(clients, config) -> dict:
     """The open window rows by service: what admit holds the services' alarms back with."""
     out = {}
     for svc in config.ecs.services:
-        item = clients("dynamodb").get_item(TableName=naming.table_name(config.customer), ConsistentRead=True,
-                                            Key={"pk": {"S": naming.window_key(svc.name)}, "sk": {"S": "open"}})
+        item = clients("dynamodb").get_item(
+            TableName=naming.table_name(config.customer),
+            ConsistentRead=True,
+            Key={"pk": {"S": naming.window_key(svc.name)}, "sk": {"S": "open"}},
+        )
         found = item.get("Item")
         if found:
             out[svc.name] = {k: found[k]["S"] for k in ("execution", "opened", "expires") if k in found}
@@ -145,9 +175,11 @@ def _write_logs(logs, group: str, lines: list[str]) -> None:
     logs.create_log_stream(logGroupName=group, logStreamName=stream)
     if lines:
         now = int(datetime.now(UTC).timestamp() * 1000)
-        logs.put_log_events(logGroupName=group, logStreamName=stream,
-                            logEvents=[{"timestamp": now - (len(lines) - i) * 1000, "message": line}
-                                       for i, line in enumerate(lines)])
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": now - (len(lines) - i) * 1000, "message": line} for i, line in enumerate(lines)],
+        )
 
 
 def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
@@ -155,9 +187,14 @@ def _set_counts(service, desired: int, running: int, failed: int = 0) -> None:
     service.running_count = running
     service.pending_count = max(desired - running, 0)
     for d in service.deployments:
-        d.update(desiredCount=desired, runningCount=running, pendingCount=service.pending_count,
-                 rolloutState="COMPLETED" if running >= desired else "IN_PROGRESS",
-                 failedTasks=d.get("failedTasks", 0) + failed, updatedAt=datetime.now(UTC))
+        d.update(
+            desiredCount=desired,
+            runningCount=running,
+            pendingCount=service.pending_count,
+            rolloutState="COMPLETED" if running >= desired else "IN_PROGRESS",
+            failedTasks=d.get("failedTasks", 0) + failed,
+            updatedAt=datetime.now(UTC),
+        )
 
 
 def install(patches) -> None:
@@ -175,10 +212,15 @@ def install(patches) -> None:
         if getattr(service, "sandbox_tasks_fail_to_start", False):
             missing = max(service.desired_count - running_before, 0)
             _set_counts(service, service.desired_count, min(running_before, service.desired_count), failed=missing)
-            service.events.insert(0, {
-                "id": f"sandbox-{len(service.events)}", "createdAt": datetime.now(UTC),
-                "message": f"(service {name}) was unable to start {missing} task(s): "
-                           "CannotPullContainerError: image lecture/backend:latest not found"})
+            service.events.insert(
+                0,
+                {
+                    "id": f"sandbox-{len(service.events)}",
+                    "createdAt": datetime.now(UTC),
+                    "message": f"(service {name}) was unable to start {missing} task(s): "
+                    "CannotPullContainerError: image lecture/backend:latest not found",
+                },
+            )
         else:
             _set_counts(service, service.desired_count, service.desired_count)
         return service
@@ -192,12 +234,13 @@ def snapshot(clients, config) -> dict:
     out: dict = {}
     names = [s.name for s in config.ecs.services]
     found = ecs.describe_services(cluster=config.ecs.cluster, services=names).get("services", [])
-    targets = {t["ResourceId"].split("/")[-1]: t for t in aas.describe_scalable_targets(
-        ServiceNamespace="ecs").get("ScalableTargets", [])}
+    targets = {
+        t["ResourceId"].split("/")[-1]: t
+        for t in aas.describe_scalable_targets(ServiceNamespace="ecs").get("ScalableTargets", [])
+    }
     for s in found:
         bounds = config.service(s["serviceName"])
-        entry = {"desired": s["desiredCount"], "running": s["runningCount"], "min": bounds.min_tasks,
-                 "max": bounds.max_tasks}
+        entry = {"desired": s["desiredCount"], "running": s["runningCount"], "min": bounds.min_tasks, "max": bounds.max_tasks}
         if s["serviceName"] in targets:
             t = targets[s["serviceName"]]
             entry["autoscaling"] = {"min": t["MinCapacity"], "max": t["MaxCapacity"]}

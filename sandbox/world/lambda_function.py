@@ -35,8 +35,10 @@ def instance_of(operation: str, params: dict) -> str | None:
 def check(config, specs: dict[str, LambdaFunctionWorld]) -> None:
     for name in specs:
         if name != config.function:
-            raise ValueError(f"world.lambda.{name}: customers/{config.customer}.yaml names the function "
-                             f"{config.function!r} (function); the world can only describe that one")
+            raise ValueError(
+                f"world.lambda.{name}: customers/{config.customer}.yaml names the function "
+                f"{config.function!r} (function); the world can only describe that one"
+            )
 
 
 def _code() -> bytes:
@@ -52,21 +54,39 @@ def build(clients, config, specs: dict[str, LambdaFunctionWorld], account: str, 
     cloudwatch = clients("cloudwatch")
     for metric, value in (("Errors", spec.errors), ("Throttles", spec.throttles)):
         if value:
-            cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
-                "MetricName": metric, "Dimensions": [{"Name": "FunctionName", "Value": config.function}],
-                "Timestamp": now - timedelta(minutes=2), "Value": value, "Unit": "Count"}])
+            cloudwatch.put_metric_data(
+                Namespace="AWS/Lambda",
+                MetricData=[
+                    {
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": "FunctionName", "Value": config.function}],
+                        "Timestamp": now - timedelta(minutes=2),
+                        "Value": value,
+                        "Unit": "Count",
+                    }
+                ],
+            )
     if not spec.exists:
         return
-    role = clients("iam").create_role(RoleName=f"{config.function}-role", AssumeRolePolicyDocument=(
-        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},'
-        '"Action":"sts:AssumeRole"}]}'))["Role"]["Arn"]
+    role = clients("iam").create_role(
+        RoleName=f"{config.function}-role",
+        AssumeRolePolicyDocument=(
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},'
+            '"Action":"sts:AssumeRole"}]}'
+        ),
+    )["Role"]["Arn"]
     lambda_ = clients("lambda")
-    lambda_.create_function(FunctionName=config.function, Runtime=spec.runtime, Role=role, Handler="index.handler",
-                            Code={"ZipFile": _code()}, MemorySize=spec.memory_mb,
-                            Timeout=config.function_timeout_seconds)
+    lambda_.create_function(
+        FunctionName=config.function,
+        Runtime=spec.runtime,
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": _code()},
+        MemorySize=spec.memory_mb,
+        Timeout=config.function_timeout_seconds,
+    )
     if spec.reserved_concurrency is not None:
-        lambda_.put_function_concurrency(FunctionName=config.function,
-                                         ReservedConcurrentExecutions=spec.reserved_concurrency)
+        lambda_.put_function_concurrency(FunctionName=config.function, ReservedConcurrentExecutions=spec.reserved_concurrency)
 
 
 def install(patches) -> None:
@@ -78,5 +98,4 @@ def snapshot(clients, config) -> dict:
         c = clients("lambda").get_function(FunctionName=config.function)["Configuration"]
     except Exception:  # noqa: BLE001 - a function the world left out is not in the report
         return {}
-    return {config.function: {"runtime": c.get("Runtime"), "memory_mb": c.get("MemorySize"),
-                              "timeout_seconds": c.get("Timeout")}}
+    return {config.function: {"runtime": c.get("Runtime"), "memory_mb": c.get("MemorySize"), "timeout_seconds": c.get("Timeout")}}

@@ -34,15 +34,19 @@ class RdsClusterWorld(BaseModel):
     exists: bool = Field(default=True, description="false: the cluster does not exist")
     status: str = Field(default="available", description="the status once the busy checks are used up")
     busy_checks: int = Field(default=0, ge=0, description="status checks that find the cluster busy first")
-    busy_creates: int = Field(default=0, ge=0, description="CreateDBClusterSnapshot calls that raise "
-                                                           "InvalidDBClusterStateFault first")
+    busy_creates: int = Field(
+        default=0, ge=0, description="CreateDBClusterSnapshot calls that raise InvalidDBClusterStateFault first"
+    )
     snapshot_quota: int | None = Field(default=None, ge=0, description="manual cluster snapshots the account may have")
     members: int = Field(default=1, ge=0, le=15, description="member instances (the first one is the writer)")
     storage_gb: int = Field(default=20, ge=1, description="AllocatedStorage, reported as the snapshot's size")
     snapshots: list[SnapshotWorld] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict, description="the cluster's tags")
-    restore_checks: int = Field(default=2, ge=0, description="status checks a cluster restored from a snapshot "
-                                                             "answers creating first (the configured cluster's entry)")
+    restore_checks: int = Field(
+        default=2,
+        ge=0,
+        description="status checks a cluster restored from a snapshot answers creating first (the configured cluster's entry)",
+    )
 
 
 KEY = "rds"  # world.rds in scenario files and in the report
@@ -60,9 +64,11 @@ def check(config, specs: dict[str, RdsClusterWorld]) -> None:
     prefix = f"{naming.PREFIX}-{config.customer}-"
     for name in specs:
         if name != config.rds.cluster and not name.startswith(prefix):
-            raise ValueError(f"world.rds.{name}: customers/{config.customer}.yaml names the cluster "
-                             f"{config.rds.cluster!r} (rds.cluster); other clusters of the world must be the "
-                             f"customer's, named {prefix}...")
+            raise ValueError(
+                f"world.rds.{name}: customers/{config.customer}.yaml names the cluster "
+                f"{config.rds.cluster!r} (rds.cluster); other clusters of the world must be the "
+                f"customer's, named {prefix}..."
+            )
 
 
 def _backend(account: str, region: str):
@@ -89,12 +95,21 @@ def build(clients, config, specs: dict[str, RdsClusterWorld], account: str, regi
 
 def _build_cluster(clients, backend, name: str, spec: RdsClusterWorld) -> None:
     rds = clients("rds")
-    rds.create_db_cluster(DBClusterIdentifier=name, Engine="aurora-postgresql", MasterUsername="lecture",
-                          MasterUserPassword="sandbox-only-password", DatabaseName="lecture",
-                          **({"Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()]} if spec.tags else {}))
+    rds.create_db_cluster(
+        DBClusterIdentifier=name,
+        Engine="aurora-postgresql",
+        MasterUsername="lecture",
+        MasterUserPassword="sandbox-only-password",
+        DatabaseName="lecture",
+        **({"Tags": [{"Key": k, "Value": v} for k, v in spec.tags.items()]} if spec.tags else {}),
+    )
     for i in range(spec.members):
-        rds.create_db_instance(DBInstanceIdentifier=f"{name}-{i + 1}", DBClusterIdentifier=name,
-                               Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"{name}-{i + 1}",
+            DBClusterIdentifier=name,
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+        )
     cluster = backend.clusters[name]
     cluster.allocated_storage = spec.storage_gb
     cluster.status = spec.status
@@ -103,8 +118,11 @@ def _build_cluster(clients, backend, name: str, spec: RdsClusterWorld) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)  # moto keeps naive UTC times
     for s in spec.snapshots:
         snapshot = backend.create_db_cluster_snapshot(
-            name, s.id, snapshot_type="automated" if s.automated else "manual",
-            tags=[{"Key": k, "Value": v} for k, v in s.tags.items()])
+            name,
+            s.id,
+            snapshot_type="automated" if s.automated else "manual",
+            tags=[{"Key": k, "Value": v} for k, v in s.tags.items()],
+        )
         snapshot.created = now - timedelta(days=s.age_days)
 
 
@@ -188,9 +206,15 @@ def install(patches) -> None:
 def _others(backend, config) -> dict:
     """The customer's other clusters (restored, drill, decoys), by id: status, tags, endpoint."""
     prefix = f"{naming.PREFIX}-{config.customer}-"
-    return {name: {"status": "creating" if getattr(c, "sandbox_creating_checks", 0) > 0 else c.status,
-                   "tags": {t["Key"]: t["Value"] for t in c.tags}, "endpoint": c.endpoint}
-            for name, c in sorted(backend.clusters.items()) if name != config.rds.cluster and name.startswith(prefix)}
+    return {
+        name: {
+            "status": "creating" if getattr(c, "sandbox_creating_checks", 0) > 0 else c.status,
+            "tags": {t["Key"]: t["Value"] for t in c.tags},
+            "endpoint": c.endpoint,
+        }
+        for name, c in sorted(backend.clusters.items())
+        if name != config.rds.cluster and name.startswith(prefix)
+    }
 
 
 def snapshot(clients, config) -> dict:
@@ -200,13 +224,24 @@ def snapshot(clients, config) -> dict:
     cluster = backend.clusters.get(config.rds.cluster)
     if cluster is None:
         return _others(backend, config)
-    snapshots = sorted((s for s in backend.cluster_snapshots.values()
-                        if s.db_cluster_identifier == config.rds.cluster), key=lambda s: s.created)
-    return {config.rds.cluster: {
-        "status": cluster.status,
-        "snapshots": [{"id": s.db_cluster_snapshot_identifier, "status": s.status, "type": s.snapshot_type,
-                       "tags": {t["Key"]: t["Value"] for t in s.tags},
-                       "created_by_automation": any(t["Key"] == naming.CREATED_BY_TAG and t["Value"] == naming.CREATED_BY
-                                                    for t in s.tags)}
-                      for s in snapshots],
-    }, **_others(backend, config)}
+    snapshots = sorted(
+        (s for s in backend.cluster_snapshots.values() if s.db_cluster_identifier == config.rds.cluster), key=lambda s: s.created
+    )
+    return {
+        config.rds.cluster: {
+            "status": cluster.status,
+            "snapshots": [
+                {
+                    "id": s.db_cluster_snapshot_identifier,
+                    "status": s.status,
+                    "type": s.snapshot_type,
+                    "tags": {t["Key"]: t["Value"] for t in s.tags},
+                    "created_by_automation": any(
+                        t["Key"] == naming.CREATED_BY_TAG and t["Value"] == naming.CREATED_BY for t in s.tags
+                    ),
+                }
+                for s in snapshots
+            ],
+        },
+        **_others(backend, config),
+    }

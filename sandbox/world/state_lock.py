@@ -52,24 +52,35 @@ def build(clients, config, locks: list[LockWorld], account: str, region: str, no
 
     tf, path = config.terraform, lock_path(config)
     dynamodb = clients("dynamodb")
-    dynamodb.create_table(TableName=tf.lock_table, KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-                          AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
-                          BillingMode="PAY_PER_REQUEST")
+    dynamodb.create_table(
+        TableName=tf.lock_table,
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     # always there while the state exists: its digest, not a lock
-    dynamodb.put_item(TableName=tf.lock_table, Item={"LockID": {"S": f"{path}-md5"},
-                                                     "Digest": {"S": "0f343b0931126a20f133d67c2b018a3b"}})
+    dynamodb.put_item(
+        TableName=tf.lock_table, Item={"LockID": {"S": f"{path}-md5"}, "Digest": {"S": "0f343b0931126a20f133d67c2b018a3b"}}
+    )
     now = now or datetime.now(UTC)
     for lock in locks:
-        info = json.dumps({"ID": lock_id(lock), "Operation": lock.operation, "Info": "", "Who": lock.who,
-                           "Version": "1.9.5", "Path": path,
-                           "Created": (now - timedelta(minutes=lock.age_minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")})
+        info = json.dumps(
+            {
+                "ID": lock_id(lock),
+                "Operation": lock.operation,
+                "Info": "",
+                "Who": lock.who,
+                "Version": "1.9.5",
+                "Path": path,
+                "Created": (now - timedelta(minutes=lock.age_minutes)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            }
+        )
         if lock.kind == "dynamodb":
             dynamodb.put_item(TableName=tf.lock_table, Item={"LockID": {"S": path}, "Info": {"S": info}})
         else:
             s3 = clients("s3")
             ensure_bucket(s3, tf.state_bucket, region)
-            s3.put_object(Bucket=tf.state_bucket, Key=f"{tf.state_key}.tflock", Body=info.encode(),
-                          IfNoneMatch="*")
+            s3.put_object(Bucket=tf.state_bucket, Key=f"{tf.state_key}.tflock", Body=info.encode(), IfNoneMatch="*")
 
 
 def install(patches) -> None:
@@ -81,8 +92,13 @@ def _entry(kind: str, raw: str) -> dict:
         info = json.loads(raw)
     except ValueError:
         info = {}
-    return {"kind": kind, "id": info.get("ID"), "who": info.get("Who"), "operation": info.get("Operation"),
-            "created": info.get("Created")}
+    return {
+        "kind": kind,
+        "id": info.get("ID"),
+        "who": info.get("Who"),
+        "operation": info.get("Operation"),
+        "created": info.get("Created"),
+    }
 
 
 def snapshot(clients, config) -> list:

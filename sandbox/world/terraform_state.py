@@ -33,8 +33,10 @@ class TerraformStateWorld(BaseModel):
 
 KEY = "state"  # world.state in scenario files and in the report
 Spec = TerraformStateWorld
-FIELD = (TerraformStateWorld, Field(default_factory=TerraformStateWorld,
-                                    description="the Terraform state, its versioning and its last backup"))
+FIELD = (
+    TerraformStateWorld,
+    Field(default_factory=TerraformStateWorld, description="the Terraform state, its versioning and its last backup"),
+)
 AWS_SERVICES = ("s3",)  # a copy or a restore shows the state and its backups before and after
 
 
@@ -48,8 +50,18 @@ def check(config, spec: TerraformStateWorld) -> None:
 
 def state_body(serial: int, lineage: str) -> str:
     """A state as Terraform writes it (the team's terraform-state reference)."""
-    return json.dumps({"version": 4, "terraform_version": "1.9.5", "serial": serial, "lineage": lineage,
-                       "outputs": {}, "resources": [], "check_results": None}, indent=2)
+    return json.dumps(
+        {
+            "version": 4,
+            "terraform_version": "1.9.5",
+            "serial": serial,
+            "lineage": lineage,
+            "outputs": {},
+            "resources": [],
+            "check_results": None,
+        },
+        indent=2,
+    )
 
 
 def ensure_bucket(s3, bucket: str, region: str) -> None:
@@ -65,14 +77,20 @@ def build(clients, config, spec: TerraformStateWorld, account: str, region: str)
     if spec.versioning:
         s3.put_bucket_versioning(Bucket=tf.state_bucket, VersioningConfiguration={"Status": "Enabled"})
     if spec.exists:
-        s3.put_object(Bucket=tf.state_bucket, Key=tf.state_key,
-                      Body=(spec.body if spec.body is not None else state_body(spec.serial, spec.lineage)).encode())
+        s3.put_object(
+            Bucket=tf.state_bucket,
+            Key=tf.state_key,
+            Body=(spec.body if spec.body is not None else state_body(spec.serial, spec.lineage)).encode(),
+        )
     ensure_bucket(s3, tf.backup_bucket, region)
     if spec.backup is not None:
         from catalog.kinds import backup_key
 
-        s3.put_object(Bucket=tf.backup_bucket, Key=backup_key(config, "backup"),
-                      Body=state_body(spec.backup.serial, spec.backup.lineage).encode())
+        s3.put_object(
+            Bucket=tf.backup_bucket,
+            Key=backup_key(config, "backup"),
+            Body=state_body(spec.backup.serial, spec.backup.lineage).encode(),
+        )
 
 
 def install(patches) -> None:
@@ -120,8 +138,11 @@ def _digest_item(clients, config) -> str | None:
     from catalog.kinds import lock_path
 
     try:
-        item = clients("dynamodb").get_item(TableName=config.terraform.lock_table,
-                                             Key={"LockID": {"S": f"{lock_path(config)}-md5"}}).get("Item")
+        item = (
+            clients("dynamodb")
+            .get_item(TableName=config.terraform.lock_table, Key={"LockID": {"S": f"{lock_path(config)}-md5"}})
+            .get("Item")
+        )
     except Exception:  # noqa: BLE001 - no lock table: no digest
         return None
     return item["Digest"]["S"] if item and "Digest" in item else None

@@ -14,8 +14,14 @@ def run_scenario(dhbw_assembly, dhbw_deployed, tmp_path):
 
     def run(data: dict):
         scenario = scenarios.parse({"customer": "dhbw", **data})
-        sb = Sandbox(scenario.customer, assembly=dhbw_assembly, workdir=tmp_path, mode=scenario.mode,
-                     world=scenario.world, deployed=dhbw_deployed if scenario.customer == "dhbw" else None)
+        sb = Sandbox(
+            scenario.customer,
+            assembly=dhbw_assembly,
+            workdir=tmp_path,
+            mode=scenario.mode,
+            world=scenario.world,
+            deployed=dhbw_deployed if scenario.customer == "dhbw" else None,
+        )
         sb.start()
         try:
             report = scenarios.run_steps(scenario, sb)
@@ -23,8 +29,7 @@ def run_scenario(dhbw_assembly, dhbw_deployed, tmp_path):
             report["_simulated_seconds"] = sb.clock.simulated_seconds
             report["_timeline"] = sb.timeline.render()
             report["_invocations"] = list(sb.lambdas.invocations)
-            report["_logs"] = [json.loads(line) for line in sb.lambdas.logs.getvalue().splitlines()
-                               if line.startswith("{")]
+            report["_logs"] = [json.loads(line) for line in sb.lambdas.logs.getvalue().splitlines() if line.startswith("{")]
             return report
         finally:
             sb.stop()

@@ -27,9 +27,11 @@ def check_sandbox(sb) -> list[str]:
         for verdict in policies.check(call):
             _seen["used"].setdefault(verdict.function, set()).add(verdict.request.action.lower())
             if not verdict.allowed:
-                problems.append(f"{verdict.function}: {verdict.request.action} on "
-                                f"{verdict.request.resources or 'its resource'}: {verdict.reason} "
-                                f"(context {verdict.request.context})")
+                problems.append(
+                    f"{verdict.function}: {verdict.request.action} on "
+                    f"{verdict.request.resources or 'its resource'}: {verdict.reason} "
+                    f"(context {verdict.request.context})"
+                )
     for fn, actions in policies.granted_actions().items():
         _seen["granted"].setdefault(fn, set()).update(actions)
     _seen["ignored_conditions"] |= policies.ignored_conditions
@@ -54,8 +56,7 @@ def pytest_runtest_call(item):
         Sandbox.start = original
     problems = [p for sb in started for p in check_sandbox(sb)]
     if problems:
-        raise AssertionError("calls the deployed IAM roles would refuse (least privilege):\n  "
-                             + "\n  ".join(problems))
+        raise AssertionError("calls the deployed IAM roles would refuse (least privilege):\n  " + "\n  ".join(problems))
     return result
 
 

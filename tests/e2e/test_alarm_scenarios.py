@@ -9,12 +9,13 @@ def alarm(name, state="ALARM", deliveries=1):
 
 def test_alarm_then_ok_scales_out_once_pages_and_resolves(run_scenario):
     # given dhbw's backend at 2 tasks (min 2, max 6)
-    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2}}},
-                           "steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "OK")]})
+    report = run_scenario(
+        {"world": {"ecs": {"lecture-backend-service": {"desired": 2}}}, "steps": [alarm(CPU_HIGH), alarm(CPU_HIGH, "OK")]}
+    )
     # then exactly one scale-out to 3
     assert [(a["service"], a["operation"], a["params"]) for a in report["actions"]] == [
-        ("ecs", "UpdateService", {"cluster": "lecture-dhbw-cluster", "service": "lecture-backend-service",
-                                  "desiredCount": 3})]
+        ("ecs", "UpdateService", {"cluster": "lecture-dhbw-cluster", "service": "lecture-backend-service", "desiredCount": 3})
+    ]
     assert report["world"]["ecs"]["lecture-backend-service"] == {"desired": 3, "running": 3, "min": 2, "max": 6}
     # and one trigger then one resolve, on the same dedup_key
     # (and the scale as a change event on PagerDuty's timeline in between)
@@ -35,16 +36,14 @@ def test_the_same_alarm_event_delivered_three_times_acts_and_pages_once(run_scen
     report = run_scenario({"steps": [alarm(CPU_HIGH, deliveries=3), alarm(CPU_HIGH, "OK")]})
     assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
     # exactly one alert delivered: one request, answered 202 (then the change event, and the OK's resolve)
-    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202),
-                                                                        ("resolve", 202)]
+    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202), ("resolve", 202)]
     decisions = sorted((e["output"] or {}).get("decision") for e in executions(report, "-respond"))
     assert decisions == ["duplicate", "duplicate", "remediate", "resolve"]
     assert report["world"]["ecs"]["lecture-backend-service"]["desired"] == 3
 
 
 def test_service_at_maximum_is_refused_explicitly_and_paged(run_scenario):
-    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 6}}},
-                           "steps": [alarm(CPU_HIGH)]})
+    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 6}}}, "steps": [alarm(CPU_HIGH)]})
     assert report["actions"] == []
     [runbook] = executions(report, "-scale-ecs-service")
     assert runbook["output"]["outcome"] == "refused"
@@ -91,8 +90,9 @@ def test_second_episode_within_cooldown_is_refused_and_paged(run_scenario):
 
 
 def test_tasks_that_never_start_time_out_with_the_deployment_state_paged(run_scenario):
-    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}},
-                           "steps": [alarm(CPU_HIGH)]})
+    report = run_scenario(
+        {"world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}}, "steps": [alarm(CPU_HIGH)]}
+    )
     [runbook] = executions(report, "-scale-ecs-service")
     out = runbook["output"]
     assert out["outcome"] == "timed_out" and out["polls"] == out["max_polls"] == 20
@@ -103,8 +103,9 @@ def test_tasks_that_never_start_time_out_with_the_deployment_state_paged(run_sce
 
 
 def test_autoscaling_floor_is_raised_with_the_service(run_scenario):
-    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "autoscaling": True}}},
-                           "steps": [alarm(CPU_HIGH)]})
+    report = run_scenario(
+        {"world": {"ecs": {"lecture-backend-service": {"desired": 2, "autoscaling": True}}}, "steps": [alarm(CPU_HIGH)]}
+    )
     assert [a["operation"] for a in report["actions"]] == ["RegisterScalableTarget", "UpdateService"]
     assert report["world"]["ecs"]["lecture-backend-service"]["autoscaling"] == {"min": 3, "max": 6}
 

@@ -42,14 +42,20 @@ def memory(sb) -> int:
 
 
 def security_pages(sb) -> list[dict]:
-    return [r["body"] for r in sb.pagerduty.requests if isinstance(r.get("body"), dict)
-            and (r["body"].get("payload") or {}).get("class") == "approval_refused"]
+    return [
+        r["body"]
+        for r in sb.pagerduty.requests
+        if isinstance(r.get("body"), dict) and (r["body"].get("payload") or {}).get("class") == "approval_refused"
+    ]
 
 
 def audit_rows(sb, step: str) -> list[dict]:
     items = sb.client("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
-    return [{k: next(iter(v.values())) for k, v in i.items()} for i in items
-            if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") == step]
+    return [
+        {k: next(iter(v.values())) for k, v in i.items()}
+        for i in items
+        if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") == step
+    ]
 
 
 def pending(sb) -> list[dict]:
@@ -65,8 +71,9 @@ def waiting_run(sb) -> str:
 
 def the_plan(sb) -> dict:
     """A plan as guard makes it (guard changes nothing, so anyone may ask it for one)."""
-    plan, error = invoke(sb, RUNBOOK_FUNCTION, {"step": "guard", "input": INPUT, "execution": "mallory-1",
-                                                "started": "2026-12-01T10:00:00+00:00"})
+    plan, error = invoke(
+        sb, RUNBOOK_FUNCTION, {"step": "guard", "input": INPUT, "execution": "mallory-1", "started": "2026-12-01T10:00:00+00:00"}
+    )
     assert error is None and plan["proceed"] is True and plan["approval_summary"], plan
     return plan
 
@@ -78,8 +85,9 @@ def test_a_direct_invoke_of_act_with_a_plan_is_refused_recorded_and_paged(sb):
     arn = waiting_run(sb)
     for given in ({}, {"execution_arn": arn}):
         # when someone invokes act with it, saying it was approved (before: outcome "tuned", 512 -> 1024 MB)
-        result, error = invoke(sb, RUNBOOK_FUNCTION, {"step": "act", "plan": plan, **given,
-                                                      "approval": {"answer": "approved", "by": "mallory"}})
+        result, error = invoke(
+            sb, RUNBOOK_FUNCTION, {"step": "act", "plan": plan, **given, "approval": {"answer": "approved", "by": "mallory"}}
+        )
         # then nothing is changed: the plan ends refused, saying why
         assert error is None and result["outcome"] == "refused", result
         assert "asks for approval and has no proof of it" in result["message"]
@@ -100,14 +108,23 @@ def test_a_direct_invoke_of_act_with_a_plan_is_refused_recorded_and_paged(sb):
 def test_act_refuses_a_plan_other_than_the_one_approved(sb):
     # given a run waiting for approval: its pending item carries the digest of the plan shown to the approvers
     arn = waiting_run(sb)
-    item = sb.client("dynamodb").get_item(TableName="lecture-dhbw-remediation",
-                                          Key={"pk": {"S": "approval#pending"}, "sk": {"S": arn}})["Item"]
+    item = sb.client("dynamodb").get_item(
+        TableName="lecture-dhbw-remediation", Key={"pk": {"S": "approval#pending"}, "sk": {"S": arn}}
+    )["Item"]
     assert item["plan_digest"]["S"] and item["requester"]["S"] == "unverified"  # started from the console
     # and a verified answer approving that plan (written here as the answer function would: IAM lets no other
     # principal write answer# rows, which moto does not enforce)
-    sb.client("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item={
-        "pk": {"S": "answer#verified"}, "sk": {"S": arn}, "answer": {"S": "approved"},
-        "approvers": {"L": [{"S": BOB}]}, "plan_digest": item["plan_digest"], "requester": {"S": "unverified"}})
+    sb.client("dynamodb").put_item(
+        TableName="lecture-dhbw-remediation",
+        Item={
+            "pk": {"S": "answer#verified"},
+            "sk": {"S": arn},
+            "answer": {"S": "approved"},
+            "approvers": {"L": [{"S": BOB}]},
+            "plan_digest": item["plan_digest"],
+            "requester": {"S": "unverified"},
+        },
+    )
     # when act is invoked with this execution's ARN and another plan (more memory than was approved)
     forged = {**the_plan(sb), "memory_to": 2048}
     result, _ = invoke(sb, RUNBOOK_FUNCTION, {"step": "act", "plan": forged, "execution_arn": arn})
@@ -122,8 +139,11 @@ def test_a_token_read_from_the_history_and_sent_with_send_task_success_is_no_app
     arn = waiting_run(sb)
     sfn = sb.client("stepfunctions")  # the operator: not an approver, but allowed GetExecutionHistory
     events = sfn.get_execution_history(executionArn=arn)["events"]
-    token = next(json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["token"] for e in events
-                 if e.get("taskScheduledEventDetails") and "token" in e["taskScheduledEventDetails"]["parameters"])
+    token = next(
+        json.loads(e["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
+        for e in events
+        if e.get("taskScheduledEventDetails") and "token" in e["taskScheduledEventDetails"]["parameters"]
+    )
     # when they answer the token themselves (before: act ran, outcome "tuned", approved by "mallory")
     sfn.send_task_success(taskToken=token, output=json.dumps({"answer": "approved", "by": "mallory"}))
     sb.wait_all()
@@ -147,17 +167,34 @@ def test_a_forged_call_of_the_approval_function_is_refused_and_changes_nothing(s
     before = pending(sb)
     # when someone calls its "answered" step (before: an audit row "approved by mallory", the pending item deleted)
     # and its "request" step with a token of their own (before: the pending item overwritten)
-    for payload in ({"step": "answered", "runbook": "tune-lambda", "execution": name, "execution_arn": arn,
-                     "answer": {"answer": "approved", "by": "mallory"}},
-                    {"step": "answered", "runbook": "tune-lambda", "execution": name,
-                     "answer": {"answer": "approved", "by": "mallory"}},
-                    {"step": "request", "runbook": "tune-lambda", "execution": name, "execution_arn": arn,
-                     "token": "mallorys-token", "summary": "set memory 512 -> 2048 MB", "plan": {}}):
+    for payload in (
+        {
+            "step": "answered",
+            "runbook": "tune-lambda",
+            "execution": name,
+            "execution_arn": arn,
+            "answer": {"answer": "approved", "by": "mallory"},
+        },
+        {"step": "answered", "runbook": "tune-lambda", "execution": name, "answer": {"answer": "approved", "by": "mallory"}},
+        {
+            "step": "request",
+            "runbook": "tune-lambda",
+            "execution": name,
+            "execution_arn": arn,
+            "token": "mallorys-token",
+            "summary": "set memory 512 -> 2048 MB",
+            "plan": {},
+        },
+    ):
         result, error = invoke(sb, APPROVAL_FUNCTION, payload)
         # then each is refused: the call is not the execution's own, at that step
         assert error and result["errorType"] == "ApprovalNotProven", result
-    assert "is at state 'WaitForApproval', not RecordAnswer" in invoke(sb, APPROVAL_FUNCTION, {
-        "step": "answered", "runbook": "tune-lambda", "execution": name, "execution_arn": arn})[0]["errorMessage"]
+    assert (
+        "is at state 'WaitForApproval', not RecordAnswer"
+        in invoke(sb, APPROVAL_FUNCTION, {"step": "answered", "runbook": "tune-lambda", "execution": name, "execution_arn": arn})[
+            0
+        ]["errorMessage"]
+    )
     # nothing was recorded or replaced: the approval still waits, with its own token and summary
     assert audit_rows(sb, "approval") == [] and pending(sb) == before
     assert memory(sb) == 512
@@ -167,13 +204,13 @@ def test_a_forged_call_of_the_approval_function_is_refused_and_changes_nothing(s
 def test_the_requester_cannot_approve_their_own_run_another_approver_can(sb):
     # given a named approver who starts tune-lambda through the CLI (which proves who starts it)
     approver = sb.driver.clients_as(APPROVER_USER)
-    code = cli.main(["start", "tune-lambda", "-c", "dhbw", "--no-wait", *[f"{k}={v}" for k, v in INPUT.items()]],
-                    approver)
+    code = cli.main(["start", "tune-lambda", "-c", "dhbw", "--no-wait", *[f"{k}={v}" for k, v in INPUT.items()]], approver)
     sb.wait_all()
     assert code == 0
     [waiting] = pending(sb)
-    item = sb.client("dynamodb").get_item(TableName="lecture-dhbw-remediation", Key={
-        "pk": {"S": "approval#pending"}, "sk": {"S": waiting["execution_arn"]}})["Item"]
+    item = sb.client("dynamodb").get_item(
+        TableName="lecture-dhbw-remediation", Key={"pk": {"S": "approval#pending"}, "sk": {"S": waiting["execution_arn"]}}
+    )["Item"]
     me = approver("sts").get_caller_identity()["Arn"]
     assert item["requester"]["S"] == me
     # when they approve it themselves (before: approved, tuned)
@@ -219,8 +256,9 @@ def test_an_answer_whose_proof_is_for_another_answer_is_refused(sb):
     approver = sb.driver.clients_as(APPROVER_USER)
     proof = sign(approver("sts"), "eu-central-1", proofs.answer_purpose("dhbw", arn, "rejected", ""))
     # when it is sent with an approval instead
-    result, error = invoke(sb, "lecture-dhbw-remediation-answer", {"execution": arn, "answer": "approved",
-                                                                    "comment": "", "proof": proof})
+    result, error = invoke(
+        sb, "lecture-dhbw-remediation-answer", {"execution": arn, "answer": "approved", "comment": "", "proof": proof}
+    )
     # then STS does not vouch for it: refused, nothing answered
     assert error and "SignatureDoesNotMatch" in result["errorMessage"], result
     assert len(pending(sb)) == 1 and memory(sb) == 512

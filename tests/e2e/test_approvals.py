@@ -9,8 +9,10 @@ ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
 BOB = "arn:aws:iam::111111111111:user/approvers/bob"
 
 FN = "lecture-dhbw-function"
-START = {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 1024, "timeout_seconds": 60,
-                                           "reason": "timeouts under exam load"}}
+START = {
+    "start": "tune-lambda",
+    "input": {"function": FN, "memory_mb": 1024, "timeout_seconds": 60, "reason": "timeouts under exam load"},
+}
 
 
 def _lambda_changes(report):
@@ -92,18 +94,30 @@ def test_a_function_changed_after_the_approval_was_asked_is_not_changed(run_scen
 
 
 def test_restore_puts_back_the_values_from_before_the_change(run_scenario):
-    report = run_scenario({"steps": [
-        START, {"approve": "tune-lambda", "by": "approvers/alice"},
-        {"start": "tune-lambda", "input": {"function": FN, "restore": True}}, {"approve": "tune-lambda", "by": "approvers/bob"}]})
+    report = run_scenario(
+        {
+            "steps": [
+                START,
+                {"approve": "tune-lambda", "by": "approvers/alice"},
+                {"start": "tune-lambda", "input": {"function": FN, "restore": True}},
+                {"approve": "tune-lambda", "by": "approvers/bob"},
+            ]
+        }
+    )
     first, second = executions(report, "-tune-lambda")
     assert first["output"]["outcome"] == second["output"]["outcome"] == "tuned"
     assert report["world"]["lambda"][FN]["memory_mb"] == 512 and report["world"]["lambda"][FN]["timeout_seconds"] == 30
 
 
 def test_out_of_bounds_and_dry_run_ask_nobody(run_scenario):
-    report = run_scenario({"steps": [
-        {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 4096}},
-        {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 1024, "dry_run": True}}]})
+    report = run_scenario(
+        {
+            "steps": [
+                {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 4096}},
+                {"start": "tune-lambda", "input": {"function": FN, "memory_mb": 1024, "dry_run": True}},
+            ]
+        }
+    )
     refused, dry = executions(report, "-tune-lambda")
     assert refused["output"]["outcome"] == "refused" and "outside 128..2048" in refused["output"]["message"]
     assert dry["output"]["outcome"] == "would_tune"

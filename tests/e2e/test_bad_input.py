@@ -5,13 +5,20 @@ import copy
 from tests.e2e.conftest import CPU_HIGH, executions
 
 GOOD_EVENT = {
-    "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "CloudWatch Alarm State Change",
-    "source": "aws.cloudwatch", "account": "111111111111", "time": "2026-11-26T09:00:00Z", "region": "eu-central-1",
+    "version": "0",
+    "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+    "detail-type": "CloudWatch Alarm State Change",
+    "source": "aws.cloudwatch",
+    "account": "111111111111",
+    "time": "2026-11-26T09:00:00Z",
+    "region": "eu-central-1",
     "resources": [f"arn:aws:cloudwatch:eu-central-1:111111111111:alarm:{CPU_HIGH}"],
-    "detail": {"alarmName": CPU_HIGH,
-               "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-11-26T09:00:00.000+0000"},
-               "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-26T08:00:00.000+0000"},
-               "configuration": {"description": "", "metrics": []}},
+    "detail": {
+        "alarmName": CPU_HIGH,
+        "state": {"value": "ALARM", "reason": "Threshold Crossed", "timestamp": "2026-11-26T09:00:00.000+0000"},
+        "previousState": {"value": "OK", "reason": "ok", "timestamp": "2026-11-26T08:00:00.000+0000"},
+        "configuration": {"description": "", "metrics": []},
+    },
 }
 
 
@@ -75,15 +82,17 @@ def test_manual_start_with_an_unknown_service_names_the_configured_ones(run_scen
 
 
 def test_manual_start_with_a_wrong_type_is_rejected(run_scenario):
-    report = run_scenario({"steps": [{"start": "scale-ecs-service",
-                                      "input": {"service": "lecture-backend-service", "desired": "four"}}]})
+    report = run_scenario(
+        {"steps": [{"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": "four"}}]}
+    )
     [run] = executions(report, "-scale-ecs-service")
     assert run["status"] == "FAILED" and "field 'desired'" in run["cause"] and report["actions"] == []
 
 
 def test_manual_start_to_an_absolute_count_scales_and_verifies(run_scenario):
-    report = run_scenario({"steps": [{"start": "scale-ecs-service",
-                                      "input": {"service": "lecture-backend-service", "desired": 4}}]})
+    report = run_scenario(
+        {"steps": [{"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": 4}}]}
+    )
     [run] = executions(report, "-scale-ecs-service")
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "scaled"
     assert [a["params"]["desiredCount"] for a in report["actions"]] == [4]
@@ -91,16 +100,23 @@ def test_manual_start_to_an_absolute_count_scales_and_verifies(run_scenario):
 
 
 def test_manual_start_above_the_maximum_is_refused(run_scenario):
-    report = run_scenario({"steps": [{"start": "scale-ecs-service",
-                                      "input": {"service": "lecture-backend-service", "desired": 10}}]})
+    report = run_scenario(
+        {"steps": [{"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "desired": 10}}]}
+    )
     [run] = executions(report, "-scale-ecs-service")
     assert run["output"]["outcome"] == "refused" and "above the maximum of 6 tasks" in run["output"]["message"]
     assert report["actions"] == []
 
 
 def test_a_manual_start_cannot_loosen_the_mode_switch(run_scenario):
-    report = run_scenario({"mode": "off", "steps": [{"start": "scale-ecs-service", "input": {
-        "service": "lecture-backend-service", "delta": 1, "mode": "enforce"}}]})
+    report = run_scenario(
+        {
+            "mode": "off",
+            "steps": [
+                {"start": "scale-ecs-service", "input": {"service": "lecture-backend-service", "delta": 1, "mode": "enforce"}}
+            ],
+        }
+    )
     [run] = executions(report, "-scale-ecs-service")
     assert run["output"]["outcome"] == "refused" and "automation is off" in run["output"]["message"]
     assert report["actions"] == []

@@ -30,8 +30,7 @@ def test_two_deliveries_run_their_admit_invocations_at_the_same_time(run_scenari
     assert decisions == ["duplicate", "remediate"]
     assert [a["operation"] for a in report["actions"]] == ["UpdateService"]
     # (the alarm never went OK: at the end, the re-check escalates that same alert once)
-    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202),
-                                                                        ("trigger", 202)]
+    assert [(p["kind"], p["http_status"]) for p in report["pages"]] == [("trigger", 202), ("change", 202), ("trigger", 202)]
     assert report["pages"][2]["dedup_key"] == report["pages"][0]["dedup_key"]
 
 

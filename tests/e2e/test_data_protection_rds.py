@@ -42,8 +42,9 @@ def test_rds_alarm_takes_a_snapshot_that_becomes_available_pages_with_the_diagno
     assert trigger["payload"]["custom_details"]["priority"] == "P2"
     diagnosis = trigger["payload"]["custom_details"]["diagnosis"]
     assert diagnosis["status"] == "available"
-    assert diagnosis["members"] == [{"instance": f"{CLUSTER}-1", "writer": True, "status": "available",
-                                     "instance_class": "db.r6g.large"}]
+    assert diagnosis["members"] == [
+        {"instance": f"{CLUSTER}-1", "writer": True, "status": "available", "instance_class": "db.r6g.large"}
+    ]
     assert isinstance(diagnosis["recent_events"], list) and "missing" not in diagnosis
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
 
@@ -68,30 +69,41 @@ def test_a_second_alarm_within_the_cooldown_takes_no_second_snapshot(run_scenari
 def test_an_alarm_snapshot_within_the_cooldown_is_skipped_and_says_until_when(run_scenario):
     report = run_scenario({"steps": [start(trigger="alarm"), start(trigger="alarm"), start()]})
     first, second, by_hand = runs(report)
-    assert (first["outcome"], second["outcome"], by_hand["outcome"]) == ("snapshot_created", "cooldown",
-                                                                         "snapshot_created")
+    assert (first["outcome"], second["outcome"], by_hand["outcome"]) == ("snapshot_created", "cooldown", "snapshot_created")
     assert "once per 360 minutes" in second["message"] and "the next is allowed from" in second["message"]
     assert len([a for a in report["actions"] if a["operation"] == "CreateDBClusterSnapshot"]) == 2
 
 
 def test_prune_keeps_peoples_snapshots_automated_backups_and_the_automations_newest(run_scenario):
-    world = {"rds": {CLUSTER: {"snapshots": [
-        {"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS},
-        {"id": "lecture-dhbw-auto-20261110-020000-bbbbbb", "age_days": 10, "tags": OURS},
-        {"id": "lecture-dhbw-auto-20261118-020000-cccccc", "age_days": 3, "tags": OURS},
-        {"id": "alice-before-upgrade", "age_days": 40, "tags": {"owner": "alice"}},
-        {"id": "lecture-dhbw-manual-20261001", "age_days": 50},
-        {"id": "rds:lecture-dhbw-cluster-2026-11-01-02-00", "age_days": 20, "automated": True},
-    ]}}}
+    world = {
+        "rds": {
+            CLUSTER: {
+                "snapshots": [
+                    {"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS},
+                    {"id": "lecture-dhbw-auto-20261110-020000-bbbbbb", "age_days": 10, "tags": OURS},
+                    {"id": "lecture-dhbw-auto-20261118-020000-cccccc", "age_days": 3, "tags": OURS},
+                    {"id": "alice-before-upgrade", "age_days": 40, "tags": {"owner": "alice"}},
+                    {"id": "lecture-dhbw-manual-20261001", "age_days": 50},
+                    {"id": "rds:lecture-dhbw-cluster-2026-11-01-02-00", "age_days": 20, "automated": True},
+                ]
+            }
+        }
+    }
     report = run_scenario({"world": world, "steps": [start(reason="daily check")]})
     [run] = runs(report)
     assert sorted(run["pruned"]) == ["lecture-dhbw-auto-20261101-020000-aaaaaa", "lecture-dhbw-auto-20261110-020000-bbbbbb"]
-    deletes = sorted(a["params"]["DBClusterSnapshotIdentifier"] for a in report["actions"]
-                     if a["operation"] == "DeleteDBClusterSnapshot")
+    deletes = sorted(
+        a["params"]["DBClusterSnapshotIdentifier"] for a in report["actions"] if a["operation"] == "DeleteDBClusterSnapshot"
+    )
     assert deletes == sorted(run["pruned"])
     left = snapshots(report)
-    assert set(left) >= {run["snapshot"], "lecture-dhbw-auto-20261118-020000-cccccc", "alice-before-upgrade",
-                         "lecture-dhbw-manual-20261001", "rds:lecture-dhbw-cluster-2026-11-01-02-00"}
+    assert set(left) >= {
+        run["snapshot"],
+        "lecture-dhbw-auto-20261118-020000-cccccc",
+        "alice-before-upgrade",
+        "lecture-dhbw-manual-20261001",
+        "rds:lecture-dhbw-cluster-2026-11-01-02-00",
+    }
     assert not set(left) & set(run["pruned"])
     assert left["alice-before-upgrade"]["created_by_automation"] is False
 
@@ -149,8 +161,7 @@ def test_a_missing_cluster_is_cluster_not_found(run_scenario):
 
 
 def test_dry_run_says_what_it_would_snapshot_and_prune_and_changes_nothing(run_scenario):
-    world = {"rds": {CLUSTER: {"snapshots": [{"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20,
-                                              "tags": OURS}]}}}
+    world = {"rds": {CLUSTER: {"snapshots": [{"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS}]}}}
     report = run_scenario({"mode": "dry-run", "world": world, "steps": [start()]})
     [run] = runs(report)
     assert run["outcome"] == "would_snapshot" and run["snapshot"] in run["message"]
@@ -168,8 +179,7 @@ def test_a_world_naming_another_cluster_is_a_scenario_error():
 
 
 def test_the_daily_schedule_takes_an_auto_snapshot_once_per_firing_and_pages_nobody(run_scenario):
-    world = {"rds": {CLUSTER: {"snapshots": [
-        {"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS}]}}}
+    world = {"rds": {CLUSTER: {"snapshots": [{"id": "lecture-dhbw-auto-20261101-020000-aaaaaa", "age_days": 20, "tags": OURS}]}}}
     report = run_scenario({"world": world, "steps": [{"schedule": "snapshot-rds-cluster", "deliveries": 2}]})
     [run] = runs(report)  # the duplicate delivery stopped at admit
     assert run["outcome"] == "snapshot_created" and run["trigger"] == "schedule"
@@ -181,8 +191,7 @@ def test_the_daily_schedule_takes_an_auto_snapshot_once_per_firing_and_pages_nob
 
 
 def test_a_scheduled_snapshot_of_a_busy_cluster_is_paged_at_p2(run_scenario):
-    report = run_scenario({"world": {"rds": {CLUSTER: {"busy_checks": 100}}},
-                           "steps": [{"schedule": "snapshot-rds-cluster"}]})
+    report = run_scenario({"world": {"rds": {CLUSTER: {"busy_checks": 100}}}, "steps": [{"schedule": "snapshot-rds-cluster"}]})
     [run] = runs(report)
     assert run["outcome"] == "cluster_busy"
     [page] = [p for p in report["pages"] if p["kind"] == "trigger"]

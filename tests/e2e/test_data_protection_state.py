@@ -20,8 +20,9 @@ def pagerduty(report, action="trigger") -> list[dict]:
 
 
 def test_daily_backup_writes_both_keys(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 13, "backup": {"serial": 12}}},
-                           "steps": [{"schedule": "backup-terraform-state"}]})
+    report = run_scenario(
+        {"world": {"state": {"serial": 13, "backup": {"serial": 12}}}, "steps": [{"schedule": "backup-terraform-state"}]}
+    )
     out = backup_run(report)
     assert out["outcome"] == "backed_up"
     backups = report["world"]["state"]["backups"]
@@ -32,8 +33,9 @@ def test_daily_backup_writes_both_keys(run_scenario):
 
 
 def test_serial_regression_is_paged_and_backup_untouched(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 11, "backup": {"serial": 12}}},
-                           "steps": [{"schedule": "backup-terraform-state"}]})
+    report = run_scenario(
+        {"world": {"state": {"serial": 11, "backup": {"serial": 12}}}, "steps": [{"schedule": "backup-terraform-state"}]}
+    )
     out = backup_run(report)
     assert out["outcome"] == "serial_regressed"
     assert report["world"]["state"]["backups"] == {BACKUP: {"serial": 12, "lineage": out["state"]["lineage"]}}
@@ -44,8 +46,12 @@ def test_serial_regression_is_paged_and_backup_untouched(run_scenario):
 
 
 def test_lineage_change_is_paged_and_backup_untouched(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 20, "lineage": OTHER_LINEAGE, "backup": {"serial": 12}}},
-                           "steps": [{"schedule": "backup-terraform-state"}]})
+    report = run_scenario(
+        {
+            "world": {"state": {"serial": 20, "lineage": OTHER_LINEAGE, "backup": {"serial": 12}}},
+            "steps": [{"schedule": "backup-terraform-state"}],
+        }
+    )
     assert backup_run(report)["outcome"] == "lineage_changed"
     assert report["world"]["state"]["backups"][BACKUP]["serial"] == 12 and report["actions"] == []
     [page] = pagerduty(report)
@@ -53,16 +59,18 @@ def test_lineage_change_is_paged_and_backup_untouched(run_scenario):
 
 
 def test_unchanged_state_is_unchanged_with_no_copy(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 12, "backup": {"serial": 12}}},
-                           "steps": [{"schedule": "backup-terraform-state"}]})
+    report = run_scenario(
+        {"world": {"state": {"serial": 12, "backup": {"serial": 12}}}, "steps": [{"schedule": "backup-terraform-state"}]}
+    )
     assert backup_run(report)["outcome"] == "unchanged"
     assert report["actions"] == [] and list(report["world"]["state"]["backups"]) == [BACKUP]
     assert pagerduty(report) == []
 
 
 def test_no_versioning_is_a_warning_and_a_p3_status_update_not_a_page(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 13, "versioning": False}},
-                           "steps": [{"schedule": "backup-terraform-state"}]})
+    report = run_scenario(
+        {"world": {"state": {"serial": 13, "versioning": False}}, "steps": [{"schedule": "backup-terraform-state"}]}
+    )
     out = backup_run(report)
     assert out["outcome"] == "backed_up" and "no versioning" in out["warnings"][0]
     assert [a["severity"] for a in out["alerts"]] == ["P3"]
@@ -71,9 +79,12 @@ def test_no_versioning_is_a_warning_and_a_p3_status_update_not_a_page(run_scenar
 
 
 def test_a_stale_dynamodb_lock_is_paged_once_with_the_force_unlock_command(run_scenario):
-    report = run_scenario({"world": {"locks": [{"kind": "dynamodb", "age_minutes": 180, "id": LOCK_ID,
-                                                "who": "alice@laptop"}]},
-                           "steps": [{"schedule": "check-state-lock"}, {"schedule": "check-state-lock"}]})
+    report = run_scenario(
+        {
+            "world": {"locks": [{"kind": "dynamodb", "age_minutes": 180, "id": LOCK_ID, "who": "alice@laptop"}]},
+            "steps": [{"schedule": "check-state-lock"}, {"schedule": "check-state-lock"}],
+        }
+    )
     runs = executions(report, "-check-state-lock")
     assert [r["output"]["outcome"] for r in runs] == ["stale_lock", "stale_lock"]
     [page] = pagerduty(report)  # two checks, one page per lock ID
@@ -86,15 +97,20 @@ def test_a_stale_dynamodb_lock_is_paged_once_with_the_force_unlock_command(run_s
 
 
 def test_a_stale_tflock_is_paged(run_scenario):
-    report = run_scenario({"world": {"locks": [{"kind": "s3", "age_minutes": 500, "id": LOCK_ID}]},
-                           "steps": [{"schedule": "check-state-lock"}]})
+    report = run_scenario(
+        {"world": {"locks": [{"kind": "s3", "age_minutes": 500, "id": LOCK_ID}]}, "steps": [{"schedule": "check-state-lock"}]}
+    )
     [page] = pagerduty(report)
     assert page["payload"]["custom_details"]["kind"] == "s3"
 
 
 def test_a_fresh_lock_is_not_paged(run_scenario):
-    report = run_scenario({"world": {"locks": [{"kind": "dynamodb", "age_minutes": 10, "id": LOCK_ID}]},
-                           "steps": [{"schedule": "check-state-lock"}]})
+    report = run_scenario(
+        {
+            "world": {"locks": [{"kind": "dynamodb", "age_minutes": 10, "id": LOCK_ID}]},
+            "steps": [{"schedule": "check-state-lock"}],
+        }
+    )
     [run] = executions(report, "-check-state-lock")
     assert run["output"]["outcome"] == "lock_held"
     assert pagerduty(report) == []
@@ -116,9 +132,12 @@ def test_the_page_resolves_when_the_lock_is_gone(run_scenario, monkeypatch):
 
     def build(clients, config, locks, account, region, now=None):
         original(clients, config, locks, account, region, now)
-        removed.append(lambda: clients("dynamodb").delete_item(
-            TableName=config.terraform.lock_table,
-            Key={"LockID": {"S": f"{config.terraform.state_bucket}/{config.terraform.state_key}"}}))
+        removed.append(
+            lambda: clients("dynamodb").delete_item(
+                TableName=config.terraform.lock_table,
+                Key={"LockID": {"S": f"{config.terraform.state_bucket}/{config.terraform.state_key}"}},
+            )
+        )
 
     monkeypatch.setattr(state_lock, "build", build)
     from sandbox import scenario as scenarios
@@ -132,8 +151,12 @@ def test_the_page_resolves_when_the_lock_is_gone(run_scenario, monkeypatch):
         return original_run(scenario.model_copy(update={"steps": scenario.steps[1:]}), sb)
 
     monkeypatch.setattr(scenarios, "run_steps", run_steps)
-    report = run_scenario({"world": {"locks": [{"kind": "dynamodb", "age_minutes": 180, "id": LOCK_ID}]},
-                           "steps": [{"schedule": "check-state-lock"}, {"schedule": "check-state-lock"}]})
+    report = run_scenario(
+        {
+            "world": {"locks": [{"kind": "dynamodb", "age_minutes": 180, "id": LOCK_ID}]},
+            "steps": [{"schedule": "check-state-lock"}, {"schedule": "check-state-lock"}],
+        }
+    )
     outcomes = [r["output"]["outcome"] for r in executions(report, "-check-state-lock")]
     assert outcomes == ["stale_lock", "no_lock"]
     assert [p["dedup_key"] for p in pagerduty(report, "trigger")] == [f"lecture-dhbw/state-lock/{LOCK_ID}"]
@@ -142,8 +165,11 @@ def test_the_page_resolves_when_the_lock_is_gone(run_scenario, monkeypatch):
 
 
 def test_a_backup_started_by_hand_writes_both_keys(run_scenario):
-    report = run_scenario({"world": {"state": {"serial": 13}},
-                           "steps": [{"start": "backup-terraform-state",
-                                      "input": {"state_key": STATE_KEY, "reason": "before a risky apply"}}]})
+    report = run_scenario(
+        {
+            "world": {"state": {"serial": 13}},
+            "steps": [{"start": "backup-terraform-state", "input": {"state_key": STATE_KEY, "reason": "before a risky apply"}}],
+        }
+    )
     assert backup_run(report)["outcome"] == "backed_up"
     assert BACKUP in report["world"]["state"]["backups"]

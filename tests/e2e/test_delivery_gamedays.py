@@ -28,8 +28,9 @@ def statuses(report):
 
 def test_stale_alarm_delivered_after_a_later_ok_is_ignored(run_scenario):
     # the OK of 10:05 arrives first, then the ALARM of 10:00 it cleared
-    report = run_scenario({"steps": [event("OK", "ALARM", "10:05:00.000", "ev-ok"),
-                                     event("ALARM", "OK", "10:00:00.000", "ev-alarm")]})
+    report = run_scenario(
+        {"steps": [event("OK", "ALARM", "10:05:00.000", "ev-ok"), event("ALARM", "OK", "10:00:00.000", "ev-alarm")]}
+    )
     assert report["actions"] == [] and executions(report, "-scale-ecs-service") == []
     assert [p["kind"] for p in report["pages"]] == ["resolve"]
     ok, stale = executions(report, "-respond")
@@ -42,9 +43,15 @@ def test_stale_alarm_delivered_after_a_later_ok_is_ignored(run_scenario):
 
 
 def test_alarm_ok_alarm_within_one_second_are_distinct_incidents(run_scenario):
-    report = run_scenario({"steps": [event("ALARM", "OK", "10:00:00.100", "ev-1"),
-                                     event("OK", "ALARM", "10:00:00.400", "ev-2"),
-                                     event("ALARM", "OK", "10:00:00.800", "ev-3")]})
+    report = run_scenario(
+        {
+            "steps": [
+                event("ALARM", "OK", "10:00:00.100", "ev-1"),
+                event("OK", "ALARM", "10:00:00.400", "ev-2"),
+                event("ALARM", "OK", "10:00:00.800", "ev-3"),
+            ]
+        }
+    )
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
     assert not [p for p in report["pages"] if "automation failed" in p.get("payload", {}).get("summary", "")]
     first, second = executions(report, "-scale-ecs-service")
@@ -69,8 +76,7 @@ def test_malformed_event_redelivered_five_times_opens_one_alert(run_scenario):
 
 
 def test_insufficient_data_between_two_alarms_keeps_the_first_incident_open(run_scenario):
-    report = run_scenario({"steps": [alarm("OK"), alarm("ALARM"), alarm("INSUFFICIENT_DATA"), alarm("ALARM"),
-                                     alarm("OK")]})
+    report = run_scenario({"steps": [alarm("OK"), alarm("ALARM"), alarm("INSUFFICIENT_DATA"), alarm("ALARM"), alarm("OK")]})
     assert {e["status"] for e in report["executions"]} == {"SUCCEEDED"}
     triggers = [p for p in report["pages"] if p["kind"] == "trigger"]
     first_incident = triggers[0]["payload"]["custom_details"]["incident_id"]
@@ -87,10 +93,14 @@ def test_insufficient_data_between_two_alarms_keeps_the_first_incident_open(run_
 
 
 def test_autoscaling_floor_is_put_back_once_the_incident_is_over(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}},
-                           "steps": [alarm("ALARM"), alarm("OK")]})
+    report = run_scenario(
+        {"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}}, "steps": [alarm("ALARM"), alarm("OK")]}
+    )
     assert [(a["operation"], a["params"].get("MinCapacity")) for a in report["actions"]] == [
-        ("RegisterScalableTarget", 3), ("UpdateService", None), ("RegisterScalableTarget", 2)]
+        ("RegisterScalableTarget", 3),
+        ("UpdateService", None),
+        ("RegisterScalableTarget", 2),
+    ]
     assert report["world"]["ecs"][SERVICE]["autoscaling"] == {"min": 2, "max": 6}
     assert report["world"]["ecs"][SERVICE]["desired"] == 3  # the autoscaler scales in by its own policy
     # the on-call is told in the resolve status update
@@ -103,9 +113,9 @@ def test_autoscaling_floor_is_put_back_once_the_incident_is_over(run_scenario):
 
 
 def test_timed_out_scale_out_pages_the_current_floor(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True,
-                                                       "tasks_fail_to_start": True}}},
-                           "steps": [alarm("ALARM")]})
+    report = run_scenario(
+        {"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True, "tasks_fail_to_start": True}}}, "steps": [alarm("ALARM")]}
+    )
     [run] = executions(report, "-scale-ecs-service")
     assert run["output"]["outcome"] == "timed_out"
     page = report["pages"][-1]["payload"]
@@ -115,8 +125,14 @@ def test_timed_out_scale_out_pages_the_current_floor(run_scenario):
 
 def test_huge_manual_input_is_refused_before_any_write_and_keeps_the_cooldown(run_scenario):
     huge = {"service": SERVICE, "delta": 1, "incident_id": "x" * 135_000}
-    report = run_scenario({"steps": [{"start": "scale-ecs-service", "input": huge},
-                                     {"start": "scale-ecs-service", "input": {"service": SERVICE, "delta": 1}}]})
+    report = run_scenario(
+        {
+            "steps": [
+                {"start": "scale-ecs-service", "input": huge},
+                {"start": "scale-ecs-service", "input": {"service": SERVICE, "delta": 1}},
+            ]
+        }
+    )
     refused, valid = executions(report, "-scale-ecs-service")
     assert refused["status"] == "FAILED" and refused["error"] == "RunbookFailed"
     assert "InvalidInput" in refused["cause"] and "incident_id" in refused["cause"]

@@ -24,15 +24,20 @@ def test_an_alarm_still_in_alarm_after_the_recheck_is_escalated_to_p1_on_the_sam
 
 def test_an_alarm_that_went_ok_meanwhile_is_not_escalated(run_scenario):
     report = run_scenario({"steps": [{"alarm": CPU_HIGH, "state": "ALARM"}, {"alarm": CPU_HIGH, "state": "OK"}]})
-    assert [(p["kind"], p["payload"].get("severity") if "payload" in p and p["kind"] == "trigger" else None)
-            for p in report["pages"]] == [("trigger", "warning"), ("change", None), ("resolve", None)]
+    assert [
+        (p["kind"], p["payload"].get("severity") if "payload" in p and p["kind"] == "trigger" else None) for p in report["pages"]
+    ] == [("trigger", "warning"), ("change", None), ("resolve", None)]
     first = executions(report, "-respond")[0]
     assert first["status"] == "SUCCEEDED" and "escalation" not in first["output"]
 
 
 def test_a_runbook_that_timed_out_is_paged_at_p1(run_scenario):
-    report = run_scenario({"world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}},
-                           "steps": [{"alarm": CPU_HIGH, "state": "ALARM"}]})
+    report = run_scenario(
+        {
+            "world": {"ecs": {"lecture-backend-service": {"desired": 2, "tasks_fail_to_start": True}}},
+            "steps": [{"alarm": CPU_HIGH, "state": "ALARM"}],
+        }
+    )
     assert [p["kind"] for p in report["pages"]] == ["trigger", "trigger"]  # nothing changed: no change event
     first, again = report["pages"]
     assert first["payload"]["severity"] == "warning"

@@ -32,8 +32,12 @@ def the_unlock(report) -> dict:
 # --- 2. a PagerDuty blip does not cancel an approved change ----------------------------------------------------
 def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_unlock(run_scenario):
     # the note is triggered (202); resolving it once answered gets 503 three times; PagerDuty is back afterwards
-    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"responses": [202, 503, 503, 503]}},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}]})
+    report = run_scenario(
+        {
+            "world": {"locks": STALE, "pagerduty": {"responses": [202, 503, 503, 503]}},
+            "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}],
+        }
+    )
     run = the_unlock(report)
     assert run["status"] == "SUCCEEDED", run
     assert run["output"]["outcome"] == "unlocked" and f"approved by {APPROVER}" in run["output"]["message"]
@@ -45,8 +49,7 @@ def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_un
     assert "503" in fallback["message"]
     told = [n for n in report["notifications"] if f"approved by {APPROVER}" in n["message"]]
     assert told  # the answer's status update went out before PagerDuty was tried
-    rows = [i for i in report["_table"] if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") ==
-            "approval-note"]
+    rows = [i for i in report["_table"] if i["pk"]["S"].startswith("audit#") and i.get("step", {}).get("S") == "approval-note"]
     assert len(rows) == 1 and "PagerDuty unavailable after 3 attempts" in rows[0]["error"]["S"]
     assert "approval-note" not in str(report["approvals"])  # the approval itself is recorded once, as before
     assert [(a["answer"], a["by"]) for a in report["approvals"]] == [("approved", APPROVER)]
@@ -56,8 +59,12 @@ def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_un
 
 # --- 3. with PagerDuty down, an approval can still be asked for and answered -----------------------------------
 def test_with_pagerduty_down_the_approval_is_asked_through_the_table_and_sns_and_answered(run_scenario):
-    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
-                           "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}]})
+    report = run_scenario(
+        {
+            "world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
+            "steps": [UNLOCK, {"approve": "force-unlock-state", "by": "approvers/alice"}],
+        }
+    )
     run = the_unlock(report)
     assert run["status"] == "SUCCEEDED", run
     assert run["output"]["outcome"] == "unlocked" and report["world"]["locks"] == []
@@ -76,8 +83,7 @@ def test_with_pagerduty_down_the_approval_is_asked_through_the_table_and_sns_and
 
 
 def test_with_pagerduty_down_an_unanswered_approval_times_out_and_leaves_no_pending_item(run_scenario):
-    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}},
-                           "steps": [UNLOCK, {"wait_minutes": 31}]})
+    report = run_scenario({"world": {"locks": STALE, "pagerduty": {"fail_status": 503}}, "steps": [UNLOCK, {"wait_minutes": 31}]})
     run = the_unlock(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "rejected", run
     assert run["output"]["approval"]["answer"] == "timed_out"
@@ -116,15 +122,19 @@ DONE = {"approve": "maintenance-window", "by": "approvers/alice", "comment": "up
 
 
 def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_the_alert_open(run_scenario):
-    report = run_scenario({"steps": [
-        {"alarm": CPU_HIGH, "state": "ALARM"},  # P2 page, scaled out; the re-check waits 15 minutes
-        WINDOW,  # the window opens; the re-check comes while it is open
-        {"alarm": CPU_HIGH, "state": "OK"},  # the OK comes during the window
-        DONE]})
+    report = run_scenario(
+        {
+            "steps": [
+                {"alarm": CPU_HIGH, "state": "ALARM"},  # P2 page, scaled out; the re-check waits 15 minutes
+                WINDOW,  # the window opens; the re-check comes while it is open
+                {"alarm": CPU_HIGH, "state": "OK"},  # the OK comes during the window
+                DONE,
+            ]
+        }
+    )
     alert = [p for p in report["pages"] if p.get("dedup_key", "").endswith(CPU_HIGH)]
     # triggered once at P2, never escalated during the window, and resolved
-    assert [(p["kind"], p.get("payload", {}).get("severity")) for p in alert] == [("trigger", "warning"),
-                                                                                  ("resolve", None)]
+    assert [(p["kind"], p.get("payload", {}).get("severity")) for p in alert] == [("trigger", "warning"), ("resolve", None)]
     first = executions(report, "-respond")[0]
     assert first["status"] == "SUCCEEDED" and first["output"]["escalation"]["sent"] == "status-update"
     assert "escalated_to" not in first["output"]["escalation"]
@@ -135,11 +145,17 @@ def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_th
 
 # --- 5. the floor raised by the alarm's scale-out, then a window ------------------------------------------------
 def test_after_the_window_and_the_ok_the_floor_is_the_configured_minimum(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}}, "steps": [
-        {"alarm": CPU_HIGH, "state": "ALARM"},  # 2 -> 3, floor 2 -> 3 (remembered: 2)
-        WINDOW,  # records 3 tasks, floor 3; sets floor 0, desired 0
-        {"alarm": CPU_HIGH, "state": "OK"},  # the OK's restore comes while the window holds the floor at 0
-        DONE]})
+    report = run_scenario(
+        {
+            "world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}},
+            "steps": [
+                {"alarm": CPU_HIGH, "state": "ALARM"},  # 2 -> 3, floor 2 -> 3 (remembered: 2)
+                WINDOW,  # records 3 tasks, floor 3; sets floor 0, desired 0
+                {"alarm": CPU_HIGH, "state": "OK"},  # the OK's restore comes while the window holds the floor at 0
+                DONE,
+            ],
+        }
+    )
     world = report["world"]["ecs"][SERVICE]
     assert world["autoscaling"]["min"] == 2, world  # the configured minimum, not 3
     assert "maintenance_window" not in world
@@ -156,8 +172,9 @@ def test_after_the_window_and_the_ok_the_floor_is_the_configured_minimum(run_sce
 # --- 6. security events too large to keep whole, or unreadable --------------------------------------------------
 def _sixty_rules() -> dict:
     rules = [{"protocol": "tcp", "from": 1000 + i, "cidr": f"10.{i}.0.0/16"} for i in range(60)]
-    event = security_group_event("AuthorizeSecurityGroupIngress", "sg-0123456789abcdef0", ALICE, ACCOUNT, REGION,
-                                 at=AT, permissions=rules)
+    event = security_group_event(
+        "AuthorizeSecurityGroupIngress", "sg-0123456789abcdef0", ALICE, ACCOUNT, REGION, at=AT, permissions=rules
+    )
     for item in event["detail"]["requestParameters"]["ipPermissions"]["items"]:  # as a console call carries them
         item["ipRanges"]["items"][0]["description"] = "temporary access for the migration, remove after " * 3
     return event
@@ -184,9 +201,15 @@ def test_a_security_group_change_with_sixty_rules_pages_security_with_what_fits(
 
 
 def test_an_unreadable_event_from_a_security_rule_pages_the_security_team_too(run_scenario):
-    event = security_group_event("AuthorizeSecurityGroupIngress", "sg-0123456789abcdef0", ALICE, ACCOUNT, REGION,
-                                 at=AT + timedelta(minutes=30),
-                                 permissions=[{"protocol": "tcp", "from": 22, "cidr": "0.0.0.0/0"}])
+    event = security_group_event(
+        "AuthorizeSecurityGroupIngress",
+        "sg-0123456789abcdef0",
+        ALICE,
+        ACCOUNT,
+        REGION,
+        at=AT + timedelta(minutes=30),
+        permissions=[{"protocol": "tcp", "from": 22, "cidr": "0.0.0.0/0"}],
+    )
     event = copy.deepcopy(event)
     del event["detail"]["eventTime"]  # a field missing: admit cannot read it
     report = run_scenario({"steps": [{"event": event}]})

@@ -17,8 +17,9 @@ def trigger(report) -> dict:
 def test_a_lambda_errors_alarm_pages_with_the_functions_diagnosis_and_changes_nothing(run_scenario):
     # given dhbw's function with a reserved concurrency, and errors in its recent metrics
     world = {"lambda": {FUNCTION: {"memory_mb": 1024, "reserved_concurrency": 5, "errors": 7, "throttles": 2}}}
-    report = run_scenario({"world": world, "steps": [{"alarm": f"{FUNCTION}-errors"},
-                                                     {"alarm": f"{FUNCTION}-errors", "state": "OK"}]})
+    report = run_scenario(
+        {"world": world, "steps": [{"alarm": f"{FUNCTION}-errors"}, {"alarm": f"{FUNCTION}-errors", "state": "OK"}]}
+    )
     # then one P2 page with the function's configuration and recent errors and throttles, then its resolve
     assert [p["event_action"] for p in report["pages"]] == ["trigger", "resolve"]
     page = trigger(report)
@@ -36,8 +37,9 @@ def test_a_lambda_errors_alarm_pages_with_the_functions_diagnosis_and_changes_no
 
 
 def test_a_function_that_cannot_be_read_still_pages_and_the_page_names_the_missing_part(run_scenario):
-    report = run_scenario({"world": {"lambda": {FUNCTION: {"exists": False, "throttles": 4}}},
-                           "steps": [{"alarm": f"{FUNCTION}-throttles"}]})
+    report = run_scenario(
+        {"world": {"lambda": {FUNCTION: {"exists": False, "throttles": 4}}}, "steps": [{"alarm": f"{FUNCTION}-throttles"}]}
+    )
     diagnosis = trigger(report)["custom_details"]["diagnosis"]
     assert "ResourceNotFoundException" in diagnosis["missing"]["configuration"]
     assert diagnosis["metrics"]["throttles"] == 4  # the part that could be read still travels

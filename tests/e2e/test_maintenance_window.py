@@ -1,6 +1,5 @@
 """End-to-end: the maintenance-window runbook started by hand in the sandbox (issue 8, section 2)."""
 
-
 from tests.e2e.conftest import CPU_HIGH, executions
 
 # who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
@@ -18,8 +17,7 @@ def window_run(report) -> dict:
 
 
 def ecs_calls(report) -> list[tuple[str, dict]]:
-    return [(a["operation"], a["params"]) for a in report["actions"]
-            if a["service"] in ("ecs", "application-autoscaling")]
+    return [(a["operation"], a["params"]) for a in report["actions"] if a["service"] in ("ecs", "application-autoscaling")]
 
 
 def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario):
@@ -32,14 +30,21 @@ def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario)
     assert [e["output"]["outcome"] for e in executions(report, "-snapshot-rds-cluster")] == ["snapshot_created"]
     calls = ecs_calls(report)
     assert [(op, p.get("desiredCount", p.get("MinCapacity"))) for op, p in calls] == [
-        ("RegisterScalableTarget", 0), ("UpdateService", 0), ("RegisterScalableTarget", 3), ("UpdateService", 3)]
+        ("RegisterScalableTarget", 0),
+        ("UpdateService", 0),
+        ("RegisterScalableTarget", 3),
+        ("UpdateService", 3),
+    ]
     world = report["world"]["ecs"][SERVICE]
     assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
     assert "maintenance_window" not in world  # the suppression is lifted
     assert report["_simulated_seconds"] >= 30 * 60  # it waited the planned minutes
     # the start and the end: a PagerDuty change event and a status update each
-    changes = [p["payload"]["summary"] for p in report["pages"] if p["kind"] == "change"
-               and "maintenance window" in p["payload"]["summary"]]
+    changes = [
+        p["payload"]["summary"]
+        for p in report["pages"]
+        if p["kind"] == "change" and "maintenance window" in p["payload"]["summary"]
+    ]
     assert len(changes) == 2 and "opens" in changes[0] and "ended (completed)" in changes[1]
     assert sum("maintenance window" in n.get("message", "") for n in report["notifications"]) >= 2
 
@@ -56,8 +61,7 @@ def test_a_failed_backup_stops_it_before_any_service_is_scaled_down(run_scenario
 
 
 def test_a_missing_cluster_fails_the_backup_too(run_scenario):
-    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}},
-                           "steps": [START]})
+    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}}, "steps": [START]})
     assert window_run(report)["output"]["outcome"] == "backup_failed"
     assert ecs_calls(report) == [] and report["world"]["ecs"][SERVICE]["desired"] == 3
 
@@ -73,16 +77,16 @@ def test_a_failure_mid_way_still_lifts_the_window_and_leaves_the_recorded_counts
 
 
 def test_services_that_do_not_come_back_end_not_running_and_the_window_is_lifted(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 3, "tasks_fail_to_start": True}}},
-                           "steps": [START]})
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 3, "tasks_fail_to_start": True}}}, "steps": [START]})
     out = window_run(report)["output"]
     assert out["outcome"] == "not_running" and f"{SERVICE}: 0 of 3 running" in out["message"]
     assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
 
 
 def test_an_alarm_during_an_open_window_pages_p3_and_does_not_scale(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": 20}}}},
-                           "steps": [{"alarm": CPU_HIGH}]})
+    report = run_scenario(
+        {"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": 20}}}}, "steps": [{"alarm": CPU_HIGH}]}
+    )
     assert executions(report, "-scale-ecs-service") == [] and ecs_calls(report) == []
     assert [p for p in report["pages"] if p["kind"] == "trigger"] == []
     [held] = [n for n in report["notifications"] if "maintenance window open" in n.get("message", "")]
@@ -91,8 +95,9 @@ def test_an_alarm_during_an_open_window_pages_p3_and_does_not_scale(run_scenario
 
 
 def test_an_expired_window_does_not_hold_the_alarm_back(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": -5}}}},
-                           "steps": [{"alarm": CPU_HIGH}]})
+    report = run_scenario(
+        {"world": {"ecs": {SERVICE: {"desired": 2, "maintenance_window": {"minutes_left": -5}}}}, "steps": [{"alarm": CPU_HIGH}]}
+    )
     [scale] = executions(report, "-scale-ecs-service")
     assert scale["output"]["outcome"] == "scaled" and report["world"]["ecs"][SERVICE]["desired"] == 3
 
@@ -101,18 +106,27 @@ UNTIL_DONE = {"start": "maintenance-window", "input": {"services": [SERVICE], "u
 
 
 def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recorded_counts(run_scenario):
-    report = run_scenario({"world": AT_THREE, "steps": [
-        UNTIL_DONE,  # returns while the window waits for an operator's done
-        {"alarm": CPU_HIGH},
-        {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"}]})
+    report = run_scenario(
+        {
+            "world": AT_THREE,
+            "steps": [
+                UNTIL_DONE,  # returns while the window waits for an operator's done
+                {"alarm": CPU_HIGH},
+                {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"},
+            ],
+        }
+    )
     # the alarm during the window: P3 (a status update only), nothing scaled by scale-ecs-service
     assert executions(report, "-scale-ecs-service") == []
     assert [p for p in report["pages"] if p["kind"] == "trigger" and CPU_HIGH in p["dedup_key"]] == []
     # the only trigger is the generic low-urgency note asking for the done
     assert [p["dedup_key"].split("/")[1] for p in report["pages"] if p["kind"] == "trigger"] == ["approval"]
     # the alarm's own status update (the window's start notice says "maintenance window open" too)
-    [held] = [n for n in report["notifications"]
-              if "maintenance window open" in n.get("message", "") and "cpu-high" in n.get("subject", "")]
+    [held] = [
+        n
+        for n in report["notifications"]
+        if "maintenance window open" in n.get("message", "") and "cpu-high" in n.get("subject", "")
+    ]
     assert held["attributes"]["severity"] == "P3"
     # alice's done ended the window; the services are back at their recorded counts, the window lifted
     run = window_run(report)
@@ -122,7 +136,11 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
     assert "maintenance_window" not in world
     [done] = report["approvals"]
     assert (done["runbook"], done["answer"], done["by"], done["comment"]) == (
-        "maintenance-window", "approved", ALICE, "upgrade finished")
+        "maintenance-window",
+        "approved",
+        ALICE,
+        "upgrade finished",
+    )
 
 
 def test_until_done_with_no_answer_ends_at_the_maximum_and_restores(run_scenario):

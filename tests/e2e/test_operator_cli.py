@@ -66,17 +66,23 @@ def test_runbooks_lists_each_runbook_with_its_input_fields_and_example_without_c
     assert code == 0 and list(found) == list(RUNBOOKS)
     scale = found["scale-ecs-service"]
     assert scale["example_input"] == {"service": "lecture-backend-service", "delta": 1} and scale["approval"] is False
-    assert {"name": "service", "type": "string", "required": True,
-            "description": "ECS service name, e.g. lecture-backend-service"} in scale["fields"]
-    assert found["tune-lambda"]["approval"] is True and scale["guard_rails"] == list(RUNBOOKS["scale-ecs-service"]
-                                                                                     .guard_rails)
+    assert {
+        "name": "service",
+        "type": "string",
+        "required": True,
+        "description": "ECS service name, e.g. lecture-backend-service",
+    } in scale["fields"]
+    assert found["tune-lambda"]["approval"] is True and scale["guard_rails"] == list(RUNBOOKS["scale-ecs-service"].guard_rails)
 
 
-@pytest.mark.parametrize("pairs, expected", [
-    (["service=lecture-backend-service", "delta=1"], {"service": "lecture-backend-service", "delta": 1}),
-    (['services=["a","b"]', "minutes=30", "until=done"], {"services": ["a", "b"], "minutes": 30, "until": "done"}),
-    (["dry_run=true", "reason=before 9:00", "empty="], {"dry_run": True, "reason": "before 9:00", "empty": ""}),
-])
+@pytest.mark.parametrize(
+    "pairs, expected",
+    [
+        (["service=lecture-backend-service", "delta=1"], {"service": "lecture-backend-service", "delta": 1}),
+        (['services=["a","b"]', "minutes=30", "until=done"], {"services": ["a", "b"], "minutes": 30, "until": "done"}),
+        (["dry_run=true", "reason=before 9:00", "empty="], {"dry_run": True, "reason": "before 9:00", "empty": ""}),
+    ],
+)
 def test_key_value_pairs_are_json_when_they_parse_else_text(pairs, expected):
     assert cli.parse_assignments(pairs) == expected
 
@@ -96,22 +102,22 @@ def test_start_with_key_value_pairs_starts_the_runbook_and_watches_it_to_its_out
     assert execution["name"].startswith("manual-")
     # and the operator saw the execution, its console page, each step and the outcome
     assert f"started {result['executionArn']}" in err
-    assert ("console: https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1"
-            f"#/v2/executions/details/{result['executionArn']}") in err
+    assert (
+        "console: https://eu-central-1.console.aws.amazon.com/states/home?region=eu-central-1"
+        f"#/v2/executions/details/{result['executionArn']}"
+    ) in err
     # one line per step (no Choice nor Pass states): guard, act, wait and verify until settled, report
     steps = step_lines(err)
     assert steps[:2] == ["Guard", "Act"] and steps[-2:] == ["Verify -> scaled", "Report"], steps
     polls = (len(steps) - 5) // 2
     assert steps[2:-2] == ["WaitBeforeVerify (waiting)", "Verify"] * polls + ["WaitBeforeVerify (waiting)"], steps
-    assert err.rstrip().endswith("SUCCEEDED: outcome scaled: scaled lecture-backend-service from 2 to 4 tasks; "
-                                 "4 of 4 running")
+    assert err.rstrip().endswith("SUCCEEDED: outcome scaled: scaled lecture-backend-service from 2 to 4 tasks; 4 of 4 running")
 
 
 def test_start_merges_input_file_with_pairs_and_dry_run_changes_nothing(sandbox, tmp_path):
     path = tmp_path / "input.json"
     path.write_text(json.dumps({"service": SERVICE, "delta": 1}))
-    code, out, _ = run(["start", "scale-ecs-service", "-c", "dhbw", "--input", str(path), "delta=3", "--dry-run"],
-                       sandbox.client)
+    code, out, _ = run(["start", "scale-ecs-service", "-c", "dhbw", "--input", str(path), "delta=3", "--dry-run"], sandbox.client)
     result = json.loads(out)
     assert code == 0 and result["output"]["outcome"] == "would_scale" and "to 5" in result["output"]["message"]
     assert sandbox.world_snapshot()["ecs"][SERVICE]["desired"] == 2
@@ -119,8 +125,9 @@ def test_start_merges_input_file_with_pairs_and_dry_run_changes_nothing(sandbox,
 
 def test_watch_follows_an_execution_by_arn_and_by_name(sandbox):
     # given an execution started without waiting
-    code, out, err = run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1", "--no-wait"],
-                         sandbox.client)
+    code, out, err = run(
+        ["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1", "--no-wait"], sandbox.client
+    )
     started = json.loads(out)
     assert code == 0 and started["status"] == "RUNNING" and started["console"].endswith(started["executionArn"])
     assert step_lines(err) == []  # --no-wait: no watching
@@ -150,14 +157,24 @@ def test_watch_of_a_failed_execution_exits_1_with_its_error(sandbox):
     assert "FAILED: RunbookFailed: " in err and "give exactly one of 'delta' or 'desired'" in err
     # the step that failed says why, in its own line; the failure path's audit row follows
     steps = step_lines(err)
-    assert steps[0].startswith("Guard failed: InvalidInput: invalid scale-ecs-service input") and \
-        "give exactly one of 'delta' or 'desired'" in steps[0]
+    assert (
+        steps[0].startswith("Guard failed: InvalidInput: invalid scale-ecs-service input")
+        and "give exactly one of 'delta' or 'desired'" in steps[0]
+    )
     assert steps[1:] == ["ReportFailure -> failed"]
 
 
 # --- approvals ----------------------------------------------------------------------------------------
-TUNE = ["start", "tune-lambda", "-c", "dhbw", "function=lecture-dhbw-function", "memory_mb=1024", "timeout_seconds=60",
-        "reason=timeouts under exam load"]
+TUNE = [
+    "start",
+    "tune-lambda",
+    "-c",
+    "dhbw",
+    "function=lecture-dhbw-function",
+    "memory_mb=1024",
+    "timeout_seconds=60",
+    "reason=timeouts under exam load",
+]
 
 
 @pytest.mark.parametrize("verb, outcome, memory", [("approve", "tuned", 1024), ("reject", "rejected", 512)])
@@ -181,8 +198,12 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     code, out, _ = run(["history", "-c", "dhbw", "--wide", "--output", "json"], sandbox.client)
     [running] = json.loads(out)
     assert code == 0 and re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ", running.pop("time"))
-    assert running == {"runbook": "tune-lambda", "execution": name, "outcome": "running",
-                       "message": f"waiting for approval: {started['approval_summary']}"}
+    assert running == {
+        "runbook": "tune-lambda",
+        "execution": name,
+        "outcome": "running",
+        "message": f"waiting for approval: {started['approval_summary']}",
+    }
     # the operator who started it may not answer it (not a named approver, and the requester)
     code, out, err = run([verb, name, "-c", "dhbw", "--comment", "mine"], sandbox.client)
     assert code == 1 and "is not a named approver of customer dhbw" in err, err
@@ -195,17 +216,19 @@ def test_an_approval_runbook_by_cli_start_waits_then_pending_status_answer_and_w
     # then
     result = json.loads(out)
     assert code == 0 and result["status"] == "SUCCEEDED" and result["output"]["outcome"] == outcome, err
-    answered = ["WaitForApproval", "RecordAnswer", "Act"] if verb == "approve" else \
-        ["WaitForApproval -> rejected", "RecordAnswer", "Rejected -> rejected", "Report"]
+    answered = (
+        ["WaitForApproval", "RecordAnswer", "Act"]
+        if verb == "approve"
+        else ["WaitForApproval -> rejected", "RecordAnswer", "Rejected -> rejected", "Report"]
+    )
     steps = step_lines(err)
-    assert steps[:2 + len(answered)] == ["Guard", "WaitForApproval (waiting for an answer)", *answered], steps
+    assert steps[: 2 + len(answered)] == ["Guard", "WaitForApproval (waiting for an answer)", *answered], steps
     assert steps[-1] == "Report" and (verb == "reject" or "Verify -> tuned" in steps), steps
     assert result["output"]["approval"]["by"] == caller and result["output"]["approval"]["comment"] == "exam week"
     assert sandbox.world_snapshot()["lambda"]["lecture-dhbw-function"]["memory_mb"] == memory
     assert run(["pending", "-c", "dhbw"], sandbox.client)[1].strip() == "no pending approvals for dhbw"
     # (the time is two words: 2026-12-01 21:40:05Z)
-    assert run(["history", "-c", "dhbw"], sandbox.client)[1].splitlines()[2].split()[2:5] == ["tune-lambda", name,
-                                                                                            outcome]
+    assert run(["history", "-c", "dhbw"], sandbox.client)[1].splitlines()[2].split()[2:5] == ["tune-lambda", name, outcome]
     # an answer to what is no longer pending is refused, clearly
     code, _, err = run(["approve", name, "-c", "dhbw"], sandbox.client)
     assert code == 1 and err.startswith(f"error: no approval is pending for execution {name} of customer dhbw")
@@ -235,8 +258,9 @@ def test_history_lists_the_audit_rows_newest_first(sandbox):
     assert rows[0][5] == short(wide[0][5]) and "\n" not in wide[0][5]  # the table cuts what --wide shows whole
     code, out, _ = run(["history", "-c", "dhbw", "--output", "json"], sandbox.client)
     found = json.loads(out)
-    assert code == 0 and [(r["time"], r["runbook"], r["execution"], r["outcome"]) for r in found] == \
-        [(t, r[2], r[3], r[4]) for t, r in zip(times, rows, strict=True)]
+    assert code == 0 and [(r["time"], r["runbook"], r["execution"], r["outcome"]) for r in found] == [
+        (t, r[2], r[3], r[4]) for t, r in zip(times, rows, strict=True)
+    ]
     assert found[1]["message"] == rows[1][5] and found[0]["message"] == wide[0][5]
     # --limit and --runbook
     assert len(run(["history", "-c", "dhbw", "--limit", "1"], sandbox.client)[1].splitlines()) == 3
@@ -262,7 +286,8 @@ def test_status_all_is_a_table_with_a_row_per_customer_and_an_error_row_for_an_u
     assert rows["edt"].split("  ")[0] == "edt" and rows["edt"].endswith(
         "error: wrong AWS account for customer edt: expected 222222222222 (customers/edt.yaml), got 111111111111 "
         "from the clients given to the CLI; nothing was done (use the customer's credentials, e.g. --profile "
-        "lecture-edt-prod)")
+        "lecture-edt-prod)"
+    )
     assert "error: wrong AWS account for customer unilux: expected 333333333333" in rows["unilux"]
     assert code == 2 and err == ""  # other accounts' credentials: not a success, but no crash
     # as JSON: the same rows
@@ -285,23 +310,30 @@ def test_status_wants_one_customer_or_all():
 
 
 # --- errors -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("argv, message", [
-    (["start", "restart-everything", "-c", "dhbw", "x=1"], "unknown runbook 'restart-everything'; known: "),
-    (["start", "scale-ecs-service", "-c", "nope", "delta=1"], "unknown customer 'nope'; known customers: dhbw, edt"),
-    (["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}"],
-     "invalid scale-ecs-service input: give exactly one of 'delta' or 'desired'"),
-    (["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=one"],
-     "invalid scale-ecs-service input: field 'delta': Input should be a valid integer"),
-    (["start", "scale-ecs-service", "-c", "dhbw", "service"], "expected key=value, got 'service'"),
-    (["start", "scale-ecs-service", "-c", "dhbw", "--input", "{oops"], "--input is not valid JSON (nor a file)"),
-    (["history", "-c", "nope"], "unknown customer 'nope'"),
-    (["history", "-c", "dhbw", "--runbook", "nope"], "unknown runbook 'nope'"),
-    (["status", "-c", "nope"], "unknown customer 'nope'"),
-    (["pending", "-c", "nope"], "unknown customer 'nope'"),
-    (["watch", "some-name"], "give the customer with -c (or give the execution's ARN)"),
-    (["watch", "arn:aws:states:eu-central-1:1:execution:other-sm:x"], "state machine 'other-sm' of "),
-    (["approve", "arn:aws:lambda:eu-central-1:1:function:x"], "not a Step Functions execution ARN"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["start", "restart-everything", "-c", "dhbw", "x=1"], "unknown runbook 'restart-everything'; known: "),
+        (["start", "scale-ecs-service", "-c", "nope", "delta=1"], "unknown customer 'nope'; known customers: dhbw, edt"),
+        (
+            ["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}"],
+            "invalid scale-ecs-service input: give exactly one of 'delta' or 'desired'",
+        ),
+        (
+            ["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=one"],
+            "invalid scale-ecs-service input: field 'delta': Input should be a valid integer",
+        ),
+        (["start", "scale-ecs-service", "-c", "dhbw", "service"], "expected key=value, got 'service'"),
+        (["start", "scale-ecs-service", "-c", "dhbw", "--input", "{oops"], "--input is not valid JSON (nor a file)"),
+        (["history", "-c", "nope"], "unknown customer 'nope'"),
+        (["history", "-c", "dhbw", "--runbook", "nope"], "unknown runbook 'nope'"),
+        (["status", "-c", "nope"], "unknown customer 'nope'"),
+        (["pending", "-c", "nope"], "unknown customer 'nope'"),
+        (["watch", "some-name"], "give the customer with -c (or give the execution's ARN)"),
+        (["watch", "arn:aws:states:eu-central-1:1:execution:other-sm:x"], "state machine 'other-sm' of "),
+        (["approve", "arn:aws:lambda:eu-central-1:1:function:x"], "not a Step Functions execution ARN"),
+    ],
+)
 def test_usage_errors_exit_2_with_a_message_and_call_no_aws(argv, message):
     code, out, err = run(argv)
     assert code == 2 and out == ""
@@ -311,8 +343,15 @@ def test_usage_errors_exit_2_with_a_message_and_call_no_aws(argv, message):
 def _profile_files(tmp_path, monkeypatch, config: str):
     (tmp_path / "config").write_text(config)
     (tmp_path / "credentials").write_text("")
-    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-                "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for var in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
@@ -325,10 +364,12 @@ def test_a_profile_that_is_not_configured_is_named(tmp_path, monkeypatch):
     _profile_files(tmp_path, monkeypatch, "")
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["mode", "-c", "dhbw"], out=out, err=err)
-    assert code == 1 and err.getvalue() == ("error: no AWS credentials for customer dhbw: its profile "
-                                            "'lecture-dhbw-prod' is not configured (~/.aws/config) and the default "
-                                            "credential chain (environment, AWS_PROFILE, SSO, instance role) has "
-                                            "none; add the profile, give --profile, or log in\n")
+    assert code == 1 and err.getvalue() == (
+        "error: no AWS credentials for customer dhbw: its profile "
+        "'lecture-dhbw-prod' is not configured (~/.aws/config) and the default "
+        "credential chain (environment, AWS_PROFILE, SSO, instance role) has "
+        "none; add the profile, give --profile, or log in\n"
+    )
     code = cli.main(["history", "-c", "dhbw", "--profile", "ops"], out=out, err=err)
     assert code == 1 and "AWS profile 'ops' is not configured" in err.getvalue()
 
@@ -339,8 +380,10 @@ def test_missing_credentials_say_how_to_log_in(tmp_path, monkeypatch):
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], out=out, err=err)
     assert code == 1 and out.getvalue() == ""
-    assert err.getvalue() == ("error: no AWS credentials for profile 'lecture-dhbw-prod': run `aws sso login "
-                              "--profile lecture-dhbw-prod` (or refresh the profile's keys) and try again\n")
+    assert err.getvalue() == (
+        "error: no AWS credentials for profile 'lecture-dhbw-prod': run `aws sso login "
+        "--profile lecture-dhbw-prod` (or refresh the profile's keys) and try again\n"
+    )
 
 
 @pytest.mark.parametrize("code_name", ["ExpiredToken", "ExpiredTokenException", "RequestExpired"])
@@ -351,62 +394,103 @@ def test_expired_credentials_say_how_to_log_in_again(code_name, expired_at):
     sts, sfn = boto3.client("sts", **keys), boto3.client("stepfunctions", **keys)
     stubs = {"sts": Stubber(sts), "stepfunctions": Stubber(sfn)}
     if expired_at == "start_execution":
-        stubs["sts"].add_response("get_caller_identity", {"Account": "111111111111", "UserId": "AROAX:alice",
-                                                          "Arn": "arn:aws:sts::111111111111:assumed-role/ops/alice"})
+        stubs["sts"].add_response(
+            "get_caller_identity",
+            {"Account": "111111111111", "UserId": "AROAX:alice", "Arn": "arn:aws:sts::111111111111:assumed-role/ops/alice"},
+        )
     stubs["sts" if expired_at == "get_caller_identity" else "stepfunctions"].add_client_error(
-        expired_at, service_error_code=code_name, http_status_code=400)
+        expired_at, service_error_code=code_name, http_status_code=400
+    )
 
     def clients_for(config, profile):  # the customer's profile, as profile_clients makes it
-        return AccountClients({"sts": sts, "stepfunctions": sfn}.__getitem__, config, "profile 'lecture-dhbw-prod'",
-                              "lecture-dhbw-prod")
+        return AccountClients(
+            {"sts": sts, "stepfunctions": sfn}.__getitem__, config, "profile 'lecture-dhbw-prod'", "lecture-dhbw-prod"
+        )
 
     with stubs["sts"], stubs["stepfunctions"]:  # a call nobody queued an answer for fails the test
-        code, out, err = run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], None,
-                             clients_for=clients_for)
+        code, out, err = run(
+            ["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], None, clients_for=clients_for
+        )
         stubs["sts"].assert_no_pending_responses()
         stubs["stepfunctions"].assert_no_pending_responses()
     assert code == 1 and out == "" and "Traceback" not in err
-    assert err == (f"error: the AWS credentials of profile 'lecture-dhbw-prod' are expired or invalid ({code_name}): "
-                   "run `aws sso login --profile lecture-dhbw-prod` (or refresh the profile's keys) and try again\n")
+    assert err == (
+        f"error: the AWS credentials of profile 'lecture-dhbw-prod' are expired or invalid ({code_name}): "
+        "run `aws sso login --profile lecture-dhbw-prod` (or refresh the profile's keys) and try again\n"
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ["start", "scale-ecs-service", "-c", "edt", f"service={SERVICE}", "delta=1"],
-    ["history", "-c", "edt"],
-    ["mode", "-c", "edt"],
-    ["status", "-c", "edt"],
-    ["watch", "arn:aws:states:eu-central-1:222222222222:execution:lecture-edt-scale-ecs-service:x"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["start", "scale-ecs-service", "-c", "edt", f"service={SERVICE}", "delta=1"],
+        ["history", "-c", "edt"],
+        ["mode", "-c", "edt"],
+        ["status", "-c", "edt"],
+        ["watch", "arn:aws:states:eu-central-1:222222222222:execution:lecture-edt-scale-ecs-service:x"],
+    ],
+)
 def test_a_stack_that_is_not_deployed_says_so_and_how_to_deploy_it(monkeypatch, argv):
     # given edt's account (its credentials: moto as 222222222222), where nothing is deployed
-    for var, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "x",
-                       "AWS_DEFAULT_REGION": "eu-central-1", "MOTO_ACCOUNT_ID": "222222222222"}.items():
+    for var, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "x",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "MOTO_ACCOUNT_ID": "222222222222",
+    }.items():
         monkeypatch.setenv(var, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     with mock_aws():
         code, out, err = run(argv, lambda service: boto3.client(service, region_name="eu-central-1"))
     assert code == 1, err
     shown = out if argv[0] == "status" else err  # status shows it as the customer's row
-    assert "error: the stack lecture-edt-remediation is not deployed in 222222222222/eu-central-1? " \
-           "run npx cdk deploy -c customer=edt" in shown
+    assert (
+        "error: the stack lecture-edt-remediation is not deployed in 222222222222/eu-central-1? "
+        "run npx cdk deploy -c customer=edt" in shown
+    )
     assert "Traceback" not in err
 
 
 def test_watch_of_an_execution_that_does_not_exist_says_so(sandbox):
     code, _, err = run(["watch", "nope", "-c", "dhbw", "--runbook", "scale-ecs-service"], sandbox.client)
-    assert code == 1 and err == ("error: no execution 'nope' of lecture-dhbw-scale-ecs-service: "
-                                 "`python cli.py history -c dhbw` lists the recent ones\n")
+    assert code == 1 and err == (
+        "error: no execution 'nope' of lecture-dhbw-scale-ecs-service: `python cli.py history -c dhbw` lists the recent ones\n"
+    )
 
 
 # --- the sandbox CLI ----------------------------------------------------------------------------------
 def test_sandbox_cli_runs_the_commands_against_a_sandbox():
-    proc = subprocess.run([sys.executable, "-m", "sandbox", "cli", "--customer", "dhbw", "--",
-                           "start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1", "--",
-                           "status", "--all"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "cli",
+            "--customer",
+            "dhbw",
+            "--",
+            "start",
+            "scale-ecs-service",
+            "-c",
+            "dhbw",
+            f"service={SERVICE}",
+            "delta=1",
+            "--",
+            "status",
+            "--all",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2, proc.stderr[-3000:]  # the sandbox is dhbw's account: not edt's nor unilux's
     assert "$ python cli.py start scale-ecs-service -c dhbw service=lecture-backend-service delta=1" in proc.stdout
     assert '"outcome": "scaled"' in proc.stdout and "SUCCEEDED: outcome scaled" in proc.stderr
     status = proc.stdout.split("$ python cli.py status --all\n")[1].splitlines()
     assert status[2].split()[:6] == ["dhbw", "111111111111/eu-central-1", "enforce", SERVICE, "3/3", "available"]
-    assert status[3].startswith("edt") and "error: wrong AWS account for customer edt: expected 222222222222 " \
-        "(customers/edt.yaml), got 111111111111" in status[3]
+    assert (
+        status[3].startswith("edt")
+        and "error: wrong AWS account for customer edt: expected 222222222222 (customers/edt.yaml), got 111111111111" in status[3]
+    )

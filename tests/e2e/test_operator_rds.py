@@ -12,11 +12,17 @@ CLUSTER = "lecture-dhbw-cluster"
 SERVICE = "lecture-backend-service"
 OURS = {"created-by": "lecture-remediation", "customer": "dhbw"}
 SNAPSHOT = "lecture-dhbw-auto-20261125-020000-bbbbbb"
-SEEDED = {"rds": {CLUSTER: {"snapshots": [
-    {"id": "lecture-dhbw-auto-20261120-020000-aaaaaa", "age_days": 6, "tags": OURS},
-    {"id": SNAPSHOT, "age_days": 1, "tags": OURS},
-    {"id": "people-took-this-one", "age_days": 0.1},
-]}}}
+SEEDED = {
+    "rds": {
+        CLUSTER: {
+            "snapshots": [
+                {"id": "lecture-dhbw-auto-20261120-020000-aaaaaa", "age_days": 6, "tags": OURS},
+                {"id": SNAPSHOT, "age_days": 1, "tags": OURS},
+                {"id": "people-took-this-one", "age_days": 0.1},
+            ]
+        }
+    }
+}
 
 
 def outputs(report, runbook) -> list[dict]:
@@ -71,8 +77,13 @@ def test_health_check_on_a_healthy_world(run_scenario):
 
 
 def test_health_check_on_a_degraded_world(run_scenario):
-    report = run_scenario({"mode": "dry-run", "world": {"rds": {CLUSTER: {"status": "backing-up"}}},
-                           "steps": [{"start": "health-check", "input": {}}]})
+    report = run_scenario(
+        {
+            "mode": "dry-run",
+            "world": {"rds": {CLUSTER: {"status": "backing-up"}}},
+            "steps": [{"start": "health-check", "input": {}}],
+        }
+    )
     [run] = outputs(report, "health-check")
     assert run["outcome"] == "degraded", run["message"]
     assert checks(run)["mode"] == "warn" and checks(run)[f"rds:{CLUSTER}"] == "warn"
@@ -88,8 +99,12 @@ def restore_steps(answer: dict) -> list[dict]:
 
 
 def test_an_approved_restore_makes_the_restored_cluster_available_and_leaves_the_original(run_scenario):
-    report = run_scenario({"world": SEEDED, "steps": restore_steps(
-        {"approve": "restore-rds-cluster", "by": "approvers/alice", "comment": "ok, go"})})
+    report = run_scenario(
+        {
+            "world": SEEDED,
+            "steps": restore_steps({"approve": "restore-rds-cluster", "by": "approvers/alice", "comment": "ok, go"}),
+        }
+    )
     [run] = outputs(report, "restore-rds-cluster")
     assert run["outcome"] == "restored", run.get("message")
     assert run["snapshot"] == SNAPSHOT and run["endpoint"] and run["endpoint"] in run["message"]
@@ -99,16 +114,23 @@ def test_an_approved_restore_makes_the_restored_cluster_available_and_leaves_the
     assert world[RESTORED]["status"] == "available" and world[RESTORED]["endpoint"] == run["endpoint"]
     assert world[RESTORED]["tags"]["restored-from"] == SNAPSHOT
     assert world[CLUSTER]["status"] == "available"
-    touched = {a["params"].get("DBClusterIdentifier") for a in report["actions"]
-               if a["operation"] not in ("DescribeDBClusters", "DescribeDBClusterSnapshots")}
+    touched = {
+        a["params"].get("DBClusterIdentifier")
+        for a in report["actions"]
+        if a["operation"] not in ("DescribeDBClusters", "DescribeDBClusterSnapshots")
+    }
     assert touched == {RESTORED}  # the original cluster is never the subject of a change
     [approval] = report["approvals"]
     assert (approval["runbook"], approval["answer"], approval["by"]) == ("restore-rds-cluster", "approved", ALICE)
 
 
 def test_a_rejected_restore_restores_nothing(run_scenario):
-    report = run_scenario({"world": SEEDED, "steps": restore_steps(
-        {"reject": "restore-rds-cluster", "by": "approvers/bob", "comment": "wrong snapshot"})})
+    report = run_scenario(
+        {
+            "world": SEEDED,
+            "steps": restore_steps({"reject": "restore-rds-cluster", "by": "approvers/bob", "comment": "wrong snapshot"}),
+        }
+    )
     [execution] = executions(report, "-restore-rds-cluster")
     assert execution["status"] == "SUCCEEDED" and execution["output"]["outcome"] == "rejected"
     assert not [a for a in report["actions"] if a["operation"] == "RestoreDBClusterFromSnapshot"]

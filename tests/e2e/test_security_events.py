@@ -17,8 +17,15 @@ def triggers(report) -> list[dict]:
 
 
 def sg_change(i: int = 0, event_name: str = "AuthorizeSecurityGroupIngress") -> dict:
-    return security_group_event(event_name, f"sg-{i:017x}", ALICE, ACCOUNT, REGION, at=AT + timedelta(seconds=i),
-                                permissions=[{"protocol": "tcp", "from": 3306, "cidr": "0.0.0.0/0"}])
+    return security_group_event(
+        event_name,
+        f"sg-{i:017x}",
+        ALICE,
+        ACCOUNT,
+        REGION,
+        at=AT + timedelta(seconds=i),
+        permissions=[{"protocol": "tcp", "from": 3306, "cidr": "0.0.0.0/0"}],
+    )
 
 
 def test_a_security_group_change_pages_the_security_team_at_p1_and_changes_nothing(run_scenario):
@@ -33,7 +40,8 @@ def test_a_security_group_change_pages_the_security_team_at_p1_and_changes_nothi
     assert payload["summary"].startswith(
         f"[P1] lecture-dhbw sg-{0:017x}: Security-group change - AuthorizeSecurityGroupIngress on sg-{0:017x} "
         f"(tcp port 3306 from 0.0.0.0/0), by {ALICE} (IAMUser) from 203.0.113.7, in account {ACCOUNT}, "
-        f"region {REGION}, at 2026-11-26T09:20:00+00:00")
+        f"region {REGION}, at 2026-11-26T09:20:00+00:00"
+    )
     event = payload["custom_details"]["security_event"]
     assert event["who"]["arn"] == ALICE and event["what"]["rules"] == ["tcp port 3306 from 0.0.0.0/0"]
     assert page["dedup_key"] == "lecture-dhbw/security/security-group-change/20261126T0920Z"
@@ -56,8 +64,7 @@ def test_twenty_security_group_changes_in_a_minute_give_one_page(run_scenario):
     outcomes = sorted(r["output"]["decision"] for r in runs)
     assert outcomes == ["ignore"] * 19 + ["page"]
     paged = next(r["output"]["incident_id"] for r in runs if r["output"]["decision"] == "page")
-    assert all(f"incident {paged} already paged" in r["output"]["message"]
-               for r in runs if r["output"]["decision"] == "ignore")
+    assert all(f"incident {paged} already paged" in r["output"]["message"] for r in runs if r["output"]["decision"] == "ignore")
     # every event is in the audit trail
     rows = [r for r in audit_rows(report) if "security-group-change" in r["pk"]["S"]]
     assert len(rows) == 20
@@ -66,8 +73,14 @@ def test_twenty_security_group_changes_in_a_minute_give_one_page(run_scenario):
 
 
 def test_a_failed_console_sign_in_pages_the_security_team(run_scenario):
-    report = run_scenario({"steps": [{"event": console_sign_in_event("bob", ACCOUNT, REGION, at=AT)},
-                                     {"event": console_sign_in_event("carol", ACCOUNT, REGION, success=True, at=AT)}]})
+    report = run_scenario(
+        {
+            "steps": [
+                {"event": console_sign_in_event("bob", ACCOUNT, REGION, at=AT)},
+                {"event": console_sign_in_event("carol", ACCOUNT, REGION, success=True, at=AT)},
+            ]
+        }
+    )
     # the failed one pages; the successful one matches no rule: nothing started
     [respond] = executions(report, "-respond")
     assert respond["status"] == "SUCCEEDED" and respond["output"]["decision"] == "page"
@@ -90,8 +103,9 @@ def test_a_mode_switch_change_pages_security_and_still_notifies_the_topic(run_sc
     # and a P1 page to security
     [page] = triggers(report)
     assert page["payload"]["severity"] == "error" and page["payload"]["class"] == "mode-switch-change"
-    assert f"PutParameter on the remediation mode switch /lecture/dhbw/remediation/mode, by {caller}" in \
-        page["payload"]["summary"]
+    assert (
+        f"PutParameter on the remediation mode switch /lecture/dhbw/remediation/mode, by {caller}" in page["payload"]["summary"]
+    )
     assert "P1, to the security team" in report["_timeline"]
 
 

@@ -22,8 +22,7 @@ def synthesized(tmp_path_factory):
 @pytest.fixture(scope="session")
 def templates(synthesized) -> dict[str, dict]:
     outdir, _ = synthesized
-    return {c: json.loads((Path(outdir) / f"{naming.stack_name(c)}.template.json").read_text())
-            for c in known_customers()}
+    return {c: json.loads((Path(outdir) / f"{naming.stack_name(c)}.template.json").read_text()) for c in known_customers()}
 
 
 def resources(template: dict, rtype: str) -> dict:

@@ -17,22 +17,27 @@ CUSTOMERS = known_customers()
 def test_every_state_machine_logs_its_events_without_their_data(synthesized, customer):
     _, stacks = synthesized
     template = Template.from_stack(stacks[customer])
-    template.all_resources_properties("AWS::StepFunctions::StateMachine", {
-        "LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": False})})
+    template.all_resources_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": Match.object_like({"Level": "ALL", "IncludeExecutionData": False})},
+    )
 
 
 def _states(template: dict, machine_name: str) -> dict:
-    machine = next(r for r in resources(template, "AWS::StepFunctions::StateMachine").values()
-                   if r["Properties"]["StateMachineName"] == machine_name)
+    machine = next(
+        r
+        for r in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if r["Properties"]["StateMachineName"] == machine_name
+    )
     body = machine["Properties"]["DefinitionString"]
-    text = "".join(p if isinstance(p, str) else "REF" for p in body["Fn::Join"][1]) if isinstance(body, dict) \
-        else body
+    text = "".join(p if isinstance(p, str) else "REF" for p in body["Fn::Join"][1]) if isinstance(body, dict) else body
     return json.loads(text)["States"]
 
 
 @pytest.mark.parametrize("runbook", [rb.name for rb in RUNBOOKS.values() if rb.approval])
 def test_an_approval_runbook_hands_its_execution_to_act_and_to_the_approval_steps(templates, runbook):
     states = _states(templates["dhbw"], f"lecture-dhbw-{runbook}")
+
     def payload(name: str) -> dict:
         given = states[name]["Parameters"]
         return given.get("Payload", given)  # a task token's invoke wraps it, a response-only one does not

@@ -62,8 +62,7 @@ def test_lambda_asset_holds_only_runtime_code_and_is_small(synthesized):
 
 
 def _run(cmd, **env):
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **QUIET_NODE, **env}, timeout=300)
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, **QUIET_NODE, **env}, timeout=300)
 
 
 def test_unknown_customer_fails_with_the_known_ones_listed(tmp_path):

@@ -9,16 +9,28 @@ ARN = "arn:aws:states:eu-central-1:111111111111"
 
 
 def _machine(template: dict, name: str) -> dict:
-    [machine] = [s["Properties"] for s in resources(template, "AWS::StepFunctions::StateMachine").values()
-                 if s["Properties"]["StateMachineName"] == name]
+    [machine] = [
+        s["Properties"]
+        for s in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if s["Properties"]["StateMachineName"] == name
+    ]
     return machine
 
 
 def test_its_state_machine_runs_the_backups_as_child_workflows_before_the_scale_down(templates):
     machine = _machine(templates["dhbw"], "lecture-dhbw-maintenance-window")
     text = json.dumps(machine["DefinitionString"])
-    for state in ("Run backup-terraform-state", "Run snapshot-rds-cluster", "ScaleDown", "MaintenanceWindow",
-                  "Restore", "Verify", "NotifyEnd", "Lift", "LiftAfterFailure"):
+    for state in (
+        "Run backup-terraform-state",
+        "Run snapshot-rds-cluster",
+        "ScaleDown",
+        "MaintenanceWindow",
+        "Restore",
+        "Verify",
+        "NotifyEnd",
+        "Lift",
+        "LiftAfterFailure",
+    ):
         assert f'\\"{state}\\"' in text, state
     assert "states:startExecution.sync:2" in text
 
@@ -30,15 +42,16 @@ def test_it_may_start_only_the_two_backup_workflows(templates):
     assert "Runbookbackupterraformstate" in refs and "Runbooksnapshotrdscluster" in refs
     assert "Runbookscaleecsservice" not in refs and "Respond" not in refs
     [describe] = _with(statements, "states:DescribeExecution")
-    assert sorted(describe["Resource"]) == [f"{ARN}:execution:lecture-dhbw-backup-terraform-state:*",
-                                            f"{ARN}:execution:lecture-dhbw-snapshot-rds-cluster:*"]
+    assert sorted(describe["Resource"]) == [
+        f"{ARN}:execution:lecture-dhbw-backup-terraform-state:*",
+        f"{ARN}:execution:lecture-dhbw-snapshot-rds-cluster:*",
+    ]
 
 
 def test_its_function_writes_window_rows_only_and_scales_only_the_customers_services(templates):
     statements = _statements(templates["dhbw"], "Runbookmaintenancewindow")
     [update] = _with(statements, "ecs:UpdateService")
-    assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/" \
-                                 "lecture-backend-service"
+    assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"
     [table] = _with(statements, "dynamodb:UpdateItem")
     assert "window#*" in table["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
     assert not [a for st in statements for a in _actions(st) if a.startswith(("rds:", "s3:"))]

@@ -12,8 +12,12 @@ CUSTOMERS = known_customers()
 
 
 def _statements(template: dict, logical_prefix: str) -> list[dict]:
-    return [st for k, p in resources(template, "AWS::IAM::Policy").items() if k.startswith(logical_prefix)
-            for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        st
+        for k, p in resources(template, "AWS::IAM::Policy").items()
+        if k.startswith(logical_prefix)
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def _actions(st: dict) -> list[str]:
@@ -35,13 +39,17 @@ def test_restore_creates_only_the_restored_cluster_and_never_modifies_or_deletes
     statements = _statements(templates[customer], "Runbookrestorerdscluster")
     assert statements, "the restore-rds-cluster role has a policy"
     assert _rds_writes(statements) == {"rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"}
-    restore_resources = sorted(r for st in statements if "rds:RestoreDBClusterFromSnapshot" in _actions(st)
-                               for r in _resources(st))
-    assert restore_resources == sorted([
-        f"{arn}:cluster:lecture-{customer}-cluster-restored",
-        f"{arn}:cluster-snapshot:lecture-{customer}-*",
-        f"{arn}:cluster-snapshot:rds:{c.rds.cluster}-*",
-        f"{arn}:subgrp:*"])
+    restore_resources = sorted(
+        r for st in statements if "rds:RestoreDBClusterFromSnapshot" in _actions(st) for r in _resources(st)
+    )
+    assert restore_resources == sorted(
+        [
+            f"{arn}:cluster:lecture-{customer}-cluster-restored",
+            f"{arn}:cluster-snapshot:lecture-{customer}-*",
+            f"{arn}:cluster-snapshot:rds:{c.rds.cluster}-*",
+            f"{arn}:subgrp:*",
+        ]
+    )
     # the original cluster only ever appears with Describe actions
     for st in statements:
         if f"{arn}:cluster:{c.rds.cluster}" in _resources(st):
@@ -55,17 +63,22 @@ def test_drill_deletes_only_tagged_drill_clusters_and_restores_only_the_automati
     c = load_customer(customer)
     arn = f"arn:aws:rds:{c.region}:{c.account}"
     statements = _statements(templates[customer], "Runbookrestoredrill")
-    assert _rds_writes(statements) == {"rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource",
-                                       "rds:DeleteDBCluster"}
+    assert _rds_writes(statements) == {"rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource", "rds:DeleteDBCluster"}
     [delete] = [st for st in statements if "rds:DeleteDBCluster" in _actions(st)]
     assert _actions(delete) == ["rds:DeleteDBCluster"]
     assert delete["Resource"] == f"{arn}:cluster:lecture-{customer}-drill-*"
-    assert delete["Condition"] == {"StringEquals": {f"rds:cluster-tag/{naming.DRILL_TAG}": "true",
-                                                    f"rds:cluster-tag/{naming.CREATED_BY_TAG}": naming.CREATED_BY}}
-    restore_resources = sorted(r for st in statements if "rds:RestoreDBClusterFromSnapshot" in _actions(st)
-                               for r in _resources(st))
-    assert restore_resources == sorted([f"{arn}:cluster:lecture-{customer}-drill-*",
-                                        f"{arn}:cluster-snapshot:lecture-{customer}-*", f"{arn}:subgrp:*"])
+    assert delete["Condition"] == {
+        "StringEquals": {
+            f"rds:cluster-tag/{naming.DRILL_TAG}": "true",
+            f"rds:cluster-tag/{naming.CREATED_BY_TAG}": naming.CREATED_BY,
+        }
+    }
+    restore_resources = sorted(
+        r for st in statements if "rds:RestoreDBClusterFromSnapshot" in _actions(st) for r in _resources(st)
+    )
+    assert restore_resources == sorted(
+        [f"{arn}:cluster:lecture-{customer}-drill-*", f"{arn}:cluster-snapshot:lecture-{customer}-*", f"{arn}:subgrp:*"]
+    )
     assert "rds:ModifyDBCluster" not in json.dumps(statements)
 
 
@@ -75,9 +88,18 @@ def test_health_check_only_reads_and_publishes_to_its_own_status_topic(templates
     actions = {a for st in statements for a in _actions(st)}
     writes = {a for a in actions if not a.split(":")[1].startswith(("Describe", "Get", "List"))}
     # PutItem: the audit row every runbook function may write (audit# rows only); Publish: its summary
-    assert writes <= {"sns:Publish", "dynamodb:PutItem", "kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
-                      "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments",
-                      "xray:PutTelemetryRecords"}, writes
+    assert writes <= {
+        "sns:Publish",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:ReEncrypt*",
+        "kms:GenerateDataKey*",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }, writes
     [publish] = [st for st in statements if "sns:Publish" in _actions(st)]
     assert publish["Resource"] == {"Ref": next(k for k in resources(templates[customer], "AWS::SNS::Topic"))}
     [head] = [st for st in statements if _actions(st) == ["s3:ListBucket"] and "Condition" not in st]

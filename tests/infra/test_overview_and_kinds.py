@@ -30,20 +30,19 @@ def with_(customer: str, **changes):
 
 
 def alarms(template: dict) -> dict[str, dict]:
-    return {r["Properties"]["AlarmName"]: r["Properties"]
-            for r in resources(template, "AWS::CloudWatch::Alarm").values()}
+    return {r["Properties"]["AlarmName"]: r["Properties"] for r in resources(template, "AWS::CloudWatch::Alarm").values()}
 
 
 def dashboard(template: dict) -> tuple[str, dict]:
     """The dashboard's name and its body, parsed (the region is the stack's)."""
     [props] = [r["Properties"] for r in resources(template, "AWS::CloudWatch::Dashboard").values()]
     body = props["DashboardBody"]
-    text = "".join(p if isinstance(p, str) else "eu-central-1" for p in body["Fn::Join"][1]) \
-        if isinstance(body, dict) else body
+    text = "".join(p if isinstance(p, str) else "eu-central-1" for p in body["Fn::Join"][1]) if isinstance(body, dict) else body
     return props["DashboardName"], json.loads(text)
 
 
 # --- the customer's Lambda function -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("customer", known_customers())
 def test_every_customer_watches_its_function_with_errors_throttles_and_duration_alarms(templates, customer):
@@ -68,13 +67,19 @@ def test_lambda_alarms_page_only_and_the_page_role_reads_the_function(templates)
     for alarm in KINDS["lambda_function"].alarm_kinds:
         assert alarm.runbook is None and "operator runbooks" in alarm.no_runbook_reason
         assert alarm.severity == Severity.P2
-    policies = json.dumps([p for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
-                           if "PageFunction" in json.dumps(p["Properties"]["Roles"])])
+    policies = json.dumps(
+        [
+            p
+            for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
+            if "PageFunction" in json.dumps(p["Properties"]["Roles"])
+        ]
+    )
     assert "arn:aws:lambda:eu-central-1:111111111111:function:lecture-dhbw-function" in policies
     assert "cloudwatch:GetMetricStatistics" in policies
 
 
 # --- API Gateway and CloudFront: only when the customer file names them -------------------------------------
+
 
 def test_no_api_or_cloudfront_alarms_without_an_api_or_a_distribution(templates):
     for template in templates.values():
@@ -84,14 +89,12 @@ def test_no_api_or_cloudfront_alarms_without_an_api_or_a_distribution(templates)
 
 
 def test_a_named_api_gets_5xx_and_latency_alarms_and_a_distribution_outside_us_east_1_gets_none():
-    template = synth(with_("dhbw", api={"name": "lecture-dhbw-api", "stage": "live"},
-                           cdn={"distribution_id": "E2QWRUHAPOMQZL"}))
+    template = synth(with_("dhbw", api={"name": "lecture-dhbw-api", "stage": "live"}, cdn={"distribution_id": "E2QWRUHAPOMQZL"}))
     found = alarms(template)
     for condition, metric in (("5xx", "5XXError"), ("latency-high", "Latency")):
         props = found[f"lecture-dhbw-api-{condition}"]  # the prefix is not repeated
         assert (props["Namespace"], props["MetricName"]) == ("AWS/ApiGateway", metric)
-        assert props["Dimensions"] == [{"Name": "ApiName", "Value": "lecture-dhbw-api"},
-                                       {"Name": "Stage", "Value": "live"}]
+        assert props["Dimensions"] == [{"Name": "ApiName", "Value": "lecture-dhbw-api"}, {"Name": "Stage", "Value": "live"}]
     # CloudFront's metrics live in us-east-1 only: an alarm in eu-central-1 could never read them
     assert not [p for p in found.values() if p.get("Namespace") == "AWS/CloudFront"]
     assert "apigateway:GET" in json.dumps(resources(template, "AWS::IAM::Policy"))
@@ -102,15 +105,17 @@ def test_a_distribution_in_a_us_east_1_stack_gets_5xx_rate_and_cache_hit_rate_al
     template = synth(with_("dhbw", region="us-east-1", cdn={"distribution_id": "E2QWRUHAPOMQZL"}))
     found = alarms(template)
     rate, hits = found["lecture-dhbw-E2QWRUHAPOMQZL-5xx-rate-high"], found["lecture-dhbw-E2QWRUHAPOMQZL-cache-hit-rate-low"]
-    assert (rate["MetricName"], hits["MetricName"], hits["ComparisonOperator"]) == \
-        ("5xxErrorRate", "CacheHitRate", "LessThanThreshold")
-    assert rate["Dimensions"] == [{"Name": "DistributionId", "Value": "E2QWRUHAPOMQZL"},
-                                  {"Name": "Region", "Value": "Global"}]
-    assert "arn:aws:cloudfront::111111111111:distribution/E2QWRUHAPOMQZL" in \
-        json.dumps(resources(template, "AWS::IAM::Policy"))
+    assert (rate["MetricName"], hits["MetricName"], hits["ComparisonOperator"]) == (
+        "5xxErrorRate",
+        "CacheHitRate",
+        "LessThanThreshold",
+    )
+    assert rate["Dimensions"] == [{"Name": "DistributionId", "Value": "E2QWRUHAPOMQZL"}, {"Name": "Region", "Value": "Global"}]
+    assert "arn:aws:cloudfront::111111111111:distribution/E2QWRUHAPOMQZL" in json.dumps(resources(template, "AWS::IAM::Policy"))
 
 
 # --- the overview dashboard ---------------------------------------------------------------------------------
+
 
 def resource_widgets(body: dict) -> dict[tuple, float]:
     """(namespace, metric, dimensions) -> threshold, for every graph of a watched metric."""
@@ -128,8 +133,12 @@ def resource_widgets(body: dict) -> dict[tuple, float]:
 
 
 def expected_widgets(config) -> dict[tuple, float]:
-    return {(w.alarm.namespace, w.alarm.metric, tuple(sorted(w.kind.dimensions(config, w.target).items()))):
-            w.alarm.threshold_for(config, w.target) for w in watched_alarms(config).values()}
+    return {
+        (w.alarm.namespace, w.alarm.metric, tuple(sorted(w.kind.dimensions(config, w.target).items()))): w.alarm.threshold_for(
+            config, w.target
+        )
+        for w in watched_alarms(config).values()
+    }
 
 
 @pytest.mark.parametrize("customer", known_customers())
@@ -140,23 +149,44 @@ def test_the_overview_dashboard_shows_the_metric_of_every_alarm_with_its_thresho
     assert resource_widgets(body) == expected_widgets(config)
     keys = {(ns, m) for ns, m, _ in resource_widgets(body)}
     # the runbook's key metrics: ECS tasks, CPU, memory; RDS connections, CPU; the function's errors, duration
-    assert {("ECS/ContainerInsights", "RunningTaskCount"), ("AWS/ECS", "CPUUtilization"),
-            ("AWS/ECS", "MemoryUtilization"), ("AWS/RDS", "DatabaseConnections"), ("AWS/RDS", "CPUUtilization"),
-            ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Duration")} <= keys
+    assert {
+        ("ECS/ContainerInsights", "RunningTaskCount"),
+        ("AWS/ECS", "CPUUtilization"),
+        ("AWS/ECS", "MemoryUtilization"),
+        ("AWS/RDS", "DatabaseConnections"),
+        ("AWS/RDS", "CPUUtilization"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Duration"),
+    } <= keys
 
 
 def test_a_new_alarm_kind_appears_on_the_dashboard_by_itself(monkeypatch):
     # given a new alarm kind declared in the catalog only
     ecs = KINDS["ecs_service"]
-    new = AlarmKind(condition="network-high", description="x", namespace="AWS/ECS", metric="NetworkRxBytes",
-                    statistic="Sum", comparison="GreaterThanOrEqualToThreshold", threshold=12345, period_seconds=60,
-                    evaluation_periods=1, severity=Severity.P3, impact="x", no_runbook_reason="x")
+    new = AlarmKind(
+        condition="network-high",
+        description="x",
+        namespace="AWS/ECS",
+        metric="NetworkRxBytes",
+        statistic="Sum",
+        comparison="GreaterThanOrEqualToThreshold",
+        threshold=12345,
+        period_seconds=60,
+        evaluation_periods=1,
+        severity=Severity.P3,
+        impact="x",
+        no_runbook_reason="x",
+    )
     monkeypatch.setitem(KINDS, "ecs_service", dataclasses.replace(ecs, alarm_kinds=(*ecs.alarm_kinds, new)))
     config = load_customer("edt")
     _, body = dashboard(synth(config))
     # then its metric is on the dashboard with its threshold, as the alarm is
-    assert resource_widgets(body)[("AWS/ECS", "NetworkRxBytes", (("ClusterName", "lecture-edt-cluster"),
-                                                                  ("ServiceName", "lecture-backend-service")))] == 12345
+    assert (
+        resource_widgets(body)[
+            ("AWS/ECS", "NetworkRxBytes", (("ClusterName", "lecture-edt-cluster"), ("ServiceName", "lecture-backend-service")))
+        ]
+        == 12345
+    )
     assert resource_widgets(body) == expected_widgets(config)
 
 
@@ -179,4 +209,5 @@ def test_the_dashboard_shows_the_automations_health(templates):
     assert dlq[:2] == ["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
     pages = graphs["Pages sent (PagerDuty requests)"]["metrics"]
     assert [(line[1], dict(zip(line[2:-1:2], line[3:-1:2], strict=True))) for line in pages] == [
-        ("pages_sent", {"kind": k, "service": "lecture-remediation"}) for k in ("trigger", "resolve", "change")]
+        ("pages_sent", {"kind": k, "service": "lecture-remediation"}) for k in ("trigger", "resolve", "change")
+    ]

@@ -20,9 +20,10 @@ def test_status_update_emails_are_subscribed_to_the_status_topic_by_email():
     template = _template(status_update_emails=["oncall@example.org", "lead@example.org"])
     subscriptions = template.find_resources("AWS::SNS::Subscription")
     [topic] = template.find_resources("AWS::SNS::Topic")
-    assert sorted((s["Properties"]["Protocol"], s["Properties"]["Endpoint"], s["Properties"]["TopicArn"]["Ref"])
-                  for s in subscriptions.values()) == [
-        ("email", "lead@example.org", topic), ("email", "oncall@example.org", topic)]
+    assert sorted(
+        (s["Properties"]["Protocol"], s["Properties"]["Endpoint"], s["Properties"]["TopicArn"]["Ref"])
+        for s in subscriptions.values()
+    ) == [("email", "lead@example.org", topic), ("email", "oncall@example.org", topic)]
 
 
 def test_no_emails_no_subscription():
@@ -31,9 +32,12 @@ def test_no_emails_no_subscription():
 
 def test_an_added_team_is_readable_by_the_paging_functions_only():
     template = _template(teams={"database": {"secret": "lecture/dhbw/pagerduty-dba-routing-key"}})
-    readers = {name for name, policy in template.find_resources("AWS::IAM::Policy").items()
-               if "pagerduty-dba-routing-key" in str(policy)}
+    readers = {
+        name for name, policy in template.find_resources("AWS::IAM::Policy").items() if "pagerduty-dba-routing-key" in str(policy)
+    }
     # page and record, and maintenance-window (its start and end change events)
     assert len(readers) == 3
-    assert all(r.startswith(("RespondPageFunctionRole", "RespondRecordFunctionRole",
-                             "RunbookmaintenancewindowFunctionRole")) for r in readers)
+    assert all(
+        r.startswith(("RespondPageFunctionRole", "RespondRecordFunctionRole", "RunbookmaintenancewindowFunctionRole"))
+        for r in readers
+    )

@@ -21,8 +21,12 @@ CUSTOMERS = known_customers()
 
 
 def _policy_statements(template: dict, logical_prefix: str) -> list[dict]:
-    return [st for k, p in resources(template, "AWS::IAM::Policy").items() if k.startswith(logical_prefix)
-            for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        st
+        for k, p in resources(template, "AWS::IAM::Policy").items()
+        if k.startswith(logical_prefix)
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def _actions(st: dict) -> list[str]:
@@ -30,8 +34,11 @@ def _actions(st: dict) -> list[str]:
 
 
 def _state_machine(template: dict, suffix: str) -> dict:
-    [sm] = [s for s in resources(template, "AWS::StepFunctions::StateMachine").values()
-            if s["Properties"]["StateMachineName"].endswith(suffix)]
+    [sm] = [
+        s
+        for s in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if s["Properties"]["StateMachineName"].endswith(suffix)
+    ]
     parts = sm["Properties"]["DefinitionString"]["Fn::Join"][1]
     return json.loads("".join(p if isinstance(p, str) else "arn" for p in parts))
 
@@ -40,8 +47,10 @@ def _state_machine(template: dict, suffix: str) -> dict:
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_cloudwatch_may_publish_to_the_status_topic_only_for_this_customers_alarms(templates, customer):
     c = load_customer(customer)
-    conditions = {"StringEquals": {"aws:SourceAccount": c.account},
-                  "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:lecture-{customer}-*"}}
+    conditions = {
+        "StringEquals": {"aws:SourceAccount": c.account},
+        "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:lecture-{customer}-*"},
+    }
     [policy] = resources(templates[customer], "AWS::SNS::TopicPolicy").values()
     [allow] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
@@ -57,8 +66,9 @@ def test_cloudwatch_may_publish_to_the_status_topic_only_for_this_customers_alar
 def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_log_groups(templates, customer):
     c = load_customer(customer)
     [key] = resources(templates[customer], "AWS::KMS::Key").values()
-    [logs] = [s for s in key["Properties"]["KeyPolicy"]["Statement"]
-              if s["Principal"] == {"Service": f"logs.{c.region}.amazonaws.com"}]
+    [logs] = [
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Principal"] == {"Service": f"logs.{c.region}.amazonaws.com"}
+    ]
     allowed = set(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
     groups = {g["Properties"]["LogGroupName"] for g in resources(templates[customer], "AWS::Logs::LogGroup").values()}
     assert allowed == {f"arn:aws:logs:{c.region}:{c.account}:log-group:{g}" for g in groups}
@@ -69,8 +79,9 @@ def test_cloudwatch_logs_may_use_the_key_only_for_this_stacks_log_groups(templat
 def test_synth_refuses_a_customer_file_that_pages_another_host(tmp_path, monkeypatch, capsys):
     import customers
 
-    bad = (customers.CUSTOMERS_DIR / "dhbw.yaml").read_text() + \
-        "paging:\n  pagerduty_events_url: https://hooks.example.com/v2/enqueue\n"
+    bad = (
+        customers.CUSTOMERS_DIR / "dhbw.yaml"
+    ).read_text() + "paging:\n  pagerduty_events_url: https://hooks.example.com/v2/enqueue\n"
     (tmp_path / "dhbw.yaml").write_text(bad)
     monkeypatch.setattr(cdk_app, "load_all", lambda: customers.load_all(tmp_path))
     assert cdk_app.main() == 1
@@ -80,12 +91,19 @@ def test_synth_refuses_a_customer_file_that_pages_another_host(tmp_path, monkeyp
 
 # 2.3 --------------------------------------------------------------------------------------------
 def test_registering_scalable_targets_is_limited_to_ecs_service_desired_count(templates):
-    [st] = [s for s in _policy_statements(templates["dhbw"], "RunbookscaleecsserviceFunctionRole")
-            if "application-autoscaling:RegisterScalableTarget" in _actions(s)]
+    [st] = [
+        s
+        for s in _policy_statements(templates["dhbw"], "RunbookscaleecsserviceFunctionRole")
+        if "application-autoscaling:RegisterScalableTarget" in _actions(s)
+    ]
     assert _actions(st) == ["application-autoscaling:RegisterScalableTarget"]
     assert st["Resource"] == "arn:aws:application-autoscaling:eu-central-1:111111111111:scalable-target/*"
-    assert st["Condition"] == {"StringEquals": {"application-autoscaling:service-namespace": "ecs",
-                                                "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount"}}
+    assert st["Condition"] == {
+        "StringEquals": {
+            "application-autoscaling:service-namespace": "ecs",
+            "application-autoscaling:scalable-dimension": "ecs:service:DesiredCount",
+        }
+    }
 
 
 # 2.4 --------------------------------------------------------------------------------------------
@@ -143,21 +161,23 @@ def test_reserved_concurrency_can_be_switched_off():
 # lists any that no test calls): admit's claim/open/close transaction, record's "still open?" read,
 # a runbook's cooldown and remembered floor.
 STATE_ACTIONS = {
-    "RespondAdmitFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                                 "dynamodb:ConditionCheckItem"},
+    "RespondAdmitFunctionRole": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:ConditionCheckItem",
+    },
     "RespondRecordFunctionRole": {"dynamodb:GetItem"},
     # UpdateItem: the floor restore writes into an open maintenance window's record (issue 15)
-    "RunbookscaleecsserviceFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
-                                           "dynamodb:UpdateItem"},
+    "RunbookscaleecsserviceFunctionRole": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"},
 }
 
 
 @pytest.mark.parametrize("role", sorted(STATE_ACTIONS))
 def test_functions_can_only_put_audit_rows(templates, role):
-    dynamo = [s for s in _policy_statements(templates["dhbw"], role)
-              if any(a.startswith("dynamodb:") for a in _actions(s))]
-    by_keys = {tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): set(_actions(s))
-               for s in dynamo}
+    dynamo = [s for s in _policy_statements(templates["dhbw"], role) if any(a.startswith("dynamodb:") for a in _actions(s))]
+    by_keys = {tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): set(_actions(s)) for s in dynamo}
     assert len(by_keys) == len(dynamo) == 2, "every table statement carries a LeadingKeys condition"
     assert by_keys[("audit#*",)] == {"dynamodb:PutItem"}
     state = [k for k in by_keys if k != ("audit#*",)]
@@ -169,18 +189,27 @@ def test_functions_can_only_put_audit_rows(templates, role):
 def test_workflows_that_write_audit_rows_may_put_audit_rows_only_and_never_overwrite(templates, workflow):
     # given a workflow that writes its own audit rows (CDK's DynamoPutItem grants PutItem on the whole table)
     template = templates["dhbw"]
-    [role] = [k for k, r in resources(template, "AWS::IAM::Role").items()
-              if "states.amazonaws.com" in json.dumps(r) and workflow.replace("-", "") in k.lower().replace("-", "")]
-    statements = [st for k, p in resources(template, "AWS::IAM::Policy").items()
-                  if any(ref == {"Ref": role} for ref in p["Properties"]["Roles"])
-                  for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    [role] = [
+        k
+        for k, r in resources(template, "AWS::IAM::Role").items()
+        if "states.amazonaws.com" in json.dumps(r) and workflow.replace("-", "") in k.lower().replace("-", "")
+    ]
+    statements = [
+        st
+        for k, p in resources(template, "AWS::IAM::Policy").items()
+        if any(ref == {"Ref": role} for ref in p["Properties"]["Roles"])
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     # then an explicit Deny keeps its puts to audit# rows
     [deny] = [st for st in statements if st["Effect"] == "Deny"]
     assert _actions(deny) == ["dynamodb:PutItem"]
     assert deny["Condition"] == {"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["audit#*"]}}
     # and every putItem state writes only a row that does not exist yet
-    puts = [st for st in _state_machine(template, f"-{workflow}")["States"].values()
-            if st.get("Type") == "Task" and "dynamodb:putItem" in str(st.get("Resource"))]
+    puts = [
+        st
+        for st in _state_machine(template, f"-{workflow}")["States"].values()
+        if st.get("Type") == "Task" and "dynamodb:putItem" in str(st.get("Resource"))
+    ]
     assert puts and all(st["Parameters"]["ConditionExpression"] == "attribute_not_exists(pk)" for st in puts)
 
 
@@ -206,8 +235,9 @@ def test_changes_of_the_mode_switch_reach_a_workflow_without_lambda(templates):
     template = templates["dhbw"]
     parameter = "/lecture/dhbw/remediation/mode"
     # (the security rule for the mode switch matches the same calls: it pages, this one notifies)
-    [rule] = [r for r in resources(template, "AWS::Events::Rule").values()
-              if r["Properties"].get("Name") == "lecture-dhbw-mode-changes"]
+    [rule] = [
+        r for r in resources(template, "AWS::Events::Rule").values() if r["Properties"].get("Name") == "lecture-dhbw-mode-changes"
+    ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["AWS API Call via CloudTrail"]
     by_event = {e: alt["requestParameters"] for alt in pattern["detail"]["$or"] for e in alt["eventName"]}
@@ -242,11 +272,17 @@ def test_no_wildcard_is_acknowledged_stack_wide_so_a_new_one_is_flagged(tmp_path
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_respond_polls_only_executions_of_the_exact_runbook_state_machines(templates, customer):
     c = load_customer(customer)
-    stmts = [s for s in _policy_statements(templates[customer], "RespondStateMachineRole")
-             if {"states:DescribeExecution", "states:StopExecution"} & set(_actions(s))]
+    stmts = [
+        s
+        for s in _policy_statements(templates[customer], "RespondStateMachineRole")
+        if {"states:DescribeExecution", "states:StopExecution"} & set(_actions(s))
+    ]
     resources_ = [r for s in stmts for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    assert sorted(resources_) == sorted(f"arn:aws:states:{c.region}:{c.account}:execution:lecture-{customer}-{name}:*"
-                                        for name, rb in RUNBOOKS.items() if rb.workflow == "guarded")
+    assert sorted(resources_) == sorted(
+        f"arn:aws:states:{c.region}:{c.account}:execution:lecture-{customer}-{name}:*"
+        for name, rb in RUNBOOKS.items()
+        if rb.workflow == "guarded"
+    )
 
 
 # Section 6: feature flags ----------------------------------------------------------------------------
@@ -260,14 +296,23 @@ def test_the_recommended_feature_flags_apply_also_without_the_cli():
 @pytest.mark.parametrize("role", ["RespondPageFunctionRole", "RespondRecordFunctionRole"])
 def test_the_routing_key_is_readable_only_by_name_and_only_by_the_paging_functions(templates, role):
     # given the paging functions' statements on Secrets Manager
-    secrets = [s for s in _policy_statements(templates["dhbw"], role)
-               if any(a.startswith("secretsmanager:") for a in _actions(s))]
+    secrets = [
+        s for s in _policy_statements(templates["dhbw"], role) if any(a.startswith("secretsmanager:") for a in _actions(s))
+    ]
     # then they may only read the value of the teams' routing keys (Secrets Manager adds 6 random characters)
     assert [(_actions(s), s["Resource"]) for s in secrets] == [
-        (["secretsmanager:GetSecretValue"],
-         ["arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????",
-          "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-security-routing-key-"
-          "??????"])]
-    others = [s for r in ("RespondAdmitFunctionRole", "RunbookscaleecsserviceFunctionRole")
-              for s in _policy_statements(templates["dhbw"], r) if "secretsmanager" in json.dumps(s)]
+        (
+            ["secretsmanager:GetSecretValue"],
+            [
+                "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-routing-key-??????",
+                "arn:aws:secretsmanager:eu-central-1:111111111111:secret:lecture/dhbw/pagerduty-security-routing-key-??????",
+            ],
+        )
+    ]
+    others = [
+        s
+        for r in ("RespondAdmitFunctionRole", "RunbookscaleecsserviceFunctionRole")
+        for s in _policy_statements(templates["dhbw"], r)
+        if "secretsmanager" in json.dumps(s)
+    ]
     assert others == []

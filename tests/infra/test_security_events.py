@@ -13,8 +13,11 @@ CUSTOMERS = known_customers()
 
 
 def _rules(template: dict) -> dict[str, dict]:
-    return {r["Properties"]["Name"]: r["Properties"] for r in resources(template, "AWS::Events::Rule").values()
-            if "Name" in r["Properties"]}
+    return {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if "Name" in r["Properties"]
+    }
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
@@ -33,26 +36,38 @@ def test_each_security_event_kind_has_a_rule_pinned_to_the_customer_targeting_re
         # the same state machine, retries and dead-letter queue as the alarm rule
         assert target["Arn"] == alarm_target["Arn"] and "respond" in json.dumps(target["Arn"]).lower()
         assert target["DeadLetterConfig"] == alarm_target["DeadLetterConfig"]
-        assert target["RetryPolicy"] == alarm_target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200,
-                                                                         "MaximumRetryAttempts": 8}
+        assert (
+            target["RetryPolicy"] == alarm_target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 7200, "MaximumRetryAttempts": 8}
+        )
 
 
 def test_the_security_rules_catch_exactly_the_issues_events(templates):
     rules = _rules(templates["dhbw"])
     sg = rules["lecture-dhbw-security-group-change"]["EventPattern"]
     assert sg["source"] == ["aws.ec2"] and sg["detail-type"] == ["AWS API Call via CloudTrail"]
-    assert sorted(sg["detail"]["eventName"]) == sorted([
-        "AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress",
-        "RevokeSecurityGroupEgress", "CreateSecurityGroup", "DeleteSecurityGroup"])
+    assert sorted(sg["detail"]["eventName"]) == sorted(
+        [
+            "AuthorizeSecurityGroupIngress",
+            "AuthorizeSecurityGroupEgress",
+            "RevokeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress",
+            "CreateSecurityGroup",
+            "DeleteSecurityGroup",
+        ]
+    )
     sign_in = rules["lecture-dhbw-console-sign-in-failure"]["EventPattern"]
     assert sign_in["source"] == ["aws.signin"] and sign_in["detail-type"] == ["AWS Console Sign In via CloudTrail"]
-    assert sign_in["detail"] == {"eventSource": ["signin.amazonaws.com"], "eventName": ["ConsoleLogin"],
-                                 "responseElements": {"ConsoleLogin": ["Failure"]}}
+    assert sign_in["detail"] == {
+        "eventSource": ["signin.amazonaws.com"],
+        "eventName": ["ConsoleLogin"],
+        "responseElements": {"ConsoleLogin": ["Failure"]},
+    }
     # the mode switch: the same calls the mode-change notice watches, on this customer's parameter only
     mode = rules["lecture-dhbw-mode-switch-change"]["EventPattern"]
     notice = rules["lecture-dhbw-mode-changes"]["EventPattern"]
     assert mode["detail"] == notice["detail"] and mode["source"] == notice["source"] == ["aws.ssm"]
     names = {n for alt in mode["detail"]["$or"] for n in next(iter(alt["requestParameters"].values()))}
-    assert names == {"/lecture/dhbw/remediation/mode",
-                     "arn:aws:ssm:eu-central-1:111111111111:parameter/lecture/dhbw/remediation/mode"}
-
+    assert names == {
+        "/lecture/dhbw/remediation/mode",
+        "arn:aws:ssm:eu-central-1:111111111111:parameter/lecture/dhbw/remediation/mode",
+    }

@@ -25,23 +25,41 @@ def test_alarms_per_service_follow_the_runbook(synthesized, customer):
     template = Template.from_stack(synthesized[1][customer])
     config = load_customer(customer)
     for svc in config.ecs.services:
-        template.has_resource_properties("AWS::CloudWatch::Alarm", {
-            "AlarmName": f"lecture-{customer}-{svc.name}-running-tasks-low",
-            "Namespace": "ECS/ContainerInsights", "MetricName": "RunningTaskCount",
-            "Threshold": 1, "Period": 300, "EvaluationPeriods": 2, "ComparisonOperator": "LessThanThreshold",
-            "Dimensions": [{"Name": "ClusterName", "Value": f"lecture-{customer}-cluster"},
-                           {"Name": "ServiceName", "Value": svc.name}],
-        })
+        template.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {
+                "AlarmName": f"lecture-{customer}-{svc.name}-running-tasks-low",
+                "Namespace": "ECS/ContainerInsights",
+                "MetricName": "RunningTaskCount",
+                "Threshold": 1,
+                "Period": 300,
+                "EvaluationPeriods": 2,
+                "ComparisonOperator": "LessThanThreshold",
+                "Dimensions": [
+                    {"Name": "ClusterName", "Value": f"lecture-{customer}-cluster"},
+                    {"Name": "ServiceName", "Value": svc.name},
+                ],
+            },
+        )
         for condition, metric in (("cpu-high", "CPUUtilization"), ("memory-high", "MemoryUtilization")):
-            template.has_resource_properties("AWS::CloudWatch::Alarm", {
-                "AlarmName": f"lecture-{customer}-{svc.name}-{condition}", "Namespace": "AWS/ECS",
-                "MetricName": metric, "ComparisonOperator": "GreaterThanOrEqualToThreshold"})
+            template.has_resource_properties(
+                "AWS::CloudWatch::Alarm",
+                {
+                    "AlarmName": f"lecture-{customer}-{svc.name}-{condition}",
+                    "Namespace": "AWS/ECS",
+                    "MetricName": metric,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                },
+            )
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_one_rule_routes_this_customers_alarms_with_dlq_and_retries(templates, customer):
-    [rule] = [r for r in resources(templates[customer], "AWS::Events::Rule").values()
-              if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]]
+    [rule] = [
+        r
+        for r in resources(templates[customer], "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.cloudwatch"]
+    ]
     pattern = rule["Properties"]["EventPattern"]
     names = sorted(watched_alarms(load_customer(customer)))
     assert pattern["source"] == ["aws.cloudwatch"] and pattern["detail-type"] == ["CloudWatch Alarm State Change"]
@@ -60,8 +78,9 @@ def _definition(sm: dict) -> dict:
 def test_workflows_are_standard_named_logged_and_traced(templates, customer):
     machines = resources(templates[customer], "AWS::StepFunctions::StateMachine").values()
     names = {sm["Properties"]["StateMachineName"] for sm in machines}
-    assert names == ({f"lecture-{customer}-respond", f"lecture-{customer}-mode-change"}
-                     | {f"lecture-{customer}-{r}" for r in RUNBOOKS})
+    assert names == (
+        {f"lecture-{customer}-respond", f"lecture-{customer}-mode-change"} | {f"lecture-{customer}-{r}" for r in RUNBOOKS}
+    )
     for sm in machines:
         props = sm["Properties"]
         assert props.get("StateMachineType", "STANDARD") == "STANDARD"
@@ -85,11 +104,24 @@ def test_every_task_is_caught_and_lambda_retries_are_bounded(templates, customer
 
 
 def test_respond_has_admit_page_remediate_record_and_a_never_silent_failure_path(templates):
-    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
-              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    sm = next(
+        s
+        for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+        if s["Properties"]["StateMachineName"].endswith("-respond")
+    )
     states = _definition(sm)["States"]
-    assert {"Admit", "Route", "Page", "Run scale-ecs-service", "Record", "Resolve", "Duplicate",
-            "PageAutomationFailed", "RecordFailure", "Failed"} <= set(states)
+    assert {
+        "Admit",
+        "Route",
+        "Page",
+        "Run scale-ecs-service",
+        "Record",
+        "Resolve",
+        "Duplicate",
+        "PageAutomationFailed",
+        "RecordFailure",
+        "Failed",
+    } <= set(states)
     assert states["Run scale-ecs-service"]["Resource"].endswith(":states:startExecution.sync:2")
     assert states["PageAutomationFailed"]["Next"] == "RecordFailure" and states["Failed"]["Type"] == "Fail"
 
@@ -98,11 +130,14 @@ def test_respond_has_admit_page_remediate_record_and_a_never_silent_failure_path
 def test_paging_parts(synthesized, templates, customer):
     template = Template.from_stack(synthesized[1][customer])
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
-    template.has_resource_properties("AWS::DynamoDB::Table", {
-        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
-        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
-    template.has_resource_properties("AWS::SSM::Parameter", {
-        "Name": f"/lecture/{customer}/remediation/mode", "Value": "enforce"})
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+    template.has_resource_properties("AWS::SSM::Parameter", {"Name": f"/lecture/{customer}/remediation/mode", "Value": "enforce"})
     # the routing key is never in the template: no secret is created and no environment holds a key
     template.resource_count_is("AWS::SecretsManager::Secret", 0)
     # one source of truth for the PagerDuty URL: the customer file, inside CUSTOMER_CONFIG; no parameter
@@ -110,8 +145,7 @@ def test_paging_parts(synthesized, templates, customer):
     for fn in resources(templates[customer], "AWS::Lambda::Function").values():
         env = fn["Properties"]["Environment"]["Variables"]
         assert "PAGERDUTY_EVENTS_URL" not in env
-        assert json.loads(env["CUSTOMER_CONFIG"])["paging"]["pagerduty_events_url"] == \
-            "https://events.pagerduty.com/v2/enqueue"
+        assert json.loads(env["CUSTOMER_CONFIG"])["paging"]["pagerduty_events_url"] == "https://events.pagerduty.com/v2/enqueue"
         assert env["PAGERDUTY_SECRET_NAME"] == f"lecture/{customer}/pagerduty-routing-key"
         assert not any("ROUTING_KEY" in k for k in env)
         assert fn["Properties"]["Runtime"] in ("python3.12", "python3.13")
@@ -130,14 +164,17 @@ def test_every_write_action_is_scoped_to_the_customers_resources(templates, cust
     account = config.account
     # S3 ARNs carry no account: a write there names objects (never a whole bucket) of the customer's state or
     # under its own prefix of the shared backup bucket
-    own_objects = (f"arn:aws:s3:::{config.terraform.state_bucket}/{config.terraform.state_key}",
-                   f"arn:aws:s3:::{config.terraform.backup_bucket}/{config.terraform.backup_prefix}")
+    own_objects = (
+        f"arn:aws:s3:::{config.terraform.state_bucket}/{config.terraform.state_key}",
+        f"arn:aws:s3:::{config.terraform.backup_bucket}/{config.terraform.backup_prefix}",
+    )
     checked = 0
     for policy in resources(templates[customer], "AWS::IAM::Policy").values():
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            writes = [a for a in actions if not a.split(":")[1].startswith(READ_PREFIXES)
-                      and not a.startswith(("xray:", "logs:"))]
+            writes = [
+                a for a in actions if not a.split(":")[1].startswith(READ_PREFIXES) and not a.startswith(("xray:", "logs:"))
+            ]
             if not writes:
                 continue
             res = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
@@ -155,28 +192,34 @@ def test_every_write_action_is_scoped_to_the_customers_resources(templates, cust
 
 
 def test_scaling_writes_name_the_exact_service(templates):
-    stmts = [st for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
-             for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    stmts = [
+        st
+        for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
     # scale-ecs-service's and maintenance-window's, each may be merged (minimizePolicies)
     updates = [st for st in stmts if "ecs:UpdateService" in st["Action"]]
     assert len(updates) == 2
     for update in updates:
-        assert update["Resource"] == \
-            "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"
+        assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"
 
 
 def test_runbook_audit_writes_can_use_the_tables_key(templates):
     policies = resources(templates["dhbw"], "AWS::IAM::Policy")
     [policy] = [p for k, p in policies.items() if k.startswith("Runbookscaleecsservice") and "StateMachineRole" in k]
-    actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"]
-               for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    actions = {
+        a
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    }
     assert {"dynamodb:PutItem", "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"} <= actions
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_every_workflow_failure_and_lost_event_raises_an_alarm_to_the_status_topic(templates, customer):
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
-              for a in resources(templates[customer], "AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"] for a in resources(templates[customer], "AWS::CloudWatch::Alarm").values()
+    }
     expected = {f"lecture-{customer}-remediation-{w}-failed" for w in ["respond", *RUNBOOKS]}
     expected.add(f"lecture-{customer}-remediation-dead-letters")
     assert expected <= set(alarms)
@@ -186,12 +229,16 @@ def test_every_workflow_failure_and_lost_event_raises_an_alarm_to_the_status_top
 
 def test_schedules_start_respond_at_the_customers_times_with_dlq_and_retries(templates):
     # dhbw keeps the defaults: snapshot 02:00, backup 02:30 (UTC), lock check every 15 minutes
-    rules = {r["Properties"]["Name"]: r["Properties"] for r in resources(templates["dhbw"], "AWS::Events::Rule").values()
-             if "ScheduleExpression" in r["Properties"]}
+    rules = {
+        r["Properties"]["Name"]: r["Properties"]
+        for r in resources(templates["dhbw"], "AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    }
     assert {n: p["ScheduleExpression"] for n, p in rules.items()} == {
         "lecture-dhbw-snapshot-rds-cluster": "cron(0 2 * * ? *)",
         "lecture-dhbw-backup-terraform-state": "cron(30 2 * * ? *)",
-        "lecture-dhbw-check-state-lock": "rate(15 minutes)"}
+        "lecture-dhbw-check-state-lock": "rate(15 minutes)",
+    }
     for props in rules.values():
         assert props["State"] == "ENABLED" and "EventPattern" not in props
         [target] = props["Targets"]
@@ -201,17 +248,24 @@ def test_schedules_start_respond_at_the_customers_times_with_dlq_and_retries(tem
 
 def test_a_switched_off_schedule_has_no_rule():
     config = load_customer("dhbw")
-    off = config.model_copy(update={"schedules": config.schedules.model_copy(
-        update={"state_backup": None, "lock_check_minutes": None})})
+    off = config.model_copy(
+        update={"schedules": config.schedules.model_copy(update={"state_backup": None, "lock_check_minutes": None})}
+    )
     template = Template.from_stack(RemediationStack(cdk.App(), config=off))
-    names = [r["Properties"]["Name"] for r in template.find_resources("AWS::Events::Rule").values()
-             if "ScheduleExpression" in r["Properties"]]
+    names = [
+        r["Properties"]["Name"]
+        for r in template.find_resources("AWS::Events::Rule").values()
+        if "ScheduleExpression" in r["Properties"]
+    ]
     assert names == ["lecture-dhbw-snapshot-rds-cluster"]
 
 
 def test_an_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(templates):
-    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
-              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    sm = next(
+        s
+        for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+        if s["Properties"]["StateMachineName"].endswith("-respond")
+    )
     states = _definition(sm)["States"]
     first = states["Run snapshot-rds-cluster before page"]
     assert first["Resource"].endswith(":states:startExecution.sync:2") and first["Next"] == "PageWithOutcome"
@@ -223,8 +277,11 @@ def test_an_rds_alarm_snapshots_before_the_page_and_the_page_carries_it(template
 
 
 def test_respond_rechecks_the_alarm_without_a_lambda_and_reads_only_this_customers_alarms(templates):
-    sm = next(s for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
-              if s["Properties"]["StateMachineName"].endswith("-respond"))
+    sm = next(
+        s
+        for s in resources(templates["dhbw"], "AWS::StepFunctions::StateMachine").values()
+        if s["Properties"]["StateMachineName"].endswith("-respond")
+    )
     states = _definition(sm)["States"]
     assert states["Record"]["Next"] == "Recheck?"
     assert states["WaitBeforeRecheck"]["Seconds"] == 15 * 60  # paging.recheck_minutes, default 15
@@ -234,23 +291,32 @@ def test_respond_rechecks_the_alarm_without_a_lambda_and_reads_only_this_custome
     [still] = states["StillInAlarm?"]["Choices"]
     assert still == {"Variable": "$.recheck.alarm.StateValue", "StringEquals": "ALARM", "Next": "Escalate"}
     c = load_customer("dhbw")
-    role_policies = [p for p in resources(templates["dhbw"], "AWS::IAM::Policy").values()
-                     if "describeAlarms".lower() in json.dumps(p).lower()]
+    role_policies = [
+        p for p in resources(templates["dhbw"], "AWS::IAM::Policy").values() if "describeAlarms".lower() in json.dumps(p).lower()
+    ]
     # the re-check's, and admit's (issue 15: it confirms an alarm event's state before it acts): both scoped alike
-    statements = [st for p in role_policies for st in p["Properties"]["PolicyDocument"]["Statement"]
-                  if st["Action"] == "cloudwatch:DescribeAlarms"]
+    statements = [
+        st
+        for p in role_policies
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+        if st["Action"] == "cloudwatch:DescribeAlarms"
+    ]
     assert len(statements) == 2
     for statement in statements:
-        assert sorted(statement["Resource"]) == sorted(f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}"
-                                                       for name in watched_alarms(c))
+        assert sorted(statement["Resource"]) == sorted(
+            f"arn:aws:cloudwatch:{c.region}:{c.account}:alarm:{name}" for name in watched_alarms(c)
+        )
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
 def test_only_the_answer_function_answers_a_token_and_writes_verified_answers(templates, customer):
     template = templates[customer]
     roles = {logical: res for logical, res in resources(template, "AWS::Lambda::Function").items()}
-    answer_role = next(json.dumps(fn["Properties"]["Role"]) for fn in roles.values()
-                       if fn["Properties"].get("FunctionName") == f"lecture-{customer}-remediation-answer")
+    answer_role = next(
+        json.dumps(fn["Properties"]["Role"])
+        for fn in roles.values()
+        if fn["Properties"].get("FunctionName") == f"lecture-{customer}-remediation-answer"
+    )
     answering, writing = set(), set()
     for policy in resources(template, "AWS::IAM::Policy").values():
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:

@@ -12,8 +12,12 @@ def _statements_of(template: dict, component: str) -> list[dict]:
     functions = resources(template, "AWS::Lambda::Function").values()
     [fn] = [f for f in functions if f["Properties"].get("FunctionName", "").endswith(f"-remediation-{component}")]
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    return [st for p in resources(template, "AWS::IAM::Policy").values()
-            if {"Ref": role} in p["Properties"]["Roles"] for st in p["Properties"]["PolicyDocument"]["Statement"]]
+    return [
+        st
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
 
 
 def _as_list(value) -> list:
@@ -35,8 +39,7 @@ def test_backup_reads_only_the_state_and_writes_only_under_the_customers_backup_
     s3 = _by_action(_statements_of(templates[customer], "backup-terraform-state"), "s3:")
     state = f"arn:aws:s3:::{c.terraform.state_bucket}/{c.terraform.state_key}"
     backups = f"arn:aws:s3:::terraform-state-backup/lecture-{customer}/*"
-    assert set(s3) == {"s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketVersioning", "s3:ListBucket",
-                       "s3:PutObject"}
+    assert set(s3) == {"s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketVersioning", "s3:ListBucket", "s3:PutObject"}
     [put] = s3["s3:PutObject"]
     assert _as_list(put["Resource"]) == [backups] and "Condition" not in put
     assert sorted(r for st in s3["s3:GetObject"] for r in _as_list(st["Resource"])) == sorted([state, backups])
@@ -58,8 +61,9 @@ def test_lock_reads_are_limited_to_this_states_lock_id_in_the_shared_table(templ
     on_lock_table = [st for st in statements if table_arn in _as_list(st["Resource"])]
     [get] = on_lock_table
     assert _as_list(get["Action"]) == ["dynamodb:GetItem"]
-    assert get["Condition"] == {"ForAllValues:StringEquals": {
-        "dynamodb:LeadingKeys": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate"}}
+    assert get["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:LeadingKeys": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate"}
+    }
     s3 = _by_action(statements, "s3:")
     tflock = "arn:aws:s3:::lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate.tflock"
     assert tflock in [r for st in s3["s3:GetObject"] for r in _as_list(st["Resource"])]
@@ -84,12 +88,17 @@ def test_the_lock_check_can_change_nothing_in_s3_or_the_lock_table(templates):
 
 def test_the_paged_locks_row_prefix_is_granted(templates):
     statements = _statements_of(templates["dhbw"], "check-state-lock")
-    leading = [st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] for st in statements
-               if "ForAllValues:StringLike" in st.get("Condition", {})]
-    assert any("alerts#*" in _as_list(keys) and "dynamodb:PutItem" in _as_list(st_actions)
-               for keys, st_actions in zip(leading, [st["Action"] for st in statements
-                                                     if "ForAllValues:StringLike" in st.get("Condition", {})],
-                                           strict=True))
+    leading = [
+        st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        for st in statements
+        if "ForAllValues:StringLike" in st.get("Condition", {})
+    ]
+    assert any(
+        "alerts#*" in _as_list(keys) and "dynamodb:PutItem" in _as_list(st_actions)
+        for keys, st_actions in zip(
+            leading, [st["Action"] for st in statements if "ForAllValues:StringLike" in st.get("Condition", {})], strict=True
+        )
+    )
     assert "alerts#" in naming.STATE_KEY_PREFIXES
 
 
@@ -129,8 +138,9 @@ def test_restore_writes_only_the_state_key_and_the_customers_backup_keys(templat
     # the lock table: read this state's lock, update only its digest item (never delete, never another LockID)
     on_table = _lock_table_statements(statements, c)
     lock_path = f"{c.terraform.state_bucket}/{c.terraform.state_key}"
-    grants = {a: st["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"]
-              for st in on_table for a in _as_list(st["Action"])}
+    grants = {
+        a: st["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] for st in on_table for a in _as_list(st["Action"])
+    }
     assert grants == {"dynamodb:GetItem": lock_path, "dynamodb:UpdateItem": f"{lock_path}-md5"}
     everything = [r for sts in s3.values() for st in sts for r in _as_list(st["Resource"])]
     assert "*" not in everything

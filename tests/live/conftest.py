@@ -30,10 +30,10 @@ class LiveSandbox:
         self.config_dir = config_dir
         self.config = config_dir / "aws-config"
         self.lines: list[str] = []
-        cmd = [sys.executable, "-m", "sandbox", "serve", "--port", str(self.port), "--config-dir", str(config_dir),
-               *args]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     env=self.env(with_config=False))
+        cmd = [sys.executable, "-m", "sandbox", "serve", "--port", str(self.port), "--config-dir", str(config_dir), *args]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env(with_config=False)
+        )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -58,11 +58,17 @@ class LiveSandbox:
 
     def env(self, with_config: bool = True) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-        env.update({"PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}", "AWS_EC2_METADATA_DISABLED": "true",
-                    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
-                    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-                    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1", "CDK_DISABLE_VERSION_CHECK": "1",
-                    "HOME": str(self.config_dir)})  # no ~/.aws of the machine, no CLI cache between runs
+        env.update(
+            {
+                "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+                "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+                "CDK_DISABLE_VERSION_CHECK": "1",
+                "HOME": str(self.config_dir),
+            }
+        )  # no ~/.aws of the machine, no CLI cache between runs
         if with_config:
             env["AWS_CONFIG_FILE"] = str(self.config)
             env["AWS_SHARED_CREDENTIALS_FILE"] = str(self.config_dir / "no-credentials")

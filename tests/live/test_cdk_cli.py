@@ -38,31 +38,41 @@ def test_bootstrap_deploy_diff_and_destroy(live_sandbox, tmp_path):
 
     cdk("bootstrap", f"aws://{ACCOUNT}/eu-central-1")
     deployed = cdk("deploy", "-c", "customer=unilux", "--require-approval", "never")
-    assert "lecture-unilux-remediation.RespondStateMachine = arn:aws:states:eu-central-1:333333333333:" \
-           "stateMachine:lecture-unilux-respond" in deployed.stdout + deployed.stderr
+    assert (
+        "lecture-unilux-remediation.RespondStateMachine = arn:aws:states:eu-central-1:333333333333:"
+        "stateMachine:lecture-unilux-respond" in deployed.stdout + deployed.stderr
+    )
     template = json.loads((app / "cdk.out" / "lecture-unilux-remediation.template.json").read_text())
-    alarms = sorted(r["Properties"]["AlarmName"] for r in template["Resources"].values()
-                    if r["Type"] == "AWS::CloudWatch::Alarm")
-    assert alarms and sorted(a["AlarmName"] for a in sb.aws(PROFILE, "cloudwatch", "describe-alarms")
-                             ["MetricAlarms"]) == alarms
+    alarms = sorted(r["Properties"]["AlarmName"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm")
+    assert alarms and sorted(a["AlarmName"] for a in sb.aws(PROFILE, "cloudwatch", "describe-alarms")["MetricAlarms"]) == alarms
     stack = sb.aws(PROFILE, "cloudformation", "describe-stacks", "--stack-name", "lecture-unilux-remediation")
     outputs = {o["OutputKey"] for o in stack["Stacks"][0]["Outputs"]}
     assert {o for o in template["Outputs"] if not o.startswith("CDK")} <= outputs
     # the deployed workflows run: a console-style start of the health check ends
-    started = sb.aws(PROFILE, "stepfunctions", "start-execution", "--state-machine-arn",
-                     f"arn:aws:states:eu-central-1:{ACCOUNT}:stateMachine:lecture-unilux-health-check",
-                     "--input", json.dumps({"reason": "after the first deploy"}))
-    done = sb.wait_for(lambda: (d := sb.aws(PROFILE, "stepfunctions", "describe-execution", "--execution-arn",
-                                            started["executionArn"]))["status"] != "RUNNING" and d,
-                       what="the health check")
+    started = sb.aws(
+        PROFILE,
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        f"arn:aws:states:eu-central-1:{ACCOUNT}:stateMachine:lecture-unilux-health-check",
+        "--input",
+        json.dumps({"reason": "after the first deploy"}),
+    )
+    done = sb.wait_for(
+        lambda: (
+            (d := sb.aws(PROFILE, "stepfunctions", "describe-execution", "--execution-arn", started["executionArn"]))["status"]
+            != "RUNNING"
+            and d
+        ),
+        what="the health check",
+    )
     assert done["status"] == "SUCCEEDED", done
 
     unchanged = cdk("diff", "-c", "customer=unilux")
     assert "There were no differences" in unchanged.stdout + unchanged.stderr
 
     cdk("destroy", "-c", "customer=unilux", "--force")
-    gone = sb.aws(PROFILE, "cloudformation", "describe-stacks", "--stack-name", "lecture-unilux-remediation",
-                  check=False)
+    gone = sb.aws(PROFILE, "cloudformation", "describe-stacks", "--stack-name", "lecture-unilux-remediation", check=False)
     assert getattr(gone, "returncode", 0) != 0 or gone["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
     assert sb.aws(PROFILE, "stepfunctions", "list-state-machines")["stateMachines"] == []
 

@@ -15,15 +15,17 @@ APPROVAL_RUNBOOKS = {"tune-lambda", "restore-rds-cluster", "force-unlock-state",
 
 def console_inputs() -> dict[str, dict]:
     """The README's console-input table: runbook -> its example input."""
-    rows = re.findall(r"^\| `([a-z-]+)`(?: \(needs approval\))? \| `(\{.*\})` \|$", (ROOT / "README.md").read_text(),
-                      re.MULTILINE)
+    rows = re.findall(
+        r"^\| `([a-z-]+)`(?: \(needs approval\))? \| `(\{.*\})` \|$", (ROOT / "README.md").read_text(), re.MULTILINE
+    )
     return {name: json.loads(text) for name, text in rows}
 
 
 def desired(sb, profile: str) -> int:
     c = profile.split("-")[1]
-    out = sb.aws(profile, "ecs", "describe-services", "--cluster", f"lecture-{c}-cluster",
-                 "--services", "lecture-backend-service")
+    out = sb.aws(
+        profile, "ecs", "describe-services", "--cluster", f"lecture-{c}-cluster", "--services", "lecture-backend-service"
+    )
     return out["services"][0]["desiredCount"]
 
 
@@ -48,46 +50,81 @@ def test_one_customers_profile_never_sees_anothers_resources(live_sandbox):
 
 def test_an_alarm_set_with_the_aws_cli_scales_that_customer_only(live_sandbox):
     before_dhbw, before_edt = desired(live_sandbox, DHBW), desired(live_sandbox, EDT)
-    live_sandbox.aws(EDT, "cloudwatch", "set-alarm-state", "--alarm-name", CPU_HIGH.format(c="edt"),
-                     "--state-value", "ALARM", "--state-reason", "game day: CPU by hand")
+    live_sandbox.aws(
+        EDT,
+        "cloudwatch",
+        "set-alarm-state",
+        "--alarm-name",
+        CPU_HIGH.format(c="edt"),
+        "--state-value",
+        "ALARM",
+        "--state-reason",
+        "game day: CPU by hand",
+    )
     live_sandbox.wait_for(lambda: desired(live_sandbox, EDT) == before_edt + 1, what="edt scaled out")
-    respond = live_sandbox.aws(EDT, "stepfunctions", "list-executions", "--state-machine-arn",
-                               f"arn:aws:states:eu-central-1:{ACCOUNTS['edt']}:stateMachine:lecture-edt-respond")
+    respond = live_sandbox.aws(
+        EDT,
+        "stepfunctions",
+        "list-executions",
+        "--state-machine-arn",
+        f"arn:aws:states:eu-central-1:{ACCOUNTS['edt']}:stateMachine:lecture-edt-respond",
+    )
     assert respond["executions"]
     assert desired(live_sandbox, DHBW) == before_dhbw  # dhbw's account saw nothing
-    live_sandbox.aws(EDT, "cloudwatch", "set-alarm-state", "--alarm-name", CPU_HIGH.format(c="edt"),
-                     "--state-value", "OK", "--state-reason", "game day: back to normal")
+    live_sandbox.aws(
+        EDT,
+        "cloudwatch",
+        "set-alarm-state",
+        "--alarm-name",
+        CPU_HIGH.format(c="edt"),
+        "--state-value",
+        "OK",
+        "--state-reason",
+        "game day: back to normal",
+    )
 
 
 def test_an_approval_is_started_approved_and_read_back_in_separate_commands(live_sandbox):
-    started = live_sandbox.cli("start", "tune-lambda", "-c", "dhbw", "function=lecture-dhbw-function",
-                               "memory_mb=1024", "timeout_seconds=60", "reason=timeouts under exam load",
-                               "--no-wait")
+    started = live_sandbox.cli(
+        "start",
+        "tune-lambda",
+        "-c",
+        "dhbw",
+        "function=lecture-dhbw-function",
+        "memory_mb=1024",
+        "timeout_seconds=60",
+        "reason=timeouts under exam load",
+        "--no-wait",
+    )
     execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
-    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "dhbw").stdout,
-                          what="the approval to be pending")
+    live_sandbox.wait_for(
+        lambda: execution in live_sandbox.cli("pending", "-c", "dhbw").stdout, what="the approval to be pending"
+    )
     # the operator who started it is not a named approver: refused; the customer's approver profile answers
     refused = live_sandbox.cli("approve", execution, "-c", "dhbw", "--comment", "mine", check=False)
     assert refused.returncode == 1 and "is not a named approver of customer dhbw" in refused.stderr
-    live_sandbox.cli("approve", execution, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment",
-                     "load test passed")
+    live_sandbox.cli("approve", execution, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment", "load test passed")
     watched = live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"])
     assert json.loads(watched.stdout)["status"] == "SUCCEEDED"
     history = live_sandbox.cli("history", "-c", "dhbw").stdout
     assert execution in history and "tuned" in history
-    config = live_sandbox.aws(DHBW, "lambda", "get-function-configuration", "--function-name",
-                              "lecture-dhbw-function")
+    config = live_sandbox.aws(DHBW, "lambda", "get-function-configuration", "--function-name", "lecture-dhbw-function")
     assert config["MemorySize"] == 1024 and config["Timeout"] == 60
 
 
 def test_a_rejected_approval_changes_nothing(live_sandbox):
-    started = live_sandbox.cli("start", "force-unlock-state", "-c", "edt",
-                               "lock_id=9e2b4c1d-6f3a-4b8e-a2d7-5c0f1e3b9a64", "reason=stale lock", "--no-wait")
+    started = live_sandbox.cli(
+        "start",
+        "force-unlock-state",
+        "-c",
+        "edt",
+        "lock_id=9e2b4c1d-6f3a-4b8e-a2d7-5c0f1e3b9a64",
+        "reason=stale lock",
+        "--no-wait",
+    )
     execution = json.loads(started.stdout)["executionArn"].rsplit(":", 1)[-1]
-    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
-                          what="the approval to be pending")
-    live_sandbox.cli("reject", execution, "-c", "edt", "--profile", "lecture-edt-approver", "--comment",
-                     "a run is going on")
+    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout, what="the approval to be pending")
+    live_sandbox.cli("reject", execution, "-c", "edt", "--profile", "lecture-edt-approver", "--comment", "a run is going on")
     watched = json.loads(live_sandbox.cli("watch", json.loads(started.stdout)["executionArn"]).stdout)
     assert watched["status"] == "SUCCEEDED" and watched["output"]["outcome"] == "rejected"
     locks = live_sandbox.aws(EDT, "dynamodb", "scan", "--table-name", "terraform-state-lock")["Items"]
@@ -95,17 +132,19 @@ def test_a_rejected_approval_changes_nothing(live_sandbox):
 
 
 def test_the_clock_advances_on_purpose_and_an_unanswered_approval_times_out(live_sandbox):
-    started = live_sandbox.cli("start", "restore-rds-cluster", "-c", "edt", "reason=table dropped by mistake",
-                               "--no-wait")
+    started = live_sandbox.cli("start", "restore-rds-cluster", "-c", "edt", "reason=table dropped by mistake", "--no-wait")
     arn = json.loads(started.stdout)["executionArn"]
     execution = arn.rsplit(":", 1)[-1]
-    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout,
-                          what="the approval to be pending")
+    live_sandbox.wait_for(lambda: execution in live_sandbox.cli("pending", "-c", "edt").stdout, what="the approval to be pending")
     moved = live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")
     assert moved["timed_out"] >= 1
     done = live_sandbox.wait_for(
-        lambda: (d := live_sandbox.aws(EDT, "stepfunctions", "describe-execution", "--execution-arn", arn))
-        ["status"] != "RUNNING" and d, what="the restore to end")
+        lambda: (
+            (d := live_sandbox.aws(EDT, "stepfunctions", "describe-execution", "--execution-arn", arn))["status"] != "RUNNING"
+            and d
+        ),
+        what="the restore to end",
+    )
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"])["outcome"] == "rejected"
     report = live_sandbox.control("GET", "/_sandbox/report")
     assert set(report["customers"]) == set(ACCOUNTS)
@@ -125,24 +164,38 @@ def test_status_all_reads_every_customer_with_its_own_profile(live_sandbox):
 
 def test_the_mode_switch_set_with_the_aws_cli_is_reported_as_cloudtrail_would(live_sandbox):
     name = "/lecture/edt/remediation/mode"
-    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "dry-run", "--type", "String",
-                     "--overwrite")
+    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "dry-run", "--type", "String", "--overwrite")
     arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['edt']}:stateMachine:lecture-edt-mode-change"
     runs = live_sandbox.wait_for(
-        lambda: [e for e in live_sandbox.aws(EDT, "stepfunctions", "list-executions", "--state-machine-arn", arn)
-                 ["executions"] if e["status"] != "RUNNING"], what="the mode-change workflow")
+        lambda: [
+            e
+            for e in live_sandbox.aws(EDT, "stepfunctions", "list-executions", "--state-machine-arn", arn)["executions"]
+            if e["status"] != "RUNNING"
+        ],
+        what="the mode-change workflow",
+    )
     d = live_sandbox.aws(EDT, "stepfunctions", "describe-execution", "--execution-arn", runs[0]["executionArn"])
     assert d["status"] == "SUCCEEDED"
     assert "arn:aws:iam::222222222222:user/sandbox-operator" in d["input"]  # who: the verified caller
-    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "enforce", "--type", "String",
-                     "--overwrite")
+    live_sandbox.aws(EDT, "ssm", "put-parameter", "--name", name, "--value", "enforce", "--type", "String", "--overwrite")
 
 
 def test_a_security_group_opened_with_the_aws_cli_pages_the_security_team(live_sandbox):
     [default] = live_sandbox.aws(EDT, "ec2", "describe-security-groups", "--group-names", "default")["SecurityGroups"]
     group = default["GroupId"]
-    live_sandbox.aws(EDT, "ec2", "authorize-security-group-ingress", "--group-id", group, "--protocol", "tcp",
-                     "--port", "22", "--cidr", "0.0.0.0/0")
+    live_sandbox.aws(
+        EDT,
+        "ec2",
+        "authorize-security-group-ingress",
+        "--group-id",
+        group,
+        "--protocol",
+        "tcp",
+        "--port",
+        "22",
+        "--cidr",
+        "0.0.0.0/0",
+    )
 
     def security_pages():
         edt = live_sandbox.control("GET", "/_sandbox/report")["customers"]["edt"]
@@ -175,20 +228,27 @@ def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(
     for runbook, payload in inputs.items():
         arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['dhbw']}:stateMachine:lecture-dhbw-{runbook}"
         name = f"console-{runbook}"
-        started = live_sandbox.aws(DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn,
-                                   "--name", name, "--input", json.dumps(payload))["executionArn"]
+        started = live_sandbox.aws(
+            DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn, "--name", name, "--input", json.dumps(payload)
+        )["executionArn"]
         d = live_sandbox.wait_for(lambda a=started: _finished_or_waiting(live_sandbox, a), what=f"{runbook} to settle")
         if d.get("waiting") and runbook in APPROVAL_RUNBOOKS:
             assert name in live_sandbox.cli("pending", "-c", "dhbw").stdout
-            live_sandbox.cli("approve", name, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment",
-                             "console input of the README")
+            live_sandbox.cli(
+                "approve", name, "-c", "dhbw", "--profile", "lecture-dhbw-approver", "--comment", "console input of the README"
+            )
         elif d.get("waiting"):
             assert runbook == "maintenance-window", f"{runbook} waits: {d}"
             live_sandbox.control("POST", "/_sandbox/clock?advance_minutes=31")
         if d.get("waiting"):
-            d = live_sandbox.wait_for(lambda a=started: (e := live_sandbox.aws(
-                DHBW, "stepfunctions", "describe-execution", "--execution-arn", a))["status"] != "RUNNING"
-                and e, what=f"{runbook} to end")
+            d = live_sandbox.wait_for(
+                lambda a=started: (
+                    (e := live_sandbox.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", a))["status"]
+                    != "RUNNING"
+                    and e
+                ),
+                what=f"{runbook} to end",
+            )
         assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
         output = json.loads(d["output"])
         assert output["outcome"] not in ("failed", "refused", "rejected", "state_locked", None), f"{runbook}: {output}"

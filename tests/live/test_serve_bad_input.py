@@ -11,14 +11,18 @@ from tests.live.conftest import ROOT, free_port
 
 
 def serve(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sandbox", "serve", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox", "serve", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--deploy", "dhbw,nope"], "error: --deploy: unknown customer nope; known: dhbw, edt, unilux"),
-    (["--deploy", ""], "error: --deploy: unknown customer ''; known: dhbw, edt, unilux"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--deploy", "dhbw,nope"], "error: --deploy: unknown customer nope; known: dhbw, edt, unilux"),
+        (["--deploy", ""], "error: --deploy: unknown customer ''; known: dhbw, edt, unilux"),
+    ],
+)
 def test_an_unknown_customer_in_deploy_is_named(args, message):
     proc = serve("--port", str(free_port()), *args)
     assert proc.returncode == 1 and proc.stderr.strip() == message and "sandbox ready" not in proc.stdout

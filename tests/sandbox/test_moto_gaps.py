@@ -19,8 +19,9 @@ def not_yet_started(monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # as the sandbox runs it
         sfn = boto3.client("stepfunctions", region_name="eu-central-1")
-        arn = sfn.create_state_machine(name="m", definition=DEFINITION,
-                                       roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+        arn = sfn.create_state_machine(name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r")[
+            "stateMachineArn"
+        ]
         monkeypatch.setattr(Execution, "start", lambda self: None)
         sfn.start_execution(stateMachineArn=arn)
         yield sfn, arn
@@ -45,18 +46,36 @@ def test_an_execution_being_started_counts_as_running(not_yet_started):
 
 # --- the gaps the live sandbox's real clients hit (the CDK CLI, the AWS CLI, several accounts) ---------------
 REGION = "eu-central-1"
-ALARM_TEMPLATE = json.dumps({
-    "Resources": {
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
-        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
-            "AlarmName": "a", "Namespace": "AWS/ECS", "MetricName": "CPUUtilization", "Statistic": "Average",
-            "Period": 60, "EvaluationPeriods": 1, "Threshold": 80, "ComparisonOperator": "GreaterThanThreshold",
-            "AlarmActions": [{"Ref": "Topic"}]}},
-        "Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": "m", "DefinitionString": DEFINITION, "RoleArn": "arn:aws:iam::123456789012:role/r"}},
-    },
-    "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}},
-})
+ALARM_TEMPLATE = json.dumps(
+    {
+        "Resources": {
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
+            "Alarm": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Properties": {
+                    "AlarmName": "a",
+                    "Namespace": "AWS/ECS",
+                    "MetricName": "CPUUtilization",
+                    "Statistic": "Average",
+                    "Period": 60,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 80,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "AlarmActions": [{"Ref": "Topic"}],
+                },
+            },
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineName": "m",
+                    "DefinitionString": DEFINITION,
+                    "RoleArn": "arn:aws:iam::123456789012:role/r",
+                },
+            },
+        },
+        "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}}},
+    }
+)
 
 
 @pytest.fixture
@@ -106,17 +125,24 @@ def test_a_change_set_creates_the_stack_as_create_stack_does(patched):
 
 
 BOOTSTRAPPED = {  # what every CDK template carries: the bootstrap version, read from SSM
-    "Parameters": {"BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>",
-                                        "Default": "/cdk-bootstrap/hnb659fds/version"}},
-    "Resources": {"Mode": {"Type": "AWS::SSM::Parameter", "Properties": {
-        "Name": "/app/mode", "Type": "String", "Value": "enforce"}}},
+    "Parameters": {
+        "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/hnb659fds/version"}
+    },
+    "Resources": {
+        "Mode": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/app/mode", "Type": "String", "Value": "enforce"}}
+    },
     "Outputs": {"Mode": {"Value": {"Fn::GetAtt": ["Mode", "Value"]}}},
 }
 
 
 def _update_as_the_cdk_does(cfn, template: dict, name: str):
-    cfn.create_change_set(StackName="s", ChangeSetName=name, ChangeSetType="UPDATE", TemplateBody=json.dumps(template),
-                          Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+    cfn.create_change_set(
+        StackName="s",
+        ChangeSetName=name,
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+    )
     cfn.execute_change_set(ChangeSetName=name, StackName="s")
 
 
@@ -128,11 +154,9 @@ def test_an_update_keeping_an_ssm_typed_parameter_fails_in_moto(patched):
     moto_own = CloudFormationResponse.create_change_set
     fix_change_sets(patched)  # the CREATE and UPDATE fixes, without the UsePreviousValue one:
     patched.set(CloudFormationResponse, "create_change_set", moto_own)
-    boto3.client("ssm", region_name=REGION).put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30",
-                                                          Type="String")
+    boto3.client("ssm", region_name=REGION).put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
     cfn = boto3.client("cloudformation", region_name=REGION)
-    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
-                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=json.dumps(BOOTSTRAPPED))
     cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
     changed = json.loads(json.dumps(BOOTSTRAPPED))
     changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
@@ -147,16 +171,20 @@ def test_an_update_keeping_an_ssm_typed_parameter_reads_it_again(patched):
     ssm = boto3.client("ssm", region_name=REGION)
     ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="30", Type="String")
     cfn = boto3.client("cloudformation", region_name=REGION)
-    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE",
-                          TemplateBody=json.dumps(BOOTSTRAPPED))
+    cfn.create_change_set(StackName="s", ChangeSetName="cs1", ChangeSetType="CREATE", TemplateBody=json.dumps(BOOTSTRAPPED))
     cfn.execute_change_set(ChangeSetName="cs1", StackName="s")
     changed = json.loads(json.dumps(BOOTSTRAPPED))
     changed["Resources"]["Mode"]["Properties"]["Value"] = "dry-run"
     _update_as_the_cdk_does(cfn, changed, "cs2")
     # the CDK CLI names every deploy's change set the same: the newest of that name is the one it reads
     changed["Resources"]["Mode"]["Properties"]["Value"] = "off"
-    cfn.create_change_set(StackName="s", ChangeSetName="cs2", ChangeSetType="UPDATE", TemplateBody=json.dumps(changed),
-                          Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}])
+    cfn.create_change_set(
+        StackName="s",
+        ChangeSetName="cs2",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(changed),
+        Parameters=[{"ParameterKey": "BootstrapVersion", "UsePreviousValue": True}],
+    )
     assert cfn.describe_change_set(ChangeSetName="cs2", StackName="s")["ExecutionStatus"] == "AVAILABLE"
     cfn.execute_change_set(ChangeSetName="cs2", StackName="s")
     assert ssm.get_parameter(Name="/app/mode")["Parameter"]["Value"] == "off"
@@ -181,8 +209,7 @@ def _function_with_layers(layers: list[str]):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("h.py", "def handler(e, c): return e")
-    lam.create_function(FunctionName="fn", Runtime="python3.13", Role=role, Handler="h.handler",
-                        Code={"ZipFile": buf.getvalue()})
+    lam.create_function(FunctionName="fn", Runtime="python3.13", Role=role, Handler="h.handler", Code={"ZipFile": buf.getvalue()})
     return lam, lam.update_function_configuration(FunctionName="fn", Layers=layers)
 
 
@@ -207,8 +234,11 @@ def test_a_template_url_on_127_0_0_1_is_read_from_its_bucket(patched):
 
     cfn, s3 = boto3.client("cloudformation", region_name=REGION), boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="assets", CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket="assets", Key="t.json", Body=json.dumps({"Resources": {
-        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}}}).encode())
+    s3.put_object(
+        Bucket="assets",
+        Key="t.json",
+        Body=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}}}}).encode(),
+    )
     url = "http://127.0.0.1:4599/assets/t.json"
     with pytest.raises(Exception, match="bucket does not exist"):
         cfn.create_stack(StackName="before", TemplateURL=url)
@@ -232,6 +262,7 @@ def test_cloudformation_state_machines_land_in_the_executing_backend(patched):
         if sfn.describe_execution(executionArn=arn)["status"] != "RUNNING":
             break
         import time
+
         time.sleep(0.02)
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
@@ -240,11 +271,20 @@ def test_an_alarm_state_change_is_told_once_per_change_and_not_for_the_sandboxs_
     from sandbox.moto_gaps import ALARM_EVENTS, alarm_state_changes
 
     seen = []
-    alarm_state_changes(patched, lambda alarm, previous, account, region: seen.append(
-        (alarm.name, previous, alarm.state_value, account, region)))
+    alarm_state_changes(
+        patched, lambda alarm, previous, account, region: seen.append((alarm.name, previous, alarm.state_value, account, region))
+    )
     cw = boto3.client("cloudwatch", region_name=REGION)
-    cw.put_metric_alarm(AlarmName="a", Namespace="N", MetricName="M", Statistic="Average", Period=60,
-                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName="a",
+        Namespace="N",
+        MetricName="M",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     cw.set_alarm_state(AlarmName="a", StateValue="ALARM", StateReason="r")
     cw.set_alarm_state(AlarmName="a", StateValue="ALARM", StateReason="again")  # no change: no event
     ALARM_EVENTS.quiet = True
@@ -267,17 +307,26 @@ def test_the_interpreter_calls_back_in_the_state_machines_account(patched):
     key = iam.create_access_key("op")
     keys = {account: {"id": key.access_key_id, "secret": key.secret_access_key}}
     fix_interpreter_account(patched, keys.__getitem__)
-    session = boto3.Session(aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key,
-                            region_name=REGION)
+    session = boto3.Session(aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key, region_name=REGION)
     sqs, sfn = session.client("sqs"), session.client("stepfunctions")
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
-    definition = json.dumps({"StartAt": "Send", "States": {"Send": {
-        "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage", "End": True,
-        "Parameters": {"QueueUrl": url, "MessageBody": "hello"}}}})
-    arn = sfn.create_state_machine(name="m", definition=definition,
-                                   roleArn=f"arn:aws:iam::{account}:role/r")["stateMachineArn"]
+    definition = json.dumps(
+        {
+            "StartAt": "Send",
+            "States": {
+                "Send": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage",
+                    "End": True,
+                    "Parameters": {"QueueUrl": url, "MessageBody": "hello"},
+                }
+            },
+        }
+    )
+    arn = sfn.create_state_machine(name="m", definition=definition, roleArn=f"arn:aws:iam::{account}:role/r")["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
     import time
+
     for _ in range(200):
         if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
             break
@@ -293,11 +342,21 @@ def test_a_security_group_change_is_told_as_cloudtrail_would_with_its_caller_and
     cloudtrail_security_group_changes(patched, lambda *args: told.append(args))
     ec2 = boto3.client("ec2", region_name=REGION)
     [group] = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"]
-    ec2.authorize_security_group_ingress(GroupId=group["GroupId"], IpPermissions=[
-        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    assert told == [("AuthorizeSecurityGroupIngress", group["GroupId"],
-                     [{"protocol": "tcp", "from": 22, "to": 22, "cidr": "0.0.0.0/0"}],
-                     told[0][3], "123456789012", REGION, {"group_name": None, "vpc_id": None})]
+    ec2.authorize_security_group_ingress(
+        GroupId=group["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    assert told == [
+        (
+            "AuthorizeSecurityGroupIngress",
+            group["GroupId"],
+            [{"protocol": "tcp", "from": 22, "to": 22, "cidr": "0.0.0.0/0"}],
+            told[0][3],
+            "123456789012",
+            REGION,
+            {"group_name": None, "vpc_id": None},
+        )
+    ]
     assert told[0][3].startswith("arn:aws:")  # the caller, as STS knows the key
     with pytest.raises(ec2.exceptions.ClientError):
         ec2.revoke_security_group_ingress(GroupId="sg-nope", IpPermissions=[])

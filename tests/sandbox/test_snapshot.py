@@ -12,10 +12,14 @@ def _inventory(sb: Sandbox) -> dict:
     c = sb.client
     stack = c("cloudformation").describe_stacks(StackName="lecture-dhbw-remediation")["Stacks"][0]
     return {
-        "stack": (stack["StackStatus"], sorted((o["OutputKey"], o["OutputValue"].split(":")[-1])
-                                                for o in stack.get("Outputs", []))),
-        "resources": sorted((r["LogicalResourceId"], r["ResourceType"]) for r in c("cloudformation").list_stack_resources(
-            StackName="lecture-dhbw-remediation")["StackResourceSummaries"]),
+        "stack": (
+            stack["StackStatus"],
+            sorted((o["OutputKey"], o["OutputValue"].split(":")[-1]) for o in stack.get("Outputs", [])),
+        ),
+        "resources": sorted(
+            (r["LogicalResourceId"], r["ResourceType"])
+            for r in c("cloudformation").list_stack_resources(StackName="lecture-dhbw-remediation")["StackResourceSummaries"]
+        ),
         "state_machines": sorted(m["name"] for m in c("stepfunctions").list_state_machines()["stateMachines"]),
         "alarms": sorted(a["AlarmName"] for a in c("cloudwatch").describe_alarms(MaxRecords=100)["MetricAlarms"]),
         "functions": sorted(f["FunctionName"] for f in c("lambda").list_functions()["Functions"]),
@@ -28,8 +32,7 @@ def _inventory(sb: Sandbox) -> dict:
 def test_a_sandbox_put_back_holds_what_a_fresh_deploy_holds(dhbw_assembly, dhbw_deployed, tmp_path):
     with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path / "fresh", world=World()) as fresh:
         expected = _inventory(fresh)
-    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path / "kept", world=World(),
-                 deployed=dhbw_deployed) as kept:
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path / "kept", world=World(), deployed=dhbw_deployed) as kept:
         got = _inventory(kept)
         assert kept.timeline.render().count("deployed lecture-dhbw-remediation: ") == 1
     assert len(expected["resources"]) > 100 and len(expected["state_machines"]) == 13 and expected["alarms"]

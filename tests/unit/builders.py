@@ -20,16 +20,23 @@ OK_AT = "2026-11-26T09:31:05.456+0000"
 
 _REASONS = {
     "ALARM": "Threshold Crossed: 3 out of the last 3 datapoints [91.2 (26/11/26 09:11:00)] were greater than "
-             "or equal to the threshold (80.0) (minimum 3 datapoints for OK -> ALARM transition).",
+    "or equal to the threshold (80.0) (minimum 3 datapoints for OK -> ALARM transition).",
     "OK": "Threshold Crossed: 3 out of the last 3 datapoints [41.0 (26/11/26 09:30:00)] were not greater than "
-          "or equal to the threshold (80.0) (minimum 3 datapoints for ALARM -> OK transition).",
+    "or equal to the threshold (80.0) (minimum 3 datapoints for ALARM -> OK transition).",
     "INSUFFICIENT_DATA": "Insufficient Data: 3 datapoints were unknown.",
 }
 
 
-def alarm_event(state: str = "ALARM", previous: str = "OK", *, alarm: str = CPU_ALARM, account: str = ACCOUNT,
-                at: str = ALARM_AT, previous_at: str = "2026-11-26T08:02:10.001+0000",
-                event_id: str = "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92") -> dict:
+def alarm_event(
+    state: str = "ALARM",
+    previous: str = "OK",
+    *,
+    alarm: str = CPU_ALARM,
+    account: str = ACCOUNT,
+    at: str = ALARM_AT,
+    previous_at: str = "2026-11-26T08:02:10.001+0000",
+    event_id: str = "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+) -> dict:
     """A "CloudWatch Alarm State Change" event exactly as EventBridge delivers it."""
     return {
         "version": "0",
@@ -46,7 +53,7 @@ def alarm_event(state: str = "ALARM", previous: str = "OK", *, alarm: str = CPU_
                 "value": state,
                 "reason": _REASONS[state],
                 "reasonData": '{"version":"1.0","queryDate":"2026-11-26T09:12:33.120+0000","statistic":"Average",'
-                              '"period":60,"recentDatapoints":[91.2],"threshold":80.0}',
+                '"period":60,"recentDatapoints":[91.2],"threshold":80.0}',
                 "timestamp": at,
             },
             "previousState": {
@@ -56,15 +63,21 @@ def alarm_event(state: str = "ALARM", previous: str = "OK", *, alarm: str = CPU_
             },
             "configuration": {
                 "description": "ECS service CPU utilisation is high (P2). Automation: scale-ecs-service",
-                "metrics": [{
-                    "id": "4a4a5a9b-0000-4000-8000-000000000001",
-                    "metricStat": {
-                        "metric": {"namespace": "AWS/ECS", "name": "CPUUtilization",
-                                   "dimensions": {"ClusterName": CLUSTER, "ServiceName": SERVICE}},
-                        "period": 60, "stat": "Average",
-                    },
-                    "returnData": True,
-                }],
+                "metrics": [
+                    {
+                        "id": "4a4a5a9b-0000-4000-8000-000000000001",
+                        "metricStat": {
+                            "metric": {
+                                "namespace": "AWS/ECS",
+                                "name": "CPUUtilization",
+                                "dimensions": {"ClusterName": CLUSTER, "ServiceName": SERVICE},
+                            },
+                            "period": 60,
+                            "stat": "Average",
+                        },
+                        "returnData": True,
+                    }
+                ],
             },
         },
     }
@@ -86,8 +99,10 @@ class AsDelivered:
         if self.alarm not in AlarmNames or "value" not in self.state:
             return {"MetricAlarms": [], "CompositeAlarms": []}
         parsed = AlarmState.model_validate(self.state)
-        return {"MetricAlarms": [{"AlarmName": self.alarm, "StateValue": parsed.value,
-                                  "StateUpdatedTimestamp": parsed.timestamp}], "CompositeAlarms": []}
+        return {
+            "MetricAlarms": [{"AlarmName": self.alarm, "StateValue": parsed.value, "StateUpdatedTimestamp": parsed.timestamp}],
+            "CompositeAlarms": [],
+        }
 
 
 def without(event: dict, dotted: str) -> dict:

@@ -74,8 +74,7 @@ def table(session):
     created = dynamodb.create_table(
         TableName=TABLE_NAME,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                              {"AttributeName": "sk", "AttributeType": "S"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
     created.wait_until_exists()
@@ -120,13 +119,20 @@ def world(session, dhbw, table, ssm, pd, monkeypatch):
         def __init__(self):
             self.table, self.ssm, self.pd, self.config = table, ssm, pd, dhbw
             self.store = Store(table, NOW)
-            self.pager = Pager(config=dhbw, sns=session.client("sns"), topic_arn=topic_arn,
-                               events_url=pd.events_url, routing_key=lambda team: ROUTING_KEY, now=NOW,
-                               send=functools.partial(pagerduty.send, sleep=lambda s: None))
+            self.pager = Pager(
+                config=dhbw,
+                sns=session.client("sns"),
+                topic_arn=topic_arn,
+                events_url=pd.events_url,
+                routing_key=lambda team: ROUTING_KEY,
+                now=NOW,
+                send=functools.partial(pagerduty.send, sleep=lambda s: None),
+            )
 
         def admit(self, event):
-            return admit(event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER,
-                         cloudwatch=AsDelivered(event))
+            return admit(
+                event, config=dhbw, store=self.store, ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+            )
 
         def status_updates(self) -> list[dict]:
             """Every SNS notification published so far: {"Subject", "Message", "Attributes" (name -> value)}."""
@@ -137,8 +143,13 @@ def world(session, dhbw, table, ssm, pd, monkeypatch):
                     return got
                 for m in messages:
                     body = json.loads(m["Body"])
-                    got.append({"Subject": body.get("Subject"), "Message": body["Message"],
-                                "Attributes": {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()}})
+                    got.append(
+                        {
+                            "Subject": body.get("Subject"),
+                            "Message": body["Message"],
+                            "Attributes": {k: v["Value"] for k, v in body.get("MessageAttributes", {}).items()},
+                        }
+                    )
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
 
     return World()

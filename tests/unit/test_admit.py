@@ -34,10 +34,13 @@ STATE_TS = "2026-11-26T09:12:33.123000+00:00"
 @pytest.fixture
 def run(dhbw, table, ssm):
     """admit() wired as the handler wires it: dhbw's config, the table, the mode switch."""
+
     def call(event, *, now=NOW):
         # the JSON admit's Lambda returns: the keys the workflow's JSONPaths read
-        return admit(event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event)).to_json()
+        return admit(
+            event, config=dhbw, store=Store(table, now), ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+        ).to_json()
+
     return call
 
 
@@ -59,8 +62,14 @@ def test_cpu_high_alarm_is_remediated_by_scaling_the_service(run, table):
     assert decision["mode"] == "enforce" and decision["mode_note"] == ""
     assert decision["dedup_key"] == f"lecture-dhbw/{CPU_ALARM}"
     assert decision["runbook"] == "scale-ecs-service"
-    assert decision["runbook_input"] == {"service": SERVICE, "delta": 1, "mode": "enforce", "incident_id": inc,
-                                         "reason": f"alarm {CPU_ALARM} is in ALARM", "trigger": "alarm"}
+    assert decision["runbook_input"] == {
+        "service": SERVICE,
+        "delta": 1,
+        "mode": "enforce",
+        "incident_id": inc,
+        "reason": f"alarm {CPU_ALARM} is in ALARM",
+        "trigger": "alarm",
+    }
     assert decision["child_execution_name"] == inc
     # and the runbook accepts that input as it stands
     parsed = parse_input(RUNBOOKS["scale-ecs-service"], decision["runbook_input"])
@@ -254,18 +263,21 @@ def _bad_state_value():
     return event
 
 
-@pytest.mark.parametrize("event, names", [
-    pytest.param(without(alarm_event(), "detail.state"), ["field 'detail.state'", "Field required"],
-                 id="missing-detail.state"),
-    pytest.param(without(alarm_event(), "detail.alarmName"), ["field 'detail.alarmName'"], id="missing-alarm-name"),
-    pytest.param(_wrong_detail_type(), ["field 'detail-type'", "CloudWatch Alarm State Change"],
-                 id="wrong-detail-type"),
-    pytest.param(_bad_state_value(), ["field 'detail.state.value'"], id="unknown-state-value"),
-    pytest.param(without(alarm_event(), "account"), ["field 'account'"], id="missing-account"),
-    pytest.param(["not", "an", "event"], ["expected a JSON object, got list"], id="a-list"),
-    pytest.param("ALARM", ["expected a JSON object, got str"], id="a-string"),
-    pytest.param(None, ["expected a JSON object, got NoneType"], id="none"),
-])
+@pytest.mark.parametrize(
+    "event, names",
+    [
+        pytest.param(
+            without(alarm_event(), "detail.state"), ["field 'detail.state'", "Field required"], id="missing-detail.state"
+        ),
+        pytest.param(without(alarm_event(), "detail.alarmName"), ["field 'detail.alarmName'"], id="missing-alarm-name"),
+        pytest.param(_wrong_detail_type(), ["field 'detail-type'", "CloudWatch Alarm State Change"], id="wrong-detail-type"),
+        pytest.param(_bad_state_value(), ["field 'detail.state.value'"], id="unknown-state-value"),
+        pytest.param(without(alarm_event(), "account"), ["field 'account'"], id="missing-account"),
+        pytest.param(["not", "an", "event"], ["expected a JSON object, got list"], id="a-list"),
+        pytest.param("ALARM", ["expected a JSON object, got str"], id="a-string"),
+        pytest.param(None, ["expected a JSON object, got NoneType"], id="none"),
+    ],
+)
 def test_malformed_event_is_rejected_naming_the_field_and_nothing_is_written(run, table, event, names):
     # when
     with pytest.raises(InvalidEvent) as caught:
@@ -296,8 +308,9 @@ def test_event_from_another_account_is_rejected_and_nothing_is_written(run, tabl
     with pytest.raises(InvalidEvent) as caught:
         run(alarm_event("ALARM", "OK", account="222222222222"))
     # then
-    assert str(caught.value) == ("event from account 222222222222, but this automation serves customer dhbw "
-                                 "in account 111111111111")
+    assert str(caught.value) == (
+        "event from account 222222222222, but this automation serves customer dhbw in account 111111111111"
+    )
     assert all_items(table) == []
 
 
@@ -321,12 +334,21 @@ def _oversized(dotted: str, value):
     return event
 
 
-@pytest.mark.parametrize("dotted, value", [
-    ("id", "e" * 129), ("version", "0" * 17), ("region", "r" * 33), ("account", "1" * 13),
-    ("resources", ["arn"] * 11), ("resources", ["a" * 2049]),
-    ("detail.alarmName", "a" * 256), ("detail.state.reason", "r" * 1024), ("detail.state.reasonData", "d" * 4001),
-    ("detail.configuration", {"description": "x" * 20_000}),
-])
+@pytest.mark.parametrize(
+    "dotted, value",
+    [
+        ("id", "e" * 129),
+        ("version", "0" * 17),
+        ("region", "r" * 33),
+        ("account", "1" * 13),
+        ("resources", ["arn"] * 11),
+        ("resources", ["a" * 2049]),
+        ("detail.alarmName", "a" * 256),
+        ("detail.state.reason", "r" * 1024),
+        ("detail.state.reasonData", "d" * 4001),
+        ("detail.configuration", {"description": "x" * 20_000}),
+    ],
+)
 def test_oversized_event_fields_are_rejected_naming_the_field_and_nothing_is_written(run, table, dotted, value):
     with pytest.raises(InvalidEvent) as caught:
         run(_oversized(dotted, value))
@@ -371,10 +393,12 @@ def test_execution_names_of_state_changes_stay_unique_and_valid():
 
     from catalog import KINDS, naming
     from lambdas.logic.admit import incident_id
+
     kind = max((a for k in KINDS.values() for a in k.alarm_kinds), key=lambda k: len(k.condition))
     long_customer = "c" * 31
-    names = {naming.execution_name(incident_id(long_customer, "s" * 255, kind, NOW + timedelta(milliseconds=i)))
-             for i in range(5)}
+    names = {
+        naming.execution_name(incident_id(long_customer, "s" * 255, kind, NOW + timedelta(milliseconds=i))) for i in range(5)
+    }
     assert len(names) == 5
     assert all(len(n) <= 80 and all(ch.isalnum() or ch in "-_" for ch in n) for n in names)
 
@@ -414,8 +438,9 @@ class _Interleave:
 
 def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event)).to_json()
+        return admit(
+            event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+        ).to_json()
 
     opened = run(alarm_event("ALARM", "OK", at=ALARM_AT), Store(table, NOW))
     ok = alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT)
@@ -432,14 +457,17 @@ def test_two_concurrent_ok_deliveries_close_the_incident_once_and_orphan_nothing
 
 def test_ok_racing_a_new_alarm_never_closes_the_wrong_incident(dhbw, table, ssm):
     def run(event, store):
-        return admit(event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event)).to_json()
+        return admit(
+            event, config=dhbw, store=store, ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+        ).to_json()
 
     # A (an ALARM) reads "no open incident"; meanwhile B (another ALARM of the same alarm, later) opens one
     first_at, second_at = "2026-11-26T09:12:33.123+0000", "2026-11-26T09:12:34.000+0000"
     b = {}
-    a_store = _Interleave(Store(table, NOW), lambda: b.setdefault(
-        "b", run(alarm_event("ALARM", "OK", at=second_at, event_id="b"), Store(table, NOW))))
+    a_store = _Interleave(
+        Store(table, NOW),
+        lambda: b.setdefault("b", run(alarm_event("ALARM", "OK", at=second_at, event_id="b"), Store(table, NOW))),
+    )
     a = run(alarm_event("ALARM", "OK", at=first_at, event_id="a"), a_store)
     # A's transition was refused (the open incident changed, and A is older): it did not overwrite B's incident
     assert b["b"]["decision"] == "remediate"
@@ -454,14 +482,21 @@ def cloudwatch(session):
     from moto.cloudwatch.models import cloudwatch_backends
 
     client = session.client("cloudwatch")
-    client.put_metric_alarm(AlarmName=CPU_ALARM, MetricName="CPUUtilization", Namespace="AWS/ECS", Statistic="Average",
-                            Period=60, EvaluationPeriods=3, Threshold=80.0, ComparisonOperator="GreaterThanThreshold")
+    client.put_metric_alarm(
+        AlarmName=CPU_ALARM,
+        MetricName="CPUUtilization",
+        Namespace="AWS/ECS",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=3,
+        Threshold=80.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
 
     def set_state(value: str, at: str) -> None:
         alarm = cloudwatch_backends[ACCOUNT][REGION].alarms[CPU_ALARM]
         alarm.state_value = value
-        alarm.state_updated_timestamp = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).replace(
-            tzinfo=None)
+        alarm.state_updated_timestamp = datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).replace(tzinfo=None)
 
     client.set_state = set_state
     return client
@@ -469,8 +504,10 @@ def cloudwatch(session):
 
 def confirmed_by(cloudwatch, dhbw, table, ssm):
     def call(event):
-        return admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=cloudwatch).to_json()
+        return admit(
+            event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=cloudwatch
+        ).to_json()
+
     return call
 
 
@@ -511,6 +548,12 @@ def test_a_late_event_of_the_state_the_alarm_is_still_in_is_handled(cloudwatch, 
 
 def test_an_alarm_cloudwatch_does_not_have_cannot_be_confirmed(session, dhbw, table, ssm):
     with pytest.raises(InvalidEvent, match="does not exist in CloudWatch"):
-        admit(alarm_event("ALARM", "OK"), config=dhbw, store=Store(table, NOW), ssm=ssm,
-              mode_parameter=MODE_PARAMETER, cloudwatch=session.client("cloudwatch"))
+        admit(
+            alarm_event("ALARM", "OK"),
+            config=dhbw,
+            store=Store(table, NOW),
+            ssm=ssm,
+            mode_parameter=MODE_PARAMETER,
+            cloudwatch=session.client("cloudwatch"),
+        )
     assert all_items(table) == []

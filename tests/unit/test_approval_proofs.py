@@ -19,14 +19,17 @@ REGION = "eu-central-1"
 ROLE_PATTERNS = ("arn:aws:iam::111111111111:role/lecture-dhbw-approver", "arn:aws:iam::111111111111:user/approvers/*")
 
 
-@pytest.mark.parametrize("arn, named", [
-    ("arn:aws:iam::111111111111:user/approvers/alice", True),
-    ("arn:aws:sts::111111111111:assumed-role/lecture-dhbw-approver/alice@example.org", True),  # the role's session
-    ("arn:aws:iam::111111111111:user/sandbox-operator", False),
-    ("arn:aws:iam::111111111111:user/approvers-not/mallory", False),
-    ("arn:aws:iam::222222222222:user/approvers/alice", False),  # another account
-    ("arn:aws:sts::111111111111:assumed-role/lecture-dhbw-approver-x/s", False),
-])
+@pytest.mark.parametrize(
+    "arn, named",
+    [
+        ("arn:aws:iam::111111111111:user/approvers/alice", True),
+        ("arn:aws:sts::111111111111:assumed-role/lecture-dhbw-approver/alice@example.org", True),  # the role's session
+        ("arn:aws:iam::111111111111:user/sandbox-operator", False),
+        ("arn:aws:iam::111111111111:user/approvers-not/mallory", False),
+        ("arn:aws:iam::222222222222:user/approvers/alice", False),  # another account
+        ("arn:aws:sts::111111111111:assumed-role/lecture-dhbw-approver-x/s", False),
+    ],
+)
 def test_an_approver_is_a_principal_the_patterns_name(arn, named):
     assert proofs.matches(arn, ROLE_PATTERNS) is named
 
@@ -57,8 +60,9 @@ def sts_world():
         iam = boto3.client("iam", region_name=REGION)
         iam.create_user(UserName="alice", Path="/approvers/")
         key = iam.create_access_key(UserName="alice")["AccessKey"]
-        sts = boto3.Session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"],
-                            region_name=REGION).client("sts")
+        sts = boto3.Session(
+            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+        ).client("sts")
         try:
             yield sts
         finally:

@@ -102,8 +102,7 @@ def test_every_alarm_kind_answers_with_a_declared_runbook_acting_on_its_own_kind
                 continue
             assert RUNBOOKS[alarm.runbook].target_kind == kind.name
             # what admit builds for it is valid input for the runbook
-            RUNBOOKS[alarm.runbook].input_model.model_validate(
-                {kind.target_field: "x", **alarm.runbook_input})
+            RUNBOOKS[alarm.runbook].input_model.model_validate({kind.target_field: "x", **alarm.runbook_input})
 
 
 @pytest.mark.parametrize("config", load_all(), ids=lambda c: c.customer)
@@ -149,12 +148,15 @@ def test_watched_alarms_cover_every_instance_of_every_kind(config):
 def test_alarm_names_do_not_repeat_the_customers_prefix():
     # a target already named lecture-<c>-... (the Aurora cluster) is shortened; other targets are not
     assert naming.alarm_name("dhbw", "lecture-dhbw-cluster", "cpu-high") == "lecture-dhbw-cluster-cpu-high"
-    assert naming.alarm_name("dhbw", "lecture-backend-service", "cpu-high") == \
-        "lecture-dhbw-lecture-backend-service-cpu-high"
+    assert naming.alarm_name("dhbw", "lecture-backend-service", "cpu-high") == "lecture-dhbw-lecture-backend-service-cpu-high"
     assert naming.alarm_name("dhbw", "lecture-edt-cluster", "cpu-high") == "lecture-dhbw-lecture-edt-cluster-cpu-high"
     names = set(watched_alarms(load_all()[0]))
-    assert {"lecture-dhbw-cluster-connections-high", "lecture-dhbw-cluster-cpu-high",
-            "lecture-dhbw-cluster-memory-low", "lecture-dhbw-lecture-backend-service-cpu-high"} <= names
+    assert {
+        "lecture-dhbw-cluster-connections-high",
+        "lecture-dhbw-cluster-cpu-high",
+        "lecture-dhbw-cluster-memory-low",
+        "lecture-dhbw-lecture-backend-service-cpu-high",
+    } <= names
 
 
 def test_rds_alarms_are_p2_and_snapshot_first():
@@ -168,8 +170,9 @@ def test_api_and_distribution_are_instances_only_when_named_and_their_global_arn
     base = load_all()[0]
     assert KINDS["api_gateway"].instances(base) == () and KINDS["cloudfront"].instances(base) == ()
     assert resolve("api_gateway", base) == [] and resolve("cloudfront", base) == []
-    named = type(base).model_validate({**base.model_dump(), "api": {"name": "lecture-api"},
-                                       "cdn": {"distribution_id": "E2QWRUHAPOMQZL"}})
+    named = type(base).model_validate(
+        {**base.model_dump(), "api": {"name": "lecture-api"}, "cdn": {"distribution_id": "E2QWRUHAPOMQZL"}}
+    )
     assert KINDS["api_gateway"].instances(named) == ("lecture-api",)
     # API Gateway ARNs carry the region and no account; CloudFront's the account and no region
     assert all(a.startswith(f"arn:aws:apigateway:{named.region}::/restapis") for a in resolve("api_gateway", named))

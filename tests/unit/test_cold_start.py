@@ -28,8 +28,10 @@ def test_a_runbooks_function_loads_its_own_declaration_and_no_other(name):
 
 
 def test_the_full_catalog_is_still_there_for_whoever_needs_it():
-    code = "import sys; from catalog.runbooks import runbook; runbook('scale-ecs-service'); from catalog import RUNBOOKS; " \
-           "print(len(RUNBOOKS), len([m for m in sys.modules if m.startswith('catalog.runbooks.')]))"
+    code = (
+        "import sys; from catalog.runbooks import runbook; runbook('scale-ecs-service'); from catalog import RUNBOOKS; "
+        "print(len(RUNBOOKS), len([m for m in sys.modules if m.startswith('catalog.runbooks.')]))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     count, modules = map(int, out.stdout.split())
     assert count == len(RUNBOOKS) and list(RUNBOOKS) == sorted(RUNBOOKS, key=naming.module_name)

@@ -44,7 +44,8 @@ def test_shipped_customer_loads_with_the_runbooks_names(name):
     assert config.rds.cluster == f"lecture-{name}-cluster"
     assert (config.rds.snapshot_retention_days, config.rds.snapshot_on_alarm_cooldown_minutes) == (7, 360)
     assert [(s.name, s.min_tasks, s.max_tasks, s.cooldown_seconds) for s in config.ecs.services] == [
-        ("lecture-backend-service", 2, 6, 300)]
+        ("lecture-backend-service", 2, 6, 300)
+    ]
     assert config.content_bucket == f"content-{name}-prod"
     assert config.terraform.state_bucket == f"lecture-{name}-terraform-state"
     assert config.terraform.state_key == f"lecture-{name}/terraform.tfstate"
@@ -84,8 +85,11 @@ def test_minimal_file_gets_every_default_from_the_customer_name(tmp_path):
 
 def test_a_name_given_in_the_file_wins_over_the_default(tmp_path):
     # given
-    write(tmp_path, "acme", VALID.format(name="acme").replace("ecs:\n", "ecs:\n  cluster: acme-main\n")
-          + "content_bucket: acme-media\n")
+    write(
+        tmp_path,
+        "acme",
+        VALID.format(name="acme").replace("ecs:\n", "ecs:\n  cluster: acme-main\n") + "content_bucket: acme-media\n",
+    )
     # when
     config = load_customer("acme", directory=tmp_path)
     # then
@@ -94,26 +98,53 @@ def test_a_name_given_in_the_file_wins_over_the_default(tmp_path):
     assert config.rds.cluster == "lecture-acme-cluster"  # untouched defaults still apply
 
 
-@pytest.mark.parametrize("broken, field, words", [
-    pytest.param(VALID.format(name="acme").replace("min_tasks: 2", "min_tasks: 7"),
-                 "ecs.services.0", ["min_tasks 7 is above max_tasks 6"], id="min-above-max"),
-    pytest.param(VALID.format(name="acme").replace('"444444444444"', '"4444"'),
-                 "account", ["should match pattern"], id="short-account"),
-    pytest.param(VALID.format(name="acme").replace('"444444444444"', '"44444444444a"'),
-                 "account", ["should match pattern"], id="non-digit-account"),
-    pytest.param(VALID.format(name="acme").replace('"444444444444"', '444444444444'),
-                 "account", ["valid string"], id="unquoted-account-is-a-number"),
-    pytest.param(VALID.format(name="acme") + "colour: blue\n",
-                 "colour", ["Extra inputs are not permitted"], id="unknown-top-level-key"),
-    pytest.param(VALID.format(name="acme").replace("max_tasks: 6", "max_tasks: 6\n      cooldown: 60"),
-                 "ecs.services.0.cooldown", ["Extra inputs are not permitted"], id="unknown-nested-key"),
-    pytest.param(VALID.format(name="acme") + "mode: sometimes\n",
-                 "mode", ["'enforce', 'dry-run' or 'off'"], id="unknown-mode"),
-    pytest.param(VALID.format(name="acme").replace("      max_tasks: 6\n", ""),
-                 "ecs.services.0.max_tasks", ["Field required"], id="missing-max-tasks"),
-    pytest.param(VALID.format(name="acme").replace("region: eu-central-1\n", ""),
-                 "region", ["Field required"], id="missing-region"),
-])
+@pytest.mark.parametrize(
+    "broken, field, words",
+    [
+        pytest.param(
+            VALID.format(name="acme").replace("min_tasks: 2", "min_tasks: 7"),
+            "ecs.services.0",
+            ["min_tasks 7 is above max_tasks 6"],
+            id="min-above-max",
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace('"444444444444"', '"4444"'), "account", ["should match pattern"], id="short-account"
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace('"444444444444"', '"44444444444a"'),
+            "account",
+            ["should match pattern"],
+            id="non-digit-account",
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace('"444444444444"', "444444444444"),
+            "account",
+            ["valid string"],
+            id="unquoted-account-is-a-number",
+        ),
+        pytest.param(
+            VALID.format(name="acme") + "colour: blue\n", "colour", ["Extra inputs are not permitted"], id="unknown-top-level-key"
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace("max_tasks: 6", "max_tasks: 6\n      cooldown: 60"),
+            "ecs.services.0.cooldown",
+            ["Extra inputs are not permitted"],
+            id="unknown-nested-key",
+        ),
+        pytest.param(
+            VALID.format(name="acme") + "mode: sometimes\n", "mode", ["'enforce', 'dry-run' or 'off'"], id="unknown-mode"
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace("      max_tasks: 6\n", ""),
+            "ecs.services.0.max_tasks",
+            ["Field required"],
+            id="missing-max-tasks",
+        ),
+        pytest.param(
+            VALID.format(name="acme").replace("region: eu-central-1\n", ""), "region", ["Field required"], id="missing-region"
+        ),
+    ],
+)
 def test_invalid_file_fails_naming_the_file_and_the_field(tmp_path, broken, field, words):
     # given
     path = write(tmp_path, "acme", broken)
@@ -184,11 +215,14 @@ def test_the_terraform_backend_bucket_must_be_given_and_named_in_the_error(tmp_p
         load_customer("acme", directory=tmp_path)
 
 
-@pytest.mark.parametrize("schedules, field", [
-    ("schedules: {rds_snapshot: '25:00'}", "schedules.rds_snapshot"),
-    ("schedules: {lock_check_minutes: 0}", "schedules.lock_check_minutes"),
-    ("rds: {snapshot_retention_days: 0}", "rds.snapshot_retention_days"),
-])
+@pytest.mark.parametrize(
+    "schedules, field",
+    [
+        ("schedules: {rds_snapshot: '25:00'}", "schedules.rds_snapshot"),
+        ("schedules: {lock_check_minutes: 0}", "schedules.lock_check_minutes"),
+        ("rds: {snapshot_retention_days: 0}", "rds.snapshot_retention_days"),
+    ],
+)
 def test_a_wrong_schedule_or_retention_names_the_field(tmp_path, schedules, field):
     write(tmp_path, "acme", VALID.format(name="acme") + schedules + "\n")
     with pytest.raises(CustomerConfigError, match=f"field '{field}'"):
@@ -196,8 +230,14 @@ def test_a_wrong_schedule_or_retention_names_the_field(tmp_path, schedules, fiel
 
 
 def test_each_schedule_can_be_switched_off(tmp_path):
-    write(tmp_path, "acme", VALID.format(name="acme")
-          + "schedules: {rds_snapshot: null, state_backup: null, lock_check_minutes: null}\n")
+    write(
+        tmp_path,
+        "acme",
+        VALID.format(name="acme") + "schedules: {rds_snapshot: null, state_backup: null, lock_check_minutes: null}\n",
+    )
     config = load_customer("acme", directory=tmp_path)
     assert (config.schedules.rds_snapshot, config.schedules.state_backup, config.schedules.lock_check_minutes) == (
-        None, None, None)
+        None,
+        None,
+        None,
+    )

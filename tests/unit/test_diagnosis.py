@@ -33,8 +33,15 @@ def test_every_kind_has_a_diagnosis_that_answers_even_when_its_resource_is_missi
 
 
 # where each kind's diagnosis says what it could not read
-GAP = {"ecs_service": "missing", "rds_cluster": "missing", "lambda_function": "missing", "api_gateway": "missing",
-       "cloudfront": "missing", "terraform_state": "state_error", "state_lock": "error"}
+GAP = {
+    "ecs_service": "missing",
+    "rds_cluster": "missing",
+    "lambda_function": "missing",
+    "api_gateway": "missing",
+    "cloudfront": "missing",
+    "terraform_state": "state_error",
+    "state_lock": "error",
+}
 
 
 def test_gap_covers_every_kind():
@@ -67,8 +74,10 @@ class Denied:
 
     def __getattr__(self, name):
         if name == self.operation:
+
             def denied(**kwargs):
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, name)
+
             return denied
         return getattr(self.client, name)
 
@@ -85,16 +94,19 @@ def test_lambda_diagnosis_has_the_configuration_and_recent_errors_and_throttles(
     lambda_world.build(clients, dhbw, {FUNCTION: spec}, ACCOUNT, REGION)
     found = diagnose("lambda_function", clients, dhbw, FUNCTION)
     config = found["configuration"]
-    assert (config["runtime"], config["memory_mb"], config["timeout_seconds"], config["reserved_concurrency"]) == \
-        ("python3.12", 1024, dhbw.function_timeout_seconds, 5)
+    assert (config["runtime"], config["memory_mb"], config["timeout_seconds"], config["reserved_concurrency"]) == (
+        "python3.12",
+        1024,
+        dhbw.function_timeout_seconds,
+        5,
+    )
     assert config["last_modified"]
     assert found["metrics"]["errors"] == 7 and found["metrics"]["throttles"] == 2
     assert "missing" not in found
 
 
 def test_a_missing_function_is_named_and_its_metrics_still_travel(clients, dhbw):
-    lambda_world.build(clients, dhbw, {FUNCTION: lambda_world.LambdaFunctionWorld(exists=False, errors=3)},
-                       ACCOUNT, REGION)
+    lambda_world.build(clients, dhbw, {FUNCTION: lambda_world.LambdaFunctionWorld(exists=False, errors=3)}, ACCOUNT, REGION)
     found = diagnose("lambda_function", clients, dhbw, FUNCTION)
     assert "ResourceNotFoundException" in found["missing"]["configuration"] and "configuration" not in found
     assert found["metrics"]["errors"] == 3
@@ -102,8 +114,9 @@ def test_a_missing_function_is_named_and_its_metrics_still_travel(clients, dhbw)
 
 def test_denied_metrics_are_named_and_the_configuration_still_travels(clients, dhbw):
     lambda_world.build(clients, dhbw, {}, ACCOUNT, REGION)
-    found = lambda_function(clients("lambda"), Denied(clients("cloudwatch"), "get_metric_statistics"), FUNCTION,
-                            now=datetime.now(UTC))
+    found = lambda_function(
+        clients("lambda"), Denied(clients("cloudwatch"), "get_metric_statistics"), FUNCTION, now=datetime.now(UTC)
+    )
     assert "AccessDeniedException" in found["missing"]["metrics"]
     assert found["configuration"]["timeout_seconds"] == 30
 

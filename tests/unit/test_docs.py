@@ -13,8 +13,18 @@ from tests.unit.test_generic_code import NAMES, code_strings
 from tools import docs
 
 ROOT = docs.ROOT
-README_REGIONS = {"scope", "runbooks", "console-inputs", "outputs", "state-machines", "functions", "alarms",
-                  "automation-alarms", "reserved-concurrency", "bench"}
+README_REGIONS = {
+    "scope",
+    "runbooks",
+    "console-inputs",
+    "outputs",
+    "state-machines",
+    "functions",
+    "alarms",
+    "automation-alarms",
+    "reserved-concurrency",
+    "bench",
+}
 
 
 def regions(path) -> list[tuple[str, str | None]]:
@@ -39,8 +49,10 @@ def test_every_runbook_page_starts_with_its_generated_console_input(name):
 def test_the_readme_gives_every_runbooks_console_input():
     # what the live tests read (tests/live/test_live_clients.py: console_inputs) and what an operator pastes
     readme = (ROOT / "README.md").read_text()
-    rows = {rb.name: (f"| `{rb.name}`" + (" (needs approval)" if rb.approval else "")
-                      + f" | `{json.dumps(rb.example_input)}` |") for rb in RUNBOOKS.values()}
+    rows = {
+        rb.name: (f"| `{rb.name}`" + (" (needs approval)" if rb.approval else "") + f" | `{json.dumps(rb.example_input)}` |")
+        for rb in RUNBOOKS.values()
+    }
     missing = [row for row in rows.values() if row not in readme]
     assert not missing, "README's console-input table (python cli.py runbooks) lacks: " + " ".join(missing)
     live_rows = re.findall(r"^\| `([a-z-]+)`(?: \(needs approval\))? \| `(\{.*\})` \|$", readme, re.MULTILINE)

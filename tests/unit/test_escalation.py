@@ -26,8 +26,9 @@ def test_a_runbook_that_timed_out_is_paged_one_step_up_on_the_same_alert(world):
     [page] = world.pd.accepted
     assert result.paged is True and not result.recheck
     assert page["dedup_key"] == decision.dedup_key and page["payload"]["severity"] == "error"  # P1
-    assert page["payload"]["summary"].startswith("[P1] lecture-dhbw lecture-backend-service: automation timed_out "
-                                                 "(escalated from P2: the runbook ended timed_out)")
+    assert page["payload"]["summary"].startswith(
+        "[P1] lecture-dhbw lecture-backend-service: automation timed_out (escalated from P2: the runbook ended timed_out)"
+    )
     assert page["payload"]["custom_details"]["escalated_from"] == "P2"
 
 
@@ -71,6 +72,7 @@ def test_still_in_alarm_after_the_recheck_pages_p1_saying_why(world):
     assert page["payload"]["summary"] == (
         "[P1] lecture-dhbw lecture-backend-service: escalated from P2 to P1: "
         "lecture-dhbw-lecture-backend-service-cpu-high is still ALARM 15 min after scale-ecs-service succeeded "
-        f"({SCALED})")
+        f"({SCALED})"
+    )
     [update] = world.status_updates()
     assert "Current Status: Identified" in update["Message"] and "escalated from P2 to P1" in update["Message"]

@@ -16,17 +16,14 @@ from sandbox.pagerduty import MAX_BODY_BYTES, SCHEMA_PATH, FakePagerDuty
 SPEC = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 SUCCESS_SCHEMA = SPEC["components"]["responses"]["Success"]["content"]["application/json"]["schema"]
 ERROR_SCHEMA = SPEC["components"]["responses"]["Error"]["content"]["application/json"]["schema"]
-SPEC_EXAMPLE = SPEC["paths"]["/enqueue"]["post"]["requestBody"]["content"]["application/json"][
-    "examples"]["event"]["value"]
+SPEC_EXAMPLE = SPEC["paths"]["/enqueue"]["post"]["requestBody"]["content"]["application/json"]["examples"]["event"]["value"]
 
 ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
 
 
 def post(url: str, body: Any) -> tuple[int, dict[str, Any]]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/json"}
-    )
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -59,8 +56,7 @@ def test_valid_trigger_is_accepted_and_dedup_key_echoed(pd):
     status, answer = post(pd.events_url, event)
     # then
     assert status == 202
-    assert answer == {"status": "success", "message": "Event processed",
-                      "dedup_key": "remediation/i-0abc/cpu"}
+    assert answer == {"status": "success", "message": "Event processed", "dedup_key": "remediation/i-0abc/cpu"}
     jsonschema.validate(answer, SUCCESS_SCHEMA)
     assert pd.accepted == [event]
     assert pd.requests == [{"path": "/v2/enqueue", "status": 202, "body": event, "errors": []}]
@@ -166,8 +162,11 @@ def test_body_that_is_not_json_is_rejected(pd):
 def test_change_events_are_validated_against_the_carried_spec(pd):
     # given: the carried OpenAPI document (copied from the reference) defines /change/enqueue
     assert list(SPEC["paths"]) == ["/enqueue", "/change/enqueue"]
-    change = {"routing_key": ROUTING_KEY, "payload": {"summary": "scaled lecture-backend-service from 2 to 3"},
-              "links": [{"href": "https://eu-central-1.console.aws.amazon.com/ecs/", "text": "service"}]}
+    change = {
+        "routing_key": ROUTING_KEY,
+        "payload": {"summary": "scaled lecture-backend-service from 2 to 3"},
+        "links": [{"href": "https://eu-central-1.console.aws.amazon.com/ecs/", "text": "service"}],
+    }
     bad = {"routing_key": ROUTING_KEY, "payload": {"summary": "x", "severity": "error"}}  # no severity there
     # when
     status, answer = post(pd.change_url, change)
@@ -182,9 +181,21 @@ def test_change_events_are_validated_against_the_carried_spec(pd):
 def test_change_events_are_validated_once_the_spec_defines_the_path(tmp_path, monkeypatch):
     # given a copy of the spec extended with a (test-only) change-events path
     spec = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    spec["paths"]["/change/enqueue"] = {"post": {"requestBody": {"content": {"application/json": {
-        "schema": {"type": "object", "required": ["routing_key", "payload"],
-                   "properties": {"routing_key": {"type": "string"}}}}}}}}
+    spec["paths"]["/change/enqueue"] = {
+        "post": {
+            "requestBody": {
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["routing_key", "payload"],
+                            "properties": {"routing_key": {"type": "string"}},
+                        }
+                    }
+                }
+            }
+        }
+    }
     extended = tmp_path / "extended.openapi.json"
     extended.write_text(json.dumps(spec), encoding="utf-8")
     monkeypatch.setattr(pagerduty_module, "SCHEMA_PATH", extended)

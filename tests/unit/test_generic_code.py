@@ -10,11 +10,24 @@ import pytest
 from catalog import KINDS, RUNBOOKS, naming
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERIC = ("lambdas/logic/admit.py", "lambdas/logic/record.py", "lambdas/logic/store.py", "lambdas/handlers/page.py",
-           "lambdas/handlers/record.py", "lambdas/runbooks/kit.py", "lambdas/runbooks/__init__.py",
-           "catalog/declaration.py", "catalog/runbooks/__init__.py", "stacks/alarms.py", "stacks/workflow_parts.py",
-           "stacks/runbook_workflow.py", "stacks/maintenance_workflow.py", "stacks/remediation_stack.py",
-           "sandbox/recorder.py", "sandbox/timeline.py")
+GENERIC = (
+    "lambdas/logic/admit.py",
+    "lambdas/logic/record.py",
+    "lambdas/logic/store.py",
+    "lambdas/handlers/page.py",
+    "lambdas/handlers/record.py",
+    "lambdas/runbooks/kit.py",
+    "lambdas/runbooks/__init__.py",
+    "catalog/declaration.py",
+    "catalog/runbooks/__init__.py",
+    "stacks/alarms.py",
+    "stacks/workflow_parts.py",
+    "stacks/runbook_workflow.py",
+    "stacks/maintenance_workflow.py",
+    "stacks/remediation_stack.py",
+    "sandbox/recorder.py",
+    "sandbox/timeline.py",
+)
 NAMES = sorted({*RUNBOOKS, *(naming.module_name(n) for n in RUNBOOKS), *KINDS})
 
 
@@ -23,8 +36,7 @@ def code_strings(path: Path) -> list[str]:
     may name examples."""
     found, previous = [], tokenize.NEWLINE
     for tok in tokenize.generate_tokens(io.StringIO(path.read_text()).readline):
-        if tok.type == tokenize.STRING and previous in (tokenize.NEWLINE, tokenize.INDENT, tokenize.NL,
-                                                         tokenize.DEDENT):
+        if tok.type == tokenize.STRING and previous in (tokenize.NEWLINE, tokenize.INDENT, tokenize.NL, tokenize.DEDENT):
             pass  # a docstring (or a bare string statement)
         elif tok.type == tokenize.STRING:
             found.append(tok.string)
@@ -56,7 +68,10 @@ def test_lambda_layers_import_downwards_only_and_runbooks_import_no_other_runboo
     # logic, models, handlers and diagnosis never reach up into a runbook; a runbook uses the kit, not another runbook
     below = [p for d in ("logic", "models", "handlers", "diagnosis") for p in (ROOT / "lambdas" / d).glob("*.py")]
     upward = sorted(f"{p.relative_to(ROOT)}: {m}" for p in below for m in _imports(p) if m.startswith("lambdas.runbooks"))
-    sideways = sorted(f"{p.relative_to(ROOT)}: {m}" for p in (ROOT / "lambdas" / "runbooks").glob("*.py")
-                      for m in _imports(p) if m.startswith("lambdas.runbooks.")
-                      and not m.startswith(("lambdas.runbooks.kit", f"lambdas.runbooks.{p.stem}")))
+    sideways = sorted(
+        f"{p.relative_to(ROOT)}: {m}"
+        for p in (ROOT / "lambdas" / "runbooks").glob("*.py")
+        for m in _imports(p)
+        if m.startswith("lambdas.runbooks.") and not m.startswith(("lambdas.runbooks.kit", f"lambdas.runbooks.{p.stem}"))
+    )
     assert upward == [] and sideways == []

@@ -26,15 +26,18 @@ ELSEWHERE = "https://pagerduty.attacker.example/v2/enqueue"
 
 def _customer_file(tmp_path, url: str):
     path = tmp_path / "dhbw.yaml"
-    path.write_text("customer: dhbw\naccount: '111111111111'\nregion: eu-central-1\n"
-                    "ecs: {services: [{name: svc, min_tasks: 1, max_tasks: 2}]}\n"
-                    "terraform: {state_bucket: dhbw-terraform-state}\n"
-                    f"paging: {{pagerduty_events_url: '{url}'}}\n")
+    path.write_text(
+        "customer: dhbw\naccount: '111111111111'\nregion: eu-central-1\n"
+        "ecs: {services: [{name: svc, min_tasks: 1, max_tasks: 2}]}\n"
+        "terraform: {state_bucket: dhbw-terraform-state}\n"
+        f"paging: {{pagerduty_events_url: '{url}'}}\n"
+    )
     return path
 
 
-@pytest.mark.parametrize("url", [ELSEWHERE, "http://events.pagerduty.com/v2/enqueue",
-                                 "https://events.pagerduty.com/v2/enqueue?x=https://evil"])
+@pytest.mark.parametrize(
+    "url", [ELSEWHERE, "http://events.pagerduty.com/v2/enqueue", "https://events.pagerduty.com/v2/enqueue?x=https://evil"]
+)
 def test_a_customer_file_with_another_pagerduty_url_is_refused_naming_the_allowed_ones(tmp_path, url):
     with pytest.raises(CustomerConfigError) as err:
         load_file(_customer_file(tmp_path, url))
@@ -68,8 +71,9 @@ def test_a_tampered_customer_config_in_the_environment_fails_at_start(monkeypatc
 def test_the_pager_from_settings_refuses_another_url_before_reading_the_routing_key(monkeypatch):
     reads = []
     monkeypatch.setattr(paging_mod.parameters, "get_secret", lambda *a, **k: reads.append(a) or "key")
-    settings = SimpleNamespace(customer=load_customer("dhbw"), topic_arn="", pagerduty_secret_name="lecture/dhbw/pd",
-                               pagerduty_events_url=ELSEWHERE)
+    settings = SimpleNamespace(
+        customer=load_customer("dhbw"), topic_arn="", pagerduty_secret_name="lecture/dhbw/pd", pagerduty_events_url=ELSEWHERE
+    )
     with pytest.raises(ConfigurationError) as err:
         Pager.from_settings(settings, NOW)
     assert "refusing to page" in str(err.value) and ELSEWHERE in str(err.value)

@@ -26,21 +26,29 @@ def aws(aws_env):
 
 def _machine(clients, workflow: str, states: dict, start: str) -> str:
     return clients("stepfunctions").create_state_machine(
-        name=f"lecture-dhbw-{workflow}", roleArn=ROLE,
-        definition=json.dumps({"StartAt": start, "States": states}))["stateMachineArn"]
+        name=f"lecture-dhbw-{workflow}", roleArn=ROLE, definition=json.dumps({"StartAt": start, "States": states})
+    )["stateMachineArn"]
 
 
 def _approval_machine(clients) -> str:
     """Guard (a Pass) -> RequestApproval (a task token out, as the approval step does) -> Done."""
     queue = clients("sqs").create_queue(QueueName="approvals")["QueueUrl"]
-    return _machine(clients, "force-unlock-state", {
-        "Guard": {"Type": "Pass", "Result": {"outcome": "would_unlock"}, "ResultPath": "$.plan",
-                  "Next": "RequestApproval"},
-        "RequestApproval": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-                            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
-                            "ResultPath": "$.approval", "Next": "Done"},
-        "Done": {"Type": "Pass", "Parameters": {"outcome": "unlocked", "message": "lock 9e2b removed"}, "End": True},
-    }, "Guard")
+    return _machine(
+        clients,
+        "force-unlock-state",
+        {
+            "Guard": {"Type": "Pass", "Result": {"outcome": "would_unlock"}, "ResultPath": "$.plan", "Next": "RequestApproval"},
+            "RequestApproval": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                "ResultPath": "$.approval",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Pass", "Parameters": {"outcome": "unlocked", "message": "lock 9e2b removed"}, "End": True},
+        },
+        "Guard",
+    )
 
 
 STEP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ)  (.*?)(?: \(\d+\.\ds\))?$", re.MULTILINE)
@@ -60,8 +68,9 @@ def _wait_until_token(clients, arn) -> str:
     for _ in range(6000):  # at most a minute, on a busy machine
         for e in watching.history(clients("stepfunctions"), arn):
             if e["type"] == "TaskSubmitted":
-                msg = clients("sqs").receive_message(QueueUrl=clients("sqs").get_queue_url(
-                    QueueName="approvals")["QueueUrl"])["Messages"][0]
+                msg = clients("sqs").receive_message(QueueUrl=clients("sqs").get_queue_url(QueueName="approvals")["QueueUrl"])[
+                    "Messages"
+                ][0]
                 return json.loads(msg["Body"])["token"]
         watching.time.sleep(0.01)
     raise AssertionError("the approval step never sent its token")
@@ -113,8 +122,9 @@ class _Terminal(io.StringIO):
 @pytest.mark.parametrize("stream, spins", [(_Terminal, True), (io.StringIO, False)])
 def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
     # given an execution in a long Wait state
-    machine = _machine(aws, "maintenance-window", {
-        "WaitForWindow": {"Type": "Wait", "Seconds": 3600, "End": True}}, "WaitForWindow")
+    machine = _machine(
+        aws, "maintenance-window", {"WaitForWindow": {"Type": "Wait", "Seconds": 3600, "End": True}}, "WaitForWindow"
+    )
     sfn = aws("stepfunctions")
     arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
     _until_entered(sfn, arn, "WaitForWindow")
@@ -140,16 +150,26 @@ def test_a_long_wait_shows_a_spinner_only_on_a_terminal(aws, stream, spins):
 def _pending_item(clients, arn: str, token: str, runbook: str = "force-unlock-state") -> None:
     """The approval step's record of the token (pk approval#pending, sk the execution's ARN)."""
     ddb = clients("dynamodb")
-    ddb.create_table(TableName="lecture-dhbw-remediation", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
-    ddb.put_item(TableName="lecture-dhbw-remediation", Item={
-        "pk": {"S": "approval#pending"}, "sk": {"S": arn}, "execution": {"S": arn.rsplit(":", 1)[1]},
-        "token": {"S": token},
-        "runbook": {"S": runbook}, "execution_arn": {"S": arn},
-        "summary": {"S": SUMMARY},
-        "requested": {"S": "2026-11-27T07:00:00+00:00"}, "expires": {"S": "2026-11-27T07:30:00+00:00"}})
+    ddb.create_table(
+        TableName="lecture-dhbw-remediation",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    ddb.put_item(
+        TableName="lecture-dhbw-remediation",
+        Item={
+            "pk": {"S": "approval#pending"},
+            "sk": {"S": arn},
+            "execution": {"S": arn.rsplit(":", 1)[1]},
+            "token": {"S": token},
+            "runbook": {"S": runbook},
+            "execution_arn": {"S": arn},
+            "summary": {"S": SUMMARY},
+            "requested": {"S": "2026-11-27T07:00:00+00:00"},
+            "expires": {"S": "2026-11-27T07:30:00+00:00"},
+        },
+    )
 
 
 @pytest.mark.parametrize("verb, approved", [("approve", True), ("reject", False)])
@@ -165,34 +185,49 @@ def test_pending_lists_the_approval_and_approve_or_reject_goes_through_the_answe
     assert "remove Terraform lock 9e2b" in out
     assert "2026-11-27 07:00:00Z  2026-11-27 07:30:00Z" in out.splitlines()[2]  # requested, expires: short, UTC
     code, out, _ = _run(["pending", "-c", "dhbw", "--output", "json"], aws)
-    assert code == 0 and json.loads(out) == [{
-        "execution": "manual-2", "runbook": "force-unlock-state", "summary": SUMMARY, "execution_arn": arn,
-        "requested": "2026-11-27 07:00:00Z", "expires": "2026-11-27 07:30:00Z"}]
+    assert code == 0 and json.loads(out) == [
+        {
+            "execution": "manual-2",
+            "runbook": "force-unlock-state",
+            "summary": SUMMARY,
+            "execution_arn": arn,
+            "requested": "2026-11-27 07:00:00Z",
+            "expires": "2026-11-27 07:30:00Z",
+        }
+    ]
     # when they answer
     code, out, err = _run([verb, "manual-2", "-c", "dhbw", "--comment", "checked with ci"], aws)
     # then the CLI hands the answer, with the proof of who answers, to the answer function (not deployed here, see
     # tests/e2e/test_approval_attacks.py): it never answers the token itself, and nothing is answered
     assert code == 1 and "is not deployed" in err, err
     assert aws("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
-    assert [p["execution"] for p in json.loads(_run(["pending", "-c", "dhbw", "--output", "json"], aws)[1])] == [
-        "manual-2"]
+    assert [p["execution"] for p in json.loads(_run(["pending", "-c", "dhbw", "--output", "json"], aws)[1])] == ["manual-2"]
 
 
 def test_pending_removes_the_approval_of_an_execution_that_has_ended_and_lists_the_others(aws):
     # given two pending approvals: one of an execution that ended (stopped, failed) without tidying up, one waiting
     ended = aws("stepfunctions").start_execution(
-        stateMachineArn=_machine(aws, "restore-terraform-state", {"Done": {"Type": "Pass", "End": True}}, "Done"),
-        name="ended-1")["executionArn"]
+        stateMachineArn=_machine(aws, "restore-terraform-state", {"Done": {"Type": "Pass", "End": True}}, "Done"), name="ended-1"
+    )["executionArn"]
     for _ in range(600):
         if aws("stepfunctions").describe_execution(executionArn=ended)["status"] != "RUNNING":
             break
         watching.time.sleep(0.01)
     _pending_item(aws, ended, "token-ended", runbook="restore-terraform-state")
     waiting = aws("stepfunctions").start_execution(stateMachineArn=_approval_machine(aws), name="manual-3")["executionArn"]
-    aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item={
-        "pk": {"S": "approval#pending"}, "sk": {"S": "manual-3"}, "token": {"S": _wait_until_token(aws, waiting)},
-        "runbook": {"S": "force-unlock-state"}, "execution_arn": {"S": waiting}, "summary": {"S": SUMMARY},
-        "requested": {"S": "2026-11-27T07:05:00+00:00"}, "expires": {"S": "2026-11-27T07:35:00+00:00"}})
+    aws("dynamodb").put_item(
+        TableName="lecture-dhbw-remediation",
+        Item={
+            "pk": {"S": "approval#pending"},
+            "sk": {"S": "manual-3"},
+            "token": {"S": _wait_until_token(aws, waiting)},
+            "runbook": {"S": "force-unlock-state"},
+            "execution_arn": {"S": waiting},
+            "summary": {"S": SUMMARY},
+            "requested": {"S": "2026-11-27T07:05:00+00:00"},
+            "expires": {"S": "2026-11-27T07:35:00+00:00"},
+        },
+    )
     # when the operator lists them
     code, out, _ = _run(["pending", "-c", "dhbw", "--output", "json"], aws)
     # then only the one that can still be answered is listed, and the dead one's item is gone
@@ -208,8 +243,13 @@ def test_status_shows_an_open_maintenance_window_beside_the_task_counts_and_the_
     create_service(aws("ecs"), desired=0)
     now = datetime.now(UTC)
     opened, expires = now - timedelta(minutes=10), now + timedelta(minutes=20)
-    window = {"pk": {"S": f"window#{SERVICE}"}, "sk": {"S": "open"}, "execution": {"S": "mw-1"},
-              "opened": {"S": opened.isoformat()}, "expires": {"S": expires.isoformat()}}
+    window = {
+        "pk": {"S": f"window#{SERVICE}"},
+        "sk": {"S": "open"},
+        "execution": {"S": "mw-1"},
+        "opened": {"S": opened.isoformat()},
+        "expires": {"S": expires.isoformat()},
+    }
     aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item=window)
     # when
     code, out, _ = _run(["status", "-c", "dhbw"], aws)
@@ -222,15 +262,28 @@ def test_status_shows_an_open_maintenance_window_beside_the_task_counts_and_the_
     # and as JSON
     code, out, _ = _run(["status", "-c", "dhbw", "--output", "json"], aws)
     [found] = json.loads(out)
-    assert code == 0 and found["ecs"] == [{"service": SERVICE, "running": 0, "desired": 0, "window": {
-        "execution": "mw-1", "opened": f"{opened:%Y-%m-%d %H:%M:%S}Z", "expires": until}}]
-    assert found["pending_approvals"] == ["force-unlock-state"] and found["approvals"] == [{
-        "execution": "manual-9", "runbook": "force-unlock-state", "summary": SUMMARY,
-        "requested": "2026-11-27 07:00:00Z", "expires": "2026-11-27 07:30:00Z"}]
+    assert code == 0 and found["ecs"] == [
+        {
+            "service": SERVICE,
+            "running": 0,
+            "desired": 0,
+            "window": {"execution": "mw-1", "opened": f"{opened:%Y-%m-%d %H:%M:%S}Z", "expires": until},
+        }
+    ]
+    assert found["pending_approvals"] == ["force-unlock-state"] and found["approvals"] == [
+        {
+            "execution": "manual-9",
+            "runbook": "force-unlock-state",
+            "summary": SUMMARY,
+            "requested": "2026-11-27 07:00:00Z",
+            "expires": "2026-11-27 07:30:00Z",
+        }
+    ]
     assert (found["customer"], found["account"], found["region"]) == ("dhbw", ACCOUNT, REGION)
     # when the window has expired (its execution crashed), it is not open
-    aws("dynamodb").put_item(TableName="lecture-dhbw-remediation", Item={
-        **window, "expires": {"S": (now - timedelta(minutes=1)).isoformat()}})
+    aws("dynamodb").put_item(
+        TableName="lecture-dhbw-remediation", Item={**window, "expires": {"S": (now - timedelta(minutes=1)).isoformat()}}
+    )
     row = _run(["status", "-c", "dhbw"], aws)[1].splitlines()[2]
     assert f"{SERVICE} 0/0  " in row and "maintenance window" not in row
 
@@ -243,8 +296,10 @@ def test_watch_prints_one_line_per_step_with_its_outcome_or_its_error():
     t = datetime(2026, 12, 1, 21, 40, 5, tzinfo=UTC)
     s = timedelta(milliseconds=100)
     plan = json.dumps({"input": {}, "plan": {"outcome": "would_scale"}})
-    error = {"Error": "InvalidInput", "Cause": json.dumps({"errorMessage": "give exactly one of 'delta' or 'desired'",
-                                                           "errorType": "InvalidInput"})}
+    error = {
+        "Error": "InvalidInput",
+        "Cause": json.dumps({"errorMessage": "give exactly one of 'delta' or 'desired'", "errorType": "InvalidInput"}),
+    }
     events = [
         _event(1, "ExecutionStarted", t),
         _event(2, "PassStateEntered", t, stateEnteredEventDetails={"name": "Start", "input": "{}"}),
@@ -256,13 +311,31 @@ def test_watch_prints_one_line_per_step_with_its_outcome_or_its_error():
         _event(8, "ChoiceStateEntered", t + 3 * s, stateEnteredEventDetails={"name": "Proceed?", "input": plan}),
         _event(9, "ChoiceStateExited", t + 3 * s, stateExitedEventDetails={"name": "Proceed?", "output": plan}),
         _event(10, "TaskStateEntered", t + 3 * s, stateEnteredEventDetails={"name": "Act", "input": plan}),
-        _event(11, "LambdaFunctionFailed", t + 5 * s, lambdaFunctionFailedEventDetails={
-            "error": error["Error"], "cause": error["Cause"]}),
-        _event(12, "TaskStateExited", t + 5 * s, stateExitedEventDetails={"name": "Act", "output": json.dumps(
-            {"input": {}, "plan": {"outcome": "would_scale"}, "error": error})}),
+        _event(
+            11,
+            "LambdaFunctionFailed",
+            t + 5 * s,
+            lambdaFunctionFailedEventDetails={"error": error["Error"], "cause": error["Cause"]},
+        ),
+        _event(
+            12,
+            "TaskStateExited",
+            t + 5 * s,
+            stateExitedEventDetails={
+                "name": "Act",
+                "output": json.dumps({"input": {}, "plan": {"outcome": "would_scale"}, "error": error}),
+            },
+        ),
         _event(13, "TaskStateEntered", t + 5 * s, stateEnteredEventDetails={"name": "ReportFailure", "input": plan}),
-        _event(14, "TaskStateExited", t + 6 * s, stateExitedEventDetails={"name": "ReportFailure", "output": json.dumps(
-            {"input": {}, "plan": {"outcome": "would_scale"}, "error": error})}),
+        _event(
+            14,
+            "TaskStateExited",
+            t + 6 * s,
+            stateExitedEventDetails={
+                "name": "ReportFailure",
+                "output": json.dumps({"input": {}, "plan": {"outcome": "would_scale"}, "error": error}),
+            },
+        ),
         _event(15, "FailStateEntered", t + 6 * s, stateEnteredEventDetails={"name": "Failed", "input": "{}"}),
         _event(16, "ExecutionFailed", t + 6 * s),
     ]
@@ -282,11 +355,13 @@ def test_watch_says_when_an_approval_got_no_answer_in_time():
     plan = json.dumps({"plan": {"outcome": "would_restore"}})
     events = [
         _event(1, "TaskStateEntered", t, stateEnteredEventDetails={"name": "WaitForApproval", "input": plan}),
-        _event(2, "TaskScheduled", t, taskScheduledEventDetails={"resourceType": "lambda",
-                                                                 "resource": "invoke.waitForTaskToken"}),
+        _event(
+            2, "TaskScheduled", t, taskScheduledEventDetails={"resourceType": "lambda", "resource": "invoke.waitForTaskToken"}
+        ),
         _event(3, "TaskTimedOut", t + timedelta(minutes=30), taskTimedOutEventDetails={"error": "States.Timeout"}),
-        _event(4, "TaskStateExited", t + timedelta(minutes=30), stateExitedEventDetails={
-            "name": "WaitForApproval", "output": plan}),
+        _event(
+            4, "TaskStateExited", t + timedelta(minutes=30), stateExitedEventDetails={"name": "WaitForApproval", "output": plan}
+        ),
     ]
     out = io.StringIO()
     progress = watching.Progress(out)
@@ -295,4 +370,5 @@ def test_watch_says_when_an_approval_got_no_answer_in_time():
     progress.feed(events)
     assert progress.waiting_token == "" and out.getvalue().splitlines() == [
         "2026-12-01 03:00:00Z  WaitForApproval (waiting for an answer)",
-        "2026-12-01 03:30:00Z  WaitForApproval -> no answer in time (1800.0s)"]
+        "2026-12-01 03:30:00Z  WaitForApproval -> no answer in time (1800.0s)",
+    ]

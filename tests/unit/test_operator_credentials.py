@@ -15,9 +15,18 @@ from tests.unit.builders import ACCOUNT, REGION
 
 OTHER = "999999999999"
 MODE = "/lecture/dhbw/remediation/mode"
-CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                   "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                   "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ENDPOINT_URL")
+CREDENTIAL_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ENDPOINT_URL",
+)
 KEYS = "aws_access_key_id = AKIAPROFILEKEY\naws_secret_access_key = secret\n"
 
 
@@ -98,22 +107,34 @@ def test_profile_default_is_a_profile_like_any_other(moto, aws_files, calls):
 
 
 # which source is used shows in the account check's message: the keys are of another account here
-@pytest.mark.parametrize("config, env, argv, source", [
-    # the customer's profile, when it is configured, over the environment's keys
-    (f"[profile lecture-dhbw-prod]\n{KEYS}", {"AWS_ACCESS_KEY_ID": "AKIAENVKEY", "AWS_SECRET_ACCESS_KEY": "x"}, [],
-     "profile 'lecture-dhbw-prod'"),
-    # --profile over the customer's profile
-    (f"[profile lecture-dhbw-prod]\n{KEYS}[profile ops]\n{KEYS}", {}, ["--profile", "ops"], "profile 'ops'"),
-    # no customer profile: the default chain, AWS_PROFILE first
-    (f"[profile ops]\n{KEYS}", {"AWS_PROFILE": "ops"}, [], "profile 'ops' (AWS_PROFILE)"),
-    # no customer profile: the default chain, the environment's keys
-    ("", {"AWS_ACCESS_KEY_ID": "AKIAENVKEY", "AWS_SECRET_ACCESS_KEY": "x"}, [],
-     "the default credential chain (environment variables)"),
-    # no customer profile: the default chain, the [default] profile
-    (f"[default]\n{KEYS}", {}, [], "the default credential chain (~/.aws/config)"),
-])
-def test_credentials_of_another_account_stop_the_cli_before_any_other_call(moto, aws_files, monkeypatch, calls,
-                                                                          config, env, argv, source):
+@pytest.mark.parametrize(
+    "config, env, argv, source",
+    [
+        # the customer's profile, when it is configured, over the environment's keys
+        (
+            f"[profile lecture-dhbw-prod]\n{KEYS}",
+            {"AWS_ACCESS_KEY_ID": "AKIAENVKEY", "AWS_SECRET_ACCESS_KEY": "x"},
+            [],
+            "profile 'lecture-dhbw-prod'",
+        ),
+        # --profile over the customer's profile
+        (f"[profile lecture-dhbw-prod]\n{KEYS}[profile ops]\n{KEYS}", {}, ["--profile", "ops"], "profile 'ops'"),
+        # no customer profile: the default chain, AWS_PROFILE first
+        (f"[profile ops]\n{KEYS}", {"AWS_PROFILE": "ops"}, [], "profile 'ops' (AWS_PROFILE)"),
+        # no customer profile: the default chain, the environment's keys
+        (
+            "",
+            {"AWS_ACCESS_KEY_ID": "AKIAENVKEY", "AWS_SECRET_ACCESS_KEY": "x"},
+            [],
+            "the default credential chain (environment variables)",
+        ),
+        # no customer profile: the default chain, the [default] profile
+        (f"[default]\n{KEYS}", {}, [], "the default credential chain (~/.aws/config)"),
+    ],
+)
+def test_credentials_of_another_account_stop_the_cli_before_any_other_call(
+    moto, aws_files, monkeypatch, calls, config, env, argv, source
+):
     # given credentials (from that source) of another account
     aws_files(config=config)
     for var, value in env.items():
@@ -123,9 +144,11 @@ def test_credentials_of_another_account_stop_the_cli_before_any_other_call(moto,
     code, out, err = run(["mode", "-c", "dhbw", "off", *argv])
     # then it stops, naming both accounts and the credentials, and nothing but the identity was asked
     assert (code, out) == (2, "")
-    assert err == (f"error: wrong AWS account for customer dhbw: expected {ACCOUNT} (customers/dhbw.yaml), got "
-                   f"{OTHER} from {source}; nothing was done (use the customer's credentials, e.g. --profile "
-                   "lecture-dhbw-prod)\n")
+    assert err == (
+        f"error: wrong AWS account for customer dhbw: expected {ACCOUNT} (customers/dhbw.yaml), got "
+        f"{OTHER} from {source}; nothing was done (use the customer's credentials, e.g. --profile "
+        "lecture-dhbw-prod)\n"
+    )
     assert calls == [("sts", "GetCallerIdentity")]
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -135,22 +158,29 @@ def test_credentials_of_another_account_stop_the_cli_before_any_other_call(moto,
 def test_no_credentials_at_all_say_what_was_tried(aws_files):
     code, out, err = run(["mode", "-c", "dhbw"])
     assert (code, out) == (1, "")
-    assert err == ("error: no AWS credentials for customer dhbw: its profile 'lecture-dhbw-prod' is not configured "
-                   "(~/.aws/config) and the default credential chain (environment, AWS_PROFILE, SSO, instance role) "
-                   "has none; add the profile, give --profile, or log in\n")
+    assert err == (
+        "error: no AWS credentials for customer dhbw: its profile 'lecture-dhbw-prod' is not configured "
+        "(~/.aws/config) and the default credential chain (environment, AWS_PROFILE, SSO, instance role) "
+        "has none; add the profile, give --profile, or log in\n"
+    )
 
 
 def test_an_aws_profile_that_is_not_configured_is_named(aws_files, monkeypatch):
     monkeypatch.setenv("AWS_PROFILE", "typo")
     code, _, err = run(["mode", "-c", "dhbw"])
-    assert code == 1 and err == ("error: AWS profile 'typo' (AWS_PROFILE) is not configured (~/.aws/config): set "
-                                 "AWS_PROFILE to a configured one, or give --profile\n")
+    assert code == 1 and err == (
+        "error: AWS profile 'typo' (AWS_PROFILE) is not configured (~/.aws/config): set "
+        "AWS_PROFILE to a configured one, or give --profile\n"
+    )
 
 
-@pytest.mark.parametrize("config, env", [
-    ("", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}),  # the environment's endpoint
-    (f"[profile lecture-dhbw-prod]\n{KEYS}endpoint_url = http://127.0.0.1:9\n", {}),  # the profile's
-])
+@pytest.mark.parametrize(
+    "config, env",
+    [
+        ("", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9"}),  # the environment's endpoint
+        (f"[profile lecture-dhbw-prod]\n{KEYS}endpoint_url = http://127.0.0.1:9\n", {}),  # the profile's
+    ],
+)
 def test_the_endpoint_url_of_the_environment_or_the_profile_is_honoured(aws_files, monkeypatch, config, env):
     # given an endpoint nobody listens on (port 9: refused at once), no mock: the calls go where boto3 sends them
     aws_files(config=config)
@@ -185,10 +215,12 @@ def other_account(aws_env, monkeypatch):
     monkeypatch.setenv("MOTO_ACCOUNT_ID", OTHER)
     made: list[tuple[str, str]] = []
     with mock_aws():
+
         def clients(service):
             client = boto3.client(service, region_name=REGION)
             client.meta.events.register("before-call", lambda model, **_: made.append((service, model.name)))
             return client
+
         yield clients, made
 
 
@@ -198,9 +230,11 @@ def test_every_command_checks_the_account_first_and_does_nothing_in_another(othe
     clients, made = other_account
     code, out, err = run([*argv, "--output", output], clients)
     assert (code, out) == (2, "")
-    assert err == (f"error: wrong AWS account for customer dhbw: expected {ACCOUNT} (customers/dhbw.yaml), got {OTHER} "
-                   "from the clients given to the CLI; nothing was done (use the customer's credentials, e.g. "
-                   "--profile lecture-dhbw-prod)\n")
+    assert err == (
+        f"error: wrong AWS account for customer dhbw: expected {ACCOUNT} (customers/dhbw.yaml), got {OTHER} "
+        "from the clients given to the CLI; nothing was done (use the customer's credentials, e.g. "
+        "--profile lecture-dhbw-prod)\n"
+    )
     assert made == [("sts", "GetCallerIdentity")]
 
 
@@ -213,8 +247,10 @@ def test_status_all_shows_another_accounts_credentials_as_that_customers_row(oth
     rows = {line.split()[0]: line for line in out.splitlines()[2:]}
     assert sorted(rows) == ["dhbw", "edt", "unilux"] and code == 2 and err == ""
     for customer, account in (("dhbw", "111111111111"), ("edt", "222222222222"), ("unilux", "333333333333")):
-        assert f"error: wrong AWS account for customer {customer}: expected {account} (customers/{customer}.yaml), " \
-               f"got {OTHER} from the clients given to the CLI" in rows[customer]
+        assert (
+            f"error: wrong AWS account for customer {customer}: expected {account} (customers/{customer}.yaml), "
+            f"got {OTHER} from the clients given to the CLI" in rows[customer]
+        )
     assert made == [("sts", "GetCallerIdentity")] * 3
     # and as JSON: a row per customer, with its error
     code, out, _ = run(["status", "--all", "--output", "json"], clients)
@@ -228,10 +264,12 @@ def test_the_check_is_made_once_per_customer_and_command(aws_env, monkeypatch):
     # given dhbw's account, an approval to answer: approve asks for the identity, then looks for the pending item
     made: list[tuple[str, str]] = []
     with mock_aws():
+
         def clients(service):
             client = boto3.client(service, region_name=REGION)
             client.meta.events.register("before-call", lambda model, **_: made.append((service, model.name)))
             return client
+
         code, _, err = run(["approve", "manual-1", "-c", "dhbw"], clients)
     # then (no table: the stack is not deployed) the identity was asked once, before the table
     assert code == 1 and "not deployed" in err

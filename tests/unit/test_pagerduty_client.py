@@ -15,10 +15,16 @@ DEDUP = "lecture-dhbw/lecture-dhbw-lecture-backend-service-cpu-high"
 
 
 def cpu_trigger(**overrides) -> dict:
-    fields = {"summary": "[P2] lecture-dhbw lecture-backend-service: ECS service CPU utilisation is high",
-              "source": "lecture-dhbw/lecture-backend-service", "severity": "warning",
-              "timestamp": "2026-11-26T09:12:33.123000+00:00", "component": "lecture-backend-service",
-              "group": "lecture-dhbw", "event_class": "cpu-high", "custom_details": {"incident_id": "inc-1"}}
+    fields = {
+        "summary": "[P2] lecture-dhbw lecture-backend-service: ECS service CPU utilisation is high",
+        "source": "lecture-dhbw/lecture-backend-service",
+        "severity": "warning",
+        "timestamp": "2026-11-26T09:12:33.123000+00:00",
+        "component": "lecture-backend-service",
+        "group": "lecture-dhbw",
+        "event_class": "cpu-high",
+        "custom_details": {"incident_id": "inc-1"},
+    }
     fields.update(overrides)
     return trigger_event(ROUTING_KEY, DEDUP, **fields)
 
@@ -194,12 +200,16 @@ class _HugeAnswer:
         return self.body if amount is None else self.body[:amount]
 
 
-@pytest.mark.parametrize("body", [
-    b'{"status": "success", "message": "' + b"m" * 2_000_000 + b'", "dedup_key": "k"}',
-    b'{"status": "success", "dedup_key": "k", "extra": "' + b"e" * 10_000 + b'"}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"status": "success", "message": "' + b"m" * 2_000_000 + b'", "dedup_key": "k"}',
+        b'{"status": "success", "dedup_key": "k", "extra": "' + b"e" * 10_000 + b'"}',
+    ],
+)
 def test_pagerdutys_answer_is_read_bounded_and_kept_small(monkeypatch, sleeps, body):
     from lambdas.logic import pagerduty
+
     answer = _HugeAnswer(body)
     monkeypatch.setattr(urllib.request, "urlopen", lambda request, timeout: answer)
     result = send(cpu_trigger(), "https://events.pagerduty.com/v2/enqueue", sleep=sleeps)

@@ -10,8 +10,16 @@ from tests.unit.builders import alarm_event
 
 def _emf(out: str) -> list[dict]:
     docs = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
-    return [{"kind": d.get("kind"), "service": d.get("service"), "value": d.get("pages_sent"),
-             "namespace": d["_aws"]["CloudWatchMetrics"][0]["Namespace"]} for d in docs if "pages_sent" in d]
+    return [
+        {
+            "kind": d.get("kind"),
+            "service": d.get("service"),
+            "value": d.get("pages_sent"),
+            "namespace": d["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        }
+        for d in docs
+        if "pages_sent" in d
+    ]
 
 
 def test_a_trigger_and_a_resolve_are_counted_by_kind(world, capsys):
@@ -20,7 +28,8 @@ def test_a_trigger_and_a_resolve_are_counted_by_kind(world, capsys):
     world.pager.resolve(decision)
     assert _emf(capsys.readouterr().out) == [
         {"kind": "trigger", "service": "lecture-remediation", "value": [1.0], "namespace": "LectureRemediation"},
-        {"kind": "resolve", "service": "lecture-remediation", "value": [1.0], "namespace": "LectureRemediation"}]
+        {"kind": "resolve", "service": "lecture-remediation", "value": [1.0], "namespace": "LectureRemediation"},
+    ]
 
 
 def test_a_page_pagerduty_refused_is_not_counted(world, capsys):

@@ -26,32 +26,35 @@ CONTACT = "On-call engineer (see the PagerDuty rotation)"
 IDENTIFIED_AT = "2026-11-26T09:12:33.123000+00:00"
 INVALID_EVENT_ERROR = {
     "Error": "InvalidEvent",
-    "Cause": json.dumps({"errorMessage": "malformed alarm event: field 'detail.state': Field required",
-                         "errorType": "InvalidEvent"}),
+    "Cause": json.dumps(
+        {"errorMessage": "malformed alarm event: field 'detail.state': Field required", "errorType": "InvalidEvent"}
+    ),
 }
 
 
-def template(incident: str, *, status: str, impact: str, next_update: str, identified_at: str, actions: str,
-             eta: str) -> str:
+def template(incident: str, *, status: str, impact: str, next_update: str, identified_at: str, actions: str, eta: str) -> str:
     """The operations runbook's "Status Update Template", filled in."""
-    return "\n".join([
-        f"Subject: [{incident}{SUBJECT_TAIL}",
-        "",
-        f"Current Status: {status}",
-        f"Impact: {impact}",
-        f"Next Update: {next_update}",
-        "",
-        "Details:",
-        f"- Issue identified at: {identified_at}",
-        "- Affected customers: dhbw",
-        f"- Current actions: {actions}",
-        f"- ETA: {eta}",
-        "",
-        f"Contact: {CONTACT}",
-    ])
+    return "\n".join(
+        [
+            f"Subject: [{incident}{SUBJECT_TAIL}",
+            "",
+            f"Current Status: {status}",
+            f"Impact: {impact}",
+            f"Next Update: {next_update}",
+            "",
+            "Details:",
+            f"- Issue identified at: {identified_at}",
+            "- Affected customers: dhbw",
+            f"- Current actions: {actions}",
+            f"- ETA: {eta}",
+            "",
+            f"Contact: {CONTACT}",
+        ]
+    )
 
 
 # --- trigger / resolve -----------------------------------------------------------------------------------
+
 
 def test_trigger_alarm_pages_with_severity_diagnosis_and_incident(world, ecs):
     # given a CPU alarm admitted for remediation, and the service's diagnosis
@@ -89,9 +92,14 @@ def test_trigger_alarm_publishes_the_runbooks_status_update(world):
     assert update["Subject"] == f"[{inc}{SUBJECT_TAIL}"
     assert len(update["Subject"]) <= 100
     assert update["Message"] == template(
-        inc, status="Identified", impact="Performance degradation: lectures may load slowly",
-        next_update="2026-11-26 09:45 UTC", identified_at=IDENTIFIED_AT, actions="scale-ecs-service (enforce)",
-        eta="automatic remediation running")
+        inc,
+        status="Identified",
+        impact="Performance degradation: lectures may load slowly",
+        next_update="2026-11-26 09:45 UTC",
+        identified_at=IDENTIFIED_AT,
+        actions="scale-ecs-service (enforce)",
+        eta="automatic remediation running",
+    )
 
 
 def test_page_only_alarm_is_p1_error_and_investigating(world):
@@ -156,10 +164,14 @@ def test_automation_failed_pages_with_the_error_name_and_message(world):
     assert sent["payload"]["custom_details"]["error"] == "InvalidEvent"
     [update] = world.status_updates()
     assert update["Message"] == template(
-        "dhbw-automation-exec-42", status="Investigating", impact="unknown: the automation failed",
-        next_update="2026-11-26 09:45 UTC", identified_at=NOW.isoformat(),
+        "dhbw-automation-exec-42",
+        status="Investigating",
+        impact="unknown: the automation failed",
+        next_update="2026-11-26 09:45 UTC",
+        identified_at=NOW.isoformat(),
         actions="automation failed (InvalidEvent): malformed alarm event: field 'detail.state': Field required",
-        eta="on-call to act")
+        eta="on-call to act",
+    )
 
 
 def test_automation_failed_still_publishes_the_status_update_when_pagerduty_is_down(world):
@@ -171,8 +183,10 @@ def test_automation_failed_still_publishes_the_status_update_when_pagerduty_is_d
     # then subscribers hear of it even though the page could not be sent
     assert world.pd.accepted == [] and len(world.pd.requests) == 3
     [update, fallback] = world.status_updates()
-    assert "- Current actions: automation failed (InvalidEvent): malformed alarm event: field 'detail.state': " \
-           "Field required" in update["Message"].splitlines()
+    assert (
+        "- Current actions: automation failed (InvalidEvent): malformed alarm event: field 'detail.state': "
+        "Field required" in update["Message"].splitlines()
+    )
     # and a page saying PagerDuty failed follows, with the summary that could not be sent
     assert fallback["Attributes"]["kind"] == "page-fallback"
     assert "Summary: [P1] lecture-dhbw automation failed: InvalidEvent" in fallback["Message"]
@@ -181,9 +195,17 @@ def test_automation_failed_still_publishes_the_status_update_when_pagerduty_is_d
 def test_automation_failed_after_admit_pages_on_the_alarms_own_alert(world):
     # given a runbook execution that failed after admit had opened the incident
     decision = world.admit(alarm_event("ALARM", "OK"))
-    child_cause = json.dumps({"Error": "ResourceNotFound", "Cause": json.dumps({
-        "errorType": "ResourceNotFound",
-        "errorMessage": "service lecture-backend-service not found in cluster lecture-dhbw-cluster"})})
+    child_cause = json.dumps(
+        {
+            "Error": "ResourceNotFound",
+            "Cause": json.dumps(
+                {
+                    "errorType": "ResourceNotFound",
+                    "errorMessage": "service lecture-backend-service not found in cluster lecture-dhbw-cluster",
+                }
+            ),
+        }
+    )
     state = {"admit": decision.to_json(), "error": {"Error": "States.TaskFailed", "Cause": child_cause}}
     # when
     world.pager.automation_failed(state, execution="exec-7")
@@ -219,10 +241,14 @@ def test_no_topic_means_no_status_update_but_the_page_is_sent(world):
 
 # --- record ----------------------------------------------------------------------------------------------
 
+
 def remediation(outcome: str, message: str) -> dict:
     """What the respond workflow's Run step stores under $.remediation (sync:2, Output as an object)."""
-    return {"Output": {"runbook": "scale-ecs-service", "service": SERVICE, "outcome": outcome, "message": message},
-            "Status": "SUCCEEDED", "ExecutionArn": "arn:aws:states:eu-central-1:111111111111:execution:x:y"}
+    return {
+        "Output": {"runbook": "scale-ecs-service", "service": SERVICE, "outcome": outcome, "message": message},
+        "Status": "SUCCEEDED",
+        "ExecutionArn": "arn:aws:states:eu-central-1:111111111111:execution:x:y",
+    }
 
 
 def test_refused_outcome_pages_again_and_is_audited(world):
@@ -291,17 +317,24 @@ def test_refused_outcome_with_pagerduty_down_is_audited_then_fails_loudly(world)
     [update, fallback] = world.status_updates()
     assert "Current Status: Identified" in update["Message"].splitlines()
     # and the page that could not be sent went to the topic, marked as a fallback
-    assert fallback["Attributes"] == {"customer": "dhbw", "severity": "P2", "status": "page-fallback",
-                                      "team": "infrastructure", "kind": "page-fallback"}
+    assert fallback["Attributes"] == {
+        "customer": "dhbw",
+        "severity": "P2",
+        "status": "page-fallback",
+        "team": "infrastructure",
+        "kind": "page-fallback",
+    }
     assert f"automation refused - {message}" in fallback["Message"]
 
 
 def test_an_earlier_page_failure_is_audited_and_raised_after_a_good_outcome(world):
     # given the first page failed, the remediation still ran and scaled
     decision = world.admit(alarm_event("ALARM", "OK"))
-    state = {"admit": decision.to_json(),
-             "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
-             "page_error": {"Error": "PagerDutyError", "Cause": "PagerDuty rejected the event (400): bad key"}}
+    state = {
+        "admit": decision.to_json(),
+        "remediation": remediation("scaled", "scaled lecture-backend-service from 2 to 3"),
+        "page_error": {"Error": "PagerDutyError", "Cause": "PagerDuty rejected the event (400): bad key"},
+    }
     # when
     with pytest.raises(PagingFailed) as caught:
         record(state, store=world.store, pager=world.pager, execution="exec-1")
@@ -333,9 +366,14 @@ def test_scaled_outcome_does_not_page_but_publishes_monitoring_and_a_change_even
     assert result.paged is False and result.outcome == "scaled" and result.change_event is True
     [update] = world.status_updates()
     assert update["Message"] == template(
-        decision.incident_id, status="Monitoring", impact="Performance degradation: lectures may load slowly",
-        next_update="2026-11-26 09:45 UTC", identified_at=IDENTIFIED_AT, actions=message,
-        eta="monitoring until the alarm clears")
+        decision.incident_id,
+        status="Monitoring",
+        impact="Performance degradation: lectures may load slowly",
+        next_update="2026-11-26 09:45 UTC",
+        identified_at=IDENTIFIED_AT,
+        actions=message,
+        eta="monitoring until the alarm clears",
+    )
     [row] = world.store.audit_trail(decision.incident_id)
     assert row["outcome"] == "scaled" and row["paged"] == "false"
 
@@ -367,8 +405,9 @@ def test_failed_execution_is_audited_with_the_error_name(world):
     assert world.pd.requests == []  # PageAutomationFailed already paged; record only writes
 
 
-@pytest.mark.parametrize("admit_given", [None, "remediate", {"decision": "remediate", "alarm": CPU_ALARM}],
-                         ids=["missing", "text", "partial"])
+@pytest.mark.parametrize(
+    "admit_given", [None, "remediate", {"decision": "remediate", "alarm": CPU_ALARM}], ids=["missing", "text", "partial"]
+)
 def test_record_without_admits_decision_says_so_and_writes_nothing(world, admit_given):
     # given a state whose decision is missing or not admit's (e.g. a direct invoke)
     state = {"admit": admit_given, "remediation": remediation("scaled", "scaled")}
@@ -394,10 +433,13 @@ def test_failed_execution_after_admit_is_audited_under_the_incident(world):
     assert row["decision"] == "remediate" and row["alarm"] == CPU_ALARM
 
 
-@pytest.mark.parametrize("event, decision, outcome", [
-    pytest.param(alarm_event("ALARM", "OK", alarm=TASKS_ALARM), "page", "paged", id="page"),
-    pytest.param(alarm_event("INSUFFICIENT_DATA", "OK"), "ignore", "ignore", id="ignore"),
-])
+@pytest.mark.parametrize(
+    "event, decision, outcome",
+    [
+        pytest.param(alarm_event("ALARM", "OK", alarm=TASKS_ALARM), "page", "paged", id="page"),
+        pytest.param(alarm_event("INSUFFICIENT_DATA", "OK"), "ignore", "ignore", id="ignore"),
+    ],
+)
 def test_decisions_without_a_runbook_are_audited_without_paging_again(world, event, decision, outcome):
     # given
     admitted = world.admit(event)
@@ -426,20 +468,47 @@ def test_resolve_decision_is_audited_as_resolved_without_another_page(world):
 
 # --- errors_text.explain: what the page says about a Step Functions error ---------------------------
 
-@pytest.mark.parametrize("error, expected", [
-    pytest.param(INVALID_EVENT_ERROR,
-                 ("InvalidEvent", "malformed alarm event: field 'detail.state': Field required"), id="lambda-error"),
-    pytest.param({"Error": "States.TaskFailed", "Cause": json.dumps(
-        {"errorType": "InvalidInput", "errorMessage": "scale-ecs-service: unknown step 'x'"})},
-        ("InvalidInput", "scale-ecs-service: unknown step 'x'"), id="error-type-wins-over-the-states-name"),
-    pytest.param({"Error": "RunbookFailed", "Cause": json.dumps({"Error": "ResourceNotFound", "Cause": json.dumps(
-        {"errorType": "ResourceNotFound", "errorMessage": "service s not found in cluster c"})})},
-        ("ResourceNotFound", "service s not found in cluster c"), id="child-execution"),
-    pytest.param({"Error": "States.Timeout", "Cause": "execution timed out"},
-                 ("States.Timeout", "execution timed out"), id="plain-text-cause"),
-    pytest.param({"Error": "States.Runtime"}, ("States.Runtime", "no cause given"), id="no-cause"),
-    pytest.param(None, ("Unknown", "the workflow failed without an error description"), id="none"),
-])
+
+@pytest.mark.parametrize(
+    "error, expected",
+    [
+        pytest.param(
+            INVALID_EVENT_ERROR,
+            ("InvalidEvent", "malformed alarm event: field 'detail.state': Field required"),
+            id="lambda-error",
+        ),
+        pytest.param(
+            {
+                "Error": "States.TaskFailed",
+                "Cause": json.dumps({"errorType": "InvalidInput", "errorMessage": "scale-ecs-service: unknown step 'x'"}),
+            },
+            ("InvalidInput", "scale-ecs-service: unknown step 'x'"),
+            id="error-type-wins-over-the-states-name",
+        ),
+        pytest.param(
+            {
+                "Error": "RunbookFailed",
+                "Cause": json.dumps(
+                    {
+                        "Error": "ResourceNotFound",
+                        "Cause": json.dumps(
+                            {"errorType": "ResourceNotFound", "errorMessage": "service s not found in cluster c"}
+                        ),
+                    }
+                ),
+            },
+            ("ResourceNotFound", "service s not found in cluster c"),
+            id="child-execution",
+        ),
+        pytest.param(
+            {"Error": "States.Timeout", "Cause": "execution timed out"},
+            ("States.Timeout", "execution timed out"),
+            id="plain-text-cause",
+        ),
+        pytest.param({"Error": "States.Runtime"}, ("States.Runtime", "no cause given"), id="no-cause"),
+        pytest.param(None, ("Unknown", "the workflow failed without an error description"), id="none"),
+    ],
+)
 def test_explain_unwraps_step_functions_errors(error, expected):
     # when / then
     assert explain(error) == expected
@@ -449,8 +518,9 @@ def test_explain_unwraps_step_functions_errors(error, expected):
 def test_automation_failed_for_one_bad_event_redelivered_keeps_one_dedup_key(world):
     bad = alarm_event("ALARM", "OK", event_id="3f1c-redelivered")
     del bad["detail"]["state"]
-    keys = {world.pager.automation_failed({**bad, "error": INVALID_EVENT_ERROR}, execution=f"exec-{i}")["dedup_key"]
-            for i in range(5)}
+    keys = {
+        world.pager.automation_failed({**bad, "error": INVALID_EVENT_ERROR}, execution=f"exec-{i}")["dedup_key"] for i in range(5)
+    }
     assert keys == {"lecture-dhbw/automation/event-3f1c-redelivered"}
     # an event without a usable id is keyed by its content: the same for every redelivery, others differ
     no_id = {k: v for k, v in bad.items() if k != "id"}
@@ -489,15 +559,18 @@ def test_needs_a_person_page_while_the_incident_is_still_open_is_sent(world):
 def test_resolve_status_update_says_when_the_floor_goes_back(world):
     world.admit(alarm_event("ALARM", "OK", at=ALARM_AT))
     resolved = world.admit(alarm_event("OK", "ALARM", at=OK_AT, previous_at=ALARM_AT, event_id="ok"))
-    restore = {"due": True, "at": "2026-11-26T09:36:05Z", "floor": 2, "current": 3,
-               "message": "the autoscaling floor (MinCapacity) of lecture-backend-service is 3; it goes back to 2 "
-                          "at 2026-11-26T09:36:05Z"}
+    restore = {
+        "due": True,
+        "at": "2026-11-26T09:36:05Z",
+        "floor": 2,
+        "current": 3,
+        "message": "the autoscaling floor (MinCapacity) of lecture-backend-service is 3; it goes back to 2 "
+        "at 2026-11-26T09:36:05Z",
+    }
     world.pager.resolve(resolved, Outcome.model_validate(restore))
     [update] = world.status_updates()
     assert "Current Status: Resolved" in update["Message"]
     assert "it goes back to 2 at 2026-11-26T09:36:05Z" in update["Message"]
-    restored = {"restored": True, "message": "autoscaling floor (MinCapacity) of lecture-backend-service put back "
-                                             "from 3 to 2"}
-    result = record({"admit": resolved.to_json(), "restore": restored}, store=world.store, pager=world.pager,
-                    execution="e")
+    restored = {"restored": True, "message": "autoscaling floor (MinCapacity) of lecture-backend-service put back from 3 to 2"}
+    result = record({"admit": resolved.to_json(), "restore": restored}, store=world.store, pager=world.pager, execution="e")
     assert result.outcome == "resolved" and "put back from 3 to 2" in result.message

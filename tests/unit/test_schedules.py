@@ -26,9 +26,18 @@ def scheduled(monkeypatch):
 
 def scheduled_event(rule_arn: str = RULE_ARN, *, time: str = "2026-11-27T02:30:00Z", **changes) -> dict:
     """A "Scheduled Event" exactly as EventBridge delivers it to a schedule rule's target."""
-    return {"version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
-            "source": "aws.events", "account": ACCOUNT, "time": time, "region": REGION, "resources": [rule_arn],
-            "detail": {}, **changes}
+    return {
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": time,
+        "region": REGION,
+        "resources": [rule_arn],
+        "detail": {},
+        **changes,
+    }
 
 
 def test_schedule_expressions_come_from_the_config():
@@ -46,9 +55,14 @@ def test_a_scheduled_event_runs_its_runbook_without_a_page(world):
     assert decision.dedup_key == "lecture-dhbw/schedule/scale-ecs-service"
     assert decision.incident_id == "dhbw-20261127T023000Z-scale-ecs-service"
     assert decision.child_execution_name == decision.incident_id
-    assert decision.runbook_input == {"service": SERVICE, "delta": 1, "mode": "enforce",
-                                      "incident_id": decision.incident_id, "trigger": "schedule",
-                                      "reason": f"schedule {RULE} (rate(60 minutes))"}
+    assert decision.runbook_input == {
+        "service": SERVICE,
+        "delta": 1,
+        "mode": "enforce",
+        "incident_id": decision.incident_id,
+        "trigger": "schedule",
+        "reason": f"schedule {RULE} (rate(60 minutes))",
+    }
     parse_input(RUNBOOKS["scale-ecs-service"], decision.runbook_input)
 
 
@@ -67,13 +81,18 @@ def test_a_scheduled_run_while_the_automation_is_off_is_recorded_not_run(world):
     assert decision.decision == "ignore" and "did not run" in decision.note
 
 
-@pytest.mark.parametrize("event, message", [
-    (scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lecture-edt-scale-ecs-service"),
-     "schedule rule 'lecture-edt-scale-ecs-service' does not belong to customer dhbw; its schedules are: "),
-    (scheduled_event(region="us-east-1"), "event from region us-east-1"),
-    (scheduled_event(detail={"x": 1}), "malformed scheduled event: field 'detail'"),
-    (scheduled_event(resources=[]), "malformed scheduled event: field 'resources'"),
-])
+@pytest.mark.parametrize(
+    "event, message",
+    [
+        (
+            scheduled_event(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lecture-edt-scale-ecs-service"),
+            "schedule rule 'lecture-edt-scale-ecs-service' does not belong to customer dhbw; its schedules are: ",
+        ),
+        (scheduled_event(region="us-east-1"), "event from region us-east-1"),
+        (scheduled_event(detail={"x": 1}), "malformed scheduled event: field 'detail'"),
+        (scheduled_event(resources=[]), "malformed scheduled event: field 'resources'"),
+    ],
+)
 def test_a_bad_scheduled_event_is_refused_and_claims_nothing(world, event, message):
     with pytest.raises(InvalidEvent) as err:
         world.admit(event)
@@ -98,8 +117,9 @@ def _run_state(decision, outcome: dict) -> dict:
 
 def test_a_scheduled_run_that_went_well_is_audited_and_quiet(world):
     decision = world.admit(scheduled_event())
-    result = record(_run_state(decision, {"outcome": "scaled", "message": "scaled"}), store=world.store,
-                    pager=world.pager, execution="e1")
+    result = record(
+        _run_state(decision, {"outcome": "scaled", "message": "scaled"}), store=world.store, pager=world.pager, execution="e1"
+    )
     assert result.outcome == "scaled" and not result.paged
     # no alert and no status update: only the change event of the change it made (it notifies no one)
     assert [r.get("event_action") for r in world.pd.accepted] == [None] and world.status_updates() == []
@@ -109,8 +129,12 @@ def test_a_scheduled_run_that_went_well_is_audited_and_quiet(world):
 
 def test_a_scheduled_run_that_needs_a_person_pages_on_the_schedules_alert(world):
     decision = world.admit(scheduled_event())
-    result = record(_run_state(decision, {"outcome": "refused", "message": "at its maximum"}), store=world.store,
-                    pager=world.pager, execution="e1")
+    result = record(
+        _run_state(decision, {"outcome": "refused", "message": "at its maximum"}),
+        store=world.store,
+        pager=world.pager,
+        execution="e1",
+    )
     [page] = world.pd.accepted
     assert result.paged is True
     assert page["dedup_key"] == "lecture-dhbw/schedule/scale-ecs-service"
@@ -122,13 +146,21 @@ def test_a_scheduled_run_that_needs_a_person_pages_on_the_schedules_alert(world)
 def test_a_runbooks_alerts_page_p2_resolve_and_send_p3_as_a_status_update_only(world):
     decision = world.admit(scheduled_event())
     alerts = [
-        {"key": "state-lock/abc", "severity": "P2", "summary": "stale lock abc",
-         "details": {"command": "terraform force-unlock abc"}},
+        {
+            "key": "state-lock/abc",
+            "severity": "P2",
+            "summary": "stale lock abc",
+            "details": {"command": "terraform force-unlock abc"},
+        },
         {"key": "state-lock/old", "action": "resolve"},
         {"key": "state-versioning", "severity": "P3", "summary": "the state bucket has no versioning"},
     ]
-    result = record(_run_state(decision, {"outcome": "scaled", "message": "ok", "alerts": alerts}),
-                    store=world.store, pager=world.pager, execution="e1")
+    result = record(
+        _run_state(decision, {"outcome": "scaled", "message": "ok", "alerts": alerts}),
+        store=world.store,
+        pager=world.pager,
+        execution="e1",
+    )
     trigger, resolve, change = world.pd.accepted  # then the change event of the "scaled" outcome
     assert "event_action" not in change
     assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == "lecture-dhbw/state-lock/abc"

@@ -19,10 +19,16 @@ ALICE = f"arn:aws:iam::{ACCOUNT}:user/alice"
 SSH_FROM_ANYWHERE = [{"protocol": "tcp", "from": 22, "to": 22, "cidr": "0.0.0.0/0"}]
 
 
-def sg_event(event_name: str = "AuthorizeSecurityGroupIngress", *, at: datetime = AT, group: str = "sg-0abc1234",
-             permissions: list | None = None) -> dict:
-    return security_group_event(event_name, group, ALICE, ACCOUNT, REGION, at=at,
-                                permissions=SSH_FROM_ANYWHERE if permissions is None else permissions)
+def sg_event(
+    event_name: str = "AuthorizeSecurityGroupIngress",
+    *,
+    at: datetime = AT,
+    group: str = "sg-0abc1234",
+    permissions: list | None = None,
+) -> dict:
+    return security_group_event(
+        event_name, group, ALICE, ACCOUNT, REGION, at=at, permissions=SSH_FROM_ANYWHERE if permissions is None else permissions
+    )
 
 
 def test_a_security_group_change_pages_the_security_team_at_p1_saying_who_what_where(world):
@@ -35,9 +41,17 @@ def test_a_security_group_change_pages_the_security_team_at_p1_saying_who_what_w
     assert decision.alarm == "lecture-dhbw-security-group-change"  # the rule that caught it
     assert decision.dedup_key == "lecture-dhbw/security/security-group-change/20261126T0910Z"
     # and says who, what and where
-    for part in (ALICE, "(IAMUser)", "from 203.0.113.7", "AuthorizeSecurityGroupIngress on sg-0abc1234",
-                 "tcp port 22 from 0.0.0.0/0", f"account {ACCOUNT}", f"region {REGION}", "2026-11-26T09:12:33+00:00",
-                 "no automatic change"):
+    for part in (
+        ALICE,
+        "(IAMUser)",
+        "from 203.0.113.7",
+        "AuthorizeSecurityGroupIngress on sg-0abc1234",
+        "tcp port 22 from 0.0.0.0/0",
+        f"account {ACCOUNT}",
+        f"region {REGION}",
+        "2026-11-26T09:12:33+00:00",
+        "no automatic change",
+    ):
         assert part in decision.note
     sec = decision.security_event
     assert sec is not None
@@ -58,9 +72,11 @@ def test_the_security_page_is_p1_error_with_the_event_in_custom_details(world):
     assert sent["dedup_key"] == decision.dedup_key
     payload = sent["payload"]
     assert payload["severity"] == "error" and payload["class"] == "security-group-change"
-    assert payload["summary"].startswith("[P1] lecture-dhbw sg-0abc1234: Security-group change - "
-                                         "RevokeSecurityGroupEgress on sg-0abc1234 (tcp port 22 to 0.0.0.0/0), by "
-                                         f"{ALICE} (IAMUser) from 203.0.113.7")
+    assert payload["summary"].startswith(
+        "[P1] lecture-dhbw sg-0abc1234: Security-group change - "
+        "RevokeSecurityGroupEgress on sg-0abc1234 (tcp port 22 to 0.0.0.0/0), by "
+        f"{ALICE} (IAMUser) from 203.0.113.7"
+    )
     details = payload["custom_details"]
     assert details["security_event"]["who"]["arn"] == ALICE
     assert details["security_event"]["event_name"] == "RevokeSecurityGroupEgress"
@@ -150,18 +166,29 @@ def test_a_change_of_another_parameter_is_refused(world):
     assert all_items(world.table) == []
 
 
-@pytest.mark.parametrize("mutate, message", [
-    pytest.param(lambda e: e["detail"].pop("eventName"), "malformed CloudTrail event: field 'detail.eventName': "
-                 "Field required", id="no-event-name"),
-    pytest.param(lambda e: e["detail"].update(eventTime="yesterday"), "field 'detail.eventTime'", id="bad-time"),
-    pytest.param(lambda e: e["detail"].pop("userIdentity"), "field 'detail.userIdentity': Field required",
-                 id="no-identity"),
-    pytest.param(lambda e: e["detail"].update(eventName="RunInstances"),
-                 "ec2.amazonaws.com RunInstances .* is not a security event", id="unwatched-call"),
-    pytest.param(lambda e: e.update(account="222222222222"), "from account 222222222222, but this automation "
-                 "serves customer dhbw in account 111111111111", id="other-account"),
-    pytest.param(lambda e: e.update(region="us-east-1"), "from region us-east-1", id="other-region"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        pytest.param(
+            lambda e: e["detail"].pop("eventName"),
+            "malformed CloudTrail event: field 'detail.eventName': Field required",
+            id="no-event-name",
+        ),
+        pytest.param(lambda e: e["detail"].update(eventTime="yesterday"), "field 'detail.eventTime'", id="bad-time"),
+        pytest.param(lambda e: e["detail"].pop("userIdentity"), "field 'detail.userIdentity': Field required", id="no-identity"),
+        pytest.param(
+            lambda e: e["detail"].update(eventName="RunInstances"),
+            "ec2.amazonaws.com RunInstances .* is not a security event",
+            id="unwatched-call",
+        ),
+        pytest.param(
+            lambda e: e.update(account="222222222222"),
+            "from account 222222222222, but this automation serves customer dhbw in account 111111111111",
+            id="other-account",
+        ),
+        pytest.param(lambda e: e.update(region="us-east-1"), "from region us-east-1", id="other-region"),
+    ],
+)
 def test_a_malformed_or_foreign_cloudtrail_event_is_refused_clearly_and_changes_nothing(world, mutate, message):
     event = sg_event()
     mutate(event)
@@ -179,8 +206,15 @@ def test_an_oversized_security_event_is_cut_to_fit_and_paged_to_security_saying_
     decision = world.admit(event)
     # then it pages the security team with who, what and where, and says it was cut
     assert decision.decision == "page" and decision.team == "security" and decision.severity == "P1"
-    for part in (ALICE, "AuthorizeSecurityGroupIngress on sg-0abc1234", "tcp port 1000 from 10.0.0.0/16", "50 more",
-                 f"account {ACCOUNT}", "too large to keep whole and was cut", "detail.requestParameters was"):
+    for part in (
+        ALICE,
+        "AuthorizeSecurityGroupIngress on sg-0abc1234",
+        "tcp port 1000 from 10.0.0.0/16",
+        "50 more",
+        f"account {ACCOUNT}",
+        "too large to keep whole and was cut",
+        "detail.requestParameters was",
+    ):
         assert part in decision.note, part
     sec = decision.security_event
     assert sec["what"]["rule_count"] == 60 and len(sec["what"]["rules"]) == 11
@@ -193,8 +227,10 @@ def test_an_unreadable_event_of_a_security_rule_is_paged_to_security_too(world):
     # given an event of a security rule that admit could not read (a field missing)
     event = sg_event()
     del event["detail"]["eventTime"]
-    state = {**event, "error": {"Error": "InvalidEvent",
-                                "Cause": "malformed CloudTrail event: field 'detail.eventTime': Field required"}}
+    state = {
+        **event,
+        "error": {"Error": "InvalidEvent", "Cause": "malformed CloudTrail event: field 'detail.eventTime': Field required"},
+    }
     # when the failure is paged
     sent = world.pager.automation_failed(state, "exec-7")
     # then the infrastructure team hears that the automation failed, and the security team of the event
@@ -203,8 +239,13 @@ def test_an_unreadable_event_of_a_security_rule_is_paged_to_security_too(world):
     assert sent["security"]["team"] == "security" and sent["security"]["sent"] == "trigger"
     summary = security["payload"]["summary"]
     assert summary.startswith("[P1] lecture-dhbw Security-group change - the event could not be read whole")
-    for part in ("detail.eventTime", "AuthorizeSecurityGroupIngress on sg-0abc1234", ALICE, "from 203.0.113.7",
-                 f"account {ACCOUNT}"):
+    for part in (
+        "detail.eventTime",
+        "AuthorizeSecurityGroupIngress on sg-0abc1234",
+        ALICE,
+        "from 203.0.113.7",
+        f"account {ACCOUNT}",
+    ):
         assert part in summary, part
     assert security["payload"]["severity"] == "error" and security["payload"]["class"] == "security-group-change"
 

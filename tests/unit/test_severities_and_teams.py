@@ -20,9 +20,16 @@ KEYS = {"infrastructure": ROUTING_KEY, "security": "5ec0000000000000000000000000
 
 
 def pager_for(world, config=None, execution="exec-7"):
-    return Pager(config=config or world.config, sns=world.pager.sns, topic_arn=world.pager.topic_arn,
-                 events_url=world.pd.events_url, routing_key=KEYS.__getitem__, now=NOW,
-                 send=functools.partial(pagerduty.send, sleep=lambda s: None), execution=execution)
+    return Pager(
+        config=config or world.config,
+        sns=world.pager.sns,
+        topic_arn=world.pager.topic_arn,
+        events_url=world.pd.events_url,
+        routing_key=KEYS.__getitem__,
+        now=NOW,
+        send=functools.partial(pagerduty.send, sleep=lambda s: None),
+        execution=execution,
+    )
 
 
 def with_severities(config: CustomerConfig, severities: dict[str, str]) -> CustomerConfig:
@@ -38,9 +45,14 @@ def valid_requests(world) -> list[dict]:
 
 # --- customer file ----------------------------------------------------------------------------------------
 
+
 def test_a_customer_file_overrides_severities_and_adds_a_team(tmp_path):
     # given
-    path = write(tmp_path, "acme", VALID.format(name="acme") + """\
+    path = write(
+        tmp_path,
+        "acme",
+        VALID.format(name="acme")
+        + """\
 severities:
   ecs_service/cpu-high: P1
   rds_cluster/memory-low: P3
@@ -48,7 +60,8 @@ paging:
   teams:
     database:
       secret: lecture/acme/pagerduty-dba-routing-key
-""")
+""",
+    )
     # when
     config = load_file(path)
     # then
@@ -56,7 +69,8 @@ paging:
     assert {t: s.secret for t, s in config.paging.teams.items()} == {
         "database": "lecture/acme/pagerduty-dba-routing-key",
         "infrastructure": "lecture/acme/pagerduty-routing-key",
-        "security": "lecture/acme/pagerduty-security-routing-key"}
+        "security": "lecture/acme/pagerduty-security-routing-key",
+    }
 
 
 def test_an_unknown_alarm_kind_in_severities_is_refused_naming_the_known_ones(tmp_path):
@@ -76,13 +90,15 @@ def test_a_severity_that_is_not_p0_to_p3_is_refused(tmp_path):
 
 # --- the severity matrix ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("severity", "expected"), [("P0", "critical"), ("P1", "error"), ("P2", "warning")])
 def test_p0_to_p2_page_pagerduty_with_the_matrix_severity(world, severity, expected):
     # given a customer file that sets the CPU alarm's severity
     config = with_severities(world.config, {"ecs_service/cpu-high": severity})
     event = alarm_event("ALARM", "OK")
-    decision = admit(event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event))
+    decision = admit(
+        event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+    )
     # when
     pager_for(world, config).trigger_alarm(decision, {"desired": 2})
     # then admit carried the effective severity and the page used the matrix
@@ -91,8 +107,13 @@ def test_p0_to_p2_page_pagerduty_with_the_matrix_severity(world, severity, expec
     assert request["body"]["payload"]["severity"] == expected
     assert request["body"]["payload"]["custom_details"]["priority"] == severity
     [update] = world.status_updates()
-    assert update["Attributes"] == {"customer": "dhbw", "severity": severity, "status": "Identified",
-                                    "team": "infrastructure", "kind": "status-update"}
+    assert update["Attributes"] == {
+        "customer": "dhbw",
+        "severity": severity,
+        "status": "Identified",
+        "team": "infrastructure",
+        "kind": "status-update",
+    }
 
 
 def test_without_an_override_the_alarm_kinds_default_applies(world):
@@ -104,8 +125,9 @@ def test_a_p3_alarm_sends_no_pagerduty_request_only_a_status_update(world):
     # given the CPU alarm made P3 by the customer file
     config = with_severities(world.config, {"ecs_service/cpu-high": "P3"})
     event = alarm_event("ALARM", "OK")
-    decision = admit(event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event))
+    decision = admit(
+        event, config=config, store=world.store, ssm=world.ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+    )
     pager = pager_for(world, config)
     # when it is paged, the runbook scales (a change) and refuses later (an outcome page), then it resolves
     sent = pager.trigger_alarm(decision, {"desired": 2})
@@ -122,6 +144,7 @@ def test_a_p3_alarm_sends_no_pagerduty_request_only_a_status_update(world):
 
 # --- teams, links -----------------------------------------------------------------------------------------
 
+
 def test_a_page_goes_to_its_teams_routing_key_names_the_team_and_carries_the_links(world):
     # given a decision for the security team
     decision = world.admit(alarm_event("ALARM", "OK")).model_copy(update={"team": "security"})
@@ -135,13 +158,19 @@ def test_a_page_goes_to_its_teams_routing_key_names_the_team_and_carries_the_lin
     assert ROUTING_KEY not in json.dumps(sent)  # never a key in what the step returns
     region = "https://eu-central-1.console.aws.amazon.com"
     assert body["links"] == [
-        {"href": f"{region}/cloudwatch/home?region=eu-central-1#alarmsV2:alarm/{CPU_ALARM}",
-         "text": f"CloudWatch alarm {CPU_ALARM}"},
-        {"href": f"{region}/ecs/v2/clusters/lecture-dhbw-cluster/services/{SERVICE}/health?region=eu-central-1",
-         "text": f"ECS service {SERVICE}"},
-        {"href": f"{region}/states/home?region=eu-central-1#/v2/executions/details/"
-                 "arn:aws:states:eu-central-1:111111111111:execution:lecture-dhbw-respond:inc-42-exec",
-         "text": "Step Functions execution inc-42-exec"},
+        {
+            "href": f"{region}/cloudwatch/home?region=eu-central-1#alarmsV2:alarm/{CPU_ALARM}",
+            "text": f"CloudWatch alarm {CPU_ALARM}",
+        },
+        {
+            "href": f"{region}/ecs/v2/clusters/lecture-dhbw-cluster/services/{SERVICE}/health?region=eu-central-1",
+            "text": f"ECS service {SERVICE}",
+        },
+        {
+            "href": f"{region}/states/home?region=eu-central-1#/v2/executions/details/"
+            "arn:aws:states:eu-central-1:111111111111:execution:lecture-dhbw-respond:inc-42-exec",
+            "text": "Step Functions execution inc-42-exec",
+        },
     ]
     [update] = world.status_updates()
     assert update["Attributes"]["team"] == "security"
@@ -153,11 +182,14 @@ def test_an_aurora_page_links_to_the_cluster(world):
     [request] = valid_requests(world)
     texts = [link["text"] for link in request["body"]["links"]]
     assert "Aurora cluster lecture-dhbw-cluster" in texts
-    assert any("rds/home?region=eu-central-1#database:id=lecture-dhbw-cluster;is-cluster=true" in link["href"]
-               for link in request["body"]["links"])
+    assert any(
+        "rds/home?region=eu-central-1#database:id=lecture-dhbw-cluster;is-cluster=true" in link["href"]
+        for link in request["body"]["links"]
+    )
 
 
 # --- every request kind against the official schema ----------------------------------------------------------
+
 
 def test_trigger_resolve_and_change_all_validate_against_the_official_schema(world):
     decision = world.admit(alarm_event("ALARM", "OK"))
@@ -167,24 +199,28 @@ def test_trigger_resolve_and_change_all_validate_against_the_official_schema(wor
     pager.resolve(decision)
     requests = valid_requests(world)
     assert [(r["path"], r["body"].get("event_action")) for r in requests] == [
-        ("/v2/enqueue", "trigger"), ("/v2/change/enqueue", None), ("/v2/enqueue", "resolve")]
+        ("/v2/enqueue", "trigger"),
+        ("/v2/change/enqueue", None),
+        ("/v2/enqueue", "resolve"),
+    ]
     change = requests[1]["body"]
     assert change["payload"]["summary"] == f"lecture-dhbw {SERVICE}: scale-ecs-service scaled - scaled from 2 to 3"
     assert change["payload"]["custom_details"]["execution"] == "exec-7"
 
 
 def test_the_change_url_is_on_the_events_urls_host():
-    assert pagerduty.change_url("https://events.eu.pagerduty.com/v2/enqueue") == \
-        "https://events.eu.pagerduty.com/v2/change/enqueue"
+    assert (
+        pagerduty.change_url("https://events.eu.pagerduty.com/v2/enqueue") == "https://events.eu.pagerduty.com/v2/change/enqueue"
+    )
 
 
 # --- trimming ------------------------------------------------------------------------------------------------
 
+
 def test_a_huge_diagnosis_is_trimmed_not_the_json_and_the_page_says_what_was_cut(world):
     # given a diagnosis of about 900 KB: many events and a long log
     decision = world.admit(alarm_event("ALARM", "OK"))
-    diagnosis = {"desired": 2, "events": [f"event {i}: " + "x" * 200 for i in range(3000)],
-                 "log": "y" * 300_000}
+    diagnosis = {"desired": 2, "events": [f"event {i}: " + "x" * 200 for i in range(3000)], "log": "y" * 300_000}
     # when
     pager_for(world).trigger_alarm(decision, diagnosis)
     # then the page went out, whole JSON, under 512 KB, with the small parts intact
@@ -206,6 +242,7 @@ def test_a_small_diagnosis_is_not_touched(world):
 
 # --- retries and the fallback ----------------------------------------------------------------------------------
 
+
 def test_429_429_then_202_gives_exactly_one_alert(world):
     world.pd.script([429, 429, 202])
     decision = world.admit(alarm_event("ALARM", "OK"))
@@ -223,9 +260,13 @@ def test_a_persistent_500_falls_back_to_sns_then_raises(world):
         pager_for(world).trigger_alarm(decision, {"desired": 2})
     assert world.pd.accepted == []
     update, fallback = world.status_updates()
-    assert fallback["Attributes"] == {"customer": "dhbw", "severity": "P2", "status": "page-fallback",
-                                      "team": "infrastructure", "kind": "page-fallback"}
+    assert fallback["Attributes"] == {
+        "customer": "dhbw",
+        "severity": "P2",
+        "status": "page-fallback",
+        "team": "infrastructure",
+        "kind": "page-fallback",
+    }
     assert fallback["Subject"].startswith("PAGE NOT DELIVERED: [P2] lecture-dhbw lecture-backend-service")
-    assert "Summary: [P2] lecture-dhbw lecture-backend-service: ECS service CPU utilisation is high" \
-        in fallback["Message"]
+    assert "Summary: [P2] lecture-dhbw lecture-backend-service: ECS service CPU utilisation is high" in fallback["Message"]
     assert ROUTING_KEY not in fallback["Message"]

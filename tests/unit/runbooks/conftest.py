@@ -20,6 +20,7 @@ def rds(session):
 
 @pytest.fixture
 def cluster(rds):
-    rds.create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture",
-                          MasterUserPassword="unit-test-password")
+    rds.create_db_cluster(
+        DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture", MasterUserPassword="unit-test-password"
+    )
     return rds_backends[ACCOUNT][REGION].clusters[CLUSTER]

@@ -17,7 +17,8 @@ APPROVAL = {"answer": "approved", "by": "alice", "comment": "go", "at": "2026-11
 
 def seed(name: str, *, age_days: float, tags: dict | None = None):
     s = rds_backends[ACCOUNT][REGION].create_db_cluster_snapshot(
-        CLUSTER, name, tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        CLUSTER, name, tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()]
+    )
     s.created = (NOW - timedelta(days=age_days)).replace(tzinfo=None)
     return s
 

@@ -33,6 +33,7 @@ def settings(dhbw):
 @pytest.fixture
 def given(session, dhbw, monkeypatch):
     """The world module builds the state bucket, the state and the last backup; CopySourceIfMatch as in S3."""
+
     class Patches:
         set = staticmethod(monkeypatch.setattr)
 
@@ -40,6 +41,7 @@ def given(session, dhbw, monkeypatch):
 
     def build(**spec):
         world.build(session.client, dhbw, world.TerraformStateWorld(**spec), ACCOUNT, REGION)
+
     return build
 
 
@@ -48,18 +50,21 @@ def guard(settings, s3, ssm):
     def call(raw=None, *, started=STARTED):
         inp = parse_input(RUNBOOK, raw or {"state_key": STATE_KEY, "reason": "daily"})
         return plan_backup(inp, settings=settings, s3=s3, ssm=ssm, now=NOW, started=started)
+
     return call
 
 
 @pytest.fixture
 def run(guard, s3, dhbw):
     """guard -> act (through act's plan check, as the Lambda does) -> verify, like the state machine."""
+
     def call(raw=None):
         plan = guard(raw)
         if not plan.proceed:
             return plan
         done = apply_backup(check_plan(plan.to_json(), dhbw), s3=s3)
         return check_backup(done, s3=s3) if done.verify else done
+
     return call
 
 
@@ -76,6 +81,7 @@ def put_state(s3, serial: int, lineage: str = LINEAGE) -> None:
 
 
 # --- a backup ------------------------------------------------------------------------------------------
+
 
 def test_first_backup_writes_the_dated_key_and_backup(given, run, s3):
     # given a state at serial 12 and no backup yet
@@ -126,6 +132,7 @@ def test_unversioned_state_that_changed_before_the_copy_fails_clearly_and_writes
 
 # --- what is refused -------------------------------------------------------------------------------------
 
+
 def test_serial_regression_is_refused_and_backup_left_untouched(given, run, s3):
     given(serial=11, backup={"serial": 12})
     result = run()
@@ -153,8 +160,11 @@ def test_unchanged_state_is_unchanged_and_not_copied(given, run, s3):
 
 def test_same_serial_with_another_digest_is_copied(given, run, s3):
     given(serial=12, backup={"serial": 12})
-    s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY,
-                  Body=world.state_body(12, LINEAGE).replace('"outputs": {}', '"outputs": {"x": 1}').encode())
+    s3.put_object(
+        Bucket=STATE_BUCKET,
+        Key=STATE_KEY,
+        Body=world.state_body(12, LINEAGE).replace('"outputs": {}', '"outputs": {"x": 1}').encode(),
+    )
     result = run()
     assert result.outcome == "backed_up"
     assert read(s3, BACKUP)["outputs"] == {"x": 1}
@@ -171,10 +181,13 @@ def test_bucket_without_versioning_warns_and_asks_for_a_p3_status_update(given, 
     assert alert["key"] == f"state-versioning/{STATE_BUCKET}"
 
 
-@pytest.mark.parametrize("body, expected", [
-    ("this is not json", "is not JSON"),
-    (json.dumps({"version": 3, "serial": 1, "lineage": LINEAGE}), "not a Terraform state of version 4"),
-])
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("this is not json", "is not JSON"),
+        (json.dumps({"version": 3, "serial": 1, "lineage": LINEAGE}), "not a Terraform state of version 4"),
+    ],
+)
 def test_invalid_state_fails_clearly_and_copies_nothing(given, run, s3, body, expected):
     given(body=body, backup={"serial": 12})
     result = run()
@@ -192,6 +205,7 @@ def test_missing_state_fails_clearly(given, run, s3):
 
 
 # --- modes, input, forged plans ----------------------------------------------------------------------------
+
 
 def test_dry_run_says_what_it_would_copy_and_copies_nothing(given, run, s3):
     given(serial=13, backup={"serial": 12})
@@ -214,11 +228,14 @@ def test_another_state_key_is_refused(given, guard):
         guard({"state_key": "lecture-edt/terraform.tfstate"})
 
 
-@pytest.mark.parametrize("field, value", [
-    ("dated_key", "lecture-edt/terraform.tfstate.20261126"),
-    ("backup_bucket", "someone-elses-bucket"),
-    ("state_key", "lecture-edt/terraform.tfstate"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("dated_key", "lecture-edt/terraform.tfstate.20261126"),
+        ("backup_bucket", "someone-elses-bucket"),
+        ("state_key", "lecture-edt/terraform.tfstate"),
+    ],
+)
 def test_act_rejects_a_forged_plan_and_copies_nothing(given, guard, s3, dhbw, field, value):
     given(serial=13)
     forged = {**guard().to_json(), field: value}

@@ -32,10 +32,11 @@ def settings(dhbw):
 @pytest.fixture
 def given(session, dhbw):
     """The state bucket, the shared lock table with the state's -md5 digest item, and these locks."""
+
     def build(*locks: dict):
         state_world.build(session.client, dhbw, state_world.TerraformStateWorld(), ACCOUNT, REGION)
-        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lock) for lock in locks], ACCOUNT, REGION,
-                          now=NOW)
+        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lock) for lock in locks], ACCOUNT, REGION, now=NOW)
+
     return build
 
 
@@ -43,8 +44,15 @@ def given(session, dhbw):
 def check(settings, session, table):
     def call(raw=None, *, now=None):
         inp = parse_input(RUNBOOK, raw or {"lock_path": LOCK_PATH})
-        return check_locks(inp, settings=settings, dynamodb=session.client("dynamodb"), s3=session.client("s3"),
-                           store=Store(table, now or NOW), now=now or NOW)
+        return check_locks(
+            inp,
+            settings=settings,
+            dynamodb=session.client("dynamodb"),
+            s3=session.client("s3"),
+            store=Store(table, now or NOW),
+            now=now or NOW,
+        )
+
     return call
 
 
@@ -118,11 +126,12 @@ def test_a_new_lock_after_a_stale_one_pages_the_new_id_and_resolves_the_old(give
     locks_world_info = session.client("dynamodb").get_item(TableName=LOCK_TABLE, Key={"LockID": {"S": LOCK_PATH}})
     info = json.loads(locks_world_info["Item"]["Info"]["S"])
     info["ID"] = "b2c3d4e5-0000-4000-8000-000000000002"
-    session.client("dynamodb").put_item(TableName=LOCK_TABLE,
-                                        Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": json.dumps(info)}})
+    session.client("dynamodb").put_item(TableName=LOCK_TABLE, Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": json.dumps(info)}})
     result = check()
     assert sorted((a.action, a.key) for a in result.alerts) == [
-        ("resolve", f"state-lock/{LOCK_ID}"), ("trigger", "state-lock/b2c3d4e5-0000-4000-8000-000000000002")]
+        ("resolve", f"state-lock/{LOCK_ID}"),
+        ("trigger", "state-lock/b2c3d4e5-0000-4000-8000-000000000002"),
+    ]
 
 
 def test_both_kinds_with_the_same_id_are_one_page(given, check):
@@ -145,8 +154,7 @@ def test_nanosecond_created_times_from_go_are_understood(given, check, session):
     got = session.client("dynamodb").get_item(TableName=LOCK_TABLE, Key={"LockID": {"S": LOCK_PATH}})
     info = json.loads(got["Item"]["Info"]["S"])
     info["Created"] = (NOW - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
-    session.client("dynamodb").put_item(TableName=LOCK_TABLE,
-                                        Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": json.dumps(info)}})
+    session.client("dynamodb").put_item(TableName=LOCK_TABLE, Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": json.dumps(info)}})
     result = check()
     assert result.outcome == "stale_lock" and result.locks[0].age_minutes == 180.0
 
@@ -160,8 +168,7 @@ def test_another_lock_path_is_refused(given, check):
 def test_diagnosis_lists_the_current_locks_never_the_digest(session, dhbw):
     # the diagnosis runs at the page's time: locks made now
     state_world.build(session.client, dhbw, state_world.TerraformStateWorld(), ACCOUNT, REGION)
-    locks_world.build(session.client, dhbw, [locks_world.LockWorld(kind="s3", age_minutes=5, id=LOCK_ID)],
-                      ACCOUNT, REGION)
+    locks_world.build(session.client, dhbw, [locks_world.LockWorld(kind="s3", age_minutes=5, id=LOCK_ID)], ACCOUNT, REGION)
     result = diagnose("state_lock", session.client, dhbw, LOCK_PATH)
     assert [(lk["kind"], lk["id"], lk["stale"]) for lk in result["locks"]] == [("s3", LOCK_ID, False)]
 

@@ -43,10 +43,11 @@ def s3(session):
 @pytest.fixture
 def given(session, dhbw):
     """The state bucket, the shared lock table with the state's -md5 digest item, and these locks."""
+
     def build(*locks: dict):
         state_world.build(session.client, dhbw, state_world.TerraformStateWorld(), ACCOUNT, REGION)
-        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lock) for lock in locks], ACCOUNT, REGION,
-                          now=NOW)
+        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lock) for lock in locks], ACCOUNT, REGION, now=NOW)
+
     return build
 
 
@@ -55,16 +56,24 @@ def guard(settings, dynamodb, s3, ssm):
     def call(raw=None):
         inp = parse_input(RUNBOOK, raw or {"lock_id": LOCK_ID, "reason": "stale, no run is going on"})
         return plan_unlock(inp, settings=settings, dynamodb=dynamodb, s3=s3, ssm=ssm, now=NOW)
+
     return call
 
 
 @pytest.fixture
 def act(dhbw, dynamodb, s3):
     """act as the Lambda runs it: the plan's JSON through act's own check, then the approval's answer."""
+
     def call(plan, *, dynamodb_client=None, s3_client=None):
         checked = check_plan(plan.to_json(), dhbw)
-        return apply_unlock(checked, dynamodb=dynamodb_client or dynamodb, s3=s3_client or s3, now=NOW,
-                            approval={"answer": "approved", "by": "alice", "comment": "checked: no run"})
+        return apply_unlock(
+            checked,
+            dynamodb=dynamodb_client or dynamodb,
+            s3=s3_client or s3,
+            now=NOW,
+            approval={"answer": "approved", "by": "alice", "comment": "checked: no run"},
+        )
+
     return call
 
 
@@ -81,8 +90,17 @@ def tflock_keys(s3):
 
 
 def put_lock(dynamodb, lock_id, who="bob@laptop"):
-    info = json.dumps({"ID": lock_id, "Operation": "OperationTypePlan", "Info": "", "Who": who, "Version": "1.9.5",
-                       "Created": "2026-11-26T09:14:00.000000Z", "Path": LOCK_PATH})
+    info = json.dumps(
+        {
+            "ID": lock_id,
+            "Operation": "OperationTypePlan",
+            "Info": "",
+            "Who": who,
+            "Version": "1.9.5",
+            "Created": "2026-11-26T09:14:00.000000Z",
+            "Path": LOCK_PATH,
+        }
+    )
     dynamodb.put_item(TableName=LOCK_TABLE, Item={"LockID": {"S": LOCK_PATH}, "Info": {"S": info}})
     return info
 
@@ -233,12 +251,15 @@ def test_dry_run_and_off_remove_nothing_and_ask_no_approval(given, guard, ssm, d
     assert lock_item(dynamodb) is not None
 
 
-@pytest.mark.parametrize("raw,field", [
-    ({"reason": "stale"}, "lock_id"),
-    ({"lock_id": LOCK_ID}, "reason"),
-    ({"lock_id": "x; rm -rf /", "reason": "stale"}, "lock_id"),
-    ({"lock_id": LOCK_ID, "reason": "stale", "lock": "x"}, "lock"),
-])
+@pytest.mark.parametrize(
+    "raw,field",
+    [
+        ({"reason": "stale"}, "lock_id"),
+        ({"lock_id": LOCK_ID}, "reason"),
+        ({"lock_id": "x; rm -rf /", "reason": "stale"}, "lock_id"),
+        ({"lock_id": LOCK_ID, "reason": "stale", "lock": "x"}, "lock"),
+    ],
+)
 def test_bad_input_is_refused_naming_the_field(raw, field):
     with pytest.raises(InvalidInput, match=field):
         parse_input(RUNBOOK, raw)
@@ -266,12 +287,18 @@ def test_a_forged_plan_removes_nothing(given, guard, dhbw, dynamodb):
 def test_the_stale_lock_page_carries_the_command_that_starts_this_runbook(given, settings, session, table):
     # given a stale lock, when check-state-lock pages it
     given({"kind": "dynamodb", "age_minutes": 180, "id": LOCK_ID})
-    check = check_locks(parse_input(RUNBOOKS["check-state-lock"], {"lock_path": LOCK_PATH}), settings=settings,
-                        dynamodb=session.client("dynamodb"), s3=session.client("s3"), store=Store(table, NOW),
-                        now=NOW)
+    check = check_locks(
+        parse_input(RUNBOOKS["check-state-lock"], {"lock_path": LOCK_PATH}),
+        settings=settings,
+        dynamodb=session.client("dynamodb"),
+        s3=session.client("s3"),
+        store=Store(table, NOW),
+        now=NOW,
+    )
     [alert] = check.to_json()["alerts"]
-    command = (f'python cli.py start force-unlock-state -c dhbw lock_id={LOCK_ID} '
-               f'reason="stale lock, no Terraform run is going on"')
+    command = (
+        f'python cli.py start force-unlock-state -c dhbw lock_id={LOCK_ID} reason="stale lock, no Terraform run is going on"'
+    )
     # then the page carries the exact command and the console input, and that input is valid for the runbook
     assert alert["details"]["start_force_unlock"] == command and command in alert["summary"]
     console = alert["details"]["console"]

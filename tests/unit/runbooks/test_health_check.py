@@ -24,14 +24,18 @@ def healthy(session, world, ecs):
     create_service(ecs, desired=2)
     ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{SERVICE}"].running_count = 2  # its tasks started
     rds = session.client("rds")
-    rds.create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture",
-                          MasterUserPassword="unit-test-password")
+    rds.create_db_cluster(
+        DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture", MasterUserPassword="unit-test-password"
+    )
     s3 = session.client("s3")
     s3.create_bucket(Bucket="content-dhbw-prod", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.create_bucket(Bucket="lecture-dhbw-terraform-state", CreateBucketConfiguration={"LocationConstraint": REGION})
     session.client("dynamodb").create_table(
-        TableName="terraform-state-lock", KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        TableName="terraform-state-lock",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     return world
 
 
@@ -42,8 +46,8 @@ def check(session, dhbw, world):
 
     def call(raw: dict | None = None):
         inp = parse_input(RUNBOOK, raw or {})
-        return run_checks(inp, settings=settings, clients=session.client, table=world.table, now=NOW,
-                          execution="exec-1")
+        return run_checks(inp, settings=settings, clients=session.client, table=world.table, now=NOW, execution="exec-1")
+
     return call
 
 
@@ -53,9 +57,14 @@ def statuses(report) -> dict[str, str]:
 
 def test_a_healthy_customer_passes_every_check_and_the_summary_goes_to_the_topic(healthy, check):
     report = check()
-    assert statuses(report) == {f"ecs:{SERVICE}": "pass", "rds:lecture-dhbw-cluster": "pass",
-                                "content_bucket": "pass", "state_lock": "pass", "mode": "pass",
-                                f"window:{SERVICE}": "pass"}, report.message
+    assert statuses(report) == {
+        f"ecs:{SERVICE}": "pass",
+        "rds:lecture-dhbw-cluster": "pass",
+        "content_bucket": "pass",
+        "state_lock": "pass",
+        "mode": "pass",
+        f"window:{SERVICE}": "pass",
+    }, report.message
     assert report.outcome == "healthy" and report.counts == {"pass": 6, "warn": 0, "fail": 0}
     assert report.proceed is False and report.published is True
     [update] = healthy.status_updates()
@@ -67,13 +76,25 @@ def test_a_healthy_customer_passes_every_check_and_the_summary_goes_to_the_topic
 def test_a_degraded_customer_warns_for_short_tasks_dry_run_stale_lock_and_an_open_window(healthy, check, session):
     ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{SERVICE}"].running_count = 1
     healthy.ssm.put_parameter(Name=MODE_PARAMETER, Value="dry-run", Type="String", Overwrite=True)
-    info = {"ID": "9e2b", "Operation": "OperationTypeApply", "Who": "ci@runner-7",
-            "Created": (NOW - timedelta(hours=5)).isoformat().replace("+00:00", "Z")}
-    session.client("dynamodb").put_item(TableName="terraform-state-lock", Item={
-        "LockID": {"S": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate"},
-        "Info": {"S": json.dumps(info)}})
-    healthy.table.put_item(Item={"pk": f"window#{SERVICE}", "sk": "open", "execution": "mw-1",
-                                 "opened": NOW.isoformat(), "expires": (NOW + timedelta(minutes=30)).isoformat()})
+    info = {
+        "ID": "9e2b",
+        "Operation": "OperationTypeApply",
+        "Who": "ci@runner-7",
+        "Created": (NOW - timedelta(hours=5)).isoformat().replace("+00:00", "Z"),
+    }
+    session.client("dynamodb").put_item(
+        TableName="terraform-state-lock",
+        Item={"LockID": {"S": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate"}, "Info": {"S": json.dumps(info)}},
+    )
+    healthy.table.put_item(
+        Item={
+            "pk": f"window#{SERVICE}",
+            "sk": "open",
+            "execution": "mw-1",
+            "opened": NOW.isoformat(),
+            "expires": (NOW + timedelta(minutes=30)).isoformat(),
+        }
+    )
     report = check()
     got = statuses(report)
     assert report.outcome == "degraded" and report.counts["fail"] == 0
@@ -84,14 +105,19 @@ def test_a_degraded_customer_warns_for_short_tasks_dry_run_stale_lock_and_an_ope
 
 
 def test_an_expired_window_passes(healthy, check):
-    healthy.table.put_item(Item={"pk": f"window#{SERVICE}", "sk": "open", "execution": "mw-1",
-                                 "opened": (NOW - timedelta(hours=2)).isoformat(),
-                                 "expires": (NOW - timedelta(hours=1)).isoformat()})
+    healthy.table.put_item(
+        Item={
+            "pk": f"window#{SERVICE}",
+            "sk": "open",
+            "execution": "mw-1",
+            "opened": (NOW - timedelta(hours=2)).isoformat(),
+            "expires": (NOW - timedelta(hours=1)).isoformat(),
+        }
+    )
     assert statuses(check())[f"window:{SERVICE}"] == "pass"
 
 
-def test_an_unhealthy_customer_fails_for_no_tasks_failed_rollout_missing_bucket_and_cluster(healthy, check,
-                                                                                             session):
+def test_an_unhealthy_customer_fails_for_no_tasks_failed_rollout_missing_bucket_and_cluster(healthy, check, session):
     svc = ecs_backends[ACCOUNT][REGION].services[f"{CLUSTER}:{SERVICE}"]
     svc.running_count = 0
     session.client("s3").delete_bucket(Bucket="content-dhbw-prod")
@@ -110,16 +136,22 @@ def test_a_failed_rollout_fails_the_service(healthy, check, monkeypatch, session
     class Ecs:  # moto has no rollout state: the service as ECS reports a circuit-breaker rollback
         def describe_services(self, **kw):
             out = real.describe_services(**kw)
-            out["services"][0]["deployments"][0].update(rolloutState="FAILED", failedTasks=3,
-                                                        rolloutStateReason="ECS deployment circuit breaker")
+            out["services"][0]["deployments"][0].update(
+                rolloutState="FAILED", failedTasks=3, rolloutStateReason="ECS deployment circuit breaker"
+            )
             return out
 
     inp = parse_input(RUNBOOK, {})
     topic_arn = session.client("sns").list_topics()["Topics"][0]["TopicArn"]
-    settings = Settings(customer=healthy.config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER,
-                        topic_arn=topic_arn)
-    report = run_checks(inp, settings=settings, clients=lambda s: Ecs() if s == "ecs" else session.client(s),
-                        table=healthy.table, now=NOW, execution="x")
+    settings = Settings(customer=healthy.config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER, topic_arn=topic_arn)
+    report = run_checks(
+        inp,
+        settings=settings,
+        clients=lambda s: Ecs() if s == "ecs" else session.client(s),
+        table=healthy.table,
+        now=NOW,
+        execution="x",
+    )
     item = next(c for c in report.checks if c.name == f"ecs:{SERVICE}")
     assert item.status == "fail" and "FAILED" in item.detail and "3 task(s) failed" in item.detail
 
@@ -146,12 +178,18 @@ def test_a_missing_state_bucket_fails_the_lock_check_and_the_check_still_finishe
     got = statuses(report)
     assert got["state_lock"] == "fail" and report.outcome == "unhealthy"
     item = next(c for c in report.checks if c.name == "state_lock")
-    assert item.detail == ("cannot tell whether lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate is "
-                           "locked: the state bucket s3://lecture-dhbw-terraform-state does not exist "
-                           "(NoSuchBucket in ListObjectsV2)")
+    assert item.detail == (
+        "cannot tell whether lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate is "
+        "locked: the state bucket s3://lecture-dhbw-terraform-state does not exist "
+        "(NoSuchBucket in ListObjectsV2)"
+    )
     assert {name: status for name, status in got.items() if name != "state_lock"} == {
-        f"ecs:{SERVICE}": "pass", "rds:lecture-dhbw-cluster": "pass", "content_bucket": "pass", "mode": "pass",
-        f"window:{SERVICE}": "pass"}
+        f"ecs:{SERVICE}": "pass",
+        "rds:lecture-dhbw-cluster": "pass",
+        "content_bucket": "pass",
+        "mode": "pass",
+        f"window:{SERVICE}": "pass",
+    }
     assert report.counts == {"pass": 5, "warn": 0, "fail": 1}
     [update] = healthy.status_updates()
     assert "dhbw is unhealthy" in update["Message"] and "FAIL state_lock: cannot tell whether" in update["Message"]
@@ -170,12 +208,18 @@ def test_a_state_bucket_without_read_access_fails_the_lock_check(healthy, sessio
             raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "ListObjectsV2")
 
     inp = parse_input(RUNBOOK, {})
-    settings = Settings(customer=healthy.config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER,
-                        topic_arn="")
-    report = run_checks(inp, settings=settings, clients=lambda s: S3() if s == "s3" else session.client(s),
-                        table=healthy.table, now=NOW, execution="x")
+    settings = Settings(customer=healthy.config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER, topic_arn="")
+    report = run_checks(
+        inp,
+        settings=settings,
+        clients=lambda s: S3() if s == "s3" else session.client(s),
+        table=healthy.table,
+        now=NOW,
+        execution="x",
+    )
     item = next(c for c in report.checks if c.name == "state_lock")
     assert item.status == "fail" and report.outcome == "unhealthy"
-    assert item.detail.endswith("the state bucket s3://lecture-dhbw-terraform-state is not readable "
-                                "(AccessDenied in ListObjectsV2)")
+    assert item.detail.endswith(
+        "the state bucket s3://lecture-dhbw-terraform-state is not readable (AccessDenied in ListObjectsV2)"
+    )
     assert statuses(report)["content_bucket"] == "pass"  # the content bucket is read with head_bucket, apart

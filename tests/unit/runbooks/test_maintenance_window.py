@@ -45,8 +45,10 @@ def settings(dhbw):
 @pytest.fixture
 def guard(settings, ecs, aas, ssm, table):
     def call(raw: dict, *, now=NOW, execution="exec-1"):
-        return plan_window(parse_input(RUNBOOK, raw), settings=settings, ecs=ecs, aas=aas, ssm=ssm,
-                           store=Store(table, now), execution=execution)
+        return plan_window(
+            parse_input(RUNBOOK, raw), settings=settings, ecs=ecs, aas=aas, ssm=ssm, store=Store(table, now), execution=execution
+        )
+
     return call
 
 
@@ -57,18 +59,26 @@ def floor_of(aas) -> int:
 
 def with_floor(ecs, aas, desired=3, floor=3):
     create_service(ecs, desired=desired)
-    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=RESOURCE_ID,
-                                 ScalableDimension="ecs:service:DesiredCount", MinCapacity=floor, MaxCapacity=6)
+    aas.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=RESOURCE_ID,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=floor,
+        MaxCapacity=6,
+    )
 
 
-@pytest.mark.parametrize("raw, problem", [
-    ({"services": ["lecture-backend-service"]}, "exactly one of 'minutes' or 'until'"),
-    ({"services": ["lecture-backend-service"], "minutes": 30, "until": "done"}, "exactly one"),
-    ({"services": ["lecture-backend-service"], "minutes": 0}, "minutes"),
-    ({"services": ["lecture-backend-service"], "minutes": 481}, "minutes"),
-    ({"services": [], "minutes": 30}, "services"),
-    ({"services": ["lecture-backend-service"], "until": "later"}, "until"),
-])
+@pytest.mark.parametrize(
+    "raw, problem",
+    [
+        ({"services": ["lecture-backend-service"]}, "exactly one of 'minutes' or 'until'"),
+        ({"services": ["lecture-backend-service"], "minutes": 30, "until": "done"}, "exactly one"),
+        ({"services": ["lecture-backend-service"], "minutes": 0}, "minutes"),
+        ({"services": ["lecture-backend-service"], "minutes": 481}, "minutes"),
+        ({"services": [], "minutes": 30}, "services"),
+        ({"services": ["lecture-backend-service"], "until": "later"}, "until"),
+    ],
+)
 def test_bad_input_is_refused_naming_the_field(raw, problem):
     with pytest.raises(InvalidInput, match=problem):
         parse_input(RUNBOOK, raw)
@@ -125,8 +135,15 @@ def test_scale_down_records_counts_then_restore_puts_back_exactly_those(guard, s
     assert desired_count(ecs) == 3 and floor_of(aas) == 3
     assert check_running(restored, ecs=ecs).outcome == "completed"
     # and lifting deletes the row
-    assert lift({"services": [SERVICE]}, "exec-1", config=settings.customer, ecs=ecs, aas=aas,
-                store=Store(table, NOW), restore_first=False)["lifted"] == [SERVICE]
+    assert lift(
+        {"services": [SERVICE]},
+        "exec-1",
+        config=settings.customer,
+        ecs=ecs,
+        aas=aas,
+        store=Store(table, NOW),
+        restore_first=False,
+    )["lifted"] == [SERVICE]
     assert item(table, f"window#{SERVICE}", "open") is None
 
 
@@ -134,8 +151,9 @@ def test_a_failure_after_the_scale_down_restores_then_lifts(guard, settings, ecs
     with_floor(ecs, aas, desired=4, floor=3)
     plan = check_plan(guard({"services": [SERVICE], "minutes": 30}).to_json(), settings.customer)
     scale_down(plan, ecs=ecs, aas=aas, store=Store(table, NOW))
-    result = lift({"services": [SERVICE]}, "exec-1", config=settings.customer, ecs=ecs, aas=aas,
-                  store=Store(table, NOW), restore_first=True)
+    result = lift(
+        {"services": [SERVICE]}, "exec-1", config=settings.customer, ecs=ecs, aas=aas, store=Store(table, NOW), restore_first=True
+    )
     assert result == {"lifted": [SERVICE], "restored": [SERVICE], "errors": []}
     assert desired_count(ecs) == 4 and floor_of(aas) == 3
     assert item(table, f"window#{SERVICE}", "open") is None
@@ -145,8 +163,18 @@ def test_lift_never_deletes_another_executions_window(guard, settings, ecs, aas,
     with_floor(ecs, aas)
     plan = check_plan(guard({"services": [SERVICE], "minutes": 30}).to_json(), settings.customer)
     scale_down(plan, ecs=ecs, aas=aas, store=Store(table, NOW))
-    assert lift({"services": [SERVICE]}, "exec-2", config=settings.customer, ecs=ecs, aas=aas,
-                store=Store(table, NOW), restore_first=True)["lifted"] == []
+    assert (
+        lift(
+            {"services": [SERVICE]},
+            "exec-2",
+            config=settings.customer,
+            ecs=ecs,
+            aas=aas,
+            store=Store(table, NOW),
+            restore_first=True,
+        )["lifted"]
+        == []
+    )
     assert item(table, f"window#{SERVICE}", "open")["execution"] == "exec-1"
     # and a second window on the same service is refused while the first is open
     second = guard({"services": [SERVICE], "minutes": 10}, execution="exec-2")
@@ -156,23 +184,34 @@ def test_lift_never_deletes_another_executions_window(guard, settings, ecs, aas,
 def test_a_failed_backup_names_the_childs_outcome(guard, ecs, aas):
     with_floor(ecs, aas)
     plan = guard({"services": [SERVICE], "minutes": 30})
-    failed = backup_failed(plan, {"backup-terraform-state": {"Output": {"outcome": "state_missing",
-                                                                        "message": "no state object"}}})
+    failed = backup_failed(
+        plan, {"backup-terraform-state": {"Output": {"outcome": "state_missing", "message": "no state object"}}}
+    )
     assert failed.outcome == "backup_failed" and "state_missing (no state object)" in failed.message
 
 
 # --- admit: suppression while a window is open -------------------------------------------------------
 
+
 def open_window(table, *, expires):
-    table.put_item(Item={"pk": f"window#{SERVICE}", "sk": "open", "execution": "mw-1", "opened": NOW.isoformat(),
-                         "expires": expires.isoformat(), "expires_epoch": int(expires.timestamp())})
+    table.put_item(
+        Item={
+            "pk": f"window#{SERVICE}",
+            "sk": "open",
+            "execution": "mw-1",
+            "opened": NOW.isoformat(),
+            "expires": expires.isoformat(),
+            "expires_epoch": int(expires.timestamp()),
+        }
+    )
 
 
 def test_an_alarm_during_an_open_window_pages_p3_and_remediates_nothing(dhbw, table, ssm):
     open_window(table, expires=NOW + timedelta(minutes=20))
     event = alarm_event("ALARM", "OK", alarm=CPU_ALARM)
-    decision = admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event))
+    decision = admit(
+        event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+    )
     assert decision.decision == "page" and decision.severity == "P3" and decision.runbook == ""
     assert "maintenance window open" in decision.note and "mw-1" in decision.note
 
@@ -180,8 +219,9 @@ def test_an_alarm_during_an_open_window_pages_p3_and_remediates_nothing(dhbw, ta
 def test_an_expired_window_does_not_suppress(dhbw, table, ssm):
     open_window(table, expires=NOW - timedelta(seconds=1))  # its execution crashed: it expired by itself
     event = alarm_event("ALARM", "OK", alarm=CPU_ALARM)
-    decision = admit(event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER,
-                     cloudwatch=AsDelivered(event))
+    decision = admit(
+        event, config=dhbw, store=Store(table, NOW), ssm=ssm, mode_parameter=MODE_PARAMETER, cloudwatch=AsDelivered(event)
+    )
     assert decision.decision == "remediate" and decision.severity == "P2"
 
 

@@ -1,6 +1,5 @@
 """Runbook restore-drill: guard (plan_drill), act (start_drill), verify (check_drill), its schedule."""
 
-
 from datetime import timedelta
 
 import pytest
@@ -19,24 +18,27 @@ def drill_guard(settings, rds, ssm):
     def call(raw: dict, *, started=STARTED):
         inp = parse_input(RUNBOOKS["restore-drill"], raw)
         return drill.plan_drill(inp, settings=settings, rds=rds, ssm=ssm, execution="exec-1", started=started)
+
     return call
 
 
 def run_drill(plan, rds, dhbw, *, max_steps=10):
     p = drill.start_drill(drill.check_plan(plan.to_json(), dhbw), rds=rds, now=NOW, config=dhbw)
     while p.verify and not p.settled and max_steps:
-        p = drill.check_drill(drill.check_plan(p.to_json(), dhbw), rds=rds, config=dhbw,
-                              now=NOW + timedelta(seconds=420))
+        p = drill.check_drill(drill.check_plan(p.to_json(), dhbw), rds=rds, config=dhbw, now=NOW + timedelta(seconds=420))
         max_steps -= 1
     return p
 
 
-def test_drill_restores_the_latest_snapshot_times_it_and_deletes_only_its_own_cluster(drill_guard, rds, dhbw,
-                                                                                     cluster):
+def test_drill_restores_the_latest_snapshot_times_it_and_deletes_only_its_own_cluster(drill_guard, rds, dhbw, cluster):
     seed("lecture-dhbw-auto-20261125-020000-bbbbbb", age_days=1, tags=OURS)
     # a decoy with a drill-like name but without the tags: never deleted
-    rds.create_db_cluster(DBClusterIdentifier="lecture-dhbw-drill-other", Engine="aurora-postgresql",
-                          MasterUsername="x", MasterUserPassword="unit-test-password")
+    rds.create_db_cluster(
+        DBClusterIdentifier="lecture-dhbw-drill-other",
+        Engine="aurora-postgresql",
+        MasterUsername="x",
+        MasterUserPassword="unit-test-password",
+    )
     plan = drill_guard({})
     assert plan.proceed is True and plan.drill_cluster == "lecture-dhbw-drill-202611260915"
     calls = []
@@ -64,10 +66,13 @@ def test_a_drill_cluster_without_the_tags_is_never_deleted(drill_guard, rds, dhb
 
 def test_a_leftover_drill_cluster_refuses_a_new_drill(drill_guard, rds, cluster):
     seed("lecture-dhbw-auto-20261125-020000-bbbbbb", age_days=1, tags=OURS)
-    rds.create_db_cluster(DBClusterIdentifier="lecture-dhbw-drill-202610010300", Engine="aurora-postgresql",
-                          MasterUsername="x", MasterUserPassword="unit-test-password",
-                          Tags=[{"Key": naming.DRILL_TAG, "Value": "true"},
-                                {"Key": naming.CREATED_BY_TAG, "Value": naming.CREATED_BY}])
+    rds.create_db_cluster(
+        DBClusterIdentifier="lecture-dhbw-drill-202610010300",
+        Engine="aurora-postgresql",
+        MasterUsername="x",
+        MasterUserPassword="unit-test-password",
+        Tags=[{"Key": naming.DRILL_TAG, "Value": "true"}, {"Key": naming.CREATED_BY_TAG, "Value": naming.CREATED_BY}],
+    )
     plan = drill_guard({})
     assert plan.outcome == "drill_running" and "lecture-dhbw-drill-202610010300" in plan.message
     assert RUNBOOKS["restore-drill"].needs_person("drill_running")

@@ -1,6 +1,5 @@
 """Runbook restore-rds-cluster: guard (plan_restore), act (start_restore), verify (check_restore)."""
 
-
 from datetime import timedelta
 
 import pytest
@@ -18,12 +17,12 @@ def guard(settings, rds, ssm):
     def call(raw: dict, *, started=STARTED):
         inp = parse_input(RUNBOOKS["restore-rds-cluster"], raw)
         return restore.plan_restore(inp, settings=settings, rds=rds, ssm=ssm, execution="exec-1", started=started)
+
     return call
 
 
 def run_restore(plan, rds, dhbw, *, max_steps=10):
-    p = restore.start_restore(restore.check_plan(plan.to_json(), dhbw), rds=rds, config=dhbw, now=NOW,
-                              approval=APPROVAL)
+    p = restore.start_restore(restore.check_plan(plan.to_json(), dhbw), rds=rds, config=dhbw, now=NOW, approval=APPROVAL)
     while p.verify and not p.settled and max_steps:
         p = restore.check_restore(restore.check_plan(p.to_json(), dhbw), rds=rds, now=NOW + timedelta(minutes=5))
         max_steps -= 1
@@ -45,8 +44,7 @@ def test_default_is_the_automations_latest_available_snapshot_and_the_plan_asks_
     assert clusters() == {CLUSTER}  # guard changes nothing
 
 
-def test_approved_restore_creates_the_restored_cluster_reports_endpoint_and_leaves_the_original(guard, rds, dhbw,
-                                                                                                cluster):
+def test_approved_restore_creates_the_restored_cluster_reports_endpoint_and_leaves_the_original(guard, rds, dhbw, cluster):
     seed("lecture-dhbw-manual-20261125-020000-cccccc", age_days=1, tags=OURS)
     before = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     final = run_restore(guard({"snapshot": "lecture-dhbw-manual-20261125-020000-cccccc"}), rds, dhbw)
@@ -61,15 +59,15 @@ def test_approved_restore_creates_the_restored_cluster_reports_endpoint_and_leav
     assert tags["restored-from"] == "lecture-dhbw-manual-20261125-020000-cccccc"
     after = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
     volatile = ("LatestRestorableTime",)  # moto answers "now"
-    assert {k: v for k, v in after.items() if k not in volatile} == {k: v for k, v in before.items()
-                                                                     if k not in volatile}
+    assert {k: v for k, v in after.items() if k not in volatile} == {k: v for k, v in before.items() if k not in volatile}
 
 
 def test_an_existing_restored_cluster_is_refused_at_guard_and_at_act(guard, rds, dhbw, cluster):
     seed("lecture-dhbw-manual-20261125-020000-cccccc", age_days=1, tags=OURS)
     plan = guard({})
-    rds.create_db_cluster(DBClusterIdentifier=RESTORED, Engine="aurora-postgresql", MasterUsername="x",
-                          MasterUserPassword="unit-test-password")
+    rds.create_db_cluster(
+        DBClusterIdentifier=RESTORED, Engine="aurora-postgresql", MasterUsername="x", MasterUserPassword="unit-test-password"
+    )
     final = run_restore(plan, rds, dhbw)  # created meanwhile: act refuses too
     assert final.outcome == "already_exists" and RESTORED in final.message
     again = guard({})
@@ -98,8 +96,9 @@ def test_a_snapshot_replaced_by_one_of_the_same_name_is_target_changed(guard, rd
 def test_missing_unusable_or_no_snapshot_are_explicit_outcomes(guard, rds, cluster):
     assert guard({"snapshot": "lecture-dhbw-nope"}).outcome == "snapshot_not_found"
     assert guard({}).outcome == "snapshot_not_found"  # the automation has none
-    rds.create_db_cluster(DBClusterIdentifier="other", Engine="aurora-postgresql", MasterUsername="x",
-                          MasterUserPassword="unit-test-password")
+    rds.create_db_cluster(
+        DBClusterIdentifier="other", Engine="aurora-postgresql", MasterUsername="x", MasterUserPassword="unit-test-password"
+    )
     rds.create_db_cluster_snapshot(DBClusterIdentifier="other", DBClusterSnapshotIdentifier="other-snap")
     refused = guard({"snapshot": "other-snap"})
     assert refused.outcome == "snapshot_not_usable" and "not of customer dhbw" in refused.message
@@ -123,8 +122,9 @@ def test_bad_input_names_the_field(guard, cluster):
         guard({"cluster": "lecture-edt-cluster"})
 
 
-@pytest.mark.parametrize("field,value", [("restored_cluster", CLUSTER), ("cluster", "other"),
-                                         ("mode", "dry-run"), ("max_polls", 10_000)])
+@pytest.mark.parametrize(
+    "field,value", [("restored_cluster", CLUSTER), ("cluster", "other"), ("mode", "dry-run"), ("max_polls", 10_000)]
+)
 def test_act_refuses_a_forged_plan(guard, rds, dhbw, cluster, field, value):
     seed("lecture-dhbw-manual-20261125-020000-cccccc", age_days=1, tags=OURS)
     forged = {**guard({}).to_json(), field: value}
@@ -159,5 +159,4 @@ def test_the_subnet_group_grant_is_the_configured_one_when_given(dhbw):
 
     assert KINDS["rds_cluster"].arns["subnet_group"](dhbw) == ["arn:aws:rds:eu-central-1:111111111111:subgrp:*"]
     named = dhbw.model_copy(update={"rds": dhbw.rds.model_copy(update={"subnet_group": "lecture-dhbw-db"})})
-    assert KINDS["rds_cluster"].arns["subnet_group"](named) == [
-        "arn:aws:rds:eu-central-1:111111111111:subgrp:lecture-dhbw-db"]
+    assert KINDS["rds_cluster"].arns["subnet_group"](named) == ["arn:aws:rds:eu-central-1:111111111111:subgrp:lecture-dhbw-db"]

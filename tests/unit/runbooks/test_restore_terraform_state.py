@@ -26,9 +26,16 @@ BROKEN = '{"version": 4, "serial": 13, "lineage": "3f1c2a9e-7d4b-4e2a'  # an app
 
 
 def body(serial: int, lineage: str = LINEAGE, resources: int = 0) -> bytes:
-    return json.dumps({"version": 4, "terraform_version": "1.9.5", "serial": serial, "lineage": lineage,
-                       "outputs": {}, "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": f"b{i}"}
-                                                    for i in range(resources)]}).encode()
+    return json.dumps(
+        {
+            "version": 4,
+            "terraform_version": "1.9.5",
+            "serial": serial,
+            "lineage": lineage,
+            "outputs": {},
+            "resources": [{"mode": "managed", "type": "aws_s3_bucket", "name": f"b{i}"} for i in range(resources)],
+        }
+    ).encode()
 
 
 @pytest.fixture
@@ -49,6 +56,7 @@ def dynamodb(session):
 @pytest.fixture
 def given(session, dhbw, s3, monkeypatch):
     """The state (this body), the backup bucket with .backup (this body), the lock table with the digest item."""
+
     class Patches:
         set = staticmethod(monkeypatch.setattr)
 
@@ -56,14 +64,14 @@ def given(session, dhbw, s3, monkeypatch):
 
     def build(state: bytes | None, backup: bytes | None, *, locks=(), **backups: bytes):
         state_world.build(session.client, dhbw, state_world.TerraformStateWorld(exists=False), ACCOUNT, REGION)
-        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lk) for lk in locks], ACCOUNT, REGION,
-                          now=NOW)
+        locks_world.build(session.client, dhbw, [locks_world.LockWorld(**lk) for lk in locks], ACCOUNT, REGION, now=NOW)
         if state is not None:
             s3.put_object(Bucket=STATE_BUCKET, Key=STATE_KEY, Body=state)
         if backup is not None:
             s3.put_object(Bucket=BACKUP_BUCKET, Key=BACKUP, Body=backup)
         for suffix, content in backups.items():
             s3.put_object(Bucket=BACKUP_BUCKET, Key=f"lecture-dhbw/terraform.tfstate.{suffix}", Body=content)
+
     return build
 
 
@@ -72,6 +80,7 @@ def guard(settings, s3, dynamodb, ssm):
     def call(raw=None):
         inp = parse_input(RUNBOOK, raw or {"reason": "state corrupted by an interrupted apply"})
         return plan_restore(inp, settings=settings, s3=s3, dynamodb=dynamodb, ssm=ssm, now=NOW, started=STARTED)
+
     return call
 
 
@@ -79,8 +88,15 @@ def guard(settings, s3, dynamodb, ssm):
 def act(dhbw, s3, dynamodb):
     def call(plan, *, s3_client=None):
         checked = check_plan(plan.to_json(), dhbw)
-        return apply_restore(checked, s3=s3_client or s3, dynamodb=dynamodb, config=dhbw, now=NOW,
-                             approval={"answer": "approved", "by": "alice", "comment": "ok"})
+        return apply_restore(
+            checked,
+            s3=s3_client or s3,
+            dynamodb=dynamodb,
+            config=dhbw,
+            now=NOW,
+            approval={"answer": "approved", "by": "alice", "comment": "ok"},
+        )
+
     return call
 
 
@@ -153,11 +169,14 @@ def test_a_dated_backup_can_be_chosen(given, guard, act, s3):
     assert read(s3, STATE_BUCKET, STATE_KEY) == body(9, resources=1)
 
 
-@pytest.mark.parametrize("backup,problem", [
-    (b'{"version": 3, "serial": 1, "lineage": "x", "modules": []}', "version 4"),
-    (b"not json", "not JSON"),
-    (None, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "backup,problem",
+    [
+        (b'{"version": 3, "serial": 1, "lineage": "x", "modules": []}', "version 4"),
+        (b"not json", "not JSON"),
+        (None, "does not exist"),
+    ],
+)
 def test_an_invalid_or_missing_backup_is_refused(given, guard, s3, backup, problem):
     given(BROKEN.encode(), backup)
     plan = guard()
@@ -223,12 +242,15 @@ def test_dry_run_and_off_write_nothing_and_ask_no_approval(given, guard, ssm, s3
     assert read(s3, STATE_BUCKET, STATE_KEY) == BROKEN.encode() and backup_keys(s3) == [BACKUP]
 
 
-@pytest.mark.parametrize("raw,field", [
-    ({"backup": "2026-11-20", "reason": "bad"}, "backup"),
-    ({"backup": "20261340", "reason": "bad"}, "backup"),
-    ({"backup": ".backup"}, "reason"),
-    ({"reason": "bad", "allow_lineage_change": "maybe"}, "allow_lineage_change"),
-])
+@pytest.mark.parametrize(
+    "raw,field",
+    [
+        ({"backup": "2026-11-20", "reason": "bad"}, "backup"),
+        ({"backup": "20261340", "reason": "bad"}, "backup"),
+        ({"backup": ".backup"}, "reason"),
+        ({"reason": "bad", "allow_lineage_change": "maybe"}, "allow_lineage_change"),
+    ],
+)
 def test_bad_input_is_refused_naming_the_field(raw, field):
     with pytest.raises(InvalidInput, match=field):
         parse_input(RUNBOOK, raw)
@@ -240,12 +262,15 @@ def test_another_state_key_is_refused(given, guard):
         guard({"reason": "x" * 5, "state_key": "lecture-edt/terraform.tfstate"})
 
 
-@pytest.mark.parametrize("change", [
-    {"corrupted_key": STATE_KEY},
-    {"backup_key": "lecture-dhbw/terraform.tfstate.corrupted-20261126T091405Z"},
-    {"state_bucket": "someone-elses-bucket"},
-    {"proceed": False},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"corrupted_key": STATE_KEY},
+        {"backup_key": "lecture-dhbw/terraform.tfstate.corrupted-20261126T091405Z"},
+        {"state_bucket": "someone-elses-bucket"},
+        {"proceed": False},
+    ],
+)
 def test_a_forged_plan_writes_nothing(given, guard, dhbw, s3, change):
     given(BROKEN.encode(), body(12))
     with pytest.raises(InvalidPlan):

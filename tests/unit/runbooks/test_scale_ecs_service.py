@@ -37,17 +37,24 @@ def settings(dhbw):
 @pytest.fixture
 def plan(settings, ecs, aas, ssm, table):
     """The guard step as the Lambda runs it: parse the raw input, then plan against moto."""
+
     def call(raw: dict, *, now=NOW, execution: str = "exec-1"):
         inp = parse_input(RUNBOOK, raw)
-        return plan_scale(inp, settings=settings, ecs=ecs, aas=aas, ssm=ssm, store=Store(table, now), now=now,
-                          execution=execution)
+        return plan_scale(
+            inp, settings=settings, ecs=ecs, aas=aas, ssm=ssm, store=Store(table, now), now=now, execution=execution
+        )
+
     return call
 
 
 def register_target(aas, min_capacity: int = 2, max_capacity: int = 6) -> None:
-    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=RESOURCE_ID,
-                                 ScalableDimension="ecs:service:DesiredCount",
-                                 MinCapacity=min_capacity, MaxCapacity=max_capacity)
+    aas.register_scalable_target(
+        ServiceNamespace="ecs",
+        ResourceId=RESOURCE_ID,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=min_capacity,
+        MaxCapacity=max_capacity,
+    )
 
 
 def target_capacity(aas) -> tuple[int, int]:
@@ -60,6 +67,7 @@ def moto_service():
 
 
 # --- guard + act: scaling within bounds --------------------------------------------------------------
+
 
 def test_delta_one_from_two_scales_the_service_to_three(plan, ecs, aas, table):
     # given
@@ -115,6 +123,7 @@ def test_delta_five_from_two_is_limited_to_the_maximum_with_a_note(plan, ecs, aa
 
 
 # --- guard: refusals ---------------------------------------------------------------------------------
+
 
 def test_at_maximum_scaling_up_is_refused_and_nothing_changes(plan, ecs, table):
     # given
@@ -202,11 +211,14 @@ def test_plan_after_the_cooldown_proceeds_and_starts_a_new_one(plan, ecs, aas, t
     assert cooldown["until"] == (later + timedelta(seconds=300)).isoformat()
 
 
-@pytest.mark.parametrize("raw, via_ssm", [
-    pytest.param({"service": SERVICE, "delta": 1, "dry_run": True}, None, id="dry_run-input"),
-    pytest.param({"service": SERVICE, "delta": 1, "mode": "dry-run"}, None, id="mode-input"),
-    pytest.param({"service": SERVICE, "delta": 1}, "dry-run", id="mode-switch"),
-])
+@pytest.mark.parametrize(
+    "raw, via_ssm",
+    [
+        pytest.param({"service": SERVICE, "delta": 1, "dry_run": True}, None, id="dry_run-input"),
+        pytest.param({"service": SERVICE, "delta": 1, "mode": "dry-run"}, None, id="mode-input"),
+        pytest.param({"service": SERVICE, "delta": 1}, "dry-run", id="mode-switch"),
+    ],
+)
 def test_dry_run_reports_what_it_would_do_and_changes_nothing(plan, ecs, aas, ssm, table, raw, via_ssm):
     # given
     create_service(ecs, desired=2)
@@ -238,10 +250,13 @@ def test_dry_run_still_respects_a_running_cooldown(plan, ecs, aas):
     assert "in cooldown until" in planned.message
 
 
-@pytest.mark.parametrize("raw", [
-    pytest.param({"service": SERVICE, "delta": 1}, id="no-mode-in-input"),
-    pytest.param({"service": SERVICE, "delta": 1, "mode": "enforce"}, id="respond-read-enforce-before"),
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param({"service": SERVICE, "delta": 1}, id="no-mode-in-input"),
+        pytest.param({"service": SERVICE, "delta": 1, "mode": "enforce"}, id="respond-read-enforce-before"),
+    ],
+)
 def test_mode_switch_off_refuses_saying_automation_is_off(plan, ecs, ssm, table, raw):
     # given the operator turned automation off (after respond read the switch, in the second case)
     create_service(ecs, desired=2)
@@ -250,8 +265,7 @@ def test_mode_switch_off_refuses_saying_automation_is_off(plan, ecs, ssm, table,
     planned = plan(raw)
     # then
     assert (planned.proceed, planned.outcome, planned.mode) == (False, "refused", "off")
-    assert planned.message == (f"automation is off for customer dhbw ({MODE_PARAMETER} = off); "
-                                  f"{SERVICE} was not changed")
+    assert planned.message == (f"automation is off for customer dhbw ({MODE_PARAMETER} = off); {SERVICE} was not changed")
     assert desired_count(ecs) == 2
     assert item(table, *COOLDOWN_KEY) is None
 
@@ -340,6 +354,7 @@ def test_configured_service_missing_from_the_cluster_is_resource_not_found(plan,
 
 # --- Application Auto Scaling --------------------------------------------------------------------------
 
+
 def test_with_a_scalable_target_its_floor_is_raised_and_the_service_updated(plan, ecs, aas):
     # given
     create_service(ecs, desired=2)
@@ -389,19 +404,26 @@ def test_scaling_down_never_raises_the_autoscalers_floor(plan, ecs, aas):
 
 # --- parse_input ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw, expected", [
-    pytest.param({"service": SERVICE}, ["give exactly one of 'delta' or 'desired'"], id="neither"),
-    pytest.param({"service": SERVICE, "delta": 1, "desired": 3}, ["give exactly one of 'delta' or 'desired'"],
-                 id="both"),
-    pytest.param({"service": SERVICE, "delta": 0}, ["'delta' must not be 0"], id="delta-zero"),
-    pytest.param({"service": SERVICE, "delta": 1, "force": True}, ["field 'force'", "Extra inputs are not permitted"],
-                 id="unknown-field"),
-    pytest.param({"delta": 1}, ["field 'service'", "Field required"], id="no-service"),
-    pytest.param({"service": SERVICE, "desired": -1}, ["field 'desired'", "greater than or equal to 0"],
-                 id="negative-desired"),
-    pytest.param({"service": SERVICE, "delta": "one"}, ["field 'delta'"], id="delta-not-a-number"),
-    pytest.param({"service": SERVICE, "delta": 1, "mode": "sometimes"}, ["field 'mode'"], id="unknown-mode"),
-])
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        pytest.param({"service": SERVICE}, ["give exactly one of 'delta' or 'desired'"], id="neither"),
+        pytest.param({"service": SERVICE, "delta": 1, "desired": 3}, ["give exactly one of 'delta' or 'desired'"], id="both"),
+        pytest.param({"service": SERVICE, "delta": 0}, ["'delta' must not be 0"], id="delta-zero"),
+        pytest.param(
+            {"service": SERVICE, "delta": 1, "force": True},
+            ["field 'force'", "Extra inputs are not permitted"],
+            id="unknown-field",
+        ),
+        pytest.param({"delta": 1}, ["field 'service'", "Field required"], id="no-service"),
+        pytest.param(
+            {"service": SERVICE, "desired": -1}, ["field 'desired'", "greater than or equal to 0"], id="negative-desired"
+        ),
+        pytest.param({"service": SERVICE, "delta": "one"}, ["field 'delta'"], id="delta-not-a-number"),
+        pytest.param({"service": SERVICE, "delta": 1, "mode": "sometimes"}, ["field 'mode'"], id="unknown-mode"),
+    ],
+)
 def test_invalid_input_is_rejected_with_clear_text(raw, expected):
     # when
     with pytest.raises(InvalidInput) as caught:
@@ -419,8 +441,9 @@ def test_input_that_is_not_an_object_is_rejected_with_an_example(raw):
     with pytest.raises(InvalidInput) as caught:
         parse_input(RUNBOOK, raw)
     # then
-    assert str(caught.value) == ("scale-ecs-service input must be a JSON object like "
-                                 "{'service': 'lecture-backend-service', 'delta': 1}")
+    assert str(caught.value) == (
+        "scale-ecs-service input must be a JSON object like {'service': 'lecture-backend-service', 'delta': 1}"
+    )
 
 
 def test_the_key_step_functions_adds_to_a_child_execution_is_ignored():
@@ -435,6 +458,7 @@ def test_the_key_step_functions_adds_to_a_child_execution_is_ignored():
 
 
 # --- verify --------------------------------------------------------------------------------------------
+
 
 def test_check_reports_scaled_once_running_equals_desired(plan, ecs, aas):
     # given moto starts the new tasks at once
@@ -484,6 +508,7 @@ class _Context:
 def lambda_env(monkeypatch, dhbw, table, ssm):
     """The function's environment as the stack sets it; boto3 clients made fresh inside this test's mock."""
     from lambdas import aws
+
     monkeypatch.setenv("CUSTOMER_CONFIG", dhbw.model_dump_json())
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("MODE_PARAMETER", MODE_PARAMETER)
@@ -496,6 +521,7 @@ def lambda_env(monkeypatch, dhbw, table, ssm):
 
 def _invoke(event):
     from lambdas.runbooks.scale_ecs_service import handler
+
     return handler(event, _Context())
 
 
@@ -503,6 +529,7 @@ def _invoke(event):
 def writes(monkeypatch):
     """Every UpdateService / RegisterScalableTarget any boto3 client sends in this test."""
     import botocore.client
+
     seen = []
     original = botocore.client.BaseClient._make_api_call
 
@@ -514,24 +541,32 @@ def writes(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("forge, names", [
-    pytest.param({"cluster": "someone-elses-cluster"}, "cluster 'someone-elses-cluster' is not the configured",
-                 id="other-cluster"),
-    pytest.param({"service": "payments"}, "service 'payments' is not configured", id="unconfigured-service"),
-    pytest.param({"to": 60}, "60 tasks is outside the bounds 2..6", id="above-max"),
-    pytest.param({"to": 0, "from": 2}, "0 tasks is outside the bounds 2..6", id="below-min"),
-    pytest.param({"scalable_target": {"min": 2, "max": 100}}, "MaxCapacity 100 is outside the bounds", id="ceiling"),
-    pytest.param({"to": 3, "from": 4, "scalable_target": {"min": 1, "max": 6}}, "MinCapacity 1 / MaxCapacity 6 is outside",
-                 id="floor-below-min"),
-    pytest.param({"proceed": False}, "guard did not let it proceed", id="not-proceeding"),
-    pytest.param({"to": "3; drop"}, "'to' must be a whole number", id="not-a-number"),
-    # the plan's model is the last guard: whatever the checks above do not read must still be a plan
-    pytest.param({"mode": "yolo"}, "field 'mode'", id="unknown-mode"),
-    pytest.param({"dry_run": "perhaps"}, "field 'dry_run'", id="dry-run-not-a-bool"),
-    pytest.param({"polls": "many"}, "field 'polls'", id="polls-not-a-number"),
-])
+@pytest.mark.parametrize(
+    "forge, names",
+    [
+        pytest.param(
+            {"cluster": "someone-elses-cluster"}, "cluster 'someone-elses-cluster' is not the configured", id="other-cluster"
+        ),
+        pytest.param({"service": "payments"}, "service 'payments' is not configured", id="unconfigured-service"),
+        pytest.param({"to": 60}, "60 tasks is outside the bounds 2..6", id="above-max"),
+        pytest.param({"to": 0, "from": 2}, "0 tasks is outside the bounds 2..6", id="below-min"),
+        pytest.param({"scalable_target": {"min": 2, "max": 100}}, "MaxCapacity 100 is outside the bounds", id="ceiling"),
+        pytest.param(
+            {"to": 3, "from": 4, "scalable_target": {"min": 1, "max": 6}},
+            "MinCapacity 1 / MaxCapacity 6 is outside",
+            id="floor-below-min",
+        ),
+        pytest.param({"proceed": False}, "guard did not let it proceed", id="not-proceeding"),
+        pytest.param({"to": "3; drop"}, "'to' must be a whole number", id="not-a-number"),
+        # the plan's model is the last guard: whatever the checks above do not read must still be a plan
+        pytest.param({"mode": "yolo"}, "field 'mode'", id="unknown-mode"),
+        pytest.param({"dry_run": "perhaps"}, "field 'dry_run'", id="dry-run-not-a-bool"),
+        pytest.param({"polls": "many"}, "field 'polls'", id="polls-not-a-number"),
+    ],
+)
 def test_act_with_a_forged_plan_changes_nothing_and_says_why(lambda_env, plan, ecs, aas, writes, forge, names):
     from lambdas.errors import InvalidPlan
+
     # given a real plan, then forged as a direct invoke could
     create_service(ecs, desired=2)
     register_target(aas, 2, 6)
@@ -564,15 +599,40 @@ def test_each_step_returns_the_json_the_runbook_state_machine_reads(lambda_env, 
     acted = _invoke({"step": "act", "plan": guarded})
     verified = _invoke({"step": "verify", "plan": acted})
     # then each step returns exactly the keys it did as a dict ($.plan.proceed, $.plan.verify, ...)
-    assert guarded == {"runbook": "scale-ecs-service", "customer": "dhbw", "cluster": CLUSTER, "service": SERVICE,
-                       "min": 2, "max": 6, "mode": "enforce", "dry_run": False, "incident_id": None, "reason": None,
-                       "notes": [], "polls": 0, "max_polls": RUNBOOK.verify_max_polls,
-                       "wait_seconds": RUNBOOK.verify_interval_seconds, "from": 2, "to": 3,
-                       "scalable_target": {"min": 2, "max": 6}, "proceed": True}
-    assert acted == {**guarded, "verify": True, "scalable_target": {"min": 3, "max": 6},
-                     "previous": {"desired": 2, "scalable_target": {"min": 2, "max": 6}}}
-    assert verified == {**acted, "polls": 1, "running": 3, "settled": True, "outcome": "scaled",
-                        "message": f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running"}
+    assert guarded == {
+        "runbook": "scale-ecs-service",
+        "customer": "dhbw",
+        "cluster": CLUSTER,
+        "service": SERVICE,
+        "min": 2,
+        "max": 6,
+        "mode": "enforce",
+        "dry_run": False,
+        "incident_id": None,
+        "reason": None,
+        "notes": [],
+        "polls": 0,
+        "max_polls": RUNBOOK.verify_max_polls,
+        "wait_seconds": RUNBOOK.verify_interval_seconds,
+        "from": 2,
+        "to": 3,
+        "scalable_target": {"min": 2, "max": 6},
+        "proceed": True,
+    }
+    assert acted == {
+        **guarded,
+        "verify": True,
+        "scalable_target": {"min": 3, "max": 6},
+        "previous": {"desired": 2, "scalable_target": {"min": 2, "max": 6}},
+    }
+    assert verified == {
+        **acted,
+        "polls": 1,
+        "running": 3,
+        "settled": True,
+        "outcome": "scaled",
+        "message": f"scaled {SERVICE} from 2 to 3 tasks; 3 of 3 running",
+    }
 
 
 def test_act_with_the_plan_guard_made_scales(lambda_env, plan, ecs, aas, writes):
@@ -585,8 +645,7 @@ def test_act_with_the_plan_guard_made_scales(lambda_env, plan, ecs, aas, writes)
 def test_the_floor_before_the_first_raise_is_remembered_and_the_current_one_reported(plan, ecs, aas, table):
     create_service(ecs, desired=2)
     register_target(aas, 2, 6)
-    first = apply_scale(plan({"service": SERVICE, "delta": 1, "incident_id": "inc-1"}), ecs=ecs, aas=aas,
-                        store=Store(table, NOW))
+    first = apply_scale(plan({"service": SERVICE, "delta": 1, "incident_id": "inc-1"}), ecs=ecs, aas=aas, store=Store(table, NOW))
     assert first.to_json()["scalable_target"] == {"min": 3, "max": 6}  # the floor now in force
     assert first.to_json()["previous"]["scalable_target"] == {"min": 2, "max": 6}
     # a second raise (after the cooldown) keeps the first floor
@@ -599,6 +658,7 @@ def test_the_floor_before_the_first_raise_is_remembered_and_the_current_one_repo
 
 def _restore(settings, aas, ssm, table, inp, now=NOW, phase="apply"):
     from lambdas.runbooks.scale_ecs_service import plan_restore, restore_floor
+
     if phase == "plan":
         return plan_restore(inp, settings=settings, aas=aas, store=Store(table, now), now=now)
     return restore_floor(inp, settings=settings, aas=aas, ssm=ssm, store=Store(table, now))
@@ -628,8 +688,9 @@ def test_restore_keeps_the_floor_while_the_alarm_is_in_alarm_again(settings, pla
     register_target(aas, 2, 6)
     apply_scale(plan({"service": SERVICE, "delta": 1}), ecs=ecs, aas=aas, store=Store(table, NOW))
     alarm = "lecture-dhbw-lecture-backend-service-cpu-high"
-    table.put_item(Item={"pk": f"open#{alarm}", "sk": "open", "incident_id": "inc-2",
-                         "opened_at": "2026-11-26T09:20:00+00:00"})  # admit opened a new incident
+    table.put_item(
+        Item={"pk": f"open#{alarm}", "sk": "open", "incident_id": "inc-2", "opened_at": "2026-11-26T09:20:00+00:00"}
+    )  # admit opened a new incident
     done = _restore(settings, aas, ssm, table, {"service": SERVICE, "alarm": alarm})
     assert done.restored is False and "in ALARM again" in done.message
     assert target_capacity(aas) == (3, 6)

@@ -44,10 +44,15 @@ def rds(session):
 @pytest.fixture
 def cluster(rds):
     """dhbw's Aurora cluster with one writer, as the customer's Terraform creates it."""
-    rds.create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture",
-                          MasterUserPassword="unit-test-password")
-    rds.create_db_instance(DBInstanceIdentifier=f"{CLUSTER}-1", DBClusterIdentifier=CLUSTER,
-                           Engine="aurora-postgresql", DBInstanceClass="db.r6g.large")
+    rds.create_db_cluster(
+        DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="lecture", MasterUserPassword="unit-test-password"
+    )
+    rds.create_db_instance(
+        DBInstanceIdentifier=f"{CLUSTER}-1",
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
     backend = rds_backends[ACCOUNT][REGION]
     backend.clusters[CLUSTER].allocated_storage = 20
     return backend.clusters[CLUSTER]
@@ -57,8 +62,10 @@ def cluster(rds):
 def guard(settings, rds, ssm, table):
     def call(raw: dict, *, now=NOW, execution="exec-1", started=STARTED):
         inp = parse_input(RUNBOOK, {"cluster": CLUSTER, **raw})
-        return plan_snapshot(inp, settings=settings, rds=rds, ssm=ssm, store=Store(table, now), now=now,
-                             execution=execution, started=started)
+        return plan_snapshot(
+            inp, settings=settings, rds=rds, ssm=ssm, store=Store(table, now), now=now, execution=execution, started=started
+        )
+
     return call
 
 
@@ -75,14 +82,20 @@ def run(plan, rds, dhbw, *, now=NOW, max_steps=20):
 
 def seed(name: str, *, age_days: float, tags: dict | None = None, automated: bool = False):
     backend = rds_backends[ACCOUNT][REGION]
-    s = backend.create_db_cluster_snapshot(CLUSTER, name, snapshot_type="automated" if automated else "manual",
-                                           tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+    s = backend.create_db_cluster_snapshot(
+        CLUSTER,
+        name,
+        snapshot_type="automated" if automated else "manual",
+        tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
     s.created = NOW - timedelta(days=age_days)
 
 
 def snapshot_ids(rds) -> set[str]:
-    return {s["DBClusterSnapshotIdentifier"] for s in
-            rds.describe_db_cluster_snapshots(DBClusterIdentifier=CLUSTER)["DBClusterSnapshots"]}
+    return {
+        s["DBClusterSnapshotIdentifier"]
+        for s in rds.describe_db_cluster_snapshots(DBClusterIdentifier=CLUSTER)["DBClusterSnapshots"]
+    }
 
 
 def tags_of(rds, name) -> dict:
@@ -91,6 +104,7 @@ def tags_of(rds, name) -> dict:
 
 
 # --- names --------------------------------------------------------------------------------------------------
+
 
 def test_name_is_the_runbooks_with_time_and_an_execution_suffix():
     manual = snapshot_name("dhbw", "manual", STARTED, "exec-1")
@@ -121,6 +135,7 @@ def test_every_customer_gets_a_valid_snapshot_identifier():
 
 # --- the snapshot ----------------------------------------------------------------------------------------------
 
+
 def test_manual_snapshot_is_taken_tagged_and_reported_with_size_and_duration(guard, rds, dhbw, cluster):
     plan = guard({"reason": "before a schema migration (v42)"})
     assert plan.proceed is True
@@ -130,8 +145,12 @@ def test_manual_snapshot_is_taken_tagged_and_reported_with_size_and_duration(gua
     assert "20 GiB, took 95 s" in done.message
     assert plan.snapshot in snapshot_ids(rds)
     assert tags_of(rds, plan.snapshot) == {
-        "customer": "dhbw", "reason": "before a schema migration  v42 ", "execution": "exec-1", "trigger": "manual",
-        naming.CREATED_BY_TAG: naming.CREATED_BY}
+        "customer": "dhbw",
+        "reason": "before a schema migration  v42 ",
+        "execution": "exec-1",
+        "trigger": "manual",
+        naming.CREATED_BY_TAG: naming.CREATED_BY,
+    }
 
 
 def test_act_retried_or_redriven_adopts_its_snapshot_instead_of_a_second(guard, rds, dhbw, cluster):
@@ -153,6 +172,7 @@ def test_a_name_taken_by_another_execution_is_not_adopted(guard, rds, dhbw, clus
 
 # --- prune -------------------------------------------------------------------------------------------------------
 
+
 def test_prune_deletes_only_the_automations_old_snapshots(guard, rds, dhbw, cluster):
     seed("lecture-dhbw-auto-20261110-020000-aaaaaa", age_days=16, tags=OURS)
     seed("lecture-dhbw-auto-20261118-020000-bbbbbb", age_days=8, tags=OURS)
@@ -163,20 +183,28 @@ def test_prune_deletes_only_the_automations_old_snapshots(guard, rds, dhbw, clus
     plan = guard({})
     done, _ = run(plan, rds, dhbw)
     assert sorted(done.pruned) == ["lecture-dhbw-auto-20261110-020000-aaaaaa", "lecture-dhbw-auto-20261118-020000-bbbbbb"]
-    assert snapshot_ids(rds) >= {plan.snapshot, "lecture-dhbw-auto-20261124-020000-cccccc", "lecture-dhbw-before-upgrade",
-                                 "lecture-dhbw-manual-20261001", "rds:lecture-dhbw-cluster-2026-11-01-02-00"}
+    assert snapshot_ids(rds) >= {
+        plan.snapshot,
+        "lecture-dhbw-auto-20261124-020000-cccccc",
+        "lecture-dhbw-before-upgrade",
+        "lecture-dhbw-manual-20261001",
+        "rds:lecture-dhbw-cluster-2026-11-01-02-00",
+    }
     assert not snapshot_ids(rds) & set(done.pruned)
 
 
 def test_prune_always_keeps_the_automations_newest_snapshot():
     old = NOW - timedelta(days=30)
-    snaps = [{"DBClusterSnapshotIdentifier": n, "SnapshotCreateTime": old - timedelta(days=i), "Status": "available"}
-             for i, n in enumerate(["newest", "older", "oldest"])]
+    snaps = [
+        {"DBClusterSnapshotIdentifier": n, "SnapshotCreateTime": old - timedelta(days=i), "Status": "available"}
+        for i, n in enumerate(["newest", "older", "oldest"])
+    ]
     delete, kept = prune_candidates(snaps, keep="just-made", cutoff=NOW - timedelta(days=7))
     assert (delete, kept) == (["older", "oldest"], ["newest"])
 
 
 # --- busy, quota, not found ---------------------------------------------------------------------------------
+
 
 def test_busy_cluster_is_retried_with_growing_waits_then_snapshotted(guard, rds, dhbw, cluster):
     cluster.status = "backing-up"
@@ -212,8 +240,9 @@ class BusyOnCreate:
     def create_db_cluster_snapshot(self, **kwargs):
         if self.times:
             self.times -= 1
-            raise ClientError({"Error": {"Code": "InvalidDBClusterStateFault", "Message": "backing up"}},
-                              "CreateDBClusterSnapshot")
+            raise ClientError(
+                {"Error": {"Code": "InvalidDBClusterStateFault", "Message": "backing up"}}, "CreateDBClusterSnapshot"
+            )
         return self.rds.create_db_cluster_snapshot(**kwargs)
 
 
@@ -239,6 +268,7 @@ def test_missing_cluster_is_cluster_not_found(guard, rds):
 
 
 # --- cooldown, modes, bad input -----------------------------------------------------------------------------
+
 
 def test_alarm_snapshot_within_the_cooldown_is_skipped_with_when(guard, rds, dhbw, cluster):
     first = guard({"trigger": "alarm"}, execution="alarm-1")
@@ -273,12 +303,15 @@ def test_another_cluster_is_refused_as_bad_input(guard, rds, cluster):
         guard({"cluster": "lecture-other-cluster"})
 
 
-@pytest.mark.parametrize("field,value,error", [
-    ("cluster", "lecture-other-cluster", "is not the configured"),
-    ("snapshot", "lecture-dhbw-manual-20261126-091507-ffffff", "is not the automation's name"),
-    ("snapshot", "someone-elses-snapshot", "is not the automation's name"),
-    ("max_polls", 10_000, "polling bounds"),
-])
+@pytest.mark.parametrize(
+    "field,value,error",
+    [
+        ("cluster", "lecture-other-cluster", "is not the configured"),
+        ("snapshot", "lecture-dhbw-manual-20261126-091507-ffffff", "is not the automation's name"),
+        ("snapshot", "someone-elses-snapshot", "is not the automation's name"),
+        ("max_polls", 10_000, "polling bounds"),
+    ],
+)
 def test_act_refuses_a_forged_plan_and_changes_nothing(guard, rds, dhbw, cluster, field, value, error):
     forged = {**guard({}).to_json(), field: value}
     before = snapshot_ids(rds)
@@ -289,11 +322,13 @@ def test_act_refuses_a_forged_plan_and_changes_nothing(guard, rds, dhbw, cluster
 
 # --- diagnosis -----------------------------------------------------------------------------------------------
 
+
 def test_diagnosis_has_status_members_and_recent_events(rds, cluster):
     found = diagnose_cluster(rds, CLUSTER)
     assert found["status"] == "available"
-    assert found["members"] == [{"instance": f"{CLUSTER}-1", "writer": True, "status": "available",
-                                 "instance_class": "db.r6g.large"}]
+    assert found["members"] == [
+        {"instance": f"{CLUSTER}-1", "writer": True, "status": "available", "instance_class": "db.r6g.large"}
+    ]
     assert isinstance(found["recent_events"], list) and "missing" not in found
 
 

@@ -26,8 +26,15 @@ def lambda_(session, dhbw):
     with zipfile.ZipFile(body, "w") as z:
         z.writestr("index.py", "def handler(e, c): return e\n")
     client = session.client("lambda")
-    client.create_function(FunctionName=dhbw.function, Runtime="python3.12", Role=role, Handler="index.handler",
-                           Code={"ZipFile": body.getvalue()}, MemorySize=512, Timeout=30)
+    client.create_function(
+        FunctionName=dhbw.function,
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": body.getvalue()},
+        MemorySize=512,
+        Timeout=30,
+    )
     return client
 
 
@@ -40,6 +47,7 @@ def guard(lambda_, dhbw, ssm, table):
     def call(raw: dict):
         inp = parse_input(RUNBOOKS["tune-lambda"], {"function": dhbw.function, **raw})
         return tune.plan_tune(inp, settings=settings, lambda_=lambda_, ssm=ssm, store=Store(table, NOW))
+
     return call
 
 
@@ -51,6 +59,7 @@ def configuration(lambda_, dhbw) -> tuple[int, int]:
 @pytest.fixture
 def lambda_env(monkeypatch, dhbw, table, ssm):
     from lambdas import aws
+
     monkeypatch.setenv("CUSTOMER_CONFIG", dhbw.model_dump_json())
     monkeypatch.setenv("TABLE_NAME", TABLE_NAME)
     monkeypatch.setenv("MODE_PARAMETER", MODE_PARAMETER)
@@ -83,8 +92,7 @@ def test_dry_run_is_the_plans_mode_and_asks_no_approval(guard):
 
 def test_approved_change_is_applied_and_the_old_values_kept(guard, lambda_, dhbw, table):
     plan = guard({"memory_mb": 1024, "timeout_seconds": 60})
-    done = tune.apply_tune(tune.check_plan(plan.to_json(), dhbw), lambda_=lambda_, store=Store(table, NOW),
-                           approved_by="alice")
+    done = tune.apply_tune(tune.check_plan(plan.to_json(), dhbw), lambda_=lambda_, store=Store(table, NOW), approved_by="alice")
     assert done.verify is True
     assert configuration(lambda_, dhbw) == (1024, 60)
     assert tune.kept_values(Store(table, NOW), dhbw.function)["memory_mb"] == 512
