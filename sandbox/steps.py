@@ -4,7 +4,7 @@ Each step returns once everything it started has finished."""
 import json
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import TypeAdapter
 
@@ -29,6 +29,7 @@ class Driver:
         self.bus = None  # the EventBus, set once deployed
         self.state_machines: dict = {}
         self._happened: dict = {}  # alarm -> the time of the newest raw alarm event the scenario delivered
+        self._fired: dict = {}  # schedule rule -> the time of its last firing
 
     def set_mode(self, mode: str, announce: bool = True) -> None:
         ALARM_EVENTS.quiet = True  # the step delivers CloudTrail's event itself (or none, at setup)
@@ -108,7 +109,14 @@ class Driver:
                 f"switched off in customers/{self.customer}.yaml?); deployed schedules: {schedules or 'none'}"
             )
         self.timeline.add("schedule", f"schedule {name} fires ({deployed[name]['ScheduleExpression']})")
-        return self.deliver(scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region), deliveries)
+        # each firing at its own time (a Scheduled Event's time has whole seconds, and a firing is claimed by it):
+        # two steps that fire the rule within the same second are two firings, not a redelivery of one
+        at = datetime.now(UTC).replace(microsecond=0)
+        if name in self._fired and at <= self._fired[name]:
+            at = self._fired[name] + timedelta(seconds=1)
+        self._fired[name] = at
+        event = scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region, at=at)
+        return self.deliver(event, deliveries)
 
     def deliver(self, event, deliveries: int = 1, wait: bool = True) -> list:
         """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may; unless ``wait`` is
