@@ -77,7 +77,11 @@ class LiveSandbox:
     def run(self, *cmd: str, timeout: float = 120, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
         proc = subprocess.run(list(cmd), cwd=cwd, env=self.env(), capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
-            raise AssertionError(f"{' '.join(cmd)} -> {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+            server = "\n".join(self.lines[-60:])  # what the sandbox said meanwhile (a moto traceback, the timeline)
+            raise AssertionError(
+                f"{' '.join(cmd)} -> {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}\n"
+                f"the sandbox's last lines:\n{server}"
+            )
         return proc
 
     def aws(self, profile: str, *args: str, check: bool = True):
