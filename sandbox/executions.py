@@ -44,7 +44,8 @@ class ExecutionLog:
                 out.append(
                     {
                         "state_machine": name,
-                        "name": e["name"],
+                        # moto leaves out the name of an execution started without one (EventBridge's target)
+                        "name": e.get("name") or d.get("name") or d["executionArn"].rsplit(":", 1)[-1],
                         "status": d["status"],
                         "input": _json(d.get("input")),
                         "output": _json(d.get("output")),
