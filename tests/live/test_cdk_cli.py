@@ -81,9 +81,9 @@ def test_bootstrap_deploy_diff_and_destroy(live_sandbox, tmp_path):
 
 @pytest.mark.xfail(
     strict=False,
-    reason="known flaky gap, cause not found: passes most runs (4 of 6 on 2026-12-02), but sometimes moto's "
-    "CloudFormation update re-creates the remediation table ('Table already exists', answered in JSON inside the "
-    "query API, so the CDK CLI reports an XML parse error); the sandbox names it in its timeline",
+    reason="known gap, order-dependent: after the first test's `cdk destroy` the retained table and log groups "
+    "(DeletionPolicy Retain) stay, moto's CREATE change set ignores the collision, and the update then fails "
+    "('Table already exists', answered in JSON: the CDK CLI reports an XML parse error); passes alone",
 )
 def test_a_second_deploy_with_a_real_change_updates_the_stack(live_sandbox, tmp_path):
     sb, app = live_sandbox, app_copy(tmp_path)
