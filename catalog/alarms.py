@@ -31,6 +31,9 @@ class AlarmKind:
     no_runbook_reason: str = ""
     # a threshold that depends on the customer file, e.g. 80 % of the function's timeout: (config, instance) -> value
     threshold_of: Callable[[Any, str], float] | None = None
+    # "down": the customer's service is out (the severity table's "Single customer down"), not degraded. The ops
+    # account counts customers with an open "down" incident; at least min_customers of them at once is the P0.
+    down: bool = False
 
     def threshold_for(self, config: Any, instance: str) -> float:
         return self.threshold_of(config, instance) if self.threshold_of else self.threshold
@@ -82,6 +85,7 @@ ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
         impact="Single customer down: the service has no running tasks",
         runbook=None,
         no_runbook_reason="more tasks do not fix a crash loop; a person must look at the stopped tasks",
+        down=True,
     ),
 )
 
@@ -210,6 +214,7 @@ API_GATEWAY_ALARMS: tuple[AlarmKind, ...] = (
         severity=Severity.P2,
         impact="Minor functionality impacted: some API requests fail with server errors",
         no_runbook_reason="the cause is behind the API (function, service, database): their alarms answer it",
+        down=True,
     ),
     AlarmKind(
         condition="latency-high",
@@ -272,6 +277,11 @@ ALARMS_BY_KIND: dict[str, tuple[AlarmKind, ...]] = {
     "cloudfront": CLOUDFRONT_ALARMS,
     "rds_cluster": RDS_CLUSTER_ALARMS,
 }
+
+
+def down_alarm_kind_keys() -> set[str]:
+    """ "<resource kind>/<condition>" of every alarm kind that means the customer is down (the fleet's P0)."""
+    return {f"{kind}/{a.condition}" for kind, alarms in ALARMS_BY_KIND.items() for a in alarms if a.down}
 
 
 def alarm_kind_keys() -> set[str]:

@@ -189,3 +189,11 @@ def test_a_bad_api_or_distribution_in_the_customer_file_names_the_field():
         type(load_all()[0]).model_validate({**base, "cdn": {"distribution_id": "not an id"}})
     with pytest.raises(ValueError, match="api.name"):
         type(load_all()[0]).model_validate({**base, "api": {"name": ""}})
+
+
+def test_the_down_alarm_kinds_are_the_outages_not_the_warnings():
+    from catalog.alarms import down_alarm_kind_keys
+
+    down = down_alarm_kind_keys()
+    assert {"ecs_service/running-tasks-low", "api_gateway/5xx"} <= down
+    assert "ecs_service/cpu-high" not in down
