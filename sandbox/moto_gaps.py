@@ -820,9 +820,31 @@ def _create_stack_from(stack, change_set) -> None:
     stack.description = stack.template_dict.get("Description")
     stack.parameters = change_set.parameters
     stack.resource_map = stack._create_resource_map()
-    stack.create_resources()
+    try:
+        stack.create_resources()
+    except Exception as error:  # noqa: BLE001 - any resource's failure fails the stack, as on AWS
+        _roll_back_creation(stack, error)
+        return
     stack.output_map = stack._create_output_map()
     stack.status = "CREATE_COMPLETE"
+
+
+def _roll_back_creation(stack, error: Exception) -> None:
+    """moto lets a resource's failure (a retained table of the same name: "Table already exists") escape from
+    ExecuteChangeSet as that service's JSON error, which the CDK CLI cannot read ("XML parse error"), and leaves
+    the resources created so far. On AWS the stack fails: CREATE_FAILED with the reason, the created resources
+    are deleted (those with DeletionPolicy Retain kept) and the stack ends ROLLBACK_COMPLETE; the CDK CLI reports
+    the reason and deletes the rolled-back stack before its next deploy."""
+    reason = getattr(error, "message", None) or str(error)
+    stack._add_stack_event("CREATE_FAILED", resource_status_reason=f"Resource creation failed: {reason}")
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=f"Resource creation failed: {reason}")
+    stack.resource_map.delete()
+    # no outputs: moto's are lazy, and reading one that refers to the failed resource would create it again
+    from moto.cloudformation.parsing import OutputMap
+
+    stack.output_map = OutputMap(stack.resource_map, {"Outputs": {}}, stack.stack_id)
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+    stack.status = "ROLLBACK_COMPLETE"
 
 
 def fix_change_sets(patches: Patches) -> None:
@@ -832,6 +854,8 @@ def fix_change_sets(patches: Patches) -> None:
     - an UPDATE change set does not rebuild the Outputs: update the stack as UpdateStack does.
     - DeleteChangeSet of a name it does not find crashes (UnboundLocalError, HTTP 500), so `cdk diff` falls back
       and every later deploy with a change fails; DescribeChangeSet after that. Both answer as AWS does.
+    - a resource that fails to create fails the request with its service's JSON error: the stack rolls back
+      instead (``_roll_back_creation``).
     """
     from moto.cloudformation.exceptions import CloudFormationError, ValidationError
     from moto.cloudformation.models import CloudFormationBackend

@@ -3,6 +3,7 @@ AWS CLI, the CDK CLI and python cli.py through the profiles of its aws-config, n
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,12 +17,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+APP_PARTS = ("app.py", "cdk.json", "package.json", "catalog", "customers", "stacks", "lambdas")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def app_copy(tmp_path):
+    """The CDK app in a folder of its own, so the test can change a customer file without touching the checkout."""
+    app = tmp_path / "app"
+    app.mkdir()
+    for part in APP_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, app / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, app / part)
+    (app / "node_modules").symlink_to(ROOT / "node_modules")
+    cdk_json = json.loads((app / "cdk.json").read_text())  # its app runs with this interpreter (.venv's)
+    cdk_json["app"] = f"{sys.executable} app.py"
+    (app / "cdk.json").write_text(json.dumps(cdk_json, indent=2))
+    return app
 
 
 class LiveSandbox:

@@ -124,6 +124,54 @@ def test_a_change_set_creates_the_stack_as_create_stack_does(patched):
         cfn.describe_change_set(ChangeSetName="cs2", StackName="s")
 
 
+RETAINED_TABLE = {
+    "Resources": {
+        "Table": {
+            "Type": "AWS::DynamoDB::Table",
+            "DeletionPolicy": "Retain",
+            "Properties": {
+                "TableName": "audit",
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+            },
+        },
+        "Mode": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/app/mode", "Type": "String", "Value": "on"}},
+    },
+    "Outputs": {"TableName": {"Value": {"Ref": "Table"}}},
+}
+
+
+def _create_through_a_change_set(cfn, name: str):
+    cfn.create_change_set(StackName="t", ChangeSetName=name, ChangeSetType="CREATE", TemplateBody=json.dumps(RETAINED_TABLE))
+    cfn.execute_change_set(ChangeSetName=name, StackName="t")
+
+
+def test_a_stack_created_over_a_retained_table_fails_with_the_tables_json_error_in_moto(patched):
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="t", TemplateBody=json.dumps(RETAINED_TABLE))
+    cfn.delete_stack(StackName="t")
+    with pytest.raises(Exception, match="invalid XML|Table already exists"):
+        cfn.create_stack(StackName="t", TemplateBody=json.dumps(RETAINED_TABLE))
+
+
+def test_a_change_set_created_over_a_retained_table_rolls_back_with_the_reason(patched):
+    from sandbox.moto_gaps import fix_change_sets
+
+    fix_change_sets(patched)
+    cfn, ssm = boto3.client("cloudformation", region_name=REGION), boto3.client("ssm", region_name=REGION)
+    _create_through_a_change_set(cfn, "first")
+    cfn.delete_stack(StackName="t")  # the table is retained
+    assert boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"] == ["audit"]
+    _create_through_a_change_set(cfn, "again")  # accepted: on AWS the failure shows in the stack, not the call
+    stack = cfn.describe_stacks(StackName="t")["Stacks"][0]  # a rolled-back stack has no outputs to read
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE" and not stack.get("Outputs")
+    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="t")["StackEvents"]]
+    assert any("Table already exists: audit" in r for r in reasons), reasons
+    assert ssm.describe_parameters()["Parameters"] == []  # what it had created is rolled back
+    assert boto3.client("dynamodb", region_name=REGION).list_tables()["TableNames"] == ["audit"]  # retained stays
+
+
 BOOTSTRAPPED = {  # what every CDK template carries: the bootstrap version, read from SSM
     "Parameters": {
         "BootstrapVersion": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/cdk-bootstrap/hnb659fds/version"}
