@@ -43,6 +43,20 @@ def app_copy(tmp_path):
     return app
 
 
+CDK_PROFILE = "lecture-unilux-prod"  # the CDK CLI tests deploy unilux themselves (their serve deploys nothing)
+CDK_ACCOUNT = "333333333333"
+
+
+def bootstrapped_cdk(sb, app):
+    """`npx cdk ...` in the app copy with unilux's profile, after `cdk bootstrap` of its account."""
+
+    def cdk(*args: str, check: bool = True):
+        return sb.run("npx", "cdk", *args, "--profile", CDK_PROFILE, cwd=app, timeout=900, check=check)
+
+    cdk("bootstrap", f"aws://{CDK_ACCOUNT}/eu-central-1")
+    return cdk
+
+
 class LiveSandbox:
     def __init__(self, args: list[str], config_dir: Path):
         self.port = free_port()

@@ -1,22 +1,18 @@
-"""The pinned CDK CLI against the live sandbox, as an engineer deploys a customer: bootstrap, deploy, diff, a second
-deploy with a real change (the mode in the customer file), destroy. Nothing is deployed by the sandbox itself."""
+"""The pinned CDK CLI against the live sandbox, as an engineer deploys a customer: bootstrap, deploy, diff, destroy,
+and a deploy again after the destroy. Nothing is deployed by the sandbox itself."""
 
 import json
 
-from tests.live.conftest import app_copy
+from tests.live.conftest import CDK_ACCOUNT as ACCOUNT
+from tests.live.conftest import CDK_PROFILE as PROFILE
+from tests.live.conftest import app_copy, bootstrapped_cdk
 
 SERVE_ARGS: list[str] = []  # the CDK CLI deploys
-PROFILE = "lecture-unilux-prod"
-ACCOUNT = "333333333333"
 
 
 def test_bootstrap_deploy_diff_and_destroy(live_sandbox, tmp_path):
     sb, app = live_sandbox, app_copy(tmp_path)
-
-    def cdk(*args: str, check: bool = True):
-        return sb.run("npx", "cdk", *args, "--profile", PROFILE, cwd=app, timeout=900, check=check)
-
-    cdk("bootstrap", f"aws://{ACCOUNT}/eu-central-1")
+    cdk = bootstrapped_cdk(sb, app)
     deployed = cdk("deploy", "-c", "customer=unilux", "--require-approval", "never")
     assert (
         "lecture-unilux-remediation.RespondStateMachine = arn:aws:states:eu-central-1:333333333333:"

@@ -3,20 +3,15 @@ its own: `cdk diff` names the change and the update applies it. Its own module, 
 elsewhere leaves retained resources (the table, the key, the log groups) that a new stack of the same customer
 collides with, as on AWS."""
 
-from tests.live.conftest import app_copy
+from tests.live.conftest import CDK_PROFILE as PROFILE
+from tests.live.conftest import app_copy, bootstrapped_cdk
 
 SERVE_ARGS: list[str] = []  # the CDK CLI deploys
-PROFILE = "lecture-unilux-prod"
-ACCOUNT = "333333333333"
 
 
 def test_a_second_deploy_with_a_real_change_updates_the_stack(live_sandbox, tmp_path):
     sb, app = live_sandbox, app_copy(tmp_path)
-
-    def cdk(*args: str, check: bool = True):
-        return sb.run("npx", "cdk", *args, "--profile", PROFILE, cwd=app, timeout=900, check=check)
-
-    cdk("bootstrap", f"aws://{ACCOUNT}/eu-central-1")
+    cdk = bootstrapped_cdk(sb, app)
     cdk("deploy", "-c", "customer=unilux", "--require-approval", "never")
     customer_file = app / "customers" / "unilux.yaml"
     customer_file.write_text(customer_file.read_text().replace("mode: enforce ", "mode: dry-run "))
