@@ -91,6 +91,11 @@ class TerraformConfig(_Strict):
     lock_table: str = Field(default="terraform-state-lock", min_length=3, max_length=255)
     stale_lock_minutes: int = Field(default=120, ge=5, le=10080)
 
+    @property
+    def lock_path(self) -> str:
+        """The LockID Terraform's S3 backend uses for the customer's state: <bucket>/<key>."""
+        return f"{self.state_bucket}/{self.state_key}"
+
 
 DailyTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM, UTC")]
 # "<day of the month 1-28> HH:MM", UTC: the 28th at most, so it runs in every month

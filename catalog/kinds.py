@@ -25,7 +25,7 @@ from catalog.alarms import (
     AlarmKind,
 )
 from catalog.customer import CustomerConfig
-from catalog.permissions import Condition, Permission
+from catalog.permissions import STATE_LOCK_READS, Condition, Permission
 
 ArnFunction = Callable[[CustomerConfig], list[str]]
 
@@ -175,7 +175,7 @@ def backup_key(config: CustomerConfig, suffix: str) -> str:
 
 def lock_path(config: CustomerConfig) -> str:
     """The LockID Terraform's S3 backend uses for the customer's state: <bucket>/<key>."""
-    return f"{config.terraform.state_bucket}/{config.terraform.state_key}"
+    return config.terraform.lock_path
 
 
 # Parts whose values are not ARNs but condition values (s3:prefix, dynamodb:LeadingKeys) are named *_value.
@@ -196,22 +196,6 @@ TERRAFORM_STATE = ResourceKind(
     diagnosis_permissions=(
         Permission(("s3:GetObject",), resource="terraform_state"),
         Permission(("s3:GetBucketVersioning",), resource="terraform_state.bucket"),
-    ),
-)
-
-# Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
-# S3 .tflock (its listing, to tell a missing one from a refused read). The diagnosis and several runbooks need it.
-STATE_LOCK_READS: tuple[Permission, ...] = (
-    Permission(
-        ("dynamodb:GetItem",),
-        resource="state_lock",
-        conditions=(Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),),
-    ),
-    Permission(("s3:GetObject",), resource="state_lock.tflock"),
-    Permission(
-        ("s3:ListBucket",),
-        resource="state_lock.state_bucket",
-        conditions=(Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),),
     ),
 )
 

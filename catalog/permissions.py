@@ -25,3 +25,20 @@ class Permission:
     resource: str
     write: bool = False
     conditions: tuple[Condition, ...] = ()
+
+
+# Reading the state's Terraform lock: the DynamoDB LockID item (only this state's: the table is shared) and the
+# S3 .tflock (its listing, to tell a missing one from a refused read). The diagnosis and several runbooks need it.
+STATE_LOCK_READS: tuple[Permission, ...] = (
+    Permission(
+        ("dynamodb:GetItem",),
+        resource="state_lock",
+        conditions=(Condition("ForAllValues:StringEquals", "dynamodb:LeadingKeys", resource="state_lock.lock_id_value"),),
+    ),
+    Permission(("s3:GetObject",), resource="state_lock.tflock"),
+    Permission(
+        ("s3:ListBucket",),
+        resource="state_lock.state_bucket",
+        conditions=(Condition("StringEquals", "s3:prefix", resource="state_lock.tflock_listing_value"),),
+    ),
+)

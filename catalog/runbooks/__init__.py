@@ -8,7 +8,6 @@ looked up in the runbook modules (which loads them all; a Lambda imports ``catal
 """
 
 import importlib
-import pkgutil
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,8 @@ _NAME = re.compile(r"[a-z][a-z0-9-]{0,99}")
 
 
 def _module_names() -> list[str]:
+    import pkgutil  # only when every runbook is loaded (the stacks, the docs), never in a runbook's function
+
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 

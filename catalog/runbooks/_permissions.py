@@ -1,7 +1,6 @@
 """Permission sets that several runbooks declare: written once, each runbook lists the ones it needs."""
 
-from catalog.kinds import STATE_LOCK_READS
-from catalog.permissions import Condition, Permission
+from catalog.permissions import STATE_LOCK_READS, Condition, Permission
 
 # Scaling ECS services (and their autoscaling floor): what scale-ecs-service and maintenance-window both do.
 ECS_SCALING_PERMISSIONS: tuple[Permission, ...] = (

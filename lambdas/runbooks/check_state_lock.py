@@ -13,7 +13,6 @@ from typing import Any
 from pydantic import Field
 
 from catalog import naming, runbook
-from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks.check_state_lock import CheckStateLockInput
 from lambdas.errors import InvalidInput
 from lambdas.logic.state_locks import find_locks
@@ -92,7 +91,7 @@ def check_locks(
 ) -> LockCheck:
     config = settings.customer
     tf = config.terraform
-    expected = configured_lock_path(config)
+    expected = config.terraform.lock_path
     if inp.lock_path != expected:
         raise InvalidInput(
             f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer {config.customer} ({expected!r})"

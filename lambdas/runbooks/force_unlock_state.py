@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError
 from pydantic import Field
 
 from catalog import CustomerConfig, runbook
-from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks.force_unlock_state import ForceUnlockStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
@@ -73,7 +72,7 @@ def _where(plan: UnlockPlan, kind: str) -> str:
 def plan_unlock(inp: ForceUnlockStateInput, *, settings: Settings, dynamodb: Any, s3: Any, ssm: Any, now: datetime) -> UnlockPlan:
     config = settings.customer
     tf = config.terraform
-    expected = configured_lock_path(config)
+    expected = config.terraform.lock_path
     if inp.lock_path is not None and inp.lock_path != expected:
         raise InvalidInput(
             f"lock_path {inp.lock_path[:300]!r} is not the configured state of customer "
@@ -159,7 +158,7 @@ def check_plan(raw: object, config: CustomerConfig) -> UnlockPlan:
     if plan.proceed is not True or (plan.dynamodb_info is None and plan.tflock_etag is None):
         raise InvalidPlan("plan rejected: guard did not let it proceed with a lock it read; nothing was removed")
     if (plan.lock_path, plan.lock_table, plan.state_bucket, plan.tflock_key) != (
-        configured_lock_path(config),
+        config.terraform.lock_path,
         tf.lock_table,
         tf.state_bucket,
         f"{tf.state_key}.tflock",

@@ -31,15 +31,16 @@ from catalog.declaration import Runbook, RunbookInput
 from catalog.validation import describe
 from lambdas import aws
 from lambdas.errors import ApprovalNotProven, InvalidInput, RemediationError
-from lambdas.logic import approvals, executions
+from lambdas.logic import executions
 from lambdas.logic.mode import read_mode, strictest
-from lambdas.logic.store import Store
 from lambdas.models.steps import PlanBase, StepModel, parse_step
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
 
-if TYPE_CHECKING:  # only for the annotation: importing it costs cold start
+if TYPE_CHECKING:  # only for the annotations: importing them costs cold start
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from lambdas.logic.store import Store
 
 
 Plan = TypeVar("Plan", bound=PlanBase)
@@ -135,7 +136,9 @@ class Call:
         return aws.resource_table(self.settings.table_name)
 
     @cached_property
-    def store(self) -> Store:
+    def store(self) -> "Store":
+        from lambdas.logic.store import Store  # loaded by the steps that use the table, not at cold start
+
         return Store(self.table, self.now)
 
     def client(self, name: str) -> Any:
@@ -262,6 +265,8 @@ def _approval_not_proven(call: Call, plan: PlanBase) -> PlanBase | None:
     """The approval holds only when Step Functions says the caller is this runbook's running execution and the
     answer function's verified record approves exactly this plan (its digest, taken when the approval was asked),
     by enough named approvers, none of them the requester. Else: refused, an audit row, a page to security."""
+    from lambdas.logic import approvals  # only a change that needs an approval loads its checks
+
     arn = call.event.get("execution_arn")
     try:
         executions.confirm(call.client("stepfunctions"), arn, config=call.config, workflow=call.runbook.name)

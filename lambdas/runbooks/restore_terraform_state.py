@@ -23,7 +23,6 @@ from pydantic import Field
 
 from catalog import CustomerConfig, runbook
 from catalog.kinds import backup_key
-from catalog.kinds import lock_path as configured_lock_path
 from catalog.runbooks.restore_terraform_state import RestoreTerraformStateInput
 from lambdas import aws
 from lambdas.errors import InvalidInput, InvalidPlan
@@ -222,7 +221,7 @@ def plan_restore(
         backup_bucket=tf.backup_bucket,
         backup_key=backup_key(config, inp.backup.lstrip(".")),
         corrupted_key=backup_key(config, CORRUPTED + stamp(started, now)),
-        lock_path=configured_lock_path(config),
+        lock_path=config.terraform.lock_path,
         lock_table=tf.lock_table,
         allow_lineage_change=inp.allow_lineage_change,
         mode=mode,
@@ -316,7 +315,7 @@ def check_plan(raw: object, config: CustomerConfig) -> RestoreStatePlan:
         or not (suffix == "backup" or (len(suffix) == 8 and suffix.isdigit()))
         or not plan.corrupted_key.startswith(prefix + CORRUPTED)
         or len(corrupted) != len(CORRUPTED) + 16
-        or plan.lock_path != configured_lock_path(config)
+        or plan.lock_path != config.terraform.lock_path
         or plan.lock_table != tf.lock_table
     ):
         raise InvalidPlan(
