@@ -89,27 +89,43 @@ class AccountClients:
         return self.identity
 
 
+_LOADER: list[Any] = []  # botocore's loader of the service models, shared by every customer's session
+
+
+def _botocore_session() -> Any:
+    """A botocore session that reads the service models once per process (``status --all`` makes one session
+    per customer; each would otherwise load and parse the same JSON again)."""
+    import botocore.session
+
+    session = botocore.session.Session()
+    if _LOADER:
+        session.register_component("data_loader", _LOADER[0])
+    else:
+        _LOADER.append(session.get_component("data_loader"))
+    return session
+
+
 def profile_clients(config: Any, profile: str | None) -> AccountClients:
     """Clients of the customer's account, in the customer file's region: --profile if given; else the customer's
     profile if it is configured; else the default credential chain."""
     import boto3
-    import botocore.session
 
     if profile:
         try:
-            session = boto3.Session(profile_name=profile)
+            session = boto3.Session(botocore_session=_botocore_session(), profile_name=profile)
+            session._session.get_scoped_config()  # an unknown profile is named now, not at the first call
         except bx.ProfileNotFound:
             raise CliError(
                 f"AWS profile {profile!r} is not configured (~/.aws/config): add it, or give another --profile"
             ) from None
         source, login = f"profile {profile!r}", profile
-    elif config.aws_profile in botocore.session.Session().available_profiles:  # ~/.aws/config and credentials
-        session = boto3.Session(profile_name=config.aws_profile)
+    elif config.aws_profile in (base := _botocore_session()).available_profiles:  # ~/.aws/config and credentials
+        session = boto3.Session(botocore_session=base, profile_name=config.aws_profile)
         source, login = f"profile {config.aws_profile!r}", config.aws_profile
     else:
         env_profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE")
         try:
-            session = boto3.Session()
+            session = boto3.Session(botocore_session=_botocore_session())
             credentials = session.get_credentials()
         except bx.ProfileNotFound:
             raise CliError(

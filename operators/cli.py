@@ -26,9 +26,11 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from catalog import KINDS, RUNBOOKS, naming, proofs
+from catalog import naming, proofs
 from catalog.customer import MODES
-from catalog.runbooks import RunbookInput
+from catalog.declaration import RunbookInput
+from catalog.runbooks import runbook as declared
+from catalog.runbooks import runbook_names
 from catalog.validation import describe
 from customers import CustomerConfigError, known_customers, load_all, load_customer
 from operators import approvals, reads
@@ -55,17 +57,26 @@ COMMON_FIELDS = tuple(RunbookInput.model_fields)
 PENDING_GRACE_SECONDS = 30.0
 
 
+def every_runbook() -> list[Any]:
+    """Every runbook's declaration (``list``): the one command that loads them all."""
+    from catalog import RUNBOOKS
+
+    return list(RUNBOOKS.values())
+
+
 # --- input ------------------------------------------------------------------------------------------
 def validate(runbook: str, payload: Any, config: Any = None) -> dict[str, Any]:
-    if runbook not in RUNBOOKS:
-        raise UsageError(f"unknown runbook {runbook!r}; known: {', '.join(RUNBOOKS)}")
-    rb = RUNBOOKS[runbook]
+    if runbook not in runbook_names():
+        raise UsageError(f"unknown runbook {runbook!r}; known: {', '.join(runbook_names())}")
+    rb = declared(runbook)
     if not isinstance(payload, dict):
         raise UsageError(f"input must be a JSON object like {json.dumps(rb.example_input)}")
     try:
         rb.input_model.model_validate(payload)
     except ValidationError as exc:
         raise UsageError(describe(exc, f"invalid {runbook} input") + f" (example: {json.dumps(rb.example_input)})") from None
+    from catalog.kinds import KINDS  # only where an input is checked against the configuration
+
     kind = KINDS[rb.target_kind]  # the input names one instance of the runbook's target kind
     target = payload.get(kind.target_field)
     if config is not None and target is not None and target not in kind.instances(config):
@@ -122,7 +133,7 @@ def _schema_type(prop: dict[str, Any]) -> str:
 
 def input_fields(runbook: str) -> list[dict[str, Any]]:
     """The runbook's own input fields (the common ones apart): name, type, required, description."""
-    model = RUNBOOKS[runbook].input_model
+    model = declared(runbook).input_model
     props = model.model_json_schema().get("properties", {})
     return [
         {
@@ -160,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("runbooks", "the runbooks, with their input fields and an example input", customer=None, aliases=["list"])
     s = command("start", "start a runbook, then watch it")
-    s.add_argument("runbook", help=", ".join(RUNBOOKS))
+    s.add_argument("runbook", help=", ".join(runbook_names()))
     s.add_argument(
         "assignments",
         nargs="*",
@@ -280,11 +291,11 @@ class Cli:
                         "example_input": rb.example_input,
                         "guard_rails": list(rb.guard_rails),
                     }
-                    for rb in RUNBOOKS.values()
+                    for rb in every_runbook()
                 ]
             )
             return 0
-        for rb in RUNBOOKS.values():
+        for rb in every_runbook():
             print(f"{rb.name}: {rb.title}" + ("  [needs approval]" if rb.approval else ""), file=self.out)
             fields = input_fields(rb.name)
             rows = [[f["name"], f["type"], "required" if f["required"] else "optional", f["description"]] for f in fields]
@@ -301,7 +312,7 @@ class Cli:
     # start
     def start(self) -> int:
         a = self.args
-        if a.runbook not in RUNBOOKS:
+        if a.runbook not in runbook_names():
             validate(a.runbook, {})  # the unknown-runbook error, before anything else
         config = self.customer(a.customer)
         payload = read_input(a.input) if a.input is not None else {}
@@ -316,7 +327,7 @@ class Cli:
         name = naming.execution_name(
             f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}-{secrets.token_hex(2)}"
         )
-        if RUNBOOKS[a.runbook].approval:  # who starts it, proven: they cannot approve their own request
+        if declared(a.runbook).approval:  # who starts it, proven: they cannot approve their own request
             payload[proofs.REQUESTER_KEY] = sign(
                 self.clients_of(config)("sts"),
                 config.region,
@@ -432,7 +443,7 @@ class Cli:
     def history(self) -> int:
         a = self.args
         config = self.customer(a.customer)
-        if a.runbook and a.runbook not in RUNBOOKS:
+        if a.runbook and a.runbook not in runbook_names():
             validate(a.runbook, {})
         if a.limit < 1:
             raise UsageError(f"--limit must be at least 1, got {a.limit}")
@@ -534,9 +545,9 @@ def _ecs_cell(e: dict[str, Any]) -> str:
 
 def _timeout_minutes(config: Any, workflow: str) -> int:
     """How long an execution of the workflow may run: the runbook's timeout, plus the approval's."""
-    rb = RUNBOOKS.get(workflow)
-    if rb is None:
+    if workflow not in runbook_names():
         return 60
+    rb = declared(workflow)
     return rb.timeout_minutes + (config.approvals.timeout_minutes if rb.approval else 0)
 
 

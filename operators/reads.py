@@ -7,7 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import RUNBOOKS, naming
+from catalog import naming
+from catalog.runbooks import runbook_names
 from operators import approvals
 from operators.aws import Clients, error_code, not_deployed
 
@@ -65,7 +66,7 @@ def running(clients: Clients, config: Any, *, runbook: str | None = None) -> lis
     sfn = clients("stepfunctions")
     waiting = {p["execution"]: p for p in approvals.pending(clients, config)}
     rows = []
-    for name in [runbook] if runbook else list(RUNBOOKS):
+    for name in [runbook] if runbook else runbook_names():
         arn = f"arn:aws:states:{config.region}:{config.account}:stateMachine:{naming.state_machine_name(config.customer, name)}"
         kwargs: dict[str, Any] = {"stateMachineArn": arn, "statusFilter": "RUNNING"}
         try:

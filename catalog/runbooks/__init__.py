@@ -27,6 +27,12 @@ def _module_names() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
 
 
+def runbook_names() -> list[str]:
+    """Every runbook's name, from its module's name (scale_ecs_service.py: scale-ecs-service), without loading any:
+    for whoever only lists or checks names (the CLI's usage and errors)."""
+    return sorted((m.replace("_", "-") for m in _module_names()), key=naming.module_name)
+
+
 def _load_all() -> dict[str, Runbook]:
     for name in _module_names():
         importlib.import_module(f"{__name__}.{name}")

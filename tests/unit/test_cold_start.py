@@ -43,3 +43,17 @@ def test_an_unknown_runbook_is_a_clear_error_without_importing_anything_named_af
         from catalog.runbooks import runbook
 
         runbook("_permissions")
+
+
+def test_runbook_names_are_the_catalogs_without_loading_it():
+    from catalog.runbooks import runbook_names
+
+    assert runbook_names() == list(RUNBOOKS)
+    code = "import sys; from catalog.runbooks import runbook_names; runbook_names(); print(sorted(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert not [m for m in out.stdout.split("'") if m.startswith("catalog.runbooks.")]
+
+
+def test_the_operators_cli_loads_a_runbooks_declaration_only_when_a_command_needs_it():
+    loaded = loaded_by("operators.cli")
+    assert not {m for m in loaded if m.startswith("catalog.runbooks.") or m == "catalog.kinds"}
