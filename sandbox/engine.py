@@ -398,6 +398,32 @@ class Sandbox:
             driver.alarm_happened(event)
         return driver.deliver(event, deliveries)
 
+    def stop_tasks(
+        self,
+        service: str,
+        count: int = 1,
+        reason: str | None = None,
+        stop_code: str | None = None,
+        deliveries: int = 1,
+        customer: str | None = None,
+    ) -> list:
+        driver = self.tenant(customer).driver
+        return driver.stop_tasks(service, count, reason or "Essential container in task exited", stop_code, deliveries)
+
+    def service_action(
+        self,
+        service: str,
+        event_name: str = "SERVICE_TASK_START_IMPAIRED",
+        event_type: str | None = None,
+        reason: str | None = None,
+        deliveries: int = 1,
+        customer: str | None = None,
+    ) -> list:
+        return self.tenant(customer).driver.service_action(service, event_name, event_type, reason, deliveries)
+
+    def rds_event(self, event_id: str, message: str | None = None, deliveries: int = 1, customer: str | None = None) -> list:
+        return self.tenant(customer).driver.rds_event(event_id, message, deliveries)
+
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)
 
