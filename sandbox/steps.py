@@ -181,10 +181,12 @@ class Driver:
         planned = reason.startswith(PLANNED_STOP_PREFIX)
         code = stop_code or ("ServiceSchedulerInitiated" if planned else "EssentialContainerExited")
         ecs = self.client("ecs")
-        tasks = [
-            ecs.stop_task(cluster=self.config.ecs.cluster, task=arn, reason=reason)["task"]
-            for arn in self._running_tasks(service, count)
-        ]
+        arns = self._running_tasks(service, count)
+        ALARM_EVENTS.quiet = True  # the step delivers ECS's events itself (sandbox/moto_gaps.py: ecs_task_stops)
+        try:
+            tasks = [ecs.stop_task(cluster=self.config.ecs.cluster, task=arn, reason=reason)["task"] for arn in arns]
+        finally:
+            ALARM_EVENTS.quiet = False
         from sandbox.world.ecs_service import _set_counts
 
         desired = max(svc.desired_count - count, 0) if planned else svc.desired_count
