@@ -116,7 +116,7 @@ def record(clients: Clients, config: Any, incident: str) -> dict[str, Any]:
         "severity": first.get("severity") or (open_row or {}).get("severity") or "",
         "resource": f"{first.get('kind', '')} {first.get('target', '')}".strip(),
         "alarms": alarms,
-        "impact": "",
+        "impact": first.get("impact") or "",
         "timeline": timeline,
         "pages": [e for e in timeline if e["what"] == "page"],
         "runbooks": [e for e in timeline if e["what"] == "runbook"],
@@ -154,7 +154,9 @@ def markdown(rec: dict[str, Any]) -> str:
 
 ## Impact
 
-_Who could not do what, for how long (from the severity: {rec["severity"] or "unknown"})._
+{rec["impact"] or "not stated by the automation"} (as the alarm kind states it; severity {rec["severity"] or "unknown"}).
+
+_Who could not do what, for how long: for the people who handled it to write._
 
 ## Affected customers
 

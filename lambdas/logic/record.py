@@ -103,6 +103,7 @@ def incident_record(admit: Decision, state: dict[str, Any]) -> dict[str, Any]:
     trigger: dict[str, Any] = {
         **started,
         "severity": admit.severity,
+        "impact": admit.impact,
         "at": admit.state_timestamp,
         "reason": admit.reason[:1000],
         **({"state": admit.state} if admit.state else {}),

@@ -71,6 +71,7 @@ def test_incident_markdown_is_a_post_incident_review_with_the_runbook_run(sandbo
     ):
         assert heading in out
     assert "- Customer: dhbw" in out and "- Severity: P2" in out and "- State: open" in out
+    assert "Performance degradation: lectures may load slowly (as the alarm kind states it; severity P2)" in out
     assert "| runbook | scale-ecs-service (" in out and "-> scaled:" in out
     actions = out.split("## Actions taken")[1].split("## Open questions")[0]
     assert "scale-ecs-service" in actions and "trigger lecture-dhbw/" in actions
