@@ -23,7 +23,7 @@ class AlarmKind:
     comparison: str  # CloudWatch ComparisonOperator
     threshold: float
     period_seconds: int
-    evaluation_periods: int
+    evaluation_periods: int  # N of "M of N": the datapoints looked at
     severity: Severity
     impact: str  # the status update's "Impact" line
     runbook: str | None = None  # None: page only, no automatic remediation
@@ -34,6 +34,23 @@ class AlarmKind:
     # "down": the customer's service is out (the severity table's "Single customer down"), not degraded. The ops
     # account counts customers with an open "down" incident; at least min_customers of them at once is the P0.
     down: bool = False
+    # M of "M of N": how many of the evaluation_periods datapoints must breach (None: all of them, CloudWatch's
+    # default). The worst-case detection time of the alarm is period_seconds x this (``detection_seconds``).
+    datapoints_to_alarm: int | None = None
+    # what a period without data counts as (CloudWatch TreatMissingData): a cluster that is gone reports nothing
+    treat_missing_data: Literal["missing", "breaching", "notBreaching", "ignore"] = "missing"
+
+    def __post_init__(self) -> None:
+        if self.datapoints_to_alarm is not None and not 1 <= self.datapoints_to_alarm <= self.evaluation_periods:
+            raise ValueError(
+                f"alarm kind {self.condition}: datapoints_to_alarm {self.datapoints_to_alarm} must be within "
+                f"1..{self.evaluation_periods} (its evaluation_periods)"
+            )
+
+    @property
+    def detection_seconds(self) -> int:
+        """The worst-case time from the condition's start to ALARM: M breaching datapoints of period_seconds each."""
+        return self.period_seconds * (self.datapoints_to_alarm or self.evaluation_periods)
 
     def threshold_for(self, config: Any, instance: str) -> float:
         return self.threshold_of(config, instance) if self.threshold_of else self.threshold
@@ -71,7 +88,10 @@ ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
         runbook_input={"delta": 1},
     ),
     AlarmKind(
-        # The runbook's own alarm (ECS-Service-TaskCount-Low): below 1, period 300, 2 periods.
+        # The runbook's own alarm (ECS-Service-TaskCount-Low) is below 1 for 2 periods of 300 s: ten minutes before
+        # anything starts, two thirds of the P0 response target. 1 of 3 minutes here (60 s worst case), and the
+        # ECS events of catalog/service_events.py open the same incident within seconds; 3 minutes back above 1
+        # before it is OK again, so a flapping service stays one incident.
         condition="running-tasks-low",
         description="ECS service has too few running tasks",
         namespace="ECS/ContainerInsights",
@@ -79,8 +99,9 @@ ECS_SERVICE_ALARMS: tuple[AlarmKind, ...] = (
         statistic="Average",
         comparison="LessThanThreshold",
         threshold=1,
-        period_seconds=300,
-        evaluation_periods=2,
+        period_seconds=60,
+        evaluation_periods=3,
+        datapoints_to_alarm=1,
         severity=Severity.P1,
         impact="Single customer down: the service has no running tasks",
         runbook=None,
@@ -139,6 +160,26 @@ RDS_CLUSTER_ALARMS: tuple[AlarmKind, ...] = (
         severity=Severity.P2,
         impact="Performance degradation: the database is short of memory and may restart",
         runbook="snapshot-rds-cluster",
+    ),
+    AlarmKind(
+        # Aurora publishes cluster metrics while an instance of it runs; none for a whole minute means no instance
+        # answers (stopped, failed, deleted). SampleCount of CPUUtilization below 1, a missing period counting as
+        # breaching. A failover (about 30 s) is seen sooner by its RDS events (catalog/service_events.py).
+        condition="cluster-unavailable",
+        description="Aurora cluster reports no metrics: no instance is available",
+        namespace="AWS/RDS",
+        metric="CPUUtilization",
+        statistic="SampleCount",
+        comparison="LessThanThreshold",
+        threshold=1,
+        period_seconds=60,
+        evaluation_periods=3,
+        datapoints_to_alarm=1,
+        treat_missing_data="breaching",
+        severity=Severity.P1,
+        impact="Single customer down: the database is unavailable, lectures cannot load",
+        no_runbook_reason="a snapshot needs an available cluster; a person must look at the cluster's events",
+        down=True,
     ),
 )
 
@@ -202,6 +243,7 @@ LAMBDA_FUNCTION_ALARMS: tuple[AlarmKind, ...] = (
 # The customer's API Gateway REST API (AWS/ApiGateway, dimensions ApiName and Stage): only when named.
 API_GATEWAY_ALARMS: tuple[AlarmKind, ...] = (
     AlarmKind(
+        # "down": 1 of 3 minutes with 5 or more server errors (60 s worst case); 3 clean minutes before OK
         condition="5xx",
         description="API Gateway answers with server errors (5xx)",
         namespace="AWS/ApiGateway",
@@ -211,6 +253,7 @@ API_GATEWAY_ALARMS: tuple[AlarmKind, ...] = (
         threshold=5,
         period_seconds=60,
         evaluation_periods=3,
+        datapoints_to_alarm=1,
         severity=Severity.P2,
         impact="Minor functionality impacted: some API requests fail with server errors",
         no_runbook_reason="the cause is behind the API (function, service, database): their alarms answer it",

@@ -5,6 +5,7 @@
   python cli.py watch <execution ARN>
   python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
   python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
+  python cli.py incidents --all;  python cli.py incident <id> -c dhbw [--format markdown];  python cli.py health-check --all
 
 A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with
 --profile if given, else its profile lecture-<c>-prod if it is configured, else the default credential chain; the
@@ -33,7 +34,7 @@ from catalog.runbooks import runbook as declared
 from catalog.runbooks import runbook_names
 from catalog.validation import describe
 from customers import CustomerConfigError, known_customers, load_all, load_customer
-from operators import approvals, reads
+from operators import approvals, incidents, reads
 from operators import watch as watching
 from operators.aws import (
     AccountClients,
@@ -206,7 +207,25 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
     m = command("mode", "show or set the customer's mode switch")
     m.add_argument("value", nargs="?", choices=MODES)
+    _fleet_commands(command)
     return parser
+
+
+def _fleet_commands(command: Any) -> None:
+    """incident, incidents and health-check (operators/incidents.py)."""
+    i = command("incident", "an incident's whole record: alarm or event, admit, pages, runbooks, approvals, resolve")
+    i.add_argument("incident_id", metavar="ID", help="the incident's id (status and incidents list them)")
+    i.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default=None,
+        help="text (the timeline), markdown (a post-incident review's skeleton) or json (default: as --output)",
+    )
+    o = command("incidents", "the open incidents of a customer, or of every customer (--all)", customer=False)
+    o.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
+    hc = command("health-check", "start each customer's health-check runbook, wait, and print one table", customer=False)
+    hc.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
+    hc.add_argument("--reason", default="health check of the fleet (cli.py health-check)", help="the runbook's reason")
 
 
 # --- the commands --------------------------------------------------------------------------------
@@ -532,6 +551,107 @@ class Cli:
         return 0
 
 
+class FleetCli(Cli):
+    """The commands across customers and about one incident (operators/incidents.py)."""
+
+    def _configs(self) -> list[Any]:
+        a = self.args
+        if a.all == bool(a.customer):
+            raise UsageError("give either -c CUSTOMER or --all")
+        return load_all() if a.all else [self.customer(a.customer)]
+
+    def _problem(self, exc: Exception, config: Any) -> CliError:
+        problem = exc if isinstance(exc, CliError) else self.explain(exc, config)
+        if problem is None:
+            raise exc
+        return problem
+
+    def incident(self) -> int:
+        a = self.args
+        config = self.customer(a.customer)
+        rec = incidents.record(self.clients_of(config), config, a.incident_id)
+        fmt = a.format or ("json" if self.json else "text")
+        rendered = {"text": incidents.text, "markdown": incidents.markdown, "json": incidents.as_json}[fmt](rec)
+        print(rendered, file=self.out)
+        return 0
+
+    def incidents(self) -> int:
+        found, cells, code = [], [], 0
+        for config in self._configs():
+            self.config = config
+            try:
+                rows = incidents.open_incidents(self.clients_of(config), config)
+            except Exception as exc:  # noqa: BLE001 - one customer unreachable is its row; _problem re-raises others
+                problem = self._problem(exc, config)
+                code = max(code, problem.exit_code)
+                found.append({"customer": config.customer, "error": str(problem)})
+                cells.append([config.customer, "", "", "", "", f"error: {problem}"])
+                continue
+            for r in rows:
+                found.append({**r, "opened": short_time(r["opened"])})
+                cells.append([config.customer, r["incident"], r["severity"], short_time(r["opened"]), r["opened_by"], r["alarm"]])
+            if not rows:
+                cells.append([config.customer, "none", "", "", "", ""])
+        self.rows(found, table(cells, ["customer", "incident", "severity", "opened", "opened by", "alarm"]))
+        return code
+
+    def health_check(self) -> int:
+        """Start every customer's health-check at once, then wait for each; one row per check."""
+        started, found, cells, code = [], [], [], 0
+        for config in self._configs():
+            self.config = config
+            try:
+                payload = validate("health-check", {"cluster": config.rds.cluster, "reason": self.args.reason}, config)
+                name = naming.execution_name(f"fleet-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{secrets.token_hex(2)}")
+                sfn = self.clients_of(config)("stepfunctions")
+                arn = sfn.start_execution(
+                    stateMachineArn=_state_machine_arn(config, "health-check"), input=json.dumps(payload), name=name
+                )["executionArn"]
+                started.append((config, arn))
+            except Exception as exc:  # noqa: BLE001 - a row; _problem re-raises what is no AWS error
+                problem = self._problem(exc, config)
+                code = max(code, problem.exit_code)
+                found.append({"customer": config.customer, "error": str(problem)})
+                cells.append([config.customer, "unreachable", "", f"error: {problem}"])
+        for config, arn in started:
+            self.config = config
+            try:
+                result = watching.watch(
+                    self.clients_of(config)("stepfunctions"),
+                    arn,
+                    self.err,
+                    poll_seconds=self.poll_seconds,
+                    deadline_seconds=_timeout_minutes(config, "health-check") * 60 + 60,
+                )
+            except Exception as exc:  # noqa: BLE001 - a row; _problem re-raises what is no AWS error
+                problem = self._problem(exc, config)
+                code = max(code, problem.exit_code)
+                found.append({"customer": config.customer, "error": str(problem)})
+                cells.append([config.customer, "unreachable", "", f"error: {problem}"])
+                continue
+            output = result.get("output") if isinstance(result.get("output"), dict) else {}
+            checks = output.get("checks") or []
+            outcome = str(output.get("outcome") or result["status"])
+            if result["status"] != "SUCCEEDED" or outcome != "healthy":
+                code = max(code, 1)
+            found.append(
+                {"customer": config.customer, "execution": arn, "status": result["status"], "outcome": outcome, "checks": checks}
+            )
+            if not checks:
+                cells.append([config.customer, outcome, "", str(result.get("error") or output.get("message") or "")])
+            for c in checks:
+                cells.append(
+                    [
+                        config.customer,
+                        outcome,
+                        f"{c.get('status', '?').upper()} {c.get('name', '')}",
+                        short(str(c.get("detail", "")), 100),
+                    ]
+                )
+        self.rows(found, table(cells, ["customer", "outcome", "check", "detail"]))
+        return code
+
+
 def _ecs_cell(e: dict[str, Any]) -> str:
     """A service's running/desired; an open maintenance window says so (0/0 at 3 a.m. in a window is no outage)."""
     if "problem" in e:
@@ -601,7 +721,7 @@ def main(
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse has printed the usage error
         return int(exc.code or 0)
-    cli = Cli(args, clients, clients_for, session, out, err, poll_seconds)
+    cli = FleetCli(args, clients, clients_for, session, out, err, poll_seconds)
     command = {
         "runbooks": cli.runbooks,
         "list": cli.runbooks,
@@ -613,6 +733,9 @@ def main(
         "history": cli.history,
         "status": cli.status,
         "mode": cli.mode,
+        "incident": cli.incident,
+        "incidents": cli.incidents,
+        "health-check": cli.health_check,
     }[args.command]
     try:
         return command()

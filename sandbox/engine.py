@@ -26,7 +26,7 @@ from sandbox import report as report_mod
 from sandbox import snapshot
 from sandbox import world as world_mod
 from sandbox.deploy import Deployment, deployed_state_machines
-from sandbox.eventbus import EventBus, alarm_event, parameter_change_event, security_group_event
+from sandbox.eventbus import EventBus, alarm_event, ecs_task_stopped_event, parameter_change_event, security_group_event
 from sandbox.executions import TERMINAL, ExecutionLog, Waiter
 from sandbox.lifecycle import OfflineAws
 from sandbox.moto_gaps import (
@@ -38,6 +38,7 @@ from sandbox.moto_gaps import (
     cloudtrail_parameter_changes,
     cloudtrail_security_group_changes,
     current_function,
+    ecs_task_stops,
     executing_cloudformation_state_machines,
     fix_change_sets,
     fix_execution_status_race,
@@ -221,6 +222,7 @@ class Sandbox:
             alarm_state_changes(patches, self._on_alarm_change)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
             cloudtrail_security_group_changes(patches, self._on_security_group_change)
+            ecs_task_stops(patches, self._on_task_stopped)
             atomic_dynamodb(patches)  # invocations run concurrently: keep each request atomic, as DynamoDB does
             world_mod.install(patches)
             self.recorder.install()
@@ -367,6 +369,18 @@ class Sandbox:
         )
         threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
 
+    def _on_task_stopped(self, task: dict, account: str, region: str) -> None:
+        """A task stopped through the API (`aws ecs stop-task`): ECS tells EventBridge (live sandbox only; game days
+        deliver their own with the stop_tasks step)."""
+        tenant = self.tenant_of_account(account)
+        if tenant is None or tenant.driver.bus is None or not self.live:
+            return
+        self.timeline.add(
+            "ecs", f"[{tenant.customer}] task {task['taskArn'].rsplit('/', 1)[-1]} stopped: {task['stoppedReason']}"
+        )
+        event = ecs_task_stopped_event(task, account, region, stop_code="UserInitiated")
+        threading.Thread(target=tenant.driver.deliver, args=(event,), kwargs={"wait": False}, daemon=True).start()
+
     # --- the world ---------------------------------------------------------------------------
     def set_mode(self, mode: str, customer: str | None = None) -> None:
         self.tenant(customer).driver.set_mode(mode)
@@ -397,6 +411,32 @@ class Sandbox:
         if not forged:
             driver.alarm_happened(event)
         return driver.deliver(event, deliveries)
+
+    def stop_tasks(
+        self,
+        service: str,
+        count: int = 1,
+        reason: str | None = None,
+        stop_code: str | None = None,
+        deliveries: int = 1,
+        customer: str | None = None,
+    ) -> list:
+        driver = self.tenant(customer).driver
+        return driver.stop_tasks(service, count, reason or "Essential container in task exited", stop_code, deliveries)
+
+    def service_action(
+        self,
+        service: str,
+        event_name: str = "SERVICE_TASK_START_IMPAIRED",
+        event_type: str | None = None,
+        reason: str | None = None,
+        deliveries: int = 1,
+        customer: str | None = None,
+    ) -> list:
+        return self.tenant(customer).driver.service_action(service, event_name, event_type, reason, deliveries)
+
+    def rds_event(self, event_id: str, message: str | None = None, deliveries: int = 1, customer: str | None = None) -> list:
+        return self.tenant(customer).driver.rds_event(event_id, message, deliveries)
 
     def start_runbook(self, runbook: str, payload, customer: str | None = None) -> str:
         return self.tenant(customer).driver.start_runbook(runbook, payload)

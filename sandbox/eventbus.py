@@ -195,6 +195,110 @@ def console_sign_in_event(
     }
 
 
+def _ms_stamp(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def ecs_task_stopped_event(
+    task: dict, account: str, region: str, *, stop_code: str | None = None, at: datetime | None = None
+) -> dict:
+    """An "ECS Task State Change" for a task that stopped, as ECS sends it (``task``: DescribeTasks' shape)."""
+    at = at or datetime.now(UTC)
+    detail = {
+        "clusterArn": task["clusterArn"],
+        "taskArn": task["taskArn"],
+        "group": task.get("group"),
+        "lastStatus": "STOPPED",
+        "desiredStatus": "STOPPED",
+        "stoppedReason": task.get("stoppedReason") or "",
+        "startedBy": task.get("startedBy"),
+        "taskDefinitionArn": task.get("taskDefinitionArn"),
+        "launchType": task.get("launchType", "FARGATE"),
+        "containers": [
+            {"name": c.get("name"), "lastStatus": "STOPPED", "exitCode": c.get("exitCode", 1)} for c in task.get("containers", [])
+        ],
+        "stoppedAt": _ms_stamp(at),
+        "updatedAt": _ms_stamp(at),
+        "version": 3,
+    }
+    if stop_code or task.get("stopCode"):
+        detail["stopCode"] = stop_code or task.get("stopCode")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Task State Change",
+        "source": "aws.ecs",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [task["taskArn"]],
+        "detail": detail,
+    }
+
+
+def ecs_service_action_event(
+    service_arn: str,
+    cluster_arn: str,
+    event_name: str,
+    account: str,
+    region: str,
+    *,
+    event_type: str = "WARN",
+    reason: str | None = None,
+    at: datetime | None = None,
+) -> dict:
+    """An "ECS Service Action" (SERVICE_TASK_START_IMPAIRED, SERVICE_STEADY_STATE ...), as ECS sends it."""
+    at = at or datetime.now(UTC)
+    detail: dict = {"eventType": event_type, "eventName": event_name, "clusterArn": cluster_arn, "createdAt": _ms_stamp(at)}
+    if reason:
+        detail["reason"] = reason
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "ECS Service Action",
+        "source": "aws.ecs",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [service_arn],
+        "detail": detail,
+    }
+
+
+def rds_cluster_event(
+    cluster: str,
+    event_id: str,
+    message: str,
+    account: str,
+    region: str,
+    *,
+    category: str = "failover",
+    at: datetime | None = None,
+) -> dict:
+    """An "RDS DB Cluster Event" (RDS-EVENT-0073 failover started, 0150 stopped ...), as RDS sends it."""
+    at = at or datetime.now(UTC)
+    arn = f"arn:aws:rds:{region}:{account}:cluster:{cluster}"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "RDS DB Cluster Event",
+        "source": "aws.rds",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [arn],
+        "detail": {
+            "EventCategories": [category],
+            "SourceType": "CLUSTER",
+            "SourceArn": arn,
+            "Date": _ms_stamp(at),
+            "Message": message,
+            "SourceIdentifier": cluster,
+            "EventID": event_id,
+        },
+    }
+
+
 def scheduled_event(rule_arn: str, account: str, region: str, at: datetime | None = None) -> dict:
     """A "Scheduled Event" as EventBridge delivers it to a schedule rule's targets."""
     at = at or datetime.now(UTC)

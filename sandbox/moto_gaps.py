@@ -1022,3 +1022,39 @@ def cloudtrail_parameter_changes(patches: Patches, on_change) -> None:
         return result
 
     patches.set(SimpleSystemManagerResponse, "put_parameter", put_parameter)
+
+
+def ecs_task_stops(patches: Patches, on_stop) -> None:
+    """ECS sends an "ECS Task State Change" to EventBridge when a task stops (``aws ecs stop-task``, a crash); moto
+    sends nothing. Call ``on_stop(task, account, region)`` after each StopTask that succeeds, ``task`` in
+    DescribeTasks' shape (clusterArn, taskArn, group, stoppedReason, startedBy, taskDefinitionArn), except those the
+    sandbox makes and delivers itself (``ALARM_EVENTS.quiet``). A task of a service lowers the service's running
+    count by one, as ECS's does until its scheduler replaces the task."""
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    original = EC2ContainerServiceBackend.stop_task
+
+    def stop_task(self, cluster_str: str, task_str: str, reason: str):
+        task = original(self, cluster_str, task_str, reason)
+        if ALARM_EVENTS.quiet:
+            return task
+        group = str(task.group or "")
+        service = (
+            self.services.get(f"{task.cluster_name}:{group.removeprefix('service:')}") if group.startswith("service:") else None
+        )
+        if service is not None:
+            service.running_count = max(service.running_count - 1, 0)
+        described = {
+            "clusterArn": task.cluster_arn,
+            "taskArn": task.task_arn,
+            "group": group or None,
+            "stoppedReason": reason or "",
+            "startedBy": task.started_by,
+            "taskDefinitionArn": task.task_definition_arn,
+            "launchType": task.launch_type,
+            "containers": [{"name": c.name} for c in task.containers],
+        }
+        on_stop(described, self.account_id, self.region_name)
+        return task
+
+    patches.set(EC2ContainerServiceBackend, "stop_task", stop_task)

@@ -57,6 +57,46 @@ class ScheduleStep(BaseModel):
     deliveries: int = Field(default=1, ge=1, le=50)
 
 
+class StopTasksStep(BaseModel):
+    """Tasks of a service stop (moto StopTask), and ECS sends an "ECS Task State Change" for each."""
+
+    model_config = ConfigDict(extra="forbid")
+    stop_tasks: str = Field(description="the service's name, e.g. lecture-backend-service")
+    count: int = Field(default=1, ge=1, le=50)
+    reason: str | None = Field(
+        default=None,
+        max_length=255,
+        description='stoppedReason (default "Essential container in task exited"); '
+        '"Scaling activity initiated by ..." is a planned stop',
+    )
+    stop_code: str | None = Field(default=None, max_length=64, description="stopCode (default from the reason)")
+    deliveries: int = Field(default=1, ge=1, le=50)
+
+
+class ServiceActionStep(BaseModel):
+    """ECS sends an "ECS Service Action" for a service."""
+
+    model_config = ConfigDict(extra="forbid")
+    service_action: str = Field(description="the service's name")
+    event_name: str = Field(default="SERVICE_TASK_START_IMPAIRED", max_length=128)
+    event_type: Literal["INFO", "WARN", "ERROR"] | None = Field(
+        default=None, description="default WARN (INFO for SERVICE_STEADY_STATE)"
+    )
+    reason: str | None = Field(default=None, max_length=1024)
+    deliveries: int = Field(default=1, ge=1, le=50)
+
+
+class RdsEventStep(BaseModel):
+    """RDS sends an "RDS DB Cluster Event" for the customer's Aurora cluster."""
+
+    model_config = ConfigDict(extra="forbid")
+    rds_event: str = Field(
+        pattern=r"^RDS-EVENT-\d{4}$", description="e.g. RDS-EVENT-0073 (failover started), RDS-EVENT-0071 (completed)"
+    )
+    message: str | None = Field(default=None, max_length=1024)
+    deliveries: int = Field(default=1, ge=1, le=50)
+
+
 class StartStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
     start: str
@@ -100,8 +140,32 @@ class WaitStep(BaseModel):
     wait_minutes: float = Field(gt=0, le=10080)
 
 
-Step = AlarmStep | EventStep | ScheduleStep | StartStep | ModeStep | ApproveStep | RejectStep | WaitStep
-STEP_KINDS = ("alarm", "event", "schedule", "start", "mode", "approve", "reject", "wait_minutes")
+Step = (
+    AlarmStep
+    | EventStep
+    | ScheduleStep
+    | StartStep
+    | ModeStep
+    | ApproveStep
+    | RejectStep
+    | WaitStep
+    | StopTasksStep
+    | ServiceActionStep
+    | RdsEventStep
+)
+STEP_KINDS = (
+    "alarm",
+    "event",
+    "schedule",
+    "start",
+    "mode",
+    "approve",
+    "reject",
+    "stop_tasks",
+    "service_action",
+    "rds_event",
+    "wait_minutes",
+)
 
 
 class ExpectedExecution(BaseModel):
@@ -206,11 +270,23 @@ def run_steps(scenario: Scenario, sb) -> dict:
                 sb.answer_approval(step.reject, approve=False, by=step.by, comment=step.comment)
             elif isinstance(step, WaitStep):
                 sb.wait_minutes(step.wait_minutes)
+            elif isinstance(step, StopTasksStep | ServiceActionStep | RdsEventStep):
+                _service_event_step(step, sb)
             else:
                 sb.set_mode(step.mode)
         except ValueError as exc:
             raise ScenarioError(f"steps[{i}]: {exc}") from None
     return sb.report()
+
+
+def _service_event_step(step: "StopTasksStep | ServiceActionStep | RdsEventStep", sb) -> None:
+    """What ECS and RDS send by themselves (catalog/service_events.py)."""
+    if isinstance(step, StopTasksStep):
+        sb.stop_tasks(step.stop_tasks, step.count, step.reason, step.stop_code, step.deliveries)
+    elif isinstance(step, ServiceActionStep):
+        sb.service_action(step.service_action, step.event_name, step.event_type, step.reason, step.deliveries)
+    else:
+        sb.rds_event(step.rds_event, step.message, step.deliveries)
 
 
 def check_expectations(scenario: Scenario, report: dict) -> list[str]:

@@ -9,8 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pydantic import TypeAdapter
 
 from catalog import naming
+from catalog.service_events import PLANNED_STOP_PREFIX, RDS_DOWN_EVENT_IDS, RDS_UP_EVENT_IDS
 from operators import approvals
-from sandbox.eventbus import alarm_event, parameter_change_event, scheduled_event
+from sandbox.eventbus import (
+    alarm_event,
+    ecs_service_action_event,
+    ecs_task_stopped_event,
+    parameter_change_event,
+    rds_cluster_event,
+    scheduled_event,
+)
 from sandbox.lifecycle import APPROVER_USER, OPERATOR_USER
 from sandbox.moto_gaps import ALARM_EVENTS
 
@@ -117,6 +125,119 @@ class Driver:
         self._fired[name] = at
         event = scheduled_event(deployed[name]["Arn"], self.config.account, self.config.region, at=at)
         return self.deliver(event, deliveries)
+
+    def _service(self, service: str):
+        if service not in [s.name for s in self.config.ecs.services]:
+            raise ValueError(
+                f"service {service!r} is not configured for customer {self.customer}; its services: "
+                + ", ".join(s.name for s in self.config.ecs.services)
+            )
+        from moto.ecs.models import ecs_backends
+
+        return ecs_backends[self.config.account][self.config.region].services[f"{self.config.ecs.cluster}:{service}"]
+
+    def _running_tasks(self, service: str, count: int) -> list[str]:
+        """``count`` RUNNING tasks of the service (moto runs none for a service by itself: started as the service
+        would, group service:<name>)."""
+        ecs, cluster = self.client("ecs"), self.config.ecs.cluster
+        arns = ecs.list_tasks(cluster=cluster, desiredStatus="RUNNING").get("taskArns", [])
+        mine = (
+            [
+                t["taskArn"]
+                for t in ecs.describe_tasks(cluster=cluster, tasks=arns).get("tasks", [])
+                if t.get("group") == f"service:{service}"
+            ]
+            if arns
+            else []
+        )
+        if len(mine) < count:
+            ec2 = self.client("ec2")
+            subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+            group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+            started = ecs.run_task(
+                cluster=cluster,
+                taskDefinition=self._service(service).task_definition,
+                launchType="FARGATE",
+                count=count - len(mine),
+                group=f"service:{service}",
+                startedBy=f"ecs-svc/{abs(hash(service)) % 10**16:016d}",
+                networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+            )
+            mine += [t["taskArn"] for t in started["tasks"]]
+        return mine[:count]
+
+    def stop_tasks(
+        self,
+        service: str,
+        count: int = 1,
+        reason: str = "Essential container in task exited",
+        stop_code: str | None = None,
+        deliveries: int = 1,
+    ) -> list:
+        """``count`` of the service's tasks stop (moto StopTask), and ECS sends an "ECS Task State Change" for each.
+        A planned stop (reason "Scaling activity initiated by ...") leaves the counts; any other leaves the service
+        with fewer running tasks (ECS has not replaced them yet)."""
+        svc = self._service(service)
+        planned = reason.startswith(PLANNED_STOP_PREFIX)
+        code = stop_code or ("ServiceSchedulerInitiated" if planned else "EssentialContainerExited")
+        ecs = self.client("ecs")
+        arns = self._running_tasks(service, count)
+        ALARM_EVENTS.quiet = True  # the step delivers ECS's events itself (sandbox/moto_gaps.py: ecs_task_stops)
+        try:
+            tasks = [ecs.stop_task(cluster=self.config.ecs.cluster, task=arn, reason=reason)["task"] for arn in arns]
+        finally:
+            ALARM_EVENTS.quiet = False
+        from sandbox.world.ecs_service import _set_counts
+
+        desired = max(svc.desired_count - count, 0) if planned else svc.desired_count
+        _set_counts(svc, desired, max(svc.running_count - count, 0))
+        self.timeline.add(
+            "ecs", f"{count} task(s) of {service} stop: {reason} ({code}); running {svc.running_count} of {svc.desired_count}"
+        )
+        results: list = []
+        for task in tasks:
+            results += self.deliver(
+                ecs_task_stopped_event(task, self.config.account, self.config.region, stop_code=code), deliveries
+            )
+        return results
+
+    def service_action(
+        self,
+        service: str,
+        event_name: str = "SERVICE_TASK_START_IMPAIRED",
+        event_type: str | None = None,
+        reason: str | None = None,
+        deliveries: int = 1,
+    ) -> list:
+        """ECS sends an "ECS Service Action" for the service (SERVICE_TASK_START_IMPAIRED: WARN; SERVICE_STEADY_STATE:
+        INFO, and the service runs its desired tasks again)."""
+        svc = self._service(service)
+        kind = event_type or ("INFO" if event_name.endswith("STEADY_STATE") else "WARN")
+        if event_name == "SERVICE_STEADY_STATE":
+            from sandbox.world.ecs_service import _set_counts
+
+            _set_counts(svc, svc.desired_count, svc.desired_count)
+        c = self.config
+        arn = f"arn:aws:ecs:{c.region}:{c.account}:service/{c.ecs.cluster}/{service}"
+        cluster = f"arn:aws:ecs:{c.region}:{c.account}:cluster/{c.ecs.cluster}"
+        self.timeline.add("ecs", f"ECS: {event_name} ({kind}) for {service}")
+        return self.deliver(
+            ecs_service_action_event(arn, cluster, event_name, c.account, c.region, event_type=kind, reason=reason), deliveries
+        )
+
+    def rds_event(self, event_id: str, message: str | None = None, deliveries: int = 1) -> list:
+        """RDS sends an "RDS DB Cluster Event" for the customer's Aurora cluster (RDS-EVENT-0073 failover started,
+        0071 completed, 0150 stopped, 0151 started ...)."""
+        known = {**RDS_DOWN_EVENT_IDS, **RDS_UP_EVENT_IDS}
+        if event_id not in known:
+            raise ValueError(f"RDS event {event_id!r} is not one the automation watches; it watches: {', '.join(sorted(known))}")
+        c = self.config
+        category = "notification" if event_id in ("RDS-EVENT-0150", "RDS-EVENT-0151") else "failover"
+        self.timeline.add("rds", f"RDS: {event_id} for {c.rds.cluster}: {message or known[event_id]}")
+        return self.deliver(
+            rds_cluster_event(c.rds.cluster, event_id, message or known[event_id], c.account, c.region, category=category),
+            deliveries,
+        )
 
     def deliver(self, event, deliveries: int = 1, wait: bool = True) -> list:
         """Deliver the event ``deliveries`` times concurrently, as EventBridge's retries may; unless ``wait`` is

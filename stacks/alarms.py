@@ -41,8 +41,9 @@ class ResourceAlarms(Construct):
                     metric=metric,
                     threshold=kind.threshold_for(config, watched.target),
                     evaluation_periods=kind.evaluation_periods,
+                    datapoints_to_alarm=kind.datapoints_to_alarm,
                     comparison_operator=_operator(kind.comparison),
-                    treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+                    treat_missing_data=_MISSING[kind.treat_missing_data],
                 )
             )
 
@@ -116,6 +117,14 @@ class AlarmRouting(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
             failed.add_alarm_action(notify)
+
+
+_MISSING = {
+    "missing": cloudwatch.TreatMissingData.MISSING,
+    "breaching": cloudwatch.TreatMissingData.BREACHING,
+    "notBreaching": cloudwatch.TreatMissingData.NOT_BREACHING,
+    "ignore": cloudwatch.TreatMissingData.IGNORE,
+}
 
 
 def _operator(name: str) -> cloudwatch.ComparisonOperator:

@@ -15,6 +15,7 @@ from stacks.respond_workflow import RespondWorkflow
 from stacks.runbook_workflow import RunbookWorkflow
 from stacks.schedules import RunbookSchedules
 from stacks.security_events import SecurityEvents
+from stacks.service_events import ServiceEvents
 
 
 class RemediationStack(Stack):
@@ -81,6 +82,9 @@ class RemediationStack(Stack):
         )
         self.security = SecurityEvents(
             self, "SecurityEvents", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
+        )
+        self.service_events = ServiceEvents(
+            self, "ServiceEvents", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
         )
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:

@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from catalog import KINDS, CustomerConfig, naming, watched_alarms
+from catalog.service_events import SERVICE_EVENT_CONFIRMS
 from stacks.foundation import Foundation
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
@@ -79,7 +80,11 @@ class RespondWorkflow(Construct):
             "AdmitFunction",
             component="admit",
             handler="lambdas.handlers.admit.handler",
-            statements=[iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms)],
+            statements=[
+                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=alarms),
+                # a service event is confirmed against its resource's state (catalog/service_events.py)
+                *statements(tuple(SERVICE_EVENT_CONFIRMS), config),
+            ],
         )
         # the claim and the open/close of an incident are one transaction (put, update, delete, condition check)
         f.grant_table(self.admit_fn, ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"))
@@ -261,6 +266,7 @@ class RespondWorkflow(Construct):
             route.when(sfn.Condition.string_equals("$.admit.decision", "duplicate"), duplicate)
             .when(sfn.Condition.string_equals("$.admit.decision", "resolve"), self._on_resolve(resolve, record, page_failure))
             .when(sfn.Condition.string_equals("$.admit.decision", "ignore"), record)
+            .when(sfn.Condition.string_equals("$.admit.decision", "join"), record)
             .when(sfn.Condition.string_equals("$.admit.decision", "run"), remediate)
             .otherwise(page.next(remediate))
         )

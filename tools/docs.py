@@ -163,7 +163,9 @@ def _threshold(alarm: AlarmKind, config: CustomerConfig, instance: str | None) -
         shown += f" (from {config.customer}'s customer file)" if instance is not None else " (from the customer file)"
     return (
         f"{alarm.namespace} {alarm.metric} {alarm.statistic} {COMPARISONS.get(alarm.comparison, alarm.comparison)} "
-        f"{shown}, {alarm.evaluation_periods} x {alarm.period_seconds} s"
+        f"{shown}, "
+        + (f"{alarm.datapoints_to_alarm} of " if alarm.datapoints_to_alarm else "")
+        + f"{alarm.evaluation_periods} x {alarm.period_seconds} s"
     )
 
 
@@ -432,6 +434,21 @@ def bench(page: Page, _: str | None) -> str:
                 f"handler cold import / `import boto3`, median of {imports['rounds']}",
                 ratios,
                 f"<= {imports['target_ratio_max']}{met}",
+            )
+        )
+    for key, d in (results.get("detection") or {}).get("kinds", {}).items():
+        paths = []
+        if alarm := d.get("alarm"):
+            m = alarm["datapoints_to_alarm"] or alarm["evaluation_periods"]
+            paths.append(f"alarm {alarm['period_seconds']} s x {m} of {alarm['evaluation_periods']}")
+        if events := d.get("events"):
+            paths.append(f"its service events, delivery assumed <= {events['assumed_delivery_seconds']} s")
+        before = f"; before: {d['before_seconds']} s" if "before_seconds" in d else ""
+        rows.append(
+            (
+                f"worst-case detection of `{key}` (from the template)",
+                f"{d['worst_case_seconds']} s ({', '.join(paths)}{before})",
+                f"<= {d['goal_seconds']} s" + ("" if d["meets_goal"] else " (**not met**)"),
             )
         )
     note = f"\n{results['machine_note']}.\n" if results.get("machine_note") else ""

@@ -26,6 +26,7 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
             ssm=aws.client("ssm"),
             mode_parameter=settings.mode_parameter,
             cloudwatch=aws.client("cloudwatch"),
+            clients=aws.client,
         )
     except Exception as exc:
         logger.exception("event rejected")

@@ -2,13 +2,16 @@
 
 Decisions: remediate (page, then run a runbook; a runbook that runs before the page first), run (a runbook on
 its schedule: no page before it), page (page only), resolve (the alarm cleared), duplicate (another execution
-holds this state change or firing), ignore (nothing to do, an alarm event the alarm's own state does not confirm
-(DescribeAlarms: forged, or superseded), a stale state change older than the last one handled for the alarm, or a
-scheduled run while the automation is off, or a security event of a burst already paged; recorded). Security
-events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py.
+holds this state change or firing), join (the alarm fires on an incident a service event opened and paged
+already: recorded, not paged again), ignore (nothing to do, an alarm event the alarm's own state does not
+confirm (DescribeAlarms: forged, or superseded), a stale state change older than the last one handled for the
+alarm, or a scheduled run while the automation is off, or a security event of a burst already paged; recorded).
+Security events (CloudTrail, catalog/security.py) are in lambdas/logic/security.py, service events (ECS, RDS,
+catalog/service_events.py) in lambdas/logic/service_events.py.
 """
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ from catalog.validation import describe
 from lambdas.errors import IncidentConflict, InvalidEvent
 from lambdas.logic.mode import read_mode
 from lambdas.logic.security import admit_security, is_cloudtrail
+from lambdas.logic.service_events import admit_service_event, is_service_event
 from lambdas.logic.store import CHANGED, DUPLICATE, STALE, Item, Store
 from lambdas.models.events import AlarmStateChangeEvent, ScheduledEvent
 from lambdas.models.steps import Decision
@@ -299,6 +303,14 @@ def _on_alarm(c: _StateChange, *, config: CustomerConfig, store: Store, ssm: Any
     mode, mode_note = read_mode(ssm, mode_parameter)
     decision = {**c.base, "incident_id": inc, "mode": mode, "mode_note": mode_note}
     kind = c.watched.alarm
+    if opened and opened.get("opened_by") and kind.runbook is None and not c.held:
+        # a service event opened it seconds before the alarm could (lambdas/logic/service_events.py): paged then
+        return Decision(
+            **decision,
+            decision="join",
+            opened_at=str(opened["opened_at"]),
+            note=f"joins incident {inc}, opened {opened['opened_at']} by {opened['opened_by']}: already paged, not paged again",
+        )
     if c.held:
         return Decision(**decision, decision="page", note=f"{c.held}{continued}")
     if kind.runbook is None:
@@ -378,12 +390,28 @@ def _on_ok(c: _StateChange, store: Store) -> Decision | None:
     raise IncidentConflict(f"alarm {c.alarm}: its open incident kept changing under concurrent deliveries")
 
 
-def admit(event: object, *, config: CustomerConfig, store: Store, ssm: Any, mode_parameter: str, cloudwatch: Any) -> Decision:
-    """cloudwatch: an alarm event is confirmed against the alarm's own state before anything is written."""
+def admit(
+    event: object,
+    *,
+    config: CustomerConfig,
+    store: Store,
+    ssm: Any,
+    mode_parameter: str,
+    cloudwatch: Any,
+    clients: Callable[[str], Any] | None = None,
+) -> Decision:
+    """cloudwatch: an alarm event is confirmed against the alarm's own state before anything is written.
+    clients: service -> client, for a service event confirmed against its resource (lambdas/logic/service_events.py)."""
     if is_scheduled(event):
         return admit_schedule(event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter)
     if is_cloudtrail(event):
         return admit_security(event, config=config, store=store)
+    if is_service_event(event) and isinstance(event, dict):
+        if clients is None:
+            raise InvalidEvent("a service event needs its resource's client to be confirmed; admit was given none")
+        return admit_service_event(
+            event, config=config, store=store, ssm=ssm, mode_parameter=mode_parameter, cloudwatch=cloudwatch, clients=clients
+        )
     parsed, watched = parse_event(event, config)
     c = _state_change(parsed, watched, config, store)
     problem = unconfirmed(cloudwatch, c.alarm, c.state, c.timestamp)

@@ -176,17 +176,24 @@ class Pager:
         done = f"; {outcome.outcome}: {outcome.message}" if outcome else ""
         summary = f"[{sev.value}] {self.group} {admit.target}: {admit.description} - {admit.note}{done}"
         remediate = admit.decision == "remediate" and outcome is None
+        status = "Identified" if remediate else "Investigating"
         self._status(
             _incident(admit),
             sev.value,
-            status="Identified" if remediate else "Investigating",
+            status=status,
             impact=admit.impact,
             identified_at=admit.state_timestamp,
             actions=f"{admit.note}{done}",
             eta="automatic remediation running" if remediate else "awaiting on-call",
         )
         if sev == Severity.P3:  # the runbook's matrix: next business day, by email; never a page
-            quiet: dict[str, Any] = {"sent": "status-update", "dedup_key": admit.dedup_key, "summary": summary, "team": self.team}
+            quiet: dict[str, Any] = {
+                "sent": "status-update",
+                "dedup_key": admit.dedup_key,
+                "summary": summary,
+                "team": self.team,
+                "status_update": status,
+            }
             return {**quiet, "outcome": outcome.outcome} if outcome else quiet
         event = pagerduty.trigger_event(
             self._routing_key(),
@@ -213,6 +220,7 @@ class Pager:
                 "diagnosis": diagnosis,
                 **({"automation_outcome": outcome.to_json()} if outcome else {}),
                 **({"security_event": admit.security_event} if admit.security_event else {}),
+                **({"service_event": admit.service_event} if admit.service_event else {}),
             },
             links=self._links(admit),
         )
@@ -223,6 +231,7 @@ class Pager:
             "pagerduty": answer,
             "summary": summary,
             "team": self.team,
+            "status_update": status,  # the runbook's status update sent with it (the incident's record)
         }
         return {**sent, "outcome": outcome.outcome} if outcome else sent
 
@@ -241,9 +250,15 @@ class Pager:
             next_update_minutes=None,
         )
         if admit.severity == Severity.P3:  # never paged: nothing to resolve in PagerDuty
-            return {"sent": "status-update", "dedup_key": admit.dedup_key, "team": self.team}
+            return {"sent": "status-update", "dedup_key": admit.dedup_key, "team": self.team, "status_update": "Resolved"}
         answer = self._post(pagerduty.resolve_event(self._routing_key(), admit.dedup_key))
-        return {"sent": "resolve", "dedup_key": admit.dedup_key, "pagerduty": answer, "team": self.team}
+        return {
+            "sent": "resolve",
+            "dedup_key": admit.dedup_key,
+            "pagerduty": answer,
+            "team": self.team,
+            "status_update": "Resolved",
+        }
 
     def outcome(
         self,

@@ -86,10 +86,36 @@ def record(state: dict[str, Any], *, store: Store, pager: Pager, execution: str,
     if state.get("page_error"):
         name, message = explain(state["page_error"])
         result.page_error = f"{name}: {message}"
-    store.audit(subject, "record", {**result.to_json(), "execution": execution})
+    store.audit(subject, "record", {**result.to_json(), "execution": execution, **incident_record(admit, state)})
     if result.page_error:
         raise PagingFailed(
             f"incident {subject}: the page could not be sent ({result.page_error}); "
             f"automation outcome: {result.outcome}: {result.message}"
         )
     return result
+
+
+def incident_record(admit: Decision, state: dict[str, Any]) -> dict[str, Any]:
+    """What the incident's record (`cli.py incident`) reads from this row besides the result: what started it, the
+    page sent and PagerDuty's answer, and the runbook execution it started."""
+    page = state.get("page") if isinstance(state.get("page"), dict) else None
+    started = {k: v for k, v in (("kind", admit.kind), ("target", admit.target), ("condition", admit.condition)) if v}
+    trigger: dict[str, Any] = {
+        **started,
+        "severity": admit.severity,
+        "impact": admit.impact,
+        "at": admit.state_timestamp,
+        "reason": admit.reason[:1000],
+        **({"state": admit.state} if admit.state else {}),
+        **({"service_event": admit.service_event} if admit.service_event else {}),
+        **({"security_event": {"kind": admit.security_event.get("kind")}} if admit.security_event else {}),
+    }
+    return {
+        "trigger": trigger,
+        **(
+            {"page": {k: page.get(k) for k in ("sent", "dedup_key", "pagerduty", "status_update", "team") if k in page}}
+            if page
+            else {}
+        ),
+        **({"runbook_execution": admit.child_execution_name} if admit.child_execution_name else {}),
+    }

@@ -81,6 +81,7 @@ class Store:
         then: str,
         opened_at: str = "",
         severity: str = "",
+        opened_by: str = "",
     ) -> tuple[str, str | None]:
         """One conditional write (a transaction) for one alarm state change: remember it as the latest, claim
         it, and open / keep / close the alarm's incident, or none of these.
@@ -88,6 +89,7 @@ class Store:
         expected: the open incident read just before (None: none was open). then: "open" (expected None),
         "keep" or "close" (expected set), "none" (expected None, nothing opens). severity: what an incident that
         opens was paged at (its OK resolves that page, even when a maintenance window opened meanwhile).
+        opened_by: the service event kind that opens it (catalog/service_events.py), "" for the alarm itself.
         Returns (DONE, None), (DUPLICATE, holder), (STALE, None) or (CHANGED, None): the open incident is no
         longer ``expected`` (another execution opened or closed it): read again and retry."""
         # The table resource's client serializes Python values itself, like put_item does.
@@ -116,6 +118,7 @@ class Store:
                         "incident_id": incident_id,
                         "opened_at": opened_at,
                         **({"severity": severity} if severity else {}),
+                        **({"opened_by": opened_by} if opened_by else {}),
                         "expires_at": _epoch(self.now + OPEN_TTL),
                     },
                 }

@@ -1,6 +1,6 @@
 """The events respond is started with, as EventBridge delivers them: a CloudWatch "Alarm State Change", or a
 "Scheduled Event" of one of the stack's schedule rules, or a CloudTrail event of a security event kind
-(catalog/security.py).
+(catalog/security.py), or an ECS / RDS event of a service event kind (catalog/service_events.py).
 
 The envelope mirrors Powertools' EventBridgeModel. It is declared here rather than imported from
 aws_lambda_powertools.utilities.parser.models because importing that package builds every event
@@ -133,3 +133,73 @@ class CloudTrailEvent(EventBridgeEvent):
     resources: list[Arn] = Field(default_factory=list, max_length=10)
     detail_type: Literal["AWS API Call via CloudTrail", "AWS Console Sign In via CloudTrail"] = Field(alias="detail-type")
     detail: CloudTrailDetail
+
+
+# Service events (catalog/service_events.py): what ECS and RDS send when a service goes down or comes back.
+# Only the fields admit reads are declared (others, such as containers or attachments, are ignored), each bounded.
+Text = Annotated[str, StringConstraints(max_length=1024)]
+
+
+class EcsTaskStateDetail(_Event):
+    """An "ECS Task State Change" (ECS developer guide, "Amazon ECS task state change events")."""
+
+    clusterArn: Arn
+    taskArn: Arn
+    group: str = Field(min_length=1, max_length=512)  # "service:<name>" for a service's task
+    lastStatus: str = Field(max_length=32)
+    desiredStatus: str | None = Field(default=None, max_length=32)
+    stoppedReason: Text | None = None
+    stopCode: str | None = Field(default=None, max_length=64)
+    startedBy: str | None = Field(default=None, max_length=256)
+    taskDefinitionArn: Arn | None = None
+    stoppedAt: datetime | None = None
+    updatedAt: datetime | None = None
+
+
+class EcsTaskStateChangeEvent(EventBridgeEvent):
+    source: Literal["aws.ecs"]
+    detail_type: Literal["ECS Task State Change"] = Field(alias="detail-type")
+    detail: EcsTaskStateDetail
+
+
+class EcsServiceActionDetail(_Event):
+    """An "ECS Service Action" (ECS developer guide, "Amazon ECS service action events"); the service is in
+    the envelope's ``resources``."""
+
+    clusterArn: Arn
+    eventType: Literal["INFO", "WARN", "ERROR"]
+    eventName: str = Field(min_length=1, max_length=128)
+    reason: Text | None = None
+    createdAt: datetime | None = None
+
+
+class EcsServiceActionEvent(EventBridgeEvent):
+    source: Literal["aws.ecs"]
+    resources: list[Arn] = Field(min_length=1, max_length=10)
+    detail_type: Literal["ECS Service Action"] = Field(alias="detail-type")
+    detail: EcsServiceActionDetail
+
+
+class RdsClusterEventDetail(_Event):
+    """An "RDS DB Cluster Event" (RDS user guide, "Amazon RDS event examples")."""
+
+    EventID: str = Field(pattern=r"^RDS-EVENT-\d{4}$")
+    SourceIdentifier: str = Field(min_length=1, max_length=255)
+    SourceType: str | None = Field(default=None, max_length=64)
+    SourceArn: Arn | None = None
+    Message: Text | None = None
+    Date: datetime | None = None
+    EventCategories: list[Annotated[str, StringConstraints(max_length=64)]] = Field(default_factory=list, max_length=10)
+
+
+class RdsClusterEvent(EventBridgeEvent):
+    source: Literal["aws.rds"]
+    detail_type: Literal["RDS DB Cluster Event"] = Field(alias="detail-type")
+    detail: RdsClusterEventDetail
+
+
+SERVICE_EVENT_MODELS: dict[str, type[EventBridgeEvent]] = {
+    "ECS Task State Change": EcsTaskStateChangeEvent,
+    "ECS Service Action": EcsServiceActionEvent,
+    "RDS DB Cluster Event": RdsClusterEvent,
+}

@@ -18,8 +18,9 @@ from catalog.customer import Mode
 from catalog.validation import describe
 from lambdas.errors import InvalidInput
 
-# run: a scheduled runbook run (no page before it; record pages what needs a person)
-DecisionName = Literal["remediate", "run", "page", "resolve", "duplicate", "ignore"]
+# run: a scheduled runbook run (no page before it; record pages what needs a person); join: the event or alarm
+# belongs to an incident already open and paged (a service event's, catalog/service_events.py): recorded, not paged
+DecisionName = Literal["remediate", "run", "page", "resolve", "duplicate", "ignore", "join"]
 
 
 class StepModel(BaseModel):
@@ -100,6 +101,8 @@ class Decision(StepModel):
     restore_input: dict[str, Any] | None = None
     # a security event (lambdas/logic/security.py): who did what where, its burst window; on the page
     security_event: dict[str, Any] | None = None
+    # a service event (lambdas/logic/service_events.py): which kind, what happened, when; on the page
+    service_event: dict[str, Any] | None = None
 
 
 class ScalableTarget(StepModel):

@@ -108,7 +108,8 @@ def test_sandbox_run_prints_a_json_report_and_exits_0(tmp_path):
         ('{"customer": "dhbw", "steps": []}', "field 'steps': List should have at least 1 item"),
         (
             '{"customer": "dhbw", "steps": [{"jump": 1}]}',
-            "steps[0] must have one of 'alarm', 'event', 'schedule', 'start', 'mode', 'approve', 'reject' or 'wait_minutes'",
+            "steps[0] must have one of 'alarm', 'event', 'schedule', 'start', 'mode', 'approve', 'reject', 'stop_tasks', "
+            "'service_action', 'rds_event' or 'wait_minutes'",
         ),
         ('{"customer": "nope", "steps": [{"mode": "off"}]}', "unknown customer 'nope'"),
         ('{"customer": "dhbw", "mode": "maybe", "steps": [{"mode": "off"}]}', "field 'mode': Input should be"),

@@ -32,8 +32,9 @@ def test_alarms_per_service_follow_the_runbook(synthesized, customer):
                 "Namespace": "ECS/ContainerInsights",
                 "MetricName": "RunningTaskCount",
                 "Threshold": 1,
-                "Period": 300,
-                "EvaluationPeriods": 2,
+                "Period": 60,
+                "EvaluationPeriods": 3,
+                "DatapointsToAlarm": 1,
                 "ComparisonOperator": "LessThanThreshold",
                 "Dimensions": [
                     {"Name": "ClusterName", "Value": f"lecture-{customer}-cluster"},

@@ -210,6 +210,48 @@ def test_a_security_group_opened_with_the_aws_cli_pages_the_security_team(live_s
     assert group not in json.dumps(dhbw["pages"])
 
 
+def test_tasks_stopped_with_the_aws_cli_reach_eventbridge_as_ecs_events_and_page_once(live_sandbox):
+    # given two tasks of edt's service (run as its scheduler would: group service:<name>)
+    [subnet] = live_sandbox.aws(EDT, "ec2", "describe-subnets")["Subnets"][:1]
+    [default] = live_sandbox.aws(EDT, "ec2", "describe-security-groups", "--group-names", "default")["SecurityGroups"]
+    network = f"awsvpcConfiguration={{subnets=[{subnet['SubnetId']}],securityGroups=[{default['GroupId']}]}}"
+    tasks = live_sandbox.aws(
+        EDT,
+        "ecs",
+        "run-task",
+        "--cluster",
+        "lecture-edt-cluster",
+        "--task-definition",
+        "lecture-backend",
+        "--count",
+        "2",
+        "--launch-type",
+        "FARGATE",
+        "--group",
+        "service:lecture-backend-service",
+        "--network-configuration",
+        network,
+    )["tasks"]
+    # when both are stopped by hand
+    for t in tasks:
+        live_sandbox.aws(
+            EDT, "ecs", "stop-task", "--cluster", "lecture-edt-cluster", "--task", t["taskArn"], "--reason", "by hand"
+        )
+
+    # then ECS's task events reach the rule, and the service down (no task left) is paged once, at P1
+    def task_events_done():
+        edt = live_sandbox.control("GET", "/_sandbox/report")["customers"]["edt"]
+        runs = [e for e in edt["executions"] if e["state_machine"] == "lecture-edt-respond" and e["status"] != "RUNNING"]
+        stopped = [e for e in runs if "ECS task stopped" in json.dumps(e.get("output"))]
+        return (edt, stopped) if len(stopped) == 2 else None
+
+    edt, stopped = live_sandbox.wait_for(task_events_done, what="both task events handled")
+    assert sorted(e["output"]["decision"] for e in stopped) in (["ignore", "page"], ["join", "page"])
+    pages = [p for p in edt["pages"] if p.get("event_action") == "trigger" and "running-tasks-low" in str(p.get("dedup_key"))]
+    assert len(pages) == 1 and pages[0]["payload"]["severity"] == "error"
+    assert pages[0]["payload"]["custom_details"]["service_event"]["kind"] == "ecs-task-stopped"
+
+
 def _finished_or_waiting(sb, arn: str):
     d = sb.aws(DHBW, "stepfunctions", "describe-execution", "--execution-arn", arn)
     if d["status"] != "RUNNING":

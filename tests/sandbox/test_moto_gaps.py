@@ -409,3 +409,63 @@ def test_a_security_group_change_is_told_as_cloudtrail_would_with_its_caller_and
     with pytest.raises(ec2.exceptions.ClientError):
         ec2.revoke_security_group_ingress(GroupId="sg-nope", IpPermissions=[])
     assert len(told) == 1  # a call that fails is not told
+
+
+def _a_running_service_task(cluster: str = "c"):
+    ec2 = boto3.client("ec2", region_name=REGION)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    ecs = boto3.client("ecs", region_name=REGION)
+    ecs.create_cluster(clusterName=cluster)
+    ecs.register_task_definition(
+        family="f",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        networkMode="awsvpc",
+        containerDefinitions=[{"name": "backend", "image": "x", "memory": 512}],
+    )
+    ecs.create_service(cluster=cluster, serviceName="s", taskDefinition="f", desiredCount=1, launchType="FARGATE")
+    [task] = ecs.run_task(
+        cluster=cluster,
+        taskDefinition="f",
+        launchType="FARGATE",
+        group="service:s",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}},
+    )["tasks"]
+    from moto.ecs.models import ecs_backends
+
+    ecs_backends["123456789012"][REGION].services[f"{cluster}:s"].running_count = 1  # as the sandbox's world sets it
+    return ecs, task["taskArn"]
+
+
+def test_a_stopped_task_tells_nobody_in_moto(patched):
+    ecs, arn = _a_running_service_task()
+    stopped = ecs.stop_task(cluster="c", task=arn, reason="by hand")["task"]
+    # stopped, but there is no hook: nothing would reach EventBridge, and the service still counts it running
+    assert stopped["lastStatus"] == "STOPPED"
+    assert ecs.describe_services(cluster="c", services=["s"])["services"][0]["runningCount"] == 1
+
+
+def test_a_stopped_task_is_reported_as_ecs_reports_it(patched):
+    from sandbox.moto_gaps import ALARM_EVENTS, ecs_task_stops
+
+    seen = []
+    ecs_task_stops(patched, lambda task, account, region: seen.append((task, account, region)))
+    ecs, arn = _a_running_service_task()
+    ecs.stop_task(cluster="c", task=arn, reason="Essential container in task exited")
+    [(task, account, region)] = seen
+    assert (account, region) == ("123456789012", REGION)
+    assert (
+        task["taskArn"] == arn and task["group"] == "service:s" and task["stoppedReason"] == "Essential container in task exited"
+    )
+    assert task["clusterArn"] == f"arn:aws:ecs:{REGION}:123456789012:cluster/c" and task["containers"] == [{"name": "backend"}]
+    assert ecs.describe_services(cluster="c", services=["s"])["services"][0]["runningCount"] == 0
+    # a stop the sandbox delivers itself (a game day's stop_tasks step) is not reported twice
+    _, again = _a_running_service_task(cluster="d")
+    ALARM_EVENTS.quiet = True
+    try:
+        ecs.stop_task(cluster="d", task=again, reason="by the sandbox")
+    finally:
+        ALARM_EVENTS.quiet = False
+    assert len(seen) == 1

@@ -161,9 +161,18 @@ def test_alarm_names_do_not_repeat_the_customers_prefix():
 
 def test_rds_alarms_are_p2_and_snapshot_first():
     rds = KINDS["rds_cluster"]
-    assert [a.condition for a in rds.alarm_kinds] == ["connections-high", "cpu-high", "memory-low"]
-    assert all(a.severity == "P2" and a.impact and a.runbook == "snapshot-rds-cluster" for a in rds.alarm_kinds)
+    assert [a.condition for a in rds.alarm_kinds] == ["connections-high", "cpu-high", "memory-low", "cluster-unavailable"]
+    degraded = [a for a in rds.alarm_kinds if not a.down]
+    assert all(a.severity == "P2" and a.impact and a.runbook == "snapshot-rds-cluster" for a in degraded)
     assert RUNBOOKS["snapshot-rds-cluster"].runs_before_page
+    # the cluster being unavailable is the customer down (P1), paged only: a snapshot needs an available cluster
+    [down] = [a for a in rds.alarm_kinds if a.down]
+    assert (down.condition, down.severity, down.runbook, down.treat_missing_data) == (
+        "cluster-unavailable",
+        "P1",
+        None,
+        "breaching",
+    )
 
 
 def test_api_and_distribution_are_instances_only_when_named_and_their_global_arns_are_the_customers():
