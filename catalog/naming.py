@@ -157,3 +157,39 @@ PAGE_KINDS: tuple[str, ...] = ("trigger", "resolve", "change")
 def dashboard_name(customer: str) -> str:
     """The runbook's overview dashboard: Lecture-$CUSTOMER-Overview."""
     return f"Lecture-{customer}-Overview"
+
+
+# --- the fleet (issue 16): the ops account where every customer's incidents meet -------------------------------
+OPS = "ops"
+# The incident events each customer stack emits on its default bus (lambdas/logic/incident_events.py); a rule
+# forwards them to the ops bus. Source and detail type are the event's contract with the ops stack.
+INCIDENT_EVENT_SOURCE = f"{PREFIX}.remediation"
+INCIDENT_EVENT_DETAIL_TYPE = "Lecture Incident"
+FLEET_DASHBOARD = "Lecture-Fleet-Overview"
+CORRELATE_WORKFLOW = "correlate"  # lecture-ops-correlate: an incident event -> the fleet's picture -> the P0
+P0_PREFIX = "P0"  # the P0's incident id: P0-<time it opened>; its PagerDuty dedup key: lecture-ops/P0-<time>
+
+
+def ops_stack_name() -> str:
+    return stack_name(OPS)
+
+
+def ops_bus_name() -> str:
+    return f"{PREFIX}-{OPS}-incidents"
+
+
+def ops_bus_arn(region: str, account: str) -> str:
+    return f"arn:aws:events:{region}:{account}:event-bus/{ops_bus_name()}"
+
+
+def ops_table_name() -> str:
+    return f"{PREFIX}-{OPS}-fleet"
+
+
+def oam_sink_name() -> str:
+    return f"{PREFIX}-{OPS}-fleet"
+
+
+def forward_rule_name(customer: str) -> str:
+    """The customer's rule that forwards its incident events to the ops bus."""
+    return rule_name(customer, "incidents-to-ops")

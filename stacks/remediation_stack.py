@@ -4,9 +4,11 @@ from aws_cdk import CfnOutput, Environment, Stack
 from constructs import Construct
 
 from catalog import RUNBOOKS, CustomerConfig, naming
+from catalog.fleet import OpsConfig
 from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.approvals import Approvals
 from stacks.dashboard import OverviewDashboard
+from stacks.fleet_link import FleetLink, grant_emit
 from stacks.foundation import Foundation
 from stacks.maintenance_workflow import MaintenanceWorkflow
 from stacks.mode_watch import ModeChangeWatch
@@ -19,7 +21,7 @@ from stacks.service_events import ServiceEvents
 
 
 class RemediationStack(Stack):
-    def __init__(self, scope: Construct, *, config: CustomerConfig, **kwargs) -> None:
+    def __init__(self, scope: Construct, *, config: CustomerConfig, ops: OpsConfig | None = None, **kwargs) -> None:
         super().__init__(
             scope,
             naming.stack_name(config.customer),
@@ -86,6 +88,10 @@ class RemediationStack(Stack):
         self.service_events = ServiceEvents(
             self, "ServiceEvents", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
         )
+        # the fleet (issue 16): admit and record emit incident events; a rule forwards them to the ops bus
+        for fn in (self.respond.admit_fn, self.respond.record_fn):
+            grant_emit(fn, config)
+        self.fleet = FleetLink(self, "Fleet", config=config, ops=ops, dead_letters=self.routing.dead_letters) if ops else None
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(

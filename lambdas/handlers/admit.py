@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdas import aws, deps
 from lambdas.logic.admit import admit
+from lambdas.logic.incident_events import after_admit
 from lambdas.observability import logger, metrics
 from lambdas.settings import Settings
 
@@ -33,6 +34,10 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         metrics.add_metric(name="events_rejected", unit="Count", value=1)
         raise exc
     logger.set_correlation_id(decision.incident_id)
+    problem = after_admit(decision, aws.client("events"))  # the ops account hears of it; a failure is in the note
+    if problem:
+        logger.error("incident event not emitted", extra={"problem": problem})
+        metrics.add_metric(name="incident_events_failed", unit="Count", value=1)
     logger.info("admitted", extra={"decision": decision.decision, "alarm": decision.alarm})
     metrics.add_metric(name=f"decision_{decision.decision}", unit="Count", value=1)
     return decision.to_json()

@@ -27,3 +27,9 @@ def templates(synthesized) -> dict[str, dict]:
 
 def resources(template: dict, rtype: str) -> dict:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == rtype}
+
+
+@pytest.fixture(scope="session")
+def ops_template(synthesized) -> dict:
+    outdir, _ = synthesized
+    return json.loads((Path(outdir) / f"{naming.ops_stack_name()}.template.json").read_text())

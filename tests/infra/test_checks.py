@@ -38,10 +38,12 @@ def test_cdk_nag_gate_would_catch_a_wildcard_write(tmp_path):
 def test_cfn_lint_reports_no_errors(synthesized):
     outdir, _ = synthesized
     templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
-    assert len(templates) == 3
-    proc = subprocess.run([sys.executable, "-m", "cfnlint", *templates], capture_output=True, text=True)
+    assert len(templates) == 4  # the three customers and the ops stack
+    # cfn-lint 1.x has no `python -m cfnlint`: its console script (a failed start must fail the test, not pass it)
+    proc = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates], capture_output=True, text=True)
     errors = [line for line in proc.stdout.splitlines() if line[:1] == "E" and line[1:5].isdigit()]
-    assert errors == [] and proc.returncode & 2 == 0, proc.stdout
+    assert errors == [] and proc.returncode & 2 == 0 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    assert proc.returncode in (0, 4, 8, 12), proc.stderr  # 4/8: warnings or informational only
 
 
 def test_lambda_asset_holds_only_runtime_code_and_is_small(synthesized):

@@ -112,8 +112,9 @@ def test_every_rule_matches_the_customers_account_and_region_only(templates, cus
     c = load_customer(customer)
     every_rule = resources(templates[customer], "AWS::Events::Rule").values()
     rules = [r for r in every_rule if "EventPattern" in r["Properties"]]
-    # the alarms', the mode switch's and one per security event kind; the others are the runbooks' schedules
-    assert len(rules) == 2 + len(SECURITY_EVENTS)
+    # the alarms', the mode switch's, one per security event kind and the incident events' forwarding to the ops
+    # bus (issue 16); the others are the runbooks' schedules
+    assert len(rules) == 3 + len(SECURITY_EVENTS)
     assert len(every_rule) - len(rules) == len(scheduled_runs(c))
     for rule in rules:
         pattern = rule["Properties"]["EventPattern"]

@@ -6,8 +6,8 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from catalog import RUNBOOKS, watched_alarms
-from customers import known_customers, load_customer
+from catalog import RUNBOOKS, naming, watched_alarms
+from customers import known_customers, load_customer, load_ops
 from stacks.remediation_stack import RemediationStack
 from tests.infra.conftest import resources
 
@@ -169,6 +169,9 @@ def test_every_write_action_is_scoped_to_the_customers_resources(templates, cust
         f"arn:aws:s3:::{config.terraform.state_bucket}/{config.terraform.state_key}",
         f"arn:aws:s3:::{config.terraform.backup_bucket}/{config.terraform.backup_prefix}",
     )
+    # the one write outside the customer's account: its incident events forwarded to the ops bus (issue 16)
+    ops = load_ops()
+    ops_bus = naming.ops_bus_arn(ops.region, ops.account)
     checked = 0
     for policy in resources(templates[customer], "AWS::IAM::Policy").values():
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:
@@ -187,6 +190,9 @@ def test_every_write_action_is_scoped_to_the_customers_resources(templates, cust
                 text = json.dumps(r)
                 if isinstance(r, str) and r.startswith("arn:aws:s3:::"):
                     assert r.startswith(own_objects), f"{writes} on {r}"
+                    continue
+                if r == ops_bus:
+                    assert writes == ["events:PutEvents"], f"{writes} on the ops bus"
                     continue
                 assert account in text or "Ref" in text or "Fn::GetAtt" in text, f"{writes} on {text}"
     assert checked > 5
