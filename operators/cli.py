@@ -5,6 +5,7 @@
   python cli.py watch <execution ARN>
   python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
   python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
+  python cli.py audit verify -c dhbw   (the audit trail's hash chain: exit 1 naming the first broken row)
 
 A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with
 --profile if given, else its profile lecture-<c>-prod if it is configured, else the default credential chain; the
@@ -26,7 +27,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from catalog import KINDS, RUNBOOKS, naming, proofs
+from catalog import KINDS, RUNBOOKS, audit_chain, naming, proofs
 from catalog.customer import MODES
 from catalog.runbooks import RunbookInput
 from catalog.validation import describe
@@ -195,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--all", action="store_true", help="every customer in customers/, each with its own credentials")
     m = command("mode", "show or set the customer's mode switch")
     m.add_argument("value", nargs="?", choices=MODES)
+    au = command("audit", "the audit trail: verify checks its hash chain (exit 1 naming the first broken row)")
+    au.add_argument("action", choices=["verify"])
     return parser
 
 
@@ -460,6 +463,32 @@ class Cli:
         )
         return 0
 
+    # audit verify
+    def audit(self) -> int:
+        config = self.customer(self.args.customer)
+        rows, head = reads.audit_chain_of(self.clients_of(config), config)
+        verdict = audit_chain.verify(rows, head)
+        broken = verdict.broken
+        if self.json:
+            self.emit(
+                {
+                    "customer": config.customer,
+                    "rows": verdict.rows,
+                    "intact": verdict.intact,
+                    "broken": None
+                    if broken is None
+                    else {"pk": broken.pk, "sk": broken.sk, "time": broken.time, "problem": broken.problem},
+                }
+            )
+        elif broken is None:
+            print(f"audit trail of {config.customer}: {verdict.rows} rows, the chain is intact", file=self.out)
+        else:
+            print(
+                f"audit trail of {config.customer}: the chain is broken at {broken.describe()} ({verdict.rows} rows read)",
+                file=self.out,
+            )
+        return 0 if broken is None else 1
+
     # status
     def status(self) -> int:
         a = self.args
@@ -602,6 +631,7 @@ def main(
         "history": cli.history,
         "status": cli.status,
         "mode": cli.mode,
+        "audit": cli.audit,
     }[args.command]
     try:
         return command()

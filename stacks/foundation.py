@@ -13,7 +13,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from catalog import CustomerConfig, naming
+from catalog import CustomerConfig, audit_chain, naming
 from catalog.customer import MODES
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 
@@ -38,6 +38,17 @@ class Foundation(Construct):
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", POWERTOOLS_LAYER.format(region=config.region, version=config.powertools_layer_version)
         )
+        self.audit_function = self._build_audit_function()
+
+    def _build_audit_function(self) -> lambda_.Function:
+        """The state machines' own audit rows (Report, ReportFailure, the mode change's Audit) go through it, so they
+        join the hash chain; it takes calls only from a running execution at such a state."""
+        fn = self.function(
+            self, "AuditFunction", component=naming.AUDIT_COMPONENT, handler="lambdas.handlers.audit.handler", statements=[]
+        )
+        self.grant_audit(fn)
+        self.grant_executions_read(fn)
+        return fn
 
     def _build_key(self) -> kms.Key:
         key = kms.Key(
@@ -77,19 +88,31 @@ class Foundation(Construct):
     def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...]) -> None:
         """``state_actions`` on incident state rows (claims, open incidents, cooldowns, ...); the audit trail
         put-only (dynamodb:LeadingKeys), so no function can change or delete an audit row."""
-        table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in state_actions],
-                resources=[table_arn],
+                resources=[self.table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}},
             )
         )
+        self.grant_audit(grantee)
+
+    def grant_audit(self, grantee: iam.IGrantable) -> None:
+        """Append audit rows (Store.audit): PutItem on audit# rows only, and the chain head (chain#) read and moved
+        on in the same transaction; no function can change or delete an audit row."""
+        table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem"],
                 resources=[table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [audit_chain.CHAIN_HEAD_PK]}},
             )
         )
         self.key.grant_encrypt_decrypt(grantee)
@@ -136,18 +159,6 @@ class Foundation(Construct):
             )
         )
         self.key.grant_decrypt(grantee)
-
-    def audit_puts_only(self, grantee: iam.IGrantable) -> None:
-        """A workflow that writes audit rows itself (CDK's DynamoPutItem grants PutItem on the whole table):
-        an explicit Deny keeps its puts to audit# rows; its writes also carry attribute_not_exists(pk)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                actions=["dynamodb:PutItem"],
-                resources=[self.table.table_arn],
-                conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
-            )
-        )
 
     def grant_routing_key_read(self, grantee: iam.IGrantable, teams: tuple[str, ...] | None = None) -> None:
         """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams, or just ``teams``; CDK's
