@@ -91,6 +91,10 @@ def table_name(customer: str) -> str:
     return f"{PREFIX}-{customer}-remediation"
 
 
+def table_arn(customer: str, region: str, account: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{account}:table/{table_name(customer)}"
+
+
 def topic_name(customer: str) -> str:
     return f"{PREFIX}-{customer}-status-updates"
 

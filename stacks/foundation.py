@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+import jsii
+from aws_cdk import Duration, IgnoreMode, IResolveContext, IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -23,6 +24,22 @@ ASSET_EXCLUDE = ["*", "!lambdas/", "!lambdas/**", "!catalog/", "!catalog/**", "_
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:{version}"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# The table's resource policy (Foundation._protect_table): DynamoDB's item writes, per what they may do to a key.
+DELETES = ("DeleteItem", "PartiQLDelete", "BatchWriteItem")
+AUDIT_NEVER = ("UpdateItem", "PartiQLUpdate", *DELETES)
+APPENDS = ("PutItem", "UpdateItem", "PartiQLInsert", "PartiQLUpdate")
+WRITES = (*APPENDS, *DELETES)
+
+
+@jsii.implements(IStableListProducer)
+class _RoleArns:
+    """The ARNs of roles granted later than the policy naming them is built (Lazy: read at synth)."""
+
+    def __init__(self, roles: list[iam.IRole]) -> None:
+        self.roles = roles
+
+    def produce(self, context: IResolveContext | None = None) -> list[str]:
+        return [r.role_arn for r in self.roles]
 
 
 class Foundation(Construct):
@@ -30,8 +47,12 @@ class Foundation(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self._log_group_arns: list[str] = []
+        # the roles the table's resource policy lets append audit rows (grant_audit) and write answers (grant_answers)
+        self._audit_writers: list[iam.IRole] = []
+        self._answer_writers: list[iam.IRole] = []
         self.key = self._build_key()
         self.table = self._build_table()
+        self._protect_table()
         self.topic = self._build_topic()
         self.mode = self._build_mode_switch()
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
@@ -100,6 +121,7 @@ class Foundation(Construct):
     def grant_audit(self, grantee: iam.IGrantable) -> None:
         """Append audit rows (Store.audit): PutItem on audit# rows only, and the chain head (chain#) read and moved
         on in the same transaction; no function can change or delete an audit row."""
+        self._writer(grantee, self._audit_writers)
         table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
@@ -119,7 +141,10 @@ class Foundation(Construct):
 
     def grant_answers(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
         """``actions`` on the verified answers (answer#): GetItem for the steps that check a proof, PutItem for the
-        answer function alone (no other function's grant names the prefix, so no other may write one)."""
+        answer function alone (no other function's grant names the prefix, so no other may write one; the table's
+        resource policy denies it to every other principal)."""
+        if set(actions) - {"GetItem"}:
+            self._writer(grantee, self._answer_writers)
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in actions],
@@ -128,6 +153,70 @@ class Foundation(Construct):
             )
         )
         self.key.grant_encrypt_decrypt(grantee)
+
+    @staticmethod
+    def _writer(grantee: iam.IGrantable, writers: list[iam.IRole]) -> None:
+        role = getattr(grantee, "role", None)
+        if not isinstance(role, iam.Role):
+            raise ValueError(f"{grantee}: only a function's own role may write audit rows or answers")
+        if role not in writers:
+            writers.append(role)
+
+    def _protect_table(self) -> None:
+        """The table's resource policy (docs/audit.md), against every principal, the account's admins included:
+        audit rows are append-only (no UpdateItem, DeleteItem), only the automation's function roles append them
+        (PutItem with attribute_not_exists) and move the chain head; only the answer function's role writes verified
+        answers. The lists of roles are filled as the functions are granted (Lazy). Only the account's root user
+        can remove the policy against it (DynamoDB's lock-out guard), and any change of it pages the security team
+        (catalog/security.py)."""
+        c = self.config
+        table = f"arn:aws:dynamodb:{c.region}:{c.account}:table/{naming.table_name(c.customer)}"  # not a GetAtt: its own
+        everyone = [iam.AnyPrincipal()]
+        audit_keys = [f"{naming.AUDIT_KEY_PREFIX}*"]
+        chain_keys = [f"{audit_chain.CHAIN_KEY_PREFIX}*"]
+
+        def keys(prefixes: list[str]) -> dict:
+            return {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": prefixes}}
+
+        def except_roles(writers: list[iam.IRole]) -> dict:
+            return {"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_RoleArns(writers))}}
+
+        statements = [
+            iam.PolicyStatement(
+                sid="AuditRowsAreNeverChanged",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in AUDIT_NEVER],
+                resources=[table],
+                conditions=keys(audit_keys),
+            ),
+            iam.PolicyStatement(
+                sid="TheAuditChainHeadIsNeverDeleted",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in DELETES],
+                resources=[table],
+                conditions=keys(chain_keys),
+            ),
+            iam.PolicyStatement(
+                sid="OnlyTheAutomationAppendsAuditRows",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in APPENDS],
+                resources=[table],
+                conditions={**keys(audit_keys + chain_keys), **except_roles(self._audit_writers)},
+            ),
+            iam.PolicyStatement(
+                sid="OnlyTheAnswerFunctionWritesAnswers",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in WRITES],
+                resources=[table],
+                conditions={**keys([f"{naming.ANSWER_KEY_PREFIX}*"]), **except_roles(self._answer_writers)},
+            ),
+        ]
+        for statement in statements:
+            self.table.add_to_resource_policy(statement)
 
     def grant_executions_read(self, grantee: iam.IGrantable) -> None:
         """DescribeExecution / GetExecutionHistory on the customer's own executions: whether a call is made by the

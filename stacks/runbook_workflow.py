@@ -69,6 +69,8 @@ class RunbookWorkflow(Construct):
         if runbook.reads_mode:
             foundation.grant_mode_read(self.function)
         if runbook.approval:  # act proves the approval (its execution, the verified answer) or pages security
+            if not runbook.table_actions:  # (grant_table includes it) a refusal's audit row
+                foundation.grant_audit(self.function)
             foundation.grant_executions_read(self.function)
             foundation.grant_answers(self.function, ("GetItem",))
             foundation.grant_routing_key_read(self.function, ("security",))

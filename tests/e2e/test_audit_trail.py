@@ -6,14 +6,16 @@ import json
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
-from catalog import audit_chain
+from catalog import audit_chain, naming
 from sandbox.engine import Sandbox
+from sandbox.eventbus import resource_policy_event
 from sandbox.moto_gaps import InProcessLambda
 from sandbox.synth import ROOT
-from tests.e2e.conftest import CPU_HIGH
+from tests.e2e.conftest import CPU_HIGH, executions
 from tests.e2e.test_operator_cli import SERVICE, run
 
 TABLE = "lecture-dhbw-remediation"
@@ -136,3 +138,30 @@ def test_audit_verify_as_a_real_subprocess_against_a_sandbox():
     assert proc.returncode == 0, proc.stderr[-3000:]
     verified = proc.stdout.split("$ python cli.py audit verify -c dhbw\n")[1]
     assert verified.strip() == "audit trail of dhbw: 1 rows, the chain is intact"
+
+
+# --- a change of the table's resource policy is a security event ------------------------------------------------
+ACCOUNT, REGION = "111111111111", "eu-central-1"
+MALLORY = f"arn:aws:iam::{ACCOUNT}:user/mallory"
+
+
+def test_removing_the_tables_resource_policy_pages_the_security_team(run_scenario):
+    # given someone removes the policy that keeps the audit trail append-only (CloudTrail reports the call)
+    at = datetime(2026, 11, 26, 9, 20, 0, tzinfo=UTC)
+    table_arn = naming.table_arn("dhbw", REGION, ACCOUNT)
+    removed = resource_policy_event("DeleteResourcePolicy", table_arn, MALLORY, ACCOUNT, REGION, at=at)
+    # (another table's policy is none of the automation's business: the rule does not match it)
+    other = resource_policy_event("PutResourcePolicy", table_arn + "-other", MALLORY, ACCOUNT, REGION, at=at)
+    report = run_scenario({"steps": [{"event": removed}, {"event": other}]})
+    # then one P1 page to the security team, saying who did what to which table, and nothing else happened
+    [respond] = executions(report, "-respond")
+    assert respond["status"] == "SUCCEEDED" and respond["output"]["decision"] == "page"
+    [page] = [p for p in report["pages"] if p.get("event_action") == "trigger" and p.get("http_status") == 202]
+    payload = page["payload"]
+    assert page["team"] == "security" and payload["severity"] == "error" and payload["class"] == "table-policy-change"
+    assert payload["summary"].startswith(
+        "[P1] lecture-dhbw lecture-dhbw-remediation: Automation table's resource policy changed - DeleteResourcePolicy "
+        f"on the automation table lecture-dhbw-remediation (its resource policy protects the audit trail), by {MALLORY}"
+    )
+    assert payload["custom_details"]["security_event"]["who"]["arn"] == MALLORY
+    assert report["actions"] == []
