@@ -18,6 +18,10 @@ ANSWER_COMPONENT = "answer"  # lecture-<c>-remediation-answer: the one entry poi
 REQUEST_STATES: tuple[str, ...] = ("WaitForApproval", "WaitForDone")
 ANSWERED_STATES: tuple[str, ...] = ("RecordAnswer", "RecordDone")
 AUDIT_KEY_PREFIX = "audit#"
+# lecture-<c>-remediation-audit: the state machines' own audit rows go through it (the hash chain, Store.audit). It takes
+# calls only from a running execution of the customer's state machines, at one of these states.
+AUDIT_COMPONENT = "audit"
+AUDIT_STATES: tuple[str, ...] = ("Report", "ReportFailure", "Audit")
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
 
 
@@ -85,6 +89,10 @@ def mode_parameter_name(customer: str) -> str:
 
 def table_name(customer: str) -> str:
     return f"{PREFIX}-{customer}-remediation"
+
+
+def table_arn(customer: str, region: str, account: str) -> str:
+    return f"arn:aws:dynamodb:{region}:{account}:table/{table_name(customer)}"
 
 
 def topic_name(customer: str) -> str:

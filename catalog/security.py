@@ -42,6 +42,7 @@ class SecurityEventKind(BaseModel):
     # further fields the event must carry, as an EventBridge pattern on ``detail`` (literal values only)
     detail_match: dict[str, Any] = Field(default_factory=dict)
     on_mode_switch: bool = False  # only calls on this customer's mode switch
+    on_table: bool = False  # only calls on this customer's automation table (requestParameters.resourceArn)
     severity: Severity = Severity.P1
     team: str = "security"
     burst_window_minutes: int = Field(default=10, ge=1, le=1440)
@@ -52,6 +53,9 @@ class SecurityEventKind(BaseModel):
     def pattern_detail(self, config: CustomerConfig) -> dict[str, Any]:
         """The rule's ``detail`` pattern for this customer."""
         detail: dict[str, Any] = {"eventSource": [self.event_source], **self.detail_match}
+        if self.on_table:
+            table = naming.table_arn(config.customer, config.region, config.account)
+            return {**detail, "eventName": list(self.event_names), "requestParameters": {"resourceArn": [table]}}
         if not self.on_mode_switch:
             return {**detail, "eventName": list(self.event_names)}
         names = mode_switch_names(config)
@@ -76,6 +80,9 @@ class SecurityEventKind(BaseModel):
             return False
         if not _contains(detail, self.detail_match):
             return False
+        if self.on_table:
+            request = detail.get("requestParameters") or {}
+            return request.get("resourceArn") == naming.table_arn(config.customer, config.region, config.account)
         if self.on_mode_switch:
             request = detail.get("requestParameters") or {}
             names = mode_switch_names(config)
@@ -134,6 +141,19 @@ SECURITY_EVENTS: dict[str, SecurityEventKind] = {
             event_source="ssm.amazonaws.com",
             event_names=MODE_SWITCH_CHANGES_ONE + MODE_SWITCH_CHANGES_MANY,
             on_mode_switch=True,
+        ),
+        SecurityEventKind(
+            name="table-policy-change",
+            title="Automation table's resource policy changed",
+            impact=(
+                "the resource policy that keeps the audit trail append-only and the verified answers the answer "
+                "function's own was changed or removed (docs/audit.md: the break-glass path)"
+            ),
+            source="aws.dynamodb",
+            detail_type=API_CALL,
+            event_source="dynamodb.amazonaws.com",
+            event_names=("PutResourcePolicy", "DeleteResourcePolicy"),
+            on_table=True,
         ),
     )
 }

@@ -43,3 +43,7 @@ class IdentityNotProven(RemediationError):
 
 class ApprovalNotProven(RemediationError):
     """A step that asks for approval was called without a proof of it (a direct invoke, a forged answer)."""
+
+
+class AuditNotAppended(RemediationError):
+    """An audit row could not be appended to the chain (its key is taken, or the chain head kept moving)."""

@@ -6,6 +6,7 @@
   python cli.py pending -c dhbw;  python cli.py approve|reject <execution> -c dhbw --comment "..."
   python cli.py history -c dhbw;  python cli.py status --all;  python cli.py mode -c dhbw [enforce|dry-run|off]
   python cli.py incidents --all;  python cli.py incident <id> -c dhbw [--format markdown];  python cli.py health-check --all
+  python cli.py audit verify -c dhbw   (the audit trail's hash chain: exit 1 naming the first broken row)
 
 A runbook's input is validated with the runbook's own model before any AWS call. Each customer is read with
 --profile if given, else its profile lecture-<c>-prod if it is configured, else the default credential chain; the
@@ -27,7 +28,7 @@ from typing import Any, TextIO
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from catalog import naming, proofs
+from catalog import audit_chain, naming, proofs
 from catalog.customer import MODES
 from catalog.declaration import RunbookInput
 from catalog.runbooks import runbook as declared
@@ -208,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     m = command("mode", "show or set the customer's mode switch")
     m.add_argument("value", nargs="?", choices=MODES)
     _fleet_commands(command)
+    au = command("audit", "the audit trail: verify checks its hash chain (exit 1 naming the first broken row)")
+    au.add_argument("action", choices=["verify"])
     return parser
 
 
@@ -490,6 +493,32 @@ class Cli:
         )
         return 0
 
+    # audit verify
+    def audit(self) -> int:
+        config = self.customer(self.args.customer)
+        rows, head = reads.audit_chain_of(self.clients_of(config), config)
+        verdict = audit_chain.verify(rows, head)
+        broken = verdict.broken
+        if self.json:
+            self.emit(
+                {
+                    "customer": config.customer,
+                    "rows": verdict.rows,
+                    "intact": verdict.intact,
+                    "broken": None
+                    if broken is None
+                    else {"pk": broken.pk, "sk": broken.sk, "time": broken.time, "problem": broken.problem},
+                }
+            )
+        elif broken is None:
+            print(f"audit trail of {config.customer}: {verdict.rows} rows, the chain is intact", file=self.out)
+        else:
+            print(
+                f"audit trail of {config.customer}: the chain is broken at {broken.describe()} ({verdict.rows} rows read)",
+                file=self.out,
+            )
+        return 0 if broken is None else 1
+
     # status
     def status(self) -> int:
         a = self.args
@@ -736,6 +765,7 @@ def main(
         "incident": cli.incident,
         "incidents": cli.incidents,
         "health-check": cli.health_check,
+        "audit": cli.audit,
     }[args.command]
     try:
         return command()

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import naming
+from catalog import audit_chain, naming
 from catalog.runbooks import runbook_names
 from operators import approvals
 from operators.aws import Clients, error_code, not_deployed
@@ -20,6 +20,7 @@ def _scan(clients: Clients, config: Any, prefix: str) -> list[dict[str, Any]]:
         "TableName": naming.table_name(config.customer),
         "FilterExpression": "begins_with(pk, :p)",
         "ExpressionAttributeValues": {":p": {"S": prefix}},
+        "ConsistentRead": True,
     }
     items: list[dict[str, Any]] = []
     while True:
@@ -34,6 +35,18 @@ def _plain(value: dict[str, Any]) -> Any:
     """A DynamoDB attribute value as a plain value (the table holds strings and numbers; numbers stay text)."""
     ((kind, v),) = value.items()
     return None if kind == "NULL" else v
+
+
+def audit_chain_of(clients: Clients, config: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The customer's audit rows (every audit# item) and the chain head (catalog/audit_chain.py), consistently read."""
+    rows = _scan(clients, config, naming.AUDIT_KEY_PREFIX)
+    resp = clients("dynamodb").get_item(
+        TableName=naming.table_name(config.customer),
+        Key={"pk": {"S": audit_chain.CHAIN_HEAD_PK}, "sk": {"S": audit_chain.CHAIN_HEAD_SK}},
+        ConsistentRead=True,
+    )
+    head = resp.get("Item")
+    return rows, ({k: _plain(v) for k, v in head.items()} if head else None)
 
 
 def history(clients: Clients, config: Any, *, limit: int, runbook: str | None = None) -> list[dict[str, Any]]:

@@ -76,6 +76,38 @@ def parameter_change_event(
     }
 
 
+def resource_policy_event(
+    event_name: str, resource_arn: str, caller_arn: str, account: str, region: str, at: datetime | None = None
+) -> dict:
+    """An "AWS API Call via CloudTrail" event of DynamoDB's PutResourcePolicy / DeleteResourcePolicy."""
+    at = at or datetime.now(UTC)
+    request: dict = {"resourceArn": resource_arn}
+    if event_name == "PutResourcePolicy":
+        request["policy"] = '{"Version": "2012-10-17", "Statement": []}'
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.dynamodb",
+        "account": account,
+        "time": _stamp(at),
+        "region": region,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "eventSource": "dynamodb.amazonaws.com",
+            "eventName": event_name,
+            "awsRegion": region,
+            "eventTime": _stamp(at),
+            "eventType": "AwsApiCall",
+            "sourceIPAddress": "203.0.113.7",
+            "userIdentity": {"type": "IAMUser", "arn": caller_arn, "accountId": account},
+            "requestParameters": request,
+            "responseElements": {"revisionId": "1700000000000"} if event_name == "PutResourcePolicy" else None,
+        },
+    }
+
+
 def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+import jsii
+from aws_cdk import Duration, IgnoreMode, IResolveContext, IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -13,7 +14,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from catalog import CustomerConfig, naming
+from catalog import CustomerConfig, audit_chain, naming
 from catalog.customer import MODES
 from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
 
@@ -23,6 +24,22 @@ ASSET_EXCLUDE = ["*", "!lambdas/", "!lambdas/**", "!catalog/", "!catalog/**", "_
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:{version}"
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
+# The table's resource policy (Foundation._protect_table): DynamoDB's item writes, per what they may do to a key.
+DELETES = ("DeleteItem", "PartiQLDelete", "BatchWriteItem")
+AUDIT_NEVER = ("UpdateItem", "PartiQLUpdate", *DELETES)
+APPENDS = ("PutItem", "UpdateItem", "PartiQLInsert", "PartiQLUpdate")
+WRITES = (*APPENDS, *DELETES)
+
+
+@jsii.implements(IStableListProducer)
+class _RoleArns:
+    """The ARNs of roles granted later than the policy naming them is built (Lazy: read at synth)."""
+
+    def __init__(self, roles: list[iam.IRole]) -> None:
+        self.roles = roles
+
+    def produce(self, context: IResolveContext | None = None) -> list[str]:
+        return [r.role_arn for r in self.roles]
 
 
 class Foundation(Construct):
@@ -30,14 +47,29 @@ class Foundation(Construct):
         super().__init__(scope, construct_id)
         self.config = config
         self._log_group_arns: list[str] = []
+        # the roles the table's resource policy lets append audit rows (grant_audit) and write answers (grant_answers)
+        self._audit_writers: list[iam.IRole] = []
+        self._answer_writers: list[iam.IRole] = []
         self.key = self._build_key()
         self.table = self._build_table()
+        self._protect_table()
         self.topic = self._build_topic()
         self.mode = self._build_mode_switch()
         self.code = lambda_.Code.from_asset(str(ROOT), exclude=ASSET_EXCLUDE, ignore_mode=IgnoreMode.GIT)
         self.layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "Powertools", POWERTOOLS_LAYER.format(region=config.region, version=config.powertools_layer_version)
         )
+        self.audit_function = self._build_audit_function()
+
+    def _build_audit_function(self) -> lambda_.Function:
+        """The state machines' own audit rows (Report, ReportFailure, the mode change's Audit) go through it, so they
+        join the hash chain; it takes calls only from a running execution at such a state."""
+        fn = self.function(
+            self, "AuditFunction", component=naming.AUDIT_COMPONENT, handler="lambdas.handlers.audit.handler", statements=[]
+        )
+        self.grant_audit(fn)
+        self.grant_executions_read(fn)
+        return fn
 
     def _build_key(self) -> kms.Key:
         key = kms.Key(
@@ -77,14 +109,20 @@ class Foundation(Construct):
     def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...]) -> None:
         """``state_actions`` on incident state rows (claims, open incidents, cooldowns, ...); the audit trail
         put-only (dynamodb:LeadingKeys), so no function can change or delete an audit row."""
-        table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in state_actions],
-                resources=[table_arn],
+                resources=[self.table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}},
             )
         )
+        self.grant_audit(grantee)
+
+    def grant_audit(self, grantee: iam.IGrantable) -> None:
+        """Append audit rows (Store.audit): PutItem on audit# rows only, and the chain head (chain#) read and moved
+        on in the same transaction; no function can change or delete an audit row."""
+        self._writer(grantee, self._audit_writers)
+        table_arn = self.table.table_arn
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem"],
@@ -92,11 +130,21 @@ class Foundation(Construct):
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
             )
         )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                resources=[table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [audit_chain.CHAIN_HEAD_PK]}},
+            )
+        )
         self.key.grant_encrypt_decrypt(grantee)
 
     def grant_answers(self, grantee: iam.IGrantable, actions: tuple[str, ...]) -> None:
         """``actions`` on the verified answers (answer#): GetItem for the steps that check a proof, PutItem for the
-        answer function alone (no other function's grant names the prefix, so no other may write one)."""
+        answer function alone (no other function's grant names the prefix, so no other may write one; the table's
+        resource policy denies it to every other principal)."""
+        if set(actions) - {"GetItem"}:
+            self._writer(grantee, self._answer_writers)
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in actions],
@@ -105,6 +153,70 @@ class Foundation(Construct):
             )
         )
         self.key.grant_encrypt_decrypt(grantee)
+
+    @staticmethod
+    def _writer(grantee: iam.IGrantable, writers: list[iam.IRole]) -> None:
+        role = getattr(grantee, "role", None)
+        if not isinstance(role, iam.Role):
+            raise ValueError(f"{grantee}: only a function's own role may write audit rows or answers")
+        if role not in writers:
+            writers.append(role)
+
+    def _protect_table(self) -> None:
+        """The table's resource policy (docs/audit.md), against every principal, the account's admins included:
+        audit rows are append-only (no UpdateItem, DeleteItem), only the automation's function roles append them
+        (PutItem with attribute_not_exists) and move the chain head; only the answer function's role writes verified
+        answers. The lists of roles are filled as the functions are granted (Lazy). Only the account's root user
+        can remove the policy against it (DynamoDB's lock-out guard), and any change of it pages the security team
+        (catalog/security.py)."""
+        c = self.config
+        table = f"arn:aws:dynamodb:{c.region}:{c.account}:table/{naming.table_name(c.customer)}"  # not a GetAtt: its own
+        everyone = [iam.AnyPrincipal()]
+        audit_keys = [f"{naming.AUDIT_KEY_PREFIX}*"]
+        chain_keys = [f"{audit_chain.CHAIN_KEY_PREFIX}*"]
+
+        def keys(prefixes: list[str]) -> dict:
+            return {"ForAnyValue:StringLike": {"dynamodb:LeadingKeys": prefixes}}
+
+        def except_roles(writers: list[iam.IRole]) -> dict:
+            return {"ArnNotEquals": {"aws:PrincipalArn": Lazy.list(_RoleArns(writers))}}
+
+        statements = [
+            iam.PolicyStatement(
+                sid="AuditRowsAreNeverChanged",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in AUDIT_NEVER],
+                resources=[table],
+                conditions=keys(audit_keys),
+            ),
+            iam.PolicyStatement(
+                sid="TheAuditChainHeadIsNeverDeleted",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in DELETES],
+                resources=[table],
+                conditions=keys(chain_keys),
+            ),
+            iam.PolicyStatement(
+                sid="OnlyTheAutomationAppendsAuditRows",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in APPENDS],
+                resources=[table],
+                conditions={**keys(audit_keys + chain_keys), **except_roles(self._audit_writers)},
+            ),
+            iam.PolicyStatement(
+                sid="OnlyTheAnswerFunctionWritesAnswers",
+                effect=iam.Effect.DENY,
+                principals=everyone,
+                actions=[f"dynamodb:{a}" for a in WRITES],
+                resources=[table],
+                conditions={**keys([f"{naming.ANSWER_KEY_PREFIX}*"]), **except_roles(self._answer_writers)},
+            ),
+        ]
+        for statement in statements:
+            self.table.add_to_resource_policy(statement)
 
     def grant_executions_read(self, grantee: iam.IGrantable) -> None:
         """DescribeExecution / GetExecutionHistory on the customer's own executions: whether a call is made by the
@@ -136,18 +248,6 @@ class Foundation(Construct):
             )
         )
         self.key.grant_decrypt(grantee)
-
-    def audit_puts_only(self, grantee: iam.IGrantable) -> None:
-        """A workflow that writes audit rows itself (CDK's DynamoPutItem grants PutItem on the whole table):
-        an explicit Deny keeps its puts to audit# rows; its writes also carry attribute_not_exists(pk)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                actions=["dynamodb:PutItem"],
-                resources=[self.table.table_arn],
-                conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [f"{naming.AUDIT_KEY_PREFIX}*"]}},
-            )
-        )
 
     def grant_routing_key_read(self, grantee: iam.IGrantable, teams: tuple[str, ...] | None = None) -> None:
         """GetSecretValue on the teams' PagerDuty routing keys only (paging.teams, or just ``teams``; CDK's

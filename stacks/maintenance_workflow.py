@@ -129,7 +129,7 @@ class MaintenanceWorkflow(RunbookWorkflow):
             "$.lifted",
             comment="restore what was stopped, then lift the windows",
         )
-        tail = audit_tail(self, table=foundation.table, runbook=self.runbook.name)
+        tail = audit_tail(self, audit=foundation.audit_function, runbook=self.runbook.name)
         report, done, report_failure = tail.report, tail.done, tail.report_failure
         lift_after_failure.next(report_failure)
         guard.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")

@@ -1,7 +1,8 @@
 """Every change of the mode switch goes to the status topic and the audit trail, saying who made it.
 
 Who made it is only in CloudTrail's "AWS API Call via CloudTrail" event, which EventBridge receives
-when the account has a trail with management events. No Lambda: Step Functions writes and publishes.
+when the account has a trail with management events. The audit function appends the row (the hash chain);
+Step Functions publishes.
 """
 
 from aws_cdk import Duration
@@ -14,8 +15,8 @@ from constructs import Construct
 from catalog import CustomerConfig, naming
 from catalog.security import MODE_SWITCH_CHANGES_MANY, MODE_SWITCH_CHANGES_ONE
 from stacks.foundation import Foundation
-from stacks.nag import acknowledge_key_grants
-from stacks.workflow_parts import state_machine
+from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
+from stacks.workflow_parts import audit_row, state_machine
 
 S = sfn.JsonPath
 # API calls that change a parameter's value (or remove it), declared with the security events (which page
@@ -42,7 +43,11 @@ class ModeChangeWatch(Construct):
         foundation.key.grant_encrypt_decrypt(self.state_machine)
         foundation.topic.grant_publish(self.state_machine)
         acknowledge_key_grants(self.state_machine.role)
-        foundation.audit_puts_only(self.state_machine)
+        acknowledge_wildcards(
+            self.state_machine.role,
+            [f"Resource::{arn_of(foundation.audit_function)}:*"],
+            "versions of the stack's audit function",
+        )
         names = [parameter, parameter_arn]  # a caller may name the parameter by its ARN
         self.rule = events.Rule(
             self,
@@ -97,26 +102,23 @@ class ModeChangeWatch(Construct):
         )
         unreadable = sfn.Pass(self, "ModeUnreadable", parameters={"value": "unreadable (deleted?)"}, result_path="$.mode")
         read.add_catch(unreadable, errors=["States.ALL"], result_path="$.read_error")
-        audit = tasks.DynamoPutItem(
+        audit = audit_row(
             self,
             "Audit",
-            table=f.table,
-            result_path=S.DISCARD,
-            comment="audit row, never overwritten",
-            condition_expression="attribute_not_exists(pk)",
-            item={
-                "pk": tasks.DynamoAttributeValue.from_string(f"{naming.AUDIT_KEY_PREFIX}mode-switch"),
-                "sk": tasks.DynamoAttributeValue.from_string(
-                    S.format("{}#mode-change#{}", S.string_at("$.time"), S.string_at("$.id"))
-                ),
-                "step": tasks.DynamoAttributeValue.from_string("mode-change"),
-                "parameter": tasks.DynamoAttributeValue.from_string(parameter),
-                "event_name": tasks.DynamoAttributeValue.from_string(S.string_at("$.detail.eventName")),
-                "who": tasks.DynamoAttributeValue.from_string(S.string_at("$.who.value")),
-                "mode": tasks.DynamoAttributeValue.from_string(S.string_at("$.mode.value")),
-                "event_id": tasks.DynamoAttributeValue.from_string(S.string_at("$.id")),
-                "execution": tasks.DynamoAttributeValue.from_string(S.execution_name),
+            audit=f.audit_function,
+            workflow=naming.MODE_CHANGE_WORKFLOW,
+            step="mode-change",
+            subject="mode-switch",
+            sk=S.format("{}#mode-change#{}", S.string_at("$.time"), S.string_at("$.id")),
+            record={
+                "parameter": parameter,
+                "event_name": S.string_at("$.detail.eventName"),
+                "who": S.string_at("$.who.value"),
+                "mode": S.string_at("$.mode.value"),
+                "event_id": S.string_at("$.id"),
+                "execution": S.execution_name,
             },
+            comment="audit row (the hash chain), never overwritten",
         )
         notify = tasks.SnsPublish(
             self,

@@ -15,7 +15,7 @@ from constructs import Construct
 from catalog import CustomerConfig, Runbook, naming
 from stacks.approvals import Approvals
 from stacks.foundation import Foundation
-from stacks.nag import acknowledge_key_grants, acknowledge_wildcards, arn_of
+from stacks.nag import acknowledge_wildcards, arn_of
 from stacks.permissions import resource_arns, statements
 from stacks.workflow_parts import audit_tail, lambda_step, state_machine, wait_for_answer
 
@@ -69,6 +69,8 @@ class RunbookWorkflow(Construct):
         if runbook.reads_mode:
             foundation.grant_mode_read(self.function)
         if runbook.approval:  # act proves the approval (its execution, the verified answer) or pages security
+            if not runbook.table_actions:  # (grant_table includes it) a refusal's audit row
+                foundation.grant_audit(self.function)
             foundation.grant_executions_read(self.function)
             foundation.grant_answers(self.function, ("GetItem",))
             foundation.grant_routing_key_read(self.function, ("security",))
@@ -88,20 +90,16 @@ class RunbookWorkflow(Construct):
             timeout=Duration.minutes(runbook.timeout_minutes + (config.approvals.timeout_minutes if runbook.approval else 0)),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}",
         )
-        # Report/ReportFailure write to the table, which is encrypted with the stack's key
-        foundation.key.grant_encrypt_decrypt(self.state_machine)
         acknowledge_wildcards(
             self.state_machine.role,
-            [f"Resource::{arn_of(self.function)}:*"]
+            [f"Resource::{arn_of(self.function)}:*", f"Resource::{arn_of(foundation.audit_function)}:*"]
             + (
                 [f"Resource::{arn_of(approvals.function)}:*"]
                 if approvals is not None and (runbook.approval or runbook.notify_teams)
                 else []
             ),
-            "versions of this runbook's own function (and of the stack's approval function)",
+            "versions of this runbook's own function (and of the stack's approval and audit functions)",
         )
-        acknowledge_key_grants(self.state_machine.role)
-        foundation.audit_puts_only(self.state_machine)
 
     def _build_definition(self, foundation: Foundation) -> sfn.IChainable:
         fn = self.function
@@ -125,7 +123,7 @@ class RunbookWorkflow(Construct):
         act = lambda_step(self, "Act", fn, act_payload, result_path="$.plan")
         verify = lambda_step(self, "Verify", fn, {"step": "verify", "plan": S.object_at("$.plan")}, result_path="$.plan")
         wait = sfn.Wait(self, "WaitBeforeVerify", time=sfn.WaitTime.seconds_path("$.plan.wait_seconds"))
-        tail = audit_tail(self, table=foundation.table, runbook=self.runbook.name)
+        tail = audit_tail(self, audit=foundation.audit_function, runbook=self.runbook.name)
         report, done, report_failure = tail.report, tail.done, tail.report_failure
         for step in (guard, act, verify):
             step.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")

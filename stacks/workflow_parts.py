@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -92,46 +91,46 @@ def audit_row(
     scope: Construct,
     construct_id: str,
     *,
-    table: dynamodb.ITable,
-    runbook: str,
-    item: dict[str, tasks.DynamoAttributeValue],
+    audit: lambda_.IFunction,
+    workflow: str,
+    step: str,
+    sk: str,
+    record: dict[str, Any],
     comment: str,
-) -> tasks.DynamoPutItem:
-    """One audit row of the execution, never overwritten."""
-    return tasks.DynamoPutItem(
-        scope,
-        construct_id,
-        table=table,
-        comment=comment,
-        result_path=S.DISCARD,
-        condition_expression="attribute_not_exists(pk)",  # an audit row is never overwritten
-        item={
-            "pk": tasks.DynamoAttributeValue.from_string(S.format("audit#{}", S.execution_name)),
-            "sk": tasks.DynamoAttributeValue.from_string(S.format("{}#report", S.string_at("$$.State.EnteredTime"))),
-            "runbook": tasks.DynamoAttributeValue.from_string(runbook),
-            **item,
-        },
-    )
+    subject: str | None = None,
+) -> tasks.LambdaInvoke:
+    """One audit row of the execution, appended to the customer's hash chain by the audit function (never
+    overwritten); the state's data goes on unchanged. ``construct_id`` must be one of naming.AUDIT_STATES."""
+    if construct_id not in naming.AUDIT_STATES:
+        raise ValueError(f"{construct_id}: name an audit state in catalog/naming.py (the audit function checks it)")
+    payload = {"execution_arn": S.string_at("$$.Execution.Id"), "workflow": workflow, "step": step, "sk": sk, "record": record}
+    if subject is not None:  # pk audit#<subject>; else the execution's name
+        payload["subject"] = subject
+    return lambda_step(scope, construct_id, audit, payload, result_path=S.DISCARD, comment=comment)
 
 
 @dataclass(frozen=True)
 class AuditTail:
     """How a runbook's execution ends: Report (its outcome) -> ... -> Done, or ReportFailure (the error) -> Failed."""
 
-    report: tasks.DynamoPutItem  # the caller chains what follows it, then ``done``
+    report: tasks.LambdaInvoke  # the caller chains what follows it, then ``done``
     done: sfn.Succeed
-    report_failure: tasks.DynamoPutItem  # catch every failure here
+    report_failure: tasks.LambdaInvoke  # catch every failure here
 
 
-def audit_tail(scope: Construct, *, table: dynamodb.ITable, runbook: str) -> AuditTail:
+def audit_tail(scope: Construct, *, audit: lambda_.IFunction, runbook: str) -> AuditTail:
+    sk = S.format("{}#report", S.string_at("$$.State.EnteredTime"))
     report = audit_row(
         scope,
         "Report",
-        table=table,
-        runbook=runbook,
-        item={
-            "outcome": tasks.DynamoAttributeValue.from_string(S.string_at("$.plan.outcome")),
-            "plan": tasks.DynamoAttributeValue.from_string(S.json_to_string(S.object_at("$.plan"))),
+        audit=audit,
+        workflow=runbook,
+        step="report",
+        sk=sk,
+        record={
+            "runbook": runbook,
+            "outcome": S.string_at("$.plan.outcome"),
+            "plan": S.json_to_string(S.object_at("$.plan")),
         },
         comment="audit row with the outcome",
     )
@@ -139,12 +138,15 @@ def audit_tail(scope: Construct, *, table: dynamodb.ITable, runbook: str) -> Aud
     report_failure = audit_row(
         scope,
         "ReportFailure",
-        table=table,
-        runbook=runbook,
-        item={
-            "outcome": tasks.DynamoAttributeValue.from_string("failed"),
-            "error": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Error")),
-            "cause": tasks.DynamoAttributeValue.from_string(S.string_at("$.error.Cause")),
+        audit=audit,
+        workflow=runbook,
+        step="report",
+        sk=sk,
+        record={
+            "runbook": runbook,
+            "outcome": "failed",
+            "error": S.string_at("$.error.Error"),
+            "cause": S.string_at("$.error.Cause"),
         },
         comment="audit row with the error",
     )

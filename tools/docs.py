@@ -53,6 +53,12 @@ ANSWER_FUNCTION = (
     "lambdas/handlers/answer.py",
     "a person's answer to an approval: verifies who answers (IAM), the only one to answer a token",
 )
+# The audit function (stacks/foundation.py): the state machines' own audit rows join the hash chain through it.
+AUDIT_FUNCTION = (
+    naming.AUDIT_COMPONENT,
+    "lambdas/handlers/audit.py",
+    "the workflows' own audit rows (Report, ReportFailure, the mode change): appends them to the hash chain",
+)
 UNRESERVED_MINIMUM = 100  # Lambda keeps at least this many unreserved executions per account and region
 
 
@@ -80,7 +86,8 @@ def has_approval_function() -> bool:
 
 def functions() -> list[tuple[str, str, str]]:
     """(component, code, what it does) of every Lambda function: lecture-<c>-remediation-<component>."""
-    found = list(RESPOND_FUNCTIONS) + ([APPROVAL_FUNCTION, ANSWER_FUNCTION] if has_approval_function() else [])
+    found = list(RESPOND_FUNCTIONS) + [AUDIT_FUNCTION]
+    found += [APPROVAL_FUNCTION, ANSWER_FUNCTION] if has_approval_function() else []
     found += [
         (rb.name, f"lambdas/runbooks/{naming.module_name(rb.name)}.py", f"{rb.name}: the steps of its state machine")
         for rb in RUNBOOKS.values()

@@ -195,6 +195,10 @@ def _what(
         mfa = (d.additionalEventData or {}).get("MFAUsed")
         details = {"user": target, "error": d.errorMessage, "mfa_used": _text(mfa) if mfa is not None else None}
         sentence = f"console sign-in failed for {target}" + (f" ({d.errorMessage})" if d.errorMessage else "")
+    elif kind.on_table:  # matches() accepted it: this customer's automation table
+        target = naming.table_name(config.customer)
+        details = {"table": target, "resource_arn": _text(request.get("resourceArn"))}
+        sentence = f"{d.eventName} on the automation table {target} (its resource policy protects the audit trail)"
     else:  # the mode switch: matches() accepted it, so it is this customer's
         target = naming.mode_parameter_name(config.customer)
         details = {"parameter": target}

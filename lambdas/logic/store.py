@@ -11,13 +11,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from catalog import naming
+from catalog import audit_chain, naming
+from lambdas.errors import AuditNotAppended
 
 # A DynamoDB item as the table resource returns it (numbers come back as Decimal).
 Item = dict[str, Any]
 
 CLAIM_TTL = timedelta(days=7)
 OPEN_TTL = timedelta(days=30)
+AUDIT_ATTEMPTS = 8  # appends that lose the race for the chain head, then the row fails loudly
 
 
 def _epoch(dt: datetime) -> int:
@@ -330,17 +332,51 @@ class Store:
     def remember(self, runbook: str, scope: str, sk: str, values: dict[str, Any]) -> None:
         self.table.put_item(Item={"pk": f"state#{runbook}#{scope}", "sk": sk, **values})
 
-    # --- audit trail -----------------------------------------------------------------------
-    def audit(self, subject: str, step: str, record: dict[str, Any]) -> None:
-        """Append an audit row. Kept without expiry: it is the audit trail, never overwritten."""
-        self.table.put_item(
-            Item={
-                "pk": f"audit#{subject}",
-                "sk": f"{self.now.isoformat()}#{step}",
-                "step": step,
-                **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
+    # --- audit trail: append-only, hash-chained (catalog/audit_chain.py) -------------------------------
+    def audit(self, subject: str, step: str, record: dict[str, Any], *, sk: str | None = None) -> Item:
+        """Append an audit row, chained to the customer's previous one: one transaction puts the row (never over
+        another) and moves the chain head on from the digest it was read at, so concurrent writers cannot fork the
+        chain; a writer that lost the race reads the head again (at most AUDIT_ATTEMPTS times). Kept without
+        expiry: it is the audit trail. ``sk``: the row's sort key (default <now>#<step>). Returns the row."""
+        row = {
+            "pk": f"{naming.AUDIT_KEY_PREFIX}{subject}",
+            "sk": sk or f"{self.now.isoformat()}#{step}",
+            "step": step,
+            **{k: (v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in record.items() if v is not None},
+        }
+        head_key = {"pk": audit_chain.CHAIN_HEAD_PK, "sk": audit_chain.CHAIN_HEAD_SK}
+        for _ in range(AUDIT_ATTEMPTS):
+            head = _item(self.table.get_item(Key=head_key, ConsistentRead=True))
+            seq = int(head["seq"]) + 1 if head else 1
+            prev = str(head[audit_chain.DIGEST]) if head else audit_chain.GENESIS
+            linked = audit_chain.link(row, seq, prev)
+            move = {
+                "TableName": self.table.name,
+                "Key": head_key,
+                "UpdateExpression": "SET #seq = :seq, #d = :d, row_pk = :pk, row_sk = :sk",
+                "ExpressionAttributeNames": {"#seq": "seq", "#d": audit_chain.DIGEST},
+                "ExpressionAttributeValues": {":seq": seq, ":d": linked[audit_chain.DIGEST], ":pk": row["pk"], ":sk": row["sk"]},
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+            if head:
+                move["ConditionExpression"] = "#d = :prev"
+                move["ExpressionAttributeValues"][":prev"] = prev
+            put = {"TableName": self.table.name, "Item": linked, "ConditionExpression": "attribute_not_exists(pk)"}
+            try:
+                self.table.meta.client.transact_write_items(TransactItems=[{"Put": put}, {"Update": move}])
+                return linked
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    raise AuditNotAppended(
+                        f"audit row {row['pk']} {row['sk']} exists already: an audit row is never overwritten"
+                    ) from None
+                if len(reasons) < 2 or reasons[1] not in ("ConditionalCheckFailed", "TransactionConflict"):
+                    raise
+        raise AuditNotAppended(
+            f"audit row {row['pk']} {row['sk']} not appended: the chain head moved on {AUDIT_ATTEMPTS} times in a row"
         )
 
     def audit_trail(self, subject: str) -> list[Item]:

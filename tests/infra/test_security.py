@@ -10,7 +10,7 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 import app as cdk_app
-from catalog import RUNBOOKS, naming
+from catalog import RUNBOOKS, audit_chain, naming
 from catalog.runbooks import scheduled_runs
 from catalog.security import SECURITY_EVENTS
 from customers import known_customers, load_customer
@@ -179,16 +179,18 @@ STATE_ACTIONS = {
 def test_functions_can_only_put_audit_rows(templates, role):
     dynamo = [s for s in _policy_statements(templates["dhbw"], role) if any(a.startswith("dynamodb:") for a in _actions(s))]
     by_keys = {tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): set(_actions(s)) for s in dynamo}
-    assert len(by_keys) == len(dynamo) == 2, "every table statement carries a LeadingKeys condition"
+    assert len(by_keys) == len(dynamo) == 3, "every table statement carries a LeadingKeys condition"
     assert by_keys[("audit#*",)] == {"dynamodb:PutItem"}
-    state = [k for k in by_keys if k != ("audit#*",)]
+    # the hash chain's head: read, and moved on in the same transaction as the row (Store.audit)
+    assert by_keys[(audit_chain.CHAIN_HEAD_PK,)] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    state = [k for k in by_keys if k not in (("audit#*",), (audit_chain.CHAIN_HEAD_PK,))]
     assert state == [tuple(f"{p}*" for p in naming.STATE_KEY_PREFIXES)]
     assert not any(k.startswith("audit") for k in state[0]) and by_keys[state[0]] == STATE_ACTIONS[role]
 
 
-@pytest.mark.parametrize("workflow", ["scale-ecs-service", "mode-change"])
-def test_workflows_that_write_audit_rows_may_put_audit_rows_only_and_never_overwrite(templates, workflow):
-    # given a workflow that writes its own audit rows (CDK's DynamoPutItem grants PutItem on the whole table)
+@pytest.mark.parametrize("workflow", ["scale-ecs-service", "maintenance-window", "mode-change"])
+def test_workflows_write_their_audit_rows_through_the_audit_function_and_touch_no_table_row(templates, workflow):
+    # (issue 15: a row a state machine put itself could not join the hash chain)
     template = templates["dhbw"]
     [role] = [
         k
@@ -201,17 +203,33 @@ def test_workflows_that_write_audit_rows_may_put_audit_rows_only_and_never_overw
         if any(ref == {"Ref": role} for ref in p["Properties"]["Roles"])
         for st in p["Properties"]["PolicyDocument"]["Statement"]
     ]
-    # then an explicit Deny keeps its puts to audit# rows
-    [deny] = [st for st in statements if st["Effect"] == "Deny"]
-    assert _actions(deny) == ["dynamodb:PutItem"]
-    assert deny["Condition"] == {"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": ["audit#*"]}}
-    # and every putItem state writes only a row that does not exist yet
-    puts = [
-        st
-        for st in _state_machine(template, f"-{workflow}")["States"].values()
-        if st.get("Type") == "Task" and "dynamodb:putItem" in str(st.get("Resource"))
+    assert not [a for st in statements for a in _actions(st) if a.startswith("dynamodb:")]
+    states = _state_machine(template, f"-{workflow}")["States"]
+    assert not [s for s in states.values() if "dynamodb:" in str(s.get("Resource"))]
+    audits = {name: s for name, s in states.items() if name in naming.AUDIT_STATES}
+    # a Lambda task (its Resource the function's ARN), the state's data going on unchanged
+    assert audits and all(s["Type"] == "Task" and s["Resource"] == "arn" and s["ResultPath"] is None for s in audits.values())
+    for s in audits.values():
+        assert s["Parameters"]["execution_arn.$"] == "$$.Execution.Id" and s["Parameters"]["workflow"] == workflow
+    [sm] = [
+        r
+        for r in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if r["Properties"]["StateMachineName"].endswith(f"-{workflow}")
     ]
-    assert puts and all(st["Parameters"]["ConditionExpression"] == "attribute_not_exists(pk)" for st in puts)
+    assert "FoundationAuditFunction" in json.dumps(sm["Properties"]["DefinitionString"])
+
+
+def test_the_audit_function_may_append_audit_rows_and_move_the_chain_head_only(templates):
+    dynamo = [
+        s
+        for s in _policy_statements(templates["dhbw"], "FoundationAuditFunctionRole")
+        if any(a.startswith("dynamodb:") for a in _actions(s))
+    ]
+    by_keys = {tuple(s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]): set(_actions(s)) for s in dynamo}
+    assert by_keys == {
+        ("audit#*",): {"dynamodb:PutItem"},
+        (audit_chain.CHAIN_HEAD_PK,): {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    }
 
 
 def test_every_prefix_the_store_writes_is_declared():
@@ -221,6 +239,7 @@ def test_every_prefix_the_store_writes_is_declared():
     store = (Path(__file__).resolve().parents[2] / "lambdas" / "logic" / "store.py").read_text()
     used = set(re.findall(r'f"([a-z]+#)\{', store))
     assert used and used <= set(naming.STATE_KEY_PREFIXES) | {naming.AUDIT_KEY_PREFIX}
+    assert audit_chain.CHAIN_HEAD_PK.startswith(audit_chain.CHAIN_KEY_PREFIX)
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
@@ -232,7 +251,7 @@ def test_workflow_log_groups_outlive_the_stack(templates, customer):
 
 
 # 2.8 --------------------------------------------------------------------------------------------
-def test_changes_of_the_mode_switch_reach_a_workflow_without_lambda(templates):
+def test_changes_of_the_mode_switch_reach_a_workflow_whose_only_lambda_is_the_audit_function(templates):
     template = templates["dhbw"]
     parameter = "/lecture/dhbw/remediation/mode"
     # (the security rule for the mode switch matches the same calls: it pages, this one notifies)
@@ -246,10 +265,11 @@ def test_changes_of_the_mode_switch_reach_a_workflow_without_lambda(templates):
     assert parameter in by_event["DeleteParameters"]["names"]
     assert "ModeChangesStateMachine" in json.dumps(rule["Properties"]["Targets"])
     states = _state_machine(template, "-mode-change")["States"]
-    used = sorted(s["Resource"].split(":states:::")[1] for s in states.values() if s["Type"] == "Task")
-    assert used == ["aws-sdk:ssm:getParameter", "dynamodb:putItem", "sns:publish"]
-    assert states["Audit"]["Parameters"]["Item"]["who"] == {"S.$": "$.who.value"}
-    assert states["Audit"]["Parameters"]["ConditionExpression"] == "attribute_not_exists(pk)"
+    used = sorted(s["Resource"].split(":states:::")[-1] for s in states.values() if s["Type"] == "Task")
+    assert used == ["arn", "aws-sdk:ssm:getParameter", "sns:publish"]  # arn: the Audit state's Lambda (the audit function)
+    # the row's fields as before; the audit function appends it to the hash chain, never over another row
+    assert states["Audit"]["Parameters"]["record"]["who.$"] == "$.who.value"
+    assert states["Audit"]["Parameters"]["step"] == "mode-change"
 
 
 # 2.9 --------------------------------------------------------------------------------------------

@@ -211,15 +211,21 @@ def test_scaling_writes_name_the_exact_service(templates):
         assert update["Resource"] == "arn:aws:ecs:eu-central-1:111111111111:service/lecture-dhbw-cluster/lecture-backend-service"
 
 
-def test_runbook_audit_writes_can_use_the_tables_key(templates):
+def test_runbook_audit_rows_go_through_the_audit_function_which_can_use_the_tables_key(templates):
+    # (before issue 15 the state machine put its rows itself and held the key grant; now the audit function does)
     policies = resources(templates["dhbw"], "AWS::IAM::Policy")
-    [policy] = [p for k, p in policies.items() if k.startswith("Runbookscaleecsservice") and "StateMachineRole" in k]
-    actions = {
-        a
-        for st in policy["Properties"]["PolicyDocument"]["Statement"]
-        for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
-    }
-    assert {"dynamodb:PutItem", "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"} <= actions
+    [machine] = [p for k, p in policies.items() if k.startswith("Runbookscaleecsservice") and "StateMachineRole" in k]
+    [function] = [p for k, p in policies.items() if k.startswith("FoundationAuditFunctionRole")]
+
+    def actions(policy):
+        return {
+            a
+            for st in policy["Properties"]["PolicyDocument"]["Statement"]
+            for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+        }
+
+    assert "lambda:InvokeFunction" in actions(machine) and not {a for a in actions(machine) if a.startswith("dynamodb:")}
+    assert {"dynamodb:PutItem", "kms:Encrypt", "kms:GenerateDataKey*", "kms:Decrypt"} <= actions(function)
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)

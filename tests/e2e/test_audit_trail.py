@@ -1,0 +1,167 @@
+"""Issue 15, Medium 2 in the sandbox: the audit trail is a hash chain, `cli.py audit verify` checks it, and an edited
+row (an attacker's direct UpdateItem: moto does not enforce the table's resource policy, tests/infra proves it) is
+found and named."""
+
+import json
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from catalog import audit_chain, naming
+from sandbox.engine import Sandbox
+from sandbox.eventbus import resource_policy_event
+from sandbox.moto_gaps import InProcessLambda
+from sandbox.synth import ROOT
+from tests.e2e.conftest import CPU_HIGH, executions
+from tests.e2e.test_operator_cli import SERVICE, run
+
+TABLE = "lecture-dhbw-remediation"
+
+
+@pytest.fixture
+def sandbox(dhbw_assembly, dhbw_deployed, tmp_path):
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sb:
+        yield sb
+
+
+def audit_items(sb):
+    items = sb.client("dynamodb").scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return [i for i in items if i["pk"]["S"].startswith("audit#")]
+
+
+def test_audit_verify_passes_on_the_chain_the_automation_wrote_and_names_an_edited_row(sandbox):
+    # given two runbook executions (their Report rows come through the audit function), and a mode change
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], sandbox.client)[0] == 0
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "desired=5"], sandbox.client)[0] == 0
+    rows = audit_items(sandbox)
+    assert len(rows) == 2 and sorted(int(r["chain_seq"]["N"]) for r in rows) == [1, 2]
+    assert all("expires_at" not in r for r in rows)
+    # when the operator verifies the chain
+    code, out, err = run(["audit", "verify", "-c", "dhbw"], sandbox.client)
+    # then it holds, with the count
+    assert (code, out.strip()) == (0, "audit trail of dhbw: 2 rows, the chain is intact"), err
+    code, out, _ = run(["audit", "verify", "-c", "dhbw", "--output", "json"], sandbox.client)
+    assert code == 0 and json.loads(out) == {"customer": "dhbw", "rows": 2, "intact": True, "broken": None}
+
+    # when an attacker rewrites the first run's outcome with a direct UpdateItem
+    [first] = [r for r in rows if r["chain_seq"]["N"] == "1"]
+    assert first["outcome"]["S"] == "scaled"
+    sandbox.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"pk": first["pk"], "sk": first["sk"]},
+        UpdateExpression="SET outcome = :o",
+        ExpressionAttributeValues={":o": {"S": "refused"}},
+    )
+    # then verify exits 1 naming that row: its key, its time, what is wrong
+    code, out, _ = run(["audit", "verify", "-c", "dhbw"], sandbox.client)
+    time = first["sk"]["S"].removesuffix("#report")
+    assert code == 1
+    assert out.strip() == (
+        f"audit trail of dhbw: the chain is broken at {first['pk']['S']} {first['sk']['S']} ({time}): "
+        "edited: its digest does not match its content (2 rows read)"
+    )
+    code, out, _ = run(["audit", "verify", "-c", "dhbw", "--output", "json"], sandbox.client)
+    found = json.loads(out)
+    assert code == 1 and found["intact"] is False
+    assert found["broken"] == {
+        "pk": first["pk"]["S"],
+        "sk": first["sk"]["S"],
+        "time": time,
+        "problem": "edited: its digest does not match its content",
+    }
+
+
+def test_a_deleted_row_is_found_missing(sandbox):
+    for delta in (1, -1):
+        assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", f"delta={delta}"], sandbox.client)[0] == 0
+    rows = sorted(audit_items(sandbox), key=lambda r: int(r["chain_seq"]["N"]))
+    # when an attacker deletes the last row (the head still names it)
+    sandbox.client("dynamodb").delete_item(TableName=TABLE, Key={"pk": rows[-1]["pk"], "sk": rows[-1]["sk"]})
+    code, out, _ = run(["audit", "verify", "-c", "dhbw", "--output", "json"], sandbox.client)
+    found = json.loads(out)["broken"]
+    assert code == 1 and (found["pk"], found["sk"]) == (rows[-1]["pk"]["S"], rows[-1]["sk"]["S"])
+    assert found["problem"].startswith("missing: the chain head names place 2")
+
+
+def test_concurrent_writers_keep_one_chain(run_scenario, monkeypatch):
+    # given the record invocations of two deliveries of one alarm run at the same time
+    barrier = threading.Barrier(2, timeout=120)
+    original = InProcessLambda._run
+
+    def _run(self, fn, event, response_headers):
+        if fn.function_name.endswith("-record"):
+            barrier.wait()
+        return original(self, fn, event, response_headers)
+
+    monkeypatch.setattr(InProcessLambda, "_run", _run)
+    report = run_scenario({"steps": [{"alarm": CPU_HIGH, "deliveries": 2}]})
+    records = [i for i in report["_invocations"] if i["function"].endswith("-record")]
+    assert len(records) == 2 and records[0]["started"] < records[1]["ended"] and records[1]["started"] < records[0]["ended"]
+    # then every audit row (both records' and the runbook's Report) has its own place in one chain
+    plain = [{k: next(iter(v.values())) for k, v in i.items()} for i in report["_table"]]
+    rows = [r for r in plain if r["pk"].startswith("audit#")]
+    [head] = [r for r in plain if r["pk"] == audit_chain.CHAIN_HEAD_PK]
+    assert len(rows) >= 3 and sorted(int(r["chain_seq"]) for r in rows) == list(range(1, len(rows) + 1))
+    assert audit_chain.verify(rows, head) == audit_chain.Verdict(len(rows), None)
+
+
+def test_audit_verify_as_a_real_subprocess_against_a_sandbox():
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sandbox",
+            "cli",
+            "--customer",
+            "dhbw",
+            "--",
+            "start",
+            "scale-ecs-service",
+            "-c",
+            "dhbw",
+            f"service={SERVICE}",
+            "delta=1",
+            "--",
+            "audit",
+            "verify",
+            "-c",
+            "dhbw",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    verified = proc.stdout.split("$ python cli.py audit verify -c dhbw\n")[1]
+    assert verified.strip() == "audit trail of dhbw: 1 rows, the chain is intact"
+
+
+# --- a change of the table's resource policy is a security event ------------------------------------------------
+ACCOUNT, REGION = "111111111111", "eu-central-1"
+MALLORY = f"arn:aws:iam::{ACCOUNT}:user/mallory"
+
+
+def test_removing_the_tables_resource_policy_pages_the_security_team(run_scenario):
+    # given someone removes the policy that keeps the audit trail append-only (CloudTrail reports the call)
+    at = datetime(2026, 11, 26, 9, 20, 0, tzinfo=UTC)
+    table_arn = naming.table_arn("dhbw", REGION, ACCOUNT)
+    removed = resource_policy_event("DeleteResourcePolicy", table_arn, MALLORY, ACCOUNT, REGION, at=at)
+    # (another table's policy is none of the automation's business: the rule does not match it)
+    other = resource_policy_event("PutResourcePolicy", table_arn + "-other", MALLORY, ACCOUNT, REGION, at=at)
+    report = run_scenario({"steps": [{"event": removed}, {"event": other}]})
+    # then one P1 page to the security team, saying who did what to which table, and nothing else happened
+    [respond] = executions(report, "-respond")
+    assert respond["status"] == "SUCCEEDED" and respond["output"]["decision"] == "page"
+    [page] = [p for p in report["pages"] if p.get("event_action") == "trigger" and p.get("http_status") == 202]
+    payload = page["payload"]
+    assert page["team"] == "security" and payload["severity"] == "error" and payload["class"] == "table-policy-change"
+    assert payload["summary"].startswith(
+        "[P1] lecture-dhbw lecture-dhbw-remediation: Automation table's resource policy changed - DeleteResourcePolicy "
+        f"on the automation table lecture-dhbw-remediation (its resource policy protects the audit trail), by {MALLORY}"
+    )
+    assert payload["custom_details"]["security_event"]["who"]["arn"] == MALLORY
+    assert report["actions"] == []
