@@ -77,6 +77,27 @@ def test_incident_markdown_is_a_post_incident_review_with_the_runbook_run(sandbo
     assert "scale-ecs-service" in actions and "trigger lecture-dhbw/" in actions
 
 
+def test_incident_of_a_runbook_run_by_hand_shows_who_approved_it_and_when(sandbox):
+    # given: tune-lambda started by hand, approved by alice (any id with audit rows is an incident's)
+    arn = sandbox.start_runbook(
+        "tune-lambda", {"function": "lecture-dhbw-function", "memory_mb": 1024, "timeout_seconds": 60, "reason": "exam load"}
+    )
+    sandbox.answer_approval("tune-lambda", approve=True, by="approvers/alice", comment="exam week")
+    execution = arn.rsplit(":", 1)[-1]
+    # when
+    code, out, err = run(["incident", execution, "-c", "dhbw", "--format", "json"], sandbox.client)
+    # then
+    assert code == 0, err
+    rec = json.loads(out)
+    [approval] = rec["approvals"]
+    assert (
+        "tune-lambda" in approval["detail"]
+        and "approved by arn:aws:iam::111111111111:user/approvers/alice at 20" in approval["detail"]
+    )
+    assert approval["detail"].endswith(": exam week")
+    assert [r["detail"].split(" -> ")[1].split(":")[0] for r in rec["runbooks"]] == ["tuned"]
+
+
 def test_an_unknown_incident_is_a_clear_error(sandbox):
     code, out, err = run(["incident", "dhbw-nope", "-c", "dhbw"], sandbox.client)
     assert code == 1 and out == ""
