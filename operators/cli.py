@@ -533,11 +533,11 @@ def _ecs_cell(e: dict[str, Any]) -> str:
 
 
 def _timeout_minutes(config: Any, workflow: str) -> int:
-    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's."""
+    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's (and a booking's)."""
     rb = RUNBOOKS.get(workflow)
     if rb is None:
         return 60
-    return rb.timeout_minutes + (config.approvals.timeout_minutes if rb.approval else 0)
+    return rb.timeout_minutes_for(config)
 
 
 def _state_machine_arn(config: Any, workflow: str) -> str:
