@@ -22,7 +22,6 @@ from typing import Any
 
 from sandbox.least_privilege import Policies, Unresolved
 
-
 # Resource types the reference marks required that cannot apply to this stack, and why (declared, not silent).
 NOT_APPLICABLE: dict[tuple[str, str], str] = {
     ("states", "express"): "every state machine of the stack is STANDARD: none of its executions is an express one",
