@@ -117,9 +117,22 @@ class SchedulesConfig(_Strict):
 
 
 class MaintenanceConfig(_Strict):
-    """The maintenance-window runbook: how long a window may stay open at most (the end of an "until done" window)."""
+    """The maintenance-window runbook: how long a window may stay open at most (the end of an "until done" window),
+    and how a window booked ahead (``at``) is announced: the runbook's "Notify customers 48 hours in advance"."""
 
     max_minutes: int = Field(default=240, ge=1, le=1440)
+    min_notice_hours: int = Field(default=48, ge=0, le=24 * 90)  # a booking at least this far ahead
+    max_ahead_days: int = Field(default=30, ge=1, le=90)  # and at most this far (the execution waits until then)
+    reminder_minutes: int = Field(default=60, ge=1, le=24 * 60)  # the reminder, this long before it opens
+
+    @model_validator(mode="after")
+    def _bookable(self) -> "MaintenanceConfig":
+        if self.min_notice_hours > self.max_ahead_days * 24:
+            raise ValueError(
+                f"min_notice_hours {self.min_notice_hours} is beyond max_ahead_days {self.max_ahead_days}: no time "
+                "could be booked"
+            )
+        return self
 
 
 class ApiConfig(_Strict):

@@ -111,6 +111,9 @@ class Runbook:
     # ``approval_summary``; a rejection or a time-out ends the run with outcome ``rejected`` and changes nothing, and
     # act re-reads the target (``target_changed`` when it is not the one approved). Both outcomes are added here.
     approval: bool = False
+    # It can be booked ahead (its input's ``at``): at most this many minutes, which its execution then waits (added
+    # to its state machine's time-out). None: it runs when started.
+    books_ahead_minutes: Callable[[CustomerConfig], int] | None = None
     # Teams told of every run's outcome (a PagerDuty change event and a status update), with who approved it.
     notify_teams: tuple[str, ...] = ()
     # its function publishes to the customer's status topic itself (health-check's summary)
@@ -127,6 +130,14 @@ class Runbook:
             names = {o.name for o in self.outcomes}
             extra = tuple(o for o in APPROVAL_OUTCOMES if o.name not in names)
             object.__setattr__(self, "outcomes", self.outcomes + extra)
+
+    def timeout_minutes_for(self, config: CustomerConfig) -> int:
+        """How long an execution may run: the runbook's own time-out, the approval's, and the longest booking."""
+        return (
+            self.timeout_minutes
+            + (config.approvals.timeout_minutes if self.approval else 0)
+            + (self.books_ahead_minutes(config) if self.books_ahead_minutes else 0)
+        )
 
     def outcome(self, name: str) -> Outcome | None:
         return next((o for o in self.outcomes if o.name == name), None)

@@ -251,6 +251,14 @@ RDS_CLUSTER = ResourceKind(
         # a restore joins the original cluster's DB subnet group: the configured one (rds.subnet_group), else any
         # (its name is the customer's; act reads it from the original, never from the plan)
         "subnet_group": lambda c: [_rds_arn(c, f"subgrp:{c.rds.subnet_group or '*'}")],
+        # a restore names no parameter group or option group, so it gets the engine's defaults
+        # (default.aurora-postgresql<n>, default:aurora-postgresql-<n>): RestoreDBClusterFromSnapshot requires
+        # both resource types (the Service Authorization Reference; sandbox/resource_types.py checks it)
+        "default_parameter_group": lambda c: [_rds_arn(c, "cluster-pg:default.*")],
+        "default_option_group": lambda c: [_rds_arn(c, "og:default:*")],
+        # DeleteDBCluster requires the cluster-snapshot type (its final snapshot): the drill skips the final
+        # snapshot, so this names only what such a snapshot of a drill cluster would be called
+        "drill_final_snapshot": lambda c: [_rds_arn(c, f"cluster-snapshot:{naming.drill_cluster_prefix(c.customer)}*")],
     },
     dimensions=lambda c, name: {"DBClusterIdentifier": name},
     console_url=lambda c, name: console(c, f"rds/home?region={c.region}#database:id={name};is-cluster=true"),

@@ -17,6 +17,22 @@ ANSWER_COMPONENT = "answer"  # lecture-<c>-remediation-answer: the one entry poi
 # answered steps only from an execution that is at one of them.
 REQUEST_STATES: tuple[str, ...] = ("WaitForApproval", "WaitForDone")
 ANSWERED_STATES: tuple[str, ...] = ("RecordAnswer", "RecordDone")
+# what is waited for at each of those states: an approval, or a maintenance window's "done" (one execution may
+# wait for both, one after the other: each has its own verified answer)
+WAIT_KINDS: dict[str, str] = {
+    "WaitForApproval": "approval",
+    "RecordAnswer": "approval",
+    "WaitForDone": "done",
+    "RecordDone": "done",
+}
+
+
+def answer_key(execution_arn: str, kind: str) -> str:
+    """The sort key of an execution's verified answer (pk ANSWERS_PK): its ARN for the approval, with the kind for
+    any other wait."""
+    return execution_arn if kind == "approval" else f"{execution_arn}#{kind}"
+
+
 AUDIT_KEY_PREFIX = "audit#"
 # lecture-<c>-remediation-audit: the state machines' own audit rows go through it (the hash chain, Store.audit). It takes
 # calls only from a running execution of the customer's state machines, at one of these states.

@@ -17,7 +17,6 @@ a list of rows for a table) goes to stdout. Times are short and UTC: 2026-12-01 
 """
 
 import argparse
-import getpass
 import json
 import secrets
 import sys
@@ -345,10 +344,7 @@ class Cli:
             payload["dry_run"] = True
         validate(a.runbook, payload, config)
         sfn = self.clients_of(config)("stepfunctions")
-        # Named so the console and the audit trail (audit#<execution name>) say who started it, and when.
-        name = naming.execution_name(
-            f"manual-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{getpass.getuser()}-{secrets.token_hex(2)}"
-        )
+        name = execution_name(time.gmtime(), secrets.token_hex(4))
         if declared(a.runbook).approval:  # who starts it, proven: they cannot approve their own request
             payload[proofs.REQUESTER_KEY] = sign(
                 self.clients_of(config)("sts"),
@@ -692,12 +688,18 @@ def _ecs_cell(e: dict[str, Any]) -> str:
     return cell
 
 
+def execution_name(at: time.struct_time, nonce: str) -> str:
+    """A by-hand run's name: when it was started (to the second) and a random part, so two starts in the same second
+    differ. Not who started it: the local OS user name proves nothing; the verified caller is what counts (the
+    requester's proof in the input, operators/identity.py, and the answer function's record of who approved)."""
+    return naming.execution_name(f"manual-{time.strftime('%Y%m%dT%H%M%SZ', at)}-{nonce}")
+
+
 def _timeout_minutes(config: Any, workflow: str) -> int:
-    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's."""
+    """How long an execution of the workflow may run: the runbook's timeout, plus the approval's (and a booking's)."""
     if workflow not in runbook_names():
         return 60
-    rb = declared(workflow)
-    return rb.timeout_minutes + (config.approvals.timeout_minutes if rb.approval else 0)
+    return declared(workflow).timeout_minutes_for(config)
 
 
 def _state_machine_arn(config: Any, workflow: str) -> str:

@@ -21,6 +21,7 @@ import traceback
 import uuid
 import zipfile
 from collections.abc import MutableMapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from moto.core.common_models import CloudFormationModel
@@ -435,7 +436,12 @@ class CompressedClock:
 
     A wait for the world to change (``PARKED``: respond's re-check of the alarm, minutes after the runbook) would see
     nothing change in compressed time. It is parked instead: it resumes once the scenario's next step has run (an OK
-    that came in the meantime), or when the scenario ends. ``step`` counts the scenario's steps."""
+    that came in the meantime), or when the scenario ends. ``step`` counts the scenario's steps.
+
+    A Wait until a time (``Timestamp`` / ``TimestampPath``, e.g. a maintenance window booked ahead) waits on the
+    simulated clock: moto would wait the real time (against the naive local time, too); here it resumes when the
+    clock (``origin`` + the simulated seconds) has passed that time (``advance``, a scenario's wait_minutes, the live
+    clock), or when the scenario ends."""
 
     PARKED = frozenset({"WaitBeforeRecheck"})
 
@@ -448,11 +454,16 @@ class CompressedClock:
         self.simulated_seconds = 0.0
         self.step = 0
         self.now = 0.0  # simulated seconds since the start; advanced by ``advance`` (a wait_minutes step)
+        self.origin = datetime.now(UTC)  # the simulated clock's time at its start
         self._parked: list[tuple[int, threading.Event]] = []
         # Waits for a task token (an approval, a maintenance window's "done"): they last until answered, or until
         # the simulated clock passes their timeout: (deadline, the callback's answer event, our time-out event).
         self._callbacks: list[tuple[float, threading.Event, threading.Event]] = []
         self._lock = threading.Lock()
+
+    def simulated_now(self) -> datetime:
+        """The time on the simulated clock (what a Wait until a timestamp is measured against)."""
+        return self.origin + timedelta(seconds=self.now)
 
     def parked(self) -> int:
         """Executions waiting for the world: parked waits, and task-token waits neither answered nor timed out
@@ -511,14 +522,37 @@ class CompressedClock:
             event.set()
         return len(due)
 
-    def _park(self, seconds: float = 0.0) -> None:
+    def _park(self, seconds: float = 0.0, *, on_clock: bool = False) -> None:
         event = threading.Event()
         with self._lock:
-            if self.live:
+            if self.live or on_clock:
                 self._parked_until.append((self.now + seconds, event))
             else:
                 self._parked.append((self.step, event))
         event.wait()
+
+    def _install_timestamp_waits(self, patches: Patches) -> None:
+        from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
+
+        clock = self
+
+        def _timestamp_seconds(self, env):
+            # moto: ``timestamp - datetime.now()``, a UTC time against the local one, in real time
+            self.string.eval(env=env)
+            text = env.stack.pop()
+            at = self._from_timestamp_string(timestamp=text)
+            if at is None:
+                raise FailureEventException(self._create_failure_event(env, text))
+            return int((at.replace(tzinfo=UTC) - clock.simulated_now()).total_seconds())
+
+        def _timestamp_interval(self, env, wait_seconds):
+            if wait_seconds > 0:
+                clock.simulated_seconds += wait_seconds
+                clock._park(wait_seconds, on_clock=True)
+
+        patches.set(Timestamp, "_get_wait_seconds", _timestamp_seconds)
+        patches.set(Timestamp, "_wait_interval", _timestamp_interval)
 
     def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
@@ -527,6 +561,7 @@ class CompressedClock:
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
         clock = self
+        self._install_timestamp_waits(patches)  # first: undone last, Timestamp then holds moto's own interval
 
         def _wait_interval(self, env, wait_seconds):
             clock.simulated_seconds += wait_seconds

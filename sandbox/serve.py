@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -274,7 +274,7 @@ class Live:
 
     def __init__(self, sb: Sandbox):
         self.sb = sb
-        self.origin = datetime.now(UTC)
+        self.origin = sb.clock.origin  # one clock: what a Wait until a time is measured against too
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._last_real = time.monotonic()

@@ -1,11 +1,15 @@
 """The maintenance-window runbook's state machine (catalog: Runbook.workflow == "maintenance").
 
-guard -> notify start -> its children, the backups (catalog: Runbook.children; child workflows, sync:2; any not
-ok: backup_failed, nothing scaled down) -> scale down (records counts, opens the windows) -> wait the window ->
-restore -> verify (poll) -> notify end -> lift the windows -> report.
+guard -> the approval (a named approver; rejected or no answer: nothing happens)
+-> [booked ahead (``at``): the customers' notice -> wait until the reminder -> the reminder -> wait until ``at``]
+-> notify start -> its children, the backups (catalog: Runbook.children; child workflows, sync:2; any not ok:
+backup_failed, nothing scaled down) -> scale down (proves the approval, records counts, opens the windows)
+-> wait the window -> restore -> verify (poll) -> notify end -> lift the windows -> report.
 Every failure after guard goes through a lift step that first restores what was stopped, then the execution
 fails with its cause. The function, its role and the audit steps are RunbookWorkflow's.
 """
+
+from typing import Any
 
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -105,9 +109,15 @@ class MaintenanceWorkflow(RunbookWorkflow):
             {"step": "backup_failed", "plan": plan, "backups": S.object_at("$.backups")},
             comment="nothing was scaled down",
         )
+        # its execution and who approved: scale_down proves the approval with Step Functions and the verified answer
         scale_down = step(
             "ScaleDown",
-            {"step": "scale_down", "plan": plan},
+            {
+                "step": "scale_down",
+                "plan": plan,
+                "execution_arn": S.string_at("$$.Execution.Id"),
+                "approval": S.object_at("$.approval"),
+            },
             comment="record desired counts and floors, open the windows, scale to 0",
         )
         window = sfn.Wait(
@@ -164,10 +174,36 @@ class MaintenanceWorkflow(RunbookWorkflow):
         )
         for run, child in reversed(runs):
             after = child.next(sfn.Choice(self, run.question).when(self._ok(run), after).otherwise(failed_backup))
+        notify_start.next(after)
+        booked = self._booked(step, notify_start, report_failure)
         return start.next(guard).next(
             sfn.Choice(self, "Proceed?")
-            .when(sfn.Condition.boolean_equals("$.plan.proceed", True), notify_start.next(after))
+            .when(sfn.Condition.boolean_equals("$.plan.proceed", True), self._approval(booked, report, report_failure))
             .otherwise(report)
+        )
+
+    def _booked(self, step: Any, notify_start: sfn.IChainable, report_failure: sfn.IChainable) -> sfn.IChainable:
+        """Booked ahead (the plan's ``starts_at``): once approved, the customers' notice goes out; the execution waits
+        until the reminder (``remind_at``) and then until the start, on Step Functions' clock (TimestampPath)."""
+        plan = S.object_at("$.plan")
+        notify_booked = step(
+            "NotifyBooked",
+            {"step": "notify", "phase": "booked", "plan": plan},
+            "$.notified",
+            comment="the customers' notice: a status update when it opens, and a PagerDuty change event",
+        )
+        wait_reminder = sfn.Wait(
+            self, "WaitForReminder", time=sfn.WaitTime.timestamp_path("$.plan.remind_at"), comment="until the reminder"
+        )
+        remind = step("Remind", {"step": "notify", "phase": "reminder", "plan": plan}, "$.notified", comment="it opens soon")
+        wait_start = sfn.Wait(
+            self, "WaitForStart", time=sfn.WaitTime.timestamp_path("$.plan.starts_at"), comment="until the booked time"
+        )
+        for task in (notify_booked, remind):
+            task.add_catch(report_failure, errors=["States.ALL"], result_path="$.error")
+        notify_booked.next(wait_reminder).next(remind).next(wait_start).next(notify_start)
+        return (
+            sfn.Choice(self, "Booked?").when(sfn.Condition.is_present("$.plan.starts_at"), notify_booked).otherwise(notify_start)
         )
 
     def _until_done(self, restore: sfn.IChainable) -> tuple[tasks.LambdaInvoke, tasks.LambdaInvoke]:

@@ -87,7 +87,7 @@ class RunbookWorkflow(Construct):
             name=name,
             definition=self._build_definition(foundation),
             log_group=foundation.log_group(self, "StateMachineLogs", naming.state_machine_log_group(name), retain=True),
-            timeout=Duration.minutes(runbook.timeout_minutes + (config.approvals.timeout_minutes if runbook.approval else 0)),
+            timeout=Duration.minutes(runbook.timeout_minutes_for(config)),
             comment=f"{runbook.title}. Start by hand with input like {runbook.example_input}",
         )
         acknowledge_wildcards(

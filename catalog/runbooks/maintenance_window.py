@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from catalog.declaration import ChildRun, Outcome, Runbook, RunbookInput, register
 from catalog.runbooks._permissions import ECS_SCALING_PERMISSIONS
@@ -15,6 +15,12 @@ class MaintenanceWindowInput(RunbookInput):
     minutes: int | None = Field(default=None, ge=1, le=480, description="how long the window stays open")
     until: Literal["done"] | None = Field(
         default=None, description='"done": open until an operator says done (at most maintenance.max_minutes)'
+    )
+
+    at: AwareDatetime | None = Field(
+        default=None,
+        description='book it ahead: when the window opens, an ISO time with its zone, e.g. "2027-01-15T06:00:00Z"; '
+        "at least maintenance.min_notice_hours (default 48) and at most maintenance.max_ahead_days (default 30) ahead",
     )
 
     @model_validator(mode="after")
@@ -53,6 +59,9 @@ MAINTENANCE_WINDOW = register(
         ),
         input_model=MaintenanceWindowInput,
         permissions=(*ECS_SCALING_PERMISSIONS,),
+        # it stops production: a named approver says yes first (for a booking, when it is booked)
+        approval=True,
+        books_ahead_minutes=lambda config: config.maintenance.max_ahead_days * 24 * 60,
         outcomes=(
             Outcome("completed", "ok", "the window ended; every service runs its recorded count again", change=True),
             Outcome("would_run", "skipped", "dry-run: what the window would stop, and the counts it would restore"),
@@ -62,6 +71,10 @@ MAINTENANCE_WINDOW = register(
         ),
         guard_rails=(
             'only configured services; minutes 1..480, "until done" at most maintenance.max_minutes (default 240)',
+            "asks a named approver first (approvals in the customer file); scale_down refuses without the proof",
+            "booked ahead (at): at least maintenance.min_notice_hours (default 48) and at most max_ahead_days (default "
+            "30) ahead, refused before anything is read; the customers' notice goes out when it is approved, a "
+            "reminder maintenance.reminder_minutes (default 60) before",
             "backs up first (backup-terraform-state and snapshot-rds-cluster as child workflows): if either does not end "
             "ok, nothing is scaled down",
             "records each service's desired count and autoscaling floor before scaling to 0, and restores exactly those",

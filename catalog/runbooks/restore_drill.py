@@ -30,6 +30,9 @@ RESTORE_DRILL = register(
             Permission(("rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource"), resource="rds_cluster.drill", write=True),
             Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.snapshot", write=True),
             Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.subnet_group", write=True),
+            Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.default_parameter_group", write=True),
+            Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.default_option_group", write=True),
+            Permission(("rds:DeleteDBCluster",), resource="rds_cluster.drill_final_snapshot", write=True),
             # only its own drill clusters: named lecture-<c>-drill-* AND tagged drill=true and created-by
             Permission(
                 ("rds:DeleteDBCluster",),

@@ -36,6 +36,8 @@ RESTORE_RDS_CLUSTER = register(
             ),
             Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.restorable_snapshot", write=True),
             Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.subnet_group", write=True),
+            Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.default_parameter_group", write=True),
+            Permission(("rds:RestoreDBClusterFromSnapshot",), resource="rds_cluster.default_option_group", write=True),
         ),
         outcomes=(
             Outcome(

@@ -61,20 +61,22 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
     store = make_store(settings, now)
     pager = Pager.from_settings(settings, now)
     logger.append_keys(runbook=rb.name, step=step)
+    kind = "approval"
     if step in ("request", "answered"):  # only the state machine's own execution, at that very step
-        arn = executions.confirm(
+        confirmed = executions.confirm(
             aws.client("stepfunctions"),
             event.get("execution_arn"),
             config=settings.customer,
             workflow=rb.name,
             at=naming.REQUEST_STATES if step == "request" else naming.ANSWERED_STATES,
-        )["executionArn"]
+        )
+        arn, kind = confirmed["executionArn"], naming.WAIT_KINDS[str(confirmed["state"])]
         if arn.rsplit(":", 1)[-1] != execution:
             raise InvalidInput(f"approval: execution {execution!r} is not the one of {arn}")
     if step == "request":
         # a maintenance window's "done" is answered like an approval; it waits until the window's end
-        if not rb.approval and rb.workflow != "maintenance":
-            raise InvalidInput(f"approval: runbook {rb.name} does not ask for approval")
+        if (kind == "approval" and not rb.approval) or (kind == "done" and rb.workflow != "maintenance"):
+            raise InvalidInput(f"approval: runbook {rb.name} does not wait for {kind}")
         summary = _text(event, "summary")
         given = event.get("timeout_seconds")
         timeout = (
@@ -90,7 +92,7 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
             token=_text(event, "token", 4096),
             summary=summary,
             timeout_minutes=timeout,
-            kind="approval" if rb.approval else "done",
+            kind=kind,
             plan_digest=proofs.plan_digest(event.get("plan")),
             requester=_requester(event, settings, execution, now),
         )
@@ -117,7 +119,9 @@ def handler(event: dict[str, Any], context: "LambdaContext") -> dict[str, Any]:
         }
     if step == "answered":
         old = approvals.close_pending(store, arn)
-        approval = approvals.answered(store, arn, event.get("answer"), now=now, requested=str((old or {}).get("requested") or ""))
+        approval = approvals.answered(
+            store, naming.answer_key(arn, kind), event.get("answer"), now=now, requested=str((old or {}).get("requested") or "")
+        )
         approval.message = approvals.describe(approval, rb.name)
         store.audit(execution, "approval", {"runbook": rb.name, **approval.model_dump()})
         if not approval.verified and approval.answer != "timed_out":

@@ -102,7 +102,7 @@ def answer(
     comment = req.comment if req.answer == "rejected" or len(votes) <= 1 else "; ".join(comments)
     record = {
         "pk": naming.ANSWERS_PK,
-        "sk": req.execution,
+        "sk": naming.answer_key(req.execution, kind),
         "runbook": runbook,
         "kind": kind,
         "answer": req.answer,

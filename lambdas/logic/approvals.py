@@ -97,16 +97,16 @@ def store_pending(
     return item
 
 
-def verified_answer(store: Store, execution_arn: str) -> dict[str, Any] | None:
-    """The answer record the answer function wrote for the execution, if any."""
-    got = store.table.get_item(Key={"pk": naming.ANSWERS_PK, "sk": execution_arn}, ConsistentRead=True).get("Item")
+def verified_answer(store: Store, answer_key: str) -> dict[str, Any] | None:
+    """The answer record the answer function wrote for the execution's wait (its ARN: the approval), if any."""
+    got = store.table.get_item(Key={"pk": naming.ANSWERS_PK, "sk": answer_key}, ConsistentRead=True).get("Item")
     return dict(got) if got else None
 
 
-def answered(store: Store, execution_arn: str, raw: object, *, now: datetime, requested: str = "") -> Approval:
-    """How the wait ended, from the verified answer record; the task's own output (what SendTaskSuccess /
-    SendTaskFailure said) is only trusted for a time-out, which nobody can send."""
-    record = verified_answer(store, execution_arn)
+def answered(store: Store, answer_key: str, raw: object, *, now: datetime, requested: str = "") -> Approval:
+    """How the wait ended, from the verified answer record (sort key ``naming.answer_key``); the task's own output
+    (what SendTaskSuccess / SendTaskFailure said) is only trusted for a time-out, which nobody can send."""
+    record = verified_answer(store, answer_key)
     if record is not None:
         approvers = [str(a) for a in record.get("approvers") or []]
         return Approval(

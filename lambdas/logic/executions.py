@@ -44,6 +44,7 @@ def confirm(
             raise ApprovalNotProven(
                 f"execution {execution_arn[:300]} is at state {current!r}, not {' or '.join(at)}: this step is not its call"
             )
+        return {**described, "state": current}  # which of the states (e.g. which wait) it is at
     return dict(described)
 
 

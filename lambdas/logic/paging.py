@@ -358,10 +358,19 @@ class Pager:
         return {"sent": "change", "summary": summary, "pagerduty": answer, "team": self.team}
 
     def maintenance(
-        self, *, incident_id: str, workflow: str, services: list[str], status: str, summary: str, details: dict[str, Any]
+        self,
+        *,
+        incident_id: str,
+        workflow: str,
+        services: list[str],
+        status: str,
+        summary: str,
+        details: dict[str, Any],
+        eta: str | None = None,
+        next_update_minutes: int | None = 30,
     ) -> dict[str, Any]:
-        """A maintenance window starts or ends: a status update and a PagerDuty change event (it notifies no one;
-        the services' alarms are held at P3 while the window is open)."""
+        """A maintenance window is booked, reminded of, starts or ends: a status update and a PagerDuty change event
+        (it notifies no one; the services' alarms are held at P3 while the window is open)."""
         self.team = "infrastructure"
         self._status(
             incident_id,
@@ -369,8 +378,8 @@ class Pager:
             impact=f"planned maintenance of {', '.join(services)}",
             identified_at=self.now.isoformat(),
             actions=summary,
-            eta="window closed" if status == "Resolved" else "end of the maintenance window",
-            next_update_minutes=None if status == "Resolved" else 30,
+            eta=eta or ("window closed" if status == "Resolved" else "end of the maintenance window"),
+            next_update_minutes=None if status == "Resolved" else next_update_minutes,
         )
         links = (
             [
@@ -586,6 +595,21 @@ class Pager:
             custom_details={**details, "team": self.team},
         )
         return {"sent": "trigger", "pagerduty": self._post(event), "team": self.team}
+
+    def held_back(self, *, runbook: str, execution: str, incident_id: str | None, summary: str) -> None:
+        """A change a person approved was not made, because the mode switch is stricter now than when it was asked
+        for: a status update says it was skipped, so nobody takes the approval for the change."""
+        self.team = "infrastructure"
+        self._status(
+            (incident_id or f"{self.config.customer}-{runbook}-{execution}")[:200],
+            "P3",
+            status="Identified",
+            impact=f"{runbook} was skipped: nothing was changed",
+            identified_at=self.now.isoformat(),
+            actions=summary[:1000],
+            eta="start it again once the mode switch allows it",
+            next_update_minutes=None,
+        )
 
     def runbook_outcome(
         self, *, runbook: str, execution: str, outcome: Outcome, approved: str, teams: tuple[str, ...]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from catalog import proofs
@@ -203,6 +204,9 @@ class Step:
     check: Callable[[object, CustomerConfig], PlanBase] | None = None
     changes: bool = False  # it changes something: it takes the one path that re-checks before a change
     recheck_mode: bool = True  # a changing step re-reads the mode switch first
+    # it only puts back what an earlier step changed once its approval was proven (e.g. recorded counts): it asks
+    # for no proof of its own (its plan is that step's, not the one approved)
+    approved_by_earlier_step: bool = False
     needs: dict[str, object] = field(default_factory=dict)
     what: str = ""  # names the plan in a refusal: "verify: the plan act returned"
 
@@ -217,10 +221,20 @@ def act(
     *,
     check: Callable[[object, CustomerConfig], PlanBase] | None = None,
     recheck_mode: bool = True,
+    approved_by_earlier_step: bool = False,
     what: str = "act: the plan guard returned",
 ) -> Step:
     """Changes something, as the plan says: only after the plan was checked again, and the mode switch."""
-    return Step(fn, "plan", check=check, changes=True, recheck_mode=recheck_mode, needs=_needs(fn), what=what)
+    return Step(
+        fn,
+        "plan",
+        check=check,
+        changes=True,
+        recheck_mode=recheck_mode,
+        approved_by_earlier_step=approved_by_earlier_step,
+        needs=_needs(fn),
+        what=what,
+    )
 
 
 def verify(
@@ -254,7 +268,7 @@ def _change(call: Call, s: Step, plan: PlanBase | None, do: Callable[[], Any]) -
         held = _mode_holds_back(call, plan)
         if held is not None:
             return held
-    if plan is not None and call.runbook.approval:
+    if plan is not None and call.runbook.approval and not s.approved_by_earlier_step:
         refused = _approval_not_proven(call, plan)
         if refused is not None:
             return refused
@@ -338,12 +352,26 @@ def _mode_holds_back(call: Call, plan: PlanBase) -> PlanBase | None:
         return None
     held = plan.model_copy(deep=True)
     held.verify, held.settled = False, True
-    return end(
+    held.mode = now.mode  # the output says the mode read where the change would have happened
+    end(
         held,
         "refused",
-        f"the mode switch {call.settings.mode_parameter} is {now.switch} now (guard planned "
-        f"in {plan.mode})" + (f"; {now.note}" if now.note else "") + ": nothing was changed",
+        f"skipped: the mode switch {call.settings.mode_parameter} is {now.switch} now, read before the change "
+        f"(guard planned in {plan.mode})" + (f"; {now.note}" if now.note else "") + ": nothing was changed",
     )
+    if call.runbook.approval:  # a person approved it: say that it was not done, or the approval reads as done
+        arn = call.event.get("execution_arn")
+        execution = str(arn).rsplit(":", 1)[-1] if isinstance(arn, str) and arn else call.execution
+        from lambdas.logic.paging import Pager  # only on this path: it costs cold start
+
+        try:
+            Pager.from_settings(call.settings, call.now).held_back(
+                runbook=call.runbook.name, execution=execution, incident_id=plan.incident_id, summary=str(held.message)
+            )
+        except (RemediationError, ClientError) as exc:  # the skip stands; its outcome says so
+            logger.error("the status update about a skipped change could not be sent", extra={"error": str(exc)})
+    metrics.add_metric(name="act_held_back_by_mode", unit="Count", value=1)
+    return held
 
 
 def _arguments(call: Call, s: Step) -> dict[str, Any]:

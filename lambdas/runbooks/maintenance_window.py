@@ -1,11 +1,12 @@
 """Runbook maintenance-window: the operations runbook's maintenance window, with its backups first.
 
-guard         validate the input, read the services and the mode -> a plan (or a refusal / dry-run report)
-notify        the start or the end: a status update and a PagerDuty change event
-scale_down    record each service's desired count and autoscaling floor in its window#<service> row (which also
-              holds back its alarms, see lambdas/logic/admit.py), then scale it and its floor to 0
-
-
+guard         validate the input (a booking's ``at`` first, before anything is read), read the services and the
+              mode -> a plan with its approval_summary (or a refusal / dry-run report)
+notify        the start or the end, and for a window booked ahead the customers' notice ("booked", once approved)
+              and the "reminder": a status update and a PagerDuty change event
+scale_down    proves the approval (as every approval runbook's act does), then records each service's desired count
+              and autoscaling floor in its window#<service> row (which also holds back its alarms, see
+              lambdas/logic/admit.py), then scales it and its floor to 0
 restore       put every service back to its RECORDED count and floor (read from the table, never assumed)
 verify        poll until each service runs its recorded count
 backup_failed a child backup did not end ok: nothing was scaled down
@@ -13,7 +14,7 @@ lift          delete this execution's window rows; on a failure path, first rest
 The child backups and the waits are states of stacks/maintenance_workflow.py.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import Field
@@ -59,6 +60,11 @@ class MaintenancePlan(PlanBase):
     expires: str | None = None
     backups: dict[str, str] = Field(default_factory=dict)  # child runbook -> its outcome
     done_summary: str | None = None  # until done: what the operator's "done" (answered like an approval) ends
+    approval_summary: str | None = None  # what a named approver is asked to approve (set when it proceeds)
+    # booked ahead (the input's ``at``): when it opens and when the reminder goes out, as Step Functions reads a
+    # TimestampPath (UTC, "Z"); unset when it runs at once
+    starts_at: str | None = None
+    remind_at: str | None = None
     running: dict[str, int] = Field(default_factory=dict)
 
 
@@ -80,8 +86,46 @@ def _describe(recorded: dict[str, RecordedService]) -> str:
     )
 
 
+def _stamp(at: datetime) -> str:
+    """A time as Step Functions' Wait reads a TimestampPath: UTC, whole seconds, "Z"."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def booking(at: datetime, now: datetime, config: CustomerConfig) -> tuple[datetime, datetime]:
+    """A window booked for ``at``: (when it opens, when the reminder goes out); InvalidInput when ``at`` gives the
+    customers less notice than maintenance.min_notice_hours, or is more than max_ahead_days ahead."""
+    rules, at = config.maintenance, at.astimezone(UTC).replace(microsecond=0)
+    ahead = at - now
+    if ahead < timedelta(hours=rules.min_notice_hours):
+        raise InvalidInput(
+            f"invalid maintenance-window input: at: {_stamp(at)} is {_hours(ahead)} from now; customers are told at "
+            f"least {rules.min_notice_hours} hours ahead (maintenance.min_notice_hours of customers/{config.customer}"
+            f".yaml): book it for {_stamp(now + timedelta(hours=rules.min_notice_hours))} or later; nothing was changed"
+        )
+    if ahead > timedelta(days=rules.max_ahead_days):
+        raise InvalidInput(
+            f"invalid maintenance-window input: at: {_stamp(at)} is more than {rules.max_ahead_days} days ahead "
+            f"(maintenance.max_ahead_days of customers/{config.customer}.yaml); nothing was changed"
+        )
+    return at, max(now, at - timedelta(minutes=rules.reminder_minutes))
+
+
+def _hours(delta: timedelta) -> str:
+    minutes = int(abs(delta.total_seconds()) // 60)
+    text = f"{minutes // 60} h {minutes % 60} min"
+    return text if delta >= timedelta(0) else f"{text} in the past"
+
+
 def plan_window(
-    inp: MaintenanceWindowInput, *, settings: Settings, ecs: Any, aas: Any, ssm: Any, store: Store, execution: str
+    inp: MaintenanceWindowInput,
+    *,
+    settings: Settings,
+    ecs: Any,
+    aas: Any,
+    ssm: Any,
+    store: Store,
+    execution: str,
+    now: datetime,
 ) -> MaintenancePlan:
     config = settings.customer
     execution = execution or "manual"  # a window opened outside Step Functions (a test, a direct invoke)
@@ -90,6 +134,7 @@ def plan_window(
             config.service(service)
         except KeyError as exc:
             raise InvalidInput(f"invalid maintenance-window input: services: {exc.args[0]}") from None
+    booked = booking(inp.at, now, config) if inp.at is not None else None  # before anything is read
     run = run_mode(ssm, settings.mode_parameter, inp.mode)
     mode, mode_note = run.mode, run.note
     minutes = inp.minutes if inp.minutes is not None else config.maintenance.max_minutes
@@ -141,6 +186,16 @@ def plan_window(
         return plan
     plan.proceed = True
     plan.message = f"maintenance window on {', '.join(inp.services)} {how_long}"
+    when = "as soon as it is approved"
+    if booked is not None:
+        plan.starts_at, plan.remind_at = _stamp(booked[0]), _stamp(booked[1])
+        when = f"at {plan.starts_at} (booked; the customers are told once it is approved)"
+        plan.message += f", booked for {plan.starts_at}"
+    plan.approval_summary = (
+        f"maintenance window {when}: back up the Terraform state and snapshot {config.rds.cluster}, then stop "
+        f"{', '.join(inp.services)} {how_long} (production is down meanwhile) and restore them to their recorded "
+        f"counts (now {_describe(plan.found)}). Reason: {inp.reason or 'none given'}"
+    )[:1000]
     if plan.until_done:
         plan.done_summary = (
             f"maintenance window on {', '.join(inp.services)} is open until done (at most {minutes} "
@@ -306,8 +361,24 @@ def _notify(call: kit.Call) -> dict[str, Any]:
     plan = parse_step(MaintenancePlan, call.event.get("plan"), "notify: the plan")
     pager = Pager.from_settings(call.settings, call.now, execution=plan.execution)
     services, phase = plan.services, call.event.get("phase")
+    how = f"until done (at most {plan.minutes} min)" if plan.until_done else f"for {plan.minutes} min"
+    eta, next_update = None, 30
+    if phase in ("booked", "reminder") and plan.starts_at:
+        opens = datetime.fromisoformat(plan.starts_at.replace("Z", "+00:00"))
+        ends = opens + timedelta(minutes=plan.minutes)
+        if phase == "booked":
+            summary = (
+                f"maintenance window booked: {', '.join(services)} will be stopped at {plan.starts_at} {how} "
+                f"(planned maintenance; reason: {plan.reason or 'none given'}); a reminder follows before it opens"
+            )
+            remind = datetime.fromisoformat(str(plan.remind_at).replace("Z", "+00:00"))
+            next_update = max(1, int((remind - call.now).total_seconds() // 60))
+        else:
+            summary = f"reminder: the maintenance window on {', '.join(services)} opens at {plan.starts_at} {how}"
+            next_update = max(1, int((opens - call.now).total_seconds() // 60))
+        eta = f"the services are back by {_stamp(ends)} (the end of the window)" if not plan.until_done else None
+        return call_pager(pager, plan, phase, "Identified", summary, eta, next_update)
     if phase == "start":
-        how = f"until done (at most {plan.minutes} min)" if plan.until_done else f"for {plan.minutes} min"
         summary = (
             f"maintenance window opens on {', '.join(services)} {how}: backups first, then the services "
             f"are stopped; their alarms page at P3 only"
@@ -316,13 +387,28 @@ def _notify(call: kit.Call) -> dict[str, Any]:
     else:
         summary = f"maintenance window ended ({plan.outcome}): {plan.message or ''}"
         status = "Resolved" if plan.outcome == "completed" else "Identified"
+    return call_pager(pager, plan, phase, status, summary, eta, next_update)
+
+
+def call_pager(
+    pager: Pager, plan: MaintenancePlan, phase: object, status: str, summary: str, eta: str | None, next_update: int
+) -> dict[str, Any]:
     return pager.maintenance(
         incident_id=plan.incident_id,
         workflow=RUNBOOK.name,
-        services=services,
+        services=plan.services,
         status=status,
         summary=summary[:1000],
-        details={"phase": phase, "services": services, "minutes": plan.minutes, "outcome": plan.outcome, "reason": plan.reason},
+        details={
+            "phase": phase,
+            "services": plan.services,
+            "minutes": plan.minutes,
+            "outcome": plan.outcome,
+            "reason": plan.reason,
+            **({"starts_at": plan.starts_at} if plan.starts_at else {}),
+        },
+        eta=eta,
+        next_update_minutes=next_update,
     )
 
 
@@ -352,7 +438,8 @@ handler = kit.handler(
     guard=kit.guard(plan_window),
     notify=kit.step(_notify),
     scale_down=kit.act(scale_down, check=check_plan),
-    restore=kit.act(restore, check=check_plan, recheck_mode=False),
+    # restore puts back what the approved scale_down recorded (its table rows): it needs no approval of its own
+    restore=kit.act(restore, check=check_plan, recheck_mode=False, approved_by_earlier_step=True),
     verify=kit.verify(check_running, what="verify: the plan restore returned"),
     backup_failed=kit.step(_backup_failed),
     lift=kit.step(_lift, changes=True),

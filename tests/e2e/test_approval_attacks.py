@@ -2,7 +2,7 @@
 may answer, and what counts as an answer. Each attack got what it asked for before; each is refused now, with an
 audit row and a page to the security team where someone IAM vouched for tried it.
 
-1. a direct invoke of act with a plan of its own (High 1);
+1. a direct invoke of act with a plan of its own (High 1), and of maintenance-window's scale_down (Medium 3);
 2. SendTaskSuccess with the task token read from the execution's history (High 2, "a token is not a proof");
 3. a forged call of the approval function: "answered" (approved by someone) and "request" (another token) (Medium 1);
 4. a self-approval: the requester, a named approver, approves their own run (High 2);
@@ -131,6 +131,42 @@ def test_act_refuses_a_plan_other_than_the_one_approved(sb):
     # then it is refused: the plan is not the one approved
     assert result["outcome"] == "refused" and "not the one that was approved" in result["message"], result
     assert memory(sb) == 512
+
+
+WINDOW_FUNCTION = "lecture-dhbw-remediation-maintenance-window"
+WINDOW = {"services": ["lecture-backend-service"], "minutes": 480, "reason": "nothing planned"}
+
+
+def desired(sb) -> int:
+    [svc] = sb.client("ecs").describe_services(cluster="lecture-dhbw-cluster", services=["lecture-backend-service"])["services"]
+    return int(svc["desiredCount"])
+
+
+def test_a_direct_invoke_of_the_maintenance_windows_scale_down_is_refused_recorded_and_paged(sb):
+    # given a plan guard let proceed (guard changes nothing: anyone may ask it for one) and its dry-run sibling
+    guard = {"step": "guard", "execution": "mallory-mw", "started": "2026-12-01T10:00:00+00:00"}
+    plan, error = invoke(sb, WINDOW_FUNCTION, {**guard, "input": WINDOW})
+    assert error is None and plan["proceed"] is True and plan["approval_summary"], plan
+    dry, _ = invoke(sb, WINDOW_FUNCTION, {**guard, "input": {**WINDOW, "dry_run": True}})
+    assert dry["outcome"] == "would_run"
+    # when someone invokes scale_down with it, saying it was approved (before: desired count 0 for 480 minutes,
+    # no backups, and the open window turned the services' alarms into P3)
+    result, error = invoke(
+        sb, WINDOW_FUNCTION, {"step": "scale_down", "plan": plan, "approval": {"answer": "approved", "by": "mallory"}}
+    )
+    # then nothing is stopped: refused, saying why, an audit row and a page to the security team
+    assert error is None and result["outcome"] == "refused", result
+    assert "maintenance-window asks for approval and has no proof of it" in result["message"]
+    # and the dry-run plan sent as if it may proceed is refused by the plan's check (before: desired count 0)
+    forged, error = invoke(sb, WINDOW_FUNCTION, {"step": "scale_down", "plan": {**dry, "proceed": True}})
+    assert error and forged["errorType"] == "InvalidPlan" and "changes nothing" in forged["errorMessage"], forged
+    assert desired(sb) == 2
+    items = sb.client("dynamodb").scan(TableName="lecture-dhbw-remediation")["Items"]
+    assert [i for i in items if i["pk"]["S"].startswith("window#")] == []  # no window opened: the services' alarms page as usual
+    [row] = audit_rows(sb, "act_refused")
+    assert row["runbook"] == "maintenance-window" and "names no execution" in row["reason"]
+    [page] = security_pages(sb)
+    assert "maintenance-window act refused" in page["payload"]["summary"]
 
 
 # --- 2. the token, from the execution's history --------------------------------------------------------------

@@ -29,6 +29,67 @@ def the_unlock(report) -> dict:
     return run
 
 
+# --- 1. the off switch stops an approved action ----------------------------------------------------------------
+RESTORED = "lecture-dhbw-cluster-restored"
+SNAPSHOTS = {
+    "rds": {
+        "lecture-dhbw-cluster": {
+            "snapshots": [
+                {
+                    "id": "lecture-dhbw-auto-20261125-020000-bbbbbb",
+                    "age_days": 1,
+                    "tags": {"created-by": "lecture-remediation", "customer": "dhbw"},
+                }
+            ]
+        }
+    }
+}
+RESTORE_RDS = {"start": "restore-rds-cluster", "input": {"reason": "table dropped"}}
+
+
+def test_the_off_switch_turned_while_two_approvals_wait_stops_both_approved_actions(run_scenario):
+    # given two runs waiting for approval (a stale lock to delete, a snapshot to restore), then the switch turned off
+    # (the security team is paged about it); then both approvals are answered, approved by a named approver
+    report = run_scenario(
+        {
+            "world": {"locks": STALE, **SNAPSHOTS},
+            "steps": [
+                UNLOCK,
+                RESTORE_RDS,
+                {"mode": "off"},
+                {"approve": "force-unlock-state", "by": "approvers/alice", "comment": "stale, go"},
+                {"approve": "restore-rds-cluster", "by": "approvers/alice", "comment": "go"},
+            ],
+        }
+    )
+    # both were approved, as recorded ...
+    assert sorted((a["runbook"], a["answer"], a["by"]) for a in report["approvals"]) == [
+        ("force-unlock-state", "approved", APPROVER),
+        ("restore-rds-cluster", "approved", APPROVER),
+    ]
+    # ... and neither acted: no lock deleted, no cluster restored (before: unlocked and restored, "mode: enforce")
+    assert len(report["world"]["locks"]) == 2 and report["world"]["state"]["digest_item"] == DIGEST
+    assert RESTORED not in report["world"]["rds"]
+    changes = [a["operation"] for a in report["actions"] if not a["operation"].startswith(("Describe", "Get", "List", "Head"))]
+    assert changes == [], changes
+    # the outputs say the mode read where the change would have happened, and why nothing was done
+    for runbook in ("force-unlock-state", "restore-rds-cluster"):
+        [run] = executions(report, f"-{runbook}")
+        out = run["output"]
+        assert run["status"] == "SUCCEEDED" and out["outcome"] == "refused", out
+        assert out["mode"] == "off" and out["proceed"] is False
+        assert "skipped: the mode switch /lecture/dhbw/remediation/mode is off now, read before the change" in out["message"]
+        assert "(guard planned in enforce)" in out["message"] and "nothing was changed" in out["message"]
+        # a status update says it was skipped, so nobody takes the approval for the change
+        [told] = [n for n in report["notifications"] if f"Impact: {runbook} was skipped: nothing was changed" in n["message"]]
+        assert "is off now, read before the change" in told["message"]
+    # the switch itself was paged to the security team
+    assert [p["payload"]["class"] for p in report["pages"] if p["kind"] == "trigger" and p["team"] == "security"] == [
+        "mode-switch-change"
+    ]
+    assert pending_items(report) == []
+
+
 # --- 2. a PagerDuty blip does not cancel an approved change ----------------------------------------------------
 def test_a_blip_when_resolving_the_approval_note_does_not_cancel_the_approved_unlock(run_scenario):
     # the note is triggered (202); resolving it once answered gets 503 three times; PagerDuty is back afterwards
@@ -119,14 +180,18 @@ def test_a_request_that_fails_for_another_reason_leaves_no_approval_pending(dhbw
 # open until an operator says done: the re-check and the OK come while it is open
 WINDOW = {"start": "maintenance-window", "input": {"services": [SERVICE], "until": "done", "reason": "db upgrade"}}
 DONE = {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"}
+# the window stops production: a named approver approves it before it opens (issue 15, Medium 3)
+APPROVE_WINDOW = {"approve": "maintenance-window", "by": "approvers/alice", "comment": "planned"}
 
 
 def test_a_window_opened_while_the_alarm_is_open_neither_escalates_nor_leaves_the_alert_open(run_scenario):
     report = run_scenario(
         {
             "steps": [
+                # the window is asked for first (it waits for its approval: the re-check must come while it is open)
+                WINDOW,
                 {"alarm": CPU_HIGH, "state": "ALARM"},  # P2 page, scaled out; the re-check waits 15 minutes
-                WINDOW,  # the window opens; the re-check comes while it is open
+                APPROVE_WINDOW,  # the window opens; the re-check comes while it is open
                 {"alarm": CPU_HIGH, "state": "OK"},  # the OK comes during the window
                 DONE,
             ]
@@ -149,9 +214,12 @@ def test_after_the_window_and_the_ok_the_floor_is_the_configured_minimum(run_sce
         {
             "world": {"ecs": {SERVICE: {"desired": 2, "autoscaling": True}}},
             "steps": [
+                WINDOW,  # asked for; it waits for its approval
                 {"alarm": CPU_HIGH, "state": "ALARM"},  # 2 -> 3, floor 2 -> 3 (remembered: 2)
-                WINDOW,  # records 3 tasks, floor 3; sets floor 0, desired 0
+                APPROVE_WINDOW,  # the window opens: records 3 tasks, floor 3; sets floor 0, desired 0
                 {"alarm": CPU_HIGH, "state": "OK"},  # the OK's restore comes while the window holds the floor at 0
+                # the scale-out's cooldown passes during the window (respond waits for it on the sandbox's clock)
+                {"wait_minutes": 6},
                 DONE,
             ],
         }

@@ -1,5 +1,7 @@
 """End-to-end: the maintenance-window runbook started by hand in the sandbox (issue 8, section 2)."""
 
+import pytest
+
 from tests.e2e.conftest import CPU_HIGH, executions
 
 # who answers: named approvers (user/approvers/* in customers/dhbw.yaml), as IAM verified them
@@ -7,6 +9,8 @@ ALICE = "arn:aws:iam::111111111111:user/approvers/alice"
 
 SERVICE = "lecture-backend-service"
 START = {"start": "maintenance-window", "input": {"services": [SERVICE], "minutes": 30, "reason": "db upgrade"}}
+# it stops production: a named approver approves it first (issue 15)
+APPROVE = {"approve": "maintenance-window", "by": "approvers/alice", "comment": "planned with the customer"}
 # a service at 3 tasks whose autoscaling floor is 3: not the runbook's usual 2
 AT_THREE = {"ecs": {SERVICE: {"desired": 3, "autoscaling": True, "floor": 3}}}
 
@@ -21,7 +25,7 @@ def ecs_calls(report) -> list[tuple[str, dict]]:
 
 
 def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario):
-    report = run_scenario({"world": AT_THREE, "steps": [START]})
+    report = run_scenario({"world": AT_THREE, "steps": [START, APPROVE]})
     run = window_run(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
     assert f"restored {SERVICE}: 3 tasks, autoscaling floor 3; all running" in run["output"]["message"]
@@ -50,7 +54,7 @@ def test_restores_the_recorded_counts_not_two_and_lifts_the_window(run_scenario)
 
 
 def test_a_failed_backup_stops_it_before_any_service_is_scaled_down(run_scenario):
-    report = run_scenario({"world": {**AT_THREE, "state": {"exists": False}}, "steps": [START]})
+    report = run_scenario({"world": {**AT_THREE, "state": {"exists": False}}, "steps": [START, APPROVE]})
     run = window_run(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "backup_failed"
     assert "state_missing" in run["output"]["message"]
@@ -61,14 +65,15 @@ def test_a_failed_backup_stops_it_before_any_service_is_scaled_down(run_scenario
 
 
 def test_a_missing_cluster_fails_the_backup_too(run_scenario):
-    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}}, "steps": [START]})
+    report = run_scenario({"world": {**AT_THREE, "rds": {"lecture-dhbw-cluster": {"exists": False}}}, "steps": [START, APPROVE]})
     assert window_run(report)["output"]["outcome"] == "backup_failed"
     assert ecs_calls(report) == [] and report["world"]["ecs"][SERVICE]["desired"] == 3
 
 
 def test_a_failure_mid_way_still_lifts_the_window_and_leaves_the_recorded_counts(run_scenario):
-    # PagerDuty takes the start's change event, then refuses the end's (400 is never retried): NotifyEnd fails
-    report = run_scenario({"world": {**AT_THREE, "pagerduty": {"responses": [202, 400]}}, "steps": [START]})
+    # PagerDuty takes the approval's note and its resolve, the start's change event, then refuses the end's (400 is
+    # never retried): NotifyEnd fails
+    report = run_scenario({"world": {**AT_THREE, "pagerduty": {"responses": [202, 202, 202, 400]}}, "steps": [START, APPROVE]})
     run = window_run(report)
     assert run["status"] == "FAILED" and "PagerDutyError" in f"{run['error']} {run['cause']}"
     world = report["world"]["ecs"][SERVICE]
@@ -77,7 +82,7 @@ def test_a_failure_mid_way_still_lifts_the_window_and_leaves_the_recorded_counts
 
 
 def test_services_that_do_not_come_back_end_not_running_and_the_window_is_lifted(run_scenario):
-    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 3, "tasks_fail_to_start": True}}}, "steps": [START]})
+    report = run_scenario({"world": {"ecs": {SERVICE: {"desired": 3, "tasks_fail_to_start": True}}}, "steps": [START, APPROVE]})
     out = window_run(report)["output"]
     assert out["outcome"] == "not_running" and f"{SERVICE}: 0 of 3 running" in out["message"]
     assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
@@ -110,7 +115,8 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
         {
             "world": AT_THREE,
             "steps": [
-                UNTIL_DONE,  # returns while the window waits for an operator's done
+                UNTIL_DONE,
+                APPROVE,  # returns while the window waits for an operator's done
                 {"alarm": CPU_HIGH},
                 {"approve": "maintenance-window", "by": "approvers/alice", "comment": "upgrade finished"},
             ],
@@ -119,8 +125,8 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
     # the alarm during the window: P3 (a status update only), nothing scaled by scale-ecs-service
     assert executions(report, "-scale-ecs-service") == []
     assert [p for p in report["pages"] if p["kind"] == "trigger" and CPU_HIGH in p["dedup_key"]] == []
-    # the only trigger is the generic low-urgency note asking for the done
-    assert [p["dedup_key"].split("/")[1] for p in report["pages"] if p["kind"] == "trigger"] == ["approval"]
+    # the only triggers are the generic low-urgency notes asking for the approval, then for the done
+    assert [p["dedup_key"].split("/")[1] for p in report["pages"] if p["kind"] == "trigger"] == ["approval", "approval"]
     # the alarm's own status update (the window's start notice says "maintenance window open" too)
     [held] = [
         n
@@ -134,7 +140,8 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
     world = report["world"]["ecs"][SERVICE]
     assert (world["desired"], world["running"], world["autoscaling"]["min"]) == (3, 3, 3)
     assert "maintenance_window" not in world
-    [done] = report["approvals"]
+    approved, done = report["approvals"]  # the approval to open it, then the done
+    assert (approved["answer"], approved["by"], approved["comment"]) == ("approved", ALICE, "planned with the customer")
     assert (done["runbook"], done["answer"], done["by"], done["comment"]) == (
         "maintenance-window",
         "approved",
@@ -144,9 +151,83 @@ def test_until_done_an_alarm_in_the_window_pages_p3_then_done_restores_the_recor
 
 
 def test_until_done_with_no_answer_ends_at_the_maximum_and_restores(run_scenario):
-    report = run_scenario({"world": AT_THREE, "steps": [UNTIL_DONE, {"wait_minutes": 241}]})
+    report = run_scenario({"world": AT_THREE, "steps": [UNTIL_DONE, APPROVE, {"wait_minutes": 241}]})
     run = window_run(report)
     assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed"
     assert report["world"]["ecs"][SERVICE]["desired"] == 3
     assert "maintenance_window" not in report["world"]["ecs"][SERVICE]
-    assert [a["answer"] for a in report["approvals"]] == ["timed_out"]
+    assert [a["answer"] for a in report["approvals"]] == ["approved", "timed_out"]
+
+
+# --- booked ahead (issue 15, item 6): the customers' notice, a reminder, then the window at its time -----------
+def _booked_in(hours: float) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC) + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _desired(sb) -> int:
+    [svc] = sb.client("ecs").describe_services(cluster="lecture-dhbw-cluster", services=[SERVICE])["services"]
+    return int(svc["desiredCount"])
+
+
+def _window(sb) -> dict:
+    [run] = [e for e in sb.executions() if e["state_machine"].endswith("-maintenance-window")]
+    return run
+
+
+def _told(sb, words: str) -> list[dict]:
+    return [n for n in sb.notifications if words in n.get("message", "")]
+
+
+def test_a_window_booked_ahead_tells_the_customers_reminds_them_and_opens_at_its_time(dhbw_assembly, dhbw_deployed, tmp_path):
+    from sandbox.engine import Sandbox
+
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sb:
+        # given a window booked 50 hours ahead, approved by a named approver
+        at = _booked_in(50)
+        sb.start_runbook("maintenance-window", {"services": [SERVICE], "minutes": 30, "at": at, "reason": "db upgrade"})
+        assert _told(sb, "maintenance window booked") == []  # not before it is approved
+        sb.answer_approval("maintenance-window", approve=True, by="approvers/alice", comment="agreed with the customer")
+        # then the customers' notice goes out at once, in the status-update template, and nothing is stopped yet
+        [notice] = _told(sb, "maintenance window booked")
+        assert f"will be stopped at {at} for 30 min" in notice["message"]
+        for field in ("Current Status: Identified", "Impact: planned maintenance of lecture-backend-service", "Next Update: "):
+            assert field in notice["message"], notice["message"]
+        assert "- ETA: the services are back by " in notice["message"] and "Contact: " in notice["message"]
+        assert _window(sb)["status"] == "RUNNING" and _desired(sb) == 2
+        assert not [e for e in sb.executions() if e["state_machine"].endswith("-backup-terraform-state")]
+        # when 48 simulated hours pass: still waiting, no reminder yet
+        sb.wait_minutes(48 * 60)
+        assert _told(sb, "reminder: the maintenance window") == [] and _desired(sb) == 2
+        # an hour before it opens: the reminder, still nothing stopped
+        sb.wait_minutes(61)
+        [reminder] = _told(sb, "reminder: the maintenance window")
+        assert f"opens at {at}" in reminder["message"] and _desired(sb) == 2
+        assert not _told(sb, "maintenance window opens")
+        # at its time: the window runs (backups, stop, wait, restore) and ends completed
+        sb.wait_minutes(60)
+        sb.wait_all()
+        run = _window(sb)
+        assert run["status"] == "SUCCEEDED" and run["output"]["outcome"] == "completed", run
+        assert run["output"]["starts_at"] == at and run["output"]["approval"]["by"] == ALICE
+        assert _desired(sb) == 2
+        # the order the customers heard it in: booked, reminder, opens, ended
+        said = [n["message"] for n in sb.notifications if "maintenance window" in n.get("message", "")]
+        heard = ("maintenance window booked", "reminder: the maintenance", "maintenance window opens", "ended (completed)")
+        order = [next(i for i, m in enumerate(said) if words in m) for words in heard]
+        assert order == sorted(order), said
+
+
+@pytest.mark.parametrize(
+    "hours, problem",
+    [(47, "customers are told at least 48 hours ahead"), (24 * 31, "is more than 30 days ahead")],
+)
+def test_a_booking_with_too_little_notice_or_too_far_ahead_fails_at_guard_and_nothing_happens(run_scenario, hours, problem):
+    report = run_scenario(
+        {"world": AT_THREE, "steps": [{"start": "maintenance-window", "input": {**START["input"], "at": _booked_in(hours)}}]}
+    )
+    run = window_run(report)
+    assert run["status"] == "FAILED" and "InvalidInput" in run["cause"] and problem in run["cause"], run
+    assert ecs_calls(report) == [] and report["approvals"] == [] and executions(report, "-backup-terraform-state") == []
+    assert not [n for n in report["notifications"] if "maintenance window" in n.get("message", "")]

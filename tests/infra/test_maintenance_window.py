@@ -42,11 +42,15 @@ def test_it_may_start_only_the_two_backup_workflows(templates):
     refs = json.dumps(start["Resource"])
     assert "Runbookbackupterraformstate" in refs and "Runbooksnapshotrdscluster" in refs
     assert "Runbookscaleecsservice" not in refs and "Respond" not in refs
-    [describe] = _with(statements, "states:DescribeExecution")
-    assert sorted(describe["Resource"]) == [
+    # the state machine's: the children's executions, for sync:2; the function's (it proves its approval, as every
+    # approval runbook's does: foundation.grant_executions_read): the customer's executions only
+    [children] = [st for st in _with(statements, "states:DescribeExecution") if isinstance(st["Resource"], list)]
+    assert sorted(children["Resource"]) == [
         f"{ARN}:execution:lecture-dhbw-backup-terraform-state:*",
         f"{ARN}:execution:lecture-dhbw-snapshot-rds-cluster:*",
     ]
+    others = [st["Resource"] for st in _with(statements, "states:DescribeExecution") if st is not children]
+    assert others == [f"{ARN}:execution:lecture-dhbw-*:*"], others
 
 
 def test_its_function_writes_window_rows_only_and_scales_only_the_customers_services(templates):

@@ -48,6 +48,9 @@ def test_restore_creates_only_the_restored_cluster_and_never_modifies_or_deletes
             f"{arn}:cluster-snapshot:lecture-{customer}-*",
             f"{arn}:cluster-snapshot:rds:{c.rds.cluster}-*",
             f"{arn}:subgrp:*",
+            # the engine's defaults the restore gets: required resource types of the action (issue 15, Low 2)
+            f"{arn}:cluster-pg:default.*",
+            f"{arn}:og:default:*",
         ]
     )
     # the original cluster only ever appears with Describe actions
@@ -64,8 +67,13 @@ def test_drill_deletes_only_tagged_drill_clusters_and_restores_only_the_automati
     arn = f"arn:aws:rds:{c.region}:{c.account}"
     statements = _statements(templates[customer], "Runbookrestoredrill")
     assert _rds_writes(statements) == {"rds:RestoreDBClusterFromSnapshot", "rds:AddTagsToResource", "rds:DeleteDBCluster"}
-    [delete] = [st for st in statements if "rds:DeleteDBCluster" in _actions(st)]
-    assert _actions(delete) == ["rds:DeleteDBCluster"]
+    # the cluster only with the tag conditions; and the type DeleteDBCluster requires for a final snapshot (issue
+    # 15, Low 2): a drill's name only (the drill skips it), which deletes no cluster by itself
+    [delete, final] = sorted(
+        (st for st in statements if "rds:DeleteDBCluster" in _actions(st)), key=lambda st: "Condition" not in st
+    )
+    assert _actions(delete) == ["rds:DeleteDBCluster"] == _actions(final)
+    assert final["Resource"] == f"{arn}:cluster-snapshot:lecture-{customer}-drill-*" and "Condition" not in final
     assert delete["Resource"] == f"{arn}:cluster:lecture-{customer}-drill-*"
     assert delete["Condition"] == {
         "StringEquals": {
@@ -77,7 +85,13 @@ def test_drill_deletes_only_tagged_drill_clusters_and_restores_only_the_automati
         r for st in statements if "rds:RestoreDBClusterFromSnapshot" in _actions(st) for r in _resources(st)
     )
     assert restore_resources == sorted(
-        [f"{arn}:cluster:lecture-{customer}-drill-*", f"{arn}:cluster-snapshot:lecture-{customer}-*", f"{arn}:subgrp:*"]
+        [
+            f"{arn}:cluster:lecture-{customer}-drill-*",
+            f"{arn}:cluster-snapshot:lecture-{customer}-*",
+            f"{arn}:subgrp:*",
+            f"{arn}:cluster-pg:default.*",
+            f"{arn}:og:default:*",
+        ]
     )
     assert "rds:ModifyDBCluster" not in json.dumps(statements)
 

@@ -10,7 +10,7 @@ SERVE_ARGS = ["--deploy", "dhbw,edt"]
 DHBW, EDT = "lecture-dhbw-prod", "lecture-edt-prod"
 ACCOUNTS = {"dhbw": "111111111111", "edt": "222222222222", "unilux": "333333333333"}
 CPU_HIGH = "lecture-{c}-lecture-backend-service-cpu-high"
-APPROVAL_RUNBOOKS = {"tune-lambda", "restore-rds-cluster", "force-unlock-state", "restore-terraform-state"}
+APPROVAL_RUNBOOKS = {"tune-lambda", "restore-rds-cluster", "force-unlock-state", "restore-terraform-state", "maintenance-window"}
 
 
 def console_inputs() -> dict[str, dict]:

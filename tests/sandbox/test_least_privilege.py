@@ -192,3 +192,92 @@ def test_the_deployed_page_role_without_its_publish_grant_is_caught(dhbw_assembl
             statements[:] = [s for s in statements if s["Action"] != "sns:Publish"]
     # then the same call is refused
     assert allowed(Policies(stripped, physical, ACCOUNT, REGION), publish) == [False]
+
+
+# --- resource types (issue 15, Low 2): every grant against the Service Authorization Reference ---------------
+def _role_template(*statements):
+    return {
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {}},
+            "Policy": {
+                "Type": "AWS::IAM::Policy",
+                "Properties": {"Roles": [{"Ref": "Role"}], "PolicyDocument": {"Statement": list(statements)}},
+            },
+        }
+    }
+
+
+def _findings(*statements):
+    from sandbox import resource_types
+
+    t = _role_template(*statements)
+    return resource_types.check(t, Policies(t, {"Role": "role"}, ACCOUNT, REGION))["Role"]
+
+
+RDS = f"arn:aws:rds:{REGION}:{ACCOUNT}"
+RESTORE_ON = [f"{RDS}:cluster:lecture-dhbw-cluster-restored", f"{RDS}:cluster-snapshot:lecture-dhbw-*", f"{RDS}:subgrp:*"]
+
+
+def test_a_restore_granted_without_the_parameter_and_option_group_types_is_found():
+    # given RestoreDBClusterFromSnapshot on the cluster, the snapshots and the subnet group only (main before the fix)
+    found = _findings({"Effect": "Allow", "Action": "rds:RestoreDBClusterFromSnapshot", "Resource": RESTORE_ON})
+    # then the two required resource types it lacks are named (AccessDenied in a real account; moto never says)
+    assert [m.split(" (")[0] for m in found.missing] == [
+        "Role: rds:RestoreDBClusterFromSnapshot needs resource type cluster-pg",
+        "Role: rds:RestoreDBClusterFromSnapshot needs resource type og",
+    ]
+    # and with them granted, nothing is missing
+    fixed = _findings(
+        {
+            "Effect": "Allow",
+            "Action": "rds:RestoreDBClusterFromSnapshot",
+            "Resource": [*RESTORE_ON, f"{RDS}:cluster-pg:default.*", f"{RDS}:og:default:*"],
+        }
+    )
+    assert fixed.problems() == []
+
+
+def test_a_grant_on_the_wrong_resource_type_is_found():
+    # s3:GetObject on the bucket (not its objects), ListBucket on the objects (not the bucket), a read with no
+    # resource-level permission on a table
+    found = _findings(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lecture-dhbw-terraform-state"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lecture-dhbw-terraform-state/*"},
+        {"Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": TABLE_ARN},
+    )
+    assert sorted(w.split(", which")[0] for w in found.wrong) == [
+        f"Role: application-autoscaling:DescribeScalableTargets granted on {TABLE_ARN}",
+        "Role: s3:GetObject granted on arn:aws:s3:::lecture-dhbw-terraform-state",
+        "Role: s3:ListBucket granted on arn:aws:s3:::lecture-dhbw-terraform-state/*",
+    ]
+    assert "it takes * only" in next(w for w in found.wrong if "DescribeScalableTargets" in w)
+    # the right types are fine, wildcards and * included
+    assert (
+        _findings(
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lecture-dhbw-terraform-state/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::lecture-dhbw-terraform-state"},
+            {"Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": "*"},
+        ).problems()
+        == []
+    )
+
+
+def test_what_the_reference_does_not_know_is_named_not_judged():
+    found = _findings({"Effect": "Allow", "Action": "nosuchservice:DoIt", "Resource": "*"})
+    assert found.problems() == [] and found.unjudged == {"nosuchservice:DoIt: not in the Service Authorization Reference data"}
+
+
+def test_every_role_of_the_deployed_stack_is_granted_on_the_resource_types_its_actions_need(
+    dhbw_assembly, dhbw_deployed, tmp_path
+):
+    from sandbox import resource_types
+    from sandbox.engine import Sandbox
+
+    with Sandbox("dhbw", assembly=dhbw_assembly, workdir=tmp_path, deployed=dhbw_deployed) as sb:
+        d = sb.deployment
+        found = resource_types.check(d.template, Policies(d.template, d.resources, sb.config.account, sb.config.region))
+    assert len(found) > 20  # every role: the functions', the state machines', the rules'
+    problems = [p for f in found.values() for p in f.problems()]
+    assert problems == [], "\n".join(problems)
+    unknown = sorted(u for f in found.values() for u in f.unjudged if "not in the Service" in u)
+    assert unknown == [], unknown

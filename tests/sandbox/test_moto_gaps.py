@@ -469,3 +469,66 @@ def test_a_stopped_task_is_reported_as_ecs_reports_it(patched):
     finally:
         ALARM_EVENTS.quiet = False
     assert len(seen) == 1
+
+
+# --- a Wait until a time (TimestampPath), e.g. a maintenance window booked ahead -------------------------------
+UNTIL = json.dumps(
+    {
+        "StartAt": "Booked",
+        "States": {"Booked": {"Type": "Wait", "TimestampPath": "$.at", "Next": "Done"}, "Done": {"Type": "Succeed"}},
+    }
+)
+
+
+@pytest.fixture
+def executing(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+        arn = sfn.create_state_machine(name="m", definition=UNTIL, roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+        yield sfn, arn
+
+
+def _status_after(sfn, execution: str, seconds: float, until: str | None = None) -> str:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        status = sfn.describe_execution(executionArn=execution)["status"]
+        if status == until or time.monotonic() >= deadline:
+            return status
+        time.sleep(0.02)
+
+
+def _stamp(at) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_wait_until_a_time_takes_the_real_time_in_moto(executing):
+    from datetime import UTC, datetime, timedelta
+
+    sfn, arn = executing
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"at": _stamp(datetime.now(UTC) + timedelta(hours=1))}))
+    assert _status_after(sfn, run["executionArn"], 0.5) == "RUNNING"  # and would be for an hour of real time
+    sfn.stop_execution(executionArn=run["executionArn"])
+
+
+def test_a_wait_until_a_time_resumes_when_the_sandboxs_clock_has_passed_it(executing):
+    from datetime import timedelta
+
+    from sandbox.moto_gaps import CompressedClock
+
+    sfn, arn = executing
+    clock, patches = CompressedClock(), Patches()
+    clock.install(patches)
+    try:
+        at = clock.simulated_now() + timedelta(hours=1)
+        run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"at": _stamp(at)}))["executionArn"]
+        assert _status_after(sfn, run, 0.3) == "RUNNING"
+        clock.advance(30 * 60)  # half way: still waiting
+        assert _status_after(sfn, run, 0.3) == "RUNNING" and clock.parked() == 1
+        clock.advance(31 * 60)  # past the time
+        assert _status_after(sfn, run, 5, until="SUCCEEDED") == "SUCCEEDED"
+        assert clock.parked() == 0
+    finally:
+        patches.undo()

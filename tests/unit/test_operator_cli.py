@@ -372,3 +372,12 @@ def test_watch_says_when_an_approval_got_no_answer_in_time():
         "2026-12-01 03:00:00Z  WaitForApproval (waiting for an answer)",
         "2026-12-01 03:30:00Z  WaitForApproval -> no answer in time (1800.0s)",
     ]
+
+
+def test_a_by_hand_execution_is_named_by_its_start_and_a_random_part():
+    import time
+
+    at = time.strptime("20261202T191500Z", "%Y%m%dT%H%M%SZ")
+    names = {cli.execution_name(at, nonce) for nonce in ("3f2a9c1b", "00ff00ff")}
+    # two starts in the same second get different names; both say when
+    assert names == {"manual-20261202T191500Z-3f2a9c1b", "manual-20261202T191500Z-00ff00ff"}

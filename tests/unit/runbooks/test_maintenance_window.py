@@ -46,7 +46,14 @@ def settings(dhbw):
 def guard(settings, ecs, aas, ssm, table):
     def call(raw: dict, *, now=NOW, execution="exec-1"):
         return plan_window(
-            parse_input(RUNBOOK, raw), settings=settings, ecs=ecs, aas=aas, ssm=ssm, store=Store(table, now), execution=execution
+            parse_input(RUNBOOK, raw),
+            settings=settings,
+            ecs=ecs,
+            aas=aas,
+            ssm=ssm,
+            store=Store(table, now),
+            execution=execution,
+            now=now,
         )
 
     return call
@@ -82,6 +89,71 @@ def with_floor(ecs, aas, desired=3, floor=3):
 def test_bad_input_is_refused_naming_the_field(raw, problem):
     with pytest.raises(InvalidInput, match=problem):
         parse_input(RUNBOOK, raw)
+
+
+def test_a_window_that_proceeds_asks_for_approval_saying_what_stops(guard, ecs, aas):
+    with_floor(ecs, aas, desired=3, floor=3)
+    plan = guard({"services": [SERVICE], "minutes": 30, "reason": "db upgrade"})
+    assert plan.proceed is True and plan.approval_summary
+    assert f"stop {SERVICE} for 30 min (production is down meanwhile)" in plan.approval_summary
+    assert "as soon as it is approved" in plan.approval_summary and "Reason: db upgrade" in plan.approval_summary
+    assert "starts_at" not in plan.to_json() and "remind_at" not in plan.to_json()  # not booked: runs at once
+
+
+def at(delta: timedelta) -> str:
+    return (NOW + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_booked_window_opens_at_its_time_and_is_reminded_an_hour_before(guard, ecs, aas):
+    with_floor(ecs, aas)
+    plan = guard({"services": [SERVICE], "minutes": 30, "at": at(timedelta(hours=50))})
+    assert plan.proceed is True
+    assert (plan.starts_at, plan.remind_at) == (at(timedelta(hours=50)), at(timedelta(hours=49)))
+    assert f"at {plan.starts_at} (booked" in plan.approval_summary and f"booked for {plan.starts_at}" in plan.message
+
+
+@pytest.mark.parametrize(
+    "ahead, problem",
+    [
+        (timedelta(hours=47, minutes=59), "is 47 h 59 min from now; customers are told at least 48 hours ahead"),
+        (timedelta(hours=-1), "is 1 h 0 min in the past"),
+        (timedelta(days=30, minutes=1), "is more than 30 days ahead (maintenance.max_ahead_days"),
+    ],
+)
+def test_a_booking_with_too_little_notice_or_too_far_ahead_is_refused_before_anything_is_read(
+    guard, table, ecs, aas, ssm, ahead, problem
+):
+    # given a service and the mode switch, neither of which may be read for a refused booking
+    with_floor(ecs, aas)
+    calls: list[str] = []
+    for client in (ecs, aas, ssm):
+        client.meta.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+    with pytest.raises(InvalidInput, match=problem.replace("(", r"\(").replace(".", r"\.")):
+        guard({"services": [SERVICE], "minutes": 30, "at": at(ahead)})
+    assert calls == [] and table.scan()["Items"] == []
+
+
+def test_a_booking_needs_a_time_with_its_zone(guard):
+    with pytest.raises(InvalidInput, match="at"):
+        parse_input(RUNBOOK, {"services": [SERVICE], "minutes": 30, "at": "2027-01-15T06:00:00"})
+
+
+def test_the_customer_file_sets_the_notice_and_the_reminder(settings, ecs, aas, ssm, table):
+    with_floor(ecs, aas)
+    config = settings.customer.model_copy(
+        update={"maintenance": settings.customer.maintenance.model_copy(update={"min_notice_hours": 2, "reminder_minutes": 15})}
+    )
+    plan = plan_window(
+        parse_input(RUNBOOK, {"services": [SERVICE], "minutes": 30, "at": at(timedelta(hours=3))}),
+        settings=Settings(customer=config, table_name=TABLE_NAME, mode_parameter=MODE_PARAMETER),
+        ecs=ecs,
+        aas=aas,
+        ssm=ssm,
+        store=Store(table, NOW),
+        execution="exec-1",
+        now=NOW,
+    )
+    assert plan.remind_at == at(timedelta(hours=2, minutes=45))
 
 
 def test_an_unconfigured_service_is_refused_by_name_and_nothing_is_read(guard, table):
