@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from catalog import naming
 from catalog.customer import Mode
 from catalog.validation import describe
-from customers import CustomerConfigError, known_customers, load_customer
+from customers import CustomerConfigError, has_ops, known_customers, load_customer
 from sandbox import schedules
 from sandbox.engine import Sandbox, Tenant
 from sandbox.eventbus import scheduled_event
@@ -166,6 +166,18 @@ def aws_config(sb: Sandbox, endpoint: str) -> str:
                 "output = json",
                 "",
             ]
+    if sb.ops is not None:  # the ops account's operator: status --all reads its fleet table
+        key = sb.aws.keys(sb.ops.config.account, OPERATOR_USER)
+        lines += [
+            f"# {key['arn']}",
+            f"[profile {sb.ops.config.aws_profile}]",
+            f"region = {sb.ops.config.region}",
+            f"endpoint_url = {endpoint}",
+            f"aws_access_key_id = {key['id']}",
+            f"aws_secret_access_key = {key['secret']}",
+            "output = json",
+            "",
+        ]
     default = sb.tenants[sb.customer]
     key = sb.aws.keys(default.config.account)
     lines += [
@@ -405,7 +417,8 @@ def serve(
     worlds = {c: default_world(load_customer(c)) for c in customers}
     if world:
         worlds[world.customer] = world.world
-    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True, mode=None)
+    # the ops account (customers/ops.yaml) is there too, its stack deployed with --deploy all (issue 16)
+    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True, mode=None, ops=has_ops())
     sb.timeline.live = sys.stdout
     sb.timeline.tag_customers = True
     sb.clock.live = True
@@ -414,6 +427,9 @@ def serve(
     server = live = None
     try:
         sb.start()
+        deploy_ops = sb.ops is not None and set(to_deploy) == set(customers)
+        if deploy_ops:  # first: the customers' forwarding rules name its bus
+            sb.deploy_ops()
         for customer in to_deploy:
             tenant = sb.tenant(customer)
             tenant.deployment = deploy_customer(tenant.client, customer, tenant.config, assembly, workdir, sb.timeline)
@@ -430,7 +446,7 @@ def serve(
         print(f"sandbox ready: {endpoint}", flush=True)
         print(
             f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
-            f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
+            f"{', '.join(to_deploy + (['ops'] if deploy_ops else [])) or 'none (deploy with npx cdk deploy)'}; started in "
             f"{time.perf_counter() - started:.1f} s",
             flush=True,
         )
