@@ -5,23 +5,10 @@ PagerDuty (checked against the official schema). Every Lambda call is checked ag
 
 import copy
 
-import pytest
-
-from sandbox.engine import Sandbox
 from tests.conftest import FLEET
 
 TASKS_LOW = "lecture-{}-lecture-backend-service-running-tasks-low"
 CPU_HIGH = "lecture-{}-lecture-backend-service-cpu-high"
-
-
-@pytest.fixture
-def fleet(fleet_assembly, fleet_deployed, tmp_path):
-    sb = Sandbox(FLEET, ops=True, assembly=fleet_assembly, workdir=tmp_path, deployed=fleet_deployed)
-    sb.start()
-    try:
-        yield sb
-    finally:
-        sb.stop()
 
 
 def down(sb, customer, state="ALARM", deliveries=1):
@@ -150,3 +137,21 @@ def test_a_malformed_incident_event_is_refused_with_an_audit_row_and_a_status_li
     [refused] = report["refused"]
     assert refused["outcome"] == "refused" and "field 'state'" in refused["message"]
     assert any("The ops account refused an incident event" in n["message"] for n in report["notifications"])
+
+
+def test_the_p0_game_day_scenario(fleet):
+    from pathlib import Path
+
+    from sandbox import scenario as scenarios
+
+    fleet_files = [
+        p for p in sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.*")) if scenarios.load(p).customers
+    ]
+    assert [p.name for p in fleet_files] == ["p0-two-customers-down.json"]  # every shipped fleet game day runs here
+    scenario = scenarios.load(fleet_files[0])
+    report = scenarios.run_steps(scenario, fleet)
+    assert scenarios.check_expectations(scenario, report) == []
+    # a section per customer and one for ops
+    assert list(report["customers"]) == FLEET and report["customers"]["edt"]["customer"] == "edt"
+    assert [p["kind"] for p in report["customers"]["edt"]["pages"]] == ["trigger", "resolve"]  # edt's own P1
+    assert report["ops"]["p0"]["state"] == "resolved" and report["ops"]["p0"]["customers"] == ["dhbw", "edt"]
