@@ -160,9 +160,8 @@ def _apply(fleet: Fleet, e: IncidentEvent) -> str:
         incident = _update_of(
             name, key, {**described, "state": e.state, "severity": e.severity, "at_ms": t, **stamp}, condition="at_ms"
         )
-        customer = _update_of(
-            name, customer_key, {"last_event_at": e.time.isoformat()}, extra=(" ADD" if opened else " DELETE") + " #open :i"
-        )
+        heard = {"last_event_at": e.time.isoformat(), **({"mode": e.mode} if e.mode else {})}  # admit read it
+        customer = _update_of(name, customer_key, heard, extra=(" ADD" if opened else " DELETE") + " #open :i")
         customer["Update"]["ExpressionAttributeNames"]["#open"] = "open_incidents"
         customer["Update"]["ExpressionAttributeValues"][":i"] = {e.incident_id}
         items = [incident, customer]

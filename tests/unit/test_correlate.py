@@ -236,3 +236,11 @@ def test_settled_records_the_outcome_and_never_reopens(fleet):
     assert (row["state"], row["outcome"]) == ("closed", "scaled")
     customer = fleet.table.get_item(Key={"pk": "fleet#customers", "sk": "dhbw"})["Item"]
     assert customer["last_outcome"] == "scaled" and not customer.get("open_incidents")
+
+
+def test_the_customers_row_has_its_mode_and_open_incidents(fleet):
+    event = incident_event("dhbw")
+    event["detail"]["mode"] = "dry-run"
+    fleet.deliver(event)
+    row = fleet.table.get_item(Key={"pk": "fleet#customers", "sk": "dhbw"})["Item"]
+    assert row["mode"] == "dry-run" and row["open_incidents"] == {"dhbw-inc-1"}
