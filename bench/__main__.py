@@ -12,8 +12,11 @@
 6. The live sandbox (bench/live.py): start-up with every customer deployed, memory, an operators' CLI command, and
    `aws cloudwatch set-alarm-state` to UpdateService through the endpoint.
 
-`python -m bench cold-import` measures 3. only, `python -m bench live` 6. only; each updates just its part of
-bench/results.json.
+7. The fleet (bench/fleet.py, issue 16): per incident event with 3 and with 30 simulated customers (transitions,
+   invocations, DynamoDB calls: constant), and the second customer's down alarm to the P0 trigger.
+
+`python -m bench cold-import` measures 3. only, `python -m bench live` 6. only, `python -m bench fleet` 7. only; each
+updates just its part of bench/results.json.
 """
 
 import io
@@ -33,6 +36,7 @@ from sandbox import quiet  # noqa: E402
 
 quiet.install()
 
+from bench.fleet import fleet_figures, print_fleet  # noqa: E402
 from bench.live import live_figures, print_live  # noqa: E402
 from catalog import RUNBOOKS, naming  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
@@ -262,11 +266,24 @@ def live_only() -> int:
     return 0
 
 
+def fleet_only() -> int:
+    out = ROOT / "bench" / "results.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    print("the fleet: three customers and the ops account, then 3 and 30 simulated customers ...", flush=True)
+    results["fleet"] = fleet_figures()
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print_fleet(results["fleet"])
+    print(f"written to {out.relative_to(ROOT)} (fleet only)")
+    return 0
+
+
 def main() -> int:
     if sys.argv[1:] == ["cold-import"]:
         return cold_import_only()
     if sys.argv[1:] == ["live"]:
         return live_only()
+    if sys.argv[1:] == ["fleet"]:
+        return fleet_only()
     results: dict = {"machine_note": "shared, noisy machine: compare ratios from this run, not absolute times"}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         assembly = synthesize(Path(tmp) / "cdk.out", "dhbw")
@@ -287,6 +304,8 @@ def main() -> int:
     results["per_incident"] = {**incident, "targets": {"state_transitions_max": 30, "lambda_invocations_max": 6}}
     print("starting the live sandbox with every customer deployed ...", flush=True)
     results["live"] = live_figures()
+    print("the fleet: three customers and the ops account, then 3 and 30 simulated customers ...", flush=True)
+    results["fleet"] = fleet_figures()
 
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
@@ -321,6 +340,7 @@ def main() -> int:
         f"(target <= {a['target_max_bytes']})"
     )
     print_live(results["live"])
+    print_fleet(results["fleet"])
     print(f"written to {out.relative_to(ROOT)}")
     return 0
 
