@@ -139,6 +139,14 @@ class OpsTenant:
     def state_machines(self) -> dict:
         return self.machines
 
+    def deployed(self) -> bool:
+        cfn = self.client("cloudformation")
+        try:
+            stack = cfn.describe_stacks(StackName=naming.ops_stack_name())["Stacks"][0]
+        except cfn.exceptions.ClientError:
+            return False
+        return stack["StackStatus"].endswith("_COMPLETE") and not stack["StackStatus"].startswith("DELETE")
+
     def attach(self, forward) -> None:
         c = self.client
         self.machines = deployed_state_machines(c, naming.OPS)
@@ -414,6 +422,11 @@ class Sandbox:
                 tenant.attach()
             else:
                 tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
+        if self.ops is not None:  # the ops stack, deployed by the CDK CLI (-c customer=ops --profile lecture-ops)
+            if self.ops.deployed():
+                self.ops.attach(self._forward)
+            else:
+                self.ops.bus, self.ops.machines = None, {}
 
     def _on_alarm_change(self, alarm, previous: str, account: str, region: str) -> None:
         """An alarm changed state through the API (the AWS CLI's set-alarm-state): CloudWatch tells EventBridge."""

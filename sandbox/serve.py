@@ -388,6 +388,16 @@ class Live:
                 )
             elif not seen or "DELETE_COMPLETE" in seen:
                 tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
+        ops = self.sb.ops
+        if ops is not None:  # the ops stack (npx cdk deploy -c customer=ops --profile lecture-ops)
+            seen_ops = "deployed" if ops.deployed() else None
+            if self._stacks.get(naming.OPS, "unseen") != seen_ops:
+                self._stacks[naming.OPS] = seen_ops
+                if seen_ops:
+                    ops.attach(self.sb._forward)
+                    self.sb.timeline.add("deploy", f"[ops] {naming.ops_stack_name()} is live")
+                else:
+                    ops.bus, ops.machines = None, {}
 
     def report(self) -> dict:
         self.sb.observer.catch_up()
