@@ -14,9 +14,11 @@
 
 7. Detection per "down" alarm kind (bench/detection.py): worst case from the synthesized template, alarm
    (Period x DatapointsToAlarm) or service event (an assumed delivery budget); goal <= 60 s.
+8. The fleet (bench/fleet.py, issue 16): per incident event with 3 and with 30 simulated customers (transitions,
+   invocations, DynamoDB calls: constant), and the second customer's down alarm to the P0 trigger.
 
-`python -m bench cold-import` measures 3. only, `python -m bench live` 6. only, `python -m bench detection` 7. only;
-each updates just its part of bench/results.json.
+`python -m bench cold-import` measures 3. only, `python -m bench live` 6. only, `python -m bench detection` 7. only,
+`python -m bench fleet` 8. only; each updates just its part of bench/results.json.
 """
 
 import io
@@ -37,6 +39,7 @@ from sandbox import quiet  # noqa: E402
 quiet.install()
 
 from bench.detection import detection_figures, print_detection  # noqa: E402
+from bench.fleet import fleet_figures, print_fleet  # noqa: E402
 from bench.live import live_figures, print_live  # noqa: E402
 from catalog import RUNBOOKS, naming  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
@@ -276,6 +279,17 @@ def detection_only() -> int:
     return 0 if all(e["meets_goal"] for e in results["detection"]["kinds"].values()) else 1
 
 
+def fleet_only() -> int:
+    out = ROOT / "bench" / "results.json"
+    results = json.loads(out.read_text()) if out.exists() else {}
+    print("the fleet: three customers and the ops account, then 3 and 30 simulated customers ...", flush=True)
+    results["fleet"] = fleet_figures()
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print_fleet(results["fleet"])
+    print(f"written to {out.relative_to(ROOT)} (fleet only)")
+    return 0
+
+
 def main() -> int:
     if sys.argv[1:] == ["cold-import"]:
         return cold_import_only()
@@ -283,6 +297,8 @@ def main() -> int:
         return live_only()
     if sys.argv[1:] == ["detection"]:
         return detection_only()
+    if sys.argv[1:] == ["fleet"]:
+        return fleet_only()
     results: dict = {"machine_note": "shared, noisy machine: compare ratios from this run, not absolute times"}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         assembly = synthesize(Path(tmp) / "cdk.out", "dhbw")
@@ -304,6 +320,8 @@ def main() -> int:
     print("starting the live sandbox with every customer deployed ...", flush=True)
     results["live"] = live_figures()
     results["detection"] = detection_figures()
+    print("the fleet: three customers and the ops account, then 3 and 30 simulated customers ...", flush=True)
+    results["fleet"] = fleet_figures()
 
     out = ROOT / "bench" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
@@ -339,6 +357,7 @@ def main() -> int:
     )
     print_live(results["live"])
     print_detection(results["detection"])
+    print_fleet(results["fleet"])
     print(f"written to {out.relative_to(ROOT)}")
     return 0
 

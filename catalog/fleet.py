@@ -58,6 +58,11 @@ class OpsConfig(_Strict):
     # account -> customer, from the customer files (customers.load_ops fills it; a file that names it is refused)
     customers: dict[str, str] = Field(default_factory=dict)
 
+    @property
+    def customer(self) -> str:
+        """The ops account's name where a customer's would be (its stack lecture-ops-remediation, its profile)."""
+        return "ops"
+
     def customer_of(self, account: str) -> str | None:
         return self.customers.get(account)
 

@@ -33,7 +33,7 @@ from catalog.declaration import RunbookInput
 from catalog.runbooks import runbook as declared
 from catalog.runbooks import runbook_names
 from catalog.validation import describe
-from customers import CustomerConfigError, known_customers, load_all, load_customer
+from customers import CustomerConfigError, has_ops, known_customers, load_all, load_customer, load_ops
 from operators import approvals, incidents, reads
 from operators import watch as watching
 from operators.aws import (
@@ -48,6 +48,7 @@ from operators.aws import (
     is_aws_error,
     profile_clients,
 )
+from operators.fleet import fleet_status
 from operators.identity import sign
 from operators.output import OUTPUTS, as_json, short, short_time, table
 
@@ -521,6 +522,8 @@ class Cli:
         if a.all == bool(a.customer):
             raise UsageError("give either -c CUSTOMER or --all")
         configs = load_all() if a.all else [self.customer(a.customer)]
+        if a.all and self._fleet_status(configs):
+            return 0
         rows, found, code = [], [], 0
         for config in configs:
             self.config = config
@@ -560,6 +563,34 @@ class Cli:
         header = ["customer", "account/region", "mode", "ECS running/desired", "RDS", "open incidents", "pending approvals"]
         self.rows(found, table(rows, header))
         return code
+
+    def _fleet_status(self, configs: list[Any]) -> bool:
+        """`status --all` from the ops account's fleet table, in one call, when the ops stack is deployed and its
+        credentials work (profile lecture-ops); False: it is not (the per-customer loop runs, as before)."""
+        if not has_ops():
+            return False
+        try:
+            ops = load_ops()
+            found = fleet_status(self.clients_of(ops), configs)
+        except Exception:  # noqa: BLE001 - no ops stack, table or credentials: each customer's own account instead
+            return False
+        rows = [
+            [
+                f["customer"],
+                f"{f['account']}/{f['region']}",
+                f["mode"],
+                f"{len(f['open_incidents'])}: {', '.join(f['open_incidents'])}" if f["open_incidents"] else "none",
+                f"{f['last_outcome']} ({f['last_incident']})" if f["last_outcome"] else "none",
+                f"yes, last heard {short_time(f['last_heard'])}" if f["reachable"] else "no: never reported to the ops account",
+            ]
+            for f in found
+        ]
+        header = ["customer", "account/region", "mode", "open incidents", "last runbook outcome", "reachable"]
+        self.rows(
+            found,
+            f"from the ops account's fleet table ({naming.ops_table_name()}, {ops.account}/{ops.region})\n" + table(rows, header),
+        )
+        return True
 
     # mode
     def mode(self) -> int:

@@ -94,15 +94,23 @@ def data_protection_demo(assembly: Path, workdir: Path) -> int:
 def run(path: str, as_json: bool, logs: bool = False) -> int:
     try:
         scenario = scenarios.load(Path(path))
-        config = load_customer(scenario.customer)
-        scenarios.check_against(scenario, config)
+        configs = {c: load_customer(c) for c in scenario.fleet}
+        scenarios.check_against(scenario, configs[scenario.customer], configs)
     except (scenarios.ScenarioError, CustomerConfigError) as exc:
         print(f"invalid scenario: {exc}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as tmp:
-        assembly = synthesized(scenario.customer)
+        # several customers: every stack and the ops stack, from the whole app's assembly
+        assembly = synthesized() if scenario.customers else synthesized(scenario.customer)
         try:
-            with Sandbox(scenario.customer, assembly=assembly, workdir=Path(tmp), mode=scenario.mode, world=scenario.world) as sb:
+            with Sandbox(
+                scenario.fleet,
+                assembly=assembly,
+                workdir=Path(tmp),
+                mode=scenario.mode,
+                worlds={c: scenario.world_of(c) for c in scenario.fleet},
+                ops=bool(scenario.customers),
+            ) as sb:
                 report = scenarios.run_steps(scenario, sb)
                 unmet = scenarios.check_expectations(scenario, report)
                 timeline = sb.timeline.render()
@@ -116,10 +124,19 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
         print(json.dumps(report, indent=2, default=str))
     else:
         print(timeline)
-        print(
-            f"\nexecutions: {len(report['executions'])}, AWS changes: {len(report['actions'])}, "
-            f"pages: {len(report['pages'])}, status updates: {len(report['notifications'])}"
-        )
+        for customer, part in (report.get("customers") or {scenario.customer: report}).items():
+            print(
+                (f"\n[{customer}] " if scenario.customers else "\n")
+                + f"executions: {len(part['executions'])}, AWS changes: {len(part['actions'])}, "
+                f"pages: {len(part['pages'])}, status updates: {len(part['notifications'])}"
+            )
+        if "ops" in report:
+            ops = report["ops"]
+            print(
+                f"[ops] correlations: {len(ops['correlations'])}, P0 pages: "
+                + (", ".join(p["kind"] for p in ops["p0_pages"]) or "none")
+                + (f", P0 {ops['p0'].get('p0_id')} {ops['p0'].get('state')}" if ops["p0"] else "")
+            )
     if unmet:
         print(f"expectations not met ({path}):\n" + "\n".join(f"  - {p}" for p in unmet), file=sys.stderr)
         return 3

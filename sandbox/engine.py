@@ -21,7 +21,7 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from catalog import naming
-from customers import load_customer
+from customers import load_customer, load_ops
 from sandbox import report as report_mod
 from sandbox import snapshot
 from sandbox import world as world_mod
@@ -39,6 +39,7 @@ from sandbox.moto_gaps import (
     cloudtrail_security_group_changes,
     current_function,
     ecs_task_stops,
+    event_bus_ref_is_its_name,
     executing_cloudformation_state_machines,
     fix_change_sets,
     fix_execution_status_race,
@@ -47,13 +48,22 @@ from sandbox.moto_gaps import (
     fix_task_failure_cause,
     fix_template_url_on_loopback,
     public_layers,
+    put_events_delivered,
     sts_checks_signatures,
     sts_over_https,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
 from sandbox.recorder import Recorder
-from sandbox.stack import announce_deployment, create_secrets, deploy_customer, team_of_key
+from sandbox.stack import (
+    announce_deployment,
+    create_ops_secret,
+    create_secrets,
+    deploy_customer,
+    deploy_ops,
+    routing_key,
+    team_of_key,
+)
 from sandbox.steps import Driver
 from sandbox.synth import ROOT
 from sandbox.timeline import Timeline
@@ -80,6 +90,7 @@ class Tenant:
         self.deployment: Deployment | None = None
         self.updates: StatusUpdates | None = None
         self.schedule_rules: list[dict] = []  # the deployed schedule rules (as of the last attach)
+        self.forward = sandbox._forward  # a bus target of its rules (the incident events to the ops bus)
         self.driver = Driver(
             customer,
             self.config,
@@ -103,7 +114,7 @@ class Tenant:
         if topic and (self.updates is None or self.updates.topic_arn != topic):
             self.updates = StatusUpdates(self.client, topic)
         self.driver.state_machines = deployed_state_machines(self.client, self.customer)
-        self.driver.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"))
+        self.driver.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"), forward=self.forward)
         self.schedule_rules = [r for r in self.client("events").list_rules().get("Rules", []) if "ScheduleExpression" in r]
 
     def deployed(self) -> bool:
@@ -113,6 +124,63 @@ class Tenant:
         except cfn.exceptions.ClientError:
             return False
         return stack["StackStatus"].endswith("_COMPLETE") and not stack["StackStatus"].startswith("DELETE")
+
+
+class OpsTenant:
+    """The ops account (customers/ops.yaml): its incident bus, its correlate workflow, its fleet table."""
+
+    def __init__(self, sandbox: "Sandbox"):
+        self.config = load_ops()
+        self.client = sandbox.aws.clients_for(self.config.account, self.config.region)
+        self.deployment: Deployment | None = None
+        self.bus: EventBus | None = None
+        self.machines: dict = {}
+        self.updates: StatusUpdates | None = None
+
+    def state_machines(self) -> dict:
+        return self.machines
+
+    def deployed(self) -> bool:
+        cfn = self.client("cloudformation")
+        try:
+            stack = cfn.describe_stacks(StackName=naming.ops_stack_name())["Stacks"][0]
+        except cfn.exceptions.ClientError:
+            return False
+        return stack["StackStatus"].endswith("_COMPLETE") and not stack["StackStatus"].startswith("DELETE")
+
+    def attach(self, forward) -> None:
+        c = self.client
+        self.machines = deployed_state_machines(c, naming.OPS)
+        self.bus = EventBus(c("events"), c("stepfunctions"), c("sqs"), name=naming.ops_bus_name(), forward=forward)
+        stacks = c("cloudformation").describe_stacks(StackName=naming.ops_stack_name())["Stacks"]
+        topic = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}.get("StatusTopic")
+        if topic and self.updates is None:
+            self.updates = StatusUpdates(c, topic)
+
+    def fleet(self) -> list[dict]:
+        """The fleet table, plain (its rows as correlate wrote them), sorted by key."""
+        ddb, rows, kwargs = self.client("dynamodb"), [], {"TableName": naming.ops_table_name()}
+        while True:
+            resp = ddb.scan(**kwargs)
+            rows += resp.get("Items", [])
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        plain = [{k: _plain(v) for k, v in r.items()} for r in rows]
+        return sorted(plain, key=lambda r: (r["pk"], r["sk"]))
+
+
+def _plain(value: dict):
+    kind, v = next(iter(value.items()))
+    if kind == "N":
+        return int(v) if v.lstrip("-").isdigit() else float(v)
+    if kind == "L":
+        return [_plain(x) for x in v]
+    if kind == "M":
+        return {k: _plain(x) for k, x in v.items()}
+    if kind in ("SS", "NS"):
+        return sorted(v)
+    return v
 
 
 class Sandbox:
@@ -131,6 +199,7 @@ class Sandbox:
         live: bool = False,
         deployed: "snapshot.Snapshot | None" = None,
         keep_deployed: bool = False,
+        ops: bool = False,
     ):
         self.customers = [customer] if isinstance(customer, str) else list(customer)
         if not self.customers:
@@ -152,6 +221,7 @@ class Sandbox:
         if world is not None:
             worlds.setdefault(self.customer, world)
         self.tenants = {c: Tenant(self, c, worlds.get(c), mode) for c in self.customers}
+        self.ops = OpsTenant(self) if ops else None  # the ops account (issue 16), with its stack
         primary = self.tenants[self.customer]
         self.config, self.world, self.client, self.driver = primary.config, primary.world, primary.client, primary.driver
         self.executions_log = ExecutionLog(self._client_of_arn, self._all_state_machines)
@@ -180,12 +250,37 @@ class Sandbox:
         return next((t for t in self.tenants.values() if t.config.account == account), None)
 
     def _all_state_machines(self) -> dict:
-        return {name: arn for t in self.tenants.values() for name, arn in t.state_machines().items()}
+        machines = {name: arn for t in self.tenants.values() for name, arn in t.state_machines().items()}
+        return {**machines, **(self.ops.state_machines() if self.ops else {})}
 
     def _client_of_arn(self, arn: str):
         account = arn.split(":")[4]
         tenant = self.tenant_of_account(account)
+        if tenant is None and self.ops and account == self.ops.config.account:
+            return self.ops.client
         return tenant.client if tenant else self.aws.clients_for(account)
+
+    def _bus_of(self, account: str, name: str) -> EventBus | None:
+        if self.ops and account == self.ops.config.account:
+            return self.ops.bus if name == naming.ops_bus_name() else None
+        tenant = self.tenant_of_account(account)
+        bus = tenant.driver.bus if tenant else None
+        return bus if bus is not None and bus.name == name else None
+
+    def _forward(self, event: dict, bus_arn: str) -> list[dict]:
+        """A cross-account bus target (a customer's incident events to the ops bus): the target bus gets the event."""
+        account, name = bus_arn.split(":")[4], bus_arn.rsplit("/", 1)[-1]
+        bus = self._bus_of(account, name)
+        if bus is None:
+            return [{"target": bus_arn, "dead_lettered": None, "error": f"no bus {name} in account {account}"}]
+        self.timeline.add("event", f"EventBridge forwards {event.get('detail-type')!r} from {event.get('account')} to {name}", 1)
+        return bus.put(event)
+
+    def _on_put_events(self, event: dict, bus: str, account: str, region: str) -> None:
+        """An entry put through the API (admit's and record's incident events): the bus delivers it to its rules."""
+        target = self._bus_of(account, bus)
+        if target is not None:
+            target.put(event)
 
     def start(self) -> None:
         self.aws.start()
@@ -195,14 +290,19 @@ class Sandbox:
             self.pagerduty = FakePagerDuty().start()
             redirect_official_hosts(patches, self.pagerduty)  # the stack pages PagerDuty's own hosts only
             self.recorder = Recorder(
-                {naming.table_name(c) for c in self.customers}, before_after=self._before_after, customer_of=customer_of_function
+                {naming.table_name(c) for c in self.customers} | ({naming.ops_table_name()} if self.ops else set()),
+                before_after=self._before_after,
+                customer_of=customer_of_function,
             )
             self.observer = Observer(
                 self.timeline,
                 self.recorder,
                 self.pagerduty,
                 self.executions_log,
-                updates=lambda: [t.updates for t in self.tenants.values() if t.updates],
+                updates=lambda: (
+                    [t.updates for t in self.tenants.values() if t.updates]
+                    + ([self.ops.updates] if self.ops and self.ops.updates else [])
+                ),
             )
             self.lambdas = InProcessLambda(self.workdir, on_invoke=self.observer.on_invoke, credentials=self.aws.role_credentials)
             self.waiter = Waiter(self.executions_log, self.lambdas, self.clock)
@@ -220,6 +320,8 @@ class Sandbox:
             sts_checks_signatures(patches)
             sts_over_https(patches)
             alarm_state_changes(patches, self._on_alarm_change)
+            put_events_delivered(patches, self._on_put_events)
+            event_bus_ref_is_its_name(patches)
             cloudtrail_parameter_changes(patches, self._on_parameter_change)
             cloudtrail_security_group_changes(patches, self._on_security_group_change)
             ecs_task_stops(patches, self._on_task_stopped)
@@ -259,13 +361,23 @@ class Sandbox:
                 raise ValueError(
                     f"the deployed snapshot holds {', '.join(self.deployed.extra['deployments'])}, not {', '.join(self.tenants)}"
                 )
+            if (self.ops is not None) != (self.deployed.extra.get("ops") is not None):
+                raise ValueError("the deployed snapshot and this sandbox differ in the ops account (Sandbox(..., ops=...))")
             extra = snapshot.put_back(self.deployed)
             self.aws.adopt_keys(extra["keys"])
+            if self.ops is not None:
+                self.ops.deployment = extra["ops"]
+                announce_deployment(self.timeline, self.ops.deployment)
+                self.ops.attach(self._forward)
             for tenant in self.tenants.values():
                 tenant.deployment = extra["deployments"][tenant.customer]
                 announce_deployment(self.timeline, tenant.deployment)
                 tenant.attach()
             return
+        if self.ops is not None:  # first: the customers' forwarding rules name its bus
+            create_ops_secret(self.ops.client, self.ops.config)
+            if self.deploy_at_start:
+                self.deploy_ops()
         for tenant in self.tenants.values():
             create_secrets(tenant.client, tenant.config)
             if self.deploy_at_start:
@@ -275,8 +387,17 @@ class Sandbox:
                 tenant.attach()
         if self.keep_deployed:
             self.deployed_snapshot = snapshot.take(
-                keys=self.aws.account_keys(), deployments={c: t.deployment for c, t in self.tenants.items()}
+                keys=self.aws.account_keys(),
+                deployments={c: t.deployment for c, t in self.tenants.items()},
+                ops=self.ops.deployment if self.ops else None,
             )
+
+    def deploy_ops(self) -> None:
+        """The ops stack into the ops account (from the assembly when it holds it), then wired."""
+        if self.ops is None:
+            raise ValueError("this sandbox has no ops account (Sandbox(..., ops=True))")
+        self.ops.deployment = deploy_ops(self.ops.client, self.ops.config, self.assembly, self.workdir, self.timeline)
+        self.ops.attach(self._forward)
 
     def _prepare(self, tenant: Tenant) -> None:
         """The customer's world, and the mode the scenario starts in."""
@@ -303,6 +424,11 @@ class Sandbox:
                 tenant.attach()
             else:
                 tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
+        if self.ops is not None:  # the ops stack, deployed by the CDK CLI (-c customer=ops --profile lecture-ops)
+            if self.ops.deployed():
+                self.ops.attach(self._forward)
+            else:
+                self.ops.bus, self.ops.machines = None, {}
 
     def _on_alarm_change(self, alarm, previous: str, account: str, region: str) -> None:
         """An alarm changed state through the API (the AWS CLI's set-alarm-state): CloudWatch tells EventBridge."""
@@ -517,7 +643,23 @@ class Sandbox:
         )
 
     def _all_keys(self) -> set:
-        return {k for t in self.tenants.values() for k in team_of_key(t.config)}
+        keys = {k for t in self.tenants.values() for k in team_of_key(t.config)}
+        return keys | ({routing_key("p0", naming.OPS)} if self.ops else set())
+
+    def p0_pages(self) -> list[dict]:
+        """The requests to PagerDuty with the ops account's P0 routing key, in the order sent."""
+        key = routing_key("p0", naming.OPS)
+        return [r for r in self.pagerduty.requests if isinstance(r.get("body"), dict) and r["body"].get("routing_key") == key]
+
+    def ops_report(self) -> dict:
+        """What happened in the ops account: its correlate runs with their outcomes, the P0 pages, the fleet table."""
+        if self.ops is None:
+            raise ValueError("this sandbox has no ops account (Sandbox(..., ops=True))")
+        runs = self.executions_log.all(self.ops.state_machines())
+        if self.ops.updates:
+            self.ops.updates.drain()
+        notifications = self.ops.updates.received if self.ops.updates else []
+        return report_mod.ops_section(runs, self.p0_pages(), self.ops.fleet(), notifications)
 
     def approvals(self, customer: str | None = None) -> list[dict]:
         """Every approval answered or timed out, from the audit trail (rows <time>#approval), in time order."""

@@ -371,8 +371,13 @@ def target_input(target: dict, event: dict) -> str:
 
 
 class EventBus:
-    def __init__(self, events, sfn, sqs):
+    """One bus of one account (the default bus unless ``name``). A target that is another bus (a cross-account
+    EventBridge target, with its role) hands the event, as it is, to ``forward(event, bus_arn)``."""
+
+    def __init__(self, events, sfn, sqs, name: str = "default", forward=None):
         self.events, self.sfn, self.sqs = events, sfn, sqs
+        self.name = name
+        self.forward = forward
 
     def matching_targets(self, event: dict) -> list[tuple[dict, dict]]:
         from moto.events.models import EventPattern
@@ -380,7 +385,7 @@ class EventBus:
         matches = []
         # a schedule rule's own firing reaches its targets only (the rule's ARN is the event's resource)
         fired = event.get("resources", []) if event.get("detail-type") == "Scheduled Event" else []
-        for rule in self.events.list_rules().get("Rules", []):
+        for rule in self.events.list_rules(EventBusName=self.name).get("Rules", []):
             if rule.get("State") != "ENABLED":
                 continue
             if (
@@ -389,7 +394,8 @@ class EventBus:
                 or "EventPattern" in rule
                 and EventPattern.load(rule["EventPattern"]).matches_event(event)
             ):
-                for target in self.events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", []):
+                targets = self.events.list_targets_by_rule(Rule=rule["Name"], EventBusName=self.name).get("Targets", [])
+                for target in targets:
                     matches.append((rule, target))
         return matches
 
@@ -397,6 +403,9 @@ class EventBus:
         """Deliver one event; returns one record per target: started execution, or dead-lettered."""
         deliveries = []
         for rule, target in self.matching_targets(event):
+            if ":event-bus/" in target["Arn"]:
+                deliveries += self._forward(rule, target, event)
+                continue
             payload = target_input(target, event)
             attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0))
             last_error = None
@@ -419,3 +428,9 @@ class EventBus:
                     )
                 deliveries.append({"rule": rule["Name"], "target": target["Arn"], "dead_lettered": dlq, "error": last_error})
         return deliveries
+
+    def _forward(self, rule: dict, target: dict, event: dict) -> list[dict]:
+        """EventBridge puts the event on the target bus as it is (its account stays the sender's)."""
+        if self.forward is None:
+            return [{"rule": rule["Name"], "target": target["Arn"], "dead_lettered": None, "error": "no such bus here"}]
+        return [{"rule": rule["Name"], "target": target["Arn"], "forwarded": True}] + list(self.forward(event, target["Arn"]))

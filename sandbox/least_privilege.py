@@ -318,6 +318,11 @@ def _named_requests(service: str, op: str, p: dict, base: dict, arn: Callable[..
                 f"secretsmanager:{op}", [sid if sid.startswith("arn:") else arn("secretsmanager", f"secret:{sid}-AbCdEf")], base
             )
         ]
+    if service == "events" and op == "PutEvents":
+        buses = sorted({str(e.get("EventBusName") or "default") for e in p.get("Entries", [])})
+        return [
+            Request("events:PutEvents", [b if b.startswith("arn:") else arn("events", f"event-bus/{b}") for b in buses], base)
+        ]
     if service == "stepfunctions":
         target = p.get("stateMachineArn") or p.get("executionArn")
         return [Request(f"states:{op}", [target] if target else None, base)]

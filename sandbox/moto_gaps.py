@@ -100,6 +100,52 @@ class AlarmModel(CloudFormationModel):
         return self.alarm.alarm_arn
 
 
+class _OamModel:
+    """CloudFormation support for CloudWatch cross-account observability (AWS::Oam::Sink / AWS::Oam::Link), which
+    moto lacks (its CloudFormation fails on an output that reads their Arn). Nothing in the sandbox reads metrics
+    across accounts: the resource is its ARN (Ref and Fn::GetAtt Arn), as AWS answers them."""
+
+    kind = ""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        return cls(f"arn:aws:oam:{region_name}:{account_id}:{cls.kind}/{uuid.uuid4()}", cloudformation_json.get("Properties", {}))
+
+    def __init__(self, arn: str, properties: dict):
+        self.arn, self.properties = arn, properties
+        self.physical_resource_id = arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "Label")
+
+    def get_cfn_attribute(self, attribute_name: str):
+        return self.arn if attribute_name == "Arn" else self.properties.get("LabelTemplate", "")
+
+
+# moto finds the models among CloudFormationModel's direct subclasses
+class OamSinkModel(_OamModel, CloudFormationModel):
+    __module__ = "moto.cloudwatch.models"  # moto reads the service name from the module path
+    kind = "sink"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Oam::Sink"
+
+
+class OamLinkModel(_OamModel, CloudFormationModel):
+    __module__ = "moto.cloudwatch.models"
+    kind = "link"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Oam::Link"
+
+
 class _Context:
     """The parts of the Lambda context object that handlers and Powertools read."""
 
@@ -443,7 +489,8 @@ class CompressedClock:
     clock (``origin`` + the simulated seconds) has passed that time (``advance``, a scenario's wait_minutes, the live
     clock), or when the scenario ends."""
 
-    PARKED = frozenset({"WaitBeforeRecheck"})
+    # respond's re-check of the alarm; the ops correlate's wait for the P0 to stay recovered (stacks/fleet.py)
+    PARKED = frozenset({"WaitBeforeRecheck", "WaitForRecovery"})
 
     def __init__(self, factor: float = 0.0, live: bool = False):
         self.factor = factor
@@ -1093,3 +1140,54 @@ def ecs_task_stops(patches: Patches, on_stop) -> None:
         return task
 
     patches.set(EC2ContainerServiceBackend, "stop_task", stop_task)
+
+
+def put_events_delivered(patches: Patches, on_put) -> None:
+    """EventBridge delivers a PutEvents entry to the rules of its bus: Step Functions targets, and other buses across
+    accounts (keeping the sender's account). moto's own delivery has neither: it raises NotImplementedError for a
+    Step Functions target (and fails the PutEvents), and its cross-account forwarding re-stamps the event with the
+    target's account. So moto delivers nothing here: ``on_put(event, bus_name, account, region)`` gets each entry
+    moto accepted, as the envelope EventBridge builds (its id, the caller's account, its time), and the sandbox
+    delivers it (sandbox/eventbus.py) as it does every other event."""
+    from moto.events.models import EventsBackend, Rule
+
+    original = EventsBackend.put_events
+    patches.set(Rule, "send_to_targets", lambda self, event, transform_input=True: None)
+
+    def put_events(self, events):
+        answers = original(self, events)
+        for entry, answer in zip(events, answers, strict=False):
+            if "EventId" not in answer:
+                continue
+            at = entry.get("Time")
+            stamp = (
+                at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                if hasattr(at, "strftime")
+                else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(at) if at else None))
+            )
+            event = {
+                "version": "0",
+                "id": answer["EventId"],
+                "detail-type": entry["DetailType"],
+                "source": entry["Source"],
+                "account": self.account_id,
+                "time": stamp,
+                "region": self.region_name,
+                "resources": list(entry.get("Resources") or []),
+                "detail": json.loads(entry["Detail"]),
+            }
+            bus = str(entry.get("EventBusName") or "default").rsplit("/", 1)[-1]
+            on_put(event, bus, self.account_id, self.region_name)
+        return answers
+
+    patches.set(EventsBackend, "put_events", put_events)
+
+
+def event_bus_ref_is_its_name(patches: Patches) -> None:
+    """In a template, ``Ref`` of an AWS::Events::EventBus is its name (a rule on it names it in EventBusName); moto's
+    bus has no physical id, so its CloudFormation passes the bus object itself and put_rule fails ('EventBus' object
+    has no attribute 'split')."""
+    from moto.events.models import EventBus
+
+    EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]  # moto has none
+    patches.on_undo(lambda: delattr(EventBus, "physical_resource_id"))

@@ -26,6 +26,7 @@ import copy
 import functools
 import json
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -312,7 +313,9 @@ class FakePagerDuty:
     ) -> None:
         # Record before answering so a client that has its response can read it back.
         with self._lock:
-            self._requests.append({"path": path, "status": status, "body": copy.deepcopy(body), "errors": list(errors)})
+            self._requests.append(
+                {"path": path, "status": status, "body": copy.deepcopy(body), "errors": list(errors), "at": time.monotonic()}
+            )
             if accepted:
                 self._accepted.append(copy.deepcopy(body))
         handler.send_json(status, payload, headers)

@@ -62,3 +62,45 @@ def build(
         # every approval asked for, and how it ended (approved, rejected, timed_out), who answered and why
         "approvals": approvals or [],
     }
+
+
+def ops_section(runs: list[dict], p0_requests: list[dict], fleet: list[dict], notifications: list[dict] | None = None) -> dict:
+    """The ops account's part of a report (issue 16): each correlate run with what it concluded (its Correlate step's
+    outcome, and the recovery's recheck), the P0 pages, and the fleet table's customers, down rows and P0."""
+
+    def concluded(run: dict) -> dict:
+        output = run.get("output") if isinstance(run.get("output"), dict) else {}
+        correlate = output.get("correlate") if isinstance(output.get("correlate"), dict) else {}
+        event = output.get("detail") if isinstance(output.get("detail"), dict) else {}
+        entry = {
+            "status": run["status"],
+            "account": output.get("account"),
+            "customer": event.get("customer"),
+            "incident_id": event.get("incident_id"),
+            "state": event.get("state"),
+            "outcome": correlate.get("outcome"),
+            "message": correlate.get("message"),
+        }
+        if isinstance(output.get("recheck"), dict):
+            entry["recheck"] = output["recheck"].get("outcome")
+        return entry
+
+    p0 = next((r for r in fleet if r["pk"] == "fleet#p0"), None)
+    return {
+        "customer": "ops",
+        "correlations": [concluded(r) for r in runs],
+        "p0_pages": [page_entry(r, {}) for r in p0_requests],
+        "p0": {k: v for k, v in p0.items() if k not in ("pk", "sk")} if p0 else None,
+        "down": [
+            {"customer": r["customer"], "incident_id": r["incident_id"], "since": r["since"]}
+            for r in fleet
+            if r["pk"] == "fleet#down"
+        ],
+        "customers": {
+            r["sk"]: {k: v for k, v in r.items() if k not in ("pk", "sk")} for r in fleet if r["pk"] == "fleet#customers"
+        },
+        # the ops status topic's messages (the P0's status updates, refusals)
+        "notifications": notifications or [],
+        # incident events refused (malformed) or ignored (an account that is no customer's), from the audit trail
+        "refused": [{k: r.get(k) for k in ("outcome", "message", "account")} for r in fleet if r["pk"] == "audit#refused"],
+    }

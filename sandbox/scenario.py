@@ -1,4 +1,6 @@
-"""Scenario files (game days): a customer, an optional mode and world, and steps run in order.
+"""Scenario files (game days): a customer, an optional mode and world, and steps run in order. Several customers
+at once (``"customers": ["dhbw", "edt"]``, ``"worlds": {"edt": {...}}``, each step with its ``"customer"``) run
+with the ops account too; the report then has ``customers`` (a section per customer) and ``ops``.
 
 {"customer": "dhbw", "mode": "enforce",
  "world": {"ecs": {"lecture-backend-service": {"desired": 2, "min": 2, "max": 6}}},
@@ -32,6 +34,9 @@ class ScenarioError(Exception):
 
 class AlarmStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     alarm: str
     state: Literal["ALARM", "OK", "INSUFFICIENT_DATA"] = "ALARM"
     deliveries: int = Field(default=1, ge=1, le=50)
@@ -40,6 +45,9 @@ class AlarmStep(BaseModel):
 
 class EventStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     event: Any = Field(description="delivered as is, even when malformed")
     deliveries: int = Field(default=1, ge=1, le=50)
     forged: bool = Field(
@@ -54,6 +62,9 @@ class ScheduleStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     schedule: str = Field(description="the runbook's name, e.g. backup-terraform-state")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     deliveries: int = Field(default=1, ge=1, le=50)
 
 
@@ -99,12 +110,18 @@ class RdsEventStep(BaseModel):
 
 class StartStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     start: str
     input: Any = Field(default_factory=dict)
 
 
 class ModeStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     mode: Mode
 
 
@@ -120,6 +137,9 @@ class ApproveStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     approve: str = Field(description="the runbook's name, e.g. force-unlock-state")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
     comment: str = Field(default="", max_length=1000)
 
@@ -129,6 +149,9 @@ class RejectStep(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     reject: str = Field(description="the runbook's name")
+    customer: str | None = Field(
+        default=None, description="the customer whose account the step is in (a scenario of several customers)"
+    )
     by: str = Field(default="approver", pattern=r"^[A-Za-z0-9+=,.@_/-]{1,128}$", description=BY)
     comment: str = Field(default="", max_length=1000)
 
@@ -197,15 +220,56 @@ class Expect(BaseModel):
     )
     notifications: int | None = Field(default=None, ge=0, description="number of SNS status updates")
     world: dict[str, Any] = Field(default_factory=dict, description="values the world must have; others ignored")
+    p0_pages: dict[str, int] | None = Field(
+        default=None, description='the ops account\'s P0 requests per "<kind> <http_status>", e.g. {"trigger 202": 1}; exact'
+    )
+    p0_customers: list[str] | None = Field(default=None, description="the customers the last P0 page lists")
 
 
 class Scenario(BaseModel):
+    """One customer (``customer``), or several at once with the ops account (``customers``: a world per customer
+    in ``worlds``, each step naming its ``customer``; the first is the default)."""
+
     model_config = ConfigDict(extra="forbid")
     customer: str
+    customers: list[str] | None = Field(default=None, min_length=2, description="several customers and the ops account")
     mode: Mode | None = None
     world: World = Field(default_factory=World)
+    worlds: dict[str, World] = Field(default_factory=dict, description="per customer, its world (customers only)")
     steps: list[Step] = Field(min_length=1)
     expect: Expect | None = None
+
+    @property
+    def fleet(self) -> list[str]:
+        return list(self.customers or [self.customer])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_customer(cls, data):
+        if isinstance(data, dict) and isinstance(data.get("customers"), list) and data["customers"] and "customer" not in data:
+            data = {**data, "customer": data["customers"][0]}
+        return data
+
+    @model_validator(mode="after")
+    def _known_customers(self) -> "Scenario":
+        fleet = self.fleet
+        if self.customers and self.customer not in fleet:
+            raise ValueError(f"customer {self.customer!r} is not in customers ({', '.join(fleet)})")
+        if len(set(fleet)) != len(fleet):
+            raise ValueError(f"customers lists a customer twice: {', '.join(fleet)}")
+        stray = sorted(set(self.worlds) - set(fleet)) if self.customers else sorted(self.worlds)
+        if stray:
+            raise ValueError(f"worlds names {', '.join(stray)}, not in customers ({', '.join(fleet)}); one customer: use world")
+        for i, step in enumerate(self.steps):
+            named = getattr(step, "customer", None)
+            if named is not None and named not in fleet:
+                raise ValueError(f"steps[{i}] names customer {named!r}, not in this scenario ({', '.join(fleet)})")
+        if self.expect and (self.expect.p0_pages is not None or self.expect.p0_customers is not None) and not self.customers:
+            raise ValueError("expect.p0_pages and expect.p0_customers need several customers (customers: [...])")
+        return self
+
+    def world_of(self, customer: str) -> World:
+        return self.worlds.get(customer) or (self.world if customer == self.customer else World())
 
     @model_validator(mode="before")
     @classmethod
@@ -243,10 +307,12 @@ def parse(data, source: str = "scenario") -> Scenario:
     return scenario
 
 
-def check_against(scenario: Scenario, config) -> None:
-    """Bounds come from the customer file: a world that says otherwise is a mistake, not an override."""
+def check_against(scenario: Scenario, config, configs: dict | None = None) -> None:
+    """Bounds come from the customer file: a world that says otherwise is a mistake, not an override. ``configs``:
+    every customer's of a scenario of several (customer -> its config)."""
     try:
-        world_check(scenario.world, config)
+        for customer, c in (configs or {scenario.customer: config}).items():
+            world_check(scenario.world_of(customer), c)
     except ValueError as exc:
         raise ScenarioError(str(exc)) from None
 
@@ -255,28 +321,34 @@ def run_steps(scenario: Scenario, sb) -> dict:
     """Run every step to completion, in order, in a started sandbox; returns the report.
     A step that names something the deployment does not have is a scenario error."""
     for i, step in enumerate(scenario.steps):
+        c = getattr(step, "customer", None)
         try:
             if isinstance(step, AlarmStep):
-                sb.fire_alarm(step.alarm, step.state, step.deliveries, step.reason)
+                sb.fire_alarm(step.alarm, step.state, step.deliveries, step.reason, customer=c)
             elif isinstance(step, EventStep):
-                sb.deliver(step.event, step.deliveries, forged=step.forged)
+                sb.deliver(step.event, step.deliveries, forged=step.forged, customer=c)
             elif isinstance(step, ScheduleStep):
-                sb.fire_schedule(step.schedule, step.deliveries)
+                sb.fire_schedule(step.schedule, step.deliveries, customer=c)
             elif isinstance(step, StartStep):
-                sb.start_runbook(step.start, step.input)
+                sb.start_runbook(step.start, step.input, customer=c)
             elif isinstance(step, ApproveStep):
-                sb.answer_approval(step.approve, approve=True, by=step.by, comment=step.comment)
+                sb.answer_approval(step.approve, approve=True, by=step.by, comment=step.comment, customer=c)
             elif isinstance(step, RejectStep):
-                sb.answer_approval(step.reject, approve=False, by=step.by, comment=step.comment)
+                sb.answer_approval(step.reject, approve=False, by=step.by, comment=step.comment, customer=c)
             elif isinstance(step, WaitStep):
                 sb.wait_minutes(step.wait_minutes)
             elif isinstance(step, StopTasksStep | ServiceActionStep | RdsEventStep):
                 _service_event_step(step, sb)
             else:
-                sb.set_mode(step.mode)
+                sb.set_mode(step.mode, customer=c)
         except ValueError as exc:
             raise ScenarioError(f"steps[{i}]: {exc}") from None
-    return sb.report()
+    report = sb.report()
+    if scenario.customers:  # the first customer's report as before, then a section per customer and one for ops
+        report["customers"] = {c: (report if c == scenario.customer else sb.customer_report(c)) for c in scenario.customers}
+        report["customers"] = {c: {k: v for k, v in r.items() if k != "customers"} for c, r in report["customers"].items()}
+        report["ops"] = sb.ops_report()
+    return report
 
 
 def _service_event_step(step: "StopTasksStep | ServiceActionStep | RdsEventStep", sb) -> None:
@@ -314,6 +386,24 @@ def check_expectations(scenario: Scenario, report: dict) -> list[str]:
     if expect.notifications is not None and len(report["notifications"]) != expect.notifications:
         problems.append(f"notifications: expected {expect.notifications}, got {len(report['notifications'])}")
     problems += _check_values("world", expect.world, report["world"])
+    return problems + _check_p0(expect, report)
+
+
+def _check_p0(expect: Expect, report: dict) -> list[str]:
+    """The ops account's P0 pages (a scenario of several customers)."""
+    problems: list[str] = []
+    if expect.p0_pages is not None:
+        got = {}
+        for p in report["ops"]["p0_pages"]:
+            key = f"{p.get('kind')} {p.get('http_status')}"
+            got[key] = got.get(key, 0) + 1
+        if got != expect.p0_pages:
+            problems.append(f"p0_pages: expected {expect.p0_pages}, got {got}")
+    if expect.p0_customers is not None:
+        triggers = [p for p in report["ops"]["p0_pages"] if p.get("kind") == "trigger"]
+        listed = ((triggers[-1].get("payload") or {}).get("custom_details") or {}).get("affected_customers") if triggers else None
+        if listed != expect.p0_customers:
+            problems.append(f"p0_customers: expected {expect.p0_customers}, got {listed}")
     return problems
 
 

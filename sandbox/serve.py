@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from catalog import naming
 from catalog.customer import Mode
 from catalog.validation import describe
-from customers import CustomerConfigError, known_customers, load_customer
+from customers import CustomerConfigError, has_ops, known_customers, load_customer
 from sandbox import schedules
 from sandbox.engine import Sandbox, Tenant
 from sandbox.eventbus import scheduled_event
@@ -166,6 +166,18 @@ def aws_config(sb: Sandbox, endpoint: str) -> str:
                 "output = json",
                 "",
             ]
+    if sb.ops is not None:  # the ops account's operator: status --all reads its fleet table
+        key = sb.aws.keys(sb.ops.config.account, OPERATOR_USER)
+        lines += [
+            f"# {key['arn']}",
+            f"[profile {sb.ops.config.aws_profile}]",
+            f"region = {sb.ops.config.region}",
+            f"endpoint_url = {endpoint}",
+            f"aws_access_key_id = {key['id']}",
+            f"aws_secret_access_key = {key['secret']}",
+            "output = json",
+            "",
+        ]
     default = sb.tenants[sb.customer]
     key = sb.aws.keys(default.config.account)
     lines += [
@@ -376,6 +388,16 @@ class Live:
                 )
             elif not seen or "DELETE_COMPLETE" in seen:
                 tenant.driver.bus, tenant.driver.state_machines, tenant.schedule_rules = None, {}, []
+        ops = self.sb.ops
+        if ops is not None:  # the ops stack (npx cdk deploy -c customer=ops --profile lecture-ops)
+            seen_ops = "deployed" if ops.deployed() else None
+            if self._stacks.get(naming.OPS, "unseen") != seen_ops:
+                self._stacks[naming.OPS] = seen_ops
+                if seen_ops:
+                    ops.attach(self.sb._forward)
+                    self.sb.timeline.add("deploy", f"[ops] {naming.ops_stack_name()} is live")
+                else:
+                    ops.bus, ops.machines = None, {}
 
     def report(self) -> dict:
         self.sb.observer.catch_up()
@@ -405,7 +427,8 @@ def serve(
     worlds = {c: default_world(load_customer(c)) for c in customers}
     if world:
         worlds[world.customer] = world.world
-    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True, mode=None)
+    # the ops account (customers/ops.yaml) is there too, its stack deployed with --deploy all (issue 16)
+    sb = Sandbox(customers, assembly=assembly, workdir=workdir, worlds=worlds, deploy=False, live=True, mode=None, ops=has_ops())
     sb.timeline.live = sys.stdout
     sb.timeline.tag_customers = True
     sb.clock.live = True
@@ -414,6 +437,9 @@ def serve(
     server = live = None
     try:
         sb.start()
+        deploy_ops = sb.ops is not None and set(to_deploy) == set(customers)
+        if deploy_ops:  # first: the customers' forwarding rules name its bus
+            sb.deploy_ops()
         for customer in to_deploy:
             tenant = sb.tenant(customer)
             tenant.deployment = deploy_customer(tenant.client, customer, tenant.config, assembly, workdir, sb.timeline)
@@ -430,7 +456,7 @@ def serve(
         print(f"sandbox ready: {endpoint}", flush=True)
         print(
             f"  customers: {', '.join(f'{c} ({t.config.account})' for c, t in sb.tenants.items())}; deployed: "
-            f"{', '.join(to_deploy) or 'none (deploy with npx cdk deploy)'}; started in "
+            f"{', '.join(to_deploy + (['ops'] if deploy_ops else [])) or 'none (deploy with npx cdk deploy)'}; started in "
             f"{time.perf_counter() - started:.1f} s",
             flush=True,
         )

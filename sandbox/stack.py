@@ -35,6 +35,26 @@ def deploy_customer(client, customer: str, config, assembly: Path | None, workdi
     return deployment
 
 
+def create_ops_secret(client, ops) -> None:
+    """The P0 service's routing key, as operators put it into the ops account's Secrets Manager."""
+    secrets = client("secretsmanager")
+    try:
+        secrets.create_secret(Name=ops.paging.pagerduty_secret_name, SecretString=routing_key("p0", naming.OPS))
+    except secrets.exceptions.ResourceExistsException:
+        pass
+
+
+def deploy_ops(client, ops, assembly: Path | None, workdir: Path, timeline) -> Deployment:
+    """The ops stack (issue 16), from the same assembly when it holds it, after its P0 routing key is in place."""
+    create_ops_secret(client, ops)
+    stack = naming.ops_stack_name()
+    if assembly is None or not (assembly / f"{stack}.template.json").exists():
+        assembly = synthesize(workdir / "cdk.out-ops", naming.OPS)
+    deployment = deploy(client, assembly, stack, {})
+    announce_deployment(timeline, deployment)
+    return deployment
+
+
 def announce_deployment(timeline, deployment: Deployment) -> None:
     timeline.add(
         "deploy",

@@ -272,9 +272,15 @@ class FleetDashboard(Construct):
         for config in customers:
             self.dashboard.add_widgets(*self._customer_widgets(config))
 
-    @staticmethod
-    def _customer_widgets(config: CustomerConfig) -> list[cloudwatch.IWidget]:
+    def _customer_widgets(self, config: CustomerConfig) -> list[cloudwatch.IWidget]:
         down = [(name, w) for name, w in watched_alarms(config).items() if w.alarm.down]
+        # the customer's own down alarms (in its account, through the OAM link): their state, not a copy
+        alarms = [
+            cloudwatch.Alarm.from_alarm_arn(
+                self, f"{config.customer}-{name}", f"arn:aws:cloudwatch:{config.region}:{config.account}:alarm:{name}"
+            )
+            for name, _ in down
+        ]
         metrics = [
             cloudwatch.Metric(
                 namespace=w.alarm.namespace,
@@ -301,6 +307,7 @@ class FleetDashboard(Construct):
             for i, d in enumerate(("remediate", "page"))
         }
         return [
+            cloudwatch.AlarmStatusWidget(title=f"{config.customer}: down alarms", alarms=alarms, width=WIDTH, height=2),
             cloudwatch.GraphWidget(
                 title=f"{config.customer}: down alarms' metrics (account {config.account})", width=12, left=metrics
             ),

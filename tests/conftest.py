@@ -39,3 +39,28 @@ def dhbw_deployed(dhbw_assembly, tmp_path_factory):
         return sb.deployed_snapshot
     finally:
         sb.stop()
+
+
+FLEET = ["dhbw", "edt", "unilux"]
+
+
+@pytest.fixture(scope="session")
+def fleet_assembly() -> Path:
+    """The whole app (every customer's stack and the ops stack), synthesized once for the current sources."""
+    from sandbox.synth import synthesized
+
+    return synthesized()
+
+
+@pytest.fixture(scope="session")
+def fleet_deployed(fleet_assembly, tmp_path_factory):
+    """Every customer's stack in its own account and the ops stack in the ops account, deployed once per test
+    worker; a sandbox given it (``Sandbox(FLEET, ops=True, deployed=...)``) starts from there."""
+    from sandbox.engine import Sandbox
+
+    sb = Sandbox(FLEET, ops=True, assembly=fleet_assembly, workdir=tmp_path_factory.mktemp("fleet"), keep_deployed=True)
+    sb.start()
+    try:
+        return sb.deployed_snapshot
+    finally:
+        sb.stop()

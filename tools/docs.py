@@ -23,7 +23,7 @@ from typing import Any
 from catalog import KINDS, RUNBOOKS, CustomerConfig, Runbook, naming, watched_alarms
 from catalog.alarms import AlarmKind
 from catalog.kinds import ResourceKind
-from customers import known_customers, load_customer
+from customers import has_ops, known_customers, load_all, load_customer, load_ops
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench" / "results.json"
@@ -462,6 +462,38 @@ def bench(page: Page, _: str | None) -> str:
     return _table(("figure", "measured", "target"), rows) + note
 
 
+def fleet(page: Page, _: str | None) -> str:
+    """The ops account's correlation, from customers/ops.yaml and the catalog's "down" alarm kinds; the bench's
+    fleet figures when bench/results.json has them."""
+    if not has_ops():
+        return "No ops account is configured (`customers/ops.yaml`).\n"
+    from catalog.alarms import down_alarm_kind_keys
+
+    ops, c = load_ops(), load_ops().correlation
+    customers = ", ".join(f"{x.customer} ({x.account})" for x in load_all())
+    text = (
+        f"The ops account {ops.account} ({ops.region}, `customers/ops.yaml`) accepts incident events from the customer "
+        f'accounts {customers}. A P0 opens when at least {c.min_customers} customers have an open "down" incident '
+        f"that went down within {c.window_minutes} minutes of each other, and resolves when fewer than "
+        f'{c.min_customers} stay down for {c.recover_minutes} minutes. The alarm kinds that mean "down": '
+        + ", ".join(f"`{k}`" for k in sorted(down_alarm_kind_keys()))
+        + ".\n"
+    )
+    figures = json.loads(BENCH.read_text()).get("fleet") if BENCH.exists() else None
+    if figures:
+        per = figures["per_incident_event"]
+        cells = "; ".join(
+            f"{n} customers: {r['state_transitions_mean']} transitions, {r['lambda_invocations_mean']} Lambda "
+            f"invocations, {r['dynamodb_calls_per_event']} DynamoDB calls, {r['dynamodb_scans']} scans"
+            for n, r in per.items()
+        )
+        text += (
+            f"\nLast `make bench` (per incident event, mean): {cells}. From the second customer's down alarm to the P0 "
+            f"trigger: {figures['second_down_to_p0']['seconds_wall_in_sandbox']} s in the sandbox.\n"
+        )
+    return text
+
+
 Section = Callable[[Page, str | None], str]
 SECTIONS: dict[str, Section] = {
     "scope": scope,
@@ -476,6 +508,7 @@ SECTIONS: dict[str, Section] = {
     "automation-alarms": automation_alarms_section,
     "reserved-concurrency": reserved_concurrency,
     "bench": bench,
+    "fleet": fleet,
 }
 
 

@@ -36,6 +36,7 @@ def of_decision(decision: Decision, state: IncidentState, at: datetime, **extra:
         time=at,
         down=key in down_alarm_kind_keys(),
         alarm=decision.alarm,
+        mode=decision.mode,
         **extra,
     )
 

@@ -30,6 +30,7 @@ class IncidentEvent(BaseModel):
     alarm: str = Field(default="", max_length=255)
     outcome: str | None = Field(default=None, max_length=100)  # settled: the runbook's outcome
     message: str | None = Field(default=None, max_length=1024)
+    mode: Literal["enforce", "dry-run", "off"] | None = None  # the customer's mode switch as admit read it
 
     def to_detail(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)

@@ -43,3 +43,16 @@ TASKS_LOW = "lecture-dhbw-lecture-backend-service-running-tasks-low"
 
 def executions(report, state_machine_suffix):
     return [e for e in report["executions"] if e["state_machine"].endswith(state_machine_suffix)]
+
+
+@pytest.fixture
+def fleet(fleet_assembly, fleet_deployed, tmp_path):
+    """Every customer and the ops account (issue 16), started from the deployed snapshot."""
+    from tests.conftest import FLEET
+
+    sb = Sandbox(FLEET, ops=True, assembly=fleet_assembly, workdir=tmp_path, deployed=fleet_deployed)
+    sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()

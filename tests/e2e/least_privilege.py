@@ -21,9 +21,15 @@ def check_sandbox(sb) -> list[str]:
     """What the sandbox's Lambdas did that their roles do not allow; records what was used and granted."""
     if getattr(sb, "deployment", None) is None or not hasattr(sb, "recorder"):
         return []
-    policies = Policies(sb.deployment.template, sb.deployment.resources, sb.config.account, sb.config.region)
+    # every deployed stack's functions (each customer's account, and the ops account's), each checked against its own
+    deployed = [(t.deployment, t.config.account, t.config.region) for t in sb.tenants.values() if t.deployment]
+    if getattr(sb, "ops", None) is not None and sb.ops.deployment is not None:
+        deployed.append((sb.ops.deployment, sb.ops.config.account, sb.ops.config.region))
+    stacks = [Policies(d.template, d.resources, account, region) for d, account, region in deployed]
+    primary = stacks[0]
     problems = []
     for call in list(sb.recorder.calls):
+        policies = next((p for p in stacks if call["function"] in p.by_function), primary)
         for verdict in policies.check(call):
             _seen["used"].setdefault(verdict.function, set()).add(verdict.request.action.lower())
             if not verdict.allowed:
@@ -32,9 +38,10 @@ def check_sandbox(sb) -> list[str]:
                     f"{verdict.request.resources or 'its resource'}: {verdict.reason} "
                     f"(context {verdict.request.context})"
                 )
-    for fn, actions in policies.granted_actions().items():
-        _seen["granted"].setdefault(fn, set()).update(actions)
-    _seen["ignored_conditions"] |= policies.ignored_conditions
+    for policies in stacks:
+        for fn, actions in policies.granted_actions().items():
+            _seen["granted"].setdefault(fn, set()).update(actions)
+        _seen["ignored_conditions"] |= policies.ignored_conditions
     return sorted(set(problems))
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import app as cdk_app
-from catalog import naming
+from catalog import naming, watched_alarms
 from customers import load_all, load_ops
 from tests.infra.conftest import resources
 
@@ -168,6 +168,10 @@ def test_the_fleet_dashboard_reads_each_customers_down_alarms_and_incidents_from
         assert f"{config.customer}: incidents opened" in text
         assert f'"accountId":"{config.account}"' in text  # the customer's own metric through the link, not a copy
     assert "RunningTaskCount" in text  # running-tasks-low: a "down" kind
+    for config in CUSTOMERS.values():  # each down alarm's state, by its ARN in the customer's account
+        for name, w in watched_alarms(config).items():
+            arn = f"arn:aws:cloudwatch:{config.region}:{config.account}:alarm:{name}"
+            assert (arn in text) == w.alarm.down, name
     # a CPU warning is not "down": the ECS services' CPU is not there (the Aurora cluster's CPUUtilization is, as its
     # SampleCount: cluster-unavailable, a "down" kind)
     assert '"AWS/ECS","CPUUtilization"' not in text and '"stat":"SampleCount"' in text

@@ -7,7 +7,7 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.backend.execution import Execution
 
-from sandbox.moto_gaps import Patches, fix_execution_status_race
+from sandbox.moto_gaps import Patches, event_bus_ref_is_its_name, fix_execution_status_race, put_events_delivered
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
@@ -532,3 +532,89 @@ def test_a_wait_until_a_time_resumes_when_the_sandboxs_clock_has_passed_it(execu
         assert clock.parked() == 0
     finally:
         patches.undo()
+
+
+# --- the fleet (issue 16): incident events across accounts, the ops stack's resources -------------------------------
+FLEET_TEMPLATE = json.dumps(
+    {
+        "Resources": {
+            "Bus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": "incidents"}},
+            "Rule": {
+                "Type": "AWS::Events::Rule",
+                "Properties": {"EventBusName": {"Ref": "Bus"}, "EventPattern": {"source": ["lecture.remediation"]}},
+            },
+            "Sink": {"Type": "AWS::Oam::Sink", "Properties": {"Name": "fleet", "Policy": {}}},
+        },
+        "Outputs": {"SinkArn": {"Value": {"Fn::GetAtt": ["Sink", "Arn"]}}, "BusName": {"Value": {"Ref": "Bus"}}},
+    }
+)
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(key, "testing")
+    with mock_aws():
+        yield
+
+
+def test_a_rule_on_a_custom_bus_and_an_oam_sink_fail_in_moto(aws):
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with pytest.raises(Exception, match="has_cfn_attr|split"):
+        cfn.create_stack(StackName="fleet", TemplateBody=FLEET_TEMPLATE)
+
+
+def test_the_sink_is_its_arn_and_a_bus_ref_its_name(aws):
+    patches = Patches()
+    event_bus_ref_is_its_name(patches)
+    try:
+        cfn = boto3.client("cloudformation", region_name=REGION)
+        cfn.create_stack(StackName="fleet", TemplateBody=FLEET_TEMPLATE)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="fleet")["Stacks"][0]["Outputs"]}
+        assert outputs["BusName"] == "incidents"
+        assert outputs["SinkArn"].startswith(f"arn:aws:oam:{REGION}:123456789012:sink/")
+        events = boto3.client("events", region_name=REGION)
+        assert [r["EventBusName"] for r in events.list_rules(EventBusName="incidents")["Rules"]] == ["incidents"]
+    finally:
+        patches.undo()
+    from moto.events.models import EventBus
+
+    assert not hasattr(EventBus, "physical_resource_id")  # undone
+
+
+def _state_machine_rule(events, sfn) -> None:
+    arn = sfn.create_state_machine(name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
+    events.put_rule(Name="r", EventPattern=json.dumps({"source": ["lecture.remediation"]}))
+    events.put_targets(Rule="r", Targets=[{"Id": "t", "Arn": arn, "RoleArn": "arn:aws:iam::123456789012:role/r"}])
+
+
+ENTRY = {"Source": "lecture.remediation", "DetailType": "Lecture Incident", "Detail": json.dumps({"customer": "dhbw"})}
+
+
+def test_put_events_to_a_step_functions_target_fails_in_moto(aws):
+    events, sfn = boto3.client("events", region_name=REGION), boto3.client("stepfunctions", region_name=REGION)
+    _state_machine_rule(events, sfn)
+    with pytest.raises(Exception, match="Expr not defined"):
+        events.put_events(Entries=[ENTRY])
+
+
+def test_put_events_hands_each_accepted_entry_to_the_sandbox_as_eventbridge_builds_it(aws):
+    events, sfn = boto3.client("events", region_name=REGION), boto3.client("stepfunctions", region_name=REGION)
+    _state_machine_rule(events, sfn)
+    got = []
+    patches = Patches()
+    put_events_delivered(patches, lambda event, bus, account, region: got.append((event, bus, account, region)))
+    try:
+        answer = events.put_events(Entries=[ENTRY, {"Source": "x", "DetailType": "y"}])  # the second lacks its Detail
+    finally:
+        patches.undo()
+    assert answer["FailedEntryCount"] == 1
+    [(event, bus, account, region)] = got
+    assert (bus, account, region) == ("default", "123456789012", REGION)
+    assert event["id"] == answer["Entries"][0]["EventId"] and event["account"] == "123456789012"
+    assert (event["source"], event["detail-type"], event["detail"]) == (
+        "lecture.remediation",
+        "Lecture Incident",
+        {"customer": "dhbw"},
+    )

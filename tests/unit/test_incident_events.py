@@ -55,6 +55,7 @@ def test_a_down_alarm_opens_an_incident_event_marked_down(world, bus):
         "time": "2026-11-26T09:12:33.123000Z",
         "down": True,
         "alarm": TASKS_ALARM,
+        "mode": "enforce",
     }
 
 
