@@ -168,7 +168,9 @@ def test_the_fleet_dashboard_reads_each_customers_down_alarms_and_incidents_from
         assert f"{config.customer}: incidents opened" in text
         assert f'"accountId":"{config.account}"' in text  # the customer's own metric through the link, not a copy
     assert "RunningTaskCount" in text  # running-tasks-low: a "down" kind
-    assert "CPUUtilization" not in text  # a CPU warning is not "down"
+    # a CPU warning is not "down": the ECS services' CPU is not there (the Aurora cluster's CPUUtilization is, as its
+    # SampleCount: cluster-unavailable, a "down" kind)
+    assert '"AWS/ECS","CPUUtilization"' not in text and '"stat":"SampleCount"' in text
 
 
 def test_the_ops_stack_alone_with_customer_ops(tmp_path):

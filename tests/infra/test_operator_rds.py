@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from catalog import naming
+from catalog import audit_chain, naming
 from customers import known_customers, load_customer
 from tests.infra.conftest import resources
 
@@ -87,10 +87,12 @@ def test_health_check_only_reads_and_publishes_to_its_own_status_topic(templates
     statements = _statements(templates[customer], "RunbookhealthcheckFunctionRole")
     actions = {a for st in statements for a in _actions(st)}
     writes = {a for a in actions if not a.split(":")[1].startswith(("Describe", "Get", "List"))}
-    # PutItem: the audit row every runbook function may write (audit# rows only); Publish: its summary
+    # PutItem: the audit row every runbook function may write (audit# rows only), UpdateItem: the audit chain's head
+    # moved on in the same transaction (its key only); Publish: its summary
     assert writes <= {
         "sns:Publish",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
         "kms:Decrypt",
         "kms:Encrypt",
         "kms:ReEncrypt*",
@@ -100,6 +102,8 @@ def test_health_check_only_reads_and_publishes_to_its_own_status_topic(templates
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
     }, writes
+    [head] = [st for st in statements if "dynamodb:UpdateItem" in _actions(st)]
+    assert head["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [audit_chain.CHAIN_HEAD_PK]}}
     [publish] = [st for st in statements if "sns:Publish" in _actions(st)]
     assert publish["Resource"] == {"Ref": next(k for k in resources(templates[customer], "AWS::SNS::Topic"))}
     [head] = [st for st in statements if _actions(st) == ["s3:ListBucket"] and "Condition" not in st]

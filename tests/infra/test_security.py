@@ -13,6 +13,7 @@ import app as cdk_app
 from catalog import RUNBOOKS, audit_chain, naming
 from catalog.runbooks import scheduled_runs
 from catalog.security import SECURITY_EVENTS
+from catalog.service_events import SERVICE_EVENTS
 from customers import known_customers, load_customer
 from stacks.remediation_stack import RemediationStack
 from tests.infra.conftest import resources
@@ -112,9 +113,9 @@ def test_every_rule_matches_the_customers_account_and_region_only(templates, cus
     c = load_customer(customer)
     every_rule = resources(templates[customer], "AWS::Events::Rule").values()
     rules = [r for r in every_rule if "EventPattern" in r["Properties"]]
-    # the alarms', the mode switch's, one per security event kind and the incident events' forwarding to the ops
-    # bus (issue 16); the others are the runbooks' schedules
-    assert len(rules) == 3 + len(SECURITY_EVENTS)
+    # the alarms', the mode switch's, one per security event kind, one per service event kind (ECS, RDS) and the
+    # incident events' forwarding to the ops bus (issue 16); the others are the runbooks' schedules
+    assert len(rules) == 3 + len(SECURITY_EVENTS) + len(SERVICE_EVENTS)
     assert len(every_rule) - len(rules) == len(scheduled_runs(c))
     for rule in rules:
         pattern = rule["Properties"]["EventPattern"]
