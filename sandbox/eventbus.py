@@ -267,8 +267,8 @@ def target_input(target: dict, event: dict) -> str:
 
 
 class EventBus:
-    def __init__(self, events, sfn, sqs):
-        self.events, self.sfn, self.sqs = events, sfn, sqs
+    def __init__(self, events, sfn, sqs, lambdas=None):
+        self.events, self.sfn, self.sqs, self.lambdas = events, sfn, sqs, lambdas
 
     def matching_targets(self, event: dict) -> list[tuple[dict, dict]]:
         from moto.events.models import EventPattern
@@ -297,6 +297,21 @@ class EventBus:
             attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0))
             last_error = None
             for _ in range(attempts):
+                if ":lambda:" in target["Arn"] and self.lambdas is not None:
+                    # EventBridge invokes a function asynchronously: delivered once Lambda takes it; the function's
+                    # own error is its own (the record says it), not a failed delivery
+                    resp = self.lambdas.invoke(FunctionName=target["Arn"], InvocationType="RequestResponse", Payload=payload)
+                    result = resp["Payload"].read().decode()
+                    deliveries.append(
+                        {
+                            "rule": rule["Name"],
+                            "target": target["Arn"],
+                            "invoked": True,
+                            "error": resp.get("FunctionError"),
+                            "result": json.loads(result) if result else None,
+                        }
+                    )
+                    break
                 try:
                     # EventBridge names the execution with a fresh id, as the console does
                     resp = self.sfn.start_execution(stateMachineArn=target["Arn"], input=payload, name=str(uuid.uuid4()))

@@ -6,6 +6,7 @@ from constructs import Construct
 from catalog import RUNBOOKS, CustomerConfig, naming
 from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.approvals import Approvals
+from stacks.audit_export import AuditExport
 from stacks.dashboard import OverviewDashboard
 from stacks.foundation import Foundation
 from stacks.maintenance_workflow import MaintenanceWorkflow
@@ -82,6 +83,9 @@ class RemediationStack(Stack):
         self.security = SecurityEvents(
             self, "SecurityEvents", config=config, respond=self.respond.state_machine, dead_letters=self.routing.dead_letters
         )
+        self.audit_export = AuditExport(
+            self, "AuditExport", config=config, foundation=self.foundation, dead_letters=self.routing.dead_letters
+        )
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(
@@ -91,4 +95,5 @@ class RemediationStack(Stack):
             )
         CfnOutput(self, "ModeParameter", value=self.foundation.mode.parameter_name)
         CfnOutput(self, "StatusTopic", value=self.foundation.topic.topic_arn)
+        CfnOutput(self, "AuditExportBucket", value=self.audit_export.bucket.bucket_name)
         acknowledge_stack(self)
