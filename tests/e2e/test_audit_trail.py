@@ -203,3 +203,23 @@ def test_the_daily_export_writes_the_days_rows_with_their_digests_to_the_locked_
     [again] = sandbox.deliver(scheduled_event(rule["Arn"], ACCOUNT, REGION, at=at))
     assert again["result"]["written"] is False
     assert len(s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]) == 1
+
+
+def test_a_direct_invoke_of_the_audit_function_is_refused_and_writes_no_row(sandbox):
+    # given a run whose Report row is in the chain
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], sandbox.client)[0] == 0
+    [report_row] = audit_items(sandbox)
+    # when someone allowed lambda:InvokeFunction forges a Report row of that (finished) execution
+    execution = report_row["pk"]["S"].removeprefix("audit#")
+    forged = {
+        "execution_arn": naming.execution_arn("dhbw", REGION, ACCOUNT, "scale-ecs-service", execution),
+        "workflow": "scale-ecs-service",
+        "step": "report",
+        "sk": "2026-12-01T10:00:00Z#report",
+        "record": {"runbook": "scale-ecs-service", "outcome": "refused"},
+    }
+    resp = sandbox.client("lambda").invoke(FunctionName="lecture-dhbw-remediation-audit", Payload=json.dumps(forged))
+    # then it is refused (the execution is not running), and the trail is as it was
+    assert resp.get("FunctionError") and "is SUCCEEDED, not running" in resp["Payload"].read().decode()
+    assert audit_items(sandbox) == [report_row]
+    assert run(["audit", "verify", "-c", "dhbw"], sandbox.client)[:2] == (0, "audit trail of dhbw: 1 rows, the chain is intact\n")
