@@ -43,7 +43,15 @@ def export_day(table: Any, s3: Any, *, bucket: str, day: date) -> dict[str, Any]
     key = naming.audit_export_key(day.isoformat())
     body = "".join(json.dumps(audit_chain.canonical_row(r), sort_keys=True, separators=(",", ":")) + "\n" for r in rows)
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/x-ndjson", IfNoneMatch="*")
+        # a put into an Object Lock bucket needs a checksum header (older boto3 sends none by itself)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body.encode("utf-8"),
+            ContentType="application/x-ndjson",
+            IfNoneMatch="*",
+            ChecksumAlgorithm="SHA256",
+        )
     except ClientError as exc:
         if aws.error_code(exc) not in ("PreconditionFailed", "412"):
             raise
