@@ -41,6 +41,11 @@ def canonical(row: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def canonical_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row as plain JSON values (numbers as text), its digest kept: what an export writes."""
+    return {k: _plain(v) for k, v in row.items()}
+
+
 def digest(row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical(row).encode("utf-8")).hexdigest()
 

@@ -173,6 +173,15 @@ class ApprovalsConfig(_Strict):
     min_approvals: int = Field(default=1, ge=1, le=5)
 
 
+class AuditExportConfig(_Strict):
+    """The audit trail's daily export to S3 with Object Lock in compliance mode (docs/audit.md): the day's rows with
+    their digests, kept ``retention_days`` from each write; nobody, the account's root user included, can delete or
+    shorten that. Exported at ``time`` (UTC), the day before."""
+
+    retention_days: int = Field(default=400, ge=1, le=3650)
+    time: DailyTime = "03:00"
+
+
 class LambdaTuningConfig(_Strict):
     """Bounds of tune-lambda (the runbook's "Managing Lambda functions"): it never sets a value outside them."""
 
@@ -244,6 +253,7 @@ class CustomerConfig(_Strict):
     cdn: CdnConfig | None = None
     paging: PagingConfig
     approvals: ApprovalsConfig = ApprovalsConfig()
+    audit_export: AuditExportConfig = AuditExportConfig()
     lambda_tuning: LambdaTuningConfig = LambdaTuningConfig()
     # Per alarm kind, "<resource kind>/<condition>" -> P0..P3, overriding the alarm kind's default severity.
     severities: dict[str, Severity] = Field(default_factory=dict)

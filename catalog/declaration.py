@@ -98,6 +98,9 @@ class Runbook:
     # What its function may do with the automation's table (cooldowns, remembered state) and whether it reads the
     # mode switch: granted from here, so a runbook gets only what it uses.
     table_actions: tuple[str, ...] = ("GetItem", "PutItem", "DeleteItem")
+    # The key prefixes of the rows those actions touch (each under one of naming.STATE_KEY_PREFIXES): its grant
+    # names only these (dynamodb:LeadingKeys), so e.g. tune-lambda cannot read approval tokens (approval#).
+    table_prefixes: tuple[str, ...] = ()
     reads_mode: bool = True
     verify_interval_seconds: int = 15
     verify_max_polls: int = 20

@@ -7,6 +7,13 @@ PREFIX = "lecture"
 # needs its prefix here, or its writes are denied.
 # window#: open maintenance windows (maintenance-window writes them; health-check reads them)
 STATE_KEY_PREFIXES: tuple[str, ...] = ("claim#", "open#", "state#", "floor#", "cooldown#", "alerts#", "approval#", "window#")
+# The key prefixes each fixed function's table grant names (a runbook declares its own: Runbook.table_prefixes).
+FUNCTION_KEY_PREFIXES: dict[str, tuple[str, ...]] = {
+    "admit": ("claim#", "open#", "state#", "window#"),  # claims, incidents, alarm states; a window suppresses
+    "record": ("open#",),  # is the incident still open?
+    "approval": ("approval#",),  # the pending item
+    "answer": ("approval#",),  # the pending item, its votes
+}
 APPROVALS_PK = "approval#pending"  # sk: the execution's ARN; one item per pending approval
 # The verified answers (sk: the execution's ARN): written only by the answer function (its own prefix, granted to
 # it alone), read by act before it changes anything (docs/runbooks/approvals.md).
@@ -38,6 +45,19 @@ AUDIT_KEY_PREFIX = "audit#"
 # calls only from a running execution of the customer's state machines, at one of these states.
 AUDIT_COMPONENT = "audit"
 AUDIT_STATES: tuple[str, ...] = ("Report", "ReportFailure", "Audit")
+AUDIT_EXPORT_COMPONENT = "audit-export"  # lecture-<c>-remediation-audit-export: the day's rows to the locked bucket
+
+
+def audit_export_bucket(customer: str, account: str) -> str:
+    """The Object Lock bucket of the audit trail's daily export (bucket names are global: the account in it)."""
+    return f"{PREFIX}-{customer}-audit-export-{account}"
+
+
+def audit_export_key(day: str) -> str:
+    """One JSON Lines object per day (YYYY-MM-DD): audit/2026/12/01.jsonl."""
+    return f"audit/{day[:4]}/{day[5:7]}/{day[8:10]}.jsonl"
+
+
 MODE_CHANGE_WORKFLOW = "mode-change"  # state machine lecture-<c>-mode-change: mode switch changes -> topic + audit
 
 

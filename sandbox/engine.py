@@ -49,6 +49,7 @@ from sandbox.moto_gaps import (
     fix_template_url_on_loopback,
     public_layers,
     put_events_delivered,
+    s3_object_lock_from_cloudformation,
     sts_checks_signatures,
     sts_over_https,
 )
@@ -114,7 +115,13 @@ class Tenant:
         if topic and (self.updates is None or self.updates.topic_arn != topic):
             self.updates = StatusUpdates(self.client, topic)
         self.driver.state_machines = deployed_state_machines(self.client, self.customer)
-        self.driver.bus = EventBus(self.client("events"), self.client("stepfunctions"), self.client("sqs"), forward=self.forward)
+        self.driver.bus = EventBus(
+            self.client("events"),
+            self.client("stepfunctions"),
+            self.client("sqs"),
+            forward=self.forward,
+            lambdas=self.client("lambda"),
+        )
         self.schedule_rules = [r for r in self.client("events").list_rules().get("Rules", []) if "ScheduleExpression" in r]
 
     def deployed(self) -> bool:
@@ -317,6 +324,7 @@ class Sandbox:
             fix_template_url_on_loopback(patches)
             fix_change_sets(patches)
             public_layers(patches)
+            s3_object_lock_from_cloudformation(patches)
             sts_checks_signatures(patches)
             sts_over_https(patches)
             alarm_state_changes(patches, self._on_alarm_change)

@@ -372,10 +372,11 @@ def target_input(target: dict, event: dict) -> str:
 
 class EventBus:
     """One bus of one account (the default bus unless ``name``). A target that is another bus (a cross-account
-    EventBridge target, with its role) hands the event, as it is, to ``forward(event, bus_arn)``."""
+    EventBridge target, with its role) hands the event, as it is, to ``forward(event, bus_arn)``; a Lambda target is
+    invoked through ``lambdas``."""
 
-    def __init__(self, events, sfn, sqs, name: str = "default", forward=None):
-        self.events, self.sfn, self.sqs = events, sfn, sqs
+    def __init__(self, events, sfn, sqs, name: str = "default", forward=None, lambdas=None):
+        self.events, self.sfn, self.sqs, self.lambdas = events, sfn, sqs, lambdas
         self.name = name
         self.forward = forward
 
@@ -410,6 +411,21 @@ class EventBus:
             attempts = 1 + int(target.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0))
             last_error = None
             for _ in range(attempts):
+                if ":lambda:" in target["Arn"] and self.lambdas is not None:
+                    # EventBridge invokes a function asynchronously: delivered once Lambda takes it; the function's
+                    # own error is its own (the record says it), not a failed delivery
+                    resp = self.lambdas.invoke(FunctionName=target["Arn"], InvocationType="RequestResponse", Payload=payload)
+                    result = resp["Payload"].read().decode()
+                    deliveries.append(
+                        {
+                            "rule": rule["Name"],
+                            "target": target["Arn"],
+                            "invoked": True,
+                            "error": resp.get("FunctionError"),
+                            "result": json.loads(result) if result else None,
+                        }
+                    )
+                    break
                 try:
                     # EventBridge names the execution with a fresh id, as the console does
                     resp = self.sfn.start_execution(stateMachineArn=target["Arn"], input=payload, name=str(uuid.uuid4()))

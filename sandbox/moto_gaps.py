@@ -1191,3 +1191,32 @@ def event_bus_ref_is_its_name(patches: Patches) -> None:
 
     EventBus.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]  # moto has none
     patches.on_undo(lambda: delattr(EventBus, "physical_resource_id"))
+
+
+def s3_object_lock_from_cloudformation(patches: Patches) -> None:
+    """moto's CloudFormation creates an AWS::S3::Bucket with its encryption and tags only: ObjectLockEnabled,
+    ObjectLockConfiguration and VersioningConfiguration are dropped, so the audit export's bucket would be neither
+    versioned nor locked. Apply them as S3 does at creation (PutObjectLockConfiguration's own checks included)."""
+    from moto.s3.models import FakeBucket, s3_backends
+    from moto.utilities.utils import get_partition
+
+    original = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties", {})
+        backend = s3_backends[account_id][get_partition(region_name)]
+        if properties.get("VersioningConfiguration", {}).get("Status") == "Enabled" or properties.get("ObjectLockEnabled"):
+            backend.put_bucket_versioning(bucket.name, "Enabled")
+        if properties.get("ObjectLockEnabled"):
+            retention = properties.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+            backend.put_object_lock_configuration(
+                bucket.name,
+                lock_enabled=True,
+                mode=retention.get("Mode"),
+                days=int(retention.get("Days", 0)),
+                years=int(retention.get("Years", 0)),
+            )
+        return bucket
+
+    patches.set(FakeBucket, "create_from_cloudformation_json", classmethod(create_from_cloudformation_json))

@@ -22,7 +22,7 @@ class Approvals(Construct):
             self, "Function", component="approval", handler="lambdas.handlers.approval.handler", statements=[]
         )
         # the pending item (put, then removed once answered), the audit row of the answer; the verified answer read
-        foundation.grant_table(self.function, ("PutItem", "DeleteItem"))
+        foundation.grant_table(self.function, ("PutItem", "DeleteItem"), naming.FUNCTION_KEY_PREFIXES["approval"])
         foundation.grant_answers(self.function, ("GetItem",))
         foundation.grant_executions_read(self.function)  # only the state machine's own execution calls it
         foundation.topic.grant_publish(self.function)
@@ -43,7 +43,8 @@ class Approvals(Construct):
             ],
         )
         # (its Resource::* finding is acknowledged on every function's role, for X-Ray, by foundation.function)
-        foundation.grant_table(fn, ("GetItem", "UpdateItem", "DeleteItem"))  # the pending item, its votes
+        # the pending item, its votes
+        foundation.grant_table(fn, ("GetItem", "UpdateItem", "DeleteItem"), naming.FUNCTION_KEY_PREFIXES["answer"])
         foundation.grant_answers(fn, ("PutItem",))  # the only writer of verified answers
         foundation.grant_executions_read(fn)  # the execution waits for this answer now
         foundation.topic.grant_publish(fn)

@@ -106,14 +106,20 @@ class Foundation(Construct):
             "ArnLike": {"aws:SourceArn": naming.alarm_arn_pattern(c.customer, c.region, c.account)},
         }
 
-    def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...]) -> None:
-        """``state_actions`` on incident state rows (claims, open incidents, cooldowns, ...); the audit trail
-        put-only (dynamodb:LeadingKeys), so no function can change or delete an audit row."""
+    def grant_table(self, grantee: iam.IGrantable, state_actions: tuple[str, ...], prefixes: tuple[str, ...]) -> None:
+        """``state_actions`` on the state rows under ``prefixes`` only (the function's own: claims, open incidents,
+        cooldowns, ...; dynamodb:LeadingKeys); the audit trail put-only, so no function can change or delete an
+        audit row."""
+        stray = [p for p in prefixes if not p.startswith(naming.STATE_KEY_PREFIXES)]
+        if not prefixes or stray:
+            raise ValueError(
+                f"table prefixes {list(prefixes)}: give the function's own, each under one of {list(naming.STATE_KEY_PREFIXES)}"
+            )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[f"dynamodb:{a}" for a in state_actions],
                 resources=[self.table.table_arn],
-                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in naming.STATE_KEY_PREFIXES]}},
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{p}*" for p in prefixes]}},
             )
         )
         self.grant_audit(grantee)

@@ -7,6 +7,7 @@ from catalog import RUNBOOKS, CustomerConfig, naming
 from catalog.fleet import OpsConfig
 from stacks.alarms import AlarmRouting, ResourceAlarms
 from stacks.approvals import Approvals
+from stacks.audit_export import AuditExport
 from stacks.dashboard import OverviewDashboard
 from stacks.fleet_link import FleetLink, grant_emit
 from stacks.foundation import Foundation
@@ -92,6 +93,9 @@ class RemediationStack(Stack):
         for fn in (self.respond.admit_fn, self.respond.record_fn):
             grant_emit(fn, config)
         self.fleet = FleetLink(self, "Fleet", config=config, ops=ops, dead_letters=self.routing.dead_letters) if ops else None
+        self.audit_export = AuditExport(
+            self, "AuditExport", config=config, foundation=self.foundation, dead_letters=self.routing.dead_letters
+        )
         CfnOutput(self, "RespondStateMachine", value=self.respond.state_machine.state_machine_arn)
         for rb in self.runbooks:
             CfnOutput(
@@ -101,4 +105,5 @@ class RemediationStack(Stack):
             )
         CfnOutput(self, "ModeParameter", value=self.foundation.mode.parameter_name)
         CfnOutput(self, "StatusTopic", value=self.foundation.topic.topic_arn)
+        CfnOutput(self, "AuditExportBucket", value=self.audit_export.bucket.bucket_name)
         acknowledge_stack(self)

@@ -87,7 +87,11 @@ class RespondWorkflow(Construct):
             ],
         )
         # the claim and the open/close of an incident are one transaction (put, update, delete, condition check)
-        f.grant_table(self.admit_fn, ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"))
+        f.grant_table(
+            self.admit_fn,
+            ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"),
+            naming.FUNCTION_KEY_PREFIXES["admit"],
+        )
         f.grant_mode_read(self.admit_fn)
 
         # page diagnoses the alarm's resource: each kind with alarms declares what its diagnosis reads
@@ -130,7 +134,8 @@ class RespondWorkflow(Construct):
                 f"diagnosis reads that have no resource-level permissions ({', '.join(unscoped)}); "
                 "read-only, and limited by a condition where IAM has one (ecs:cluster)",
             )
-        f.grant_table(self.record_fn, ("GetItem",))  # is the incident still open? then the audit row
+        # is the incident still open? then the audit row
+        f.grant_table(self.record_fn, ("GetItem",), naming.FUNCTION_KEY_PREFIXES["record"])
         f.grant_window_read(self.page_fn)  # a re-check during an open maintenance window does not escalate
         for fn in (self.page_fn, self.record_fn):
             f.topic.grant_publish(fn)

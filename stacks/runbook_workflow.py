@@ -65,7 +65,7 @@ class RunbookWorkflow(Construct):
         )
         # cooldowns and remembered state (e.g. the autoscaling floor), as the runbook declares
         if runbook.table_actions:
-            foundation.grant_table(self.function, runbook.table_actions)
+            foundation.grant_table(self.function, runbook.table_actions, runbook.table_prefixes)
         if runbook.reads_mode:
             foundation.grant_mode_read(self.function)
         if runbook.approval:  # act proves the approval (its execution, the verified answer) or pages security

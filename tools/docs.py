@@ -59,6 +59,11 @@ AUDIT_FUNCTION = (
     "lambdas/handlers/audit.py",
     "the workflows' own audit rows (Report, ReportFailure, the mode change): appends them to the hash chain",
 )
+AUDIT_EXPORT_FUNCTION = (
+    naming.AUDIT_EXPORT_COMPONENT,
+    "lambdas/handlers/audit_export.py",
+    "daily: the day before's audit rows, with their digests, to the Object Lock bucket (stacks/audit_export.py)",
+)
 UNRESERVED_MINIMUM = 100  # Lambda keeps at least this many unreserved executions per account and region
 
 
@@ -86,7 +91,7 @@ def has_approval_function() -> bool:
 
 def functions() -> list[tuple[str, str, str]]:
     """(component, code, what it does) of every Lambda function: lecture-<c>-remediation-<component>."""
-    found = list(RESPOND_FUNCTIONS) + [AUDIT_FUNCTION]
+    found = list(RESPOND_FUNCTIONS) + [AUDIT_FUNCTION, AUDIT_EXPORT_FUNCTION]
     found += [APPROVAL_FUNCTION, ANSWER_FUNCTION] if has_approval_function() else []
     found += [
         (rb.name, f"lambdas/runbooks/{naming.module_name(rb.name)}.py", f"{rb.name}: the steps of its state machine")
@@ -110,6 +115,7 @@ def outputs(config: CustomerConfig) -> list[tuple[str, str]]:
     return machines + [
         ("ModeParameter", naming.mode_parameter_name(c.customer)),
         ("StatusTopic", f"arn:aws:sns:{c.region}:{c.account}:{naming.topic_name(c.customer)}"),
+        ("AuditExportBucket", naming.audit_export_bucket(c.customer, c.account)),
     ]
 
 

@@ -34,6 +34,7 @@ CHECK_STATE_LOCK = register(
         ),
         schedule=lambda c: every(c.schedules.lock_check_minutes),
         table_actions=("GetItem", "PutItem", "DeleteItem"),  # the lock IDs it paged
+        table_prefixes=("alerts#",),  # alerts#<scope>: the lock IDs it paged
         reads_mode=False,  # read-only: it changes nothing that a mode could hold back
         example_input={
             "lock_path": "lecture-dhbw-terraform-state/lecture-dhbw/terraform.tfstate",

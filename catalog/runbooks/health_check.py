@@ -40,6 +40,7 @@ HEALTH_CHECK = register(
         example_input={"cluster": "lecture-dhbw-cluster", "reason": "before the lecture"},
         schedule=lambda c: daily(c.schedules.health_check),
         table_actions=("GetItem",),  # open maintenance windows (window#<service>)
+        table_prefixes=("window#",),
         publishes_status=True,
     )
 )

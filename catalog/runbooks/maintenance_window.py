@@ -84,6 +84,7 @@ MAINTENANCE_WINDOW = register(
             "dry-run and off modes make no change",
         ),
         table_actions=("GetItem", "PutItem", "UpdateItem", "DeleteItem"),  # window#<service> rows
+        table_prefixes=("window#",),
         verify_interval_seconds=15,
         verify_max_polls=40,
         # the longest window, plus the backups (the snapshot may take 90 minutes), the restore and its checks

@@ -50,6 +50,7 @@ SCALE_ECS_SERVICE = register(
         on_resolve="restore",
         # cooldowns and the remembered floor; UpdateItem: an open maintenance window's recorded floor (restore)
         table_actions=("GetItem", "PutItem", "DeleteItem", "UpdateItem"),
+        table_prefixes=("cooldown#", "floor#", "window#", "open#"),  # its cooldown, the remembered floor, a window, the incident
         example_input={"service": "lecture-backend-service", "delta": 1},
     )
 )

@@ -62,6 +62,7 @@ SNAPSHOT_RDS_CLUSTER = register(
         schedule=lambda c: daily(c.schedules.rds_snapshot),
         runs_before_page=True,
         table_actions=("GetItem", "PutItem"),  # the alarm snapshots' cooldown
+        table_prefixes=("cooldown#",),
         verify_interval_seconds=30,
         verify_max_polls=60,  # 30 minutes of snapshot progress
         timeout_minutes=90,  # busy retries (about 20 minutes at most) + the polls

@@ -56,6 +56,7 @@ TUNE_LAMBDA = register(
         ),
         approval=True,
         table_actions=("GetItem", "PutItem"),  # the values from before the change
+        table_prefixes=("state#tune-lambda#",),  # its own remembered values only (Store.remember), not the alarms' state# rows
         verify_interval_seconds=5,
         verify_max_polls=12,
         example_input={

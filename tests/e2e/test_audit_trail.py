@@ -6,13 +6,14 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from catalog import audit_chain, naming
+from sandbox import schedules
 from sandbox.engine import Sandbox
-from sandbox.eventbus import resource_policy_event
+from sandbox.eventbus import resource_policy_event, scheduled_event
 from sandbox.moto_gaps import InProcessLambda
 from sandbox.synth import ROOT
 from tests.e2e.conftest import CPU_HIGH, executions
@@ -165,3 +166,60 @@ def test_removing_the_tables_resource_policy_pages_the_security_team(run_scenari
     )
     assert payload["custom_details"]["security_event"]["who"]["arn"] == MALLORY
     assert report["actions"] == []
+
+
+# --- the daily export to S3 with Object Lock -----------------------------------------------------------------------
+def test_the_daily_export_writes_the_days_rows_with_their_digests_to_the_locked_bucket(sandbox):
+    # given a day with audit rows (a scale-out and a refusal)
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], sandbox.client)[0] == 0
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "desired=5"], sandbox.client)[0] == 0
+    rows = sorted(audit_items(sandbox), key=lambda r: int(r["chain_seq"]["N"]))
+    day = datetime.fromisoformat(rows[0]["sk"]["S"].split("#")[0]).date()
+    # when the clock passes the export's schedule (03:00 UTC the next day) and EventBridge fires it
+    events = sandbox.client("events")
+    [rule] = [r for r in events.list_rules()["Rules"] if r["Name"] == "lecture-dhbw-audit-export"]
+    since = datetime.fromisoformat(rows[-1]["sk"]["S"].split("#")[0])
+    at = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UTC).replace(hour=3)
+    assert schedules.due(rule["ScheduleExpression"], since, at, since) == 1
+    [delivery] = sandbox.deliver(scheduled_event(rule["Arn"], ACCOUNT, REGION, at=at))
+    assert delivery["invoked"] and delivery["error"] is None, delivery
+    # then one JSON Lines object for that day holds every row, as the table has it, digests included
+    bucket, key = naming.audit_export_bucket("dhbw", ACCOUNT), naming.audit_export_key(day.isoformat())
+    s3 = sandbox.client("s3")
+    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+    exported = [json.loads(line) for line in lines]
+    plain = [{k: next(iter(v.values())) for k, v in r.items()} for r in rows]
+    assert exported == plain and all(e["digest"] for e in exported)
+    assert audit_chain.verify(exported, None).broken.problem == "missing: the chain head is gone"  # rows only
+    assert [audit_chain.digest(e) for e in exported] == [e["digest"] for e in exported]
+    # and the object is locked in compliance mode for the customer's retention: its version cannot be deleted
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    retain = head["ObjectLockRetainUntilDate"]
+    assert timedelta(days=399) < retain - datetime.now(UTC) <= timedelta(days=400)
+    with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+        s3.delete_object(Bucket=bucket, Key=key, VersionId=head["VersionId"])
+    # a second firing for the same day changes nothing (the object is written once)
+    [again] = sandbox.deliver(scheduled_event(rule["Arn"], ACCOUNT, REGION, at=at))
+    assert again["result"]["written"] is False
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]) == 1
+
+
+def test_a_direct_invoke_of_the_audit_function_is_refused_and_writes_no_row(sandbox):
+    # given a run whose Report row is in the chain
+    assert run(["start", "scale-ecs-service", "-c", "dhbw", f"service={SERVICE}", "delta=1"], sandbox.client)[0] == 0
+    [report_row] = audit_items(sandbox)
+    # when someone allowed lambda:InvokeFunction forges a Report row of that (finished) execution
+    execution = report_row["pk"]["S"].removeprefix("audit#")
+    forged = {
+        "execution_arn": naming.execution_arn("dhbw", REGION, ACCOUNT, "scale-ecs-service", execution),
+        "workflow": "scale-ecs-service",
+        "step": "report",
+        "sk": "2026-12-01T10:00:00Z#report",
+        "record": {"runbook": "scale-ecs-service", "outcome": "refused"},
+    }
+    resp = sandbox.client("lambda").invoke(FunctionName="lecture-dhbw-remediation-audit", Payload=json.dumps(forged))
+    # then it is refused (the execution is not running), and the trail is as it was
+    assert resp.get("FunctionError") and "is SUCCEEDED, not running" in resp["Payload"].read().decode()
+    assert audit_items(sandbox) == [report_row]
+    assert run(["audit", "verify", "-c", "dhbw"], sandbox.client)[:2] == (0, "audit trail of dhbw: 1 rows, the chain is intact\n")

@@ -123,3 +123,73 @@ def test_every_runbook_that_writes_audit_rows_is_excepted(templates):
     for rb in RUNBOOKS.values():
         if rb.table_actions or rb.approval:
             assert f"Runbook{rb.name.replace('-', '')}FunctionRole" in excepted, rb.name
+
+
+# --- the daily export to S3 with Object Lock ---------------------------------------------------------------------
+@pytest.mark.parametrize("customer", CUSTOMERS)
+def test_the_export_bucket_is_locked_in_compliance_mode_encrypted_and_private(templates, customer):
+    from customers import load_customer
+
+    config = load_customer(customer)
+    [bucket] = [
+        r
+        for r in resources(templates[customer], "AWS::S3::Bucket").values()
+        if r["Properties"].get("BucketName") == naming.audit_export_bucket(customer, config.account)
+    ]
+    p = bucket["Properties"]
+    assert p["ObjectLockEnabled"] is True and p["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert p["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": config.audit_export.retention_days}},
+    }
+    [rule] = p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms" and rule["BucketKeyEnabled"] is True
+    assert "FoundationKey" in json.dumps(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+    assert p["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["DeletionPolicy"] == "Retain"
+    # only TLS (enforce_ssl): the bucket policy denies aws:SecureTransport false
+    [policy] = [
+        r["Properties"]
+        for r in resources(templates[customer], "AWS::S3::BucketPolicy").values()
+        if "AuditExport" in json.dumps(r["Properties"]["Bucket"])
+    ]
+    assert any(st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for st in policy["PolicyDocument"]["Statement"])
+
+
+def test_a_customer_file_sets_the_retention_and_bad_values_are_refused():
+    from pydantic import ValidationError
+
+    from catalog.customer import AuditExportConfig
+
+    assert AuditExportConfig(retention_days=30).retention_days == 30
+    assert AuditExportConfig().retention_days == 400 and AuditExportConfig().time == "03:00"
+    for bad in ({"retention_days": 0}, {"retention_days": 4000}, {"time": "25:00"}, {"retention": 3}):
+        with pytest.raises(ValidationError):
+            AuditExportConfig.model_validate(bad)
+
+
+def test_the_export_runs_daily_and_may_only_write_its_objects(templates):
+    template = templates["dhbw"]
+    [rule] = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("Name") == naming.rule_name("dhbw", naming.AUDIT_EXPORT_COMPONENT)
+    ]
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    [target] = rule["Targets"]
+    assert "AuditExportFunction" in json.dumps(target["Arn"]) and "DeadLetterConfig" in target
+    statements = [
+        st
+        for k, p in resources(template, "AWS::IAM::Policy").items()
+        if k.startswith("AuditExportFunctionRole")
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {a for st in statements for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+    assert {"s3:PutObject", "dynamodb:Scan"} <= actions
+    assert not {a for a in actions if a.startswith("s3:") and a != "s3:PutObject"}  # no delete, no retention change
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & actions

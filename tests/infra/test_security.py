@@ -116,7 +116,7 @@ def test_every_rule_matches_the_customers_account_and_region_only(templates, cus
     # the alarms', the mode switch's, one per security event kind, one per service event kind (ECS, RDS) and the
     # incident events' forwarding to the ops bus (issue 16); the others are the runbooks' schedules
     assert len(rules) == 3 + len(SECURITY_EVENTS) + len(SERVICE_EVENTS)
-    assert len(every_rule) - len(rules) == len(scheduled_runs(c))
+    assert len(every_rule) - len(rules) == len(scheduled_runs(c)) + 1  # + the audit trail's daily export
     for rule in rules:
         pattern = rule["Properties"]["EventPattern"]
         assert pattern["account"] == [c.account] and pattern["region"] == [c.region]
@@ -185,8 +185,51 @@ def test_functions_can_only_put_audit_rows(templates, role):
     # the hash chain's head: read, and moved on in the same transaction as the row (Store.audit)
     assert by_keys[(audit_chain.CHAIN_HEAD_PK,)] == {"dynamodb:GetItem", "dynamodb:UpdateItem"}
     state = [k for k in by_keys if k not in (("audit#*",), (audit_chain.CHAIN_HEAD_PK,))]
-    assert state == [tuple(f"{p}*" for p in naming.STATE_KEY_PREFIXES)]
+    assert state == [tuple(f"{p}*" for p in STATE_PREFIXES[role])]  # its own prefixes only (issue 15, Low 3)
     assert not any(k.startswith("audit") for k in state[0]) and by_keys[state[0]] == STATE_ACTIONS[role]
+
+
+STATE_PREFIXES = {
+    "RespondAdmitFunctionRole": naming.FUNCTION_KEY_PREFIXES["admit"],
+    "RespondRecordFunctionRole": naming.FUNCTION_KEY_PREFIXES["record"],
+    "RunbookscaleecsserviceFunctionRole": RUNBOOKS["scale-ecs-service"].table_prefixes,
+}
+
+
+def _table_keys(template: dict, role_prefix: str) -> dict[str, set[str]]:
+    """action -> the key patterns the role's Allow statements on the table grant it on."""
+    found: dict[str, set[str]] = {}
+    for st in _policy_statements(template, role_prefix):
+        if st["Effect"] != "Allow" or "FoundationTable" not in json.dumps(st["Resource"]):
+            continue  # (a runbook's grants on the customer's own tables, e.g. the Terraform lock table, apart)
+        for a in _actions(st):
+            if a.startswith("dynamodb:"):
+                keys = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                found.setdefault(a, set()).update(keys)
+    return found
+
+
+def _may(patterns: set[str], key: str) -> bool:
+    return any(key.startswith(p.removesuffix("*")) if p.endswith("*") else key == p for p in patterns)
+
+
+def test_tune_lambdas_role_cannot_read_approval_tokens_nor_other_rows(templates):
+    # (issue 15, Low 3: every function could read and delete every state prefix, approval# included)
+    keys = _table_keys(templates["dhbw"], "RunbooktunelambdaFunctionRole")
+    assert not _may(keys["dynamodb:GetItem"], naming.APPROVALS_PK)
+    assert not _may(keys["dynamodb:PutItem"], naming.ANSWERS_PK)  # (it reads the verified answer: act's proof)
+    assert not _may(keys["dynamodb:GetItem"], "state#lecture-dhbw-backend-cpu-high")  # the alarms' state rows
+    assert _may(keys["dynamodb:GetItem"], "state#tune-lambda#lecture-dhbw-api")  # its own remembered values
+    assert "dynamodb:DeleteItem" not in keys
+
+
+@pytest.mark.parametrize("runbook", sorted(RUNBOOKS))
+def test_each_runbook_gets_only_its_declared_prefixes(templates, runbook):
+    rb = RUNBOOKS[runbook]
+    keys = _table_keys(templates["dhbw"], f"Runbook{runbook.replace('-', '')}FunctionRole")
+    state = {k for patterns in keys.values() for k in patterns} - {"audit#*", audit_chain.CHAIN_HEAD_PK, "answer#*"}
+    assert state == {f"{p}*" for p in rb.table_prefixes}
+    assert not _may(state, naming.APPROVALS_PK) and not _may(state, "claim#x")
 
 
 @pytest.mark.parametrize("workflow", ["scale-ecs-service", "maintenance-window", "mode-change"])

@@ -7,7 +7,13 @@ import pytest
 from moto import mock_aws
 from moto.stepfunctions.parser.backend.execution import Execution
 
-from sandbox.moto_gaps import Patches, event_bus_ref_is_its_name, fix_execution_status_race, put_events_delivered
+from sandbox.moto_gaps import (
+    Patches,
+    event_bus_ref_is_its_name,
+    fix_execution_status_race,
+    put_events_delivered,
+    s3_object_lock_from_cloudformation,
+)
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
 
@@ -618,3 +624,59 @@ def test_put_events_hands_each_accepted_entry_to_the_sandbox_as_eventbridge_buil
         "Lecture Incident",
         {"customer": "dhbw"},
     )
+
+
+# --- S3 Object Lock from CloudFormation (the audit export's bucket) ----------------------------------------------
+LOCKED_BUCKET = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {
+        "Bucket": {
+            "Type": "AWS::S3::Bucket",
+            "Properties": {
+                "BucketName": "locked-audit-export",
+                "ObjectLockEnabled": True,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}},
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+            },
+        }
+    },
+}
+
+
+def _create_locked_bucket():
+    boto3.client("cloudformation", region_name="eu-central-1").create_stack(
+        StackName="locked", TemplateBody=json.dumps(LOCKED_BUCKET)
+    )
+    return boto3.client("s3", region_name="eu-central-1")
+
+
+def test_moto_drops_object_lock_and_versioning_of_a_cloudformation_bucket(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    with mock_aws():
+        s3 = _create_locked_bucket()
+        assert "Status" not in s3.get_bucket_versioning(Bucket="locked-audit-export")
+        with pytest.raises(s3.exceptions.ClientError, match="ObjectLockConfigurationNotFound"):
+            s3.get_object_lock_configuration(Bucket="locked-audit-export")
+
+
+def test_the_gap_filled_the_bucket_is_versioned_and_locked_in_compliance_mode(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    patches = Patches()
+    s3_object_lock_from_cloudformation(patches)
+    try:
+        with mock_aws():
+            s3 = _create_locked_bucket()
+            assert s3.get_bucket_versioning(Bucket="locked-audit-export")["Status"] == "Enabled"
+            config = s3.get_object_lock_configuration(Bucket="locked-audit-export")["ObjectLockConfiguration"]
+            assert config["ObjectLockEnabled"] == "Enabled"
+            assert (config["Rule"]["DefaultRetention"]["Mode"], config["Rule"]["DefaultRetention"]["Days"]) == ("COMPLIANCE", 30)
+            # and an object written to it is locked: its version cannot be deleted before the retention ends
+            version = s3.put_object(Bucket="locked-audit-export", Key="a", Body=b"x")["VersionId"]
+            assert s3.head_object(Bucket="locked-audit-export", Key="a")["ObjectLockMode"] == "COMPLIANCE"
+            with pytest.raises(s3.exceptions.ClientError, match="AccessDenied"):
+                s3.delete_object(Bucket="locked-audit-export", Key="a", VersionId=version)
+    finally:
+        patches.undo()

@@ -134,3 +134,27 @@ def test_a_head_that_keeps_moving_fails_the_append_loudly(table):
         table.meta.client.meta.events.unregister("before-call.dynamodb.TransactWriteItems", someone_moves_the_head)
     assert len(moves) == AUDIT_ATTEMPTS
     assert [r["outcome"] for r in rows_and_head(table)[0]] == ["first"]
+
+
+# --- the audit function takes rows only from a running execution at an audit state ----------------------------
+def test_a_direct_invoke_of_the_audit_function_writes_no_row(table, dhbw, session):
+    from lambdas.errors import ApprovalNotProven, InvalidInput
+    from lambdas.logic import audit
+
+    sfn = session.client("stepfunctions")
+    forged = {
+        "execution_arn": "arn:aws:states:eu-central-1:111111111111:execution:lecture-dhbw-scale-ecs-service:forged",
+        "workflow": "scale-ecs-service",
+        "step": "report",
+        "sk": "2026-12-01T10:00:00Z#report",
+        "record": {"runbook": "scale-ecs-service", "outcome": "scaled"},
+    }
+    with pytest.raises(ApprovalNotProven, match="there is no execution"):
+        audit.append(audit.parse(forged), config=dhbw, store=Store(table, NOW), sfn=sfn)
+    other = {**forged, "workflow": "tune-lambda"}  # an ARN of another state machine than it names
+    with pytest.raises(ApprovalNotProven, match="names no execution of lecture-dhbw-tune-lambda"):
+        audit.append(audit.parse(other), config=dhbw, store=Store(table, NOW), sfn=sfn)
+    for bad in ({**forged, "step": "approval"}, {**forged, "subject": "a b"}, {**forged, "extra": 1}):
+        with pytest.raises(InvalidInput, match="invalid audit row"):
+            audit.parse(bad)
+    assert rows_and_head(table) == ([], None)

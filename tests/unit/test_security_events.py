@@ -266,3 +266,24 @@ def test_the_rule_pattern_and_admit_agree_on_what_is_caught(dhbw):
         event = console_sign_in_event("bob", ACCOUNT, REGION, success=success, at=AT)
         assert pattern.matches_event(event) is not success
         assert sign_in.matches(event["source"], event["detail-type"], event["detail"], dhbw) is not success
+
+
+def test_the_table_policy_rule_and_admit_agree_only_the_automations_own_table_is_caught(dhbw):
+    # (issue 15: a change of the table's resource policy pages the security team)
+    from moto.events.models import EventPattern
+
+    from catalog import naming
+    from sandbox.eventbus import resource_policy_event
+
+    kind = SECURITY_EVENTS["table-policy-change"]
+    pattern = EventPattern.load(json.dumps({"detail": kind.pattern_detail(dhbw)}))
+    table = naming.table_arn("dhbw", REGION, ACCOUNT)
+    for arn, event_name, expected in (
+        (table, "DeleteResourcePolicy", True),
+        (table, "PutResourcePolicy", True),
+        (table + "-other", "DeleteResourcePolicy", False),
+        (f"{table}/stream/2026-11-26T09:20:00.000", "PutResourcePolicy", False),
+    ):
+        event = resource_policy_event(event_name, arn, ALICE, ACCOUNT, REGION, at=AT)
+        assert pattern.matches_event(event) is expected
+        assert kind.matches(event["source"], event["detail-type"], event["detail"], dhbw) is expected
