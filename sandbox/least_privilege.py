@@ -96,7 +96,8 @@ class Policies:
         resolved = {k: self.resolve(v) for k, v in st.items()}
         for key in ("Action", "NotAction", "Resource", "NotResource"):
             if key in resolved:
-                resolved[key] = [str(v) for v in _as_list(resolved[key])]
+                # an unresolved value stays Unresolved (it matches nothing and is reported as not judged)
+                resolved[key] = [v if isinstance(v, Unresolved) else str(v) for v in _as_list(resolved[key])]
         return resolved
 
     def resolve(self, value):
@@ -391,6 +392,7 @@ def _arn_of(rtype: str, phys: str, account: str, region: str) -> str | None:
         "AWS::SQS::Queue": arn("sqs", phys.rsplit("/", 1)[-1]),
         "AWS::SSM::Parameter": arn("ssm", "parameter" + (phys if phys.startswith("/") else "/" + phys)),
         "AWS::SNS::Topic": phys,
+        "AWS::S3::Bucket": f"arn:aws:s3:::{phys}",
     }.get(rtype)
 
 

@@ -13,7 +13,7 @@ from moto import mock_aws
 from operators import cli
 from tests.unit.builders import ACCOUNT, REGION
 
-OTHER = "999999999999"
+OTHER = "444444444444"  # nobody's: not a customer's, not the ops account's
 MODE = "/lecture/dhbw/remediation/mode"
 CREDENTIAL_VARS = (
     "AWS_ACCESS_KEY_ID",
@@ -239,7 +239,7 @@ def test_every_command_checks_the_account_first_and_does_nothing_in_another(othe
 
 
 def test_status_all_shows_another_accounts_credentials_as_that_customers_row(other_account):
-    # given credentials of 999999999999 for every customer
+    # given credentials of 444444444444 for every customer (and for the ops account)
     clients, made = other_account
     # when
     code, out, err = run(["status", "--all"], clients)
@@ -251,7 +251,9 @@ def test_status_all_shows_another_accounts_credentials_as_that_customers_row(oth
             f"error: wrong AWS account for customer {customer}: expected {account} (customers/{customer}.yaml), "
             f"got {OTHER} from the clients given to the CLI" in rows[customer]
         )
-    assert made == [("sts", "GetCallerIdentity")] * 3
+    # the ops account's identity first (status --all reads the fleet table there when it can): refused, so
+    # nothing is read from it; then one identity call per customer
+    assert made == [("sts", "GetCallerIdentity")] * 4
     # and as JSON: a row per customer, with its error
     code, out, _ = run(["status", "--all", "--output", "json"], clients)
     found = json.loads(out)
