@@ -246,59 +246,44 @@ def print_cold_imports(cold: dict) -> None:
         print(f"  {m:<40} {v['seconds']:.3f} s  ratio {v['ratio_to_boto3']:.2f}, CPU {v['cpu_ratio_to_boto3']:.2f}")
 
 
-def cold_import_only() -> int:
-    """Only the cold imports: the rest of bench/results.json stays as the last full run wrote it."""
+def one_part(key: str, measure, show, announce: str = "") -> dict:
+    """Measures one part only (``python -m bench <part>``): the rest of bench/results.json stays as the last full run
+    wrote it. Returns the part's figures."""
     out = ROOT / "bench" / "results.json"
     results = json.loads(out.read_text()) if out.exists() else {}
-    print("importing handlers in fresh interpreters ...", flush=True)
-    results["cold_import"] = cold_imports()
+    if announce:
+        print(announce, flush=True)
+    results[key] = measure()
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print_cold_imports(results["cold_import"])
-    print(f"written to {out.relative_to(ROOT)} (cold_import only)")
-    return 0
+    show(results[key])
+    print(f"written to {out.relative_to(ROOT)} ({key} only)")
+    return results[key]
 
 
-def live_only() -> int:
-    out = ROOT / "bench" / "results.json"
-    results = json.loads(out.read_text()) if out.exists() else {}
-    print("starting the live sandbox with every customer deployed ...", flush=True)
-    results["live"] = live_figures()
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print_live(results["live"])
-    print(f"written to {out.relative_to(ROOT)} (live only)")
-    return 0
+def detection_meets_goal(figures: dict) -> int:
+    return 0 if all(e["meets_goal"] for e in figures["kinds"].values()) else 1
 
 
-def detection_only() -> int:
-    out = ROOT / "bench" / "results.json"
-    results = json.loads(out.read_text()) if out.exists() else {}
-    results["detection"] = detection_figures()
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print_detection(results["detection"])
-    print(f"written to {out.relative_to(ROOT)} (detection only)")
-    return 0 if all(e["meets_goal"] for e in results["detection"]["kinds"].values()) else 1
-
-
-def fleet_only() -> int:
-    out = ROOT / "bench" / "results.json"
-    results = json.loads(out.read_text()) if out.exists() else {}
-    print("the fleet: three customers and the ops account, then 3 and 30 simulated customers ...", flush=True)
-    results["fleet"] = fleet_figures()
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print_fleet(results["fleet"])
-    print(f"written to {out.relative_to(ROOT)} (fleet only)")
-    return 0
+# python -m bench <part>: (its key in results.json, how it is measured, printed, and what is said first); the exit
+# code from its figures (0 unless a part has a goal of its own, EXIT_CODES)
+EXIT_CODES = {"detection": detection_meets_goal}
+PARTS = {
+    "cold-import": ("cold_import", cold_imports, print_cold_imports, "importing handlers in fresh interpreters ..."),
+    "live": ("live", live_figures, print_live, "starting the live sandbox with every customer deployed ..."),
+    "detection": ("detection", detection_figures, print_detection, ""),
+    "fleet": (
+        "fleet",
+        fleet_figures,
+        print_fleet,
+        "the fleet: three customers and the ops account, then 3 and 30 simulated customers ...",
+    ),
+}
 
 
 def main() -> int:
-    if sys.argv[1:] == ["cold-import"]:
-        return cold_import_only()
-    if sys.argv[1:] == ["live"]:
-        return live_only()
-    if sys.argv[1:] == ["detection"]:
-        return detection_only()
-    if sys.argv[1:] == ["fleet"]:
-        return fleet_only()
+    if len(sys.argv) == 2 and sys.argv[1] in PARTS:
+        figures = one_part(*PARTS[sys.argv[1]])
+        return EXIT_CODES.get(sys.argv[1], lambda _: 0)(figures)
     results: dict = {"machine_note": "shared, noisy machine: compare ratios from this run, not absolute times"}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         assembly = synthesize(Path(tmp) / "cdk.out", "dhbw")
