@@ -87,24 +87,32 @@ def test_a_deleted_row_is_found_missing(sandbox):
     assert found["problem"].startswith("missing: the chain head names place 2")
 
 
-def test_concurrent_writers_keep_one_chain(run_scenario, monkeypatch):
-    # given the record invocations of two deliveries of one alarm run at the same time
-    barrier = threading.Barrier(2, timeout=120)
+def test_concurrent_writers_keep_one_chain(sandbox, monkeypatch):
+    # given two alarms of two incidents set at once (as `aws cloudwatch set-alarm-state` would), each delivered on
+    # its own, and their record invocations held until both have started, so both append to the chain together
+    barrier = threading.Barrier(2, timeout=60)
+    met = threading.Event()
     original = InProcessLambda._run
 
     def _run(self, fn, event, response_headers):
-        if fn.function_name.endswith("-record"):
+        if fn.function_name.endswith("-record") and not met.is_set():
             barrier.wait()
+            met.set()
         return original(self, fn, event, response_headers)
 
     monkeypatch.setattr(InProcessLambda, "_run", _run)
-    report = run_scenario({"steps": [{"alarm": CPU_HIGH, "deliveries": 2}]})
-    records = [i for i in report["_invocations"] if i["function"].endswith("-record")]
+    cw = sandbox.client("cloudwatch")
+    for alarm in (CPU_HIGH, "lecture-dhbw-function-throttles"):
+        cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="threshold crossed")
+    assert met.wait(120), "the two incidents' record invocations never ran at the same time"
+    sandbox.wait_all()
+    records = [i for i in sandbox.lambdas.invocations if i["function"].endswith("-record")][:2]
     assert len(records) == 2 and records[0]["started"] < records[1]["ended"] and records[1]["started"] < records[0]["ended"]
-    # then every audit row (both records' and the runbook's Report) has its own place in one chain
-    plain = [{k: next(iter(v.values())) for k, v in i.items()} for i in report["_table"]]
+    # then every audit row (both records' and the runbooks' Reports) has its own place in one chain
+    plain = [{k: next(iter(v.values())) for k, v in i.items()} for i in sandbox.client("dynamodb").scan(TableName=TABLE)["Items"]]
     rows = [r for r in plain if r["pk"].startswith("audit#")]
     [head] = [r for r in plain if r["pk"] == audit_chain.CHAIN_HEAD_PK]
+    assert len({r["pk"] for r in rows}) == 2, "the rows of both incidents"
     assert len(rows) >= 3 and sorted(int(r["chain_seq"]) for r in rows) == list(range(1, len(rows) + 1))
     assert audit_chain.verify(rows, head) == audit_chain.Verdict(len(rows), None)
 
