@@ -601,6 +601,19 @@ class CompressedClock:
         patches.set(Timestamp, "_get_wait_seconds", _timestamp_seconds)
         patches.set(Timestamp, "_wait_interval", _timestamp_interval)
 
+    def _install_handler_sleeps(self, patches: Patches) -> None:
+        """A Lambda handler's own waits (PagerDuty's retry backoff, botocore's retries) pass on the simulated
+        clock, as the workflows' waits do; every other thread (moto, the sandbox's waiter) sleeps in real time."""
+        clock, real_sleep = self, time.sleep
+
+        def sleep(seconds: float) -> None:
+            if current_function() is None:
+                return real_sleep(seconds)
+            clock.simulated_seconds += seconds
+            return real_sleep(seconds * clock.factor)
+
+        patches.set(time, "sleep", sleep)
+
     def install(self, patches: Patches):
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_callback
@@ -609,6 +622,7 @@ class CompressedClock:
 
         clock = self
         self._install_timestamp_waits(patches)  # first: undone last, Timestamp then holds moto's own interval
+        self._install_handler_sleeps(patches)
 
         def _wait_interval(self, env, wait_seconds):
             clock.simulated_seconds += wait_seconds

@@ -123,7 +123,7 @@ def send(
     attempts: int = 3,
     backoff_seconds: float = 1.0,
     timeout: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,  # time.sleep, looked up when it waits
 ) -> dict[str, Any]:
     body = json.dumps(event, default=str).encode()
     if len(body) > MAX_BYTES:
@@ -145,7 +145,7 @@ def send(
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             last = f"no answer from {url}: {exc}"
         if attempt < attempts:
-            sleep(backoff_seconds * 2 ** (attempt - 1))
+            (time.sleep if sleep is None else sleep)(backoff_seconds * 2 ** (attempt - 1))
     raise PagerDutyError(f"PagerDuty unavailable after {attempts} attempts; last: {last}")
 
 
