@@ -602,8 +602,11 @@ class CompressedClock:
         patches.set(Timestamp, "_wait_interval", _timestamp_interval)
 
     def _install_handler_sleeps(self, patches: Patches) -> None:
-        """A Lambda handler's own waits (PagerDuty's retry backoff, botocore's retries) pass on the simulated
-        clock, as the workflows' waits do; every other thread (moto, the sandbox's waiter) sleeps in real time."""
+        """A scenario's Lambda handlers' own waits (PagerDuty's retry backoff, botocore's retries) pass on the
+        simulated clock, as the workflows' waits do; every other thread (moto, the sandbox's waiter) sleeps in real
+        time."""
+        if self.live:  # the long-running sandbox's clock runs with real time: so do the handlers' waits
+            return
         clock, real_sleep = self, time.sleep
 
         def sleep(seconds: float) -> None:

@@ -256,7 +256,9 @@ def test_tasks_stopped_with_the_aws_cli_reach_eventbridge_as_ecs_events_and_page
     decisions = sorted(e["output"]["decision"] for e in stopped)
     assert decisions.count("page") == 1 and set(decisions) - {"page"} <= {"ignore", "join"}, decisions
     pages = [p for p in edt["pages"] if p.get("event_action") == "trigger" and "running-tasks-low" in str(p.get("dedup_key"))]
-    assert len(pages) == 1 and pages[0]["payload"]["severity"] == "error"
+    sent = [(p.get("event_action"), p.get("dedup_key")) for p in edt["pages"]]
+    assert len(pages) == 1, f"PagerDuty got {sent}; published to the topic instead: {edt['sns_pages']}"
+    assert pages[0]["payload"]["severity"] == "error"
     assert pages[0]["payload"]["custom_details"]["service_event"]["kind"] == "ecs-task-stopped"
 
 
