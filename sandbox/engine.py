@@ -47,6 +47,8 @@ from sandbox.moto_gaps import (
     fix_nested_start_execution,
     fix_task_failure_cause,
     fix_template_url_on_loopback,
+    json_templates_read_as_json,
+    parse_each_definition_once,
     public_layers,
     put_events_delivered,
     s3_object_lock_from_cloudformation,
@@ -318,6 +320,8 @@ class Sandbox:
             self.executions_log.install(patches)
             fix_nested_start_execution(patches)
             fix_execution_status_race(patches)
+            parse_each_definition_once(patches)
+            json_templates_read_as_json(patches)
             fix_task_failure_cause(patches)
             fix_interpreter_account(patches, self.aws.keys)
             executing_cloudformation_state_machines(patches)

@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 
@@ -663,6 +664,63 @@ class CompressedClock:
         patches.set(retrier_decl, "time", _Time())
         # how often a parent polls a .sync child: 0.5 s by default, far above our compressed steps
         patches.set(state_task_service_callback, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.05)
+
+
+_PARSE_TREES: dict[str, Any] = {}
+_PARSE_TREES_LOCK = threading.Lock()
+
+
+def parse_each_definition_once(patches: Patches) -> None:
+    """moto lexes and parses a state machine's ASL (ANTLR, in pure Python) again at every execution start: about
+    0.2 s of the interpreter each time, the largest cost of a scenario. The parse tree of a definition is kept
+    (per process) and only turned into evaluation components per execution, as moto does; a definition with
+    a syntax error still raises on every call."""
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = AmazonStateLanguageParser.parse
+
+    def parse(definition: str):
+        with _PARSE_TREES_LOCK:
+            tree = _PARSE_TREES.get(definition)
+        if tree is None:
+            program, tree = original(definition)
+            with _PARSE_TREES_LOCK:
+                _PARSE_TREES[definition] = tree
+            return program, tree
+        return Preprocessor().visit(tree), tree
+
+    patches.set(AmazonStateLanguageParser, "parse", staticmethod(parse))
+
+
+class _JsonFirstYaml:
+    """The yaml module as moto's CloudFormation sees it, with a ``load`` that reads JSON as JSON: moto reads
+    every template with PyYAML's pure-Python loader first, about 1.7 s for a synthesized stack's template, where
+    the JSON parser takes a few milliseconds for the same dict. A YAML template still goes to PyYAML."""
+
+    def __getattr__(self, name: str) -> Any:
+        import yaml
+
+        return getattr(yaml, name)
+
+    @staticmethod
+    def load(stream: Any, Loader: Any) -> Any:
+        import yaml
+
+        if isinstance(stream, str | bytes) and stream.lstrip()[:1] in ("{", b"{"):
+            try:
+                return json.loads(stream)
+            except ValueError:
+                pass
+        return yaml.load(stream, Loader=Loader)  # noqa: S506 - moto's own call, with moto's own loader
+
+
+def json_templates_read_as_json(patches: Patches) -> None:
+    from moto.cloudformation import models, responses
+
+    shim = _JsonFirstYaml()
+    patches.set(models, "yaml", shim)
+    patches.set(responses, "yaml", shim)
 
 
 def fix_execution_status_race(patches: Patches) -> None:
