@@ -31,7 +31,7 @@ def pagerduty_url_problem(url: str) -> str | None:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class EcsServiceConfig(_Strict):
@@ -241,10 +241,10 @@ class CustomerConfig(_Strict):
     mode: Mode = "enforce"
     aws_profile: str = ""
     ecs: EcsConfig
-    rds: RdsConfig = RdsConfig()
+    rds: RdsConfig = Field(default_factory=RdsConfig)
     terraform: TerraformConfig
-    schedules: SchedulesConfig = SchedulesConfig()
-    maintenance: MaintenanceConfig = MaintenanceConfig()
+    schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     content_bucket: str = ""
     function: str = ""  # the customer's Lambda function (default lecture-<c>-function)
     # its configured timeout: the duration alarm fires near it (the runbook's update-function-configuration: 30)
@@ -252,9 +252,9 @@ class CustomerConfig(_Strict):
     api: ApiConfig | None = None
     cdn: CdnConfig | None = None
     paging: PagingConfig
-    approvals: ApprovalsConfig = ApprovalsConfig()
-    audit_export: AuditExportConfig = AuditExportConfig()
-    lambda_tuning: LambdaTuningConfig = LambdaTuningConfig()
+    approvals: ApprovalsConfig = Field(default_factory=ApprovalsConfig)
+    audit_export: AuditExportConfig = Field(default_factory=AuditExportConfig)
+    lambda_tuning: LambdaTuningConfig = Field(default_factory=LambdaTuningConfig)
     # Per alarm kind, "<resource kind>/<condition>" -> P0..P3, overriding the alarm kind's default severity.
     severities: dict[str, Severity] = Field(default_factory=dict)
     powertools_layer_version: int = Field(default=27, ge=1)

@@ -2,13 +2,15 @@
 
 import os
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from catalog.customer import CustomerConfig
 from lambdas.errors import ConfigurationError
 
 
 class Settings(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built at the first invocation, not at import (cold start)
+
     customer: CustomerConfig
     table_name: str
     topic_arn: str = ""

@@ -17,7 +17,7 @@ IncidentState = Literal["open", "closed", "settled"]
 
 
 class IncidentEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     customer: str = Field(pattern=r"^[a-z][a-z0-9-]{1,30}$")
     incident_id: str = Field(min_length=1, max_length=200)
