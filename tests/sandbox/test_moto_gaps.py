@@ -680,3 +680,50 @@ def test_the_gap_filled_the_bucket_is_versioned_and_locked_in_compliance_mode(mo
                 s3.delete_object(Bucket="locked-audit-export", Key="a", VersionId=version)
     finally:
         patches.undo()
+
+
+# --- speed: a definition is parsed once, a JSON template read as JSON (what they save: the note of 2026-12-03) ---
+def test_each_definition_is_lexed_once_and_still_evaluated_per_execution(monkeypatch):
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    from sandbox.moto_gaps import _PARSE_TREES, parse_each_definition_once
+
+    lexed = []
+    original = AmazonStateLanguageParser.parse
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(lambda d: (lexed.append(d), original(d))[1]))
+    monkeypatch.setattr("sandbox.moto_gaps._PARSE_TREES", {})
+    patches = Patches()
+    parse_each_definition_once(patches)
+    try:
+        definition = json.dumps({"StartAt": "Only", "States": {"Only": {"Type": "Pass", "End": True}}})
+        first, tree = AmazonStateLanguageParser.parse(definition)
+        second, same_tree = AmazonStateLanguageParser.parse(definition)
+        assert lexed == [definition] and same_tree is tree
+        assert first is not second  # each execution gets its own evaluation components
+        for _ in range(2):  # a definition with a syntax error is never kept: it raises every time
+            with pytest.raises(ASLParserException):
+                AmazonStateLanguageParser.parse('{"StartAt": ')
+    finally:
+        patches.undo()
+    assert _PARSE_TREES == {}  # the module's own cache was left alone (the test used its own)
+
+
+def test_a_json_template_is_read_as_json_and_a_yaml_one_still_by_pyyaml(monkeypatch):
+    import yaml
+    from moto.cloudformation import models
+
+    from sandbox.moto_gaps import json_templates_read_as_json
+
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "2010-09-09"}}}}
+    patches = Patches()
+    json_templates_read_as_json(patches)
+    try:
+        monkeypatch.setattr(yaml, "load", lambda *a, **k: pytest.fail("a JSON template went to PyYAML"))
+        assert models.Stack.parse_template(json.dumps(template)) == template
+        monkeypatch.undo()
+        assert models.Stack.parse_template("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n") == {
+            "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}
+        }
+    finally:
+        patches.undo()
+    assert models.yaml is yaml
