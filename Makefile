@@ -2,6 +2,8 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PYTHON  ?= python3
+# two workers, whole files, in collection order (tests/conftest.py puts the heaviest suites first)
+PARALLEL := -n 2 --dist loadfile --no-loadscope-reorder
 export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
@@ -25,16 +27,16 @@ sandbox: $(VENV)/.installed node_modules/.installed
 	$(PY) -m sandbox serve $(SANDBOX_ARGS)
 
 test: lint node_modules/.installed
-	$(PY) -m pytest -n 2 --dist loadfile tests
+	$(PY) -m pytest $(PARALLEL) tests
 
 test-unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit
 
 test-infra: $(VENV)/.installed node_modules/.installed
-	$(PY) -m pytest -n 2 --dist loadfile tests/infra
+	$(PY) -m pytest $(PARALLEL) tests/infra
 
 test-e2e: $(VENV)/.installed
-	$(PY) -m pytest -n 2 --dist loadfile tests/e2e
+	$(PY) -m pytest $(PARALLEL) tests/e2e
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -100,8 +100,8 @@ def run(path: str, as_json: bool, logs: bool = False) -> int:
         print(f"invalid scenario: {exc}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-run-") as tmp:
-        # several customers: every stack and the ops stack, from the whole app's assembly
-        assembly = synthesized() if scenario.customers else synthesized(scenario.customer)
+        # the whole app's assembly (every customer's stack and the ops stack), the one `make demo` keeps too
+        assembly = synthesized()
         try:
             with Sandbox(
                 scenario.fleet,
@@ -163,7 +163,7 @@ def cli(customer: str | None, scenario_path: str | None, commands: list[list[str
         print(f"invalid scenario: {exc}" if scenario_path else f"error: {exc}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="sandbox-cli-") as tmp:
-        assembly = synthesized(customer)
+        assembly = synthesized()  # the whole app's, which holds this customer's stack
         with Sandbox(
             customer,
             assembly=assembly,

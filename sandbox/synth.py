@@ -1,5 +1,6 @@
 """Synthesize the CDK app exactly as `cdk synth` would, into a cloud assembly directory."""
 
+import fcntl
 import hashlib
 import json
 import os
@@ -55,21 +56,24 @@ def source_digest(customer: str | None = None) -> str:
 def synthesized(customer: str | None = None) -> Path:
     """The assembly of the current sources, synthesized once and kept in .sandbox/synth (keyed by the sources'
     digest, so a change to the app, a customer file or the code synthesizes again; ``make clean`` forgets them).
-    Concurrent callers (test workers) each may synthesize; the first to finish keeps its assembly."""
+    Concurrent callers (test workers, processes) wait on one lock per assembly: the first synthesizes, the others
+    take its assembly."""
     name = f"{customer or 'all'}-{source_digest(customer)}"
     target = CACHE / name
     if (target / "manifest.json").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
-    scratch = CACHE / f".{name}-{uuid.uuid4().hex[:8]}"
-    try:
-        synthesize(scratch, customer)
+    with open(CACHE.parent / f"synth-{customer or 'all'}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when this process dies
+        if (target / "manifest.json").exists():  # another caller synthesized it while this one waited
+            return target
+        scratch = CACHE / f".{name}-{uuid.uuid4().hex[:8]}"
         try:
+            synthesize(scratch, customer)
+            shutil.rmtree(target, ignore_errors=True)  # never a whole assembly: those have their manifest
             scratch.rename(target)
-        except OSError:  # another caller kept the same assembly first
-            pass
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     for old in CACHE.glob(f"{customer or 'all'}-*"):  # the assemblies of sources that are gone
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,31 @@ pytest_plugins = ["tests.e2e.least_privilege"]  # every sandbox call checked aga
 for _key, _value in QUIET_NODE.items():  # jsii's Node version banners, before aws_cdk loads
     os.environ.setdefault(_key, _value)
 
+# xdist hands out whole files in collection order (the Makefile's --no-loadscope-reorder; its own reorder puts the
+# files with the most tests first, so a one-test file of real `npx cdk` processes came last and ran alone). The
+# files that start real processes (live) and deploy stacks (e2e) start first; the quick unit files fill the end.
+HEAVIEST_FIRST = ("live", "e2e", "infra", "sandbox", "unit")
+
+
+def pytest_collection_modifyitems(config, items):
+    per_file = Counter(item.path for item in items)
+
+    def heaviest_first(item):
+        suite = item.path.relative_to(ROOT / "tests").parts[0] if item.path.is_relative_to(ROOT / "tests") else ""
+        rank = HEAVIEST_FIRST.index(suite) if suite in HEAVIEST_FIRST else len(HEAVIEST_FIRST)
+        return rank, -per_file[item.path], str(item.path)
+
+    items.sort(key=heaviest_first)  # stable: a file's tests stay together and in their order
+
 
 @pytest.fixture(scope="session")
 def dhbw_assembly(tmp_path_factory) -> Path:
-    """The dhbw stack, synthesized exactly as `cdk synth` would, once for the current sources (sandbox/synth.py)."""
+    """The dhbw stack, synthesized exactly as `cdk synth` would, once for the current sources (sandbox/synth.py):
+    the whole app's assembly, which holds the same dhbw template as `-c customer=dhbw` and which every suite
+    shares (the fleet, infra, and the sandbox's own subprocesses)."""
     from sandbox.synth import synthesized
 
-    return synthesized("dhbw")
+    return synthesized()
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from sandbox.synth import QUIET_NODE, ROOT
 
 
 def test_cdk_nag_reports_no_unacknowledged_finding(synthesized):
-    outdir, _ = synthesized
+    outdir = synthesized
     report = json.loads((Path(outdir) / "validation-report.json").read_text())
     [nag] = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
     assert nag["conclusion"] == "success" and nag.get("violations", []) == []
@@ -36,7 +36,7 @@ def test_cdk_nag_gate_would_catch_a_wildcard_write(tmp_path):
 
 
 def test_cfn_lint_reports_no_errors(synthesized):
-    outdir, _ = synthesized
+    outdir = synthesized
     templates = sorted(str(p) for p in Path(outdir).glob("*.template.json"))
     assert len(templates) == 4  # the three customers and the ops stack
     # cfn-lint 1.x has no `python -m cfnlint`: its console script (a failed start must fail the test, not pass it)
@@ -47,7 +47,7 @@ def test_cfn_lint_reports_no_errors(synthesized):
 
 
 def test_lambda_asset_holds_only_runtime_code_and_is_small(synthesized):
-    outdir, _ = synthesized
+    outdir = synthesized
     manifest = json.loads((Path(outdir) / "lecture-dhbw-remediation.assets.json").read_text())
     [code] = [a for a in manifest["files"].values() if a["source"].get("packaging") == "zip"]
     folder = Path(outdir) / code["source"]["path"]
@@ -73,7 +73,20 @@ def test_unknown_customer_fails_with_the_known_ones_listed(tmp_path):
     assert "unknown customer 'nope'" in proc.stderr and "dhbw, edt, unilux" in proc.stderr
 
 
-def test_pinned_cdk_cli_synthesizes_one_customer(tmp_path):
+def test_pinned_cdk_cli_synthesizes_one_customer(tmp_path, synthesized):
     proc = _run(["npx", "--no-install", "cdk", "synth", "-c", "customer=edt", "--quiet", "--output", str(tmp_path)])
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.glob("*.template.json")) == ["lecture-edt-remediation.template.json"]
+    # one customer's stack is the one the whole app's assembly holds (the sandbox and these tests use that one),
+    # but for what the CLI adds of its own: each resource's aws:cdk:path and the CDKMetadata version report
+    one = json.loads((tmp_path / "lecture-edt-remediation.template.json").read_text())
+    assert one["Resources"].pop("CDKMetadata")["Type"] == "AWS::CDK::Metadata"
+    one.get("Conditions", {}).pop("CDKMetadataAvailable", None)
+    for resource in one["Resources"].values():
+        assert set(resource.pop("Metadata", {})) <= {
+            "aws:cdk:path",
+            "aws:asset:path",
+            "aws:asset:is-bundled",
+            "aws:asset:property",
+        }
+    assert one == json.loads((synthesized / "lecture-edt-remediation.template.json").read_text())

@@ -15,14 +15,15 @@ CUSTOMERS = known_customers()
 
 
 def test_one_stack_per_customer(synthesized):
-    _, stacks = synthesized
+    manifest = json.loads((synthesized / "manifest.json").read_text())
+    stacks = {name for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
     assert CUSTOMERS == ["dhbw", "edt", "unilux"]
-    assert {c: s.stack_name for c, s in stacks.items()} == {c: f"lecture-{c}-remediation" for c in CUSTOMERS}
+    assert stacks == {f"lecture-{c}-remediation" for c in CUSTOMERS} | {naming.ops_stack_name()}
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
-def test_alarms_per_service_follow_the_runbook(synthesized, customer):
-    template = Template.from_stack(synthesized[1][customer])
+def test_alarms_per_service_follow_the_runbook(templates, customer):
+    template = Template.from_json(templates[customer])
     config = load_customer(customer)
     for svc in config.ecs.services:
         template.has_resource_properties(
@@ -128,8 +129,8 @@ def test_respond_has_admit_page_remediate_record_and_a_never_silent_failure_path
 
 
 @pytest.mark.parametrize("customer", CUSTOMERS)
-def test_paging_parts(synthesized, templates, customer):
-    template = Template.from_stack(synthesized[1][customer])
+def test_paging_parts(templates, customer):
+    template = Template.from_json(templates[customer])
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
     template.has_resource_properties(
         "AWS::DynamoDB::Table",

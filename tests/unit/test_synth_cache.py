@@ -1,5 +1,7 @@
 """The synthesized assembly is kept for the sources it was made of (sandbox/synth.py ``synthesized``)."""
 
+import threading
+
 import pytest
 
 from sandbox import synth
@@ -9,6 +11,8 @@ out = pathlib.Path(os.environ["CDK_OUTDIR"]); out.mkdir(parents=True, exist_ok=T
 (out / "manifest.json").write_text(json.dumps({"context": os.environ.get("CDK_CONTEXT_JSON")}))
 with open(pathlib.Path(__file__).with_name("runs.log"), "a") as log:
     log.write("synth\\n")
+if "slow" in pathlib.Path(__file__).with_name("cdk.json").read_text():
+    import time; time.sleep(0.5)
 if "fail" in pathlib.Path(__file__).with_name("cdk.json").read_text():
     sys.exit("the app failed")
 """
@@ -49,3 +53,17 @@ def test_a_failed_synth_keeps_nothing(app):
     with pytest.raises(synth.SynthError, match="the app failed"):
         synth.synthesized("dhbw")
     assert list((app / ".sandbox" / "synth").iterdir()) == []
+
+
+def test_concurrent_callers_synthesize_once_and_all_get_the_assembly(app):
+    # given two test workers asking for the same assembly at once, while the first synth is still running
+    (app / "cdk.json").write_text('{"slow": true}')
+    got: list = []
+    callers = [threading.Thread(target=lambda: got.append(synth.synthesized("dhbw"))) for _ in range(3)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    # then the app ran once, and every caller got the one whole assembly
+    assert runs(app) == 1
+    assert len(got) == 3 and len(set(got)) == 1 and (got[0] / "manifest.json").exists()
