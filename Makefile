@@ -12,7 +12,9 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
+	# pip compiles the bytecode one file at a time; compileall uses every core (about 25 s less on 2 cores)
+	$(PY) -m compileall -qq -j 0 $(VENV)/lib
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
