@@ -17,6 +17,9 @@
 8. The fleet (bench/fleet.py, issue 16): per incident event with 3 and with 30 simulated customers (transitions,
    invocations, DynamoDB calls: constant), and the second customer's down alarm to the P0 trigger.
 
+9. Cold import in instructions (bench/instructions.py, valgrind's callgrind): 3. counted instead of timed, the same
+   on a quiet and a loaded machine; not in the full run (about 5 minutes): `python -m bench cold-import-instructions`.
+
 `python -m bench cold-import` measures 3. only, `python -m bench live` 6. only, `python -m bench detection` 7. only,
 `python -m bench fleet` 8. only; each updates just its part of bench/results.json.
 """
@@ -40,6 +43,7 @@ quiet.install()
 
 from bench.detection import detection_figures, print_detection  # noqa: E402
 from bench.fleet import fleet_figures, print_fleet  # noqa: E402
+from bench.instructions import cold_import_instructions, print_cold_import_instructions  # noqa: E402
 from bench.live import live_figures, print_live  # noqa: E402
 from catalog import RUNBOOKS, naming  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
@@ -269,6 +273,12 @@ def detection_meets_goal(figures: dict) -> int:
 EXIT_CODES = {"detection": detection_meets_goal}
 PARTS = {
     "cold-import": ("cold_import", cold_imports, print_cold_imports, "importing handlers in fresh interpreters ..."),
+    "cold-import-instructions": (
+        "cold_import_instructions",
+        lambda: cold_import_instructions(HANDLERS),
+        print_cold_import_instructions,
+        "counting the handlers' imports under valgrind (about 15 s each) ...",
+    ),
     "live": ("live", live_figures, print_live, "starting the live sandbox with every customer deployed ..."),
     "detection": ("detection", detection_figures, print_detection, ""),
     "fleet": (

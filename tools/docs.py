@@ -449,6 +449,18 @@ def bench(page: Page, _: str | None) -> str:
                 f"<= {imports['target_ratio_max']}{met}",
             )
         )
+    if counted := results.get("cold_import_instructions"):
+        ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}" for module, v in counted["handlers"].items())
+        worst = max(v["ratio_to_boto3"] for v in counted["handlers"].values())
+        met = "" if worst <= counted["target_ratio_max"] else " (**not met**)"
+        floor = counted["libraries_with_field"]["ratio_to_boto3"]
+        rows.append(
+            (
+                "handler cold import / `import boto3`, in instructions (callgrind)",
+                f"{ratios}; the libraries with pydantic's `Field` alone: {floor:.2f}",
+                f"<= {counted['target_ratio_max']}{met}",
+            )
+        )
     for key, d in (results.get("detection") or {}).get("kinds", {}).items():
         paths = []
         if alarm := d.get("alarm"):
