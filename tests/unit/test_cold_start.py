@@ -2,6 +2,7 @@
 fresh interpreter, since this test process has loaded everything already."""
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,13 @@ def test_runbook_names_are_the_catalogs_without_loading_it():
 def test_the_operators_cli_loads_a_runbooks_declaration_only_when_a_command_needs_it():
     loaded = loaded_by("operators.cli")
     assert not {m for m in loaded if m.startswith("catalog.runbooks.") or m == "catalog.kinds"}
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed: bench/instructions.py needs it")
+def test_the_instruction_count_of_an_import_is_positive_and_the_same_on_a_second_run():
+    from bench.instructions import instructions
+
+    valgrind = shutil.which("valgrind")
+    empty, once, again = (instructions(valgrind, s) for s in ("pass", "import json", "import json"))
+    assert once > empty > 0
+    assert abs(once - again) < 0.01 * once  # counted, not timed: the machine's load does not move it
