@@ -54,6 +54,7 @@ from sandbox.moto_gaps import (
     s3_object_lock_from_cloudformation,
     sts_checks_signatures,
     sts_over_https,
+    unnamed_executions_get_a_uuid,
 )
 from sandbox.observe import Observer, StatusUpdates
 from sandbox.pagerduty import FakePagerDuty, redirect_official_hosts
@@ -319,6 +320,7 @@ class Sandbox:
             self.clock.install(patches)
             self.executions_log.install(patches)
             fix_nested_start_execution(patches)
+            unnamed_executions_get_a_uuid(patches)
             fix_execution_status_race(patches)
             parse_each_definition_once(patches)
             json_templates_read_as_json(patches)

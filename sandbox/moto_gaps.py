@@ -735,6 +735,20 @@ def fix_execution_status_race(patches: Patches) -> None:
     patches.set(Execution, "status", property(status))
 
 
+def unnamed_executions_get_a_uuid(patches: Patches) -> None:
+    """StartExecution without a name (the console's and the AWS CLI's default): AWS names the execution with a
+    UUID. moto's executing backend keeps the name None: the ARN ends in ``:None``, ``name`` is null, and a second
+    unnamed start of the same state machine fails with ExecutionAlreadyExists."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    patches.set(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
 def fix_nested_start_execution(patches: Patches) -> None:
     """moto passes ASL parameter names (Input, StateMachineArn) to boto3 unchanged and returns boto3's
     names (executionArn, output) to the workflow unchanged; AWS maps both. Map them here."""

@@ -304,3 +304,20 @@ def test_every_console_input_of_the_readme_starts_with_the_aws_cli_and_succeeds(
         assert d["status"] == "SUCCEEDED", f"{runbook}: {d.get('error')} {d.get('cause')}"
         output = json.loads(d["output"])
         assert output["outcome"] not in ("failed", "refused", "rejected", "state_locked", None), f"{runbook}: {output}"
+
+
+def test_a_console_start_without_a_name_gets_a_uuid_and_can_be_repeated(live_sandbox):
+    # as the README's `aws stepfunctions start-execution` (no --name): AWS names each execution with a UUID
+    arn = f"arn:aws:states:eu-central-1:{ACCOUNTS['dhbw']}:stateMachine:lecture-dhbw-health-check"
+    started = [
+        live_sandbox.aws(
+            DHBW, "stepfunctions", "start-execution", "--state-machine-arn", arn, "--input", json.dumps({"reason": why})
+        )["executionArn"]
+        for why in ("before the lecture", "after the lecture")
+    ]
+    names = [a.rsplit(":", 1)[1] for a in started]
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", n) for n in names), names
+    assert names[0] != names[1]
+    for a in started:
+        done = live_sandbox.wait_for(lambda a=a: _finished_or_waiting(live_sandbox, a), what="the health check")
+        assert done["status"] == "SUCCEEDED", done

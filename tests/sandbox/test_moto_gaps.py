@@ -1,6 +1,7 @@
 """The sandbox's fixes of moto's gaps, each shown on moto itself."""
 
 import json
+import re
 
 import boto3
 import pytest
@@ -13,6 +14,7 @@ from sandbox.moto_gaps import (
     fix_execution_status_race,
     put_events_delivered,
     s3_object_lock_from_cloudformation,
+    unnamed_executions_get_a_uuid,
 )
 
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
@@ -48,6 +50,42 @@ def test_an_execution_being_started_counts_as_running(not_yet_started):
     finally:
         patches.undo()
     assert isinstance(Execution.__dict__["status"], property)  # undone
+
+
+@pytest.fixture
+def executing_sfn(monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):  # as the sandbox runs it
+        sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+        arn = sfn.create_state_machine(name="m", definition=DEFINITION, roleArn="arn:aws:iam::123456789012:role/r")[
+            "stateMachineArn"
+        ]
+        yield sfn, arn
+
+
+def test_an_unnamed_execution_is_named_none_in_moto_and_a_second_one_fails(executing_sfn):
+    sfn, arn = executing_sfn
+    first = sfn.start_execution(stateMachineArn=arn, input='{"n": 1}')["executionArn"]
+    assert first.endswith(":None")
+    with pytest.raises(sfn.exceptions.ExecutionAlreadyExists):  # the next console start of the same workflow
+        sfn.start_execution(stateMachineArn=arn, input='{"n": 2}')
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 1
+
+
+def test_an_unnamed_execution_gets_a_uuid_as_aws_gives_it(executing_sfn):
+    sfn, arn = executing_sfn
+    patches = Patches()
+    unnamed_executions_get_a_uuid(patches)
+    try:
+        first, second = (sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": n}))["executionArn"] for n in (1, 2))
+        named = sfn.start_execution(stateMachineArn=arn, name="by-hand")["executionArn"]
+    finally:
+        patches.undo()
+    names = [a.rsplit(":", 1)[1] for a in (first, second)]
+    assert all(re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}", n) for n in names), names
+    assert names[0] != names[1] and named.endswith(":by-hand")
+    listed = {e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]}
+    assert listed == {*names, "by-hand"}
 
 
 # --- the gaps the live sandbox's real clients hit (the CDK CLI, the AWS CLI, several accounts) ---------------
