@@ -572,7 +572,9 @@ class Cli:
         try:
             ops = load_ops()
             found = fleet_status(self.clients_of(ops), configs)
-        except Exception:  # noqa: BLE001 - no ops stack, table or credentials: each customer's own account instead
+        except Exception as exc:  # noqa: BLE001 - no ops stack, table or credentials: each customer's own account instead
+            reason = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+            self.say(f"not from the ops account's fleet table ({reason}): from each customer's own account")
             return False
         rows = [
             [

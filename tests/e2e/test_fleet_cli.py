@@ -25,14 +25,14 @@ def _status_all(sb, *, ops: bool, calls: list | None = None):
 
     out, err = io.StringIO(), io.StringIO()
     code = cli.main(["status", "--all", "--output", "json"], None, clients_for=clients_for, out=out, err=err)
-    return code, json.loads(out.getvalue())
+    return code, json.loads(out.getvalue()), err.getvalue()
 
 
 def test_status_all_reads_the_fleet_table_in_one_call(fleet):
     down(fleet, "dhbw")
     fleet.finish()
     calls: list = []
-    code, rows = _status_all(fleet, ops=True, calls=calls)
+    code, rows, err = _status_all(fleet, ops=True, calls=calls)
     made = list(calls)  # what the CLI called (the report below reads the same account)
     assert code == 0 and [r["customer"] for r in rows] == FLEET
     by = {r["customer"]: r for r in rows}
@@ -41,9 +41,14 @@ def test_status_all_reads_the_fleet_table_in_one_call(fleet):
     assert by["dhbw"]["last_outcome"] == "paged"
     assert by["edt"]["reachable"] is False and by["edt"]["open_incidents"] == []
     assert made == ["GetCallerIdentity", "Query"]  # the account checked, then one Query
+    assert err == ""
 
 
 def test_status_all_falls_back_to_each_customers_account_without_the_ops_stack(fleet):
-    code, rows = _status_all(fleet, ops=False)
+    code, rows, err = _status_all(fleet, ops=False)
     assert code == 0 and [r["customer"] for r in rows] == FLEET
     assert all("source" not in r and "ecs" in r for r in rows)  # the per-customer rows, as before
+    # and it says so, with the reason: not silently another source
+    assert err == (
+        "not from the ops account's fleet table (profile lecture-ops is not configured): from each customer's own account\n"
+    )

@@ -293,7 +293,9 @@ def test_status_all_is_a_table_with_a_row_per_customer_and_an_error_row_for_an_u
         "lecture-edt-prod)"
     )
     assert "error: wrong AWS account for customer unilux: expected 333333333333" in rows["unilux"]
-    assert code == 2 and err == ""  # other accounts' credentials: not a success, but no crash
+    assert code == 2  # other accounts' credentials: not a success, but no crash; and the fleet table was not read
+    assert err.startswith("not from the ops account's fleet table (wrong AWS account for customer ops: expected 999999999999")
+    assert err.endswith(": from each customer's own account\n") and err.count("\n") == 1
     # as JSON: the same rows
     code, out, _ = run(["status", "--all", "--output", "json"], sandbox.client)
     found = {r["customer"]: r for r in json.loads(out)}

@@ -245,7 +245,13 @@ def test_status_all_shows_another_accounts_credentials_as_that_customers_row(oth
     code, out, err = run(["status", "--all"], clients)
     # then each customer's row says so, and the table is printed (not a crash); one identity call per customer
     rows = {line.split()[0]: line for line in out.splitlines()[2:]}
-    assert sorted(rows) == ["dhbw", "edt", "unilux"] and code == 2 and err == ""
+    assert sorted(rows) == ["dhbw", "edt", "unilux"] and code == 2
+    # the ops account's fleet table is not read with them either, and the CLI says why it reads each account
+    assert err == (
+        "not from the ops account's fleet table (wrong AWS account for customer ops: expected 999999999999 "
+        f"(customers/ops.yaml), got {OTHER} from the clients given to the CLI; nothing was done (use the customer's "
+        "credentials, e.g. --profile lecture-ops)): from each customer's own account\n"
+    )
     for customer, account in (("dhbw", "111111111111"), ("edt", "222222222222"), ("unilux", "333333333333")):
         assert (
             f"error: wrong AWS account for customer {customer}: expected {account} (customers/{customer}.yaml), "
