@@ -388,6 +388,15 @@ def scope(page: Page, _: str | None) -> str:
     )
 
 
+def _cold_import_row(how: str, figures: dict, after: str = "") -> tuple[str, str, str]:
+    """A row of the handlers' cold-import ratios to `import boto3` (timed or counted), against their target."""
+    handlers = figures["handlers"].items()
+    ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}" for module, v in handlers)
+    worst = max(v["ratio_to_boto3"] for _, v in handlers)
+    met = "" if worst <= figures["target_ratio_max"] else " (**not met**)"
+    return f"handler cold import / `import boto3`, {how}", ratios + after, f"<= {figures['target_ratio_max']}{met}"
+
+
 def bench(page: Page, _: str | None) -> str:
     results = json.loads(BENCH.read_text())
     rows = []
@@ -439,26 +448,12 @@ def bench(page: Page, _: str | None) -> str:
             )
         )
     if imports := results.get("cold_import"):
-        ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}" for module, v in imports["handlers"].items())
-        worst = max(v["ratio_to_boto3"] for v in imports["handlers"].values())
-        met = "" if worst <= imports["target_ratio_max"] else " (**not met**)"
-        rows.append(
-            (
-                f"handler cold import / `import boto3`, median of {imports['rounds']}",
-                ratios,
-                f"<= {imports['target_ratio_max']}{met}",
-            )
-        )
+        rows.append(_cold_import_row(f"median of {imports['rounds']}", imports))
     if counted := results.get("cold_import_instructions"):
-        ratios = ", ".join(f"{module.rsplit('.', 1)[-1]} {v['ratio_to_boto3']:.2f}" for module, v in counted["handlers"].items())
-        worst = max(v["ratio_to_boto3"] for v in counted["handlers"].values())
-        met = "" if worst <= counted["target_ratio_max"] else " (**not met**)"
         floor = counted["libraries_with_field"]["ratio_to_boto3"]
         rows.append(
-            (
-                "handler cold import / `import boto3`, in instructions (callgrind)",
-                f"{ratios}; the libraries with pydantic's `Field` alone: {floor:.2f}",
-                f"<= {counted['target_ratio_max']}{met}",
+            _cold_import_row(
+                "in instructions (callgrind)", counted, f"; the libraries with pydantic's `Field` alone: {floor:.2f}"
             )
         )
     for key, d in (results.get("detection") or {}).get("kinds", {}).items():
