@@ -43,7 +43,7 @@ quiet.install()
 
 from bench.detection import detection_figures, print_detection  # noqa: E402
 from bench.fleet import fleet_figures, print_fleet  # noqa: E402
-from bench.instructions import cold_import_instructions, print_cold_import_instructions  # noqa: E402
+from bench.instructions import LIBRARIES, cold_import_instructions, print_cold_import_instructions  # noqa: E402
 from bench.live import live_figures, print_live  # noqa: E402
 from catalog import RUNBOOKS, naming  # noqa: E402
 from sandbox.engine import Sandbox  # noqa: E402
@@ -171,10 +171,6 @@ def data_protection_runs(assembly: Path, workdir: Path) -> dict:
             run["outcome"] = next((o.get("outcome") for o in outputs if isinstance(o, dict) and o.get("outcome")), None)
             out[label] = run
     return out
-
-
-# What every function imports before any code of ours: the floor under each handler's ratio.
-LIBRARIES = "import boto3, aws_lambda_powertools; from pydantic import BaseModel"
 
 
 def cold_import(module: str, statement: str = "") -> tuple[float, float]:
