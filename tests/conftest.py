@@ -37,13 +37,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def dhbw_assembly(tmp_path_factory) -> Path:
-    """The dhbw stack, synthesized exactly as `cdk synth` would, once for the current sources (sandbox/synth.py):
-    the whole app's assembly, which holds the same dhbw template as `-c customer=dhbw` and which every suite
-    shares (the fleet, infra, and the sandbox's own subprocesses)."""
-    from sandbox.synth import synthesized
-
-    return synthesized()
+def dhbw_assembly(fleet_assembly) -> Path:
+    """The dhbw stack, synthesized exactly as `cdk synth` would: the whole app's assembly (``fleet_assembly``), which
+    holds the same dhbw template as `-c customer=dhbw` and which every suite shares (the fleet, infra, and the
+    sandbox's own subprocesses)."""
+    return fleet_assembly
 
 
 @pytest.fixture(scope="session")
